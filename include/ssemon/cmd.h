@@ -1,0 +1,12 @@
+/*
+ * cmd: the ssemon subcommands. Each takes the argument vector that starts at
+ * its own name (argv[0] is "parse", "watch", ...) and returns the process
+ * exit status. Commands may print to stdout/stderr; they never call exit().
+ */
+#ifndef SSEMON_CMD_H
+#define SSEMON_CMD_H
+
+int cmd_parse(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+
+#endif

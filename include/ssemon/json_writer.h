@@ -1,0 +1,60 @@
+/*
+ * json_writer: builds compact JSON text in a growable buffer (NDJSON output,
+ * status documents). Pure core module.
+ *
+ * Strings are escaped per RFC 8259: '"', '\\', and every control character
+ * (U+0000 included, as \u0000) are escaped; bytes >= 0x80 are copied as is,
+ * so the caller passes valid UTF-8 (the SSE parser guarantees it).
+ *
+ * Allocation failure is sticky: json_writer_failed() tells, and the text is
+ * then incomplete.
+ */
+#ifndef SSEMON_JSON_WRITER_H
+#define SSEMON_JSON_WRITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define JSON_WRITER_MAX_DEPTH 32
+
+struct json_writer {
+    char *jw_buf; /* owned; NUL-terminated when jw_len > 0 */
+    size_t jw_len;
+    size_t jw_cap;
+    bool jw_failed;
+    int jw_depth;
+    bool jw_need_comma[JSON_WRITER_MAX_DEPTH + 1];
+    bool jw_after_key;
+};
+
+void json_writer_init(struct json_writer *w);
+void json_writer_free(struct json_writer *w);
+/* Empties the text, keeps the buffer. */
+void json_writer_reset(struct json_writer *w);
+
+void json_writer_object_begin(struct json_writer *w);
+void json_writer_object_end(struct json_writer *w);
+void json_writer_array_begin(struct json_writer *w);
+void json_writer_array_end(struct json_writer *w);
+/* A member name inside an object; the next value call supplies its value. */
+void json_writer_key(struct json_writer *w, const char *key);
+void json_writer_string(struct json_writer *w, const char *s, size_t len);
+void json_writer_cstring(struct json_writer *w, const char *s); /* NULL writes null */
+void json_writer_int(struct json_writer *w, int64_t v);
+void json_writer_uint(struct json_writer *w, uint64_t v);
+void json_writer_double(struct json_writer *w, double v); /* non-finite writes null */
+void json_writer_bool(struct json_writer *w, bool v);
+void json_writer_null(struct json_writer *w);
+/* Appends already-valid JSON text as one value. */
+void json_writer_raw(struct json_writer *w, const char *json, size_t len);
+/* Appends bytes outside the JSON grammar (e.g. the '\n' ending an NDJSON line). */
+void json_writer_append(struct json_writer *w, const char *s, size_t len);
+
+/* Escapes `s` into `w` without quotes (for callers composing text). */
+void json_writer_escape(struct json_writer *w, const char *s, size_t len);
+
+bool json_writer_failed(const struct json_writer *w);
+const char *json_writer_text(const struct json_writer *w, size_t *len);
+
+#endif

@@ -1,0 +1,254 @@
+#include "ssemon/json_writer.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void json_writer_init(struct json_writer *w)
+{
+    memset(w, 0, sizeof(*w));
+}
+
+void json_writer_free(struct json_writer *w)
+{
+    free(w->jw_buf);
+    memset(w, 0, sizeof(*w));
+}
+
+void json_writer_reset(struct json_writer *w)
+{
+    w->jw_len = 0;
+    w->jw_failed = false;
+    w->jw_depth = 0;
+    w->jw_need_comma[0] = false;
+    w->jw_after_key = false;
+    if (w->jw_buf != NULL)
+        w->jw_buf[0] = '\0';
+}
+
+static bool json_writer_reserve(struct json_writer *w, size_t extra)
+{
+    if (w->jw_failed)
+        return false;
+    if (extra > SIZE_MAX / 2 - w->jw_len - 1) {
+        w->jw_failed = true;
+        return false;
+    }
+    size_t need = w->jw_len + extra + 1;
+    if (need <= w->jw_cap)
+        return true;
+    size_t cap = w->jw_cap ? w->jw_cap : 256;
+    while (cap < need)
+        cap *= 2;
+    char *nb = realloc(w->jw_buf, cap);
+    if (nb == NULL) {
+        w->jw_failed = true;
+        return false;
+    }
+    w->jw_buf = nb;
+    w->jw_cap = cap;
+    return true;
+}
+
+void json_writer_append(struct json_writer *w, const char *s, size_t len)
+{
+    if (!json_writer_reserve(w, len))
+        return;
+    memcpy(w->jw_buf + w->jw_len, s, len);
+    w->jw_len += len;
+    w->jw_buf[w->jw_len] = '\0';
+}
+
+static void json_writer_putc(struct json_writer *w, char c)
+{
+    json_writer_append(w, &c, 1);
+}
+
+/* Emits the separator a value needs at the current position. */
+static void json_writer_value_prefix(struct json_writer *w)
+{
+    if (w->jw_after_key) {
+        w->jw_after_key = false;
+        return;
+    }
+    if (w->jw_need_comma[w->jw_depth])
+        json_writer_putc(w, ',');
+    w->jw_need_comma[w->jw_depth] = true;
+}
+
+static void json_writer_open(struct json_writer *w, char c)
+{
+    json_writer_value_prefix(w);
+    json_writer_putc(w, c);
+    if (w->jw_depth >= JSON_WRITER_MAX_DEPTH) {
+        w->jw_failed = true;
+        return;
+    }
+    w->jw_depth++;
+    w->jw_need_comma[w->jw_depth] = false;
+}
+
+static void json_writer_close(struct json_writer *w, char c)
+{
+    if (w->jw_depth > 0)
+        w->jw_depth--;
+    json_writer_putc(w, c);
+}
+
+void json_writer_object_begin(struct json_writer *w)
+{
+    json_writer_open(w, '{');
+}
+
+void json_writer_object_end(struct json_writer *w)
+{
+    json_writer_close(w, '}');
+}
+
+void json_writer_array_begin(struct json_writer *w)
+{
+    json_writer_open(w, '[');
+}
+
+void json_writer_array_end(struct json_writer *w)
+{
+    json_writer_close(w, ']');
+}
+
+void json_writer_escape(struct json_writer *w, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t run = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        json_writer_append(w, s + run, i - run);
+        run = i + 1;
+        char esc[6] = {'\\', 0, 0, 0, 0, 0};
+        size_t n = 2;
+        switch (c) {
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        default:
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 0xf];
+            n = 6;
+            break;
+        }
+        json_writer_append(w, esc, n);
+    }
+    json_writer_append(w, s + run, len - run);
+}
+
+void json_writer_key(struct json_writer *w, const char *key)
+{
+    json_writer_value_prefix(w);
+    json_writer_putc(w, '"');
+    json_writer_escape(w, key, strlen(key));
+    json_writer_append(w, "\":", 2);
+    w->jw_after_key = true;
+}
+
+void json_writer_string(struct json_writer *w, const char *s, size_t len)
+{
+    json_writer_value_prefix(w);
+    json_writer_putc(w, '"');
+    json_writer_escape(w, s, len);
+    json_writer_putc(w, '"');
+}
+
+void json_writer_cstring(struct json_writer *w, const char *s)
+{
+    if (s == NULL)
+        json_writer_null(w);
+    else
+        json_writer_string(w, s, strlen(s));
+}
+
+void json_writer_int(struct json_writer *w, int64_t v)
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+    json_writer_raw(w, tmp, (size_t)n);
+}
+
+void json_writer_uint(struct json_writer *w, uint64_t v)
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
+    json_writer_raw(w, tmp, (size_t)n);
+}
+
+void json_writer_double(struct json_writer *w, double v)
+{
+    if (!isfinite(v)) {
+        json_writer_null(w);
+        return;
+    }
+    char tmp[64];
+    int n = snprintf(tmp, sizeof(tmp), "%.17g", v);
+    /* Prefer the shortest text that reads back exactly. */
+    for (int prec = 1; prec < 17; prec++) {
+        char t2[64];
+        int n2 = snprintf(t2, sizeof(t2), "%.*g", prec, v);
+        if (strtod(t2, NULL) == v) {
+            memcpy(tmp, t2, (size_t)n2 + 1);
+            n = n2;
+            break;
+        }
+    }
+    json_writer_raw(w, tmp, (size_t)n);
+}
+
+void json_writer_bool(struct json_writer *w, bool v)
+{
+    json_writer_raw(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+void json_writer_null(struct json_writer *w)
+{
+    json_writer_raw(w, "null", 4);
+}
+
+void json_writer_raw(struct json_writer *w, const char *json, size_t len)
+{
+    json_writer_value_prefix(w);
+    json_writer_append(w, json, len);
+}
+
+bool json_writer_failed(const struct json_writer *w)
+{
+    return w->jw_failed;
+}
+
+const char *json_writer_text(const struct json_writer *w, size_t *len)
+{
+    if (len != NULL)
+        *len = w->jw_len;
+    return w->jw_buf != NULL ? w->jw_buf : "";
+}
