@@ -17,6 +17,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 struct sse_buf {
     char *b_ptr;
@@ -37,14 +40,21 @@ struct sse_parser {
     bool p_bom_done;       /* the BOM decision is made for this stream */
     unsigned p_bom_seen;   /* BOM bytes matched so far */
 
-    struct sse_buf p_data;  /* data buffer, each line followed by LF */
-    struct sse_buf p_type;  /* event type buffer */
-    struct sse_buf p_idbuf; /* last event ID buffer */
-    struct sse_buf p_idstr; /* last event ID string */
-    bool p_id_dirty;        /* p_idbuf differs from p_idstr */
-    bool p_discard;         /* the current event is discarded (limits) */
-    bool p_too_large;       /* EVENT_TOO_LARGE already reported for this event */
-    bool p_failed;          /* an allocation failed during this feed */
+    struct sse_buf p_data; /* data buffer, each line followed by LF */
+    /* Zero-copy data: an event's only data line so far, still in the
+     * caller's buffer (valid until sse_parser_feed returns). */
+    const char *p_dref;
+    size_t p_dref_len;
+    bool p_has_dref;
+    bool p_line_stable; /* the line being processed lives in the caller's buffer */
+    const char *(*p_scan)(const char *s, const char *end, bool *slow); /* by CPU */
+    struct sse_buf p_type;                                             /* event type buffer */
+    struct sse_buf p_idbuf;                                            /* last event ID buffer */
+    struct sse_buf p_idstr;                                            /* last event ID string */
+    bool p_id_dirty;  /* p_idbuf differs from p_idstr */
+    bool p_discard;   /* the current event is discarded (limits) */
+    bool p_too_large; /* EVENT_TOO_LARGE already reported for this event */
+    bool p_failed;    /* an allocation failed during this feed */
 
     bool p_has_retry;
     uint64_t p_retry;
@@ -54,6 +64,9 @@ struct sse_parser {
 };
 
 #define SSE_EXCERPT_MAX 256
+
+typedef const char *(*sse_scan_fn)(const char *s, const char *end, bool *slow);
+static sse_scan_fn sse_pick_scan(void);
 
 static const char sse_bom[3] = {'\xEF', '\xBB', '\xBF'};
 
@@ -149,6 +162,7 @@ struct sse_parser *sse_parser_new(const struct sse_parser_limits *limits,
     if (cbs != NULL)
         p->p_cb = *cbs;
     p->p_ctx = ctx;
+    p->p_scan = sse_pick_scan();
     p->p_max_line = SSE_PARSER_DEFAULT_MAX_LINE;
     p->p_max_event = SSE_PARSER_DEFAULT_MAX_EVENT;
     if (limits != NULL && limits->max_line > 0)
@@ -183,6 +197,7 @@ static void sse_parser_restart(struct sse_parser *p)
     p->p_bom_done = false;
     p->p_bom_seen = 0;
     p->p_data.b_len = 0;
+    p->p_has_dref = false;
     p->p_type.b_len = 0;
     p->p_discard = false;
     p->p_too_large = false;
@@ -309,8 +324,9 @@ static void sse_dispatch(struct sse_parser *p)
         }
         p->p_id_dirty = false;
     }
-    if (p->p_data.b_len == 0 || p->p_discard) {
+    if ((p->p_data.b_len == 0 && !p->p_has_dref) || p->p_discard) {
         p->p_data.b_len = 0;
+        p->p_has_dref = false;
         p->p_type.b_len = 0;
         p->p_discard = false;
         p->p_too_large = false;
@@ -318,8 +334,14 @@ static void sse_dispatch(struct sse_parser *p)
         return;
     }
     struct sse_event ev;
-    ev.data = p->p_data.b_ptr;
-    ev.data_len = p->p_data.b_len - 1; /* the final LF */
+    if (p->p_has_dref) {
+        ev.data = p->p_dref;
+        ev.data_len = p->p_dref_len;
+        p->p_has_dref = false;
+    } else {
+        ev.data = p->p_data.b_ptr;
+        ev.data_len = p->p_data.b_len - 1; /* the final LF */
+    }
     if (p->p_type.b_len > 0) {
         ev.type = p->p_type.b_ptr;
         ev.type_len = p->p_type.b_len;
@@ -337,22 +359,45 @@ static void sse_dispatch(struct sse_parser *p)
     sse_buf_shrink(&p->p_data);
 }
 
+/* Copies a referenced data line into the data buffer, before another line
+ * joins it or before the caller's buffer goes away. */
+static bool sse_data_materialize(struct sse_parser *p)
+{
+    if (!p->p_has_dref)
+        return true;
+    p->p_has_dref = false;
+    if (!sse_buf_reserve(&p->p_data, p->p_dref_len + 1))
+        return false;
+    memcpy(p->p_data.b_ptr, p->p_dref, p->p_dref_len);
+    p->p_data.b_ptr[p->p_dref_len] = '\n';
+    p->p_data.b_len = p->p_dref_len + 1;
+    return true;
+}
+
 static void sse_field_data(struct sse_parser *p, const char *v, size_t vlen)
 {
     if (p->p_discard)
         return;
-    if (vlen + 1 > p->p_max_event - p->p_data.b_len || p->p_data.b_len > p->p_max_event) {
+    size_t have = p->p_has_dref ? p->p_dref_len + 1 : p->p_data.b_len;
+    if (vlen + 1 > p->p_max_event - have || have > p->p_max_event) {
         if (!p->p_too_large) {
             p->p_too_large = true;
             sse_anomaly(p, SSE_ANOMALY_EVENT_TOO_LARGE, v,
                         vlen < SSE_EXCERPT_MAX ? vlen : SSE_EXCERPT_MAX);
         }
         p->p_discard = true;
+        p->p_has_dref = false;
         p->p_data.b_len = 0;
         sse_buf_shrink(&p->p_data);
         return;
     }
-    if (!sse_buf_reserve(&p->p_data, vlen + 1)) {
+    if (have == 0 && p->p_line_stable) {
+        p->p_dref = v;
+        p->p_dref_len = vlen;
+        p->p_has_dref = true;
+        return;
+    }
+    if (!sse_data_materialize(p) || !sse_buf_reserve(&p->p_data, vlen + 1)) {
         p->p_failed = true;
         return;
     }
@@ -390,6 +435,18 @@ static void sse_field_retry(struct sse_parser *p, const char *line, size_t len, 
 
 static void sse_process_field(struct sse_parser *p, const char *line, size_t len)
 {
+    /* The two fields of almost every line, without a search for the colon. */
+    if (len >= 5 && memcmp(line, "data:", 5) == 0) {
+        size_t skip = len > 5 && line[5] == ' ' ? 6 : 5;
+        sse_field_data(p, line + skip, len - skip);
+        return;
+    }
+    if (len >= 6 && memcmp(line, "event:", 6) == 0) {
+        size_t skip = len > 6 && line[6] == ' ' ? 7 : 6;
+        if (!sse_buf_set(&p->p_type, line + skip, len - skip))
+            p->p_failed = true;
+        return;
+    }
     const char *colon = memchr(line, ':', len);
     const char *v;
     size_t flen, vlen;
@@ -502,9 +559,21 @@ static void sse_process_line(struct sse_parser *p, const char *line, size_t len,
 
 /* Finds the first CR or LF in [s, end), or returns end. Sets *slow when a
  * byte >= 0x80 or a NUL lies before it. */
-static const char *sse_scan(const char *s, const char *end, bool *slow)
+static const char *sse_scan_tail(const char *s, const char *end, bool *slow)
 {
+    for (; s < end; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\n' || c == '\r')
+            return s;
+        if (c >= 0x80 || c == 0)
+            *slow = true;
+    }
+    return end;
+}
+
 #if defined(__SSE2__)
+static const char *sse_scan_sse2(const char *s, const char *end, bool *slow)
+{
     const __m128i lf = _mm_set1_epi8('\n');
     const __m128i cr = _mm_set1_epi8('\r');
     const __m128i zero = _mm_setzero_si128();
@@ -516,8 +585,7 @@ static const char *sse_scan(const char *s, const char *end, bool *slow)
         unsigned o = (unsigned)_mm_movemask_epi8(_mm_or_si128(v, _mm_cmpeq_epi8(v, zero)));
         if (term != 0) {
             unsigned pos = (unsigned)__builtin_ctz(term);
-            odd |= o & ((1u << pos) - 1u);
-            if (odd != 0)
+            if ((odd | (o & ((1u << pos) - 1u))) != 0)
                 *slow = true;
             return s + pos;
         }
@@ -526,15 +594,50 @@ static const char *sse_scan(const char *s, const char *end, bool *slow)
     }
     if (odd != 0)
         *slow = true;
+    return sse_scan_tail(s, end, slow);
+}
 #endif
-    for (; s < end; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '\n' || c == '\r')
-            return s;
-        if (c >= 0x80 || c == 0)
-            *slow = true;
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define SSE_HAVE_AVX2 1
+__attribute__((target("avx2"))) static const char *sse_scan_avx2(const char *s, const char *end,
+                                                                 bool *slow)
+{
+    const __m256i lf = _mm256_set1_epi8('\n');
+    const __m256i cr = _mm256_set1_epi8('\r');
+    const __m256i zero = _mm256_setzero_si256();
+    unsigned odd = 0;
+    while (end - s >= 32) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)s);
+        unsigned term = (unsigned)_mm256_movemask_epi8(
+            _mm256_or_si256(_mm256_cmpeq_epi8(v, lf), _mm256_cmpeq_epi8(v, cr)));
+        unsigned o = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(v, _mm256_cmpeq_epi8(v, zero)));
+        if (term != 0) {
+            unsigned pos = (unsigned)__builtin_ctz(term);
+            if ((odd | (o & ((1u << pos) - 1u))) != 0)
+                *slow = true;
+            return s + pos;
+        }
+        odd |= o;
+        s += 32;
     }
-    return end;
+    if (odd != 0)
+        *slow = true;
+    return sse_scan_sse2(s, end, slow);
+}
+#endif
+
+static sse_scan_fn sse_pick_scan(void)
+{
+#if defined(SSE_HAVE_AVX2)
+    if (__builtin_cpu_supports("avx2"))
+        return sse_scan_avx2;
+#endif
+#if defined(__SSE2__)
+    return sse_scan_sse2;
+#else
+    return sse_scan_tail;
+#endif
 }
 
 /* Bytes of a line that continues past this chunk. */
@@ -600,7 +703,7 @@ int sse_parser_feed(struct sse_parser *p, const void *buf, size_t len)
     }
     while (s < end && !p->p_failed) {
         bool slow = false;
-        const char *t = sse_scan(s, end, &slow);
+        const char *t = p->p_scan(s, end, &slow);
         if (t == end) {
             sse_hold_partial(p, s, (size_t)(end - s), slow);
             break;
@@ -610,6 +713,7 @@ int sse_parser_feed(struct sse_parser *p, const void *buf, size_t len)
         } else if (p->p_line.b_len > 0) {
             sse_hold_partial(p, s, (size_t)(t - s), slow);
             if (!p->p_skipping && !p->p_failed) {
+                p->p_line_stable = false;
                 sse_process_line(p, p->p_line.b_ptr, p->p_line.b_len, p->p_line_slow);
                 p->p_line.b_len = 0;
                 p->p_line_slow = false;
@@ -617,6 +721,7 @@ int sse_parser_feed(struct sse_parser *p, const void *buf, size_t len)
             }
             p->p_skipping = false;
         } else {
+            p->p_line_stable = !slow;
             sse_process_line(p, s, (size_t)(t - s), slow);
         }
         if (*t == '\r') {
@@ -627,6 +732,8 @@ int sse_parser_feed(struct sse_parser *p, const void *buf, size_t len)
         }
         s = t + 1;
     }
+    if (!p->p_failed && !sse_data_materialize(p))
+        p->p_failed = true;
     if (p->p_failed) {
         p->p_failed = false;
         sse_parser_restart(p);
