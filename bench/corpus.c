@@ -29,6 +29,10 @@
 /* Task event data lines are kept within these bounds (the issue's shape). */
 #define CORPUS_TASK_MIN 100
 #define CORPUS_TASK_MAX 400
+/* Before a task event's data line: "event: task_event\ndata: ". */
+#define CORPUS_TASK_PREFIX 24
+/* Longer than any entry of corpus_words, so a budget of it fits a word. */
+#define CORPUS_WORD_MAX 10
 #define CORPUS_EVENT_MAX (CORPUS_BIGLINE_DATA + 256)
 #define CORPUS_OUT_BUFFER ((size_t)1 << 20)
 /* 2025-11-19T21:00:00Z, the date in the backend's own examples. */
@@ -159,28 +163,29 @@ static void corpus_timestamp(int64_t us, char out[40])
  * with ".0" on integral values. Only used for values in [0, 1]. */
 static void corpus_float(double v, char out[32])
 {
+    int n = 0;
     for (int prec = 1; prec <= 17; prec++) {
-        snprintf(out, 32, "%.*g", prec, v);
+        n = snprintf(out, 32, "%.*g", prec, v);
         if (strtod(out, NULL) == v)
             break;
     }
-    if (strpbrk(out, ".e") == NULL)
-        strcat(out, ".0");
+    if (strpbrk(out, ".e") == NULL && n >= 0 && n + 2 < 32)
+        memcpy(out + n, ".0", 3);
 }
 
-/* Words up to `max` characters, never fewer than one word. */
+/* Random words, space separated, at most `max` characters in all. */
 static void corpus_words_upto(struct corpus_gen *g, size_t max)
 {
     size_t used = 0;
     for (;;) {
         const char *w = corpus_words[corpus_rng_below(&g->g_rng, CORPUS_NWORDS)];
         size_t wl = strlen(w);
-        if (used > 0 && used + 1 + wl > max)
+        size_t sep = used > 0 ? 1 : 0;
+        if (used + sep + wl > max)
             return;
-        if (used > 0)
-            corpus_text_add(&g->g_ev, " ", 1);
+        corpus_text_add(&g->g_ev, " ", sep);
         corpus_text_add(&g->g_ev, w, wl);
-        used += (used > 0 ? 1 : 0) + wl;
+        used += sep + wl;
     }
 }
 
@@ -217,49 +222,71 @@ static void corpus_task_started(struct corpus_gen *g)
     corpus_text_str(&g->g_ev, "null}");
 }
 
+/* Bytes left for free text in a task event's data line, once `tail` (what
+ * still has to follow the text) is counted, within CORPUS_TASK_MAX. */
+static size_t corpus_task_room(const struct corpus_gen *g, size_t tail)
+{
+    size_t used = g->g_ev.t_len - CORPUS_TASK_PREFIX + tail;
+    return used < CORPUS_TASK_MAX ? CORPUS_TASK_MAX - used : 0;
+}
+
+static size_t corpus_min(size_t a, size_t b)
+{
+    return a < b ? a : b;
+}
+
 static void corpus_task_progress(struct corpus_gen *g)
 {
-    char value[32];
+    char value[32], tail[64];
     if (g->g_step >= g->g_steps)
         g->g_step = 0;
     g->g_step++;
     corpus_float((double)g->g_step / g->g_steps, value);
+    int tlen = snprintf(tail, sizeof(tail), "\", \"value\": %s}}", value);
     corpus_task_head(g, "progress_update");
     corpus_text_fmt(&g->g_ev, "{\"text\": \"Step %u/%u", g->g_step, g->g_steps);
     /* Most progress texts carry a description, spreading the line over the
      * whole 100-400 byte range. */
-    if (corpus_rng_below(&g->g_rng, 4) != 0) {
+    size_t room = corpus_task_room(g, (size_t)tlen + 2);
+    if (corpus_rng_below(&g->g_rng, 4) != 0 && room >= CORPUS_WORD_MAX) {
         corpus_text_str(&g->g_ev, ": ");
-        corpus_words_upto(g, 8 + corpus_rng_below(&g->g_rng, 230));
+        corpus_words_upto(g, corpus_min(room, 8 + corpus_rng_below(&g->g_rng, 250)));
     }
-    corpus_text_fmt(&g->g_ev, "\", \"value\": %s}}", value);
+    corpus_text_add(&g->g_ev, tail, (size_t)tlen);
 }
 
 static void corpus_task_completed(struct corpus_gen *g)
 {
+    char tail[80];
+    int tlen = snprintf(tail, sizeof(tail),
+                        "\", \"steps_completed\": %u, \"status\": \"success\"}}", g->g_steps);
     corpus_task_head(g, "task_completed");
     corpus_text_str(&g->g_ev, "{\"message\": \"");
-    corpus_words_upto(g, 10 + corpus_rng_below(&g->g_rng, 150));
-    corpus_text_fmt(&g->g_ev, "\", \"steps_completed\": %u, \"status\": \"success\"}}", g->g_steps);
+    size_t room = corpus_task_room(g, (size_t)tlen);
+    corpus_words_upto(g, corpus_min(room, 10 + corpus_rng_below(&g->g_rng, 200)));
+    corpus_text_add(&g->g_ev, tail, (size_t)tlen);
 }
+
+/* A Python traceback, with the \n and \" escapes json.dumps writes. */
+#define CORPUS_TRACEBACK                                                                           \
+    "\", \"traceback\": \"Traceback (most recent call last):\\n  File "                            \
+    "\\\"/app/app/services/task_service.py\\\", line %u, in _run\\n"                               \
+    "ValueError: %.*s\\n\"}}"
 
 static void corpus_task_failed(struct corpus_gen *g)
 {
-    size_t mark;
+    unsigned line = 100 + (unsigned)corpus_rng_below(&g->g_rng, 300);
+    int fixed = snprintf(NULL, 0, CORPUS_TRACEBACK, line, 0, "");
     corpus_task_head(g, "task_failed");
     corpus_text_str(&g->g_ev, "{\"error\": \"");
-    mark = g->g_ev.t_len;
-    corpus_words_upto(g, 10 + corpus_rng_below(&g->g_rng, 30));
-    size_t elen = g->g_ev.t_len - mark;
+    /* The message appears twice: in "error" and at the traceback's end. */
+    size_t room = corpus_task_room(g, (size_t)fixed) / 2;
+    size_t mark = g->g_ev.t_len;
+    corpus_words_upto(g, corpus_min(room, 10 + corpus_rng_below(&g->g_rng, 50)));
     char err[64];
-    memcpy(err, g->g_ev.t_buf + mark, elen < sizeof(err) ? elen : sizeof(err));
-    /* A Python traceback, with the \n and \" escapes json.dumps writes. */
-    corpus_text_fmt(&g->g_ev,
-                    "\", \"traceback\": \"Traceback (most recent call last):\\n  File "
-                    "\\\"/app/app/services/task_service.py\\\", line %u, in _run\\n"
-                    "ValueError: %.*s\\n\"}}",
-                    100 + (unsigned)corpus_rng_below(&g->g_rng, 300),
-                    (int)(elen < sizeof(err) ? elen : sizeof(err)), err);
+    size_t elen = corpus_min(g->g_ev.t_len - mark, sizeof(err));
+    memcpy(err, g->g_ev.t_buf + mark, elen);
+    corpus_text_fmt(&g->g_ev, CORPUS_TRACEBACK, line, (int)elen, err);
 }
 
 static void corpus_task_heartbeat(struct corpus_gen *g)
@@ -353,8 +380,7 @@ static bool corpus_backend_next(struct corpus_gen *g)
         corpus_connection_close(g);
     }
     if (task) {
-        /* "event: task_event\ndata: " is 24 bytes; the data line is the rest. */
-        size_t dlen = g->g_ev.t_len - 24;
+        size_t dlen = g->g_ev.t_len - CORPUS_TASK_PREFIX;
         if (dlen < g->g_task_min)
             g->g_task_min = dlen;
         if (dlen > g->g_task_max)
@@ -370,8 +396,7 @@ static void corpus_bigline_next(struct corpus_gen *g)
     static const char tail[] = "\"}}";
     corpus_task_head(g, "task_completed");
     corpus_text_str(&g->g_ev, "{\"blob\": \"");
-    size_t data_start = sizeof("event: task_event\ndata: ") - 1;
-    size_t head = g->g_ev.t_len - data_start;
+    size_t head = g->g_ev.t_len - CORPUS_TASK_PREFIX;
     size_t fill = CORPUS_BIGLINE_DATA - head - (sizeof(tail) - 1);
     if (g->g_ev.t_overflow || fill > g->g_ev.t_cap - g->g_ev.t_len) {
         g->g_ev.t_overflow = true;

@@ -33,7 +33,7 @@ void backoff_reset(struct backoff *b)
 
 uint64_t backoff_ceiling(const struct backoff *b)
 {
-    uint32_t shift = b->bo_failures + 1;
+    uint64_t shift = (uint64_t)b->bo_failures + 1;
     if (shift > BACKOFF_MAX_SHIFT)
         shift = BACKOFF_MAX_SHIFT;
     if (b->bo_min_ms > (b->bo_max_ms >> shift))

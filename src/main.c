@@ -19,6 +19,7 @@ struct main_command {
 static const struct main_command main_commands[] = {
     {"parse", cmd_parse, false, "parse raw event-stream bytes, print events as NDJSON"},
     {"watch", cmd_watch, true, "subscribe to a URL, print events and connection changes"},
+    {"check", cmd_check, true, "validate a stream (URL, file, recording) against a contract"},
 };
 
 static void main_usage(FILE *f)

@@ -8,5 +8,6 @@
 
 int cmd_parse(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 #endif

@@ -67,14 +67,14 @@ struct sub_options {
     /* From the start of an attempt until the final response's headers
      * (connect, TLS, redirects, waiting for the server); 0 = default. */
     uint64_t so_connect_timeout_ms;
-    uint64_t so_idle_timeout_ms; /* no body byte for this long: reconnect; 0 = off */
-    long so_max_redirects;       /* 0 = do not follow (a 3xx then fails) */
-    uint64_t so_backoff_min_ms;  /* 0 = BACKOFF_DEFAULT_MIN_MS */
-    uint64_t so_backoff_max_ms;  /* 0 = BACKOFF_DEFAULT_MAX_MS */
-    uint64_t so_healthy_ms;      /* open this long resets the backoff; 0 = default */
-    bool so_reconnect;           /* false: one connection per subscription_start */
-    const char *so_ca_file;      /* PEM bundle; NULL = system store */
-    bool so_insecure;            /* disables TLS peer and host verification */
+    uint64_t so_idle_timeout_ms;  /* no body byte for this long: reconnect; 0 = off */
+    long so_max_redirects;        /* 0 = do not follow (a 3xx then fails) */
+    uint64_t so_backoff_min_ms;   /* 0 = BACKOFF_DEFAULT_MIN_MS */
+    uint64_t so_backoff_max_ms;   /* 0 = BACKOFF_DEFAULT_MAX_MS */
+    uint64_t so_healthy_ms;       /* open this long resets the backoff; 0 = default */
+    bool so_reconnect;            /* false: one connection per subscription_start */
+    const char *so_ca_file;       /* PEM bundle; NULL = system store */
+    bool so_insecure;             /* disables TLS peer and host verification */
     const char *so_last_event_id; /* sent on the first connection; NULL or "" = none */
     struct sse_parser_limits so_limits;
     uint64_t so_seed; /* backoff jitter seed; 0 = derived from clock and address */
@@ -109,12 +109,12 @@ struct sub_open_info {
 };
 
 enum sub_close_reason {
-    SUB_CLOSE_EOF = 0,       /* the server ended the stream cleanly */
-    SUB_CLOSE_TRANSPORT,     /* network, TLS or HTTP framing error */
-    SUB_CLOSE_HTTP_STATUS,   /* final status other than 200 (or too many redirects) */
-    SUB_CLOSE_CONTENT_TYPE,  /* 200 but not text/event-stream */
-    SUB_CLOSE_IDLE_TIMEOUT,  /* no body byte for so_idle_timeout_ms */
-    SUB_CLOSE_STOPPED,       /* subscription_stop */
+    SUB_CLOSE_EOF = 0,      /* the server ended the stream cleanly */
+    SUB_CLOSE_TRANSPORT,    /* network, TLS or HTTP framing error */
+    SUB_CLOSE_HTTP_STATUS,  /* final status other than 200 (or too many redirects) */
+    SUB_CLOSE_CONTENT_TYPE, /* 200 but not text/event-stream */
+    SUB_CLOSE_IDLE_TIMEOUT, /* no body byte for so_idle_timeout_ms */
+    SUB_CLOSE_STOPPED,      /* subscription_stop */
 };
 
 /* Stable lower-case name: "eof", "transport", "http_status", "content_type",
@@ -153,12 +153,12 @@ struct sub_callbacks {
 };
 
 struct sub_stats {
-    uint64_t ss_attempts;   /* connection attempts */
-    uint64_t ss_reconnects; /* attempts after the first */
-    uint64_t ss_opens;      /* attempts that reached an open stream */
-    uint64_t ss_failures;   /* closes other than eof and stopped */
-    uint64_t ss_bytes;      /* body bytes received */
-    uint64_t ss_events;     /* events dispatched */
+    uint64_t ss_attempts;              /* connection attempts */
+    uint64_t ss_reconnects;            /* attempts after the first */
+    uint64_t ss_opens;                 /* attempts that reached an open stream */
+    uint64_t ss_failures;              /* closes other than eof and stopped */
+    uint64_t ss_bytes;                 /* body bytes received */
+    uint64_t ss_events;                /* events dispatched */
     uint64_t ss_last_ms_to_headers;    /* of the last open */
     uint64_t ss_last_ms_to_first_byte; /* of the last open that got a body byte */
 };

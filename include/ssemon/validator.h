@@ -10,7 +10,23 @@
  * One fault, one violation: after a violation the validator resynchronises,
  * so one missing or extra event never cascades.
  *
- * State is O(1) in the stream's length.
+ * State is O(1) in the stream's length. Steady state allocates nothing per
+ * event. The report callback must not call back into the validator; the
+ * strings of a violation are valid only during the callback.
+ *
+ * Time: every entry point first applies the time rules up to its `now_ms`,
+ * exactly as validator_tick(now_ms) would, so replaying a recording without
+ * timers finds the same violations. A time-rule violation carries the
+ * `now_ms` of the call that found it. A deadline is the first millisecond at
+ * which its rule is broken: a first event exactly first_event_ms after the
+ * headers, or a heartbeat gap of exactly interval x tolerance, is in time.
+ *
+ * Reports: v_event is the event kind (the variant, when there is one, is in
+ * the message: "event task_event/task_completed not allowed in state ...");
+ * v_state is the order state before the event; v_excerpt is the start of the
+ * event's data (or the header value, or the anomalous line), at most
+ * VIOLATION_EXCERPT_MAX bytes of valid UTF-8, with U+0000 and invalid bytes
+ * shown as U+FFFD.
  */
 #ifndef SSEMON_VALIDATOR_H
 #define SSEMON_VALIDATOR_H
@@ -38,6 +54,9 @@ struct validator_options {
     bool vo_lenient;            /* sse_syntax and unknown_event become warnings */
     bool vo_timing;             /* false: no time-based rules (plain files) */
 };
+/* An options pointer of NULL means: strict, timing on, the contract's
+ * liveness, no variables. vo_hb_interval_ms also enables the liveness rule
+ * for a contract that declares none. */
 
 typedef void (*validator_report_fn)(void *ctx, const struct violation *v);
 
@@ -71,9 +90,18 @@ void validator_connect_failed(struct validator *v, uint64_t now_ms, enum violati
                               const char *message);
 
 /* Response headers are in: checks status and header rules and starts a new
- * lifecycle (initial state, first-event deadline). */
+ * lifecycle (initial state, first-event deadline). A status other than the
+ * contract's is reported as http_status alone and starts no lifecycle (there
+ * is no stream to judge). Header names compare case-insensitively, values
+ * exactly after trimming spaces and tabs; the first header of a name is the
+ * one judged. */
 void validator_open(struct validator *v, uint64_t now_ms, int status,
                     const struct validator_header *headers, size_t n_headers);
+
+/* Starts a lifecycle without response checks, for sources that have no
+ * HTTP response (a file of raw stream bytes). An event arriving outside any
+ * lifecycle starts one this way, at its own time. */
+void validator_begin(struct validator *v, uint64_t now_ms);
 
 void validator_event(struct validator *v, uint64_t now_ms, const struct sse_event *ev);
 void validator_comment(struct validator *v, uint64_t now_ms, const char *text, size_t len);
@@ -81,8 +109,10 @@ void validator_anomaly(struct validator *v, uint64_t now_ms, enum sse_anomaly ki
                        const char *line, size_t len);
 
 /* The stream ended: `error` NULL for a clean end of stream, else the
- * transport error text. A stream ending outside a final state is
- * stream_ended. */
+ * transport error text. A stream ending outside a final state (or any end,
+ * for a contract without order rules) is stream_ended, at most once per
+ * lifecycle; nothing when no lifecycle is open. The state is kept until the
+ * next open. */
 void validator_end(struct validator *v, uint64_t now_ms, const char *error);
 
 /* Checks the time rules at `now_ms`. */

@@ -250,8 +250,7 @@ int req_query(const struct req_request *rq, const char *name, struct sbuf *out)
     return 0;
 }
 
-bool req_path_segment(const struct req_request *rq, unsigned long n, const char **seg,
-                      size_t *len)
+bool req_path_segment(const struct req_request *rq, unsigned long n, const char **seg, size_t *len)
 {
     const char *p = rq->rq_path;
     unsigned long k;

@@ -13,7 +13,7 @@
 #define REQ_HEAD_LIMIT 16384
 
 struct req_header {
-    const char *rh_name; /* as sent by the client */
+    const char *rh_name;  /* as sent by the client */
     const char *rh_value; /* surrounding whitespace removed */
 };
 
@@ -53,8 +53,7 @@ int req_query(const struct req_request *rq, const char *name, struct sbuf *out);
 
 /* N-th (1-based) '/'-separated segment of the path, as sent (not decoded).
  * Returns false when the path has fewer segments or that segment is empty. */
-bool req_path_segment(const struct req_request *rq, unsigned long n, const char **seg,
-                      size_t *len);
+bool req_path_segment(const struct req_request *rq, unsigned long n, const char **seg, size_t *len);
 
 /* Appends to out one JSON object and '\n' describing the request for the
  * request log. scenario may be NULL (no scenario matched; written as null).

@@ -13,7 +13,10 @@ struct sbuf {
     size_t sb_cap;
 };
 
-#define SBUF_INIT {NULL, 0, 0}
+#define SBUF_INIT                                                                                  \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 /* All appenders return 0, or -1 when memory runs out (the buffer is left as it
  * was before the call). */

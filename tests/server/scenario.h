@@ -72,6 +72,9 @@ enum scn_action scn_run_step(struct scn_run *run, const struct timespec *now, st
  * reported as a 500 response. */
 bool scn_run_head_done(const struct scn_run *run);
 
+/* Standard reason phrase of an HTTP status code, "" when unknown. */
+const char *scn_status_reason(unsigned long code);
+
 /* Formats v the way Python's repr(float) does ("0.3333333333333333", "1.0",
  * "1e-05"). Returns the length, or -1 if buf is too small (32 bytes is
  * always enough). */

@@ -169,7 +169,8 @@ bool sse_utf8_valid(const char *s, size_t len)
     return true;
 }
 
-/* The header promises valid UTF-8 and, outside data, no U+0000. */
+/* The header promises valid UTF-8; the id never holds U+0000 (the standard
+ * ignores such an id field). */
 static void sse_rec_check_text(struct sse_rec *r, const char *what, const char *s, size_t len,
                                bool nul_ok)
 {
@@ -201,7 +202,8 @@ void sse_rec_on_event(void *ctx, const struct sse_event *ev)
     }
     if (ev->type_len == 0)
         sse_rec_begin(r, "![empty type]");
-    sse_rec_check_text(r, "type", ev->type, ev->type_len, false);
+    /* A NUL in an event field reaches the type, as in a browser. */
+    sse_rec_check_text(r, "type", ev->type, ev->type_len, true);
     sse_rec_check_text(r, "id", ev->id, ev->id_len, false);
     sse_rec_check_text(r, "data", ev->data, ev->data_len, true);
     sse_rec_begin(r, "E");

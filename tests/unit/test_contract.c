@@ -1,0 +1,1139 @@
+/*
+ * Unit tests for contract (compile) and contract_load (files, extends,
+ * error positions), and a load of every shipped contract.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ssemon/contract.h"
+#include "ssemon/contract_load.h"
+
+#define SHIPPED_DIR SSEMON_SOURCE_DIR "/etc/ssemon/contracts"
+
+/* ---- helpers ---- */
+
+static struct contract *compile_text(const char *text, struct contract_error *err)
+{
+    json_error_t jerr;
+    json_t *doc = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+
+    if (doc == NULL)
+        fail_msg("test JSON does not parse: %s (line %d)", jerr.text, jerr.line);
+    struct contract *c = contract_compile(doc, err);
+    json_decref(doc);
+    return c;
+}
+
+static struct contract *compile_ok(const char *text)
+{
+    struct contract_error err;
+    struct contract *c = compile_text(text, &err);
+
+    if (c == NULL)
+        fail_msg("unexpected compile error: %s: %s", err.ce_path, err.ce_message);
+    return c;
+}
+
+/* Asserts a compile error at exactly `path` whose message contains `msg`. */
+static void compile_err(const char *text, const char *path, const char *msg)
+{
+    struct contract_error err;
+    struct contract *c = compile_text(text, &err);
+
+    if (c != NULL) {
+        contract_free(c);
+        fail_msg("compiled, expected an error at %s", path);
+    }
+    if (strcmp(err.ce_path, path) != 0 || strstr(err.ce_message, msg) == NULL)
+        fail_msg("got \"%s: %s\", expected \"%s: ...%s...\"", err.ce_path, err.ce_message, path,
+                 msg);
+}
+
+/* A temporary directory of contract files, removed by the teardown. */
+struct tmpdir {
+    char td_path[64];
+};
+
+static int tmpdir_setup(void **state)
+{
+    struct tmpdir *td = calloc(1, sizeof(*td));
+
+    if (td == NULL)
+        return -1;
+    snprintf(td->td_path, sizeof(td->td_path), "/tmp/ssemon-test-contract.XXXXXX");
+    if (mkdtemp(td->td_path) == NULL) {
+        free(td);
+        return -1;
+    }
+    *state = td;
+    return 0;
+}
+
+/* Removes the files one level down (and one sub-directory level): the
+ * tests create no deeper trees. */
+static void tmpdir_clean(const char *dir, int depth)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+
+    if (d == NULL)
+        return;
+    for (int i = 0; i < 1000 && (de = readdir(d)) != NULL; i++) {
+        char p[PATH_MAX];
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode) && depth > 0)
+            tmpdir_clean(p, depth - 1);
+        else
+            unlink(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static int tmpdir_teardown(void **state)
+{
+    struct tmpdir *td = *state;
+
+    tmpdir_clean(td->td_path, 1);
+    free(td);
+    return 0;
+}
+
+static void write_file(const struct tmpdir *td, const char *name, const char *text)
+{
+    char p[PATH_MAX];
+
+    snprintf(p, sizeof(p), "%s/%s", td->td_path, name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void path_in(const struct tmpdir *td, const char *name, char *out, size_t n)
+{
+    snprintf(out, n, "%s/%s", td->td_path, name);
+}
+
+/* ---- compile: a complete contract ---- */
+
+static const char *const full_contract =
+    "{\"name\": \"full\", \"description\": \"d\", \"$comment\": \"c\","
+    " \"variables\": [\"task_id\", \"request_id\"],"
+    " \"response\": {\"status\": 201, \"headers\": {"
+    "   \"Cache-Control\": \"no-cache\","
+    "   \"X-A\": {\"pattern\": \"^n[o]$\"},"
+    "   \"X-Debug\": {\"absent\": true},"
+    "   \"X-Any\": {\"present\": true}}},"
+    " \"envelope\": {\"type\": \"/type\", \"payload\": \"/payload\"},"
+    " \"events\": {"
+    "   \"open\": {\"data\": \"json\", \"schema\": {\"type\": \"object\"}},"
+    "   \"hb\": {\"heartbeat\": true, \"correlation_id\": false},"
+    "   \"ready\": {\"data\": \"text\"},"
+    "   \"task\": {\"schema\": {\"$ref\": \"#/definitions/obj\"},"
+    "     \"discriminator\": \"/t\","
+    "     \"variants\": {\"a\": {\"properties\": {\"x\": {\"type\": \"null\"}}}, \"b\": true},"
+    "     \"equals\": {\"/task_id\": \"task_id\"}}},"
+    " \"correlation_id\": {\"presence\": \"required\", \"consistent\": true,"
+    "   \"equals\": \"request_id\"},"
+    " \"order\": {\"initial\": \"s0\", \"states\": {"
+    "   \"s0\": {\"on\": {\"open\": \"s1\"}},"
+    "   \"s1\": {\"on\": {\"hb\": \"s1\", \"task:a\": \"s1\", \"task:b\": \"end\"}},"
+    "   \"end\": {\"final\": true}}},"
+    " \"heartbeat\": {\"interval_s\": 2.5, \"tolerance\": 3, \"comments\": true,"
+    "   \"reset_on_any_event\": false},"
+    " \"timing\": {\"first_event_ms\": 1000, \"lifecycle_timeout_s\": 60},"
+    " \"definitions\": {\"obj\": {\"type\": \"object\"}}}";
+
+static void test_compile_full(void **state)
+{
+    (void)state;
+    struct contract *c = compile_ok(full_contract);
+
+    assert_string_equal(c->c_name, "full");
+    assert_string_equal(c->c_description, "d");
+    assert_int_equal(c->c_n_variables, 2);
+    assert_true(contract_has_variable(c, "request_id"));
+    assert_false(contract_has_variable(c, "nope"));
+    assert_int_equal(c->c_status, 201);
+
+    assert_int_equal(c->c_n_headers, 4);
+    assert_string_equal(c->c_headers[0].ch_name, "Cache-Control");
+    assert_string_equal(c->c_headers[0].ch_equals, "no-cache");
+    assert_null(c->c_headers[0].ch_pattern);
+    assert_string_equal(c->c_headers[1].ch_pattern, "^n[o]$");
+    assert_int_equal(regexec(&c->c_headers[1].ch_re, "no", 0, NULL, 0), 0);
+    assert_int_not_equal(regexec(&c->c_headers[1].ch_re, "No", 0, NULL, 0), 0);
+    assert_true(c->c_headers[2].ch_absent);
+    assert_null(c->c_headers[3].ch_equals);
+    assert_null(c->c_headers[3].ch_pattern);
+    assert_false(c->c_headers[3].ch_absent);
+
+    assert_string_equal(c->c_env_type, "/type");
+    assert_string_equal(c->c_env_payload, "/payload");
+
+    assert_int_equal(c->c_n_events, 4);
+    size_t task = contract_event_index(c, "task", 4);
+    assert_int_equal(task, 3);
+    assert_int_equal(contract_event_index(c, "tas", 3), (size_t)-1);
+    assert_int_equal(contract_event_index(c, "task\0", 5), (size_t)-1);
+    const struct contract_event *e = &c->c_events[task];
+    assert_non_null(e->ce_schema);
+    assert_string_equal(e->ce_discriminator, "/t");
+    assert_int_equal(e->ce_n_variants, 2);
+    assert_string_equal(e->ce_variants[0].cv_value, "a");
+    assert_non_null(e->ce_variants[0].cv_schema);
+    assert_int_equal(e->ce_n_equals, 1);
+    assert_string_equal(e->ce_equals[0].ceq_pointer, "/task_id");
+    assert_string_equal(e->ce_equals[0].ceq_var, "task_id");
+    assert_true(e->ce_correlation);
+    assert_int_equal(c->c_events[0].ce_data, CONTRACT_DATA_JSON);
+    assert_true(c->c_events[1].ce_heartbeat);
+    assert_false(c->c_events[1].ce_correlation);
+    assert_null(c->c_events[1].ce_schema);
+    assert_int_equal(c->c_events[2].ce_data, CONTRACT_DATA_TEXT);
+
+    assert_int_equal(c->c_cid.cc_presence, CONTRACT_CID_REQUIRED);
+    assert_string_equal(c->c_cid.cc_pointer, "/correlation_id");
+    assert_true(c->c_cid.cc_consistent);
+    assert_string_equal(c->c_cid.cc_equals_var, "request_id");
+
+    assert_int_equal(c->c_n_states, 3);
+    assert_int_equal(c->c_initial, 0);
+    assert_int_equal(contract_state_index(c, "end"), 2);
+    assert_int_equal(contract_state_index(c, "x"), CONTRACT_NO_STATE);
+    const struct contract_state *s1 = &c->c_states[1];
+    assert_int_equal(s1->cs_n_on, 3);
+    assert_int_equal(s1->cs_on[0].ct_event, 1);
+    assert_null(s1->cs_on[0].ct_variant);
+    assert_int_equal(s1->cs_on[0].ct_target, 1);
+    assert_int_equal(s1->cs_on[2].ct_event, task);
+    assert_string_equal(s1->cs_on[2].ct_variant, "b");
+    assert_int_equal(s1->cs_on[2].ct_target, 2);
+    assert_true(c->c_states[2].cs_final);
+
+    assert_int_equal(c->c_hb_interval_ms, 2500);
+    assert_true(c->c_hb_tolerance == 3.0);
+    assert_true(c->c_hb_comments);
+    assert_false(c->c_hb_reset_on_any);
+    assert_int_equal(c->c_first_event_ms, 1000);
+    assert_int_equal(c->c_lifecycle_ms, 60000);
+    contract_free(c);
+}
+
+static void test_compile_defaults(void **state)
+{
+    (void)state;
+    struct contract *c = compile_ok("{\"events\": {\"a\": {}}}");
+
+    assert_string_equal(c->c_name, "unnamed");
+    assert_null(c->c_description);
+    assert_int_equal(c->c_status, 200);
+    assert_int_equal(c->c_n_headers, 0);
+    assert_null(c->c_env_type);
+    assert_int_equal(c->c_events[0].ce_data, CONTRACT_DATA_JSON);
+    assert_true(c->c_events[0].ce_correlation);
+    assert_false(c->c_events[0].ce_heartbeat);
+    assert_int_equal(c->c_cid.cc_presence, CONTRACT_CID_IGNORE);
+    assert_int_equal(c->c_n_states, 0);
+    assert_int_equal(c->c_hb_interval_ms, 0);
+    assert_true(c->c_hb_tolerance == 2.0);
+    assert_false(c->c_hb_comments);
+    assert_true(c->c_hb_reset_on_any);
+    assert_int_equal(c->c_first_event_ms, 0);
+    assert_int_equal(c->c_lifecycle_ms, 0);
+    contract_free(c);
+
+    /* A correlation_id object alone means "optional", default pointer. */
+    c = compile_ok("{\"events\": {\"a\": {}}, \"correlation_id\": {}}");
+    assert_int_equal(c->c_cid.cc_presence, CONTRACT_CID_OPTIONAL);
+    assert_string_equal(c->c_cid.cc_pointer, "/correlation_id");
+    assert_false(c->c_cid.cc_consistent);
+    contract_free(c);
+
+    /* Transition keys: a kind whose name holds ':' matches whole. */
+    c = compile_ok("{\"events\": {\"a:b\": {}}, \"order\": {\"initial\": \"s\","
+                   " \"states\": {\"s\": {\"on\": {\"a:b\": \"s\"}}}}}");
+    assert_null(c->c_states[0].cs_on[0].ct_variant);
+    contract_free(c);
+}
+
+/* ---- compile: every kind of mistake, with its exact path ---- */
+
+static void test_compile_unknown_keys(void **state)
+{
+    (void)state;
+    compile_err("{\"events\": {\"a\": {}}, \"evnts\": {}}", "/evnts", "unknown key \"evnts\"");
+    compile_err("{\"events\": {\"a\": {\"shema\": {}}}}", "/events/a/shema", "unknown key");
+    compile_err("{\"events\": {\"a\": {}}, \"response\": {\"header\": {}}}", "/response/header",
+                "unknown key");
+    compile_err("{\"events\": {\"a\": {}}, \"response\": {\"headers\": {\"X\": "
+                "{\"equal\": \"1\"}}}}",
+                "/response/headers/X/equal", "unknown key");
+    compile_err("{\"events\": {\"a\": {}}, \"envelope\": {\"type\": \"/t\", \"body\": \"/b\"}}",
+                "/envelope/body", "unknown key");
+    compile_err("{\"events\": {\"a\": {}}, \"correlation_id\": {\"required\": true}}",
+                "/correlation_id/required", "unknown key");
+    compile_err("{\"events\": {\"a\": {}}, \"order\": {\"initial\": \"s\", \"states\": "
+                "{\"s\": {\"final\": true, \"onn\": {}}}}}",
+                "/order/states/s/onn", "unknown key");
+    compile_err("{\"events\": {\"a\": {}}, \"order\": {\"initial\": \"s\", \"start\": \"s\", "
+                "\"states\": {\"s\": {}}}}",
+                "/order/start", "unknown key");
+    compile_err("{\"events\": {\"a\": {}}, \"heartbeat\": {\"interval\": 5}}",
+                "/heartbeat/interval", "unknown key");
+    compile_err("{\"events\": {\"a\": {}}, \"timing\": {\"first_event_s\": 1}}",
+                "/timing/first_event_s", "unknown key");
+    /* Keys with '/' and '~' are escaped in paths (RFC 6901). */
+    compile_err("{\"events\": {\"a\": {}}, \"a/b~c\": 1}", "/a~1b~0c", "unknown key");
+}
+
+static void test_compile_wrong_types(void **state)
+{
+    (void)state;
+    compile_err("[]", "", "a contract is a JSON object");
+    compile_err("{}", "", "missing required key \"events\"");
+    compile_err("{\"events\": []}", "/events", "expected an object, got an array");
+    compile_err("{\"events\": {}}", "/events", "at least one event kind");
+    compile_err("{\"events\": {\"a\": 1}}", "/events/a", "expected an object, got a number");
+    compile_err("{\"name\": 5, \"events\": {\"a\": {}}}", "/name", "expected a string");
+    compile_err("{\"events\": {\"a\": {\"heartbeat\": \"yes\"}}}", "/events/a/heartbeat",
+                "expected true or false, got a string");
+    compile_err("{\"events\": {\"a\": {\"data\": \"xml\"}}}", "/events/a/data",
+                "not a data encoding");
+    compile_err("{\"events\": {\"a\": {}}, \"variables\": \"task_id\"}", "/variables",
+                "expected an array");
+    compile_err("{\"events\": {\"a\": {}}, \"variables\": [\"a\", 1]}", "/variables/1",
+                "expected a string");
+    compile_err("{\"events\": {\"a\": {}}, \"variables\": [\"a\", \"a\"]}", "/variables/1",
+                "declared twice");
+    compile_err("{\"events\": {\"a\": {}}, \"response\": {\"status\": \"200\"}}",
+                "/response/status", "expected an integer");
+    compile_err("{\"events\": {\"a\": {}}, \"response\": {\"status\": 700}}", "/response/status",
+                "not an HTTP status");
+    compile_err("{\"events\": {\"a\": {}}, \"response\": {\"headers\": {\"X\": 1}}}",
+                "/response/headers/X", "expected a string");
+    compile_err("{\"events\": {\"a\": {}}, \"response\": {\"headers\": {\"X Y\": \"1\"}}}",
+                "/response/headers/X Y", "not a valid HTTP header name");
+    compile_err("{\"events\": {\"a\": {}}, \"response\": {\"headers\": {\"X\": \"1\", "
+                "\"x\": \"2\"}}}",
+                "/response/headers/x", "two rules");
+    compile_err("{\"events\": {\"a\": {}}, \"response\": {\"headers\": {\"X\": {}}}}",
+                "/response/headers/X", "exactly one of");
+    compile_err("{\"events\": {\"a\": {}}, \"response\": {\"headers\": {\"X\": "
+                "{\"absent\": false}}}}",
+                "/response/headers/X/absent", "can only be true");
+    compile_err("{\"events\": {\"a\": {}}, \"correlation_id\": {\"presence\": \"always\"}}",
+                "/correlation_id/presence", "not a presence");
+    compile_err("{\"events\": {\"a\": {}}, \"correlation_id\": {\"consistent\": 1}}",
+                "/correlation_id/consistent", "expected true or false");
+    compile_err("{\"events\": {\"a\": {}}, \"heartbeat\": {}}", "/heartbeat",
+                "missing required key \"interval_s\"");
+    compile_err("{\"events\": {\"a\": {}}, \"heartbeat\": {\"interval_s\": \"5\"}}",
+                "/heartbeat/interval_s", "expected a number");
+    compile_err("{\"events\": {\"a\": {}}, \"heartbeat\": {\"interval_s\": -1}}",
+                "/heartbeat/interval_s", "out of range");
+    compile_err("{\"events\": {\"a\": {}}, \"heartbeat\": {\"interval_s\": 5, "
+                "\"tolerance\": 0.5}}",
+                "/heartbeat/tolerance", "out of range");
+    compile_err("{\"events\": {\"a\": {}}, \"heartbeat\": {\"interval_s\": 0.0001}}",
+                "/heartbeat/interval_s", "at least 0.001 s");
+    compile_err("{\"events\": {\"a\": {}}, \"timing\": {\"first_event_ms\": 1.5}}",
+                "/timing/first_event_ms", "expected an integer");
+    compile_err("{\"events\": {\"a\": {}}, \"timing\": {\"lifecycle_timeout_s\": true}}",
+                "/timing/lifecycle_timeout_s", "expected a number");
+    compile_err("{\"events\": {\"a\": {}}, \"order\": []}", "/order", "expected an object");
+    compile_err("{\"events\": {\"a\": {}}, \"order\": {\"initial\": \"s\", \"states\": "
+                "{\"s\": {\"on\": {\"a\": 3}}}}}",
+                "/order/states/s/on/a", "expected a state name");
+    compile_err("{\"abstract\": \"yes\", \"events\": {\"a\": {}}}", "/abstract",
+                "expected true or false");
+}
+
+static void test_compile_references(void **state)
+{
+    (void)state;
+    const char *order_head = "{\"events\": {\"a\": {}, \"t\": {\"discriminator\": \"/k\", "
+                             "\"variants\": {\"x\": true}}}, \"order\": ";
+    char buf[512];
+
+    snprintf(buf, sizeof(buf), "%s{\"states\": {\"s\": {}}}}", order_head);
+    compile_err(buf, "/order", "missing required key \"initial\"");
+    snprintf(buf, sizeof(buf), "%s{\"initial\": \"t\", \"states\": {\"s\": {}}}}", order_head);
+    compile_err(buf, "/order/initial", "state \"t\" is not declared");
+    snprintf(buf, sizeof(buf), "%s{\"initial\": \"s\"}}", order_head);
+    compile_err(buf, "/order", "missing required key \"states\"");
+    snprintf(buf, sizeof(buf), "%s{\"initial\": \"s\", \"states\": {}}}", order_head);
+    compile_err(buf, "/order/states", "at least one state");
+    snprintf(buf, sizeof(buf), "%s{\"initial\": \"s\", \"states\": {\"s\": {\"final\": true}}}}",
+             order_head);
+    compile_err(buf, "/order/initial", "cannot be final");
+    snprintf(buf, sizeof(buf),
+             "%s{\"initial\": \"s\", \"states\": {\"s\": {\"on\": "
+             "{\"a\": \"nowhere\"}}}}}",
+             order_head);
+    compile_err(buf, "/order/states/s/on/a", "state \"nowhere\" is not declared");
+    snprintf(buf, sizeof(buf),
+             "%s{\"initial\": \"s\", \"states\": {\"s\": {\"on\": "
+             "{\"b\": \"s\"}}}}}",
+             order_head);
+    compile_err(buf, "/order/states/s/on/b", "event kind \"b\" is not declared");
+    snprintf(buf, sizeof(buf),
+             "%s{\"initial\": \"s\", \"states\": {\"s\": {\"on\": "
+             "{\"b:x\": \"s\"}}}}}",
+             order_head);
+    compile_err(buf, "/order/states/s/on/b:x", "event kind \"b\" is not declared");
+    snprintf(buf, sizeof(buf),
+             "%s{\"initial\": \"s\", \"states\": {\"s\": {\"on\": "
+             "{\"t:y\": \"s\"}}}}}",
+             order_head);
+    compile_err(buf, "/order/states/s/on/t:y", "\"y\" is not a declared variant");
+    snprintf(buf, sizeof(buf),
+             "%s{\"initial\": \"s\", \"states\": {\"s\": {\"on\": "
+             "{\"a:x\": \"s\"}}}}}",
+             order_head);
+    compile_err(buf, "/order/states/s/on/a:x", "has no variants");
+    snprintf(buf, sizeof(buf),
+             "%s{\"initial\": \"s\", \"states\": {\"s\": {\"on\": "
+             "{\"t:x\": \"s\", \"t\": \"s\"}}}}}",
+             order_head);
+    compile_err(buf, "/order/states/s/on/t", "both with and without a variant");
+    snprintf(buf, sizeof(buf),
+             "%s{\"initial\": \"s\", \"states\": {\"s\": {\"on\": "
+             "{\"a\": \"f\"}}, \"f\": {\"final\": true, \"on\": "
+             "{\"a\": \"s\"}}}}}",
+             order_head);
+    compile_err(buf, "/order/states/f/on", "a final state has no transitions");
+
+    compile_err("{\"events\": {\"a\": {\"equals\": {\"/task_id\": \"task_id\"}}}}",
+                "/events/a/equals/~1task_id", "variable \"task_id\" is not declared");
+    compile_err("{\"variables\": [\"v\"], \"events\": {\"a\": {\"equals\": "
+                "{\"task_id\": \"v\"}}}}",
+                "/events/a/equals/task_id", "not a JSON pointer");
+    compile_err("{\"events\": {\"a\": {}}, \"correlation_id\": {\"equals\": \"request_id\"}}",
+                "/correlation_id/equals", "variable \"request_id\" is not declared");
+    compile_err("{\"variables\": [\"r\"], \"events\": {\"a\": {}}, \"correlation_id\": "
+                "{\"presence\": \"absent\", \"equals\": \"r\"}}",
+                "/correlation_id", "contradicts");
+    compile_err("{\"events\": {\"a\": {}}, \"correlation_id\": {\"pointer\": \"\"}}",
+                "/correlation_id/pointer", "not the whole payload");
+}
+
+static void test_compile_pointers_and_patterns(void **state)
+{
+    (void)state;
+    compile_err("{\"events\": {\"a\": {\"discriminator\": \"event_type\", \"variants\": "
+                "{\"x\": true}}}}",
+                "/events/a/discriminator", "not a JSON pointer");
+    compile_err("{\"events\": {\"a\": {}}, \"envelope\": {\"type\": \"/a~2b\"}}", "/envelope/type",
+                "not a JSON pointer");
+    compile_err("{\"events\": {\"a\": {}}, \"envelope\": {\"type\": \"/a~\"}}", "/envelope/type",
+                "not a JSON pointer");
+    compile_err("{\"events\": {\"a\": {}}, \"envelope\": {\"payload\": \"/p\"}}", "/envelope",
+                "missing required key \"type\"");
+    compile_err("{\"events\": {\"a\": {}}, \"correlation_id\": {\"pointer\": \"cid\"}}",
+                "/correlation_id/pointer", "not a JSON pointer");
+    compile_err("{\"events\": {\"a\": {}}, \"response\": {\"headers\": {\"X\": "
+                "{\"pattern\": \"(\"}}}}",
+                "/response/headers/X/pattern", "invalid POSIX extended regular expression");
+
+    struct contract *c = compile_ok("{\"events\": {\"a\": {\"discriminator\": \"\", "
+                                    "\"variants\": {\"x\": true}}}, "
+                                    "\"envelope\": {\"type\": \"/a~0b~1c/0\"}}");
+    assert_string_equal(c->c_env_type, "/a~0b~1c/0");
+    assert_null(c->c_env_payload);
+    contract_free(c);
+}
+
+static void test_compile_event_rules(void **state)
+{
+    (void)state;
+    compile_err("{\"events\": {\"a\": {\"data\": \"text\", \"schema\": {}}}}", "/events/a/schema",
+                "needs \"data\": \"json\"");
+    compile_err("{\"events\": {\"a\": {\"data\": \"text\", \"discriminator\": \"/k\", "
+                "\"variants\": {\"x\": true}}}}",
+                "/events/a/discriminator", "needs \"data\": \"json\"");
+    compile_err("{\"events\": {\"a\": {\"discriminator\": \"/k\"}}}", "/events/a",
+                "\"discriminator\" needs \"variants\"");
+    compile_err("{\"events\": {\"a\": {\"variants\": {\"x\": true}}}}", "/events/a/variants",
+                "\"variants\" needs \"discriminator\"");
+    compile_err("{\"events\": {\"a\": {\"discriminator\": \"/k\", \"variants\": {}}}}",
+                "/events/a/variants", "at least one variant");
+    compile_err("{\"events\": {\"\": {}}}", "/events/", "non-empty");
+    compile_err("{\"events\": {\"a\": {}}, \"heartbeat\": {\"interval_s\": 5, "
+                "\"reset_on_any_event\": false}}",
+                "/heartbeat", "nothing resets the heartbeat window");
+    compile_err("{\"events\": {\"a\": {}}, \"timing\": {\"lifecycle_timeout_s\": 10}}",
+                "/timing/lifecycle_timeout_s", "needs an \"order\" with a final state");
+    compile_err("{\"extends\": \"x\", \"events\": {\"a\": {}}}", "/extends",
+                "resolved by contract_load");
+    compile_err("{\"abstract\": true, \"events\": {\"a\": {}}}", "/abstract",
+                "only meant to be extended");
+
+    /* An interval of 0 turns the liveness rule off. */
+    struct contract *c = compile_ok("{\"events\": {\"a\": {}}, \"heartbeat\": "
+                                    "{\"interval_s\": 0, \"reset_on_any_event\": false}}");
+    assert_int_equal(c->c_hb_interval_ms, 0);
+    contract_free(c);
+}
+
+static void test_compile_schemas(void **state)
+{
+    (void)state;
+    /* json_schema reports the offending value by its path in the document:
+     * in the event's schema, in a variant, or in a definition. */
+    compile_err("{\"events\": {\"a\": {\"schema\": {\"properties\": {\"x\": "
+                "{\"multipleOf\": 2}}}}}}",
+                "/events/a/schema/properties/x", "multipleOf");
+    compile_err("{\"events\": {\"a\": {\"discriminator\": \"/k\", \"variants\": "
+                "{\"x\": {\"minimum\": \"0\"}}}}}",
+                "/events/a/variants/x/minimum", "must be a number");
+    compile_err("{\"events\": {\"a\": {\"schema\": {\"$ref\": \"#/definitions/nope\"}}}}",
+                "/events/a/schema/$ref", "unresolved $ref");
+    /* A definition nothing refers to is still checked. */
+    compile_err("{\"events\": {\"a\": {}}, \"definitions\": {\"d\": {\"oneOf\": []}}}",
+                "/definitions/d", "oneOf");
+    compile_err("{\"events\": {\"a\": {}}, \"$defs\": {\"d\": {\"type\": \"int\"}}}",
+                "/$defs/d/type", "unknown type");
+    compile_err("{\"events\": {\"a\": {}}, \"definitions\": []}", "/definitions",
+                "expected an object");
+
+    struct contract *c =
+        compile_ok("{\"events\": {\"a\": {\"schema\": {\"$ref\": \"#/$defs/d\"}}}, "
+                   "\"$defs\": {\"d\": {\"type\": \"object\", \"required\": [\"x\"]}}}");
+    assert_non_null(c->c_events[0].ce_schema);
+    contract_free(c);
+}
+
+/* ---- contract_load ---- */
+
+static void test_load_search_path(void **state)
+{
+    struct tmpdir *td = *state;
+    struct contract_load_error err;
+    char file[PATH_MAX], want[PATH_MAX];
+
+    write_file(td, "mine.json", "{\"events\": {\"a\": {}}}");
+    /* Shadows the shipped task-stream: the contracts dir comes first. */
+    write_file(td, "task-stream.json", "{\"description\": \"local\", \"events\": {\"a\": {}}}");
+
+    struct contract *c = contract_load("mine", td->td_path, &err);
+    assert_non_null(c);
+    assert_string_equal(c->c_name, "mine"); /* the file's stem */
+    contract_free(c);
+
+    c = contract_load("task-stream", td->td_path, &err);
+    assert_non_null(c);
+    assert_string_equal(c->c_description, "local");
+    contract_free(c);
+
+    /* Not in the dir: found in the source tree. */
+    c = contract_load("version-stream", td->td_path, &err);
+    assert_non_null(c);
+    assert_string_equal(c->c_name, "version-stream");
+    contract_free(c);
+
+    /* A path: anything with a '/' or ending in .json. */
+    path_in(td, "mine.json", file, sizeof(file));
+    c = contract_load(file, NULL, &err);
+    assert_non_null(c);
+    contract_free(c);
+
+    assert_int_equal(contract_load_resolve("mine", td->td_path, 0, file, sizeof(file)), 0);
+    path_in(td, "mine.json", want, sizeof(want));
+    assert_string_equal(file, want);
+    assert_int_equal(contract_load_resolve("version-stream", td->td_path, CONTRACT_LOAD_DIR_ONLY,
+                                           file, sizeof(file)),
+                     -1);
+    assert_int_equal(contract_load_resolve("nope", td->td_path, 0, file, sizeof(file)), -1);
+
+    c = contract_load("nope", td->td_path, &err);
+    assert_null(c);
+    assert_string_equal(err.cle_file, "nope");
+    assert_int_equal(err.cle_line, 0);
+    assert_non_null(strstr(err.cle_text, "nope: contract not found (searched: "));
+    assert_non_null(strstr(err.cle_text, td->td_path));
+    assert_non_null(strstr(err.cle_text, CONTRACT_LOAD_SYSTEM_DIR));
+
+    path_in(td, "missing.json", file, sizeof(file));
+    c = contract_load(file, NULL, &err);
+    assert_null(c);
+    assert_string_equal(err.cle_file, file);
+    assert_non_null(strstr(err.cle_text, "cannot open"));
+
+    /* A directory is not a contract file. */
+    c = contract_load(td->td_path, NULL, &err);
+    assert_null(c);
+    assert_non_null(strstr(err.cle_text, "not a regular file"));
+}
+
+static void test_load_merge(void **state)
+{
+    struct tmpdir *td = *state;
+    struct contract_load_error err;
+
+    write_file(td, "base.json",
+               "{\"name\": \"base\", \"abstract\": true, \"description\": \"from base\",\n"
+               " \"variables\": [\"a\", \"b\"],\n"
+               " \"response\": {\"status\": 200, \"headers\": {\"H1\": \"1\", \"H2\": \"2\"}},\n"
+               " \"events\": {\"x\": {\"schema\": {\"type\": \"object\", \"required\": "
+               "[\"p\"]}},\n"
+               "            \"y\": {}, \"z\": {}},\n"
+               " \"timing\": {\"first_event_ms\": 1000}}\n");
+    write_file(td, "child.json",
+               "{\"extends\": \"base\",\n"
+               " \"variables\": [\"c\"],\n"
+               " \"response\": {\"headers\": {\"H2\": null, \"H3\": \"3\"}},\n"
+               " \"events\": {\"x\": {\"schema\": {\"required\": [\"q\"]}}, \"y\": null,\n"
+               "            \"w\": {\"schema\": {\"const\": null}}}}\n");
+
+    json_t *doc = contract_load_document("child", td->td_path, &err);
+    assert_non_null(doc);
+    /* name is not inherited: the file's stem; abstract is not either. */
+    assert_string_equal(json_string_value(json_object_get(doc, "name")), "child");
+    assert_null(json_object_get(doc, "abstract"));
+    assert_null(json_object_get(doc, "extends"));
+    assert_string_equal(json_string_value(json_object_get(doc, "description")), "from base");
+    /* Arrays replace. */
+    json_t *vars = json_object_get(doc, "variables");
+    assert_int_equal(json_array_size(vars), 1);
+    assert_string_equal(json_string_value(json_array_get(vars, 0)), "c");
+    /* Objects merge; null deletes an inherited key. */
+    json_t *headers = json_object_get(json_object_get(doc, "response"), "headers");
+    assert_int_equal(json_object_size(headers), 2);
+    assert_string_equal(json_string_value(json_object_get(headers, "H1")), "1");
+    assert_null(json_object_get(headers, "H2"));
+    assert_string_equal(json_string_value(json_object_get(headers, "H3")), "3");
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(doc, "response"), "status")), 200);
+    json_t *events = json_object_get(doc, "events");
+    assert_null(json_object_get(events, "y"));
+    json_t *xs = json_object_get(json_object_get(events, "x"), "schema");
+    assert_string_equal(json_string_value(json_object_get(xs, "type")), "object");
+    json_t *req = json_object_get(xs, "required");
+    assert_int_equal(json_array_size(req), 1);
+    assert_string_equal(json_string_value(json_array_get(req, 0)), "q");
+    /* A null with nothing to delete keeps its JSON meaning. */
+    json_t *ws = json_object_get(json_object_get(events, "w"), "schema");
+    assert_true(json_is_null(json_object_get(ws, "const")));
+    /* Key order: the parent's keys first, then the child's new ones. */
+    const char *order[3] = {NULL, NULL, NULL};
+    size_t i = 0;
+    const char *key;
+    json_t *val;
+    json_object_foreach(events, key, val)
+    {
+        if (i < 3)
+            order[i] = key;
+        i++;
+    }
+    assert_int_equal(i, 3);
+    assert_string_equal(order[0], "x");
+    assert_string_equal(order[1], "z");
+    assert_string_equal(order[2], "w");
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(doc, "timing"), "first_event_ms")),
+        1000);
+    json_decref(doc);
+
+    struct contract *c = contract_load("child", td->td_path, &err);
+    assert_non_null(c);
+    assert_int_equal(c->c_n_events, 3);
+    assert_int_equal(c->c_first_event_ms, 1000);
+    contract_free(c);
+
+    /* The abstract base itself is refused, at its "abstract" key. */
+    c = contract_load("base", td->td_path, &err);
+    assert_null(c);
+    assert_int_equal(err.cle_line, 1);
+    assert_string_equal(err.cle_path, "/abstract");
+    assert_non_null(strstr(err.cle_message, "only meant to be extended"));
+}
+
+static void test_load_extends_paths(void **state)
+{
+    struct tmpdir *td = *state;
+    struct contract_load_error err;
+    char dir[PATH_MAX], file[PATH_MAX];
+
+    path_in(td, "sub", dir, sizeof(dir));
+    assert_int_equal(mkdir(dir, 0700), 0);
+    write_file(td, "sub/p.json", "{\"events\": {\"fromp\": {}}}");
+    write_file(td, "sub/c.json", "{\"extends\": \"p.json\", \"events\": {\"fromc\": {}}}");
+    write_file(td, "top.json", "{\"extends\": \"sub/c.json\"}");
+
+    /* Relative paths are relative to the extending file. */
+    path_in(td, "top.json", file, sizeof(file));
+    struct contract *c = contract_load(file, NULL, &err);
+    if (c == NULL)
+        fail_msg("%s", err.cle_text);
+    assert_int_equal(c->c_n_events, 2);
+    assert_string_equal(c->c_events[0].ce_name, "fromp");
+    assert_string_equal(c->c_name, "top");
+    contract_free(c);
+
+    /* Extending a shipped contract by NAME through the search path. */
+    write_file(td, "strict-task.json",
+               "{\"extends\": \"task-stream\", \"timing\": {\"first_event_ms\": 200}}");
+    c = contract_load("strict-task", td->td_path, &err);
+    if (c == NULL)
+        fail_msg("%s", err.cle_text);
+    assert_int_equal(c->c_first_event_ms, 200);
+    assert_int_equal(c->c_hb_interval_ms, 5000);
+    assert_string_equal(c->c_name, "strict-task");
+    contract_free(c);
+
+    /* DIR_ONLY (fuzzing): names from the given dir only, no paths. */
+    const char *by_path = "{\"extends\": \"sub/p.json\"}";
+    c = contract_load_buffer(by_path, strlen(by_path), file, td->td_path, CONTRACT_LOAD_DIR_ONLY,
+                             &err);
+    assert_null(c);
+    assert_string_equal(err.cle_path, "/extends");
+    assert_non_null(strstr(err.cle_message, "only a NAME"));
+    const char *by_name = "{\"extends\": \"task-stream\"}";
+    c = contract_load_buffer(by_name, strlen(by_name), "buf", td->td_path, CONTRACT_LOAD_DIR_ONLY,
+                             &err);
+    assert_null(c);
+    assert_non_null(strstr(err.cle_message, "contract \"task-stream\" not found"));
+    c = contract_load_buffer(by_name, strlen(by_name), NULL, SHIPPED_DIR, CONTRACT_LOAD_DIR_ONLY,
+                             &err);
+    if (c == NULL)
+        fail_msg("%s", err.cle_text);
+    assert_string_equal(c->c_name, "<buffer>");
+    contract_free(c);
+}
+
+static void test_load_extends_errors(void **state)
+{
+    struct tmpdir *td = *state;
+    struct contract_load_error err;
+    char file[PATH_MAX];
+
+    /* A cycle, reported where it closes. */
+    write_file(td, "a.json", "{\"extends\": \"b\", \"events\": {\"a\": {}}}");
+    write_file(td, "b.json", "{\n  \"extends\": \"a\"\n}");
+    struct contract *c = contract_load("a", td->td_path, &err);
+    assert_null(c);
+    path_in(td, "b.json", file, sizeof(file));
+    assert_string_equal(err.cle_file, file);
+    assert_int_equal(err.cle_line, 2);
+    assert_int_equal(err.cle_column, 3);
+    assert_string_equal(err.cle_path, "/extends");
+    assert_non_null(strstr(err.cle_message, "cycle"));
+
+    /* Extending itself. */
+    write_file(td, "self.json", "{\"extends\": \"self\"}");
+    c = contract_load("self", td->td_path, &err);
+    assert_null(c);
+    assert_non_null(strstr(err.cle_message, "cycle"));
+
+    /* Depth: d0 extends d1 ... d9; 8 hops are fine, 9 are not. */
+    for (int i = 0; i <= 9; i++) {
+        char name[32], text[128];
+        snprintf(name, sizeof(name), "d%d.json", i);
+        if (i < 9)
+            snprintf(text, sizeof(text), "{\"extends\": \"d%d\"}", i + 1);
+        else
+            snprintf(text, sizeof(text), "{\"events\": {\"deep\": {}}}");
+        write_file(td, name, text);
+    }
+    c = contract_load("d1", td->td_path, &err);
+    if (c == NULL)
+        fail_msg("%s", err.cle_text);
+    contract_free(c);
+    c = contract_load("d0", td->td_path, &err);
+    assert_null(c);
+    path_in(td, "d8.json", file, sizeof(file));
+    assert_string_equal(err.cle_file, file);
+    assert_non_null(strstr(err.cle_message, "chain longer than 9 files"));
+
+    /* extends of the wrong type, or naming nothing. */
+    write_file(td, "badext.json", "{\"extends\": 1}");
+    c = contract_load("badext", td->td_path, &err);
+    assert_null(c);
+    assert_string_equal(err.cle_path, "/extends");
+    assert_int_equal(err.cle_line, 1);
+    assert_int_equal(err.cle_column, 2);
+    write_file(td, "noext.json", "{\"events\": {\"a\": {}},\n \"extends\": \"nothing-here\"}");
+    c = contract_load("noext", td->td_path, &err);
+    assert_null(c);
+    assert_int_equal(err.cle_line, 2);
+    assert_int_equal(err.cle_column, 2);
+    assert_non_null(strstr(err.cle_message, "contract \"nothing-here\" not found"));
+    write_file(td, "extdir.json", "{\"extends\": \"sub2/\"}");
+    char dir[PATH_MAX];
+    path_in(td, "sub2", dir, sizeof(dir));
+    assert_int_equal(mkdir(dir, 0700), 0);
+    c = contract_load("extdir", td->td_path, &err);
+    assert_null(c);
+    assert_non_null(strstr(err.cle_message, "cannot extend"));
+    assert_non_null(strstr(err.cle_message, "not a regular file"));
+}
+
+static void test_load_error_positions(void **state)
+{
+    struct tmpdir *td = *state;
+    struct contract_load_error err;
+    char file[PATH_MAX], want[PATH_MAX + 200];
+
+    /* Syntax: jansson's line and column. */
+    write_file(td, "syntax.json", "{\n  \"events\": {\"a\": {},}\n}\n");
+    path_in(td, "syntax.json", file, sizeof(file));
+    struct contract *c = contract_load("syntax", td->td_path, &err);
+    assert_null(c);
+    assert_string_equal(err.cle_file, file);
+    assert_int_equal(err.cle_line, 2);
+    assert_int_equal(err.cle_column, 22);
+    assert_string_equal(err.cle_path, "");
+    assert_non_null(strstr(err.cle_text, ":2:22: invalid JSON: "));
+
+    write_file(td, "dup.json", "{\"events\": {\"a\": {}},\n \"events\": {}}");
+    c = contract_load("dup", td->td_path, &err);
+    assert_null(c);
+    assert_int_equal(err.cle_line, 2);
+    assert_non_null(strstr(err.cle_message, "duplicate"));
+
+    write_file(td, "array.json", "[1]");
+    c = contract_load("array", td->td_path, &err);
+    assert_null(c);
+    assert_non_null(strstr(err.cle_message, "a contract is a JSON object"));
+
+    /* Semantics: the key of the offending member, columns in characters. */
+    write_file(td, "sem.json",
+               "{\n"
+               "  \"description\": \"d\xc3\xa9j\xc3\xa0\", \"events\": {\n"
+               "    \"a\": {\n"
+               "      \"schema\": {}, \"hearbeat\": true\n"
+               "    }\n"
+               "  }\n"
+               "}\n");
+    path_in(td, "sem.json", file, sizeof(file));
+    c = contract_load("sem", td->td_path, &err);
+    assert_null(c);
+    assert_string_equal(err.cle_file, file);
+    assert_string_equal(err.cle_path, "/events/a/hearbeat");
+    assert_int_equal(err.cle_line, 4);
+    assert_int_equal(err.cle_column, 21);
+    snprintf(want, sizeof(want), "%s:4:21: /events/a/hearbeat: unknown key \"hearbeat\"", file);
+    assert_memory_equal(err.cle_text, want, strlen(want));
+
+    write_file(td, "sem2.json",
+               "{\"description\": \"\xc3\xa9\", \"events\": {\"a\": {}}, "
+               "\"order\": {\"initial\": \"s\", \"states\": {\"s\": {\"on\": "
+               "{\"a\": \"t\"}}}}}");
+    c = contract_load("sem2", td->td_path, &err);
+    assert_null(c);
+    assert_string_equal(err.cle_path, "/order/states/s/on/a");
+    assert_int_equal(err.cle_line, 1);
+    assert_int_equal(err.cle_column, 93);
+
+    /* An array item: the item itself. */
+    write_file(td, "sem3.json", "{\"events\": {\"a\": {}},\n \"variables\": [\"x\",\n  7]}");
+    c = contract_load("sem3", td->td_path, &err);
+    assert_null(c);
+    assert_string_equal(err.cle_path, "/variables/1");
+    assert_int_equal(err.cle_line, 3);
+    assert_int_equal(err.cle_column, 3);
+
+    /* Something missing: the object that lacks it. */
+    write_file(td, "sem4.json",
+               "{\"events\": {\"a\": {}},\n \"order\": {\"states\": {\"s\": {}}}}");
+    c = contract_load("sem4", td->td_path, &err);
+    assert_null(c);
+    assert_string_equal(err.cle_path, "/order");
+    assert_int_equal(err.cle_line, 2);
+    assert_int_equal(err.cle_column, 2);
+
+    /* An inherited mistake is shown where it is written. */
+    write_file(td, "pbad.json",
+               "{\"events\": {\"a\": {}},\n"
+               " \"order\": {\"initial\": \"s\", \"states\": {\"s\": {\"on\": {\"a\": \"s\"}}}}}");
+    write_file(td, "cbad.json", "{\"extends\": \"pbad\", \"events\": {\"a\": null, \"b\": {}}}");
+    c = contract_load("cbad", td->td_path, &err);
+    assert_null(c);
+    path_in(td, "pbad.json", file, sizeof(file));
+    assert_string_equal(err.cle_file, file);
+    assert_string_equal(err.cle_path, "/order/states/s/on/a");
+    assert_int_equal(err.cle_line, 2);
+    assert_int_equal(err.cle_column, 52);
+    assert_non_null(strstr(err.cle_message, "(inherited by "));
+    assert_non_null(strstr(err.cle_message, "cbad.json)"));
+
+    /* The child's own value wins the location when both have the path. */
+    write_file(td, "cbad2.json", "{\"extends\": \"pbad\",\n \"order\": {\"initial\": \"zz\"}}");
+    c = contract_load("cbad2", td->td_path, &err);
+    assert_null(c);
+    path_in(td, "cbad2.json", file, sizeof(file));
+    assert_string_equal(err.cle_file, file);
+    assert_int_equal(err.cle_line, 2);
+    assert_int_equal(err.cle_column, 12);
+    assert_null(strstr(err.cle_message, "inherited"));
+
+    /* A schema error inside a definition. */
+    write_file(td, "schemabad.json",
+               "{\"events\": {\"a\": {\"schema\": {\"$ref\": \"#/definitions/d\"}}},\n"
+               " \"definitions\": {\"d\": {\"type\": \"object\",\n"
+               "   \"properties\": {\"v\": {\"multipleOf\": 2}}}}}");
+    c = contract_load("schemabad", td->td_path, &err);
+    assert_null(c);
+    assert_string_equal(err.cle_path, "/definitions/d/properties/v");
+    assert_int_equal(err.cle_line, 3);
+    assert_int_equal(err.cle_column, 19);
+    assert_non_null(strstr(err.cle_message, "multipleOf"));
+}
+
+static void test_load_buffer(void **state)
+{
+    (void)state;
+    struct contract_load_error err;
+    const char *ok = "{\"events\": {\"a\": {}}}xx";
+
+    /* Only `len` bytes count. */
+    struct contract *c = contract_load_buffer(ok, strlen(ok) - 2, "mem.json", NULL, 0, &err);
+    if (c == NULL)
+        fail_msg("%s", err.cle_text);
+    assert_string_equal(c->c_name, "mem");
+    contract_free(c);
+
+    c = contract_load_buffer(ok, strlen(ok), "mem.json", NULL, 0, &err);
+    assert_null(c);
+    assert_string_equal(err.cle_file, "mem.json");
+    assert_int_equal(err.cle_line, 1);
+    assert_non_null(strstr(err.cle_text, "mem.json:1:"));
+
+    c = contract_load_buffer("", 0, NULL, NULL, 0, &err);
+    assert_null(c);
+    assert_string_equal(err.cle_file, "<buffer>");
+
+    const char nul[] = "{\"events\": {\"a\": {}}}\0";
+    c = contract_load_buffer(nul, sizeof(nul) - 1, "nul.json", NULL, 0, &err);
+    assert_null(c);
+}
+
+/* ---- shipped contracts ---- */
+
+static struct contract *load_shipped(const char *name)
+{
+    struct contract_load_error err;
+    struct contract *c = contract_load(name, SHIPPED_DIR, &err);
+
+    if (c == NULL)
+        fail_msg("%s", err.cle_text);
+    return c;
+}
+
+static const struct contract_header *find_header(const struct contract *c, const char *name)
+{
+    for (size_t i = 0; i < c->c_n_headers; i++)
+        if (strcmp(c->c_headers[i].ch_name, name) == 0)
+            return &c->c_headers[i];
+    return NULL;
+}
+
+/* The target of the transition on `key` ("kind" or "kind:variant") from
+ * state `from`, or NULL when there is none. */
+static const char *next_state(const struct contract *c, const char *from, const char *kind,
+                              const char *variant)
+{
+    size_t s = contract_state_index(c, from);
+
+    assert_int_not_equal(s, CONTRACT_NO_STATE);
+    for (size_t i = 0; i < c->c_states[s].cs_n_on; i++) {
+        const struct contract_transition *t = &c->c_states[s].cs_on[i];
+        if (strcmp(c->c_events[t->ct_event].ce_name, kind) != 0)
+            continue;
+        if (t->ct_variant == NULL || (variant && strcmp(t->ct_variant, variant) == 0))
+            return c->c_states[t->ct_target].cs_name;
+    }
+    return NULL;
+}
+
+static void test_shipped_task_stream(void **state)
+{
+    (void)state;
+    struct contract *c = load_shipped("task-stream");
+
+    assert_string_equal(c->c_name, "task-stream");
+    assert_int_equal(c->c_status, 200);
+    assert_int_equal(c->c_n_headers, 1);
+    assert_string_equal(find_header(c, "Cache-Control")->ch_equals, "no-cache");
+    assert_null(c->c_env_type);
+    assert_true(contract_has_variable(c, "task_id"));
+    size_t hb = contract_event_index(c, "heartbeat", 9);
+    assert_int_not_equal(hb, (size_t)-1);
+    assert_true(c->c_events[hb].ce_heartbeat);
+    assert_int_equal(c->c_hb_interval_ms, 5000);
+    assert_true(c->c_hb_tolerance == 2.0);
+    assert_false(c->c_hb_comments);
+    assert_true(c->c_hb_reset_on_any);
+    assert_int_equal(c->c_first_event_ms, 1000);
+    assert_int_equal(c->c_cid.cc_presence, CONTRACT_CID_OPTIONAL);
+    assert_true(c->c_cid.cc_consistent);
+    assert_string_equal(c->c_states[c->c_initial].cs_name, "connecting");
+    assert_string_equal(next_state(c, "connecting", "connection_open", NULL), "waiting");
+    assert_string_equal(next_state(c, "waiting", "task_event", "task_started"), "running");
+    assert_null(next_state(c, "waiting", "task_event", "progress_update"));
+    assert_string_equal(next_state(c, "waiting", "error", NULL), "not_found");
+    assert_string_equal(next_state(c, "failed", "connection_close", "task_completed"), "closed");
+    /* The gateway-era reason is declared (and judged for order) but its
+     * schema rejects it. */
+    assert_string_equal(next_state(c, "failed", "connection_close", "task_failed"), "closed");
+    assert_null(next_state(c, "completed", "connection_close", "task_failed"));
+    assert_string_equal(next_state(c, "not_found", "connection_close", "task_not_found"), "closed");
+    assert_true(c->c_states[contract_state_index(c, "closed")].cs_final);
+    size_t close = contract_event_index(c, "connection_close", 16);
+    assert_int_equal(c->c_events[close].ce_n_variants, 3);
+    contract_free(c);
+}
+
+static void test_shipped_task_stream_gateway(void **state)
+{
+    (void)state;
+    struct contract *c = load_shipped("task-stream-gateway");
+
+    assert_string_equal(c->c_name, "task-stream-gateway");
+    assert_int_equal(c->c_n_headers, 2);
+    assert_string_equal(find_header(c, "X-Accel-Buffering")->ch_equals, "no");
+    assert_int_equal(contract_event_index(c, "heartbeat", 9), (size_t)-1);
+    assert_int_equal(c->c_hb_interval_ms, 15000);
+    assert_true(c->c_hb_comments);
+    assert_false(c->c_hb_reset_on_any);
+    assert_int_equal(c->c_first_event_ms, 1000);
+    /* connection_open optional. */
+    assert_string_equal(next_state(c, "connecting", "connection_open", NULL), "waiting");
+    assert_string_equal(next_state(c, "connecting", "task_event", "task_started"), "running");
+    assert_string_equal(next_state(c, "failed", "connection_close", "task_failed"), "closed");
+    assert_null(next_state(c, "failed", "connection_close", "task_completed"));
+    assert_string_equal(next_state(c, "completed", "connection_close", "task_completed"), "closed");
+    size_t err = contract_event_index(c, "error", 5);
+    assert_int_equal(c->c_events[err].ce_n_equals, 1);
+    size_t close = contract_event_index(c, "connection_close", 16);
+    assert_int_equal(c->c_events[close].ce_n_variants, 3);
+    contract_free(c);
+}
+
+static void test_shipped_version_streams(void **state)
+{
+    (void)state;
+    struct contract *c = load_shipped("version-stream");
+
+    assert_true(contract_has_variable(c, "request_id"));
+    assert_int_equal(c->c_cid.cc_presence, CONTRACT_CID_REQUIRED);
+    assert_true(c->c_cid.cc_consistent);
+    assert_string_equal(c->c_cid.cc_equals_var, "request_id");
+    assert_int_equal(c->c_hb_interval_ms, 5000);
+    assert_false(c->c_hb_comments);
+    assert_string_equal(next_state(c, "live", "heartbeat", NULL), "live");
+    assert_string_equal(next_state(c, "live", "connection_close", "idle_timeout"), "closed");
+    assert_null(next_state(c, "live", "connection_close", "version_fetch_error"));
+    assert_string_equal(next_state(c, "fetch_failed", "connection_close", "version_fetch_error"),
+                        "closed");
+    contract_free(c);
+
+    c = load_shipped("version-stream-gateway");
+    assert_string_equal(c->c_name, "version-stream-gateway");
+    assert_int_equal(contract_event_index(c, "heartbeat", 9), (size_t)-1);
+    assert_string_equal(find_header(c, "X-Accel-Buffering")->ch_equals, "no");
+    assert_int_equal(c->c_cid.cc_presence, CONTRACT_CID_REQUIRED);
+    assert_int_equal(c->c_hb_interval_ms, 15000);
+    assert_true(c->c_hb_comments);
+    assert_false(c->c_hb_reset_on_any);
+    assert_string_equal(next_state(c, "connecting", "version", NULL), "live");
+    assert_null(next_state(c, "live", "heartbeat", NULL));
+    contract_free(c);
+}
+
+static void test_shipped_gateway_envelope(void **state)
+{
+    (void)state;
+    struct contract *c = load_shipped("gateway-envelope");
+
+    assert_string_equal(c->c_env_type, "/type");
+    assert_string_equal(c->c_env_payload, "/payload");
+    assert_int_equal(c->c_n_headers, 2);
+    size_t ready = contract_event_index(c, "ready", 5);
+    assert_int_equal(c->c_events[ready].ce_data, CONTRACT_DATA_TEXT);
+    assert_int_not_equal(contract_event_index(c, "rejected", 8), (size_t)-1);
+    assert_int_not_equal(contract_event_index(c, "task_event", 10), (size_t)-1);
+    assert_int_not_equal(contract_event_index(c, "version", 7), (size_t)-1);
+    for (size_t i = 0; i < c->c_n_states; i++)
+        assert_false(c->c_states[i].cs_final);
+    assert_string_equal(next_state(c, "connecting", "ready", NULL), "live");
+    assert_string_equal(next_state(c, "live", "ready", NULL), "live");
+    assert_true(c->c_hb_comments);
+    assert_int_equal(c->c_hb_interval_ms, 15000);
+    assert_int_equal(c->c_lifecycle_ms, 0);
+    contract_free(c);
+}
+
+static void test_shipped_list(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"gateway-envelope", "task-stream", "task-stream-gateway",
+                                        "version-stream", "version-stream-gateway"};
+    struct contract_load_entry *e;
+    size_t n;
+
+    assert_int_equal(contract_load_list(SHIPPED_DIR, &e, &n), 0);
+    /* Installed files may add names; the shipped ones are all there, the
+     * abstract building block is not. */
+    for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+        bool found = false;
+        for (size_t i = 0; i < n && !found; i++)
+            found = strcmp(e[i].cen_name, names[k]) == 0 && e[i].cen_description != NULL;
+        if (!found)
+            fail_msg("%s not listed", names[k]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        assert_string_not_equal(e[i].cen_name, "common-backend");
+        if (i > 0)
+            assert_true(strcmp(e[i - 1].cen_name, e[i].cen_name) < 0);
+    }
+    contract_load_list_free(e, n);
+
+    /* Loading the building block by name is refused. */
+    struct contract_load_error err;
+    assert_null(contract_load("common-backend", SHIPPED_DIR, &err));
+    assert_string_equal(err.cle_path, "/abstract");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_compile_full),
+        cmocka_unit_test(test_compile_defaults),
+        cmocka_unit_test(test_compile_unknown_keys),
+        cmocka_unit_test(test_compile_wrong_types),
+        cmocka_unit_test(test_compile_references),
+        cmocka_unit_test(test_compile_pointers_and_patterns),
+        cmocka_unit_test(test_compile_event_rules),
+        cmocka_unit_test(test_compile_schemas),
+        cmocka_unit_test_setup_teardown(test_load_search_path, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_load_merge, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_load_extends_paths, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_load_extends_errors, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_load_error_positions, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test(test_load_buffer),
+        cmocka_unit_test(test_shipped_task_stream),
+        cmocka_unit_test(test_shipped_task_stream_gateway),
+        cmocka_unit_test(test_shipped_version_streams),
+        cmocka_unit_test(test_shipped_gateway_envelope),
+        cmocka_unit_test(test_shipped_list),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

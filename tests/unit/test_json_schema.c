@@ -1,0 +1,762 @@
+/*
+ * json_schema: every keyword positive and negative, $ref resolution and
+ * recursion, compile errors with their paths, validation messages and
+ * their instance paths, determinism.
+ */
+#include <jansson.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ssemon/json_schema.h"
+#include "ssemon/json_tape.h"
+
+struct fixture {
+    struct json_tape t;
+    struct json_schema *s;
+    struct json_schema_error err;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    if (f == NULL)
+        return -1;
+    json_tape_init(&f->t);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    json_schema_free(f->s);
+    json_tape_free(&f->t);
+    free(f);
+    return 0;
+}
+
+static json_t *load(const char *text)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(text, JSON_DECODE_ANY, &jerr);
+    if (j == NULL)
+        fail_msg("test JSON does not parse: %s: %s", jerr.text, text);
+    return j;
+}
+
+/* Compiles `text` (a schema that is its own root) into f->s. */
+static void compile(struct fixture *f, const char *text)
+{
+    json_t *j = load(text);
+    json_schema_free(f->s);
+    f->s = json_schema_compile(j, NULL, &f->err);
+    if (f->s == NULL)
+        fail_msg("compile failed: %s\nschema: %s", f->err.se_text, text);
+    json_decref(j);
+}
+
+/* Compiling must fail with exactly this "PATH: MESSAGE" text. */
+static void compile_error(const char *text, const char *want)
+{
+    struct json_schema_error err;
+    json_t *j = load(text);
+    struct json_schema *s = json_schema_compile(j, NULL, &err);
+    json_decref(j);
+    if (s != NULL) {
+        json_schema_free(s);
+        fail_msg("compiled, expected error \"%s\"\nschema: %s", want, text);
+    }
+    if (strcmp(err.se_text, want) != 0)
+        fail_msg("got error \"%s\", want \"%s\"", err.se_text, want);
+}
+
+static bool check(struct fixture *f, const char *instance)
+{
+    if (json_tape_parse(&f->t, instance, strlen(instance), NULL) != JSON_TAPE_OK)
+        fail_msg("instance does not parse: %s", instance);
+    bool ok = json_schema_validate(f->s, &f->t, json_tape_root(&f->t), &f->err);
+    /* the verdict never depends on whether a report is wanted */
+    assert_int_equal(ok, json_schema_validate(f->s, &f->t, json_tape_root(&f->t), NULL));
+    return ok;
+}
+
+static void valid(struct fixture *f, const char *instance)
+{
+    if (!check(f, instance))
+        fail_msg("rejected %s: %s", instance, f->err.se_text);
+}
+
+/* Validation must fail with exactly this "PATH: MESSAGE" text. */
+static void invalid(struct fixture *f, const char *instance, const char *want)
+{
+    if (check(f, instance))
+        fail_msg("accepted %s, expected \"%s\"", instance, want);
+    if (strcmp(f->err.se_text, want) != 0)
+        fail_msg("for %s got \"%s\", want \"%s\"", instance, f->err.se_text, want);
+}
+
+/* ---- type ---- */
+
+static void test_type(void **state)
+{
+    struct fixture *f = *state;
+    compile(f, "{\"type\": \"string\"}");
+    valid(f, "\"x\"");
+    invalid(f, "1", "(root): expected string, got integer");
+    invalid(f, "1.5", "(root): expected string, got number");
+    invalid(f, "null", "(root): expected string, got null");
+    invalid(f, "true", "(root): expected string, got boolean");
+    invalid(f, "{}", "(root): expected string, got object");
+    invalid(f, "[]", "(root): expected string, got array");
+
+    compile(f, "{\"type\": \"integer\"}");
+    valid(f, "1");
+    valid(f, "-0");
+    valid(f, "1.0");
+    valid(f, "1e3");
+    valid(f, "1e300");
+    valid(f, "-9223372036854775808");
+    invalid(f, "1.5", "(root): expected integer, got number");
+    invalid(f, "\"1\"", "(root): expected integer, got string");
+
+    compile(f, "{\"type\": \"number\"}");
+    valid(f, "1");
+    valid(f, "-2.5e-7");
+    invalid(f, "\"1\"", "(root): expected number, got string");
+
+    compile(f, "{\"type\": \"boolean\"}");
+    valid(f, "true");
+    valid(f, "false");
+    invalid(f, "0", "(root): expected boolean, got integer");
+
+    compile(f, "{\"type\": \"null\"}");
+    valid(f, "null");
+    invalid(f, "false", "(root): expected null, got boolean");
+
+    compile(f, "{\"type\": \"object\"}");
+    valid(f, "{\"a\": 1}");
+    invalid(f, "[]", "(root): expected object, got array");
+
+    compile(f, "{\"type\": \"array\"}");
+    valid(f, "[1, \"a\"]");
+    invalid(f, "{}", "(root): expected array, got object");
+
+    compile(f, "{\"type\": [\"string\", \"null\"]}");
+    valid(f, "\"x\"");
+    valid(f, "null");
+    invalid(f, "1", "(root): expected null or string, got integer");
+
+    compile(f, "{\"type\": [\"integer\", \"null\"]}");
+    valid(f, "2.0");
+    valid(f, "null");
+    invalid(f, "2.5", "(root): expected null or integer, got number");
+}
+
+/* ---- objects ---- */
+
+static void test_properties_required(void **state)
+{
+    struct fixture *f = *state;
+    compile(f, "{\"type\": \"object\", \"required\": [\"text\", \"value\"],"
+               " \"properties\": {\"text\": {\"type\": \"string\"},"
+               "                  \"value\": {\"type\": \"number\"}}}");
+    valid(f, "{\"text\": \"a\", \"value\": 0.5}");
+    valid(f, "{\"value\": 1, \"text\": \"b\", \"other\": [1]}");
+    invalid(f, "{\"text\": \"a\"}", "(root): missing required property \"value\"");
+    invalid(f, "{}", "(root): missing required property \"text\"");
+    invalid(f, "{\"text\": 1, \"value\": 0.5}", "/text: expected string, got integer");
+    invalid(f, "{\"value\": \"x\", \"text\": 1}", "/value: expected number, got string");
+    /* object-level failures come before member failures */
+    invalid(f, "{\"text\": 1}", "(root): missing required property \"value\"");
+    /* non-objects are not concerned by object keywords (but by type) */
+    compile(f, "{\"required\": [\"a\"], \"properties\": {\"a\": {\"type\": \"string\"}}}");
+    valid(f, "[1]");
+    valid(f, "\"str\"");
+    invalid(f, "{\"b\": 1}", "(root): missing required property \"a\"");
+
+    /* required names that are not in properties */
+    compile(f, "{\"required\": [\"x\", \"y\"]}");
+    valid(f, "{\"y\": null, \"x\": 0}");
+    invalid(f, "{\"x\": 0}", "(root): missing required property \"y\"");
+
+    /* more than 64 properties: required beyond the bitmask */
+    char big[8192];
+    size_t len = (size_t)snprintf(big, sizeof(big), "{\"properties\": {");
+    for (int i = 0; i < 70; i++)
+        len += (size_t)snprintf(big + len, sizeof(big) - len, "%s\"p%d\": {\"type\": \"integer\"}",
+                                i ? ", " : "", i);
+    snprintf(big + len, sizeof(big) - len, "}, \"required\": [\"p0\", \"p69\"]}");
+    compile(f, big);
+    valid(f, "{\"p69\": 1, \"p0\": 2, \"p33\": 3}");
+    invalid(f, "{\"p0\": 1}", "(root): missing required property \"p69\"");
+    invalid(f, "{\"p0\": 1, \"p69\": 2, \"p68\": \"x\"}", "/p68: expected integer, got string");
+}
+
+static void test_additional_properties(void **state)
+{
+    struct fixture *f = *state;
+    compile(f, "{\"properties\": {\"a\": {}}, \"additionalProperties\": false}");
+    valid(f, "{\"a\": 1}");
+    valid(f, "{}");
+    invalid(f, "{\"a\": 1, \"b\": 2}",
+            "(root): unexpected property \"b\" (additionalProperties is false)");
+
+    compile(f, "{\"properties\": {\"a\": {}}, \"additionalProperties\": {\"type\": \"integer\"}}");
+    valid(f, "{\"a\": \"x\", \"b\": 2, \"c\": 3}");
+    invalid(f, "{\"a\": \"x\", \"b\": 2, \"c\": \"3\"}", "/c: expected integer, got string");
+
+    compile(f, "{\"additionalProperties\": true}");
+    valid(f, "{\"anything\": [1]}");
+
+    /* the required check still comes first */
+    compile(f, "{\"required\": [\"a\"], \"additionalProperties\": false}");
+    invalid(f, "{\"b\": 1}", "(root): missing required property \"a\"");
+}
+
+static void test_duplicate_keys_last_wins(void **state)
+{
+    struct fixture *f = *state;
+    compile(f, "{\"properties\": {\"a\": {\"type\": \"integer\"}}, \"additionalProperties\": false}");
+    valid(f, "{\"a\": \"shadowed\", \"a\": 1}");
+    invalid(f, "{\"a\": 1, \"a\": \"last\"}", "/a: expected integer, got string");
+    compile(f, "{\"const\": {\"a\": 2}}");
+    valid(f, "{\"a\": 1, \"a\": 2}");
+    invalid(f, "{\"a\": 2, \"a\": 1}", "(root): {\"a\": 2, \"a\": 1} is not equal to const {\"a\":2}");
+}
+
+/* ---- enum / const ---- */
+
+static void test_enum_const(void **state)
+{
+    struct fixture *f = *state;
+    compile(f, "{\"enum\": [\"task_started\", \"progress_update\", 1, null, [1, 2], {\"a\": 1}]}");
+    valid(f, "\"task_started\"");
+    valid(f, "\"progress_update\"");
+    valid(f, "1");
+    valid(f, "1.0");
+    valid(f, "null");
+    valid(f, "[1, 2.0]");
+    valid(f, "{\"a\": 1.0}");
+    invalid(f, "\"task_done\"",
+            "(root): \"task_done\" is not one of the allowed values "
+            "[\"task_started\",\"progress_update\",1,null,[1,2],{\"a\":1}]");
+    invalid(f, "[2, 1]", "(root): [2, 1] is not one of the allowed values "
+                         "[\"task_started\",\"progress_update\",1,null,[1,2],{\"a\":1}]");
+    invalid(f, "{\"a\": 1, \"b\": 2}",
+            "(root): {\"a\": 1, \"b\": 2} is not one of the allowed values "
+            "[\"task_started\",\"progress_update\",1,null,[1,2],{\"a\":1}]");
+    invalid(f, "true", "(root): true is not one of the allowed values "
+                       "[\"task_started\",\"progress_update\",1,null,[1,2],{\"a\":1}]");
+
+    compile(f, "{\"const\": {\"status\": \"connected\", \"n\": [1.5, \"\\u00e9\", false]}}");
+    valid(f, "{\"n\": [1.5, \"\xc3\xa9\", false], \"status\": \"connected\"}");
+    invalid(f, "{\"status\": \"connected\"}",
+            "(root): {\"status\": \"connected\"} is not equal to const "
+            "{\"status\":\"connected\",\"n\":[1.5,\"\xc3\xa9\",false]}");
+    invalid(f, "{\"status\": \"connected\", \"n\": [1.5, \"e\", false]}",
+            "(root): {\"status\": \"connected\", \"n\": [1.5, \"e\", false]} is not equal to "
+            "const {\"status\":\"connected\",\"n\":[1.5,\"\xc3\xa9\",false]}");
+
+    compile(f, "{\"const\": \"a\\u0000b\"}");
+    valid(f, "\"a\\u0000b\"");
+    invalid(f, "\"a\"", "(root): \"a\" is not equal to const \"a\\u0000b\"");
+
+    /* numbers compare exactly, across representations */
+    compile(f, "{\"const\": 9007199254740993}");
+    valid(f, "9007199254740993");
+    invalid(f, "9007199254740992.0",
+            "(root): 9007199254740992.0 is not equal to const 9007199254740993");
+    compile(f, "{\"enum\": []}");
+    invalid(f, "1", "(root): 1 is not one of the allowed values []");
+}
+
+/* ---- numbers ---- */
+
+static void test_numeric_bounds(void **state)
+{
+    struct fixture *f = *state;
+    compile(f, "{\"minimum\": 0, \"maximum\": 1}");
+    valid(f, "0");
+    valid(f, "1");
+    valid(f, "0.5");
+    valid(f, "1.0");
+    valid(f, "\"not a number\"");
+    invalid(f, "1.5", "(root): 1.5 is greater than maximum 1");
+    invalid(f, "-1", "(root): -1 is less than minimum 0");
+    invalid(f, "-0.0001", "(root): -0.0001 is less than minimum 0");
+    invalid(f, "1e300", "(root): 1e300 is greater than maximum 1");
+
+    compile(f, "{\"exclusiveMinimum\": 0, \"exclusiveMaximum\": 2.5}");
+    valid(f, "1e-300");
+    valid(f, "2.4999");
+    valid(f, "2");
+    invalid(f, "0", "(root): 0 is not greater than exclusiveMinimum 0");
+    invalid(f, "0.0", "(root): 0.0 is not greater than exclusiveMinimum 0");
+    invalid(f, "2.5", "(root): 2.5 is not less than exclusiveMaximum 2.5");
+    invalid(f, "3", "(root): 3 is not less than exclusiveMaximum 2.5");
+
+    compile(f, "{\"minimum\": 0.1}");
+    valid(f, "0.1");
+    invalid(f, "0.09999999999999999", "(root): 0.09999999999999999 is less than minimum 0.1");
+
+    /* integers beyond 2^53 compare exactly against reals */
+    compile(f, "{\"maximum\": 9007199254740992.0}");
+    valid(f, "9007199254740992");
+    invalid(f, "9007199254740993", "(root): 9007199254740993 is greater than maximum 9007199254740992");
+    compile(f, "{\"minimum\": 9223372036854775807}");
+    valid(f, "9223372036854775807");
+    valid(f, "1e19");
+    invalid(f, "9223372036854775806",
+            "(root): 9223372036854775806 is less than minimum 9223372036854775807");
+    invalid(f, "9.2e18", "(root): 9.2e18 is less than minimum 9223372036854775807");
+    compile(f, "{\"exclusiveMaximum\": -9223372036854775808}");
+    valid(f, "-1e19");
+    invalid(f, "-9223372036854775808",
+            "(root): -9223372036854775808 is not less than exclusiveMaximum -9223372036854775808");
+    compile(f, "{\"maximum\": -0.5}");
+    valid(f, "-1");
+    invalid(f, "0", "(root): 0 is greater than maximum -0.5");
+    invalid(f, "-0.4", "(root): -0.4 is greater than maximum -0.5");
+}
+
+/* ---- strings ---- */
+
+static void test_string_length(void **state)
+{
+    struct fixture *f = *state;
+    compile(f, "{\"minLength\": 2, \"maxLength\": 3}");
+    valid(f, "\"ab\"");
+    valid(f, "\"abc\"");
+    valid(f, "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\""); /* 3 code points, 9 bytes */
+    valid(f, "\"\\ud83d\\ude00\\u00e9\"");                /* 2 code points */
+    valid(f, "12345");
+    invalid(f, "\"a\"", "(root): \"a\" is shorter than minLength 2 (1 characters)");
+    invalid(f, "\"\xf0\x9f\x98\x80\"",
+            "(root): \"\xf0\x9f\x98\x80\" is shorter than minLength 2 (1 characters)");
+    invalid(f, "\"abcd\"", "(root): \"abcd\" is longer than maxLength 3 (4 characters)");
+    compile(f, "{\"maxLength\": 0}");
+    valid(f, "\"\"");
+    compile(f, "{\"minLength\": 1.0}");
+    invalid(f, "\"\"", "(root): \"\" is shorter than minLength 1 (0 characters)");
+}
+
+static void test_pattern(void **state)
+{
+    struct fixture *f = *state;
+    /* unanchored search, as JSON Schema says */
+    compile(f, "{\"pattern\": \"[0-9]+\"}");
+    valid(f, "\"abc123def\"");
+    valid(f, "42");
+    invalid(f, "\"abc\"", "(root): \"abc\" does not match pattern \"[0-9]+\"");
+    compile(f, "{\"pattern\": \"^Step [0-9]+/[0-9]+$\"}");
+    valid(f, "\"Step 1/3\"");
+    invalid(f, "\"Step 1/3 \"", "(root): \"Step 1/3 \" does not match pattern \"^Step [0-9]+/[0-9]+$\"");
+    invalid(f, "\"xStep 1/3\"", "(root): \"xStep 1/3\" does not match pattern \"^Step [0-9]+/[0-9]+$\"");
+    /* a string holding U+0000 never matches */
+    compile(f, "{\"pattern\": \"a\"}");
+    valid(f, "\"\\u0061\"");
+    invalid(f, "\"a\\u0000\"", "(root): \"a\\u0000\" does not match pattern \"a\"");
+    /* the match stops at the string's end, not the buffer's */
+    compile(f, "{\"properties\": {\"a\": {\"pattern\": \"^x$\"}}}");
+    valid(f, "{\"a\": \"x\", \"b\": \"y\"}");
+    invalid(f, "{\"a\": \"xy\", \"b\": \"x\"}", "/a: \"xy\" does not match pattern \"^x$\"");
+    /* long strings (heap copy) */
+    compile(f, "{\"pattern\": \"^a*b$\"}");
+    char longs[2100];
+    longs[0] = '"';
+    memset(longs + 1, 'a', 2000);
+    strcpy(longs + 2001, "b\"");
+    valid(f, longs);
+    longs[2001] = 'c';
+    assert_false(check(f, longs));
+}
+
+static void test_format_datetime(void **state)
+{
+    struct fixture *f = *state;
+    compile(f, "{\"format\": \"date-time\"}");
+    const char *good[] = {
+        "\"2025-11-19T21:00:00.123456+00:00\"",
+        "\"2025-11-19T21:00:00+00:00\"",
+        "\"2025-11-19T21:00:00Z\"",
+        "\"2025-11-19t21:00:00z\"",
+        "\"2025-11-19T21:00:00.1-05:30\"",
+        "\"2024-02-29T00:00:00Z\"",
+        "\"2000-02-29T00:00:00Z\"",
+        "\"1998-12-31T23:59:60Z\"",
+        "\"1998-12-31T15:59:60-08:00\"",
+        "\"0000-01-01T00:00:00Z\"",
+        "17",
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        valid(f, good[i]);
+    const char *bad[] = {
+        "\"keepalive\"",
+        "\"2025-11-19\"",
+        "\"2025-11-19T21:00:00\"",
+        "\"2025-11-19 21:00:00Z\"",
+        "\"2025-13-19T21:00:00Z\"",
+        "\"2025-00-19T21:00:00Z\"",
+        "\"2025-11-31T21:00:00Z\"",
+        "\"2025-02-29T21:00:00Z\"",
+        "\"1900-02-29T21:00:00Z\"",
+        "\"2025-11-19T24:00:00Z\"",
+        "\"2025-11-19T21:60:00Z\"",
+        "\"2025-11-19T21:00:61Z\"",
+        "\"2025-11-19T21:00:60Z\"",
+        "\"2025-11-19T21:00:00.Z\"",
+        "\"2025-11-19T21:00:00+0000\"",
+        "\"2025-11-19T21:00:00+24:00\"",
+        "\"2025-11-19T21:00:00+00:60\"",
+        "\"2025-11-19T21:00:00Zx\"",
+        "\"2025-11-19T21:00:00+00:00 \"",
+        "\"25-11-19T21:00:00Z\"",
+        "\"2025-1a-19T21:00:00Z\"",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_false(check(f, bad[i]));
+    invalid(f, "\"keepalive\"", "(root): \"keepalive\" is not a valid date-time (RFC 3339)");
+}
+
+static void test_format_uuid(void **state)
+{
+    struct fixture *f = *state;
+    compile(f, "{\"format\": \"uuid\"}");
+    valid(f, "\"3f1c2a9e-8b7d-4c6e-9f00-1a2b3c4d5e6f\"");
+    valid(f, "\"3F1C2A9E-8B7D-4C6E-9F00-1A2B3C4D5E6F\"");
+    valid(f, "\"00000000-0000-0000-0000-000000000000\"");
+    assert_false(check(f, "\"3f1c2a9e8b7d4c6e9f001a2b3c4d5e6f\""));
+    assert_false(check(f, "\"3f1c2a9e-8b7d-4c6e-9f00-1a2b3c4d5e6\""));
+    assert_false(check(f, "\"3f1c2a9e-8b7d-4c6e-9f00-1a2b3c4d5e6fa\""));
+    assert_false(check(f, "\"3f1c2a9e-8b7d-4c6e-9f00_1a2b3c4d5e6f\""));
+    assert_false(check(f, "\"{3f1c2a9e-8b7d-4c6e-9f00-1a2b3c4d5e6f}\""));
+    invalid(f, "\"3g1c2a9e-8b7d-4c6e-9f00-1a2b3c4d5e6f\"",
+            "(root): \"3g1c2a9e-8b7d-4c6e-9f00-1a2b3c4d5e6f\" is not a valid uuid");
+}
+
+/* ---- arrays ---- */
+
+static void test_items(void **state)
+{
+    struct fixture *f = *state;
+    compile(f, "{\"type\": \"array\", \"items\": {\"type\": \"integer\", \"minimum\": 0}}");
+    valid(f, "[]");
+    valid(f, "[0, 1, 2.0]");
+    invalid(f, "[0, 1, -2]", "/2: -2 is less than minimum 0");
+    invalid(f, "[0, \"x\", -2]", "/1: expected integer, got string");
+    compile(f, "{\"items\": {\"items\": {\"type\": \"string\"}}}");
+    valid(f, "[[\"a\"], [], [\"b\", \"c\"]]");
+    invalid(f, "[[\"a\"], [], [\"b\", 3]]", "/2/1: expected string, got integer");
+    compile(f, "{\"items\": false}");
+    valid(f, "[]");
+    invalid(f, "[1]", "/0: no value is allowed here (the schema is false)");
+}
+
+/* ---- booleans and annotations ---- */
+
+static void test_boolean_schemas(void **state)
+{
+    struct fixture *f = *state;
+    compile(f, "true");
+    valid(f, "{\"x\": [1, null]}");
+    compile(f, "false");
+    invalid(f, "null", "(root): no value is allowed here (the schema is false)");
+    compile(f, "{}");
+    valid(f, "1");
+    compile(f, "{\"properties\": {\"a\": true, \"b\": false}}");
+    valid(f, "{\"a\": 1}");
+    invalid(f, "{\"a\": 1, \"b\": 2}", "/b: no value is allowed here (the schema is false)");
+}
+
+static void test_annotations(void **state)
+{
+    struct fixture *f = *state;
+    compile(f, "{\"$schema\": \"https://json-schema.org/draft/2020-12/schema\","
+               " \"$id\": \"https://example.com/task\", \"title\": \"T\","
+               " \"description\": \"D\", \"$comment\": \"C\", \"examples\": [1, \"x\"],"
+               " \"default\": {\"any\": [\"thing\"]}, \"type\": \"integer\"}");
+    valid(f, "3");
+    invalid(f, "\"3\"", "(root): expected integer, got string");
+}
+
+/* ---- $ref ---- */
+
+static void test_refs(void **state)
+{
+    struct fixture *f = *state;
+    compile(f, "{\"definitions\": {\"ts\": {\"type\": \"string\", \"format\": \"date-time\"},"
+               "                   \"event\": {\"type\": \"object\", \"required\": [\"timestamp\"],"
+               "                             \"properties\": {\"timestamp\": {\"$ref\": \"#/definitions/ts\"}}}},"
+               " \"$ref\": \"#/definitions/event\"}");
+    valid(f, "{\"timestamp\": \"2025-11-19T21:00:00+00:00\"}");
+    invalid(f, "{\"timestamp\": \"keepalive\"}",
+            "/timestamp: \"keepalive\" is not a valid date-time (RFC 3339)");
+    invalid(f, "{}", "(root): missing required property \"timestamp\"");
+
+    compile(f, "{\"$defs\": {\"pos\": {\"type\": \"integer\", \"minimum\": 1}},"
+               " \"properties\": {\"n\": {\"$ref\": \"#/$defs/pos\"}}}");
+    valid(f, "{\"n\": 3}");
+    invalid(f, "{\"n\": 0}", "/n: 0 is less than minimum 1");
+
+    /* a chain of refs */
+    compile(f, "{\"definitions\": {\"a\": {\"$ref\": \"#/definitions/b\"},"
+               "                   \"b\": {\"$ref\": \"#/$defs/c\"}},"
+               " \"$defs\": {\"c\": {\"type\": \"null\"}},"
+               " \"items\": {\"$ref\": \"#/definitions/a\"}}");
+    valid(f, "[null, null]");
+    invalid(f, "[null, 0]", "/1: expected null, got integer");
+
+    /* siblings of $ref apply too (2020-12), own keywords first */
+    compile(f, "{\"definitions\": {\"num\": {\"type\": \"number\"}},"
+               " \"$ref\": \"#/definitions/num\", \"maximum\": 10}");
+    valid(f, "5");
+    invalid(f, "11", "(root): 11 is greater than maximum 10");
+    invalid(f, "\"x\"", "(root): expected number, got string");
+
+    /* escaped names: JSON pointer escapes and percent-encoding */
+    compile(f, "{\"definitions\": {\"a/b\": {\"type\": \"string\"}, \"c~d\": {\"type\": \"null\"},"
+               "                   \"e%f\": {\"type\": \"boolean\"}},"
+               " \"properties\": {\"x\": {\"$ref\": \"#/definitions/a~1b\"},"
+               "                  \"y\": {\"$ref\": \"#/definitions/c~0d\"},"
+               "                  \"z\": {\"$ref\": \"#/definitions/e%25f\"}}}");
+    valid(f, "{\"x\": \"s\", \"y\": null, \"z\": true}");
+    invalid(f, "{\"z\": 1}", "/z: expected boolean, got integer");
+}
+
+static void test_recursive_refs(void **state)
+{
+    struct fixture *f = *state;
+    compile(f, "{\"definitions\": {\"node\": {\"type\": \"object\", \"required\": [\"name\"],"
+               "  \"properties\": {\"name\": {\"type\": \"string\"},"
+               "                  \"children\": {\"type\": \"array\", \"items\": {\"$ref\": \"#/definitions/node\"}}},"
+               "  \"additionalProperties\": false}},"
+               " \"$ref\": \"#/definitions/node\"}");
+    valid(f, "{\"name\": \"root\"}");
+    valid(f, "{\"name\": \"r\", \"children\": [{\"name\": \"a\", \"children\": []},"
+             " {\"name\": \"b\", \"children\": [{\"name\": \"c\"}]}]}");
+    invalid(f, "{\"name\": \"r\", \"children\": [{\"name\": \"a\"}, {\"name\": \"b\", \"children\": [{}]}]}",
+            "/children/1/children/0: missing required property \"name\"");
+    invalid(f, "{\"name\": \"r\", \"children\": [{\"name\": \"a\", \"extra\": 1}]}",
+            "/children/0: unexpected property \"extra\" (additionalProperties is false)");
+
+    /* mutual recursion */
+    compile(f, "{\"$defs\": {\"a\": {\"type\": \"array\", \"items\": {\"$ref\": \"#/$defs/b\"}},"
+               "             \"b\": {\"type\": [\"object\", \"integer\"],"
+               "                     \"additionalProperties\": {\"$ref\": \"#/$defs/a\"}}},"
+               " \"$ref\": \"#/$defs/a\"}");
+    valid(f, "[1, {\"x\": [2, {\"y\": []}]}]");
+    invalid(f, "[1, {\"x\": [2, {\"y\": [\"s\"]}]}]",
+            "/1/x/1/y/0: expected object or integer, got string");
+}
+
+/* A schema inside a larger document (a contract): $ref resolves against
+ * the root, and compile errors name the path in the root. */
+static void test_schema_in_root(void **state)
+{
+    struct fixture *f = *state;
+    json_t *doc = load("{\"name\": \"c\", \"definitions\": {\"ts\": {\"type\": \"string\", \"format\": \"date-time\"}},"
+                       " \"events\": {\"heartbeat\": {\"schema\": {\"type\": \"object\","
+                       "   \"properties\": {\"timestamp\": {\"$ref\": \"#/definitions/ts\"}}}}}}");
+    json_t *schema = json_object_get(json_object_get(json_object_get(doc, "events"), "heartbeat"), "schema");
+    f->s = json_schema_compile(schema, doc, &f->err);
+    json_decref(doc); /* nothing of the document is kept */
+    assert_non_null(f->s);
+    valid(f, "{\"timestamp\": \"2025-11-19T21:00:00.123456+00:00\"}");
+    invalid(f, "{\"timestamp\": 5}", "/timestamp: expected string, got integer");
+
+    doc = load("{\"definitions\": {\"ts\": {\"type\": \"string\"}},"
+               " \"events\": {\"progress\": {\"schema\": {\"properties\": {\"value\": {\"multipleOf\": 2}}}}}}");
+    schema = json_object_get(json_object_get(json_object_get(doc, "events"), "progress"), "schema");
+    struct json_schema_error err;
+    assert_null(json_schema_compile(schema, doc, &err));
+    assert_string_equal(err.se_text,
+                        "/events/progress/schema/properties/value: unsupported keyword \"multipleOf\"");
+    assert_string_equal(err.se_path, "/events/progress/schema/properties/value");
+    assert_string_equal(err.se_msg, "unsupported keyword \"multipleOf\"");
+
+    /* definitions are checked even when nothing refers to them */
+    json_object_set_new(json_object_get(json_object_get(doc, "definitions"), "ts"), "format",
+                        json_string("email"));
+    json_object_del(json_object_get(json_object_get(schema, "properties"), "value"), "multipleOf");
+    assert_null(json_schema_compile(schema, doc, &err));
+    assert_string_equal(err.se_text,
+                        "/definitions/ts/format: unsupported format \"email\" (supported: date-time, uuid)");
+    json_decref(doc);
+}
+
+/* ---- compile errors ---- */
+
+static void test_compile_errors(void **state)
+{
+    (void)state;
+    compile_error("{\"definitions\": {\"progress\": {\"properties\": {\"value\": {\"multipleOf\": 0.5}}}}}",
+                  "/definitions/progress/properties/value: unsupported keyword \"multipleOf\"");
+    compile_error("{\"oneOf\": []}", "(root): unsupported keyword \"oneOf\"");
+    compile_error("{\"minimum\": \"x\"}", "/minimum: \"minimum\" must be a number");
+    compile_error("{\"properties\": {\"a\": {\"maximum\": null}}}",
+                  "/properties/a/maximum: \"maximum\" must be a number");
+    compile_error("{\"exclusiveMinimum\": true}",
+                  "/exclusiveMinimum: \"exclusiveMinimum\" must be a number");
+    compile_error("{\"required\": [1]}", "/required/0: \"required\" items must be strings");
+    compile_error("{\"required\": [\"a\", 2]}", "/required/1: \"required\" items must be strings");
+    compile_error("{\"required\": \"a\"}", "/required: \"required\" must be an array of strings");
+    compile_error("{\"required\": [\"a\", \"a\"]}", "/required: \"required\" lists \"a\" twice");
+    compile_error("{\"pattern\": \"(\"}",
+                  "/pattern: invalid pattern \"(\": Unmatched ( or \\(");
+    compile_error("{\"pattern\": 1}", "/pattern: \"pattern\" must be a string");
+    compile_error("{\"type\": \"int\"}", "/type: unknown type \"int\"");
+    compile_error("{\"type\": []}", "/type: \"type\" must not be an empty array");
+    compile_error("{\"type\": [\"null\", \"null\"]}", "/type: type \"null\" listed twice");
+    compile_error("{\"type\": 3}", "/type: \"type\" must be a string or an array of strings");
+    compile_error("{\"type\": [\"string\", 3]}",
+                  "/type: \"type\" must be a string or an array of strings");
+    compile_error("{\"properties\": []}", "/properties: \"properties\" must be an object");
+    compile_error("{\"properties\": {\"a/b\": 3}}",
+                  "/properties/a~1b: a schema must be an object or a boolean");
+    compile_error("{\"additionalProperties\": \"no\"}",
+                  "/additionalProperties: a schema must be an object or a boolean");
+    compile_error("{\"items\": [{}]}",
+                  "/items: \"items\" must be a schema (the array form is not supported)");
+    compile_error("{\"enum\": 1}", "/enum: \"enum\" must be an array");
+    compile_error("{\"minLength\": -1}", "/minLength: \"minLength\" must be a non-negative integer");
+    compile_error("{\"maxLength\": 1.5}", "/maxLength: \"maxLength\" must be a non-negative integer");
+    compile_error("{\"format\": \"email\"}",
+                  "/format: unsupported format \"email\" (supported: date-time, uuid)");
+    compile_error("{\"format\": 1}", "/format: \"format\" must be a string");
+    compile_error("{\"title\": 1}", "/title: \"title\" must be a string");
+    compile_error("{\"examples\": 1}", "/examples: \"examples\" must be an array");
+    compile_error("{\"definitions\": []}", "/definitions: \"definitions\" must be an object");
+    compile_error("{\"$defs\": {\"a\": {\"type\": \"x\"}}}", "/$defs/a/type: unknown type \"x\"");
+    compile_error("3", "(root): a schema must be an object or a boolean");
+    compile_error("{\"$ref\": \"#/definitions/missing\"}",
+                  "/$ref: unresolved $ref: no \"missing\" in definitions");
+    compile_error("{\"definitions\": {\"a\": {}}, \"$ref\": \"#/$defs/a\"}",
+                  "/$ref: unresolved $ref: no \"a\" in $defs");
+    compile_error("{\"$ref\": \"other.json#/definitions/a\"}",
+                  "/$ref: unsupported $ref \"other.json#/definitions/a\" (only \"#/definitions/NAME\" "
+                  "and \"#/$defs/NAME\")");
+    compile_error("{\"$ref\": \"#\"}",
+                  "/$ref: unsupported $ref \"#\" (only \"#/definitions/NAME\" and \"#/$defs/NAME\")");
+    compile_error("{\"definitions\": {\"a\": {\"properties\": {}}}, \"$ref\": \"#/definitions/a/properties\"}",
+                  "/$ref: unsupported $ref \"#/definitions/a/properties\" (only \"#/definitions/NAME\" "
+                  "and \"#/$defs/NAME\")");
+    compile_error("{\"$ref\": 1}", "/$ref: \"$ref\" must be a string");
+    compile_error("{\"definitions\": {\"a\": {\"$ref\": \"#/definitions/b\"}, \"b\": {\"$ref\": \"#/definitions/a\"}}}",
+                  "/definitions/a/$ref: circular $ref (a chain of $ref that never applies a keyword)");
+    compile_error("{\"definitions\": {\"a\": {\"$ref\": \"#/definitions/a\"}}}",
+                  "/definitions/a/$ref: circular $ref (a chain of $ref that never applies a keyword)");
+    /* nested (unreachable) definitions are still checked */
+    compile_error("{\"properties\": {\"a\": {\"$defs\": {\"x\": {\"foo\": 1}}}}}",
+                  "/properties/a/$defs/x: unsupported keyword \"foo\"");
+
+    /* err may be NULL; a NULL schema is refused */
+    json_t *j = load("{\"foo\": 1}");
+    assert_null(json_schema_compile(j, NULL, NULL));
+    json_decref(j);
+    struct json_schema_error err;
+    assert_null(json_schema_compile(NULL, NULL, &err));
+    json_schema_free(NULL);
+}
+
+/* ---- messages and paths ---- */
+
+static void test_messages(void **state)
+{
+    struct fixture *f = *state;
+    compile(f, "{\"properties\": {\"data\": {\"properties\": {\"value\": {\"maximum\": 1}}}}}");
+    invalid(f, "{\"data\": {\"value\": 1.5}}", "/data/value: 1.5 is greater than maximum 1");
+    assert_string_equal(f->err.se_path, "/data/value");
+    assert_string_equal(f->err.se_msg, "1.5 is greater than maximum 1");
+
+    /* keys are escaped in paths */
+    compile(f, "{\"properties\": {\"a/b\": {\"properties\": {\"m~n\": {\"type\": \"null\"}}}}}");
+    invalid(f, "{\"a/b\": {\"m~n\": 0}}", "/a~1b/m~0n: expected null, got integer");
+
+    /* long values are cut in messages */
+    compile(f, "{\"maxLength\": 3}");
+    invalid(f, "\"0123456789012345678901234567890123456789012345678901234567890123456789\"",
+            "(root): \"0123456789012345678901234567890123456789012345... is longer than "
+            "maxLength 3 (70 characters)");
+
+    /* deep paths keep their innermost part */
+    compile(f, "{\"$defs\": {\"d\": {\"properties\": {\"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk\": "
+               "{\"$ref\": \"#/$defs/d\"}}, \"type\": \"object\"}}, \"$ref\": \"#/$defs/d\"}");
+    char inst[4096];
+    size_t len = 0;
+    for (int i = 0; i < 20; i++)
+        len += (size_t)snprintf(inst + len, sizeof(inst) - len,
+                                "{\"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk\": ");
+    len += (size_t)snprintf(inst + len, sizeof(inst) - len, "1");
+    for (int i = 0; i < 20; i++)
+        inst[len++] = '}';
+    inst[len] = '\0';
+    assert_false(check(f, inst));
+    assert_true(strncmp(f->err.se_path, "...", 3) == 0);
+    assert_true(strlen(f->err.se_path) < JSON_SCHEMA_PATH_MAX);
+    const char *tail = "/kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk";
+    assert_string_equal(f->err.se_path + strlen(f->err.se_path) - strlen(tail), tail);
+    assert_string_equal(f->err.se_msg, "expected object, got integer");
+}
+
+static void test_first_failure_in_document_order(void **state)
+{
+    struct fixture *f = *state;
+    compile(f, "{\"properties\": {\"a\": {\"type\": \"string\"}, \"b\": {\"type\": \"string\"},"
+               "                  \"c\": {\"type\": \"string\"}}}");
+    invalid(f, "{\"c\": 1, \"a\": 2, \"b\": 3}", "/c: expected string, got integer");
+    invalid(f, "{\"b\": \"ok\", \"a\": 2, \"c\": 3}", "/a: expected string, got integer");
+    /* the same answer every time, from a shared immutable schema */
+    for (int i = 0; i < 3; i++)
+        invalid(f, "{\"b\": 1, \"a\": 2}", "/b: expected string, got integer");
+}
+
+static void test_validate_guards(void **state)
+{
+    struct fixture *f = *state;
+    compile(f, "{\"type\": \"object\"}");
+    /* a failed parse leaves no node to validate */
+    assert_int_not_equal(json_tape_parse(&f->t, "{", 1, NULL), JSON_TAPE_OK);
+    assert_false(json_schema_validate(f->s, &f->t, json_tape_root(&f->t), &f->err));
+    assert_string_equal(f->err.se_text, "(root): no value to validate");
+    /* validating a subtree: paths are relative to it */
+    assert_int_equal(json_tape_parse(&f->t, "{\"type\": \"x\", \"payload\": {\"a\": 1}}", 34, NULL),
+                     JSON_TAPE_OK);
+    compile(f, "{\"properties\": {\"a\": {\"type\": \"string\"}}}");
+    size_t payload = json_tape_pointer(&f->t, 0, "/payload");
+    assert_false(json_schema_validate(f->s, &f->t, payload, &f->err));
+    assert_string_equal(f->err.se_text, "/a: expected string, got integer");
+    assert_true(json_schema_validate(f->s, &f->t, json_tape_pointer(&f->t, 0, "/type"), NULL));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_type, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_properties_required, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_additional_properties, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_keys_last_wins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_enum_const, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_numeric_bounds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_string_length, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pattern, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_format_datetime, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_format_uuid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_items, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_boolean_schemas, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_annotations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recursive_refs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_in_root, setup, teardown),
+        cmocka_unit_test(test_compile_errors),
+        cmocka_unit_test_setup_teardown(test_messages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_failure_in_document_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_validate_guards, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
