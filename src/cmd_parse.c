@@ -56,9 +56,6 @@ static void parse_flush(struct parse_run *r, bool force)
 static void parse_end_line(struct parse_run *r)
 {
     json_writer_append(&r->pr_out, "\n", 1);
-    /* Each line is a top-level value: reset the comma state, keep the text. */
-    r->pr_out.jw_depth = 0;
-    r->pr_out.jw_need_comma[0] = false;
     parse_flush(r, false);
 }
 

@@ -73,6 +73,9 @@ static void json_writer_value_prefix(struct json_writer *w)
         w->jw_after_key = false;
         return;
     }
+    /* Top-level values stand alone (NDJSON): no comma between them. */
+    if (w->jw_depth == 0)
+        return;
     if (w->jw_need_comma[w->jw_depth])
         json_writer_putc(w, ',');
     w->jw_need_comma[w->jw_depth] = true;

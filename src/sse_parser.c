@@ -378,8 +378,10 @@ static void sse_field_data(struct sse_parser *p, const char *v, size_t vlen)
 {
     if (p->p_discard)
         return;
+    /* `have` counts an LF after each earlier line: exactly the data length
+     * this line would bring the event to, less vlen. */
     size_t have = p->p_has_dref ? p->p_dref_len + 1 : p->p_data.b_len;
-    if (vlen + 1 > p->p_max_event - have || have > p->p_max_event) {
+    if (have > p->p_max_event || vlen > p->p_max_event - have) {
         if (!p->p_too_large) {
             p->p_too_large = true;
             sse_anomaly(p, SSE_ANOMALY_EVENT_TOO_LARGE, v,
@@ -505,9 +507,12 @@ static void sse_process_field(struct sse_parser *p, const char *line, size_t len
 static void sse_report_too_long(struct sse_parser *p, const char *a, size_t alen, const char *b,
                                 size_t blen)
 {
+    /* Both callers know at least max_line + 1 bytes of the line: report
+     * that many at most, so the excerpt does not depend on chunking. */
     char excerpt[SSE_EXCERPT_MAX];
-    size_t na = alen < SSE_EXCERPT_MAX ? alen : SSE_EXCERPT_MAX;
-    size_t nb = SSE_EXCERPT_MAX - na < blen ? SSE_EXCERPT_MAX - na : blen;
+    size_t cap = p->p_max_line < SSE_EXCERPT_MAX - 1 ? p->p_max_line + 1 : SSE_EXCERPT_MAX;
+    size_t na = alen < cap ? alen : cap;
+    size_t nb = cap - na < blen ? cap - na : blen;
     if (na > 0)
         memcpy(excerpt, a, na);
     if (nb > 0)

@@ -53,7 +53,7 @@ const char *sse_anomaly_name(enum sse_anomaly kind);
 
 /* A dispatched event. Pointers are valid only during the callback. Strings
  * are valid UTF-8 (invalid input already replaced) and may contain U+0000
- * (data only). */
+ * (data and type; an id never does). */
 struct sse_event {
     const char *type; /* "message" when the event had no (or an empty) event field */
     size_t type_len;

@@ -46,6 +46,9 @@ static void fz_compare(const struct recording_record *a, const struct recording_
         for (size_t i = 0; i < a->rr_n_headers; i++) {
             fz_check(fz_str_eq(a->rr_headers[i].rf_name, b->rr_headers[i].rf_name), "name");
             fz_check(fz_str_eq(a->rr_headers[i].rf_value, b->rr_headers[i].rf_value), "value");
+            fz_check(a->rr_headers[i].rf_name_len == b->rr_headers[i].rf_name_len &&
+                         a->rr_headers[i].rf_value_len == b->rr_headers[i].rf_value_len,
+                     "header lengths");
         }
         break;
     case RECORDING_CHUNK:

@@ -396,26 +396,26 @@ static void test_nul_bytes(void **state)
 {
     struct fixture *f = *state;
     /* jansson drops one NUL byte that directly follows a number or a literal */
-    parse_ok(f, "1\0", 2);
+    parse_ok(f, LIT("1\0"));
     assert_int_equal(json_tape_int(&f->t, 0), 1);
     size_t len;
     json_tape_raw(&f->t, 0, &len);
     assert_int_equal(len, 1);
-    parse_ok(f, "1\0 \n", 4);
-    parse_ok(f, "[1\0,2.5\0,true\0,false\0,null\0]", 29);
+    parse_ok(f, LIT("1\0 \n"));
+    parse_ok(f, LIT("[1\0,2.5\0,true\0,false\0,null\0]"));
     assert_int_equal(json_tape_count(&f->t, 0), 5);
-    parse_ok(f, "{\"a\":-0\0}", 9);
-    parse_ok(f, "1e5\0", 4);
+    parse_ok(f, LIT("{\"a\":-0\0}"));
+    parse_ok(f, LIT("1e5\0"));
     /* anywhere else a NUL byte is an error */
-    parse_bad(f, "\0", 1);
-    parse_bad(f, "1\0\0", 3);
-    parse_bad(f, "1 \0", 3);
-    parse_bad(f, "\"a\"\0", 4);
-    parse_bad(f, "[]\0", 3);
-    parse_bad(f, "{}\0", 3);
-    parse_bad(f, "[1,\0 2]", 7);
-    parse_bad(f, "\0 1", 3);
-    parse_bad(f, "tr\0ue", 5);
+    parse_bad(f, LIT("\0"));
+    parse_bad(f, LIT("1\0\0"));
+    parse_bad(f, LIT("1 \0"));
+    parse_bad(f, LIT("\"a\"\0"));
+    parse_bad(f, LIT("[]\0"));
+    parse_bad(f, LIT("{}\0"));
+    parse_bad(f, LIT("[1,\0 2]"));
+    parse_bad(f, LIT("\0 1"));
+    parse_bad(f, LIT("tr\0ue"));
 }
 
 /* ---- depth ---- */

@@ -19,6 +19,11 @@ struct rt_fixture {
     char f_err[256];
 };
 
+#define RT_FIELD(n, v)                                                                             \
+    {                                                                                              \
+        n, sizeof(n) - 1, v, sizeof(v) - 1                                                         \
+    }
+
 static int rt_setup(void **state)
 {
     static struct rt_fixture f;
@@ -106,11 +111,11 @@ static void test_open_roundtrip(void **state)
 {
     struct rt_fixture *f = *state;
     const struct recording_field hdrs[] = {
-        {"Content-Type", "text/event-stream; charset=utf-8"},
-        {"Cache-Control", "no-cache"},
-        {"X-Quote", "a \"b\" \\ c"},
-        {"Set-Cookie", "a=1"},
-        {"Set-Cookie", "b=2"},
+        RT_FIELD("Content-Type", "text/event-stream; charset=utf-8"),
+        RT_FIELD("Cache-Control", "no-cache"),
+        RT_FIELD("X-Quote", "a \"b\" \\ c"),
+        RT_FIELD("Set-Cookie", "a=1"),
+        RT_FIELD("Set-Cookie", "b=2"),
     };
     struct recording_record r = {
         .rr_kind = RECORDING_OPEN,
@@ -129,6 +134,8 @@ static void test_open_roundtrip(void **state)
     for (size_t i = 0; i < 5; i++) {
         assert_string_equal(f->f_out.rr_headers[i].rf_name, hdrs[i].rf_name);
         assert_string_equal(f->f_out.rr_headers[i].rf_value, hdrs[i].rf_value);
+        assert_int_equal(f->f_out.rr_headers[i].rf_name_len, hdrs[i].rf_name_len);
+        assert_int_equal(f->f_out.rr_headers[i].rf_value_len, hdrs[i].rf_value_len);
     }
 
     r.rr_n_headers = 0;
@@ -139,7 +146,7 @@ static void test_open_roundtrip(void **state)
 static void test_open_header_not_utf8(void **state)
 {
     struct rt_fixture *f = *state;
-    const struct recording_field hdrs[] = {{"X-Latin1", "caf\xe9!"}};
+    const struct recording_field hdrs[] = {RT_FIELD("X-Latin1", "caf\xe9!")};
     struct recording_record r = {
         .rr_kind = RECORDING_OPEN,
         .rr_status = 200,
@@ -149,6 +156,7 @@ static void test_open_header_not_utf8(void **state)
     };
     rt_roundtrip(f, &r);
     assert_string_equal(f->f_out.rr_headers[0].rf_value, "caf\xEF\xBF\xBD!");
+    assert_int_equal(f->f_out.rr_headers[0].rf_value_len, 7);
 }
 
 static void test_chunk_text(void **state)

@@ -1590,8 +1590,8 @@ static void test_clean_streams_no_anomalies(void **state)
         "\"value\": 0.333}}\n\n"
         "event: connection_close\ndata: {\"reason\": \"task_completed\"}\n\n",
         ": heartbeat\n\nevent: ready\ndata:\n\ndata: {\"type\":\"version\",\"payload\":{}}\n\n",
-        "\xef\xbb\xbf"
-        "id: 1\r\nretry: 1000\r\nevent: x\r\ndata: caf\xc3\xa9 \xf0\x9f\x98\x80\r\n\r\n",
+        ("\xef\xbb\xbf"
+         "id: 1\r\nretry: 1000\r\nevent: x\r\ndata: caf\xc3\xa9 \xf0\x9f\x98\x80\r\n\r\n"),
         "data: a\rdata: b\r\r:\r",
     };
     for (size_t i = 0; i < sizeof(clean) / sizeof(clean[0]); i++) {
