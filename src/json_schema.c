@@ -1346,17 +1346,20 @@ static bool js_is_datetime(const char *s, size_t len)
     return true;
 }
 
+static const char js_uuid_shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+
 static bool js_is_uuid(const char *s, size_t len)
 {
     if (len != 36)
         return false;
     for (size_t i = 0; i < 36; i++) {
-        char ch = s[i];
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
+        unsigned char ch = (unsigned char)s[i];
+        /* '-' where the shape has one; elsewhere a hex digit (OR 0x20
+         * folds 'A'-'F' onto 'a'-'f' and leaves digits alone) */
+        if (js_uuid_shape[i] == '-') {
             if (ch != '-')
                 return false;
-        } else if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
-                     (ch >= 'A' && ch <= 'F'))) {
+        } else if ((unsigned)(ch - '0') > 9 && (unsigned)((ch | 0x20) - 'a') > 5) {
             return false;
         }
     }
@@ -1431,6 +1434,23 @@ static void js_excerpt_node(const struct json_tape *t, size_t n, char *out, size
     size_t len;
     const char *raw = json_tape_raw(t, n, &len);
     js_excerpt(out, cap, raw, len, JS_EXCERPT);
+}
+
+static unsigned js_type_bits(const struct json_tape *t, size_t n);
+
+static bool js_type_ok(const struct json_tape *t, size_t n, unsigned allowed)
+{
+    enum json_tape_type type = json_tape_type(t, n);
+    /* Only "integer" without "number" needs a real's fractional part. */
+    if (type == JSON_TAPE_REAL && !(allowed & JS_T_NUMBER))
+        return (allowed & JS_T_INTEGER) && (js_type_bits(t, n) & JS_T_INTEGER);
+    static const unsigned char bits[] = {
+        [JSON_TAPE_NULL] = JS_T_NULL,       [JSON_TAPE_FALSE] = JS_T_BOOLEAN,
+        [JSON_TAPE_TRUE] = JS_T_BOOLEAN,    [JSON_TAPE_INTEGER] = JS_T_NUMBER | JS_T_INTEGER,
+        [JSON_TAPE_REAL] = JS_T_NUMBER,     [JSON_TAPE_STRING] = JS_T_STRING,
+        [JSON_TAPE_ARRAY] = JS_T_ARRAY,     [JSON_TAPE_OBJECT] = JS_T_OBJECT,
+    };
+    return (bits[type] & allowed) != 0;
 }
 
 static unsigned js_type_bits(const struct json_tape *t, size_t n)
@@ -1541,7 +1561,7 @@ static bool js_check_number(struct js_vctx *v, const struct js_node *n, size_t i
  * memory. regexec needs a NUL-terminated string (REG_STARTEND would do
  * without, but sanitizers' regexec interceptors still read up to a NUL),
  * so the string is copied; a string holding U+0000 cannot be matched. */
-static int js_regexec(const regex_t *re, const char *str, size_t len)
+__attribute__((noinline)) static int js_regexec(const regex_t *re, const char *str, size_t len)
 {
     char small[JS_REGEX_STACK];
     if (memchr(str, '\0', len) != NULL)
@@ -1724,7 +1744,7 @@ static bool js_validate(struct js_vctx *v, uint32_t sn, size_t inst, unsigned de
         uint32_t kw = n->sn_kw;
         if (kw & JS_KW_FALSE)
             return js_vfail(v, "no value is allowed here (the schema is false)");
-        if ((kw & JS_KW_TYPE) && !(n->sn_types & js_type_bits(t, inst)))
+        if ((kw & JS_KW_TYPE) && !js_type_ok(t, inst, n->sn_types))
             return js_fail_type(v, n->sn_types, inst);
         if ((kw & JS_KW_CONST) && !js_equal(t, inst, &s->s_ctape, s->s_consts[n->sn_const], 0)) {
             if (v->v_err == NULL)

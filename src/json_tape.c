@@ -376,8 +376,8 @@ static const char *jt_escape(struct jt_parse *ps, const char *p, char **dp)
 
 /* The rest of a string from its first escape at p; `start` is its first
  * content byte. Decodes into the arena. */
-static const char *jt_string_escaped(struct jt_parse *ps, const char *start, const char *p,
-                                     struct json_tape_node *nd)
+__attribute__((noinline)) static const char *
+jt_string_escaped(struct jt_parse *ps, const char *start, const char *p, struct json_tape_node *nd)
 {
     struct json_tape *t = ps->ps_t;
     const char *end = ps->ps_end;
@@ -422,7 +422,8 @@ static const char *jt_string_escaped(struct jt_parse *ps, const char *start, con
 /* A string whose opening quote is at p[-1]. Returns the pointer after the
  * closing quote, or NULL with the error set. Sets nd's flags and decoded
  * location; the caller sets tn_len. */
-static const char *jt_string(struct jt_parse *ps, const char *p, struct json_tape_node *nd)
+static inline const char *jt_string(struct jt_parse *ps, const char *p,
+                                    struct json_tape_node *nd)
 {
     const char *end = ps->ps_end;
     const char *start = p;

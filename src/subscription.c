@@ -241,7 +241,11 @@ struct sub_engine *sub_engine_new(struct event_base *base)
     if (curl_multi_setopt(e->se_multi, CURLMOPT_SOCKETFUNCTION, sub_engine_socket_cb) != CURLM_OK ||
         curl_multi_setopt(e->se_multi, CURLMOPT_SOCKETDATA, e) != CURLM_OK ||
         curl_multi_setopt(e->se_multi, CURLMOPT_TIMERFUNCTION, sub_engine_timer_cb) != CURLM_OK ||
-        curl_multi_setopt(e->se_multi, CURLMOPT_TIMERDATA, e) != CURLM_OK)
+        curl_multi_setopt(e->se_multi, CURLMOPT_TIMERDATA, e) != CURLM_OK ||
+        /* A monitor watches each stream on its own connection: with HTTP/2
+         * multiplexing one broken connection would fail every subscription
+         * to that host at once, and hide per-stream behaviour. */
+        curl_multi_setopt(e->se_multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING) != CURLM_OK)
         goto fail;
     return e;
 fail:

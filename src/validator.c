@@ -1,6 +1,5 @@
 #include "ssemon/validator.h"
 
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +28,17 @@ struct validator_id {
     char vid_keep[VALIDATOR_ID_KEEP];
 };
 
-/* A variable bound to a pointer of some event's payload. */
+/* A JSON pointer of the contract, with its common form (one member name
+ * without escapes) prepared for a direct member lookup. */
+struct validator_ptr {
+    const char *vp_src; /* borrowed from the contract */
+    const char *vp_key; /* the member name, or NULL: use vp_src */
+    size_t vp_len;
+};
+
+/* A payload pointer whose value must equal a variable. */
 struct validator_bound {
+    struct validator_ptr vb_ptr;
     const char *vb_value; /* NULL: the variable is not bound */
     size_t vb_len;
 };
@@ -64,9 +72,12 @@ struct validator {
     size_t *val_variant_first; /* per event: offset into val_variant_len */
     size_t *val_variant_len;   /* strlen of each variant value */
 
-    size_t *val_eq_first; /* per event: offset into val_eq */
+    struct validator_ptr *val_disc; /* per event: the discriminator */
+    size_t *val_eq_first;           /* per event: offset into val_eq */
     struct validator_bound *val_eq;
-    struct validator_bound val_cid_bound;
+    struct validator_bound val_cid_bound; /* the correlation id pointer */
+    struct validator_ptr val_env_type;
+    struct validator_ptr val_env_payload;
 
     size_t *val_tr_first;   /* per state: offset into val_tr_variant */
     size_t *val_tr_variant; /* variant index, VALIDATOR_ANY or VALIDATOR_NEVER */
@@ -286,9 +297,30 @@ static const char *validator_var_value(const struct validator *v, const char *na
     return NULL;
 }
 
-static struct validator_bound validator_bind(const struct validator *v, const char *name)
+static struct validator_ptr validator_ptr_make(const char *src)
 {
-    struct validator_bound b = {validator_var_value(v, name), 0};
+    struct validator_ptr p = {src, NULL, 0};
+
+    if (src != NULL && src[0] == '/' && strpbrk(src + 1, "/~") == NULL) {
+        p.vp_key = src + 1;
+        p.vp_len = strlen(p.vp_key);
+    }
+    return p;
+}
+
+/* `node` must be a node of the last parse. */
+static size_t validator_ptr_get(const struct validator *v, size_t node,
+                                const struct validator_ptr *p)
+{
+    if (p->vp_key != NULL && json_tape_type(&v->val_tape, node) == JSON_TAPE_OBJECT)
+        return json_tape_object_get(&v->val_tape, node, p->vp_key, p->vp_len);
+    return json_tape_pointer(&v->val_tape, node, p->vp_src);
+}
+
+static struct validator_bound validator_bind(const struct validator *v, const char *ptr,
+                                             const char *name)
+{
+    struct validator_bound b = {validator_ptr_make(ptr), validator_var_value(v, name), 0};
     if (b.vb_value != NULL)
         b.vb_len = strlen(b.vb_value);
     return b;
@@ -320,9 +352,21 @@ static int validator_copy_vars(struct validator *v, const struct validator_optio
     return 0;
 }
 
+/* Per event on the hot path: a few bytes are enough to spread a contract's
+ * handful of kind names; memcmp settles collisions. */
+static size_t validator_kind_hash(const char *name, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)name;
+
+    if (len == 0)
+        return 0;
+    return (len * 0x9e3779b1u) ^ ((size_t)u[0] << 7) ^ ((size_t)u[len / 2] << 13) ^
+           ((size_t)u[len - 1] * 0x85ebca6bu);
+}
+
 static size_t validator_kind_lookup(const struct validator *v, const char *name, size_t len)
 {
-    size_t i = (size_t)validator_hash(name, len) & v->val_kind_mask;
+    size_t i = validator_kind_hash(name, len) & v->val_kind_mask;
 
     for (;;) {
         size_t e = v->val_kind_tab[i];
@@ -356,7 +400,7 @@ static int validator_build_kinds(struct validator *v)
         /* A duplicate name keeps the first declaration, like a linear scan. */
         if (validator_kind_lookup(v, name, len) != SIZE_MAX)
             continue;
-        i = (size_t)validator_hash(name, len) & v->val_kind_mask;
+        i = validator_kind_hash(name, len) & v->val_kind_mask;
         while (v->val_kind_tab[i] != 0)
             i = (i + 1) & v->val_kind_mask;
         v->val_kind_tab[i] = e + 1;
@@ -377,8 +421,9 @@ static int validator_build_events(struct validator *v)
     v->val_variant_len = calloc(n_var + 1, sizeof(size_t));
     v->val_eq_first = calloc(c->c_n_events + 1, sizeof(size_t));
     v->val_eq = calloc(n_eq + 1, sizeof(struct validator_bound));
+    v->val_disc = calloc(c->c_n_events + 1, sizeof(struct validator_ptr));
     if (v->val_variant_first == NULL || v->val_variant_len == NULL || v->val_eq_first == NULL ||
-        v->val_eq == NULL)
+        v->val_eq == NULL || v->val_disc == NULL)
         return -1;
     n_var = n_eq = 0;
     for (size_t e = 0; e < c->c_n_events; e++) {
@@ -388,9 +433,15 @@ static int validator_build_events(struct validator *v)
             v->val_variant_len[n_var++] = strlen(ce->ce_variants[i].cv_value);
         v->val_eq_first[e] = n_eq;
         for (size_t i = 0; i < ce->ce_n_equals; i++)
-            v->val_eq[n_eq++] = validator_bind(v, ce->ce_equals[i].ceq_var);
+            v->val_eq[n_eq++] =
+                validator_bind(v, ce->ce_equals[i].ceq_pointer, ce->ce_equals[i].ceq_var);
+        v->val_disc[e] = validator_ptr_make(ce->ce_discriminator);
     }
-    v->val_cid_bound = validator_bind(v, c->c_cid.cc_equals_var);
+    v->val_cid_bound =
+        validator_bind(v, c->c_cid.cc_pointer != NULL ? c->c_cid.cc_pointer : "/correlation_id",
+                       c->c_cid.cc_equals_var);
+    v->val_env_type = validator_ptr_make(c->c_env_type);
+    v->val_env_payload = validator_ptr_make(c->c_env_payload);
     return 0;
 }
 
@@ -443,7 +494,8 @@ static void validator_set_liveness(struct validator *v, const struct validator_o
     v->val_hb_limit_ms = 0;
     if (v->val_hb_interval_ms == 0)
         return;
-    limit = round((double)v->val_hb_interval_ms * v->val_hb_tolerance);
+    /* Rounded to the nearest ms; both factors are positive. */
+    limit = (double)v->val_hb_interval_ms * v->val_hb_tolerance + 0.5;
     if (!(limit < 18446744073709549568.0))
         v->val_hb_limit_ms = UINT64_MAX;
     else if (limit < 1.0)
@@ -492,6 +544,7 @@ void validator_free(struct validator *v)
     free(v->val_variant_len);
     free(v->val_eq_first);
     free(v->val_eq);
+    free(v->val_disc);
     free(v->val_tr_first);
     free(v->val_tr_variant);
     json_tape_free(&v->val_tape);
@@ -974,12 +1027,13 @@ static bool validator_parse(struct validator *v, uint64_t now_ms, const struct v
 
     if (rc == JSON_TAPE_OK)
         return true;
-    m = validator_msg(v);
+    /* Out of memory is not the stream's fault: the payload goes unjudged
+     * rather than falsely reported. */
     if (rc == JSON_TAPE_ENOMEM)
-        validator_msg_printf(&m, "event %s: data not checked: out of memory", event);
-    else
-        validator_msg_printf(&m, "event %s: data is not JSON: %s at line %zu column %zu", event,
-                             err.je_msg, err.je_line, err.je_column);
+        return false;
+    m = validator_msg(v);
+    validator_msg_printf(&m, "event %s: data is not JSON: %s at line %zu column %zu", event,
+                         err.je_msg, err.je_line, err.je_column);
     validator_emit_event(v, now_ms, VIOLATION_DATA_NOT_JSON, VIOLATION_ERROR, event, e);
     return false;
 }
@@ -1008,7 +1062,7 @@ static bool validator_envelope(struct validator *v, uint64_t now_ms, struct vali
     if (!validator_parse(v, now_ms, e, "message"))
         return false;
     root = json_tape_root(&v->val_tape);
-    tn = json_tape_pointer(&v->val_tape, root, c->c_env_type);
+    tn = validator_ptr_get(v, root, &v->val_env_type);
     if (tn == JSON_TAPE_NONE || json_tape_type(&v->val_tape, tn) != JSON_TAPE_STRING) {
         m = validator_msg(v);
         validator_msg_printf(&m, "envelope without type (%s ", c->c_env_type);
@@ -1029,7 +1083,7 @@ static bool validator_envelope(struct validator *v, uint64_t now_ms, struct vali
     *known = true;
     e->ve_payload = root;
     if (c->c_env_payload != NULL) {
-        e->ve_payload = json_tape_pointer(&v->val_tape, root, c->c_env_payload);
+        e->ve_payload = validator_ptr_get(v, root, &v->val_env_payload);
         if (e->ve_payload == JSON_TAPE_NONE) {
             m = validator_msg(v);
             validator_msg_printf(&m, "envelope of event %s without payload (%s missing)",
@@ -1048,7 +1102,7 @@ static bool validator_envelope(struct validator *v, uint64_t now_ms, struct vali
 static bool validator_discriminate(struct validator *v, uint64_t now_ms, struct validator_ev *e)
 {
     const struct contract_event *ce = &v->val_c->c_events[e->ve_kind];
-    size_t node = json_tape_pointer(&v->val_tape, e->ve_payload, ce->ce_discriminator);
+    size_t node = validator_ptr_get(v, e->ve_payload, &v->val_disc[e->ve_kind]);
     const size_t *lens = v->val_variant_len + v->val_variant_first[e->ve_kind];
     struct validator_msg m;
 
@@ -1107,7 +1161,7 @@ static void validator_check_payload(struct validator *v, uint64_t now_ms,
 
         if (bound[i].vb_value == NULL)
             continue;
-        node = json_tape_pointer(&v->val_tape, e->ve_payload, ptr);
+        node = validator_ptr_get(v, e->ve_payload, &bound[i].vb_ptr);
         if (node != JSON_TAPE_NONE &&
             validator_str_eq(&v->val_tape, node, bound[i].vb_value, bound[i].vb_len))
             continue;
@@ -1144,74 +1198,114 @@ static bool validator_id_eq(const struct validator_id *id, const char *s, size_t
            (len <= VALIDATOR_ID_KEEP || id->vid_hash == validator_hash(s, len));
 }
 
+enum validator_cid_fault {
+    VALIDATOR_CID_OK = 0,
+    VALIDATOR_CID_MISSING,
+    VALIDATOR_CID_PRESENT,
+    VALIDATOR_CID_NOT_STRING,
+    VALIDATOR_CID_NOT_VARIABLE,
+    VALIDATOR_CID_CHANGED,
+};
+
+/* Applies the policy to the id at `node` (JSON_TAPE_NONE: absent) and
+ * updates the lifecycle's memory; `*was` receives the previous id of a
+ * change. Formats nothing: most events are fine. */
+static enum validator_cid_fault validator_cid_judge(struct validator *v, size_t node,
+                                                    struct validator_id *was)
+{
+    const struct contract_correlation *cc = &v->val_c->c_cid;
+    const struct validator_bound *bound = &v->val_cid_bound;
+    size_t len;
+    const char *s;
+
+    if (node == JSON_TAPE_NONE)
+        return cc->cc_presence == CONTRACT_CID_REQUIRED ? VALIDATOR_CID_MISSING : VALIDATOR_CID_OK;
+    if (cc->cc_presence == CONTRACT_CID_ABSENT)
+        return VALIDATOR_CID_PRESENT;
+    if (json_tape_type(&v->val_tape, node) != JSON_TAPE_STRING)
+        return VALIDATOR_CID_NOT_STRING;
+    s = json_tape_string(&v->val_tape, node, &len);
+    if (bound->vb_value != NULL) {
+        /* Equal to the variable implies consistent. A wrong id is reported
+         * once while it stays the same wrong id. */
+        if ((len == bound->vb_len && memcmp(s, bound->vb_value, len) == 0) ||
+            validator_id_eq(&v->val_cid_wrong, s, len))
+            return VALIDATOR_CID_OK;
+        validator_id_set(&v->val_cid_wrong, s, len);
+        return VALIDATOR_CID_NOT_VARIABLE;
+    }
+    if (!cc->cc_consistent)
+        return VALIDATOR_CID_OK;
+    if (!v->val_cid_first.vid_set) {
+        validator_id_set(&v->val_cid_first, s, len);
+        return VALIDATOR_CID_OK;
+    }
+    if (validator_id_eq(&v->val_cid_first, s, len))
+        return VALIDATOR_CID_OK;
+    /* Adopt the new id and report the change once per lifecycle: a server
+     * that switched ids is one fault. */
+    *was = v->val_cid_first;
+    validator_id_set(&v->val_cid_first, s, len);
+    if (v->val_cid_changed_done)
+        return VALIDATOR_CID_OK;
+    v->val_cid_changed_done = true;
+    return VALIDATOR_CID_CHANGED;
+}
+
 static void validator_check_cid(struct validator *v, uint64_t now_ms, const struct validator_ev *e)
 {
     const struct contract_correlation *cc = &v->val_c->c_cid;
-    const struct contract_event *ce = &v->val_c->c_events[e->ve_kind];
-    const char *ptr = cc->cc_pointer != NULL ? cc->cc_pointer : "/correlation_id";
+    const char *ptr = v->val_cid_bound.vb_ptr.vp_src;
+    struct validator_id was; /* set for VALIDATOR_CID_CHANGED only */
+    enum validator_cid_fault fault;
     struct validator_msg m;
     size_t node, len;
     const char *s;
 
     if (cc->cc_presence == CONTRACT_CID_IGNORE && !cc->cc_consistent && cc->cc_equals_var == NULL)
         return;
-    node = json_tape_pointer(&v->val_tape, e->ve_payload, ptr);
+    node = validator_ptr_get(v, e->ve_payload, &v->val_cid_bound.vb_ptr);
+    fault = validator_cid_judge(v, node, &was);
+    if (fault == VALIDATOR_CID_OK)
+        return;
     m = validator_msg(v);
     validator_msg_event(v, &m, e);
     validator_msg_printf(&m, ": %s ", ptr);
-    if (node == JSON_TAPE_NONE) {
-        if (cc->cc_presence != CONTRACT_CID_REQUIRED)
-            return;
+    switch (fault) {
+    case VALIDATOR_CID_MISSING:
         validator_msg_printf(&m, "missing (required)");
-    } else if (cc->cc_presence == CONTRACT_CID_ABSENT) {
+        break;
+    case VALIDATOR_CID_PRESENT:
         validator_msg_printf(&m, "present (");
         validator_msg_node(v, &m, node);
         validator_msg_printf(&m, "), must be absent");
-    } else if (json_tape_type(&v->val_tape, node) != JSON_TAPE_STRING) {
+        break;
+    case VALIDATOR_CID_NOT_STRING:
         validator_msg_printf(&m, "is %s, not a string",
                              validator_type_name(json_tape_type(&v->val_tape, node)));
-    } else {
+        break;
+    case VALIDATOR_CID_NOT_VARIABLE:
+        validator_msg_printf(&m, "is ");
+        validator_msg_node(v, &m, node);
+        validator_msg_printf(&m, ", expected ");
+        validator_msg_quote(&m, v->val_cid_bound.vb_value, v->val_cid_bound.vb_len,
+                            VALIDATOR_QUOTE_MAX);
+        validator_msg_printf(&m, " (variable %s)", cc->cc_equals_var);
+        break;
+    case VALIDATOR_CID_CHANGED:
         s = json_tape_string(&v->val_tape, node, &len);
-        if (v->val_cid_bound.vb_value != NULL) {
-            /* Equal to the variable implies consistent. A wrong id is
-             * reported once while it stays the same wrong id. */
-            if (len == v->val_cid_bound.vb_len && memcmp(s, v->val_cid_bound.vb_value, len) == 0)
-                return;
-            if (validator_id_eq(&v->val_cid_wrong, s, len))
-                return;
-            validator_id_set(&v->val_cid_wrong, s, len);
-            validator_msg_printf(&m, "is ");
-            validator_msg_quote(&m, s, len, VALIDATOR_QUOTE_MAX);
-            validator_msg_printf(&m, ", expected ");
-            validator_msg_quote(&m, v->val_cid_bound.vb_value, v->val_cid_bound.vb_len,
-                                VALIDATOR_QUOTE_MAX);
-            validator_msg_printf(&m, " (variable %s)", cc->cc_equals_var);
-        } else if (!cc->cc_consistent) {
-            return;
-        } else if (!v->val_cid_first.vid_set) {
-            validator_id_set(&v->val_cid_first, s, len);
-            return;
-        } else if (validator_id_eq(&v->val_cid_first, s, len)) {
-            return;
-        } else {
-            bool done = v->val_cid_changed_done;
-            struct validator_id was = v->val_cid_first;
-
-            /* Adopt the new id, and report the change once per lifecycle: a
-             * server that switched ids is one fault. */
-            v->val_cid_changed_done = true;
-            validator_id_set(&v->val_cid_first, s, len);
-            if (done)
-                return;
-            validator_msg_printf(&m, "changed from ");
-            validator_msg_quote(&m, was.vid_keep,
-                                was.vid_len < VALIDATOR_ID_KEEP ? was.vid_len : VALIDATOR_ID_KEEP,
-                                VALIDATOR_QUOTE_MAX);
-            validator_msg_printf(&m, " to ");
-            validator_msg_quote(&m, s, len, VALIDATOR_QUOTE_MAX);
-        }
+        validator_msg_printf(&m, "changed from ");
+        validator_msg_quote(&m, was.vid_keep,
+                            was.vid_len < VALIDATOR_ID_KEEP ? was.vid_len : VALIDATOR_ID_KEEP,
+                            VALIDATOR_QUOTE_MAX);
+        validator_msg_printf(&m, " to ");
+        validator_msg_quote(&m, s, len, VALIDATOR_QUOTE_MAX);
+        break;
+    case VALIDATOR_CID_OK:
+        break;
     }
-    validator_emit_event(v, now_ms, VIOLATION_CORRELATION_ID, VIOLATION_ERROR, ce->ce_name, e);
+    validator_emit_event(v, now_ms, VIOLATION_CORRELATION_ID, VIOLATION_ERROR,
+                         v->val_c->c_events[e->ve_kind].ce_name, e);
 }
 
 static bool validator_tr_match(const struct validator *v, size_t state, size_t i,

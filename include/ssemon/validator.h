@@ -70,8 +70,8 @@ struct validator_stats {
     uint64_t vs_events;
     uint64_t vs_heartbeats;
     uint64_t vs_violations[VIOLATION_CLASS_COUNT];
-    uint64_t vs_last_event_ms;     /* 0: none yet */
-    uint64_t vs_last_heartbeat_ms; /* 0: none yet */
+    uint64_t vs_last_event_ms;          /* 0: none yet */
+    uint64_t vs_last_heartbeat_ms;      /* 0: none yet */
     uint64_t vs_first_event_latency_ms; /* of the current lifecycle; UINT64_MAX: none */
     uint64_t vs_last_heartbeat_gap_ms;  /* gap closed by the latest heartbeat */
 };
@@ -94,7 +94,8 @@ void validator_connect_failed(struct validator *v, uint64_t now_ms, enum violati
  * contract's is reported as http_status alone and starts no lifecycle (there
  * is no stream to judge). Header names compare case-insensitively, values
  * exactly after trimming spaces and tabs; the first header of a name is the
- * one judged. */
+ * one judged. An open while a lifecycle is open starts a new one without
+ * judging the old one's end (call validator_end first). */
 void validator_open(struct validator *v, uint64_t now_ms, int status,
                     const struct validator_header *headers, size_t n_headers);
 
@@ -103,6 +104,11 @@ void validator_open(struct validator *v, uint64_t now_ms, int status,
  * lifecycle starts one this way, at its own time. */
 void validator_begin(struct validator *v, uint64_t now_ms);
 
+/* Parser output, passed on as it comes. A comment counts only as a
+ * heartbeat, where the contract declares comment heartbeats. An anomaly is
+ * sse_syntax (warning when lenient) or, for the size limits, line_too_long;
+ * a line without a colon is reported once, although the parser also calls
+ * its name an unknown field. */
 void validator_event(struct validator *v, uint64_t now_ms, const struct sse_event *ev);
 void validator_comment(struct validator *v, uint64_t now_ms, const char *text, size_t len);
 void validator_anomaly(struct validator *v, uint64_t now_ms, enum sse_anomaly kind,

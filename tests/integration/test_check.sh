@@ -275,7 +275,10 @@ expect_replay() {
         fail "replay-$fx: two replays differ" "$WORK/replay-$fx.out" "$WORK/replay-$fx-again.out"
     fi
 }
-# Faithful baseline recordings.
+# Faithful baseline recordings, made with `ssemon watch --record` against
+# this test server: task-stream (3 steps, 200 ms apart), task-failed
+# (check-task-failed.scn), task-not-found, version-stream (request_id=rec-1,
+# hb_ms=1000, 6.5 s, ended by --duration: its last record is "stopped").
 expect_replay task-stream "" 0 --contract task-stream --var task_id=$TASK_ID
 expect_replay task-failed "" 0 --contract task-stream --var task_id=$TASK_ID
 expect_replay task-not-found "" 0 --contract task-stream
@@ -284,7 +287,22 @@ expect_replay version-stream "" 0 --contract version-stream --var request_id=rec
 # The same version stream judged at the contract's own 5 s interval: its
 # 1 s heartbeats are early, never late.
 expect_replay version-stream "" 0 --contract version-stream
-# Hand-mutated copies: one fault each.
+# Copies mutated by hand, one fault each:
+#   -late-first         records after "open" moved 1500 ms later
+#   -no-open            the connection_open event removed
+#   -after-close        a heartbeat event 100 ms after connection_close
+#   -bad-json           one closing brace of a task_event removed
+#   -wrong-field        "progress" instead of "value" in Step 1/3
+#   -early-end          the stream ends after Step 3/3
+#   -no-cache-control   the Cache-Control response header removed
+#   -split-utf8         faithful, with a non-ASCII progress text and every
+#                       chunk cut into pieces, some inside a UTF-8 sequence
+#                       (base64 chunks)
+#   task-failed-gateway-reason  connection_close {"reason": "task_failed"}
+#   task-not-found-404  the connection answered 404 instead of the stream
+#   version-stream-late-heartbeat     the 2nd and 3rd heartbeats removed
+#   version-stream-changed-cid        rec-2 instead of rec-1 from the 3rd heartbeat
+#   version-stream-wrong-request-id   rec-9 everywhere
 expect_replay task-stream-late-first first_event_late 1 --contract task-stream
 expect_replay task-stream-no-open order 1 --contract task-stream
 expect_replay task-stream-after-close order 1 --contract task-stream
@@ -301,6 +319,25 @@ expect_replay version-stream-changed-cid correlation_id 1 --contract version-str
     --heartbeat-interval 1
 expect_replay version-stream-wrong-request-id correlation_id 1 --contract version-stream \
     --var request_id=rec-1 --heartbeat-interval 1
+# Without the variable bound, one id throughout is fine.
+expect_replay version-stream-wrong-request-id "" 0 --contract version-stream \
+    --heartbeat-interval 1
+# What changes between eras, offline: the gateway contracts on baseline
+# recordings (no X-Accel-Buffering; named heartbeats are unknown there; a
+# failed task must close with task_failed).
+UE=unknown_event
+expect_replay version-stream "header,$UE,$UE,$UE,$UE,$UE,$UE" 1 --contract version-stream-gateway
+expect_replay task-failed "header,order" 1 --contract task-stream-gateway
+expect_replay task-failed-gateway-reason header 1 --contract task-stream-gateway
+# Lenient: the unknown events become warnings, the header stays an error.
+run lenient-era --contract version-stream-gateway --lenient "$FIX/version-stream.rec"
+if [ "$(jq -r 'select(has("class")) | .severity' "$WORK/lenient-era.out" | sort | uniq -c |
+    awk '{print $2 "=" $1}' | paste -sd, -)" = "error=1,warning=6" ] &&
+    [ "$(cat "$WORK/lenient-era.rc")" = 1 ]; then
+    pass "lenient replay: 6 warnings, 1 error"
+else
+    fail "lenient replay" "$WORK/lenient-era.out"
+fi
 # A replayed time-rule violation carries its virtual time: the first event
 # deadline (1000 ms after the headers) is broken at its first millisecond.
 want_t=$(jq -r 'select(.rec == "open") | .t' "$FIX/task-stream-late-first.rec" | head -1)

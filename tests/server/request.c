@@ -129,7 +129,7 @@ enum req_status req_parse(const char *buf, size_t len, struct req_request **out,
     rq->rq_store = malloc(end + 1);
     for (i = 0; i < end; i++)
         nlines += buf[i] == '\n';
-    rq->rq_headers = calloc(nlines, sizeof(*rq->rq_headers));
+    rq->rq_headers = calloc(nlines + 1, sizeof(*rq->rq_headers));
     if (rq->rq_store == NULL || rq->rq_headers == NULL) {
         req_free(rq);
         return REQ_NOMEM;

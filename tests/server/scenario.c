@@ -1007,84 +1007,90 @@ int scn_load(const char *path, struct scn_program **out, struct scn_error *err)
 
 /* ---- formatting helpers ---- */
 
-int scn_format_float(double v, char *buf, size_t size)
+static int scn_copy_out(char *buf, size_t size, const char *s)
 {
-    char tmp[40], digits[20];
+    size_t len = strlen(s);
+
+    if (len >= size)
+        return -1;
+    memcpy(buf, s, len + 1);
+    return (int)len;
+}
+
+/* Significant digits of v > 0 (trailing zeros dropped) and the decimal
+ * exponent of the first one: v = d.ddd * 10^exp10. Python prints the shortest
+ * digit string that reads back as the same double; 17 digits always do. */
+static size_t scn_float_digits(double v, char digits[18], int *exp10)
+{
+    char tmp[40];
     const char *p;
-    size_t nd = 0, i;
-    int prec, exp10, n;
-    struct sbuf sb = SBUF_INIT;
+    size_t nd = 0;
+    int prec;
 
-    if (isnan(v))
-        n = snprintf(buf, size, "nan");
-    else if (isinf(v))
-        n = snprintf(buf, size, "%sinf", v < 0 ? "-" : "");
-    else if (v == 0)
-        n = snprintf(buf, size, "%s0.0", signbit(v) ? "-" : "");
-    else
-        n = -2;
-    if (n != -2)
-        return n >= 0 && (size_t)n < size ? n : -1;
-
-    /* Python prints the shortest digit string that reads back as the same
-     * double; 17 significant digits always do. */
-    for (prec = 0; prec < 17; prec++) {
+    for (prec = 0; prec < 16; prec++) {
         snprintf(tmp, sizeof(tmp), "%.*e", prec, v);
         if (strtod(tmp, NULL) == v)
             break;
     }
-    p = tmp;
-    if (*p == '-')
-        p++;
-    for (; *p != 'e'; p++) {
+    snprintf(tmp, sizeof(tmp), "%.*e", prec, v);
+    for (p = tmp; *p != 'e' && nd < 17; p++) {
         if (*p != '.')
             digits[nd++] = *p;
     }
-    exp10 = atoi(p + 1);
+    *exp10 = *p == 'e' ? atoi(p + 1) : 0;
+    if (nd == 0)
+        digits[nd++] = '0';
     while (nd > 1 && digits[nd - 1] == '0')
         nd--;
+    return nd;
+}
 
-    if (v < 0 && sbuf_addc(&sb, '-') != 0)
-        goto nomem;
-    if (exp10 >= -4 && exp10 < 16) {
-        if (exp10 < 0) {
-            if (sbuf_adds(&sb, "0.") != 0)
-                goto nomem;
-            for (i = 0; i < (size_t)(-exp10 - 1); i++) {
-                if (sbuf_addc(&sb, '0') != 0)
-                    goto nomem;
-            }
-            if (sbuf_add(&sb, digits, nd) != 0)
-                goto nomem;
-        } else {
-            for (i = 0; i <= (size_t)exp10; i++) {
-                if (sbuf_addc(&sb, i < nd ? digits[i] : '0') != 0)
-                    goto nomem;
-            }
-            if (sbuf_addc(&sb, '.') != 0)
-                goto nomem;
-            if (nd > (size_t)exp10 + 1) {
-                if (sbuf_add(&sb, digits + exp10 + 1, nd - (size_t)exp10 - 1) != 0)
-                    goto nomem;
-            } else if (sbuf_addc(&sb, '0') != 0) {
-                goto nomem;
-            }
+int scn_format_float(double v, char *buf, size_t size)
+{
+    char digits[18], out[64];
+    size_t nd, len = 0, i;
+    int e;
+
+    if (isnan(v))
+        return scn_copy_out(buf, size, "nan");
+    if (isinf(v))
+        return scn_copy_out(buf, size, v < 0 ? "-inf" : "inf");
+    if (v == 0)
+        return scn_copy_out(buf, size, signbit(v) ? "-0.0" : "0.0");
+    nd = scn_float_digits(fabs(v), digits, &e);
+    if (v < 0)
+        out[len++] = '-';
+    if (e < -4 || e >= 16) {
+        /* Python's repr switches to exponent notation outside 1e-4..1e16. */
+        out[len++] = digits[0];
+        if (nd > 1) {
+            out[len++] = '.';
+            memcpy(out + len, digits + 1, nd - 1);
+            len += nd - 1;
         }
-    } else {
-        if (sbuf_addc(&sb, digits[0]) != 0 ||
-            (nd > 1 && (sbuf_addc(&sb, '.') != 0 || sbuf_add(&sb, digits + 1, nd - 1) != 0)) ||
-            sbuf_addf(&sb, "e%c%02d", exp10 < 0 ? '-' : '+', abs(exp10)) != 0)
-            goto nomem;
+        snprintf(out + len, sizeof(out) - len, "e%c%02d", e < 0 ? '-' : '+', abs(e));
+        return scn_copy_out(buf, size, out);
     }
-    if (sb.sb_len >= size)
-        goto nomem;
-    memcpy(buf, sb.sb_data, sb.sb_len + 1);
-    n = (int)sb.sb_len;
-    sbuf_free(&sb);
-    return n;
-nomem:
-    sbuf_free(&sb);
-    return -1;
+    if (e < 0) {
+        out[len++] = '0';
+        out[len++] = '.';
+        for (i = 1; i < (size_t)-e; i++)
+            out[len++] = '0';
+        memcpy(out + len, digits, nd);
+        len += nd;
+    } else {
+        for (i = 0; i <= (size_t)e; i++)
+            out[len++] = i < nd ? digits[i] : '0';
+        out[len++] = '.';
+        if (nd > (size_t)e + 1) {
+            memcpy(out + len, digits + e + 1, nd - (size_t)e - 1);
+            len += nd - (size_t)e - 1;
+        } else {
+            out[len++] = '0';
+        }
+    }
+    out[len] = '\0';
+    return scn_copy_out(buf, size, out);
 }
 
 int scn_format_isotime(const struct timespec *ts, char *buf, size_t size)
@@ -1450,7 +1456,7 @@ static int scn_run_control(struct scn_run *run, const struct scn_insn *in,
                            const struct timespec *now, struct sbuf *out)
 {
     struct scn_loop *lp;
-    unsigned long n;
+    unsigned long n = 0;
     bool taken;
     int err;
 
@@ -1514,7 +1520,7 @@ static int scn_run_control(struct scn_run *run, const struct scn_insn *in,
 static int scn_run_output(struct scn_run *run, const struct scn_insn *in,
                           const struct timespec *now, struct sbuf *out, uint64_t *ms)
 {
-    unsigned long n;
+    unsigned long n = 0;
 
     switch (in->in_op) {
     case OP_SEND:

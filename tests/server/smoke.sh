@@ -49,6 +49,10 @@ wait_until() {
     return 1
 }
 
+gone() {
+    ! kill -0 "$1" 2>/dev/null
+}
+
 # expect_same WHAT EXPECTED_FILE GOT_FILE
 expect_same() {
     if cmp -s "$2" "$3"; then
@@ -62,9 +66,10 @@ expect_same() {
     fi
 }
 
-# expect_bytes WHAT FILE FORMAT: FILE must hold what printf makes of FORMAT.
+# expect_bytes WHAT FILE TEXT: FILE must hold TEXT with its backslash
+# escapes (\r, \n...) expanded.
 expect_bytes() {
-    printf "$3" >"$TMP/expected"
+    printf '%b' "$3" >"$TMP/expected"
     expect_same "$1" "$TMP/expected" "$2"
 }
 
@@ -222,14 +227,14 @@ else
     fail "silent: no event within 10 s"
 fi
 kill -TERM "$SERVER_PID"
-if wait_until 10 eval '! kill -0 $SERVER_PID 2>/dev/null'; then
+if wait_until 10 gone "$SERVER_PID"; then
     wait "$SERVER_PID"
     expect_eq "server exit status after SIGTERM" "$?" 0
 else
     fail "server still running 10 s after SIGTERM"
 fi
 SERVER_PID=
-if wait_until 10 eval '! kill -0 $CURL_PID 2>/dev/null'; then
+if wait_until 10 gone "$CURL_PID"; then
     wait "$CURL_PID"
     expect_eq "open stream closed by the stopping server (curl exit 0)" "$?" 0
 else

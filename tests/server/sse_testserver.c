@@ -564,6 +564,16 @@ static void srv_accept_retry_cb(evutil_socket_t fd, short what, void *arg)
     evconnlistener_enable(sv->sv_listener);
 }
 
+static void srv_close_all(struct srv *sv)
+{
+    struct conn *c, *next;
+
+    for (c = sv->sv_conns; c != NULL; c = next) {
+        next = c->c_next;
+        conn_free(c);
+    }
+}
+
 static void srv_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
     struct srv *sv = arg;
@@ -571,8 +581,7 @@ static void srv_signal_cb(evutil_socket_t sig, short what, void *arg)
     (void)what;
     if (!sv->sv_quiet)
         srv_warn("%s, stopping", strsignal((int)sig));
-    while (sv->sv_conns != NULL)
-        conn_free(sv->sv_conns);
+    srv_close_all(sv);
     event_base_loopbreak(sv->sv_base);
 }
 
@@ -677,7 +686,7 @@ static void srv_raise_nofile(void)
  * 0, which we need for "pick a free port". */
 static int srv_parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *sslen)
 {
-    const char *colon = strrchr(addr, ':');
+    const char *colon = addr != NULL ? strrchr(addr, ':') : NULL;
     char host[INET6_ADDRSTRLEN + 2];
     unsigned long port;
     size_t hlen;
@@ -769,8 +778,7 @@ static void srv_cleanup(struct srv *sv)
     struct srv_counter *ct;
     size_t i;
 
-    while (sv->sv_conns != NULL)
-        conn_free(sv->sv_conns);
+    srv_close_all(sv);
     if (sv->sv_listener != NULL)
         evconnlistener_free(sv->sv_listener);
     if (sv->sv_sigterm != NULL)

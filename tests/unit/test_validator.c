@@ -535,6 +535,13 @@ static void test_data_not_json(void **state)
     ev(f, 200, "task_event", "{'event_type': 'task_completed'");
     expect_n(f, 1);
     expect_prefix(f, 0, VIOLATION_DATA_NOT_JSON, "event task_event: data is not JSON: ");
+    /* the parser's own words in between, then where it stopped */
+    {
+        const char *msg = f->f_r[0].rv_msg;
+        const char *tail = " at line 1 column 32";
+        assert_true(strlen(msg) > strlen(tail));
+        assert_string_equal(msg + strlen(msg) - strlen(tail), tail);
+    }
     assert_string_equal(f->f_r[0].rv_event, "task_event");
     assert_string_equal(f->f_r[0].rv_state, "waiting");
     assert_string_equal(f->f_r[0].rv_excerpt, "{\"event_type\": \"task_completed\"");
