@@ -677,23 +677,34 @@ static int cc_correlation(struct cc *cc, const json_t *cid)
 /* ---- order ---- */
 
 /* Splits a transition key into kind and variant: the whole key when it
- * names a kind (kinds may contain ':'), else at the last ':'. */
+ * names a kind (kinds may contain ':'), else at the last ':'. Returns the
+ * kind's index or (size_t)-1; *klen is the kind's part of the key. */
+static size_t cc_transition_kind(const struct contract *c, const char *key, size_t *klen,
+                                 const char **variant)
+{
+    const char *colon = strrchr(key, ':');
+    size_t ev;
+
+    *klen = strlen(key);
+    *variant = NULL;
+    ev = contract_event_index(c, key, *klen);
+    if (ev != (size_t)-1 || colon == NULL)
+        return ev;
+    *klen = (size_t)(colon - key);
+    *variant = colon + 1;
+    return contract_event_index(c, key, *klen);
+}
+
 static int cc_transition(struct cc *cc, struct contract_transition *t, const char *key,
                          const json_t *target)
 {
     const struct contract *c = cc->cc_c;
-    const char *colon = strrchr(key, ':');
-    size_t ev = contract_event_index(c, key, strlen(key));
-    const char *variant = NULL;
+    const char *variant;
+    size_t klen;
+    size_t ev = cc_transition_kind(c, key, &klen, &variant);
 
-    if (ev == (size_t)-1 && colon != NULL) {
-        ev = contract_event_index(c, key, (size_t)(colon - key));
-        variant = colon + 1;
-    }
-    if (ev == (size_t)-1) {
-        size_t klen = colon ? (size_t)(colon - key) : strlen(key);
+    if (ev == (size_t)-1)
         return cc_fail(cc, "event kind \"%.*s\" is not declared in \"events\"", (int)klen, key);
-    }
     const struct contract_event *e = &c->c_events[ev];
     if (variant != NULL) {
         if (e->ce_n_variants == 0)

@@ -438,6 +438,8 @@ static bool js_kw_type(struct js_compiler *c, struct js_node *n, const json_t *v
 /* Sorts a node's property table by (length, bytes) for binary search. */
 static void js_props_sort(struct json_schema *s, uint32_t first, uint32_t count)
 {
+    if (count < 2)
+        return;
     struct js_prop *p = s->s_props + first;
     for (uint32_t i = 1; i < count; i++) {
         struct js_prop x = p[i];
@@ -1445,10 +1447,10 @@ static bool js_type_ok(const struct json_tape *t, size_t n, unsigned allowed)
     if (type == JSON_TAPE_REAL && !(allowed & JS_T_NUMBER))
         return (allowed & JS_T_INTEGER) && (js_type_bits(t, n) & JS_T_INTEGER);
     static const unsigned char bits[] = {
-        [JSON_TAPE_NULL] = JS_T_NULL,       [JSON_TAPE_FALSE] = JS_T_BOOLEAN,
-        [JSON_TAPE_TRUE] = JS_T_BOOLEAN,    [JSON_TAPE_INTEGER] = JS_T_NUMBER | JS_T_INTEGER,
-        [JSON_TAPE_REAL] = JS_T_NUMBER,     [JSON_TAPE_STRING] = JS_T_STRING,
-        [JSON_TAPE_ARRAY] = JS_T_ARRAY,     [JSON_TAPE_OBJECT] = JS_T_OBJECT,
+        [JSON_TAPE_NULL] = JS_T_NULL,    [JSON_TAPE_FALSE] = JS_T_BOOLEAN,
+        [JSON_TAPE_TRUE] = JS_T_BOOLEAN, [JSON_TAPE_INTEGER] = JS_T_NUMBER | JS_T_INTEGER,
+        [JSON_TAPE_REAL] = JS_T_NUMBER,  [JSON_TAPE_STRING] = JS_T_STRING,
+        [JSON_TAPE_ARRAY] = JS_T_ARRAY,  [JSON_TAPE_OBJECT] = JS_T_OBJECT,
     };
     return (bits[type] & allowed) != 0;
 }

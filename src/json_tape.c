@@ -422,8 +422,7 @@ jt_string_escaped(struct jt_parse *ps, const char *start, const char *p, struct 
 /* A string whose opening quote is at p[-1]. Returns the pointer after the
  * closing quote, or NULL with the error set. Sets nd's flags and decoded
  * location; the caller sets tn_len. */
-static inline const char *jt_string(struct jt_parse *ps, const char *p,
-                                    struct json_tape_node *nd)
+static inline const char *jt_string(struct jt_parse *ps, const char *p, struct json_tape_node *nd)
 {
     const char *end = ps->ps_end;
     const char *start = p;

@@ -996,11 +996,9 @@ static void validator_emit_event(struct validator *v, uint64_t now_ms, enum viol
 
 static void validator_msg_node(struct validator *v, struct validator_msg *m, size_t node)
 {
-    size_t len;
-    const char *s;
-
     if (json_tape_type(&v->val_tape, node) == JSON_TAPE_STRING) {
-        s = json_tape_string(&v->val_tape, node, &len);
+        size_t len;
+        const char *s = json_tape_string(&v->val_tape, node, &len);
         validator_msg_quote(m, s, len, VALIDATOR_QUOTE_MAX);
     } else {
         validator_msg_printf(m, "%s", validator_type_name(json_tape_type(&v->val_tape, node)));

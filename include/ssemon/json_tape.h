@@ -128,8 +128,7 @@ void json_tape_set_max_depth(struct json_tape *t, unsigned max_depth);
 /* Parses `len` bytes of `text` (no NUL terminator needed). Returns
  * JSON_TAPE_OK, or a negative enum json_tape_status with *err filled (err
  * may be NULL) and the tape emptied. The tape borrows `text`. */
-int json_tape_parse(struct json_tape *t, const char *text, size_t len,
-                    struct json_tape_error *err);
+int json_tape_parse(struct json_tape *t, const char *text, size_t len, struct json_tape_error *err);
 
 /* Index of the node `ptr` (RFC 6901, e.g. "/a/b~10/0"; "" is `node` itself)
  * designates, starting at `node`; JSON_TAPE_NONE when there is none or

@@ -632,20 +632,14 @@ static void test_load_merge(void **state)
     json_t *ws = json_object_get(json_object_get(events, "w"), "schema");
     assert_true(json_is_null(json_object_get(ws, "const")));
     /* Key order: the parent's keys first, then the child's new ones. */
-    const char *order[3] = {NULL, NULL, NULL};
-    size_t i = 0;
-    const char *key;
-    json_t *val;
-    json_object_foreach(events, key, val)
-    {
-        if (i < 3)
-            order[i] = key;
-        i++;
+    static const char *const order[] = {"x", "z", "w"};
+    void *it = json_object_iter(events);
+    for (size_t i = 0; i < 3; i++) {
+        assert_non_null(it);
+        assert_string_equal(json_object_iter_key(it), order[i]);
+        it = json_object_iter_next(events, it);
     }
-    assert_int_equal(i, 3);
-    assert_string_equal(order[0], "x");
-    assert_string_equal(order[1], "z");
-    assert_string_equal(order[2], "w");
+    assert_null(it);
     assert_int_equal(
         json_integer_value(json_object_get(json_object_get(doc, "timing"), "first_event_ms")),
         1000);

@@ -4,9 +4,9 @@
  * their instance paths, determinism.
  */
 #include <jansson.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,12 +222,14 @@ static void test_additional_properties(void **state)
 static void test_duplicate_keys_last_wins(void **state)
 {
     struct fixture *f = *state;
-    compile(f, "{\"properties\": {\"a\": {\"type\": \"integer\"}}, \"additionalProperties\": false}");
+    compile(f,
+            "{\"properties\": {\"a\": {\"type\": \"integer\"}}, \"additionalProperties\": false}");
     valid(f, "{\"a\": \"shadowed\", \"a\": 1}");
     invalid(f, "{\"a\": 1, \"a\": \"last\"}", "/a: expected integer, got string");
     compile(f, "{\"const\": {\"a\": 2}}");
     valid(f, "{\"a\": 1, \"a\": 2}");
-    invalid(f, "{\"a\": 2, \"a\": 1}", "(root): {\"a\": 2, \"a\": 1} is not equal to const {\"a\":2}");
+    invalid(f, "{\"a\": 2, \"a\": 1}",
+            "(root): {\"a\": 2, \"a\": 1} is not equal to const {\"a\":2}");
 }
 
 /* ---- enum / const ---- */
@@ -246,13 +248,15 @@ static void test_enum_const(void **state)
     invalid(f, "\"task_done\"",
             "(root): \"task_done\" is not one of the allowed values "
             "[\"task_started\",\"progress_update\",1,null,[1,2],{\"a\":1}]");
-    invalid(f, "[2, 1]", "(root): [2, 1] is not one of the allowed values "
-                         "[\"task_started\",\"progress_update\",1,null,[1,2],{\"a\":1}]");
+    invalid(f, "[2, 1]",
+            "(root): [2, 1] is not one of the allowed values "
+            "[\"task_started\",\"progress_update\",1,null,[1,2],{\"a\":1}]");
     invalid(f, "{\"a\": 1, \"b\": 2}",
             "(root): {\"a\": 1, \"b\": 2} is not one of the allowed values "
             "[\"task_started\",\"progress_update\",1,null,[1,2],{\"a\":1}]");
-    invalid(f, "true", "(root): true is not one of the allowed values "
-                       "[\"task_started\",\"progress_update\",1,null,[1,2],{\"a\":1}]");
+    invalid(f, "true",
+            "(root): true is not one of the allowed values "
+            "[\"task_started\",\"progress_update\",1,null,[1,2],{\"a\":1}]");
 
     compile(f, "{\"const\": {\"status\": \"connected\", \"n\": [1.5, \"\\u00e9\", false]}}");
     valid(f, "{\"n\": [1.5, \"\xc3\xa9\", false], \"status\": \"connected\"}");
@@ -308,7 +312,8 @@ static void test_numeric_bounds(void **state)
     /* integers beyond 2^53 compare exactly against reals */
     compile(f, "{\"maximum\": 9007199254740992.0}");
     valid(f, "9007199254740992");
-    invalid(f, "9007199254740993", "(root): 9007199254740993 is greater than maximum 9007199254740992");
+    invalid(f, "9007199254740993",
+            "(root): 9007199254740993 is greater than maximum 9007199254740992");
     compile(f, "{\"minimum\": 9223372036854775807}");
     valid(f, "9223372036854775807");
     valid(f, "1e19");
@@ -356,8 +361,10 @@ static void test_pattern(void **state)
     invalid(f, "\"abc\"", "(root): \"abc\" does not match pattern \"[0-9]+\"");
     compile(f, "{\"pattern\": \"^Step [0-9]+/[0-9]+$\"}");
     valid(f, "\"Step 1/3\"");
-    invalid(f, "\"Step 1/3 \"", "(root): \"Step 1/3 \" does not match pattern \"^Step [0-9]+/[0-9]+$\"");
-    invalid(f, "\"xStep 1/3\"", "(root): \"xStep 1/3\" does not match pattern \"^Step [0-9]+/[0-9]+$\"");
+    invalid(f, "\"Step 1/3 \"",
+            "(root): \"Step 1/3 \" does not match pattern \"^Step [0-9]+/[0-9]+$\"");
+    invalid(f, "\"xStep 1/3\"",
+            "(root): \"xStep 1/3\" does not match pattern \"^Step [0-9]+/[0-9]+$\"");
     /* a string holding U+0000 never matches */
     compile(f, "{\"pattern\": \"a\"}");
     valid(f, "\"\\u0061\"");
@@ -492,7 +499,8 @@ static void test_refs(void **state)
     struct fixture *f = *state;
     compile(f, "{\"definitions\": {\"ts\": {\"type\": \"string\", \"format\": \"date-time\"},"
                "                   \"event\": {\"type\": \"object\", \"required\": [\"timestamp\"],"
-               "                             \"properties\": {\"timestamp\": {\"$ref\": \"#/definitions/ts\"}}}},"
+               "                             \"properties\": {\"timestamp\": {\"$ref\": "
+               "\"#/definitions/ts\"}}}},"
                " \"$ref\": \"#/definitions/event\"}");
     valid(f, "{\"timestamp\": \"2025-11-19T21:00:00+00:00\"}");
     invalid(f, "{\"timestamp\": \"keepalive\"}",
@@ -534,13 +542,16 @@ static void test_recursive_refs(void **state)
     struct fixture *f = *state;
     compile(f, "{\"definitions\": {\"node\": {\"type\": \"object\", \"required\": [\"name\"],"
                "  \"properties\": {\"name\": {\"type\": \"string\"},"
-               "                  \"children\": {\"type\": \"array\", \"items\": {\"$ref\": \"#/definitions/node\"}}},"
+               "                  \"children\": {\"type\": \"array\", \"items\": {\"$ref\": "
+               "\"#/definitions/node\"}}},"
                "  \"additionalProperties\": false}},"
                " \"$ref\": \"#/definitions/node\"}");
     valid(f, "{\"name\": \"root\"}");
     valid(f, "{\"name\": \"r\", \"children\": [{\"name\": \"a\", \"children\": []},"
              " {\"name\": \"b\", \"children\": [{\"name\": \"c\"}]}]}");
-    invalid(f, "{\"name\": \"r\", \"children\": [{\"name\": \"a\"}, {\"name\": \"b\", \"children\": [{}]}]}",
+    invalid(f,
+            "{\"name\": \"r\", \"children\": [{\"name\": \"a\"}, {\"name\": \"b\", \"children\": "
+            "[{}]}]}",
             "/children/1/children/0: missing required property \"name\"");
     invalid(f, "{\"name\": \"r\", \"children\": [{\"name\": \"a\", \"extra\": 1}]}",
             "/children/0: unexpected property \"extra\" (additionalProperties is false)");
@@ -555,15 +566,42 @@ static void test_recursive_refs(void **state)
             "/1/x/1/y/0: expected object or integer, got string");
 }
 
+/* The deepest instance the tape accepts, through a self-referencing
+ * schema: validation recurses once per level and stops at the bottom. */
+static void test_deep_recursion(void **state)
+{
+    struct fixture *f = *state;
+    compile(f, "{\"$defs\": {\"a\": {\"type\": [\"array\", \"integer\"],"
+               " \"items\": {\"$ref\": \"#/$defs/a\"}}}, \"$ref\": \"#/$defs/a\"}");
+    size_t depth = JSON_TAPE_DEFAULT_MAX_DEPTH - 1;
+    char *doc = malloc(2 * depth + 8);
+    assert_non_null(doc);
+    memset(doc, '[', depth);
+    strcpy(doc + depth, "1");
+    memset(doc + depth + 1, ']', depth);
+    doc[2 * depth + 1] = '\0';
+    valid(f, doc);
+    doc[depth] = '"';
+    memmove(doc + depth + 3, doc + depth + 1, depth + 1);
+    doc[depth + 1] = 'x';
+    doc[depth + 2] = '"';
+    assert_false(check(f, doc));
+    assert_string_equal(f->err.se_msg, "expected array or integer, got string");
+    assert_true(strncmp(f->err.se_path, ".../0/0/0", 9) == 0);
+    free(doc);
+}
+
 /* A schema inside a larger document (a contract): $ref resolves against
  * the root, and compile errors name the path in the root. */
 static void test_schema_in_root(void **state)
 {
     struct fixture *f = *state;
-    json_t *doc = load("{\"name\": \"c\", \"definitions\": {\"ts\": {\"type\": \"string\", \"format\": \"date-time\"}},"
+    json_t *doc = load("{\"name\": \"c\", \"definitions\": {\"ts\": {\"type\": \"string\", "
+                       "\"format\": \"date-time\"}},"
                        " \"events\": {\"heartbeat\": {\"schema\": {\"type\": \"object\","
                        "   \"properties\": {\"timestamp\": {\"$ref\": \"#/definitions/ts\"}}}}}}");
-    json_t *schema = json_object_get(json_object_get(json_object_get(doc, "events"), "heartbeat"), "schema");
+    json_t *schema =
+        json_object_get(json_object_get(json_object_get(doc, "events"), "heartbeat"), "schema");
     f->s = json_schema_compile(schema, doc, &f->err);
     json_decref(doc); /* nothing of the document is kept */
     assert_non_null(f->s);
@@ -571,12 +609,14 @@ static void test_schema_in_root(void **state)
     invalid(f, "{\"timestamp\": 5}", "/timestamp: expected string, got integer");
 
     doc = load("{\"definitions\": {\"ts\": {\"type\": \"string\"}},"
-               " \"events\": {\"progress\": {\"schema\": {\"properties\": {\"value\": {\"multipleOf\": 2}}}}}}");
+               " \"events\": {\"progress\": {\"schema\": {\"properties\": {\"value\": "
+               "{\"multipleOf\": 2}}}}}}");
     schema = json_object_get(json_object_get(json_object_get(doc, "events"), "progress"), "schema");
     struct json_schema_error err;
     assert_null(json_schema_compile(schema, doc, &err));
-    assert_string_equal(err.se_text,
-                        "/events/progress/schema/properties/value: unsupported keyword \"multipleOf\"");
+    assert_string_equal(
+        err.se_text,
+        "/events/progress/schema/properties/value: unsupported keyword \"multipleOf\"");
     assert_string_equal(err.se_path, "/events/progress/schema/properties/value");
     assert_string_equal(err.se_msg, "unsupported keyword \"multipleOf\"");
 
@@ -585,8 +625,9 @@ static void test_schema_in_root(void **state)
                         json_string("email"));
     json_object_del(json_object_get(json_object_get(schema, "properties"), "value"), "multipleOf");
     assert_null(json_schema_compile(schema, doc, &err));
-    assert_string_equal(err.se_text,
-                        "/definitions/ts/format: unsupported format \"email\" (supported: date-time, uuid)");
+    assert_string_equal(
+        err.se_text,
+        "/definitions/ts/format: unsupported format \"email\" (supported: date-time, uuid)");
     json_decref(doc);
 }
 
@@ -595,8 +636,9 @@ static void test_schema_in_root(void **state)
 static void test_compile_errors(void **state)
 {
     (void)state;
-    compile_error("{\"definitions\": {\"progress\": {\"properties\": {\"value\": {\"multipleOf\": 0.5}}}}}",
-                  "/definitions/progress/properties/value: unsupported keyword \"multipleOf\"");
+    compile_error(
+        "{\"definitions\": {\"progress\": {\"properties\": {\"value\": {\"multipleOf\": 0.5}}}}}",
+        "/definitions/progress/properties/value: unsupported keyword \"multipleOf\"");
     compile_error("{\"oneOf\": []}", "(root): unsupported keyword \"oneOf\"");
     compile_error("{\"minimum\": \"x\"}", "/minimum: \"minimum\" must be a number");
     compile_error("{\"properties\": {\"a\": {\"maximum\": null}}}",
@@ -607,8 +649,7 @@ static void test_compile_errors(void **state)
     compile_error("{\"required\": [\"a\", 2]}", "/required/1: \"required\" items must be strings");
     compile_error("{\"required\": \"a\"}", "/required: \"required\" must be an array of strings");
     compile_error("{\"required\": [\"a\", \"a\"]}", "/required: \"required\" lists \"a\" twice");
-    compile_error("{\"pattern\": \"(\"}",
-                  "/pattern: invalid pattern \"(\": Unmatched ( or \\(");
+    compile_error("{\"pattern\": \"(\"}", "/pattern: invalid pattern \"(\": Unmatched ( or \\(");
     compile_error("{\"pattern\": 1}", "/pattern: \"pattern\" must be a string");
     compile_error("{\"type\": \"int\"}", "/type: unknown type \"int\"");
     compile_error("{\"type\": []}", "/type: \"type\" must not be an empty array");
@@ -624,8 +665,10 @@ static void test_compile_errors(void **state)
     compile_error("{\"items\": [{}]}",
                   "/items: \"items\" must be a schema (the array form is not supported)");
     compile_error("{\"enum\": 1}", "/enum: \"enum\" must be an array");
-    compile_error("{\"minLength\": -1}", "/minLength: \"minLength\" must be a non-negative integer");
-    compile_error("{\"maxLength\": 1.5}", "/maxLength: \"maxLength\" must be a non-negative integer");
+    compile_error("{\"minLength\": -1}",
+                  "/minLength: \"minLength\" must be a non-negative integer");
+    compile_error("{\"maxLength\": 1.5}",
+                  "/maxLength: \"maxLength\" must be a non-negative integer");
     compile_error("{\"format\": \"email\"}",
                   "/format: unsupported format \"email\" (supported: date-time, uuid)");
     compile_error("{\"format\": 1}", "/format: \"format\" must be a string");
@@ -638,19 +681,26 @@ static void test_compile_errors(void **state)
                   "/$ref: unresolved $ref: no \"missing\" in definitions");
     compile_error("{\"definitions\": {\"a\": {}}, \"$ref\": \"#/$defs/a\"}",
                   "/$ref: unresolved $ref: no \"a\" in $defs");
-    compile_error("{\"$ref\": \"other.json#/definitions/a\"}",
-                  "/$ref: unsupported $ref \"other.json#/definitions/a\" (only \"#/definitions/NAME\" "
-                  "and \"#/$defs/NAME\")");
-    compile_error("{\"$ref\": \"#\"}",
-                  "/$ref: unsupported $ref \"#\" (only \"#/definitions/NAME\" and \"#/$defs/NAME\")");
-    compile_error("{\"definitions\": {\"a\": {\"properties\": {}}}, \"$ref\": \"#/definitions/a/properties\"}",
-                  "/$ref: unsupported $ref \"#/definitions/a/properties\" (only \"#/definitions/NAME\" "
-                  "and \"#/$defs/NAME\")");
+    compile_error(
+        "{\"$ref\": \"other.json#/definitions/a\"}",
+        "/$ref: unsupported $ref \"other.json#/definitions/a\" (only \"#/definitions/NAME\" "
+        "and \"#/$defs/NAME\")");
+    compile_error(
+        "{\"$ref\": \"#\"}",
+        "/$ref: unsupported $ref \"#\" (only \"#/definitions/NAME\" and \"#/$defs/NAME\")");
+    compile_error(
+        "{\"definitions\": {\"a\": {\"properties\": {}}}, \"$ref\": "
+        "\"#/definitions/a/properties\"}",
+        "/$ref: unsupported $ref \"#/definitions/a/properties\" (only \"#/definitions/NAME\" "
+        "and \"#/$defs/NAME\")");
     compile_error("{\"$ref\": 1}", "/$ref: \"$ref\" must be a string");
-    compile_error("{\"definitions\": {\"a\": {\"$ref\": \"#/definitions/b\"}, \"b\": {\"$ref\": \"#/definitions/a\"}}}",
-                  "/definitions/a/$ref: circular $ref (a chain of $ref that never applies a keyword)");
-    compile_error("{\"definitions\": {\"a\": {\"$ref\": \"#/definitions/a\"}}}",
-                  "/definitions/a/$ref: circular $ref (a chain of $ref that never applies a keyword)");
+    compile_error(
+        "{\"definitions\": {\"a\": {\"$ref\": \"#/definitions/b\"}, \"b\": {\"$ref\": "
+        "\"#/definitions/a\"}}}",
+        "/definitions/a/$ref: circular $ref (a chain of $ref that never applies a keyword)");
+    compile_error(
+        "{\"definitions\": {\"a\": {\"$ref\": \"#/definitions/a\"}}}",
+        "/definitions/a/$ref: circular $ref (a chain of $ref that never applies a keyword)");
     /* nested (unreachable) definitions are still checked */
     compile_error("{\"properties\": {\"a\": {\"$defs\": {\"x\": {\"foo\": 1}}}}}",
                   "/properties/a/$defs/x: unsupported keyword \"foo\"");
@@ -685,8 +735,9 @@ static void test_messages(void **state)
             "maxLength 3 (70 characters)");
 
     /* deep paths keep their innermost part */
-    compile(f, "{\"$defs\": {\"d\": {\"properties\": {\"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk\": "
-               "{\"$ref\": \"#/$defs/d\"}}, \"type\": \"object\"}}, \"$ref\": \"#/$defs/d\"}");
+    compile(f,
+            "{\"$defs\": {\"d\": {\"properties\": {\"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk\": "
+            "{\"$ref\": \"#/$defs/d\"}}, \"type\": \"object\"}}, \"$ref\": \"#/$defs/d\"}");
     char inst[4096];
     size_t len = 0;
     for (int i = 0; i < 20; i++)
@@ -752,6 +803,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_annotations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recursive_refs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deep_recursion, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_in_root, setup, teardown),
         cmocka_unit_test(test_compile_errors),
         cmocka_unit_test_setup_teardown(test_messages, setup, teardown),

@@ -5,9 +5,9 @@
  * duplicate keys, raw spans and buffer reuse.
  */
 #include <jansson.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,8 +53,8 @@ static void parse_ok(struct fixture *f, const char *text, size_t len)
 {
     int rc = json_tape_parse(&f->t, text, len, &f->err);
     if (rc != JSON_TAPE_OK)
-        print_error("unexpected error \"%s\" at %zu for [%.*s]\n", f->err.je_msg,
-                    f->err.je_offset, (int)len, text);
+        print_error("unexpected error \"%s\" at %zu for [%.*s]\n", f->err.je_msg, f->err.je_offset,
+                    (int)len, text);
     assert_int_equal(rc, JSON_TAPE_OK);
     assert_true(jansson_accepts(text, len));
     assert_int_equal(json_tape_root(&f->t), 0);
@@ -302,11 +302,11 @@ static void test_string_escapes(void **state)
 static void test_string_errors(void **state)
 {
     struct fixture *f = *state;
-    parse_bad(f, LIT("\"\\ud800\""));        /* unpaired high surrogate */
+    parse_bad(f, LIT("\"\\ud800\"")); /* unpaired high surrogate */
     parse_bad(f, LIT("\"\\ud800x\""));
     parse_bad(f, LIT("\"\\ud800\\u0041\"")); /* high + non-low */
     parse_bad(f, LIT("\"\\ud800\\ud800\""));
-    parse_bad(f, LIT("\"\\udc00\""));        /* lone low surrogate */
+    parse_bad(f, LIT("\"\\udc00\"")); /* lone low surrogate */
     parse_bad(f, LIT("\"\\udc00\\ud800\""));
     parse_bad(f, LIT("\"\\u12\""));
     parse_bad(f, LIT("\"\\u12g4\""));
@@ -315,7 +315,7 @@ static void test_string_errors(void **state)
     parse_bad(f, LIT("\"\\"));
     parse_bad(f, LIT("\"abc"));
     parse_bad(f, LIT("\"abc\\\""));
-    parse_bad(f, LIT("\"a\nb\""));           /* raw control characters */
+    parse_bad(f, LIT("\"a\nb\"")); /* raw control characters */
     parse_bad(f, LIT("\"a\tb\""));
     parse_bad(f, "\"a\0b\"", 5);
     parse_bad(f, LIT("'single'"));
@@ -325,9 +325,9 @@ static void test_string_errors(void **state)
     parse_bad(f, LIT("\"\xed\xa0\x80\""));     /* encoded surrogate */
     parse_bad(f, LIT("\"\xf4\x90\x80\x80\"")); /* above U+10FFFF */
     parse_bad(f, LIT("\"\xf5\x80\x80\x80\""));
-    parse_bad(f, LIT("\"\xc3\""));             /* truncated */
+    parse_bad(f, LIT("\"\xc3\"")); /* truncated */
     parse_bad(f, LIT("\"\xe2\x82\""));
-    parse_bad(f, LIT("\"\x80\""));             /* lone continuation */
+    parse_bad(f, LIT("\"\x80\"")); /* lone continuation */
     parse_bad(f, LIT("\"\xff\""));
     parse_bad(f, LIT("\"\\n\xc3\"")); /* in the escaped path too */
     parse_bad(f, LIT("\"\xc3"));

@@ -201,9 +201,7 @@ static struct fx *fx_newf(const char *tmpl, const char *arg, const struct valida
 
     assert_non_null(at);
     assert_true(strlen(tmpl) + strlen(arg) < sizeof(buf));
-    memcpy(buf, tmpl, (size_t)(at - tmpl));
-    strcpy(buf + (at - tmpl), arg);
-    strcat(buf, at + 2);
+    snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(at - tmpl), tmpl, arg, at + 2);
     return fx_new(buf, opts);
 }
 
