@@ -970,23 +970,30 @@ static void vbench_summarise(double *t, unsigned n, struct vbench_result *r)
 }
 
 enum { VBENCH_VALIDATE, VBENCH_JANSSON, VBENCH_TAPE, VBENCH_NIMPL };
+#define VBENCH_ALL ((1u << VBENCH_NIMPL) - 1)
+
+static const char *const vbench_impl_names[VBENCH_NIMPL] = {
+    "ssemon parse+validate",
+    "jansson json_loadb (DOM only)",
+    "ssemon json_tape (parse only)",
+};
+/* The names --only takes. */
+static const char *const vbench_impl_keys[VBENCH_NIMPL] = {"validate", "jansson", "tape"};
 
 /* Alternates the implementations run by run, so all see the same
  * conditions on a shared machine. Every run must count what the first did,
  * with no violation. */
 static int vbench_rounds(const struct vbench_corpus *co, const struct contract *c, unsigned repeat,
-                         double *times, struct vbench_result *res)
+                         unsigned impls, double *times, struct vbench_result *res)
 {
-    static const char *const names[VBENCH_NIMPL] = {
-        "ssemon parse+validate",
-        "jansson json_loadb (DOM only)",
-        "ssemon json_tape (parse only)",
-    };
+    const char *const *names = vbench_impl_names;
     uint64_t shown = 0;
 
     for (unsigned i = 0; i < repeat; i++) {
         for (int k = 0; k < VBENCH_NIMPL; k++) {
             struct vbench_count cnt;
+            if (!(impls & (1u << k)))
+                continue;
             double t = k == VBENCH_VALIDATE  ? vbench_validate_once(co, c, &cnt, &shown)
                        : k == VBENCH_JANSSON ? vbench_jansson_once(co, &cnt)
                                              : vbench_tape_once(co, &cnt);
@@ -1011,7 +1018,8 @@ static int vbench_rounds(const struct vbench_corpus *co, const struct contract *
         }
     }
     for (int k = 0; k < VBENCH_NIMPL; k++)
-        vbench_summarise(times + (size_t)k * repeat, repeat, &res[k]);
+        if (impls & (1u << k))
+            vbench_summarise(times + (size_t)k * repeat, repeat, &res[k]);
     return 0;
 }
 
@@ -1073,13 +1081,15 @@ static void vbench_usage(FILE *f)
     fputs("usage: bench_validate [--events N] [--seed N] [--repeat N] [--contract NAME|PATH]\n"
           "                      [--contracts-dir DIR] [--write-corpus FILE]\n"
           "                      [--export-schemas FILE] [--no-measure]\n"
+          "                      [--only validate|jansson|tape]...\n"
           "Generates a task-stream corpus of whole lifecycles (at least N events, default\n"
           "500000; seed default 1), then times, N times each (default 5), sse_parser +\n"
           "validator with the contract (default task-stream), jansson's json_loadb and\n"
           "json_tape_parse alone on the same payloads. One JSON line per measurement:\n"
           "mb_s/events_s best of N, *_median the median; 1 MB = 10^6 bytes of the corpus.\n"
           "--write-corpus writes the corpus to FILE and its streams to FILE.json;\n"
-          "--export-schemas writes the merged contract document; --no-measure only writes.\n",
+          "--export-schemas writes the merged contract document; --no-measure only writes;\n"
+          "--only times just the named measurements (e.g. for a profiler).\n",
           f);
 }
 
@@ -1107,6 +1117,7 @@ struct vbench_args {
     const char *a_corpus_out;
     const char *a_schemas_out;
     bool a_measure;
+    unsigned a_impls; /* bit per VBENCH_VALIDATE... */
 };
 
 /* Returns 0, 1 for --help, or 2 for a usage error (reported). */
@@ -1121,6 +1132,7 @@ static int vbench_args(int argc, char **argv, struct vbench_args *a)
         {"write-corpus", required_argument, NULL, 'w'},
         {"export-schemas", required_argument, NULL, 'x'},
         {"no-measure", no_argument, NULL, 'n'},
+        {"only", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -1130,7 +1142,8 @@ static int vbench_args(int argc, char **argv, struct vbench_args *a)
                               .a_seed = 1,
                               .a_repeat = 5,
                               .a_contract = "task-stream",
-                              .a_measure = true};
+                              .a_measure = true,
+                              .a_impls = VBENCH_ALL};
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -1169,6 +1182,20 @@ static int vbench_args(int argc, char **argv, struct vbench_args *a)
         case 'n':
             a->a_measure = false;
             break;
+        case 'o': {
+            int k = 0;
+            while (k < VBENCH_NIMPL && strcmp(optarg, vbench_impl_keys[k]) != 0)
+                k++;
+            if (k == VBENCH_NIMPL) {
+                fprintf(stderr,
+                        "bench_validate: --only takes validate, jansson or tape, got '%s'\n",
+                        optarg);
+                return 2;
+            }
+            /* Repeated --only options add up. */
+            a->a_impls = (a->a_impls == VBENCH_ALL ? 0 : a->a_impls) | (1u << k);
+            break;
+        }
         case 'h':
             return 1;
         default:
@@ -1202,9 +1229,10 @@ static int vbench_measure(const struct vbench_corpus *co, const struct vbench_ar
     times = calloc((size_t)a->a_repeat * VBENCH_NIMPL, sizeof(*times));
     if (times == NULL) {
         fprintf(stderr, "bench_validate: out of memory\n");
-    } else if (vbench_rounds(co, c, (unsigned)a->a_repeat, times, res) == 0) {
+    } else if (vbench_rounds(co, c, (unsigned)a->a_repeat, a->a_impls, times, res) == 0) {
         for (int k = 0; k < VBENCH_NIMPL; k++)
-            vbench_print(&res[k], co, label, c->c_name, (unsigned)a->a_repeat);
+            if (a->a_impls & (1u << k))
+                vbench_print(&res[k], co, label, c->c_name, (unsigned)a->a_repeat);
         rc = fflush(stdout) == 0 ? 0 : 1;
     }
     free(times);
