@@ -8,6 +8,8 @@
 #   BENCH_SIZE_MIB=N   size of each corpus in MiB (default 256)
 #   BENCH_REPEAT=N     runs per measurement (default 5)
 #   BENCH_SEED=N       corpus seed (default 1)
+#   BENCH_CMAKE_ARGS   extra arguments for cmake's configure step (word-split),
+#                      e.g. -DCMAKE_C_COMPILER=clang; recorded with the results
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -59,8 +61,9 @@ done
 
 # ---- build (Release)
 say "building in $build (Release)"
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSSEMON_BENCH=ON >/dev/null ||
-  die "cmake could not configure the tree"
+# shellcheck disable=SC2086 # BENCH_CMAKE_ARGS is a list of arguments
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSSEMON_BENCH=ON \
+  ${BENCH_CMAKE_ARGS:-} >/dev/null || die "cmake could not configure the tree"
 whole_process=yes
 if ! ninja -C "$build" ssemon bench_parser bench_corpus >"$build/bench-build.log" 2>&1; then
   say "the ssemon binary does not build (see $build/bench-build.log); the" \
@@ -92,9 +95,10 @@ mkdir -p "$results"
   echo "- cores: $(nproc) online ($(lscpu | sed -n 's/^Thread(s) per core: *//p') thread(s) per core)"
   echo "- memory: $(free -g | awk '/^Mem:/ {print $2}') GiB"
   echo "- kernel: $(uname -sr)"
-  cc=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")
-  echo "- C compiler: $("$cc" --version | head -1)," \
-    "Release flags: $(sed -n 's/^CMAKE_C_FLAGS_RELEASE:[A-Z]*=//p' "$build/CMakeCache.txt")"
+  cache() { sed -n "s/^$1:[A-Z]*=//p" "$build/CMakeCache.txt"; }
+  echo "- C compiler: $("$(cache CMAKE_C_COMPILER)" --version | head -1);" \
+    "flags: $(cache CMAKE_C_FLAGS) $(cache CMAKE_C_FLAGS_RELEASE)" \
+    "${BENCH_CMAKE_ARGS:+(BENCH_CMAKE_ARGS: $BENCH_CMAKE_ARGS)}"
   echo "- glibc: $(ldd --version | head -1 | sed 's/.* //')"
   echo "- Node.js: $(node --version), eventsource-parser" \
     "$(jq -r .version "$esp_dir/node_modules/eventsource-parser/package.json")"
@@ -102,7 +106,10 @@ mkdir -p "$results"
     echo "- $(hyperfine --version)"
   fi
   if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
-    echo "- ssemon tree: $(git -C "$root" describe --always --dirty 2>/dev/null)"
+    echo "- ssemon tree: $(git -C "$root" describe --always --dirty 2>/dev/null);" \
+      "src/sse_parser.c $(git -C "$root" diff --quiet HEAD -- src/sse_parser.c 2>/dev/null &&
+        echo "as committed" || echo "modified since that commit")" \
+      "(sha256 $(sha256sum "$root/src/sse_parser.c" | cut -c1-12))"
   fi
   echo "- corpora: $size MiB each, seed $seed; $repeat runs per measurement"
 } >"$machine"

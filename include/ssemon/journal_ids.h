@@ -1,0 +1,27 @@
+/*
+ * journal_ids: the fixed journald MESSAGE_IDs of ssemon's entries that are
+ * not violations (violations have one id per class: violation_message_id).
+ * systemd/ssemon.catalog explains each one for `journalctl -x`. Never change
+ * an id: users filter on them (`journalctl MESSAGE_ID=...`).
+ */
+#ifndef SSEMON_JOURNAL_IDS_H
+#define SSEMON_JOURNAL_IDS_H
+
+/* The daemon started and is ready */
+#define JOURNAL_ID_STARTED "7721837a7c1e4167bd67ad1952d72995"
+/* The daemon is stopping */
+#define JOURNAL_ID_STOPPING "9226b9f559014aa8a4ee4513a4232b33"
+/* The configuration was reloaded */
+#define JOURNAL_ID_RELOADED "19fcb9e6347e4de8a0c6d27a6fbe03bf"
+/* A new configuration was refused; the running one stays */
+#define JOURNAL_ID_RELOAD_REFUSED "4a92ba2afa454226bc78f0038c2e8ed6"
+/* A subscription's first stream opened */
+#define JOURNAL_ID_CONNECTED "0ec47ded1b134415834464742392fa1d"
+/* A streaming subscription lost its stream */
+#define JOURNAL_ID_LOST "a9dab5f8ab204e56bcc1a7bd041ced9b"
+/* A subscription's stream opened again after failures */
+#define JOURNAL_ID_RECOVERED "0802a3edba0c46e18e19f1d6936251b7"
+/* Entries were suppressed by flood control */
+#define JOURNAL_ID_SUPPRESSED "d7d416f3d87f4c23ab417eddea21db6b"
+
+#endif
