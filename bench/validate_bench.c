@@ -735,11 +735,14 @@ static int vbench_write_corpus(const struct vbench_corpus *co, const char *path,
         fprintf(stderr, "bench_validate: out of memory\n");
         return -1;
     }
-    memcpy(side, path, plen);
-    memcpy(side + plen, ".json", 6);
+    snprintf(side, plen + 6, "%s.json", path);
     f = fopen(path, "wb");
-    if (f == NULL || fwrite(co->co_text.b_data, 1, co->co_text.b_len, f) != co->co_text.b_len ||
-        fclose(f) != 0) {
+    if (f != NULL) {
+        bool ok = fwrite(co->co_text.b_data, 1, co->co_text.b_len, f) == co->co_text.b_len;
+        if (fclose(f) != 0 || !ok)
+            f = NULL;
+    }
+    if (f == NULL) {
         fprintf(stderr, "bench_validate: %s: %s\n", path, strerror(errno));
         free(side);
         return -1;
@@ -764,7 +767,8 @@ static int vbench_write_corpus(const struct vbench_corpus *co, const char *path,
         fprintf(f, "]}%s\n", i + 1 < co->co_n_life ? "," : "");
     }
     fprintf(f, "]}\n");
-    if (ferror(f) || fclose(f) != 0) {
+    bool failed = ferror(f) != 0;
+    if (fclose(f) != 0 || failed) {
         fprintf(stderr, "bench_validate: %s: write failed\n", side);
         free(side);
         return -1;

@@ -288,10 +288,8 @@ struct js_compiler {
 };
 
 /* Records a compile error at the current path plus `seg` (if not NULL). */
-static uint32_t js_cerr(struct js_compiler *c, const char *seg, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static uint32_t js_cerr(struct js_compiler *c, const char *seg, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static uint32_t js_cerr(struct js_compiler *c,
+                                                              const char *seg, const char *fmt, ...)
 {
     if (c->c_failed)
         return JS_NONE;
@@ -346,7 +344,8 @@ static uint32_t js_node_new(struct js_compiler *c)
 
 static uint32_t js_const_add(struct js_compiler *c, const json_t *v)
 {
-    if (!js_reserve((void **)&c->c_consts, &c->c_capconsts, c->c_nconsts + 1, sizeof(*c->c_consts)))
+    if (!js_reserve((void **)&c->c_consts, &c->c_capconsts, c->c_nconsts + 1,
+                    sizeof(const json_t *)))
         return js_nomem(c);
     c->c_consts[c->c_nconsts] = v;
     return (uint32_t)c->c_nconsts++;
@@ -1377,9 +1376,7 @@ struct js_vctx {
     bool v_truncated;                /* the path lost its outer segments */
 };
 
-static bool js_vfail(struct js_vctx *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static bool js_vfail(struct js_vctx *v, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static bool js_vfail(struct js_vctx *v, const char *fmt, ...)
 {
     if (v->v_err == NULL)
         return false;

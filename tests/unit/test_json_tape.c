@@ -114,6 +114,7 @@ static void test_structure(void **state)
     raw = json_tape_raw(t, 1, &len);
     assert_memory_equal(raw, "\"a\"", len);
     raw = json_tape_raw(t, 0, &len);
+    assert_ptr_equal(raw, doc);
     assert_int_equal(len, sizeof(doc) - 1);
 
     struct json_tape_iter it;
