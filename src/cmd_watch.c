@@ -4,8 +4,10 @@
  * the output can be piped into jq as it happens.
  */
 #include "ssemon/cmd.h"
+#include "ssemon/deadline.h"
 #include "ssemon/http_header.h"
 #include "ssemon/json_writer.h"
+#include "ssemon/recording.h"
 #include "ssemon/subscription.h"
 
 #include <curl/curl.h>
@@ -37,6 +39,12 @@ struct watch_run {
     uint64_t wr_events;
     bool wr_done;
     int wr_exit;
+    /* --record: the file (owned; NULL when not recording or after a write
+     * error), its name, and the monotonic time its "t" counts from. */
+    FILE *wr_rec;
+    const char *wr_rec_name;
+    struct json_writer wr_rec_out;
+    uint64_t wr_rec_base_ms;
 };
 
 static void watch_usage(FILE *f)
@@ -57,6 +65,8 @@ static void watch_usage(FILE *f)
           "  --cacert FILE         trust the CA certificates in FILE (PEM)\n"
           "  --insecure            do not verify the server's TLS certificate or name\n"
           "  --comments            also print {\"t\", \"comment\"} for comment lines\n"
+          "  --record FILE         also write every chunk, open and close to FILE, for\n"
+          "                        'ssemon check FILE' (format: docs/recording.md)\n"
           "  -h, --help            show this help\n"
           "Exit status: 0 when stopped by --max-events, --duration, SIGINT or SIGTERM, or\n"
           "when a --no-reconnect stream ends cleanly; 1 when a --no-reconnect connection\n"
@@ -76,16 +86,21 @@ static void watch_finish(struct watch_run *r, int code)
     event_base_loopbreak(r->wr_base);
 }
 
-static void watch_line_begin(struct watch_run *r)
+/* The wall-clock time now, RFC 3339 UTC with milliseconds. */
+static void watch_stamp(char *stamp, size_t size)
 {
     struct timespec ts;
     struct tm tm;
-    char stamp[64];
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (int)(ts.tv_nsec / 1000000));
+    snprintf(stamp, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000000));
+}
+
+static void watch_line_begin(struct watch_run *r)
+{
+    char stamp[64];
+    watch_stamp(stamp, sizeof(stamp));
     json_writer_reset(&r->wr_out);
     json_writer_object_begin(&r->wr_out);
     json_writer_key(&r->wr_out, "t");
@@ -115,6 +130,43 @@ static void watch_line_end(struct watch_run *r)
     watch_finish(r, 1);
 }
 
+/* Appends one record to the --record file, flushed at once so that a
+ * watch stopped by any means leaves every line it saw. A write error ends
+ * the watch (exit 1): a recording with a hole would mislead a replay. */
+static void watch_record(struct watch_run *r, struct recording_record *rec)
+{
+    if (r->wr_rec == NULL)
+        return;
+    if (rec->rr_kind != RECORDING_HEADER)
+        rec->rr_t_ms = deadline_now_ms() - r->wr_rec_base_ms;
+    struct json_writer *w = &r->wr_rec_out;
+    json_writer_reset(w);
+    recording_encode(w, rec);
+    size_t len;
+    const char *text = json_writer_text(w, &len);
+    const char *why = NULL;
+    if (json_writer_failed(w))
+        why = "out of memory";
+    else if (fwrite(text, 1, len, r->wr_rec) != len || fflush(r->wr_rec) != 0)
+        why = strerror(errno);
+    if (why == NULL)
+        return;
+    fprintf(stderr, "ssemon watch: --record %s: %s\n", r->wr_rec_name, why);
+    fclose(r->wr_rec);
+    r->wr_rec = NULL;
+    /* Before the loop exists (the header) the caller reports the failure. */
+    if (r->wr_base != NULL)
+        watch_finish(r, 1);
+}
+
+static void watch_on_chunk(void *ctx, struct subscription *s, const void *buf, size_t len)
+{
+    (void)s;
+    struct watch_run *r = ctx;
+    struct recording_record rec = {.rr_kind = RECORDING_CHUNK, .rr_data = buf, .rr_len = len};
+    watch_record(r, &rec);
+}
+
 static void watch_on_connecting(void *ctx, struct subscription *s,
                                 const struct sub_connecting_info *info)
 {
@@ -131,6 +183,12 @@ static void watch_on_connecting(void *ctx, struct subscription *s,
         json_writer_string(w, info->sci_last_event_id, info->sci_last_event_id_len);
     }
     watch_line_end(r);
+    struct recording_record rec = {
+        .rr_kind = RECORDING_CONNECTING,
+        .rr_attempt = info->sci_attempt,
+        .rr_last_event_id = info->sci_last_event_id,
+    };
+    watch_record(r, &rec);
 }
 
 static void watch_on_open(void *ctx, struct subscription *s, const struct sub_open_info *info)
@@ -148,6 +206,26 @@ static void watch_on_open(void *ctx, struct subscription *s, const struct sub_op
     json_writer_key(w, "ms_to_headers");
     json_writer_uint(w, info->soi_ms_to_headers);
     watch_line_end(r);
+    if (r->wr_rec == NULL)
+        return;
+    struct recording_field fields[SUB_MAX_LISTED_HEADERS];
+    size_t n =
+        info->soi_nheaders < SUB_MAX_LISTED_HEADERS ? info->soi_nheaders : SUB_MAX_LISTED_HEADERS;
+    for (size_t i = 0; i < n; i++) {
+        fields[i].rf_name = info->soi_headers[i].sh_name;
+        fields[i].rf_name_len = info->soi_headers[i].sh_name_len;
+        fields[i].rf_value = info->soi_headers[i].sh_value;
+        fields[i].rf_value_len = info->soi_headers[i].sh_value_len;
+    }
+    struct recording_record rec = {
+        .rr_kind = RECORDING_OPEN,
+        .rr_status = info->soi_status,
+        .rr_content_type = info->soi_content_type,
+        .rr_headers = fields,
+        .rr_n_headers = n,
+        .rr_ms_to_headers = info->soi_ms_to_headers,
+    };
+    watch_record(r, &rec);
 }
 
 static void watch_on_event(void *ctx, struct subscription *s, const struct sse_event *ev)
@@ -231,6 +309,15 @@ static void watch_on_closed(void *ctx, struct subscription *s, const struct sub_
     else
         json_writer_null(w);
     watch_line_end(r);
+    struct recording_record rec = {
+        .rr_kind = RECORDING_CLOSED,
+        .rr_reason = info->scl_reason,
+        .rr_error = info->scl_error,
+        .rr_status = info->scl_status,
+        .rr_content_type = info->scl_content_type,
+        .rr_before_headers = info->scl_before_headers,
+    };
+    watch_record(r, &rec);
     if (!info->scl_will_retry) {
         bool clean = info->scl_reason == SUB_CLOSE_EOF || info->scl_reason == SUB_CLOSE_STOPPED;
         watch_finish(r, clean ? 0 : 1);
@@ -320,6 +407,7 @@ enum watch_opt {
     WATCH_OPT_CACERT,
     WATCH_OPT_INSECURE,
     WATCH_OPT_COMMENTS,
+    WATCH_OPT_RECORD,
 };
 
 static const struct option watch_options[] = {
@@ -334,6 +422,7 @@ static const struct option watch_options[] = {
     {"cacert", required_argument, NULL, WATCH_OPT_CACERT},
     {"insecure", no_argument, NULL, WATCH_OPT_INSECURE},
     {"comments", no_argument, NULL, WATCH_OPT_COMMENTS},
+    {"record", required_argument, NULL, WATCH_OPT_RECORD},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -345,6 +434,7 @@ struct watch_args {
     uint64_t wa_max_events;
     bool wa_comments;
     bool wa_help;
+    const char *wa_record; /* --record FILE, or NULL */
 };
 
 /* Returns 0, or 2 after printing a usage error. */
@@ -417,6 +507,9 @@ static int watch_parse_args(int argc, char **argv, struct watch_args *a)
         case WATCH_OPT_COMMENTS:
             a->wa_comments = true;
             break;
+        case WATCH_OPT_RECORD:
+            a->wa_record = optarg;
+            break;
         case ':':
             return watch_usage_error("option '%s' needs an argument", argv[optind - 1]);
         default:
@@ -444,6 +537,7 @@ static int watch_run_loop(struct watch_run *r, struct sub_engine *eng, const str
         .sc_on_retry = watch_on_retry,
         .sc_on_anomaly = watch_on_anomaly,
         .sc_on_closed = watch_on_closed,
+        .sc_on_chunk = watch_on_chunk,
     };
     struct event *sigint = evsignal_new(r->wr_base, SIGINT, watch_on_signal, r);
     struct event *sigterm = evsignal_new(r->wr_base, SIGTERM, watch_on_signal, r);
@@ -487,6 +581,36 @@ out:
     return rc;
 }
 
+/* Creates the --record file and writes its header. Returns 0, or -1 after
+ * a message (a usage error: nothing was subscribed yet). */
+static int watch_record_open(struct watch_run *r, const struct watch_args *a)
+{
+    char stamp[64];
+    char *url = http_header_redact_url(a->wa_sub.so_url);
+    if (url == NULL) {
+        fputs("ssemon watch: out of memory\n", stderr);
+        return -1;
+    }
+    r->wr_rec_name = a->wa_record;
+    r->wr_rec = fopen(a->wa_record, "we");
+    if (r->wr_rec == NULL) {
+        fprintf(stderr, "ssemon watch: --record %s: %s\n", a->wa_record, strerror(errno));
+        free(url);
+        return -1;
+    }
+    r->wr_rec_base_ms = deadline_now_ms();
+    watch_stamp(stamp, sizeof(stamp));
+    struct recording_record rec = {
+        .rr_kind = RECORDING_HEADER,
+        .rr_version = RECORDING_VERSION,
+        .rr_url = url,
+        .rr_started = stamp,
+    };
+    watch_record(r, &rec);
+    free(url);
+    return r->wr_rec != NULL ? 0 : -1;
+}
+
 int cmd_watch(int argc, char **argv)
 {
     struct watch_args a;
@@ -505,6 +629,12 @@ int cmd_watch(int argc, char **argv)
     struct watch_run r;
     memset(&r, 0, sizeof(r));
     json_writer_init(&r.wr_out);
+    json_writer_init(&r.wr_rec_out);
+    if (a.wa_record != NULL && watch_record_open(&r, &a) != 0) {
+        json_writer_free(&r.wr_out);
+        json_writer_free(&r.wr_rec_out);
+        return 2;
+    }
     r.wr_comments = a.wa_comments;
     r.wr_max_events = a.wa_max_events;
     r.wr_base = event_base_new();
@@ -518,6 +648,11 @@ int cmd_watch(int argc, char **argv)
     sub_engine_free(eng);
     if (r.wr_base != NULL)
         event_base_free(r.wr_base);
+    if (r.wr_rec != NULL && fclose(r.wr_rec) != 0) {
+        fprintf(stderr, "ssemon watch: --record %s: %s\n", r.wr_rec_name, strerror(errno));
+        rc = 1;
+    }
     json_writer_free(&r.wr_out);
+    json_writer_free(&r.wr_rec_out);
     return rc;
 }

@@ -25,7 +25,14 @@ struct sse_buf {
     char *b_ptr;
     size_t b_len;
     size_t b_cap;
+    size_t b_peak;   /* largest size needed since the last shrink check */
+    unsigned b_idle; /* shrink checks in a row that found the buffer oversized */
 };
+
+/* An oversized buffer is given back only after this many events in a row
+ * needed less than a quarter of it: a stream of large events keeps its
+ * buffer instead of paying for a free and a fresh allocation per event. */
+#define SSE_SHRINK_AFTER 32
 
 struct sse_parser {
     struct sse_parser_callbacks p_cb;
@@ -95,6 +102,8 @@ static bool sse_buf_reserve(struct sse_buf *b, size_t extra)
     if (extra > SIZE_MAX / 2 - b->b_len)
         return false;
     size_t need = b->b_len + extra;
+    if (need > b->b_peak)
+        b->b_peak = need;
     if (need <= b->b_cap)
         return true;
     size_t cap = b->b_cap ? b->b_cap : 64;
@@ -125,21 +134,38 @@ static bool sse_buf_set(struct sse_buf *b, const char *s, size_t len)
     return sse_buf_append(b, s, len);
 }
 
-/* Gives memory back after an unusually large event or line. */
-static void sse_buf_shrink(struct sse_buf *b)
+static void sse_buf_trim(struct sse_buf *b)
 {
     if (b->b_cap <= SSE_PARSER_SHRINK_ABOVE || b->b_len > 0)
         return;
     free(b->b_ptr);
     b->b_ptr = NULL;
     b->b_cap = 0;
+    b->b_peak = 0;
+    b->b_idle = 0;
+}
+
+/* Gives memory back once unusually large events or lines have stopped
+ * coming (see SSE_SHRINK_AFTER). Called when the buffer was just emptied. */
+static void sse_buf_shrink(struct sse_buf *b)
+{
+    if (b->b_cap <= SSE_PARSER_SHRINK_ABOVE || b->b_len > 0)
+        return;
+    if (b->b_peak > b->b_cap / 4)
+        b->b_idle = 0;
+    else
+        b->b_idle++;
+    b->b_peak = 0;
+    if (b->b_idle >= SSE_SHRINK_AFTER)
+        sse_buf_trim(b);
 }
 
 static void sse_buf_release(struct sse_buf *b)
 {
     free(b->b_ptr);
     b->b_ptr = NULL;
-    b->b_len = b->b_cap = 0;
+    b->b_len = b->b_cap = b->b_peak = 0;
+    b->b_idle = 0;
 }
 
 /* ---- reporting ---- */
@@ -206,9 +232,10 @@ static void sse_parser_restart(struct sse_parser *p)
             p->p_idbuf.b_len = 0;
         p->p_id_dirty = p->p_idbuf.b_len != p->p_idstr.b_len;
     }
-    sse_buf_shrink(&p->p_line);
-    sse_buf_shrink(&p->p_data);
-    sse_buf_shrink(&p->p_utf8);
+    /* A new connection starts lean. */
+    sse_buf_trim(&p->p_line);
+    sse_buf_trim(&p->p_data);
+    sse_buf_trim(&p->p_utf8);
 }
 
 void sse_parser_end(struct sse_parser *p)

@@ -9,5 +9,7 @@
 int cmd_parse(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_check_config(int argc, char **argv);
 
 #endif

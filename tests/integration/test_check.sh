@@ -39,18 +39,18 @@ cleanup() {
 trap cleanup EXIT
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
-# start_server PORTFILE: starts a test server, echoes its pid.
+# start_server PORTFILE: starts a test server, its pid in STARTED_PID.
 start_server() {
     "$SERVER" --listen 127.0.0.1:0 --port-file "$1" --dir "$SCN" --quiet \
-        --route '/api/tasks/*/stream=task-stream' 2>>"$WORK/server.err" &
-    local pid=$!
+        --route '/api/tasks/*/stream=task-stream' >/dev/null 2>>"$WORK/server.err" &
+    STARTED_PID=$!
     for _ in $(seq 1 100); do
         [ -s "$1" ] && break
         sleep 0.05
     done
-    echo "$pid"
 }
-SERVER_PID=$(start_server "$WORK/port")
+start_server "$WORK/port"
+SERVER_PID=$STARTED_PID
 if [ ! -s "$WORK/port" ]; then
     echo "test server did not start" >&2
     cat "$WORK/server.err" >&2
@@ -156,11 +156,12 @@ expect era-gateway-on-baseline header 1 --contract version-stream-gateway --max-
     "$BASE/s/version-stream?hb_ms=60000"
 
 # ---- live: connections that never open ----
-PORT2=$(start_server "$WORK/port2")
+# A port that was just listening and no longer is: refused.
+start_server "$WORK/port2"
 if [ -s "$WORK/port2" ]; then
     DEAD="http://127.0.0.1:$(cat "$WORK/port2")/s/basic"
-    kill -TERM "$PORT2" 2>/dev/null
-    wait "$PORT2" 2>/dev/null
+    kill -TERM "$STARTED_PID" 2>/dev/null
+    wait "$STARTED_PID" 2>/dev/null
     expect refused connect_failed 1 --contract task-stream "$DEAD"
 else
     fail "second test server did not start" "$WORK/server.err"
@@ -225,11 +226,12 @@ expect_error broken-contract "^ssemon check: $WORK/broken.json:4:[0-9]+: /events
 printf '{\n  "name": "broken",\n  "events": {"a": {}\n}\n' >"$WORK/broken-syntax.json"
 expect_error broken-json "^ssemon check: $WORK/broken-syntax.json:[0-9]+:[0-9]+: " \
     --contract "$WORK/broken-syntax.json" "$BASE/s/basic"
-# A contract from --contracts-dir, found by name.
+# A contract from --contracts-dir, found by name. Without order rules every
+# end of stream is stream_ended.
 mkdir -p "$WORK/contracts"
-printf '{"name": "any-text", "events": {"message": {"data": "text"}}}\n' \
-    >"$WORK/contracts/any-text.json"
-expect contracts-dir stream_ended 1 --contract any-text --contracts-dir "$WORK/contracts" \
+printf '{"name": "greetings", "events": {"greeting": {"data": "json"}}}\n' \
+    >"$WORK/contracts/greetings.json"
+expect contracts-dir stream_ended 1 --contract greetings --contracts-dir "$WORK/contracts" \
     "$BASE/s/basic"
 
 # ---- files of raw stream bytes: no time rules ----

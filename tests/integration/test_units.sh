@@ -1,0 +1,393 @@
+#!/bin/bash
+# The service-integration artefacts, checked with the tools that consume
+# them: the systemd units (systemd-analyze verify, and security --offline
+# with an overall exposure of at most 2.0), the journald catalog (compiled by
+# journalctl into a scratch root, covering exactly the MESSAGE_IDs of
+# src/violation.c and include/ssemon/journal_ids.h) and the Prometheus alert
+# rules (promtool check rules, and promtool test rules on synthetic series).
+#
+# usage: test_units.sh PART SOURCE_DIR SSEMON
+#   PART: verify | security | catalog | alerts
+# A missing tool is installed with apt (as root). Exit 77 (skipped, with the
+# reason) only when it cannot be; 1 on any failure. No network server is
+# started; everything runs on files in a scratch directory.
+set -u
+
+if [ $# -ne 3 ]; then
+    echo "usage: $0 verify|security|catalog|alerts SOURCE_DIR SSEMON" >&2
+    exit 2
+fi
+PART=$1
+SRC=$(realpath "$2")
+SSEMON=$(realpath "$3")
+
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+FAILURES=0
+fail() {
+    echo "FAIL: $*" >&2
+    FAILURES=$((FAILURES + 1))
+}
+ok() {
+    echo "ok: $*"
+}
+
+# need TOOL PACKAGE: makes TOOL available or exits 77 saying why.
+need() {
+    local tool=$1 pkg=$2
+    command -v "$tool" >/dev/null && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "SKIP: $tool is missing and installing $pkg needs root" >&2
+        exit 77
+    fi
+    echo "installing $pkg for $tool" >&2
+    local apt=(apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300)
+    if ! DEBIAN_FRONTEND=noninteractive "${apt[@]}" "$pkg" >"$WORK/apt.log" 2>&1; then
+        # A fresh machine may have no package lists yet.
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >>"$WORK/apt.log" 2>&1
+        DEBIAN_FRONTEND=noninteractive "${apt[@]}" "$pkg" >>"$WORK/apt.log" 2>&1
+    fi
+    if ! command -v "$tool" >/dev/null; then
+        tail -n 5 "$WORK/apt.log" >&2
+        echo "SKIP: $tool is missing and apt could not install $pkg" >&2
+        exit 77
+    fi
+}
+
+UNITS=(ssemon.service ssemon@.service)
+
+# ------------------------------------------------------------------ verify
+# systemd-analyze verify needs no running manager when given a root that
+# holds the units it refers to (sysinit.target, ...) and the executables:
+# a copy of the host's system units, the built binary as /usr/bin/ssemon.
+part_verify() {
+    need systemd-analyze systemd
+    local root=$WORK/root
+    mkdir -p "$root/usr/bin" "$root/bin" "$root/etc/systemd/system" "$root/lib/systemd"
+    local sysunits
+    for sysunits in /lib/systemd/system /usr/lib/systemd/system; do
+        [ -f "$sysunits/sysinit.target" ] && break
+    done
+    if [ ! -f "$sysunits/sysinit.target" ]; then
+        echo "SKIP: no system units (sysinit.target) on this machine to verify against" >&2
+        exit 77
+    fi
+    cp -a "$sysunits" "$root/lib/systemd/system"
+    cp "$SSEMON" "$root/usr/bin/ssemon"
+    cp "$(type -P kill)" "$root/bin/kill"
+    local u
+    for u in "${UNITS[@]}"; do
+        cp "$SRC/systemd/$u" "$root/etc/systemd/system/$u"
+    done
+    # verify reports bad lines as warnings and still exits 0: any output fails.
+    local name out
+    for name in ssemon.service ssemon@ci.service; do
+        out=$(systemd-analyze verify --man=no --root="$root" "$name" 2>&1)
+        local rc=$?
+        if [ $rc -ne 0 ] || [ -n "$out" ]; then
+            fail "systemd-analyze verify $name (exit $rc): $out"
+        else
+            ok "systemd-analyze verify $name"
+        fi
+    done
+
+    # What the daemon and the package rely on.
+    local want
+    for u in "${UNITS[@]}"; do
+        local f=$SRC/systemd/$u cfg=/etc/ssemon/ssemon.json
+        [ "$u" = ssemon@.service ] && cfg=/etc/ssemon/%i.json
+        for want in "Type=notify" "ExecStartPre=/usr/bin/ssemon check-config -c $cfg" \
+            "ExecStart=/usr/bin/ssemon run -c $cfg" 'ExecReload=/bin/kill -HUP $MAINPID' \
+            "WatchdogSec=30" "Restart=on-failure" "DynamicUser=yes" \
+            "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX" "CapabilityBoundingSet=" \
+            "SystemCallFilter=@system-service" "UMask=0077"; do
+            if grep -qxF -- "$want" "$f"; then
+                ok "$u: $want"
+            else
+                fail "$u lacks the line '$want'"
+            fi
+        done
+        grep -q '^#LoadCredential=' "$f" || fail "$u lacks the commented LoadCredential= example"
+    done
+}
+
+# ---------------------------------------------------------------- security
+part_security() {
+    need systemd-analyze systemd
+    local u out level
+    for u in "${UNITS[@]}"; do
+        out=$(systemd-analyze security --no-pager --offline=yes "$SRC/systemd/$u" 2>&1)
+        level=$(printf '%s\n' "$out" | sed -n 's/.*Overall exposure level for [^:]*: \([0-9][0-9.]*\).*/\1/p')
+        if [ -z "$level" ]; then
+            fail "$u: no overall exposure level in: $out"
+        elif awk -v l="$level" 'BEGIN { exit !(l <= 2.0) }'; then
+            ok "$u: overall exposure $level <= 2.0"
+        else
+            printf '%s\n' "$out" | grep '✗' >&2
+            fail "$u: overall exposure $level > 2.0"
+        fi
+    done
+}
+
+# ----------------------------------------------------------------- catalog
+part_catalog() {
+    need journalctl systemd
+    local root=$WORK/root
+    mkdir -p "$root/usr/lib/systemd/catalog"
+    cp "$SRC/systemd/ssemon.catalog" "$root/usr/lib/systemd/catalog/ssemon.catalog"
+    local out
+    out=$(journalctl --root="$root" --update-catalog 2>&1)
+    local rc=$?
+    if [ $rc -ne 0 ] || [ -n "$out" ]; then
+        fail "journalctl --update-catalog (exit $rc): $out"
+    else
+        ok "journalctl --update-catalog accepts the catalog"
+    fi
+    journalctl --root="$root" --list-catalog >"$WORK/list" 2>&1 ||
+        fail "journalctl --list-catalog: $(cat "$WORK/list")"
+
+    # class name and id of every violation class, from the source of truth.
+    sed -n 's/.*\[VIOLATION_[A-Z_]*\] *= *{"\([a-z_]*\)", *"\([0-9a-f]\{32\}\)".*/\1 \2/p' \
+        "$SRC/src/violation.c" >"$WORK/classes"
+    local count
+    count=$(sed -n 's/^#define VIOLATION_CLASS_COUNT \([0-9]*\).*/\1/p' \
+        "$SRC/include/ssemon/violation.h")
+    if [ "$(wc -l <"$WORK/classes")" -ne "${count:-0}" ]; then
+        fail "found $(wc -l <"$WORK/classes") class ids in violation.c, expected ${count:-?}"
+    fi
+    sed -n 's/^#define JOURNAL_ID_[A-Z_]* "\([0-9a-f]\{32\}\)".*/\1/p' \
+        "$SRC/include/ssemon/journal_ids.h" >"$WORK/lifecycle"
+    [ -s "$WORK/lifecycle" ] || fail "no JOURNAL_ID_* in include/ssemon/journal_ids.h"
+
+    local name id
+    while read -r name id; do
+        if grep -q "^$id ssemon: .*($name)\$" "$WORK/list"; then
+            ok "catalog: $name $id"
+        else
+            fail "catalog has no entry '$id' defined by ssemon with '($name)' in its subject"
+        fi
+    done <"$WORK/classes"
+    while read -r id; do
+        if grep -q "^$id ssemon: " "$WORK/list"; then
+            ok "catalog: $(grep "\"$id\"" "$SRC/include/ssemon/journal_ids.h" | awk '{print $2}') $id"
+        else
+            fail "catalog has no entry '$id' (journal_ids.h) defined by ssemon"
+        fi
+    done <"$WORK/lifecycle"
+    # Nothing else: a stale id would document a message that no longer exists.
+    {
+        awk '{print $2}' "$WORK/classes"
+        cat "$WORK/lifecycle"
+    } | sort >"$WORK/expected"
+    awk '{print $1}' "$WORK/list" | sort >"$WORK/listed"
+    if ! diff -u "$WORK/expected" "$WORK/listed" >"$WORK/diff"; then
+        fail "catalog ids differ from the sources' (- sources, + catalog): $(cat "$WORK/diff")"
+    fi
+    if [ "$(sort -u "$WORK/expected" | wc -l)" -ne "$(wc -l <"$WORK/expected")" ]; then
+        fail "an id is used twice in violation.c/journal_ids.h"
+    fi
+
+    # journalctl -x prints a missing field as its bare name, so every @FIELD@
+    # must be one the journal sink actually sends.
+    local sink=$SRC/src/journal_sink.c field
+    if [ ! -f "$sink" ]; then
+        fail "src/journal_sink.c is missing: cannot check the catalog's @FIELD@s"
+    else
+        for field in $(grep -v "^#" "$SRC/systemd/ssemon.catalog" | grep -o "@[A-Z_]*@" | tr -d @ | sort -u); do
+            if grep -qF "\"$field\"" "$sink"; then
+                ok "catalog field @$field@ is sent by journal_sink.c"
+            else
+                fail "catalog uses @$field@, which journal_sink.c never sends"
+            fi
+        done
+    fi
+}
+
+# ------------------------------------------------------------------ alerts
+part_alerts() {
+    need promtool prometheus
+    local rules=$SRC/etc/prometheus/ssemon-alerts.yml out
+    if out=$(promtool check rules "$rules" 2>&1); then
+        ok "promtool check rules: $(printf '%s\n' "$out" | grep -o 'SUCCESS.*')"
+    else
+        fail "promtool check rules: $out"
+    fi
+    alerts_test_file "$rules" >"$WORK/alerts-test.yml"
+    if out=$(promtool test rules "$WORK/alerts-test.yml" 2>&1); then
+        ok "promtool test rules"
+    else
+        fail "promtool test rules: $out"
+    fi
+
+    # Every metric the rules use must be one the status endpoint exports.
+    local server=$SRC/src/status_server.c metric
+    if [ ! -f "$server" ]; then
+        echo "note: src/status_server.c not there yet: metric names not cross-checked" >&2
+        return
+    fi
+    for metric in $(grep -v '^ *#' "$rules" | grep -o 'ssemon_[a-z_]*' | sort -u); do
+        metric=$(printf '%s' "$metric" | sed -E 's/_(bucket|count|sum)$//')
+        if grep -qF "\"$metric" "$server"; then
+            ok "metric $metric is exported by status_server.c"
+        else
+            fail "the rules use $metric, which status_server.c does not export"
+        fi
+    done
+}
+
+# The rules' expected behaviour on synthetic series (one minute a sample).
+alerts_test_file() {
+    local rules=$1
+    local hdesc='Subscription task on h:9464 has had no open stream for 2 minutes. The journal says why: `journalctl SSEMON_SUBSCRIPTION=task --since -15min`, or `ssemon status task`.'
+    cat <<EOF
+rule_files:
+  - $rules
+evaluation_interval: 1m
+tests:
+  # A subscription that goes down, and one that flaps between lifecycles.
+  - interval: 1m
+    input_series:
+      - series: 'ssemon_build_info{job="ssemon",instance="h:9464",version="0.1.0"}'
+        values: '1x30'
+      - series: 'up{job="ssemon",instance="h:9464"}'
+        values: '1x30'
+      - series: 'ssemon_subscription_up{job="ssemon",instance="h:9464",subscription="task"}'
+        values: '1 1 0x28'
+      - series: 'ssemon_subscription_up{job="ssemon",instance="h:9464",subscription="flappy"}'
+        values: '1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0'
+    alert_rule_test:
+      - eval_time: 3m
+        alertname: SsemonSubscriptionDown
+        exp_alerts: []
+      - eval_time: 5m
+        alertname: SsemonSubscriptionDown
+        exp_alerts:
+          - exp_labels: {severity: critical, job: ssemon, instance: "h:9464", subscription: task}
+            exp_annotations:
+              summary: "SSE stream task is down"
+              description: '$hdesc'
+      - eval_time: 15m
+        alertname: SsemonTargetDown
+        exp_alerts: []
+      - eval_time: 15m
+        alertname: SsemonAbsent
+        exp_alerts: []
+
+  # Unhealthy for longer than 10 minutes; a short unhealthy spell is not.
+  - interval: 1m
+    input_series:
+      - series: 'ssemon_subscription_healthy{job="ssemon",instance="h:9464",subscription="ver"}'
+        values: '1 0x20'
+      - series: 'ssemon_subscription_healthy{job="ssemon",instance="h:9464",subscription="brief"}'
+        values: '1 0x5 1x15'
+    alert_rule_test:
+      - eval_time: 8m
+        alertname: SsemonSubscriptionUnhealthy
+        exp_alerts: []
+      - eval_time: 12m
+        alertname: SsemonSubscriptionUnhealthy
+        exp_alerts:
+          - exp_labels: {severity: warning, job: ssemon, instance: "h:9464", subscription: ver}
+            exp_annotations:
+              summary: "SSE stream ver has been unhealthy for 10 minutes"
+              description: 'Subscription ver on h:9464 is not streaming or keeps breaking its contract (an error violation within every healthy window for 10 minutes). /readyz answers 503. \`ssemon status ver\` shows the last violation.'
+
+  # Violations: one delivery failure, one contract violation, a quiet class;
+  # each alert ends 10 minutes after the last violation.
+  - interval: 1m
+    input_series:
+      - series: 'ssemon_violations_total{job="ssemon",instance="h:9464",subscription="task",class="heartbeat_missed"}'
+        values: '0 0 0 1x30'
+      - series: 'ssemon_violations_total{job="ssemon",instance="h:9464",subscription="task",class="schema"}'
+        values: '0 0 0 0 0 2 3x30'
+      - series: 'ssemon_violations_total{job="ssemon",instance="h:9464",subscription="task",class="order"}'
+        values: '0x35'
+    alert_rule_test:
+      - eval_time: 2m
+        alertname: SsemonDeliveryViolations
+        exp_alerts: []
+      - eval_time: 4m
+        alertname: SsemonDeliveryViolations
+        exp_alerts:
+          - exp_labels: {severity: critical, job: ssemon, instance: "h:9464", subscription: task, class: heartbeat_missed}
+            exp_annotations:
+              summary: "SSE stream task: heartbeat_missed violations"
+              description: 'Subscription task on h:9464 reported 1 heartbeat_missed violation(s) in the last 10 minutes: the stream is not delivered as it must be. Details: \`journalctl -x SSEMON_SUBSCRIPTION=task SSEMON_CLASS=heartbeat_missed\`; the class is explained in /usr/share/doc/ssemon/violations.md.'
+      - eval_time: 20m
+        alertname: SsemonDeliveryViolations
+        exp_alerts: []
+      - eval_time: 7m
+        alertname: SsemonContractViolations
+        exp_alerts:
+          - exp_labels: {severity: warning, job: ssemon, instance: "h:9464", subscription: task, class: schema}
+            exp_annotations:
+              summary: "SSE stream task: schema violations"
+              description: 'Subscription task on h:9464 reported 3 schema violation(s) in the last 10 minutes: the stream is delivered but breaks its contract. Details: \`journalctl -x SSEMON_SUBSCRIPTION=task SSEMON_CLASS=schema\`; the class is explained in /usr/share/doc/ssemon/violations.md.'
+      - eval_time: 25m
+        alertname: SsemonContractViolations
+        exp_alerts: []
+
+  # Heartbeat gaps: 12 a minute; "slow" has 2 of them above 0.8 of the limit
+  # (17%), "fine" none.
+  - interval: 1m
+    input_series:
+      - series: 'ssemon_heartbeat_gap_ratio_count{job="ssemon",instance="h:9464",subscription="slow"}'
+        values: '0+12x40'
+      - series: 'ssemon_heartbeat_gap_ratio_bucket{job="ssemon",instance="h:9464",subscription="slow",le="0.8"}'
+        values: '0+10x40'
+      - series: 'ssemon_heartbeat_gap_ratio_count{job="ssemon",instance="h:9464",subscription="fine"}'
+        values: '0+12x40'
+      - series: 'ssemon_heartbeat_gap_ratio_bucket{job="ssemon",instance="h:9464",subscription="fine",le="0.8"}'
+        values: '0+12x40'
+    alert_rule_test:
+      - eval_time: 3m
+        alertname: SsemonHeartbeatGapsNearLimit
+        exp_alerts: []
+      - eval_time: 20m
+        alertname: SsemonHeartbeatGapsNearLimit
+        exp_alerts:
+          - exp_labels: {severity: warning, job: ssemon, instance: "h:9464", subscription: slow}
+            exp_annotations:
+              summary: "SSE stream slow: heartbeats close to the limit"
+              description: '16.67% of the heartbeat gaps of slow on h:9464 in the last 15 minutes were above 80% of the limit; heartbeat_missed violations (and clients giving up on the stream) come next. Look for a proxy buffering the stream or a changed heartbeat interval; ssemon_heartbeat_gap_seconds shows the gaps in seconds.'
+
+  # The monitor itself gone: scrape failing, then nothing at all.
+  - interval: 1m
+    input_series:
+      - series: 'up{job="ssemon",instance="h:9464"}'
+        values: '1 1 0x20'
+    alert_rule_test:
+      - eval_time: 5m
+        alertname: SsemonTargetDown
+        exp_alerts:
+          - exp_labels: {severity: critical, job: ssemon, instance: "h:9464"}
+            exp_annotations:
+              summary: "ssemon at h:9464 cannot be scraped"
+              description: 'Prometheus has failed to scrape h:9464 (job ssemon) for 2 minutes: the monitor is down or its status endpoint does not answer, so none of its streams are watched. Check \`systemctl status ssemon\` and \`journalctl -u ssemon\`.'
+      - eval_time: 12m
+        alertname: SsemonAbsent
+        exp_alerts:
+          - exp_labels: {severity: critical}
+            exp_annotations:
+              summary: "No ssemon is reporting"
+              description: 'No ssemon_build_info series has existed for 10 minutes: no monitor is scraped at all (not deployed, or missing from the scrape configuration), so no stream is watched.'
+EOF
+}
+
+case "$PART" in
+verify) part_verify ;;
+security) part_security ;;
+catalog) part_catalog ;;
+alerts) part_alerts ;;
+*)
+    echo "unknown part '$PART'" >&2
+    exit 2
+    ;;
+esac
+
+if [ "$FAILURES" -ne 0 ]; then
+    echo "$PART: $FAILURES failure(s)" >&2
+    exit 1
+fi
+echo "$PART: all checks passed"

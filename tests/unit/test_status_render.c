@@ -1,0 +1,562 @@
+/*
+ * The status renderers: the /status JSON document and the Prometheus
+ * exposition, over hand-made rows (statistics no live stream produces on
+ * demand) and over real, never started monitors (the view path the daemon
+ * uses). `test_status_render --dump-metrics` prints a rendered exposition
+ * for promtool (registered as its own test).
+ */
+#include "ssemon/contract.h"
+#include "ssemon/json_writer.h"
+#include "ssemon/monitor.h"
+#include "ssemon/status_server.h"
+#include "ssemon/subscription.h"
+#include "ssemon/violation.h"
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+/* 2023-11-14T22:13:20.123Z */
+#define T0_MS 1700000000123ull
+
+/* Event kinds include one named "other" (folded into the catch-all) and
+ * one whose name needs every label escape. */
+static const char test_contract_json[] =
+    "{\"name\": \"render-test\","
+    " \"events\": {\"heartbeat\": {\"heartbeat\": true, \"data\": \"text\"},"
+    "              \"task_event\": {},"
+    "              \"other\": {},"
+    "              \"we\\\"ird\\\\kind\\n\": {}}}";
+
+struct fixture {
+    struct contract *f_contract;
+    uint64_t f_kinds[5]; /* heartbeat, task_event, other, weird, catch-all */
+    struct monitor_stats f_stats[2];
+    struct status_row f_rows[2];
+    struct status_recent f_recent[2];
+    struct status_view f_view;
+    struct json_writer f_w;
+};
+
+static struct contract *test_contract(void)
+{
+    json_error_t jerr;
+    json_t *doc = json_loads(test_contract_json, 0, &jerr);
+    if (doc == NULL)
+        return NULL;
+    struct contract_error cerr;
+    struct contract *c = contract_compile(doc, &cerr);
+    json_decref(doc);
+    return c;
+}
+
+static void fill_violation(struct monitor_violation *mv, enum violation_class cls,
+                           const char *message, const char *event, uint64_t at)
+{
+    memset(mv, 0, sizeof(*mv));
+    mv->mv_class = cls;
+    mv->mv_severity = VIOLATION_ERROR;
+    snprintf(mv->mv_message, sizeof(mv->mv_message), "%s", message);
+    snprintf(mv->mv_event, sizeof(mv->mv_event), "%s", event);
+    mv->mv_wall_ms = at;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    f->f_contract = test_contract();
+    assert_non_null(f->f_contract);
+    assert_int_equal(f->f_contract->c_n_events, 4);
+
+    /* "alpha": streaming, healthy, busy; counts by kind follow the
+     * contract's event order, whatever it is. */
+    struct monitor_stats *a = &f->f_stats[0];
+    a->ms_state = MONITOR_STREAMING;
+    a->ms_connected_since_wall_ms = T0_MS;
+    a->ms_reconnects = 2;
+    a->ms_events = 20;
+    a->ms_heartbeats = 7;
+    a->ms_bytes = 4096;
+    a->ms_last_event_wall_ms = T0_MS + 1500;
+    a->ms_last_heartbeat_wall_ms = T0_MS + 1000;
+    a->ms_violations_total = 3;
+    a->ms_violations[VIOLATION_SCHEMA] = 2;
+    a->ms_violations[VIOLATION_HEARTBEAT_MISSED] = 1;
+    a->ms_has_last_violation = true;
+    fill_violation(&a->ms_last_violation, VIOLATION_SCHEMA, "payload \"x\" is\nwrong", "task_event",
+                   T0_MS + 2000);
+    snprintf(a->ms_last_violation.mv_state, sizeof(a->ms_last_violation.mv_state), "running");
+    /* Gap histogram: 1 in [..0.5], 2 in (1,2], 1 above 120 s. */
+    a->ms_gap.mh_counts[0] = 1;
+    a->ms_gap.mh_counts[2] = 2;
+    a->ms_gap.mh_counts[MONITOR_GAP_BUCKETS] = 1;
+    a->ms_gap.mh_count = 4;
+    a->ms_gap.mh_sum = 125.25;
+    a->ms_latency.mh_counts[1] = 1;
+    a->ms_latency.mh_count = 1;
+    a->ms_latency.mh_sum = 0.007;
+    for (size_t i = 0; i < 4; i++) {
+        const char *n = f->f_contract->c_events[i].ce_name;
+        if (strcmp(n, "heartbeat") == 0)
+            f->f_kinds[i] = 7;
+        else if (strcmp(n, "task_event") == 0)
+            f->f_kinds[i] = 9;
+        else if (strcmp(n, "other") == 0)
+            f->f_kinds[i] = 1;
+        else
+            f->f_kinds[i] = 2;
+    }
+    f->f_kinds[4] = 1; /* undeclared kinds */
+    a->ms_events_by_kind = f->f_kinds;
+    a->ms_n_kinds = 5;
+
+    /* "beta": never connected, nothing happened. */
+    struct monitor_stats *b = &f->f_stats[1];
+    b->ms_state = MONITOR_BACKOFF;
+
+    f->f_rows[0] = (struct status_row){"alpha", "https://example.test/a", f->f_contract, a, true};
+    f->f_rows[1] = (struct status_row){"beta", "http://127.0.0.1:1/b", NULL, b, false};
+
+    snprintf(f->f_recent[0].sr_subscription, sizeof(f->f_recent[0].sr_subscription), "beta");
+    fill_violation(&f->f_recent[0].sr_v, VIOLATION_CONNECT_FAILED, "connection refused", "",
+                   T0_MS + 10);
+    snprintf(f->f_recent[1].sr_subscription, sizeof(f->f_recent[1].sr_subscription), "alpha");
+    f->f_recent[1].sr_v = a->ms_last_violation;
+
+    f->f_view.sv_version = "9.8.7";
+    f->f_view.sv_started_wall_ms = T0_MS;
+    f->f_view.sv_started_mono_ms = 50000;
+    f->f_view.sv_config_path = "/etc/ssemon/ssemon.json";
+    f->f_view.sv_recent = f->f_recent;
+    f->f_view.sv_n_recent = 2;
+    json_writer_init(&f->f_w);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    json_writer_free(&f->f_w);
+    contract_free(f->f_contract);
+    free(f);
+    return 0;
+}
+
+static json_t *render_json(struct fixture *f, const char *only)
+{
+    json_writer_reset(&f->f_w);
+    status_render_json_rows(&f->f_view, f->f_rows, 2, only, 50000 + 3725400, &f->f_w);
+    assert_false(json_writer_failed(&f->f_w));
+    size_t len;
+    const char *text = json_writer_text(&f->f_w, &len);
+    json_error_t jerr;
+    json_t *doc = json_loadb(text, len, 0, &jerr);
+    if (doc == NULL)
+        fail_msg("not JSON (%s): %s", jerr.text, text);
+    return doc;
+}
+
+/* The object's keys, in order, joined with ','. */
+static void keys_of(const json_t *obj, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    const char *key;
+    json_t *val;
+    size_t used = 0;
+    json_object_foreach((json_t *)obj, key, val) {
+        (void)val;
+        int n = snprintf(buf + used, size - used, "%s%s", used > 0 ? "," : "", key);
+        assert_true(n > 0 && (size_t)n < size - used);
+        used += (size_t)n;
+    }
+}
+
+static void test_json_document(void **state)
+{
+    struct fixture *f = *state;
+    json_t *doc = render_json(f, NULL);
+    char keys[1024];
+    keys_of(doc, keys, sizeof(keys));
+    assert_string_equal(keys,
+                        "version,started_at,uptime_s,config,subscriptions,recent_violations");
+    assert_string_equal(json_string_value(json_object_get(doc, "version")), "9.8.7");
+    assert_string_equal(json_string_value(json_object_get(doc, "started_at")),
+                        "2023-11-14T22:13:20.123Z");
+    assert_int_equal(json_integer_value(json_object_get(doc, "uptime_s")), 3725);
+    assert_string_equal(json_string_value(json_object_get(doc, "config")),
+                        "/etc/ssemon/ssemon.json");
+    json_t *subs = json_object_get(doc, "subscriptions");
+    assert_int_equal(json_array_size(subs), 2);
+
+    json_t *a = json_array_get(subs, 0);
+    keys_of(a, keys, sizeof(keys));
+    assert_string_equal(keys, "name,url,contract,state,healthy,connected_since,reconnects,events,"
+                              "heartbeats,bytes,last_event_at,last_heartbeat_at,violations,"
+                              "last_violation");
+    assert_string_equal(json_string_value(json_object_get(a, "name")), "alpha");
+    assert_string_equal(json_string_value(json_object_get(a, "url")), "https://example.test/a");
+    assert_string_equal(json_string_value(json_object_get(a, "contract")), "render-test");
+    assert_string_equal(json_string_value(json_object_get(a, "state")), "streaming");
+    assert_true(json_is_true(json_object_get(a, "healthy")));
+    assert_string_equal(json_string_value(json_object_get(a, "connected_since")),
+                        "2023-11-14T22:13:20.123Z");
+    assert_int_equal(json_integer_value(json_object_get(a, "reconnects")), 2);
+    assert_int_equal(json_integer_value(json_object_get(a, "events")), 20);
+    assert_int_equal(json_integer_value(json_object_get(a, "heartbeats")), 7);
+    assert_int_equal(json_integer_value(json_object_get(a, "bytes")), 4096);
+    assert_string_equal(json_string_value(json_object_get(a, "last_event_at")),
+                        "2023-11-14T22:13:21.623Z");
+    assert_string_equal(json_string_value(json_object_get(a, "last_heartbeat_at")),
+                        "2023-11-14T22:13:21.123Z");
+
+    json_t *viol = json_object_get(a, "violations");
+    keys_of(viol, keys, sizeof(keys));
+    assert_string_equal(keys, "total,by_class");
+    assert_int_equal(json_integer_value(json_object_get(viol, "total")), 3);
+    json_t *by = json_object_get(viol, "by_class");
+    assert_int_equal(json_object_size(by), VIOLATION_CLASS_COUNT);
+    for (int c = 0; c < VIOLATION_CLASS_COUNT; c++) {
+        json_t *n = json_object_get(by, violation_class_name((enum violation_class)c));
+        assert_true(json_is_integer(n));
+        json_int_t want = c == VIOLATION_SCHEMA ? 2 : c == VIOLATION_HEARTBEAT_MISSED ? 1 : 0;
+        assert_int_equal(json_integer_value(n), want);
+    }
+
+    json_t *lv = json_object_get(a, "last_violation");
+    keys_of(lv, keys, sizeof(keys));
+    assert_string_equal(keys, "class,severity,message,event,state,excerpt,at");
+    assert_string_equal(json_string_value(json_object_get(lv, "class")), "schema");
+    assert_string_equal(json_string_value(json_object_get(lv, "severity")), "error");
+    assert_string_equal(json_string_value(json_object_get(lv, "message")),
+                        "payload \"x\" is\nwrong");
+    assert_string_equal(json_string_value(json_object_get(lv, "event")), "task_event");
+    assert_string_equal(json_string_value(json_object_get(lv, "state")), "running");
+    assert_true(json_is_null(json_object_get(lv, "excerpt")));
+    assert_string_equal(json_string_value(json_object_get(lv, "at")),
+                        "2023-11-14T22:13:22.123Z");
+
+    json_t *b = json_array_get(subs, 1);
+    assert_string_equal(json_string_value(json_object_get(b, "state")), "backoff");
+    assert_true(json_is_false(json_object_get(b, "healthy")));
+    assert_true(json_is_null(json_object_get(b, "contract")));
+    assert_true(json_is_null(json_object_get(b, "connected_since")));
+    assert_true(json_is_null(json_object_get(b, "last_event_at")));
+    assert_true(json_is_null(json_object_get(b, "last_heartbeat_at")));
+    assert_true(json_is_null(json_object_get(b, "last_violation")));
+    assert_int_equal(json_object_size(json_object_get(json_object_get(b, "violations"),
+                                                      "by_class")),
+                     VIOLATION_CLASS_COUNT);
+
+    json_t *recent = json_object_get(doc, "recent_violations");
+    assert_int_equal(json_array_size(recent), 2);
+    json_t *r0 = json_array_get(recent, 0);
+    keys_of(r0, keys, sizeof(keys));
+    assert_string_equal(keys, "subscription,class,severity,message,event,state,excerpt,at");
+    assert_string_equal(json_string_value(json_object_get(r0, "subscription")), "beta");
+    assert_string_equal(json_string_value(json_object_get(r0, "class")), "connect_failed");
+    assert_true(json_is_null(json_object_get(r0, "event")));
+    assert_string_equal(json_string_value(json_object_get(r0, "at")),
+                        "2023-11-14T22:13:20.133Z");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(recent, 1), "class")),
+                        "schema");
+    json_decref(doc);
+}
+
+static void test_json_one(void **state)
+{
+    struct fixture *f = *state;
+    json_t *doc = render_json(f, "beta");
+    assert_true(json_is_object(doc));
+    assert_string_equal(json_string_value(json_object_get(doc, "name")), "beta");
+    assert_null(json_object_get(doc, "subscriptions"));
+    json_decref(doc);
+
+    json_writer_reset(&f->f_w);
+    status_render_json_rows(&f->f_view, f->f_rows, 2, "gamma", 0, &f->f_w);
+    size_t len;
+    json_writer_text(&f->f_w, &len);
+    assert_int_equal(len, 0);
+}
+
+static void test_json_empty(void **state)
+{
+    struct fixture *f = *state;
+    struct status_view v = {0};
+    json_writer_reset(&f->f_w);
+    status_render_json_rows(&v, NULL, 0, NULL, 0, &f->f_w);
+    assert_string_equal(json_writer_text(&f->f_w, NULL),
+                        "{\"version\":null,\"started_at\":null,\"uptime_s\":0,\"config\":null,"
+                        "\"subscriptions\":[],\"recent_violations\":[]}");
+}
+
+static const char *render_metrics(struct fixture *f)
+{
+    json_writer_reset(&f->f_w);
+    status_render_metrics_rows(&f->f_view, f->f_rows, 2, &f->f_w);
+    assert_false(json_writer_failed(&f->f_w));
+    return json_writer_text(&f->f_w, NULL);
+}
+
+/* `line` must be one whole line of `text`. */
+static void assert_line(const char *text, const char *line)
+{
+    size_t n = strlen(line);
+    for (const char *p = strstr(text, line); p != NULL; p = strstr(p + 1, line)) {
+        if ((p == text || p[-1] == '\n') && p[n] == '\n')
+            return;
+    }
+    fail_msg("missing line: %s\n--- in ---\n%s", line, text);
+}
+
+static size_t count_prefix(const char *text, const char *prefix)
+{
+    size_t n = 0, plen = strlen(prefix);
+    for (const char *p = text; *p != '\0';) {
+        if (strncmp(p, prefix, plen) == 0)
+            n++;
+        const char *nl = strchr(p, '\n');
+        if (nl == NULL)
+            break;
+        p = nl + 1;
+    }
+    return n;
+}
+
+static void test_metrics_values(void **state)
+{
+    struct fixture *f = *state;
+    const char *t = render_metrics(f);
+    assert_line(t, "ssemon_build_info{version=\"9.8.7\"} 1");
+    assert_line(t, "ssemon_start_time_seconds 1700000000.123");
+    assert_line(t, "ssemon_subscription_up{subscription=\"alpha\"} 1");
+    assert_line(t, "ssemon_subscription_up{subscription=\"beta\"} 0");
+    assert_line(t, "ssemon_subscription_healthy{subscription=\"alpha\"} 1");
+    assert_line(t, "ssemon_subscription_healthy{subscription=\"beta\"} 0");
+    assert_line(t, "ssemon_events_total{subscription=\"alpha\",event=\"heartbeat\"} 7");
+    assert_line(t, "ssemon_events_total{subscription=\"alpha\",event=\"task_event\"} 9");
+    assert_line(t, "ssemon_events_total{subscription=\"alpha\",event=\"we\\\"ird\\\\kind\\n\"} 2");
+    /* The declared "other" (1) is folded into the catch-all (1). */
+    assert_line(t, "ssemon_events_total{subscription=\"alpha\",event=\"other\"} 2");
+    assert_int_equal(count_prefix(t, "ssemon_events_total{subscription=\"alpha\",event=\"other\""),
+                     1);
+    /* Without a contract, every event is "other". */
+    assert_line(t, "ssemon_events_total{subscription=\"beta\",event=\"other\"} 0");
+    assert_int_equal(count_prefix(t, "ssemon_events_total{subscription=\"beta\""), 1);
+    assert_line(t, "ssemon_heartbeats_total{subscription=\"alpha\"} 7");
+    assert_line(t, "ssemon_reconnects_total{subscription=\"alpha\"} 2");
+    assert_line(t, "ssemon_bytes_total{subscription=\"alpha\"} 4096");
+    assert_line(t, "ssemon_last_event_timestamp_seconds{subscription=\"alpha\"} 1700000001.623");
+    assert_line(t, "ssemon_last_event_timestamp_seconds{subscription=\"beta\"} 0");
+    assert_line(t, "ssemon_last_heartbeat_timestamp_seconds{subscription=\"alpha\"} "
+                   "1700000001.123");
+
+    for (int c = 0; c < VIOLATION_CLASS_COUNT; c++) {
+        char line[256];
+        uint64_t want = c == VIOLATION_SCHEMA ? 2 : c == VIOLATION_HEARTBEAT_MISSED ? 1 : 0;
+        for (int s = 0; s < 2; s++) {
+            snprintf(line, sizeof(line),
+                     "ssemon_violations_total{subscription=\"%s\",class=\"%s\"} %llu",
+                     s == 0 ? "alpha" : "beta", violation_class_name((enum violation_class)c),
+                     s == 0 ? (unsigned long long)want : 0ull);
+            assert_line(t, line);
+        }
+    }
+    assert_int_equal(count_prefix(t, "ssemon_violations_total{"), 2 * VIOLATION_CLASS_COUNT);
+}
+
+static void test_metrics_histograms(void **state)
+{
+    struct fixture *f = *state;
+    const char *t = render_metrics(f);
+    static const char *const gap[] = {
+        "ssemon_heartbeat_gap_seconds_bucket{subscription=\"alpha\",le=\"0.5\"} 1",
+        "ssemon_heartbeat_gap_seconds_bucket{subscription=\"alpha\",le=\"1\"} 1",
+        "ssemon_heartbeat_gap_seconds_bucket{subscription=\"alpha\",le=\"2\"} 3",
+        "ssemon_heartbeat_gap_seconds_bucket{subscription=\"alpha\",le=\"5\"} 3",
+        "ssemon_heartbeat_gap_seconds_bucket{subscription=\"alpha\",le=\"120\"} 3",
+        "ssemon_heartbeat_gap_seconds_bucket{subscription=\"alpha\",le=\"+Inf\"} 4",
+        "ssemon_heartbeat_gap_seconds_sum{subscription=\"alpha\"} 125.25",
+        "ssemon_heartbeat_gap_seconds_count{subscription=\"alpha\"} 4",
+        "ssemon_heartbeat_gap_seconds_bucket{subscription=\"beta\",le=\"+Inf\"} 0",
+        "ssemon_heartbeat_gap_seconds_count{subscription=\"beta\"} 0",
+        "ssemon_first_event_latency_seconds_bucket{subscription=\"alpha\",le=\"0.005\"} 0",
+        "ssemon_first_event_latency_seconds_bucket{subscription=\"alpha\",le=\"0.01\"} 1",
+        "ssemon_first_event_latency_seconds_bucket{subscription=\"alpha\",le=\"0.025\"} 1",
+        "ssemon_first_event_latency_seconds_bucket{subscription=\"alpha\",le=\"+Inf\"} 1",
+        "ssemon_first_event_latency_seconds_sum{subscription=\"alpha\"} 0.007",
+        "ssemon_first_event_latency_seconds_count{subscription=\"alpha\"} 1",
+    };
+    for (size_t i = 0; i < sizeof(gap) / sizeof(gap[0]); i++)
+        assert_line(t, gap[i]);
+    assert_int_equal(count_prefix(t, "ssemon_heartbeat_gap_seconds_bucket{subscription=\"alpha\""),
+                     MONITOR_GAP_BUCKETS + 1);
+    assert_int_equal(
+        count_prefix(t, "ssemon_first_event_latency_seconds_bucket{subscription=\"beta\""),
+        MONITOR_LATENCY_BUCKETS + 1);
+}
+
+/* Every sample line belongs to the family announced by the closest HELP and
+ * TYPE lines above it, and each family is announced once: the text format
+ * wants a family's samples together. */
+static void test_metrics_families(void **state)
+{
+    struct fixture *f = *state;
+    const char *t = render_metrics(f);
+    char family[128] = "";
+    char seen[64][128];
+    size_t n_seen = 0;
+    size_t samples = 0;
+    for (const char *p = t; *p != '\0';) {
+        const char *nl = strchr(p, '\n');
+        assert_non_null(nl);
+        size_t len = (size_t)(nl - p);
+        char line[512];
+        assert_true(len < sizeof(line));
+        memcpy(line, p, len);
+        line[len] = '\0';
+        if (strncmp(line, "# HELP ", 7) == 0) {
+            assert_true(sscanf(line + 7, "%127s", family) == 1);
+            for (size_t i = 0; i < n_seen; i++)
+                assert_string_not_equal(seen[i], family);
+            assert_true(n_seen < 64);
+            snprintf(seen[n_seen++], sizeof(seen[0]), "%s", family);
+        } else if (strncmp(line, "# TYPE ", 7) == 0) {
+            char name[128], type[32];
+            assert_true(sscanf(line + 7, "%127s %31s", name, type) == 2);
+            assert_string_equal(name, family);
+        } else {
+            size_t fl = strlen(family);
+            assert_true(fl > 0);
+            assert_memory_equal(line, family, fl);
+            const char *rest = line + fl;
+            assert_true(*rest == '{' || *rest == ' ' || strncmp(rest, "_bucket{", 8) == 0 ||
+                        strncmp(rest, "_sum{", 5) == 0 || strncmp(rest, "_count{", 7) == 0);
+            samples++;
+        }
+        p = nl + 1;
+    }
+    assert_true(samples > 0);
+    assert_int_equal(n_seen, 13);
+}
+
+static void test_metrics_label_escapes(void **state)
+{
+    struct fixture *f = *state;
+    f->f_rows[1].row_name = "b\\e\"t\na";
+    const char *t = render_metrics(f);
+    assert_line(t, "ssemon_subscription_up{subscription=\"b\\\\e\\\"t\\na\"} 0");
+    f->f_view.sv_version = "1\"2";
+    t = render_metrics(f);
+    assert_line(t, "ssemon_build_info{version=\"1\\\"2\"} 1");
+}
+
+/* The view path: real monitors, created on a real engine and never
+ * started, rendered through status_render_json/metrics. */
+static void test_view_of_monitors(void **state)
+{
+    struct fixture *f = *state;
+    struct event_base *base = event_base_new();
+    assert_non_null(base);
+    struct sub_engine *e = sub_engine_new(base);
+    assert_non_null(e);
+    struct monitor *mons[2];
+    static const char *const names[] = {"first", "second"};
+    for (int i = 0; i < 2; i++) {
+        struct monitor_options o;
+        memset(&o, 0, sizeof(o));
+        o.mo_name = names[i];
+        o.mo_display_url = i == 0 ? "http://127.0.0.1:9/a" : "http://127.0.0.1:9/b";
+        o.mo_contract = f->f_contract;
+        sub_options_init(&o.mo_sub);
+        o.mo_sub.so_url = o.mo_display_url;
+        o.mo_healthy_window_ms = 300000;
+        mons[i] = monitor_new(e, base, &o, NULL, NULL);
+        assert_non_null(mons[i]);
+    }
+    struct status_view v = f->f_view;
+    v.sv_monitors = mons;
+    v.sv_n_monitors = 2;
+    v.sv_n_recent = 0;
+
+    json_writer_reset(&f->f_w);
+    status_render_json(&v, NULL, 51000, 0, 0, &f->f_w);
+    json_error_t jerr;
+    json_t *doc = json_loads(json_writer_text(&f->f_w, NULL), 0, &jerr);
+    assert_non_null(doc);
+    json_t *subs = json_object_get(doc, "subscriptions");
+    assert_int_equal(json_array_size(subs), 2);
+    json_t *s1 = json_array_get(subs, 1);
+    assert_string_equal(json_string_value(json_object_get(s1, "name")), "second");
+    assert_string_equal(json_string_value(json_object_get(s1, "url")), "http://127.0.0.1:9/b");
+    assert_string_equal(json_string_value(json_object_get(s1, "contract")), "render-test");
+    assert_string_equal(json_string_value(json_object_get(s1, "state")), "stopped");
+    assert_true(json_is_false(json_object_get(s1, "healthy")));
+    assert_int_equal(json_integer_value(json_object_get(doc, "uptime_s")), 1);
+    json_decref(doc);
+
+    json_writer_reset(&f->f_w);
+    status_render_json(&v, "first", 51000, 0, 0, &f->f_w);
+    doc = json_loads(json_writer_text(&f->f_w, NULL), 0, &jerr);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "name")), "first");
+    json_decref(doc);
+
+    json_writer_reset(&f->f_w);
+    status_render_metrics(&v, 51000, &f->f_w);
+    const char *t = json_writer_text(&f->f_w, NULL);
+    assert_line(t, "ssemon_subscription_up{subscription=\"first\"} 0");
+    assert_line(t, "ssemon_subscription_healthy{subscription=\"second\"} 0");
+    assert_line(t, "ssemon_events_total{subscription=\"second\",event=\"task_event\"} 0");
+    assert_line(t, "ssemon_events_total{subscription=\"second\",event=\"other\"} 0");
+
+    for (int i = 0; i < 2; i++)
+        monitor_free(mons[i]);
+    sub_engine_free(e);
+    event_base_free(base);
+}
+
+static int dump_metrics(void)
+{
+    void *state = NULL;
+    if (setup(&state) != 0)
+        return 1;
+    struct fixture *f = state;
+    status_render_metrics_rows(&f->f_view, f->f_rows, 2, &f->f_w);
+    size_t len;
+    const char *text = json_writer_text(&f->f_w, &len);
+    int rc = fwrite(text, 1, len, stdout) == len ? 0 : 1;
+    teardown(&state);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "--dump-metrics") == 0)
+        return dump_metrics();
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_json_document, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_one, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_histograms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_families, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_label_escapes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_view_of_monitors, setup, teardown),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
