@@ -1,0 +1,701 @@
+/*
+ * The status HTTP server on a real event loop, over loopback and a unix
+ * socket: routes, methods, HEAD, limits, the connection cap, slow and
+ * malformed clients. Single-threaded: the test's client sockets are
+ * non-blocking and the loop is spun in short slices between their reads,
+ * so the server and its clients take turns deterministically. Every wait
+ * is bounded by an iteration count.
+ */
+#include "ssemon/contract.h"
+#include "ssemon/deadline.h"
+#include "ssemon/monitor.h"
+#include "ssemon/status_server.h"
+#include "ssemon/subscription.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define SLICE_MS 5
+/* 2000 slices of 5 ms: 10 s, far beyond anything a test waits for. */
+#define MAX_SLICES 2000
+#define RESP_MAX (1 << 20)
+
+struct fixture {
+    struct event_base *f_base;
+    struct sub_engine *f_engine;
+    struct contract *f_contract;
+    struct monitor *f_mons[2];
+    size_t f_n_shown; /* how many of f_mons the view shows */
+    struct status_server *f_server;
+    unsigned f_view_calls;
+    char f_dir[64];
+};
+
+static void test_view(void *ctx, struct status_view *out)
+{
+    struct fixture *f = ctx;
+    f->f_view_calls++;
+    out->sv_version = "1.2.3";
+    out->sv_started_wall_ms = 1700000000000ull;
+    /* In the future: uptime_s stays 0, so two renders have equal lengths. */
+    out->sv_started_mono_ms = deadline_now_ms() + 1000000000ull;
+    out->sv_config_path = "/etc/ssemon/test.json";
+    out->sv_monitors = f->f_mons;
+    out->sv_n_monitors = f->f_n_shown;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    f->f_base = event_base_new();
+    assert_non_null(f->f_base);
+    f->f_engine = sub_engine_new(f->f_base);
+    assert_non_null(f->f_engine);
+    json_error_t jerr;
+    json_t *doc = json_loads("{\"name\": \"srv-test\", \"events\": {\"tick\": {}}}", 0, &jerr);
+    assert_non_null(doc);
+    struct contract_error cerr;
+    f->f_contract = contract_compile(doc, &cerr);
+    json_decref(doc);
+    assert_non_null(f->f_contract);
+    static const char *const names[] = {"first", "second"};
+    for (int i = 0; i < 2; i++) {
+        struct monitor_options o;
+        memset(&o, 0, sizeof(o));
+        o.mo_name = names[i];
+        o.mo_display_url = "http://127.0.0.1:9/s";
+        o.mo_contract = f->f_contract;
+        sub_options_init(&o.mo_sub);
+        o.mo_sub.so_url = o.mo_display_url;
+        o.mo_healthy_window_ms = 300000;
+        f->f_mons[i] = monitor_new(f->f_engine, f->f_base, &o, NULL, NULL);
+        assert_non_null(f->f_mons[i]);
+    }
+    f->f_n_shown = 2;
+    snprintf(f->f_dir, sizeof(f->f_dir), "/tmp/ssemon-status-XXXXXX");
+    assert_non_null(mkdtemp(f->f_dir));
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    status_server_free(f->f_server);
+    for (int i = 0; i < 2; i++)
+        monitor_free(f->f_mons[i]);
+    sub_engine_free(f->f_engine);
+    contract_free(f->f_contract);
+    event_base_free(f->f_base);
+    rmdir(f->f_dir);
+    free(f);
+    return 0;
+}
+
+static void start_tcp(struct fixture *f, const struct status_server_limits *lim)
+{
+    char err[256] = "";
+    f->f_server =
+        status_server_new(f->f_base, "127.0.0.1:0", lim, test_view, f, err, sizeof(err));
+    if (f->f_server == NULL)
+        fail_msg("status_server_new: %s", err);
+    assert_true(status_server_port(f->f_server) > 0);
+}
+
+/* ---- loop and client helpers ---- */
+
+static void spin(struct fixture *f)
+{
+    struct timeval tv = {0, SLICE_MS * 1000};
+    event_base_loopexit(f->f_base, &tv);
+    event_base_dispatch(f->f_base);
+}
+
+static void spin_n(struct fixture *f, int slices)
+{
+    for (int i = 0; i < slices; i++)
+        spin(f);
+}
+
+/* Spins until the server counts `n` open connections. */
+static void spin_until_connections(struct fixture *f, unsigned n)
+{
+    for (int i = 0; i < MAX_SLICES && status_server_connections(f->f_server) != n; i++)
+        spin(f);
+    assert_int_equal(status_server_connections(f->f_server), n);
+}
+
+static void wait_writable(int fd)
+{
+    struct pollfd p = {fd, POLLOUT, 0};
+    assert_true(poll(&p, 1, 5000) == 1);
+}
+
+static int connect_tcp(unsigned port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+    assert_true(rc == 0 || errno == EINPROGRESS);
+    /* Loopback handshakes complete in the kernel, without the server's loop. */
+    wait_writable(fd);
+    return fd;
+}
+
+static int connect_unix(const char *path)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+static void send_all(int fd, const char *data, size_t len)
+{
+    size_t off = 0;
+    for (int i = 0; i < MAX_SLICES && off < len; i++) {
+        ssize_t n = send(fd, data + off, len - off, MSG_NOSIGNAL);
+        if (n > 0) {
+            off += (size_t)n;
+            continue;
+        }
+        assert_true(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+        wait_writable(fd);
+    }
+    assert_int_equal(off, len);
+}
+
+static void send_str(int fd, const char *s)
+{
+    send_all(fd, s, strlen(s));
+}
+
+struct response {
+    char r_buf[RESP_MAX];
+    size_t r_len;
+    bool r_eof;
+    int r_status;
+    size_t r_head_len; /* up to and including the blank line */
+};
+
+/* Reads what the server sends: until EOF when `until_eof`, else until one
+ * whole response (head + Content-Length body). Returns false when the
+ * bound ran out first. */
+static bool read_response(struct fixture *f, int fd, struct response *r, bool until_eof)
+{
+    r->r_len = 0;
+    r->r_eof = false;
+    r->r_status = 0;
+    r->r_head_len = 0;
+    for (int i = 0; i < MAX_SLICES; i++) {
+        ssize_t n = recv(fd, r->r_buf + r->r_len, sizeof(r->r_buf) - 1 - r->r_len, 0);
+        if (n > 0) {
+            r->r_len += (size_t)n;
+            r->r_buf[r->r_len] = '\0';
+        } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+            r->r_eof = true;
+        }
+        const char *end = strstr(r->r_buf, "\r\n\r\n");
+        if (r->r_len > 0 && end != NULL && r->r_head_len == 0) {
+            r->r_head_len = (size_t)(end - r->r_buf) + 4;
+            sscanf(r->r_buf, "HTTP/1.%*d %d", &r->r_status);
+        }
+        if (r->r_eof)
+            return true;
+        if (!until_eof && r->r_head_len > 0) {
+            const char *cl = strcasestr(r->r_buf, "\r\nContent-Length: ");
+            size_t body = cl != NULL ? strtoul(cl + 18, NULL, 10) : 0;
+            if (r->r_len >= r->r_head_len + body)
+                return true;
+        }
+        if (n <= 0)
+            spin(f);
+    }
+    return false;
+}
+
+/* The value of header `name` in the response head, copied to `out`. */
+static bool header_of(const struct response *r, const char *name, char *out, size_t size)
+{
+    char key[128];
+    snprintf(key, sizeof(key), "\r\n%s:", name);
+    const char *p = strcasestr(r->r_buf, key);
+    if (p == NULL || (size_t)(p - r->r_buf) >= r->r_head_len)
+        return false;
+    p += strlen(key);
+    while (*p == ' ')
+        p++;
+    const char *e = strstr(p, "\r\n");
+    size_t n = (size_t)(e - p);
+    if (n >= size)
+        n = size - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return true;
+}
+
+static const char *body_of(const struct response *r)
+{
+    return r->r_buf + r->r_head_len;
+}
+
+/* One request on a fresh connection, read to EOF. */
+static struct response *request_fd(struct fixture *f, int fd, const char *method,
+                                   const char *target)
+{
+    char req[1024];
+    snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n",
+             method, target);
+    send_str(fd, req);
+    struct response *r = malloc(sizeof(*r));
+    assert_non_null(r);
+    assert_true(read_response(f, fd, r, true));
+    close(fd);
+    return r;
+}
+
+static struct response *request(struct fixture *f, const char *method, const char *target)
+{
+    return request_fd(f, connect_tcp(status_server_port(f->f_server)), method, target);
+}
+
+static void expect(const struct response *r, int status, const char *content_type,
+                   const char *body)
+{
+    if (r->r_status != status)
+        fail_msg("status %d, expected %d:\n%s", r->r_status, status, r->r_buf);
+    char ct[256];
+    if (content_type != NULL) {
+        assert_true(header_of(r, "Content-Type", ct, sizeof(ct)));
+        assert_string_equal(ct, content_type);
+    }
+    if (body != NULL)
+        assert_string_equal(body_of(r), body);
+}
+
+/* ---- tests ---- */
+
+static void test_routes(void **state)
+{
+    struct fixture *f = *state;
+    start_tcp(f, NULL);
+    struct response *r;
+
+    r = request(f, "GET", "/healthz");
+    expect(r, 200, "text/plain; charset=utf-8", "ok\n");
+    free(r);
+
+    r = request(f, "GET", "/status");
+    expect(r, 200, "application/json", NULL);
+    json_error_t jerr;
+    json_t *doc = json_loads(body_of(r), 0, &jerr);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "version")), "1.2.3");
+    assert_string_equal(json_string_value(json_object_get(doc, "config")),
+                        "/etc/ssemon/test.json");
+    assert_int_equal(json_array_size(json_object_get(doc, "subscriptions")), 2);
+    json_decref(doc);
+    free(r);
+
+    r = request(f, "GET", "/status/second");
+    expect(r, 200, "application/json", NULL);
+    doc = json_loads(body_of(r), 0, &jerr);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "name")), "second");
+    assert_string_equal(json_string_value(json_object_get(doc, "contract")), "srv-test");
+    json_decref(doc);
+    free(r);
+
+    /* Percent-encoding is decoded; a query string is ignored. */
+    r = request(f, "GET", "/status/sec%6Fnd?x=1");
+    expect(r, 200, "application/json", NULL);
+    assert_non_null(strstr(body_of(r), "\"name\":\"second\""));
+    free(r);
+
+    r = request(f, "GET", "/status/nope");
+    expect(r, 404, "application/json",
+           "{\"error\":\"no such subscription\",\"name\":\"nope\"}");
+    free(r);
+
+    static const char *const not_found[] = {"/status/", "/status/first/x", "/nothing", "/statusx",
+                                            "/", "/metrics/"};
+    for (size_t i = 0; i < sizeof(not_found) / sizeof(not_found[0]); i++) {
+        r = request(f, "GET", not_found[i]);
+        expect(r, 404, "text/plain; charset=utf-8", "not found\n");
+        free(r);
+    }
+
+    r = request(f, "GET", "/metrics");
+    expect(r, 200, "text/plain; version=0.0.4; charset=utf-8", NULL);
+    assert_non_null(strstr(body_of(r), "\nssemon_subscription_up{subscription=\"first\"} 0\n"));
+    assert_non_null(strstr(body_of(r), "\nssemon_build_info{version=\"1.2.3\"} 1\n"));
+    free(r);
+
+    /* Never-started monitors are not healthy. */
+    r = request(f, "GET", "/readyz");
+    expect(r, 503, "text/plain; charset=utf-8", "first\nsecond\n");
+    free(r);
+    f->f_n_shown = 0;
+    r = request(f, "GET", "/readyz");
+    expect(r, 200, "text/plain; charset=utf-8", "ok\n");
+    free(r);
+
+    /* HTTP/1.0 clients are served too. */
+    int fd = connect_tcp(status_server_port(f->f_server));
+    send_str(fd, "GET /healthz HTTP/1.0\r\n\r\n");
+    r = malloc(sizeof(*r));
+    assert_non_null(r);
+    assert_true(read_response(f, fd, r, true));
+    close(fd);
+    expect(r, 200, NULL, "ok\n");
+    free(r);
+}
+
+static void test_head(void **state)
+{
+    struct fixture *f = *state;
+    start_tcp(f, NULL);
+    static const char *const targets[] = {"/status", "/status/first", "/metrics", "/healthz",
+                                          "/readyz"};
+    for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+        struct response *get = request(f, "GET", targets[i]);
+        struct response *head = request(f, "HEAD", targets[i]);
+        assert_int_equal(head->r_status, get->r_status);
+        char a[256], b[256];
+        assert_true(header_of(get, "Content-Type", a, sizeof(a)));
+        assert_true(header_of(head, "Content-Type", b, sizeof(b)));
+        assert_string_equal(a, b);
+        assert_true(header_of(head, "Content-Length", b, sizeof(b)));
+        assert_int_equal(strtoul(b, NULL, 10), get->r_len - get->r_head_len);
+        /* Nothing after the head, up to the close. */
+        assert_int_equal(head->r_len, head->r_head_len);
+        free(get);
+        free(head);
+    }
+    struct response *r = request(f, "HEAD", "/nothing");
+    assert_int_equal(r->r_status, 404);
+    assert_int_equal(r->r_len, r->r_head_len);
+    free(r);
+}
+
+static void test_methods(void **state)
+{
+    struct fixture *f = *state;
+    start_tcp(f, NULL);
+    static const char *const methods[] = {"POST", "PUT", "DELETE", "OPTIONS", "PATCH"};
+    static const char *const targets[] = {"/status", "/metrics", "/healthz", "/readyz",
+                                          "/status/first"};
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        struct response *r = request(f, methods[i], targets[i]);
+        expect(r, 405, "text/plain; charset=utf-8", "method not allowed\n");
+        char allow[64];
+        assert_true(header_of(r, "Allow", allow, sizeof(allow)));
+        assert_string_equal(allow, "GET, HEAD");
+        free(r);
+    }
+    /* Unknown paths are 404 whatever the method. */
+    struct response *r = request(f, "POST", "/nothing");
+    expect(r, 404, NULL, NULL);
+    free(r);
+
+    /* No request body is accepted (the limit is 0 bytes). */
+    int fd = connect_tcp(status_server_port(f->f_server));
+    send_str(fd, "POST /status HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nConnection: "
+                 "close\r\n\r\nhello");
+    r = malloc(sizeof(*r));
+    assert_non_null(r);
+    assert_true(read_response(f, fd, r, true));
+    close(fd);
+    assert_true(r->r_status >= 400 && r->r_status < 500);
+    free(r);
+    spin_until_connections(f, 0);
+}
+
+static void test_keep_alive(void **state)
+{
+    struct fixture *f = *state;
+    start_tcp(f, NULL);
+    int fd = connect_tcp(status_server_port(f->f_server));
+    struct response *r = malloc(sizeof(*r));
+    assert_non_null(r);
+    for (int i = 0; i < 3; i++) {
+        send_str(fd, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_true(read_response(f, fd, r, false));
+        expect(r, 200, NULL, "ok\n");
+        assert_false(r->r_eof);
+        assert_int_equal(status_server_connections(f->f_server), 1);
+    }
+    close(fd);
+    spin_until_connections(f, 0);
+    free(r);
+}
+
+static void test_malformed(void **state)
+{
+    struct fixture *f = *state;
+    const struct status_server_limits lim = {1024, 0, 1, 8};
+    start_tcp(f, &lim);
+    unsigned port = status_server_port(f->f_server);
+    struct response *r = malloc(sizeof(*r));
+    assert_non_null(r);
+
+    /* Garbage: refused, and the connection goes away. */
+    int fd = connect_tcp(port);
+    send_all(fd, "\x01\x02\xff garbage \x00\r\n\r\n", 17);
+    assert_true(read_response(f, fd, r, true));
+    assert_true(r->r_status == 0 || r->r_status == 400);
+    close(fd);
+
+    /* An unknown method is not a request either. */
+    fd = connect_tcp(port);
+    send_str(fd, "BREW /status HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_true(read_response(f, fd, r, true));
+    assert_true(r->r_status == 0 || (r->r_status >= 400 && r->r_status < 500));
+    close(fd);
+
+    /* Headers beyond the limit. */
+    fd = connect_tcp(port);
+    char big[8192];
+    int n = snprintf(big, sizeof(big), "GET /status HTTP/1.1\r\nHost: t\r\nX-Big: ");
+    memset(big + n, 'a', 4096);
+    memcpy(big + n + 4096, "\r\n\r\n", 4);
+    send_all(fd, big, (size_t)n + 4100);
+    assert_true(read_response(f, fd, r, true));
+    assert_true(r->r_status == 0 || (r->r_status >= 400 && r->r_status < 500));
+    close(fd);
+
+    /* A request that never finishes, and a client that never speaks: both
+     * closed by the timeout (1 s here), not held forever. */
+    int slow = connect_tcp(port);
+    send_str(slow, "GET /status HTTP/1.1\r\nHost: t\r\n");
+    int mute = connect_tcp(port);
+    spin_until_connections(f, 2);
+    assert_true(read_response(f, slow, r, true));
+    assert_int_equal(r->r_status, 0);
+    assert_true(read_response(f, mute, r, true));
+    assert_int_equal(r->r_len, 0);
+    close(slow);
+    close(mute);
+    spin_until_connections(f, 0);
+
+    /* And the server still answers. */
+    free(r);
+    r = request(f, "GET", "/healthz");
+    expect(r, 200, NULL, "ok\n");
+    free(r);
+}
+
+static void test_connection_cap(void **state)
+{
+    struct fixture *f = *state;
+    const struct status_server_limits lim = {0, 0, 30, 4};
+    start_tcp(f, &lim);
+    unsigned port = status_server_port(f->f_server);
+    int idle[4];
+    for (int i = 0; i < 4; i++)
+        idle[i] = connect_tcp(port);
+    spin_until_connections(f, 4);
+
+    /* The fifth waits in the backlog: connected as far as the kernel goes,
+     * but not accepted, so not answered. */
+    int fifth = connect_tcp(port);
+    send_str(fifth, "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    spin_n(f, 40);
+    assert_int_equal(status_server_connections(f->f_server), 4);
+    char c;
+    assert_int_equal(recv(fifth, &c, 1, 0), -1);
+    assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+
+    /* One slot frees: the fifth is served. */
+    close(idle[0]);
+    struct response *r = malloc(sizeof(*r));
+    assert_non_null(r);
+    assert_true(read_response(f, fifth, r, true));
+    expect(r, 200, NULL, "ok\n");
+    close(fifth);
+    for (int i = 1; i < 4; i++)
+        close(idle[i]);
+    spin_until_connections(f, 0);
+
+    /* Many at once, far beyond the cap: all served in turn. */
+    enum { MANY = 40 };
+    int fds[MANY];
+    for (int i = 0; i < MANY; i++) {
+        fds[i] = connect_tcp(port);
+        send_str(fds[i], "GET /status HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    }
+    for (int i = 0; i < MANY; i++) {
+        assert_true(read_response(f, fds[i], r, true));
+        expect(r, 200, "application/json", NULL);
+        assert_true(status_server_connections(f->f_server) <= 4);
+        close(fds[i]);
+    }
+    spin_until_connections(f, 0);
+    free(r);
+}
+
+static void test_free_with_open_connections(void **state)
+{
+    struct fixture *f = *state;
+    start_tcp(f, NULL);
+    unsigned port = status_server_port(f->f_server);
+    int a = connect_tcp(port);
+    int b = connect_tcp(port);
+    send_str(b, "GET /status HTTP/1.1\r\nHost: t\r\n");
+    spin_until_connections(f, 2);
+    status_server_free(f->f_server);
+    f->f_server = NULL;
+    /* Both see the server go away. */
+    char c;
+    struct pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+    assert_int_equal(poll(p, 2, 5000), 2);
+    assert_int_equal(recv(a, &c, 1, 0), 0);
+    assert_int_equal(recv(b, &c, 1, 0), 0);
+    close(a);
+    close(b);
+}
+
+static void test_unix_socket(void **state)
+{
+    struct fixture *f = *state;
+    char path[128], err[256];
+    snprintf(path, sizeof(path), "%s/status.sock", f->f_dir);
+    f->f_server = status_server_new(f->f_base, path, NULL, test_view, f, err, sizeof(err));
+    if (f->f_server == NULL)
+        fail_msg("status_server_new: %s", err);
+    assert_int_equal(status_server_port(f->f_server), 0);
+    struct stat st;
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISSOCK(st.st_mode));
+    assert_int_equal(st.st_mode & 07777, 0660);
+
+    struct response *r = request_fd(f, connect_unix(path), "GET", "/status/first");
+    expect(r, 200, "application/json", NULL);
+    free(r);
+
+    /* A live socket is never taken over. */
+    struct status_server *two =
+        status_server_new(f->f_base, path, NULL, test_view, f, err, sizeof(err));
+    assert_null(two);
+    assert_non_null(strstr(err, "in use"));
+
+    status_server_free(f->f_server);
+    f->f_server = NULL;
+    assert_int_equal(lstat(path, &st), -1);
+
+    /* A stale one (bound, nobody listening) is replaced. */
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    close(fd);
+    f->f_server = status_server_new(f->f_base, path, NULL, test_view, f, err, sizeof(err));
+    if (f->f_server == NULL)
+        fail_msg("status_server_new over a stale socket: %s", err);
+    r = request_fd(f, connect_unix(path), "GET", "/healthz");
+    expect(r, 200, NULL, "ok\n");
+    free(r);
+    status_server_free(f->f_server);
+    f->f_server = NULL;
+
+    /* Anything else at the path is left alone. */
+    fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_null(status_server_new(f->f_base, path, NULL, test_view, f, err, sizeof(err)));
+    assert_non_null(strstr(err, "not a socket"));
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    unlink(path);
+
+    char longpath[256];
+    memset(longpath, 'x', sizeof(longpath) - 1);
+    longpath[0] = '/';
+    longpath[sizeof(longpath) - 1] = '\0';
+    assert_null(status_server_new(f->f_base, longpath, NULL, test_view, f, err, sizeof(err)));
+    assert_non_null(strstr(err, "too long"));
+}
+
+static void test_listen_errors(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const bad[] = {"127.0.0.1",     "localhost:9464", "[::1]", "127.0.0.1:",
+                                      "1.2.3.4:99999", "",               "::1:80"};
+    char err[256];
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        struct status_server *s =
+            status_server_new(f->f_base, bad[i], NULL, test_view, f, err, sizeof(err));
+        if (s != NULL)
+            fail_msg("\"%s\" was accepted", bad[i]);
+        assert_non_null(strstr(err, "listen address"));
+    }
+
+    /* A port someone else listens on. */
+    start_tcp(f, NULL);
+    char taken[64];
+    snprintf(taken, sizeof(taken), "127.0.0.1:%u", status_server_port(f->f_server));
+    assert_null(status_server_new(f->f_base, taken, NULL, test_view, f, err, sizeof(err)));
+    assert_non_null(strstr(err, "cannot listen on"));
+
+    /* IPv6 loopback, where the host has it. */
+    struct status_server *six =
+        status_server_new(f->f_base, "[::1]:0", NULL, test_view, f, err, sizeof(err));
+    if (six == NULL) {
+        assert_non_null(strstr(err, "cannot listen on"));
+        return;
+    }
+    assert_true(status_server_port(six) > 0);
+    status_server_free(six);
+}
+
+int main(void)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_routes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_head, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_methods, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keep_alive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connection_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_free_with_open_connections, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unix_socket, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_listen_errors, setup, teardown),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
