@@ -18,6 +18,8 @@ const double monitor_gap_bounds[MONITOR_GAP_BUCKETS] = {0.5, 1,  2,  5,  10, 15,
 const double monitor_latency_bounds[MONITOR_LATENCY_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                                                 0.5,   1,    2.5,   5,    10};
 
+const double monitor_ratio_bounds[MONITOR_RATIO_BUCKETS] = {0.25, 0.5, 0.75, 0.8, 0.9, 1};
+
 struct monitor {
     char *m_name;
     char *m_url;
@@ -115,6 +117,9 @@ static void monitor_after_input(struct monitor *m)
         m->m_st.ms_last_heartbeat_wall_ms = monitor_wall_ms();
         monitor_observe(&m->m_st.ms_gap, monitor_gap_bounds, MONITOR_GAP_BUCKETS,
                         (double)vs->vs_last_heartbeat_gap_ms / 1000.0);
+        if (vs->vs_hb_limit_ms > 0)
+            monitor_observe(&m->m_st.ms_gap_ratio, monitor_ratio_bounds, MONITOR_RATIO_BUCKETS,
+                            (double)vs->vs_last_heartbeat_gap_ms / (double)vs->vs_hb_limit_ms);
     }
     if (!m->m_latency_seen && vs->vs_first_event_latency_ms != UINT64_MAX) {
         m->m_latency_seen = true;

@@ -502,6 +502,7 @@ static void validator_set_liveness(struct validator *v, const struct validator_o
         v->val_hb_limit_ms = 1;
     else
         v->val_hb_limit_ms = (uint64_t)limit;
+    v->val_stats.vs_hb_limit_ms = v->val_hb_limit_ms;
 }
 
 struct validator *validator_new(const struct contract *c, const struct validator_options *opts,

@@ -42,8 +42,12 @@ enum monitor_lifecycle {
 /* Buckets (upper bounds, seconds) of the two histograms, then +Inf. */
 #define MONITOR_GAP_BUCKETS 12
 #define MONITOR_LATENCY_BUCKETS 11
+#define MONITOR_RATIO_BUCKETS 6
 extern const double monitor_gap_bounds[MONITOR_GAP_BUCKETS];
 extern const double monitor_latency_bounds[MONITOR_LATENCY_BUCKETS];
+/* Heartbeat gap / (interval x tolerance): the same buckets for every
+ * subscription, so "gaps near the limit" is one alert rule. */
+extern const double monitor_ratio_bounds[MONITOR_RATIO_BUCKETS];
 
 struct monitor_histogram {
     uint64_t mh_counts[16]; /* per bucket (not cumulative), last = +Inf */
@@ -78,9 +82,10 @@ struct monitor_stats {
     uint64_t ms_consecutive_failures;
     bool ms_has_last_violation;
     struct monitor_violation ms_last_violation;
-    uint64_t ms_last_error_mono_ms;      /* monotonic time of the last error violation; 0: none */
-    struct monitor_histogram ms_gap;     /* heartbeat gaps */
-    struct monitor_histogram ms_latency; /* first-event latency */
+    uint64_t ms_last_error_mono_ms;        /* monotonic time of the last error violation; 0: none */
+    struct monitor_histogram ms_gap;       /* heartbeat gaps */
+    struct monitor_histogram ms_latency;   /* first-event latency */
+    struct monitor_histogram ms_gap_ratio; /* heartbeat gap / limit */
     /* Events by kind: index i < n_events counts the contract's event i,
      * the last slot counts everything else (bounded label set). */
     uint64_t *ms_events_by_kind;

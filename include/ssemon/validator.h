@@ -74,6 +74,7 @@ struct validator_stats {
     uint64_t vs_last_heartbeat_ms;      /* 0: none yet */
     uint64_t vs_first_event_latency_ms; /* of the current lifecycle; UINT64_MAX: none */
     uint64_t vs_last_heartbeat_gap_ms;  /* gap closed by the latest heartbeat */
+    uint64_t vs_hb_limit_ms;            /* heartbeat interval x tolerance; 0: no rule */
 };
 
 struct validator;
