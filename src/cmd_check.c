@@ -25,6 +25,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -87,6 +88,7 @@ struct check_run {
     bool cr_final_seen;   /* the current connection reached a final state */
     uint64_t cr_final_ms; /* ... at this time */
     bool cr_abandoned;    /* replay: the grace passed with the stream still open */
+    bool cr_replay;       /* the source is a recording */
 
     /* Live only. */
     struct event_base *cr_base;
@@ -261,7 +263,7 @@ static int check_open(struct check_run *r, uint64_t now_ms, long status,
         }
     }
     r->cr_opened = true;
-    validator_open(r->cr_val, now_ms, status > INT32_MAX ? INT32_MAX : (int)status, vh, n);
+    validator_open(r->cr_val, now_ms, status > INT_MAX ? INT_MAX : (int)status, vh, n);
     check_note_final(r, now_ms);
     free(vh);
     free(buf);
@@ -296,10 +298,14 @@ static void check_never_opened(struct check_run *r, uint64_t now_ms, enum sub_cl
                  content_type);
         break;
     case SUB_CLOSE_STOPPED:
-        snprintf(msg, sizeof(msg), "%s",
-                 r->cr_stop == CHECK_STOP_SIGNAL
-                     ? "interrupted before the response headers arrived"
-                     : "no response headers before the end of the check (--max-duration)");
+        /* Like a time limit reached on a connection still waiting: the
+         * stream never started, which is what the check is about. */
+        if (r->cr_replay)
+            snprintf(msg, sizeof(msg), "no response headers before the recording stopped");
+        else if (r->cr_stop == CHECK_STOP_SIGNAL)
+            snprintf(msg, sizeof(msg), "interrupted before the response headers arrived");
+        else
+            snprintf(msg, sizeof(msg), "no response headers before --max-duration");
         break;
     case SUB_CLOSE_IDLE_TIMEOUT:
     case SUB_CLOSE_TRANSPORT:
@@ -317,13 +323,14 @@ static void check_never_opened(struct check_run *r, uint64_t now_ms, enum sub_cl
 static void check_closed(struct check_run *r, uint64_t now_ms, enum sub_close_reason reason,
                          const char *error, long status, const char *content_type)
 {
-    if (!r->cr_opened) {
+    /* Abandoned: the live check would already have stopped waiting. */
+    bool judged = !r->cr_abandoned && reason != SUB_CLOSE_STOPPED;
+    if (!r->cr_opened)
         check_never_opened(r, now_ms, reason, error, status, content_type);
-    } else if (reason == SUB_CLOSE_EOF) {
+    else if (judged && reason == SUB_CLOSE_EOF)
         validator_end(r->cr_val, now_ms, NULL);
-    } else if (reason != SUB_CLOSE_STOPPED && !r->cr_abandoned) {
+    else if (judged)
         validator_end(r->cr_val, now_ms, error[0] != '\0' ? error : sub_close_reason_name(reason));
-    }
     check_connection_reset(r);
 }
 
@@ -705,6 +712,7 @@ static int check_replay(struct check_run *r, FILE *f, const char *name, const ch
 
     recording_decoder_init(&dec);
     r->cr_start_ms = 0;
+    r->cr_replay = true;
     if (recording_decode(&dec, first, first_len, &rec, err, sizeof(err)) != 0)
         rc = check_replay_error(name, lineno, "%s", err);
     else if (rec.rr_kind != RECORDING_HEADER)

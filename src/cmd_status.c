@@ -23,8 +23,6 @@
 #define STATUS_MAX_BODY ((size_t)64 << 20)
 /* Without a terminal to fit, messages are cut here. */
 #define STATUS_MESSAGE_COLUMNS 60
-/* On a terminal, the message keeps at least this many columns. */
-#define STATUS_MIN_MESSAGE_COLUMNS 20
 
 struct status_body {
     char *sb_buf;
@@ -188,9 +186,9 @@ static void status_format_age(long long seconds, char *buf, size_t size)
         seconds = 0;
     if (seconds < 120)
         snprintf(buf, size, "%llds ago", seconds);
-    else if (seconds < 2 * 3600)
+    else if (seconds < 2LL * 3600)
         snprintf(buf, size, "%lldm ago", seconds / 60);
-    else if (seconds < 2 * 86400)
+    else if (seconds < 2LL * 86400)
         snprintf(buf, size, "%lldh ago", seconds / 3600);
     else
         snprintf(buf, size, "%lldd ago", seconds / 86400);
@@ -215,7 +213,7 @@ static void status_fit(const char *s, size_t columns, char *out, size_t out_size
             break;
         if (starts)
             chars++;
-        out[o++] = (*p < 0x20 || *p == 0x7F) ? '?' : (char)*p;
+        out[o++] = (char)((*p < 0x20 || *p == 0x7F) ? '?' : *p);
     }
     if (keep < total)
         for (int i = 0; i < 3 && o + 1 < out_size; i++)
@@ -260,8 +258,7 @@ static bool status_print_row(const json_t *sub, int name_width, size_t columns, 
         size_t room = STATUS_MESSAGE_COLUMNS;
         if (columns > 0) {
             size_t used = (size_t)n + strlen(head);
-            room = columns > used + STATUS_MIN_MESSAGE_COLUMNS ? columns - used
-                                                               : STATUS_MIN_MESSAGE_COLUMNS;
+            room = columns > used + 3 ? columns - used : 3;
         }
         char msg[512];
         status_fit(status_str(lv, "message", ""), room, msg, sizeof(msg));

@@ -170,8 +170,7 @@ static const struct cfg_key cfg_keys[] = {
     {"connect_timeout_s", CFG_T_SECONDS, CFG_IN_BOTH, CFG_OFF(cs_connect_timeout_ms), 0.001, 3600},
     {"idle_timeout_s", CFG_T_SECONDS, CFG_IN_BOTH, CFG_OFF(cs_idle_timeout_ms), 0, 86400},
     {"healthy_reset_s", CFG_T_SECONDS, CFG_IN_BOTH, CFG_OFF(cs_healthy_reset_ms), 0.001, 86400},
-    {"healthy_window_s", CFG_T_SECONDS, CFG_IN_BOTH, CFG_OFF(cs_healthy_window_ms), 0.001,
-     604800},
+    {"healthy_window_s", CFG_T_SECONDS, CFG_IN_BOTH, CFG_OFF(cs_healthy_window_ms), 0.001, 604800},
     {"heartbeat_interval_s", CFG_T_SECONDS, CFG_IN_SUB, CFG_OFF(cs_heartbeat_interval_ms), 0.001,
      86400},
     {"heartbeat_tolerance", CFG_T_REAL, CFG_IN_BOTH, CFG_OFF(cs_heartbeat_tolerance), 1, 1000},
@@ -180,7 +179,7 @@ static const struct cfg_key cfg_keys[] = {
     {"enabled", CFG_T_BOOL, CFG_IN_SUB, CFG_OFF(cs_enabled), 0, 0},
     {"ca_file", CFG_T_PATH, CFG_IN_BOTH, 0, 0, 0},
     {"headers", CFG_T_HEADERS, CFG_IN_BOTH, 0, 0, 0},
-    {"journal_rate", CFG_T_RATE, CFG_IN_BOTH, 0, 0, 0},
+    {"journal_rate", CFG_T_RATE, CFG_IN_DEFAULTS, 0, 0, 0},
     {"max_line", CFG_T_SIZE, CFG_IN_BOTH, CFG_OFF(cs_max_line), 1, 1073741824},
     {"max_event", CFG_T_SIZE, CFG_IN_BOTH, CFG_OFF(cs_max_event), 1, 1073741824},
     {"burst", CFG_T_UINT, CFG_IN_RATE, CFG_OFF(cs_journal_burst), 1, 1000000},
@@ -485,13 +484,12 @@ static void cfg_err_key(struct cfg_loader *ld, const char *path, const char *fmt
     va_end(ap);
 }
 
-static void cfg_err_node(struct cfg_loader *ld, size_t node, const char *path, const char *fmt,
-                         ...) __attribute__((format(printf, 4, 5)));
+static void cfg_err_node(struct cfg_loader *ld, size_t node, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* An error at a given node (a duplicate, which a pointer cannot tell from
  * the member it repeats). */
-static void cfg_err_node(struct cfg_loader *ld, size_t node, const char *path, const char *fmt,
-                         ...)
+static void cfg_err_node(struct cfg_loader *ld, size_t node, const char *path, const char *fmt, ...)
 {
     const struct json_tape *t = &ld->ld_tape;
     struct json_position pos;
@@ -686,6 +684,10 @@ static void cfg_unknown_key(struct cfg_loader *ld, enum cfg_place place, const c
             return;
         }
     }
+    if (place == CFG_PLACE_SUB && cfg_key_find(key, len, CFG_IN_DEFAULTS) != NULL) {
+        cfg_err_key(ld, path, "\"%s\" is set in \"defaults\" only", q);
+        return;
+    }
     if (place == CFG_PLACE_TOP && cfg_key_find(key, len, CFG_IN_BOTH) != NULL) {
         cfg_err_key(ld, path, "\"%s\" belongs in \"defaults\" or in a subscription", q);
         return;
@@ -759,8 +761,9 @@ static void cfg_check_keys(struct cfg_loader *ld, size_t obj, const char *path,
                 char q[CFG_QUOTE_MAX];
                 json_position_at_offset(t->jt_src, t->jt_src_len, t->jt_nodes[k].tn_off, &first);
                 cfg_display(q, sizeof(q), key, len, true);
-                cfg_err_node(ld, k2, kpath, "duplicate key \"%s\" (previous at line %zu, column %zu)",
-                             q, first.jp_line, first.jp_column);
+                cfg_err_node(ld, k2, kpath,
+                             "duplicate key \"%s\" (previous at line %zu, column %zu)", q,
+                             first.jp_line, first.jp_column);
             }
         }
         free(kpath);
@@ -792,8 +795,8 @@ static bool cfg_number(struct cfg_loader *ld, size_t n, const char *path, const 
         return false;
     }
     double v = json_tape_double(t, n);
-    if (integer && (json_tape_int(t, n) < (int64_t)k->ck_min ||
-                    json_tape_int(t, n) > (int64_t)k->ck_max)) {
+    if (integer &&
+        (json_tape_int(t, n) < (int64_t)k->ck_min || json_tape_int(t, n) > (int64_t)k->ck_max)) {
         cfg_err(ld, path, "must be between %.15g and %.15g%s, got %s", k->ck_min, k->ck_max, unit,
                 q);
         return false;
@@ -1215,9 +1218,9 @@ static void cfg_ca_file(struct cfg_loader *ld, size_t n, const char *path, char 
     *ca_file = file;
 }
 
-static void cfg_settings_apply(struct cfg_loader *ld, size_t obj, const char *path,
-                               unsigned where, struct config_settings *s, char **ca_file,
-                               struct cfg_headers *hs, struct cfg_layer *ly);
+static void cfg_settings_apply(struct cfg_loader *ld, size_t obj, const char *path, unsigned where,
+                               struct config_settings *s, char **ca_file, struct cfg_headers *hs,
+                               struct cfg_layer *ly);
 
 /* "journal_rate": {"burst", "interval_s"}, each applied over `s`. */
 static void cfg_rate(struct cfg_loader *ld, size_t n, const char *path, struct config_settings *s)
@@ -1230,9 +1233,9 @@ static void cfg_rate(struct cfg_loader *ld, size_t n, const char *path, struct c
 
 /* Applies the settings present in `obj` over `s`: the keys of the table
  * allowed at `where`. Unknown keys are the caller's to report. */
-static void cfg_settings_apply(struct cfg_loader *ld, size_t obj, const char *path,
-                               unsigned where, struct config_settings *s, char **ca_file,
-                               struct cfg_headers *hs, struct cfg_layer *ly)
+static void cfg_settings_apply(struct cfg_loader *ld, size_t obj, const char *path, unsigned where,
+                               struct config_settings *s, char **ca_file, struct cfg_headers *hs,
+                               struct cfg_layer *ly)
 {
     const struct json_tape *t = &ld->ld_tape;
 
@@ -1613,8 +1616,7 @@ static bool cfg_url(struct cfg_loader *ld, const char *url, const char *path)
     }
     curl_free(scheme);
     char *host = NULL;
-    if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK || host == NULL ||
-        host[0] == '\0') {
+    if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK || host == NULL || host[0] == '\0') {
         cfg_err(ld, path, "invalid URL \"%s\": no host", q);
         curl_free(host);
         goto out;
@@ -2014,12 +2016,11 @@ struct config *config_load_buffer(const char *text, size_t len, const char *file
     config_defaults_init(&ld.ld_defaults);
     json_tape_init(&ld.ld_tape);
     ld.ld_dir = cfg_dirname(ld.ld_file);
-    ld.ld_cfg = calloc(1, sizeof(*ld.ld_cfg));
-    if (ld.ld_dir == NULL || ld.ld_cfg == NULL) {
+    cfg = ld.ld_cfg = calloc(1, sizeof(*ld.ld_cfg));
+    if (ld.ld_dir == NULL || cfg == NULL) {
         cfg_oom(&ld);
         goto done;
     }
-    cfg = ld.ld_cfg;
     cfg->cfg_refs = 1;
     cfg->cfg_path = strdup(ld.ld_file);
     if (cfg->cfg_path == NULL || !cfg_listen_parse(CONFIG_DEFAULT_LISTEN, &cfg->cfg_listen)) {
@@ -2177,8 +2178,7 @@ const struct config_subscription *config_subscription_at(const struct config *c,
     return i < c->cfg_n_subs ? &c->cfg_subs[i] : NULL;
 }
 
-const struct config_subscription *config_subscription_find(const struct config *c,
-                                                           const char *name)
+const struct config_subscription *config_subscription_find(const struct config *c, const char *name)
 {
     size_t lo = 0, hi = c->cfg_n_subs;
 
@@ -2226,8 +2226,7 @@ const struct config_settings *config_subscription_settings(const struct config_s
     return &s->csu_settings;
 }
 
-const struct validator_var *config_subscription_vars(const struct config_subscription *s,
-                                                     size_t *n)
+const struct validator_var *config_subscription_vars(const struct config_subscription *s, size_t *n)
 {
     *n = s->csu_n_vars;
     return s->csu_vars;
@@ -2315,6 +2314,9 @@ static bool cfg_str_eq(const char *a, const char *b)
     return strcmp(a, b) == 0;
 }
 
+/* The journal rate is left out: it is the process's flood control, not a
+ * property of the subscription, and a change to it must not restart
+ * every stream. */
 static bool cfg_settings_eq(const struct config_settings *a, const struct config_settings *b)
 {
     return a->cs_backoff_min_ms == b->cs_backoff_min_ms &&
@@ -2324,12 +2326,10 @@ static bool cfg_settings_eq(const struct config_settings *a, const struct config
            a->cs_healthy_reset_ms == b->cs_healthy_reset_ms &&
            a->cs_healthy_window_ms == b->cs_healthy_window_ms &&
            a->cs_heartbeat_interval_ms == b->cs_heartbeat_interval_ms &&
-           a->cs_heartbeat_tolerance == b->cs_heartbeat_tolerance &&
-           a->cs_strict == b->cs_strict && a->cs_insecure == b->cs_insecure &&
-           a->cs_enabled == b->cs_enabled && cfg_str_eq(a->cs_ca_file, b->cs_ca_file) &&
-           a->cs_journal_burst == b->cs_journal_burst &&
-           a->cs_journal_interval_ms == b->cs_journal_interval_ms &&
-           a->cs_max_line == b->cs_max_line && a->cs_max_event == b->cs_max_event;
+           a->cs_heartbeat_tolerance == b->cs_heartbeat_tolerance && a->cs_strict == b->cs_strict &&
+           a->cs_insecure == b->cs_insecure && a->cs_enabled == b->cs_enabled &&
+           cfg_str_eq(a->cs_ca_file, b->cs_ca_file) && a->cs_max_line == b->cs_max_line &&
+           a->cs_max_event == b->cs_max_event;
 }
 
 bool config_equal_subscription(const struct config_subscription *a,

@@ -229,7 +229,9 @@ static size_t cl_search_dirs(const char *dir, unsigned flags, const char *out[3]
         out[n++] = dir;
     if (!(flags & CONTRACT_LOAD_DIR_ONLY)) {
         out[n++] = CONTRACT_LOAD_SYSTEM_DIR;
+#if SSEMON_SEARCH_SOURCE_TREE
         out[n++] = CONTRACT_LOAD_SOURCE_DIR;
+#endif
     }
     return n;
 }

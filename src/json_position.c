@@ -85,13 +85,14 @@ static size_t json_position_child(const struct json_tape *t, size_t node, const 
 
     *member = false;
     if (json_tape_type(t, node) == JSON_TAPE_OBJECT) {
-        size_t key, value, found = JSON_TAPE_NONE;
-        json_tape_iter_init(t, node, &it);
-        while (json_tape_object_next(t, &it, &key, &value)) {
+        /* Every member as written, the last match kept: the member lookups
+         * see, without the cost of skipping shadowed keys one by one. */
+        size_t found = JSON_TAPE_NONE, end = json_tape_next(t, node);
+        for (size_t key = node + 1; key < end; key = json_tape_next(t, key + 1)) {
             size_t klen;
             const char *k = json_tape_string(t, key, &klen);
             if (json_position_token_eq(tok, toklen, k, klen))
-                found = value;
+                found = key + 1;
         }
         *member = found != JSON_TAPE_NONE;
         return found;

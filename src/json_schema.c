@@ -594,6 +594,156 @@ static bool js_kw_length(struct js_compiler *c, const char *kw, const json_t *v,
     return false;
 }
 
+/* Limits on what glibc's regcomp would build (see js_pattern_cost). */
+#define JS_RE_MAX_NODES 4096
+#define JS_RE_MAX_OPTIONAL 512
+#define JS_RE_MAX_NEST 64
+
+struct js_recost {
+    uint64_t rc_nodes; /* elements once every repetition is expanded */
+    uint64_t rc_opt;   /* optional elements and alternatives among them */
+};
+
+struct js_relevel {
+    struct js_recost rl_sum;  /* the group so far */
+    struct js_recost rl_last; /* its last element, which a quantifier repeats */
+};
+
+/* The end (']') of the bracket expression starting at p ('['), or the last
+ * byte before the terminator when it is unterminated. */
+static const char *js_skip_bracket(const char *p)
+{
+    const char *q = p + 1;
+    if (*q == '^')
+        q++;
+    if (*q == ']')
+        q++;
+    while (*q != '\0' && *q != ']') {
+        if (*q == '[' && (q[1] == ':' || q[1] == '.' || q[1] == '=')) {
+            char close = q[1];
+            q += 2;
+            while (*q != '\0' && !(q[0] == close && q[1] == ']'))
+                q++;
+            if (*q == '\0')
+                break;
+            q++;
+        }
+        q++;
+    }
+    return *q != '\0' ? q : q - 1;
+}
+
+/* Reads an interval "{m}", "{m,}" or "{m,n}" at p; *max is UINT64_MAX when
+ * unbounded. Returns its last byte, or NULL when it is not one. */
+static const char *js_interval(const char *p, uint64_t *min, uint64_t *max)
+{
+    uint64_t v[2] = {0, 0};
+    int which = 0;
+    bool digits[2] = {false, false};
+    for (p++; *p != '}'; p++) {
+        if (*p >= '0' && *p <= '9') {
+            if (v[which] < 1000000)
+                v[which] = v[which] * 10 + (uint64_t)(*p - '0');
+            digits[which] = true;
+        } else if (*p == ',' && which == 0) {
+            which = 1;
+        } else {
+            return NULL;
+        }
+    }
+    if (!digits[0])
+        return NULL;
+    *min = v[0];
+    *max = which == 0 ? v[0] : digits[1] ? v[1] : UINT64_MAX;
+    return p;
+}
+
+/* The element `e` repeated by a quantifier: glibc copies it once per
+ * mandatory and per optional repetition. */
+static struct js_recost js_repeat(struct js_recost e, uint64_t min, uint64_t max)
+{
+    struct js_recost r;
+    uint64_t copies = max == UINT64_MAX ? min + 1 : max;
+    if (copies == 0)
+        copies = 1;
+    r.rc_nodes = e.rc_nodes * copies + copies;
+    r.rc_opt = e.rc_opt * copies + (max == UINT64_MAX ? 1 : max - min);
+    return r;
+}
+
+/* glibc's regcomp expands every repetition into copies and builds closures
+ * that grow with the square of chains of optional elements, so a pattern a
+ * few dozen bytes long (say "((a+)+)+..." or "a{0,30000}") can take
+ * gigabytes. Returns why the pattern is refused, or NULL. The estimate only
+ * needs to be close: regcomp still decides what is valid. */
+static const char *js_pattern_cost(const char *src)
+{
+    struct js_relevel lv[JS_RE_MAX_NEST + 1];
+    size_t depth = 0;
+    memset(&lv[0], 0, sizeof(lv[0]));
+    for (const char *p = src; *p != '\0'; p++) {
+        struct js_recost atom = {1, 0};
+        struct js_relevel *l = &lv[depth];
+        uint64_t min;
+        uint64_t max;
+        const char *end;
+        switch (*p) {
+        case '\\':
+            if (p[1] >= '1' && p[1] <= '9')
+                return "back-references are not supported";
+            if (p[1] != '\0')
+                p++;
+            break;
+        case '[':
+            p = js_skip_bracket(p);
+            break;
+        case '(':
+            if (depth == JS_RE_MAX_NEST)
+                return "groups are nested too deeply";
+            memset(&lv[++depth], 0, sizeof(lv[0]));
+            continue;
+        case ')':
+            if (depth == 0)
+                break;
+            atom = lv[depth--].rl_sum;
+            atom.rc_nodes++;
+            break;
+        case '|':
+            l->rl_sum.rc_nodes++;
+            l->rl_sum.rc_opt++;
+            memset(&l->rl_last, 0, sizeof(l->rl_last));
+            continue;
+        case '*':
+        case '?':
+        case '+':
+        case '{':
+            if (*p == '{') {
+                end = js_interval(p, &min, &max);
+                if (end == NULL)
+                    break; /* a literal brace */
+                p = end;
+            } else {
+                min = *p == '+' ? 1 : 0;
+                max = *p == '?' ? 1 : UINT64_MAX;
+            }
+            atom = js_repeat(l->rl_last, min, max);
+            l->rl_sum.rc_nodes -= l->rl_last.rc_nodes;
+            l->rl_sum.rc_opt -= l->rl_last.rc_opt;
+            l = &lv[depth];
+            break;
+        default:
+            break;
+        }
+        l = &lv[depth];
+        l->rl_sum.rc_nodes += atom.rc_nodes;
+        l->rl_sum.rc_opt += atom.rc_opt;
+        l->rl_last = atom;
+        if (l->rl_sum.rc_nodes > JS_RE_MAX_NODES || l->rl_sum.rc_opt > JS_RE_MAX_OPTIONAL)
+            return "it is too complex for the regex engine (use minLength/maxLength for lengths)";
+    }
+    return NULL;
+}
+
 static bool js_kw_pattern(struct js_compiler *c, struct js_node *n, const json_t *v)
 {
     struct json_schema *s = c->c_s;
@@ -604,6 +754,13 @@ static bool js_kw_pattern(struct js_compiler *c, struct js_node *n, const json_t
     }
     if (strlen(src) != json_string_length(v)) {
         js_cerr(c, "pattern", "\"pattern\" must not contain U+0000");
+        return false;
+    }
+    const char *refusal = js_pattern_cost(src);
+    if (refusal != NULL) {
+        char ex[JS_EXCERPT + 8];
+        js_excerpt(ex, sizeof(ex), src, strlen(src), JS_EXCERPT);
+        js_cerr(c, "pattern", "pattern \"%s\" refused: %s", ex, refusal);
         return false;
     }
     if (!js_reserve((void **)&s->s_regex, &s->s_capregex, s->s_nregex + 1, sizeof(regex_t))) {

@@ -118,8 +118,8 @@ static void recording_put_base64(struct json_writer *w, const unsigned char *p, 
             v |= p[i + 2];
         out[n++] = recording_b64[(v >> 18) & 63];
         out[n++] = recording_b64[(v >> 12) & 63];
-        out[n++] = i + 1 < len ? recording_b64[(v >> 6) & 63] : '=';
-        out[n++] = i + 2 < len ? recording_b64[v & 63] : '=';
+        out[n++] = i + 1 < len ? recording_b64[(v >> 6) & 63] : (char)'=';
+        out[n++] = i + 2 < len ? recording_b64[v & 63] : (char)'=';
         if (n + 4 > sizeof(out)) {
             json_writer_append(w, out, n);
             n = 0;

@@ -257,6 +257,10 @@ void status_render_json_rows(const struct status_view *v, const struct status_ro
 
 /* ---- Prometheus text format 0.0.4 ---- */
 
+/* A daemon with thousands of subscriptions writes tens of MiB here per
+ * scrape, so the sample path avoids printf: numbers are formatted by hand
+ * and the bucket bounds once per render. */
+
 static void status_put(struct json_writer *w, const char *s)
 {
     json_writer_append(w, s, strlen(s));
@@ -264,13 +268,33 @@ static void status_put(struct json_writer *w, const char *s)
 
 static void status_put_u64(struct json_writer *w, uint64_t v)
 {
-    char buf[32];
-    int n = snprintf(buf, sizeof(buf), "%" PRIu64, v);
-    json_writer_append(w, buf, (size_t)n);
+    char buf[24];
+    char *p = buf + sizeof(buf);
+    do {
+        *--p = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v != 0);
+    json_writer_append(w, p, (size_t)(buf + sizeof(buf) - p));
 }
 
-/* Go's ParseFloat reads all of these; the shortest text that reads back
- * exactly keeps bucket bounds as written ("0.005", not 0.0050000000000000001).
+/* A wall-clock millisecond stamp as exact decimal seconds ("1700000000.12"). */
+static void status_put_ms_as_seconds(struct json_writer *w, uint64_t ms)
+{
+    status_put_u64(w, ms / 1000u);
+    unsigned frac = (unsigned)(ms % 1000u);
+    if (frac == 0)
+        return;
+    char buf[4] = {'.', (char)('0' + frac / 100u), (char)('0' + frac / 10u % 10u),
+                   (char)('0' + frac % 10u)};
+    size_t n = 4;
+    while (buf[n - 1] == '0')
+        n--;
+    json_writer_append(w, buf, n);
+}
+
+/* The shortest of %.15g, %.16g, %.17g that reads back exactly (Go's
+ * ParseFloat reads them all): bounds stay as written, "0.005" rather than
+ * 0.0050000000000000001, and whole numbers stay whole ("10", not "1e+01").
  * Returns the length written to `buf` (at least 32 bytes). */
 static size_t status_format_double(char *buf, size_t size, double v)
 {
@@ -278,19 +302,15 @@ static size_t status_format_double(char *buf, size_t size, double v)
         return (size_t)snprintf(buf, size, "NaN");
     if (isinf(v))
         return (size_t)snprintf(buf, size, "%s", v > 0 ? "+Inf" : "-Inf");
-    /* Whole numbers as such: %g would write 10 as "1e+01". */
     if (fabs(v) < 9007199254740992.0 && v == floor(v))
         return (size_t)snprintf(buf, size, "%.0f", v);
-    int n = snprintf(buf, size, "%.17g", v);
-    for (int prec = 1; prec < 17; prec++) {
-        char t[64];
-        int m = snprintf(t, sizeof(t), "%.*g", prec, v);
-        if (strtod(t, NULL) == v && (size_t)m < size) {
-            memcpy(buf, t, (size_t)m + 1);
-            return (size_t)m;
-        }
+    int n = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        n = snprintf(buf, size, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
     }
-    return (size_t)n;
+    return n > 0 ? (size_t)n : 0;
 }
 
 static void status_put_double(struct json_writer *w, double v)
@@ -303,6 +323,10 @@ static void status_put_double(struct json_writer *w, double v)
 /* Label values escape backslash, double quote and line feed; nothing else. */
 static void status_put_label_value(struct json_writer *w, const char *s)
 {
+    if (strpbrk(s, "\\\"\n") == NULL) {
+        status_put(w, s);
+        return;
+    }
     const char *run = s;
     for (const char *p = s; *p != '\0'; p++) {
         const char *esc = NULL;
@@ -335,67 +359,69 @@ static void status_metric_family(struct json_writer *w, const char *name, const 
     json_writer_append(w, "\n", 1);
 }
 
-/* `name{subscription="SUB"` plus an optional second label; the caller
- * closes it with status_sample_end_*. */
-static void status_sample_begin(struct json_writer *w, const char *name, const char *suffix,
-                                const char *sub, const char *label, const char *value)
+/* `NAME{subscription="SUB"` plus an optional second label (its value is
+ * escaped when `escape`), then "} "; the caller appends the value. */
+static void status_sample(struct json_writer *w, const char *name, const char *sub,
+                          const char *label, const char *value, bool escape)
 {
     status_put(w, name);
-    status_put(w, suffix);
     status_put(w, "{subscription=\"");
     status_put_label_value(w, sub);
-    json_writer_append(w, "\"", 1);
     if (label != NULL) {
-        json_writer_append(w, ",", 1);
+        status_put(w, "\",");
         status_put(w, label);
         status_put(w, "=\"");
-        status_put_label_value(w, value);
-        json_writer_append(w, "\"", 1);
+        if (escape)
+            status_put_label_value(w, value);
+        else
+            status_put(w, value);
     }
-}
-
-static void status_sample_end_u64(struct json_writer *w, uint64_t v)
-{
-    status_put(w, "} ");
-    status_put_u64(w, v);
-    json_writer_append(w, "\n", 1);
-}
-
-static void status_sample_end_double(struct json_writer *w, double v)
-{
-    status_put(w, "} ");
-    status_put_double(w, v);
-    json_writer_append(w, "\n", 1);
+    status_put(w, "\"} ");
 }
 
 static void status_sample_u64(struct json_writer *w, const char *name, const char *sub,
                               const char *label, const char *value, uint64_t v)
 {
-    status_sample_begin(w, name, "", sub, label, value);
-    status_sample_end_u64(w, v);
+    status_sample(w, name, sub, label, value, true);
+    status_put_u64(w, v);
+    json_writer_append(w, "\n", 1);
+}
+
+/* The bucket bounds of one histogram as label values. */
+struct status_bounds {
+    char sb_text[16][32];
+    size_t sb_n;
+};
+
+static void status_bounds_init(struct status_bounds *b, const double *bounds, size_t n)
+{
+    b->sb_n = n < 15 ? n : 15;
+    for (size_t i = 0; i < b->sb_n; i++)
+        status_format_double(b->sb_text[i], sizeof(b->sb_text[i]), bounds[i]);
+    snprintf(b->sb_text[b->sb_n], sizeof(b->sb_text[b->sb_n]), "+Inf");
 }
 
 static void status_metric_histogram(struct json_writer *w, const char *name, const char *sub,
-                                    const struct monitor_histogram *h, const double *bounds,
-                                    size_t n_bounds)
+                                    const struct monitor_histogram *h,
+                                    const struct status_bounds *b)
 {
-    char le[64];
-    uint64_t cumulative = 0;
-    for (size_t i = 0; i < n_bounds; i++) {
-        cumulative += h->mh_counts[i];
-        status_format_double(le, sizeof(le), bounds[i]);
-        status_sample_begin(w, name, "_bucket", sub, "le", le);
-        status_sample_end_u64(w, cumulative);
-    }
+    char series[96];
+    snprintf(series, sizeof(series), "%s_bucket", name);
     /* The +Inf bucket and _count are the same number by definition: both
      * come from the bucket counts, so they agree whatever the input. */
-    cumulative += h->mh_counts[n_bounds];
-    status_sample_begin(w, name, "_bucket", sub, "le", "+Inf");
-    status_sample_end_u64(w, cumulative);
-    status_sample_begin(w, name, "_sum", sub, NULL, NULL);
-    status_sample_end_double(w, h->mh_sum);
-    status_sample_begin(w, name, "_count", sub, NULL, NULL);
-    status_sample_end_u64(w, cumulative);
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i <= b->sb_n; i++) {
+        cumulative += h->mh_counts[i];
+        status_sample(w, series, sub, "le", b->sb_text[i], false);
+        status_put_u64(w, cumulative);
+        json_writer_append(w, "\n", 1);
+    }
+    snprintf(series, sizeof(series), "%s_sum", name);
+    status_sample(w, series, sub, NULL, NULL, false);
+    status_put_double(w, h->mh_sum);
+    json_writer_append(w, "\n", 1);
+    snprintf(series, sizeof(series), "%s_count", name);
+    status_sample_u64(w, series, sub, NULL, NULL, cumulative);
 }
 
 /* Per contract event kind, plus "other" for everything else. A contract
@@ -429,6 +455,54 @@ static void status_metric_events(struct json_writer *w, const struct status_row 
     status_sample_u64(w, "ssemon_events_total", r->row_name, "event", "other", other);
 }
 
+/* One sample per subscription of a plain counter or gauge. */
+enum status_per_row {
+    STATUS_ROW_UP = 0,
+    STATUS_ROW_HEALTHY,
+    STATUS_ROW_HEARTBEATS,
+    STATUS_ROW_RECONNECTS,
+    STATUS_ROW_BYTES,
+    STATUS_ROW_LAST_EVENT,
+    STATUS_ROW_LAST_HEARTBEAT,
+};
+
+static void status_metric_per_row(const struct status_rows *rs, struct json_writer *w,
+                                  enum status_per_row what, const char *name, const char *type,
+                                  const char *help)
+{
+    struct status_row r;
+    status_metric_family(w, name, type, help);
+    for (size_t i = 0; i < rs->srs_n; i++) {
+        status_rows_get(rs, i, &r);
+        const struct monitor_stats *st = r.row_stats;
+        status_sample(w, name, r.row_name, NULL, NULL, false);
+        switch (what) {
+        case STATUS_ROW_UP:
+            status_put_u64(w, st->ms_state == MONITOR_STREAMING ? 1 : 0);
+            break;
+        case STATUS_ROW_HEALTHY:
+            status_put_u64(w, r.row_healthy ? 1 : 0);
+            break;
+        case STATUS_ROW_HEARTBEATS:
+            status_put_u64(w, st->ms_heartbeats);
+            break;
+        case STATUS_ROW_RECONNECTS:
+            status_put_u64(w, st->ms_reconnects);
+            break;
+        case STATUS_ROW_BYTES:
+            status_put_u64(w, st->ms_bytes);
+            break;
+        case STATUS_ROW_LAST_EVENT:
+            status_put_ms_as_seconds(w, st->ms_last_event_wall_ms);
+            break;
+        case STATUS_ROW_LAST_HEARTBEAT:
+            status_put_ms_as_seconds(w, st->ms_last_heartbeat_wall_ms);
+            break;
+        }
+        json_writer_append(w, "\n", 1);
+    }
+}
+
 static void status_render_metrics_any(const struct status_rows *rs, struct json_writer *w)
 {
     const struct status_view *v = rs->srs_view;
@@ -443,25 +517,14 @@ static void status_render_metrics_any(const struct status_rows *rs, struct json_
     status_metric_family(w, "ssemon_start_time_seconds", "gauge",
                          "When the daemon started, in seconds since the Unix epoch.");
     status_put(w, "ssemon_start_time_seconds ");
-    status_put_double(w, (double)v->sv_started_wall_ms / 1000.0);
+    status_put_ms_as_seconds(w, v->sv_started_wall_ms);
     json_writer_append(w, "\n", 1);
 
-    status_metric_family(w, "ssemon_subscription_up", "gauge",
-                         "1 while the subscription's stream is open (state streaming).");
-    for (size_t i = 0; i < rs->srs_n; i++) {
-        status_rows_get(rs, i, &r);
-        status_sample_u64(w, "ssemon_subscription_up", r.row_name, NULL, NULL,
-                          r.row_stats->ms_state == MONITOR_STREAMING ? 1 : 0);
-    }
-
-    status_metric_family(w, "ssemon_subscription_healthy", "gauge",
-                         "1 while the subscription is streaming (or between lifecycles of a "
-                         "stream that ended by contract) with no recent error violation.");
-    for (size_t i = 0; i < rs->srs_n; i++) {
-        status_rows_get(rs, i, &r);
-        status_sample_u64(w, "ssemon_subscription_healthy", r.row_name, NULL, NULL,
-                          r.row_healthy ? 1 : 0);
-    }
+    status_metric_per_row(rs, w, STATUS_ROW_UP, "ssemon_subscription_up", "gauge",
+                          "1 while the subscription's stream is open (state streaming).");
+    status_metric_per_row(rs, w, STATUS_ROW_HEALTHY, "ssemon_subscription_healthy", "gauge",
+                          "1 while the subscription is streaming (or between lifecycles of a "
+                          "stream that ended by contract) with no recent error violation.");
 
     status_metric_family(w, "ssemon_events_total", "counter",
                          "Events received, by contract event kind; event=other counts the kinds "
@@ -471,73 +534,53 @@ static void status_render_metrics_any(const struct status_rows *rs, struct json_
         status_metric_events(w, &r);
     }
 
-    status_metric_family(w, "ssemon_heartbeats_total", "counter", "Heartbeats received.");
-    for (size_t i = 0; i < rs->srs_n; i++) {
-        status_rows_get(rs, i, &r);
-        status_sample_u64(w, "ssemon_heartbeats_total", r.row_name, NULL, NULL,
-                          r.row_stats->ms_heartbeats);
-    }
+    status_metric_per_row(rs, w, STATUS_ROW_HEARTBEATS, "ssemon_heartbeats_total", "counter",
+                          "Heartbeats received.");
 
     status_metric_family(w, "ssemon_violations_total", "counter",
                          "Contract violations detected, by class (every class is listed, "
                          "zeros included).");
     for (size_t i = 0; i < rs->srs_n; i++) {
         status_rows_get(rs, i, &r);
-        for (int c = 0; c < VIOLATION_CLASS_COUNT; c++)
-            status_sample_u64(w, "ssemon_violations_total", r.row_name, "class",
-                              violation_class_name((enum violation_class)c),
-                              r.row_stats->ms_violations[c]);
+        for (int c = 0; c < VIOLATION_CLASS_COUNT; c++) {
+            status_sample(w, "ssemon_violations_total", r.row_name, "class",
+                          violation_class_name((enum violation_class)c), false);
+            status_put_u64(w, r.row_stats->ms_violations[c]);
+            json_writer_append(w, "\n", 1);
+        }
     }
 
-    status_metric_family(w, "ssemon_reconnects_total", "counter",
-                         "Connection attempts after the first one.");
-    for (size_t i = 0; i < rs->srs_n; i++) {
-        status_rows_get(rs, i, &r);
-        status_sample_u64(w, "ssemon_reconnects_total", r.row_name, NULL, NULL,
-                          r.row_stats->ms_reconnects);
-    }
+    status_metric_per_row(rs, w, STATUS_ROW_RECONNECTS, "ssemon_reconnects_total", "counter",
+                          "Connection attempts after the first one.");
+    status_metric_per_row(rs, w, STATUS_ROW_BYTES, "ssemon_bytes_total", "counter",
+                          "Response body bytes received.");
 
-    status_metric_family(w, "ssemon_bytes_total", "counter", "Response body bytes received.");
-    for (size_t i = 0; i < rs->srs_n; i++) {
-        status_rows_get(rs, i, &r);
-        status_sample_u64(w, "ssemon_bytes_total", r.row_name, NULL, NULL, r.row_stats->ms_bytes);
-    }
-
+    struct status_bounds gap, latency;
+    status_bounds_init(&gap, monitor_gap_bounds, MONITOR_GAP_BUCKETS);
+    status_bounds_init(&latency, monitor_latency_bounds, MONITOR_LATENCY_BUCKETS);
     status_metric_family(w, "ssemon_heartbeat_gap_seconds", "histogram",
                          "Time between consecutive heartbeats.");
     for (size_t i = 0; i < rs->srs_n; i++) {
         status_rows_get(rs, i, &r);
         status_metric_histogram(w, "ssemon_heartbeat_gap_seconds", r.row_name, &r.row_stats->ms_gap,
-                                monitor_gap_bounds, MONITOR_GAP_BUCKETS);
+                                &gap);
     }
-
     status_metric_family(w, "ssemon_first_event_latency_seconds", "histogram",
                          "Time from the stream opening to its first event.");
     for (size_t i = 0; i < rs->srs_n; i++) {
         status_rows_get(rs, i, &r);
         status_metric_histogram(w, "ssemon_first_event_latency_seconds", r.row_name,
-                                &r.row_stats->ms_latency, monitor_latency_bounds,
-                                MONITOR_LATENCY_BUCKETS);
+                                &r.row_stats->ms_latency, &latency);
     }
 
-    status_metric_family(w, "ssemon_last_event_timestamp_seconds", "gauge",
-                         "When the last event arrived, in seconds since the Unix epoch "
-                         "(0: never).");
-    for (size_t i = 0; i < rs->srs_n; i++) {
-        status_rows_get(rs, i, &r);
-        status_sample_begin(w, "ssemon_last_event_timestamp_seconds", "", r.row_name, NULL, NULL);
-        status_sample_end_double(w, (double)r.row_stats->ms_last_event_wall_ms / 1000.0);
-    }
-
-    status_metric_family(w, "ssemon_last_heartbeat_timestamp_seconds", "gauge",
-                         "When the last heartbeat arrived, in seconds since the Unix epoch "
-                         "(0: never).");
-    for (size_t i = 0; i < rs->srs_n; i++) {
-        status_rows_get(rs, i, &r);
-        status_sample_begin(w, "ssemon_last_heartbeat_timestamp_seconds", "", r.row_name, NULL,
-                            NULL);
-        status_sample_end_double(w, (double)r.row_stats->ms_last_heartbeat_wall_ms / 1000.0);
-    }
+    status_metric_per_row(rs, w, STATUS_ROW_LAST_EVENT, "ssemon_last_event_timestamp_seconds",
+                          "gauge",
+                          "When the last event arrived, in seconds since the Unix epoch "
+                          "(0: never).");
+    status_metric_per_row(rs, w, STATUS_ROW_LAST_HEARTBEAT,
+                          "ssemon_last_heartbeat_timestamp_seconds", "gauge",
+                          "When the last heartbeat arrived, in seconds since the Unix epoch "
+                          "(0: never).");
 }
 
 void status_render_metrics(const struct status_view *v, uint64_t now_mono_ms, struct json_writer *w)
@@ -597,7 +640,7 @@ static void status_server_adopt(evutil_socket_t fd, short what, void *arg)
          * NULL means evhttp gave up on the connection during the accept. */
         struct evhttp_connection *evcon = cbarg;
         if (evcon != NULL && evhttp_connection_get_bufferevent(evcon) == bev) {
-            (void)0;
+            evhttp_connection_set_closecb(evcon, status_server_conn_closed, s);
         } else if (s->ss_connections > 0) {
             s->ss_connections--;
         }

@@ -74,7 +74,9 @@ struct config_settings {
     bool cs_insecure;                  /* no TLS peer or host verification */
     bool cs_enabled;                   /* set per subscription only */
     const char *cs_ca_file;            /* NULL: the system store; owned by the configuration */
-    unsigned cs_journal_burst;         /* journal entries per class per interval */
+    /* Journal flood control: entries per subscription and class per
+     * interval. Set in "defaults" only: read it from config_defaults(). */
+    unsigned cs_journal_burst;
     uint64_t cs_journal_interval_ms;
     size_t cs_max_line;  /* bytes in one stream line */
     size_t cs_max_event; /* bytes of data in one event */
@@ -201,10 +203,11 @@ void config_subscription_monitor_options(const struct config_subscription *s,
                                          struct monitor_options *o);
 
 /* Whether two subscriptions (usually from two loads) would behave the same:
- * name, URL, contract (its merged document, so an edit to a file it
- * extends counts), variables, headers and their values, every setting and
- * "enabled". A daemon reloading its configuration keeps the ones that are
- * equal running. The CA file is compared by path, not content. */
+ * name, URL, contract (as named, and its merged document, so an edit to a
+ * file it extends counts), variables, headers and their values, every
+ * setting but the journal rate, and "enabled". A daemon reloading its
+ * configuration keeps the ones that are equal running. The CA file is
+ * compared by path, not content. */
 bool config_equal_subscription(const struct config_subscription *a,
                                const struct config_subscription *b);
 

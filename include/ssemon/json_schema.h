@@ -11,9 +11,11 @@
  *   exclusiveMinimum, exclusiveMaximum (numbers, compared exactly), minLength,
  *   maxLength (in code points), pattern (POSIX ERE, regcomp(REG_EXTENDED |
  *   REG_NOSUB), searched anywhere in the string; a string containing U+0000
- *   never matches), format ("date-time": RFC 3339 full date-time; "uuid":
- *   8-4-4-4-12 hex digits), items (one schema for every item), $ref
- *   ("#/definitions/NAME" or "#/$defs/NAME" of the root document; applied
+ *   never matches; back-references, and patterns whose repetitions would
+ *   expand beyond a few thousand elements in glibc's regcomp, e.g.
+ *   "^.{1,5000}$", are refused), format ("date-time": RFC 3339 full
+ *   date-time; "uuid": 8-4-4-4-12 hex digits), items (one schema for every
+ *   item), $ref ("#/definitions/NAME" or "#/$defs/NAME" of the root document; applied
  *   together with its sibling keywords, as in 2020-12), definitions and $defs
  *   (their schemas are compiled too, so an error there is reported even when
  *   nothing refers to it), and the annotations title, description, $comment,

@@ -97,6 +97,7 @@ part_verify() {
     for u in "${UNITS[@]}"; do
         local f=$SRC/systemd/$u cfg=/etc/ssemon/ssemon.json
         [ "$u" = ssemon@.service ] && cfg=/etc/ssemon/%i.json
+        # shellcheck disable=SC2016 # $MAINPID is literal unit text
         for want in "Type=notify" "ExecStartPre=/usr/bin/ssemon check-config -c $cfg" \
             "ExecStart=/usr/bin/ssemon run -c $cfg" 'ExecReload=/bin/kill -HUP $MAINPID' \
             "WatchdogSec=30" "Restart=on-failure" "DynamicUser=yes" \
@@ -226,8 +227,9 @@ part_alerts() {
         echo "note: src/status_server.c not there yet: metric names not cross-checked" >&2
         return
     fi
-    for metric in $(grep -v '^ *#' "$rules" | grep -o 'ssemon_[a-z_]*' | sort -u); do
-        metric=$(printf '%s' "$metric" | sed -E 's/_(bucket|count|sum)$//')
+    # shellcheck disable=SC2013 # metric names are single words
+    for metric in $(grep -v '^ *#' "$rules" | grep -o 'ssemon_[a-z_]*' |
+        sed -E 's/_(bucket|count|sum)$//' | sort -u); do
         if grep -qF "\"$metric" "$server"; then
             ok "metric $metric is exported by status_server.c"
         else
@@ -239,6 +241,7 @@ part_alerts() {
 # The rules' expected behaviour on synthetic series (one minute a sample).
 alerts_test_file() {
     local rules=$1
+    # shellcheck disable=SC2016 # the backquotes are the annotation's text
     local hdesc='Subscription task on h:9464 has had no open stream for 2 minutes. The journal says why: `journalctl SSEMON_SUBSCRIPTION=task --since -15min`, or `ssemon status task`.'
     cat <<EOF
 rule_files:

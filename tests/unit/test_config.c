@@ -298,9 +298,8 @@ static void test_position_pointers(void **state)
     assert_int_equal(p.jp_line, 2);
     assert_int_equal(p.jp_column, 29);
     assert_int_equal(p.jp_matched, strlen("/a/b~1c/1/d~0e"));
-    assert_int_equal(
-        json_position_find(text, len, "/a/b~1c/1/d~0e", JSON_POSITION_KEY, &p),
-        JSON_POSITION_FOUND);
+    assert_int_equal(json_position_find(text, len, "/a/b~1c/1/d~0e", JSON_POSITION_KEY, &p),
+                     JSON_POSITION_FOUND);
     assert_int_equal(p.jp_column, 22);
     /* An array item has no key: KEY gives the value. */
     assert_int_equal(json_position_find(text, len, "/a/b~1c/0", JSON_POSITION_KEY, &p),
@@ -322,9 +321,9 @@ static void test_position_pointers(void **state)
     assert_int_equal(p.jp_line, 2);
     assert_int_equal(p.jp_column, 8);
     assert_int_equal(p.jp_matched, 2);
-    assert_int_equal(json_position_find(text, len, "/a/zz/y",
-                                        JSON_POSITION_NEAREST | JSON_POSITION_KEY, &p),
-                     JSON_POSITION_ANCESTOR);
+    assert_int_equal(
+        json_position_find(text, len, "/a/zz/y", JSON_POSITION_NEAREST | JSON_POSITION_KEY, &p),
+        JSON_POSITION_ANCESTOR);
     assert_int_equal(p.jp_column, 3);
 
     /* Malformed: leading zeros, out of range, bad escapes, no leading '/'. */
@@ -391,7 +390,7 @@ static void test_layering(void **state)
                                "  {'name': 'own', 'url': 'http://127.0.0.1:1/b',"
                                "   'contract': 'task-stream', 'backoff_max_ms': 9000,"
                                "   'strict': true, 'heartbeat_interval_s': 0.25,"
-                               "   'journal_rate': {'interval_s': 10}, 'enabled': false,"
+                               "   'enabled': false,"
                                "   'headers': {'x-env': 'prod', 'X-Only': ''}}]}");
     const struct config_settings *d = config_defaults(c);
     assert_int_equal(d->cs_backoff_min_ms, 100);
@@ -422,7 +421,7 @@ static void test_layering(void **state)
     assert_true(o->cs_strict);
     assert_true(o->cs_insecure);
     assert_int_equal(o->cs_journal_burst, 3);
-    assert_int_equal(o->cs_journal_interval_ms, 10000);
+    assert_int_equal(o->cs_journal_interval_ms, 60000);
     assert_int_equal(o->cs_max_line, 4096);
     assert_int_equal(o->cs_max_event, 8192);
     assert_false(config_subscription_enabled(own));
@@ -476,8 +475,9 @@ static void test_listen_forms(void **state)
     }
 
     static const char *const bad[] = {
-        "localhost:9464", "127.0.0.1", "127.0.0.1:65536", "127.0.0.1:-1", "[::1]", "::1:80",
-        "[::1]80", "run/x.sock", "127.0.0.1:80x", "1.2.3:80", "[127.0.0.1]:80",
+        "localhost:9464", "127.0.0.1", "127.0.0.1:65536", "127.0.0.1:-1",
+        "[::1]",          "::1:80",    "[::1]80",         "run/x.sock",
+        "127.0.0.1:80x",  "1.2.3:80",  "[127.0.0.1]:80",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char text[256], want[512];
@@ -510,8 +510,7 @@ static void test_listen_forms(void **state)
 static void test_error_syntax(void **state)
 {
     (void)state;
-    EXPECT_ERRORS("{'subscriptions': [],\n  'x': }",
-                  "cfg.json:2:8: invalid JSON: invalid value");
+    EXPECT_ERRORS("{'subscriptions': [],\n  'x': }", "cfg.json:2:8: invalid JSON: invalid value");
     EXPECT_ERRORS("", "cfg.json:1:1: invalid JSON: empty input");
     EXPECT_ERRORS("[]", "cfg.json:1:1: the configuration must be a JSON object, got an array");
     EXPECT_ERRORS("\n  {}", "cfg.json:2:3: /subscriptions: missing (a list of subscriptions, "
@@ -545,6 +544,16 @@ static void test_error_unknown_keys(void **state)
                   "cfg.json:8:2: /zzzzzz: unknown key \"zzzzzz\"");
 }
 
+static void test_error_defaults_only(void **state)
+{
+    (void)state;
+    /* Flood control is one budget per process: not per subscription. */
+    EXPECT_ERRORS("{'subscriptions': [{'name': 'a', 'url': 'http://h/', 'contract': "
+                  "'task-stream',\n 'journal_rate': {'burst': 1}}]}",
+                  "cfg.json:2:2: /subscriptions/0/journal_rate: \"journal_rate\" is set in "
+                  "\"defaults\" only");
+}
+
 static void test_error_sorted_by_position(void **state)
 {
     (void)state;
@@ -560,48 +569,49 @@ static void test_error_sorted_by_position(void **state)
 static void test_error_types_and_ranges(void **state)
 {
     (void)state;
-    EXPECT_ERRORS("{'subscriptions': {},\n"
-                  " 'status': [],\n"
-                  " 'contracts_dir': 5,\n"
-                  " 'defaults': {\n"
-                  "  'backoff_min_ms': 0,\n"
-                  "  'backoff_max_ms': 1.5,\n"
-                  "  'connect_timeout_s': '10',\n"
-                  "  'idle_timeout_s': 0.0001,\n"
-                  "  'healthy_reset_s': 86401,\n"
-                  "  'healthy_window_s': -1,\n"
-                  "  'heartbeat_tolerance': 0.5,\n"
-                  "  'strict': 'yes',\n"
-                  "  'insecure': null,\n"
-                  "  'ca_file': 7,\n"
-                  "  'headers': [],\n"
-                  "  'journal_rate': {'burst': 1e3, 'interval_s': 0},\n"
-                  "  'max_line': 0,\n"
-                  "  'max_event': 1073741825}}",
-                  "cfg.json:1:19: /subscriptions: expected an array of subscriptions, got an object",
-                  "cfg.json:2:12: /status: expected an object, got an array",
-                  "cfg.json:3:19: /contracts_dir: expected a string, got a number",
-                  "cfg.json:5:21: /defaults/backoff_min_ms: must be between 1 and 3600000, got 0",
-                  "cfg.json:6:21: /defaults/backoff_max_ms: expected an integer, got 1.5",
-                  "cfg.json:7:24: /defaults/connect_timeout_s: expected a number, got a string",
-                  "cfg.json:8:21: /defaults/idle_timeout_s: must be 0 or at least 0.001 seconds, "
-                  "got 0.0001",
-                  "cfg.json:9:22: /defaults/healthy_reset_s: must be between 0.001 and 86400 "
-                  "seconds, got 86401",
-                  "cfg.json:10:23: /defaults/healthy_window_s: must be between 0.001 and 604800 "
-                  "seconds, got -1",
-                  "cfg.json:11:26: /defaults/heartbeat_tolerance: must be between 1 and 1000, got "
-                  "0.5",
-                  "cfg.json:12:13: /defaults/strict: expected true or false, got a string",
-                  "cfg.json:13:15: /defaults/insecure: expected true or false, got null",
-                  "cfg.json:14:14: /defaults/ca_file: expected a string, got a number",
-                  "cfg.json:15:14: /defaults/headers: expected an object, got an array",
-                  "cfg.json:16:29: /defaults/journal_rate/burst: expected an integer, got 1e3",
-                  "cfg.json:16:48: /defaults/journal_rate/interval_s: must be between 0.001 and "
-                  "86400 seconds, got 0",
-                  "cfg.json:17:15: /defaults/max_line: must be between 1 and 1073741824, got 0",
-                  "cfg.json:18:16: /defaults/max_event: must be between 1 and 1073741824, got "
-                  "1073741825");
+    EXPECT_ERRORS(
+        "{'subscriptions': {},\n"
+        " 'status': [],\n"
+        " 'contracts_dir': 5,\n"
+        " 'defaults': {\n"
+        "  'backoff_min_ms': 0,\n"
+        "  'backoff_max_ms': 1.5,\n"
+        "  'connect_timeout_s': '10',\n"
+        "  'idle_timeout_s': 0.0001,\n"
+        "  'healthy_reset_s': 86401,\n"
+        "  'healthy_window_s': -1,\n"
+        "  'heartbeat_tolerance': 0.5,\n"
+        "  'strict': 'yes',\n"
+        "  'insecure': null,\n"
+        "  'ca_file': 7,\n"
+        "  'headers': [],\n"
+        "  'journal_rate': {'burst': 1e3, 'interval_s': 0},\n"
+        "  'max_line': 0,\n"
+        "  'max_event': 1073741825}}",
+        "cfg.json:1:19: /subscriptions: expected an array of subscriptions, got an object",
+        "cfg.json:2:12: /status: expected an object, got an array",
+        "cfg.json:3:19: /contracts_dir: expected a string, got a number",
+        "cfg.json:5:21: /defaults/backoff_min_ms: must be between 1 and 3600000, got 0",
+        "cfg.json:6:21: /defaults/backoff_max_ms: expected an integer, got 1.5",
+        "cfg.json:7:24: /defaults/connect_timeout_s: expected a number, got a string",
+        "cfg.json:8:21: /defaults/idle_timeout_s: must be 0 or at least 0.001 seconds, "
+        "got 0.0001",
+        "cfg.json:9:22: /defaults/healthy_reset_s: must be between 0.001 and 86400 "
+        "seconds, got 86401",
+        "cfg.json:10:23: /defaults/healthy_window_s: must be between 0.001 and 604800 "
+        "seconds, got -1",
+        "cfg.json:11:26: /defaults/heartbeat_tolerance: must be between 1 and 1000, got "
+        "0.5",
+        "cfg.json:12:13: /defaults/strict: expected true or false, got a string",
+        "cfg.json:13:15: /defaults/insecure: expected true or false, got null",
+        "cfg.json:14:14: /defaults/ca_file: expected a string, got a number",
+        "cfg.json:15:14: /defaults/headers: expected an object, got an array",
+        "cfg.json:16:29: /defaults/journal_rate/burst: expected an integer, got 1e3",
+        "cfg.json:16:48: /defaults/journal_rate/interval_s: must be between 0.001 and "
+        "86400 seconds, got 0",
+        "cfg.json:17:15: /defaults/max_line: must be between 1 and 1073741824, got 0",
+        "cfg.json:18:16: /defaults/max_event: must be between 1 and 1073741824, got "
+        "1073741825");
 }
 
 static void test_error_duplicates(void **state)
@@ -664,7 +674,8 @@ static void test_error_subscription_fields(void **state)
         "and '-'",
         "cfg.json:4:24: /subscriptions/2/url: invalid URL \"http://***@h st/\": Bad hostname",
         "cfg.json:5:12: /subscriptions/3/name: expected a string, got a number",
-        "cfg.json:5:22: /subscriptions/3/url: invalid URL \"https://***@/x\": No host part in the URL",
+        "cfg.json:5:22: /subscriptions/3/url: invalid URL \"https://***@/x\": No host part in the "
+        "URL",
         "cfg.json:6:3: /subscriptions/4/name: missing (a subscription needs \"name\", \"url\" and "
         "\"contract\")",
         "cfg.json:6:3: /subscriptions/4/contract: missing (a subscription needs \"name\", \"url\" "
@@ -682,8 +693,8 @@ static void test_error_subscription_fields(void **state)
     size_t j = 0;
     for (size_t i = 0; i < e.ces_n; i++) {
         const char *got = e.ces_items[i].cer_text;
-        static const char far[] =
-            "cfg.json:4:57: /subscriptions/2/contract: unknown contract \"zzzzzzzzzzzzzz\" (known: ";
+        static const char far[] = "cfg.json:4:57: /subscriptions/2/contract: unknown contract "
+                                  "\"zzzzzzzzzzzzzz\" (known: ";
         static const char abstract[] =
             "cfg.json:5:52: /subscriptions/3/contract: cannot load contract \"common-backend\": ";
         if (strncmp(got, far, sizeof(far) - 1) == 0) {
@@ -717,7 +728,8 @@ static void test_error_vars(void **state)
         "cfg.json:3:53: /subscriptions/0/vars/n: expected a string, got a number",
         "cfg.json:4:75: /subscriptions/1/vars: expected an object, got an array");
 
-    write_file("novars.json", "{\"name\": \"novars\", \"events\": {\"tick\": {\"data\": \"text\"}}}");
+    write_file("novars.json",
+               "{\"name\": \"novars\", \"events\": {\"tick\": {\"data\": \"text\"}}}");
     char dir[512], text[1024];
     snprintf(text, sizeof(text),
              "{'contracts_dir': '%s', 'subscriptions': [\n"
@@ -731,27 +743,28 @@ static void test_error_vars(void **state)
 static void test_error_headers(void **state)
 {
     (void)state;
-    EXPECT_ERRORS("{'subscriptions': [{'name': 'a', 'url': 'http://h/', 'contract': 'task-stream',\n"
-                  "  'headers': {'Bad Name': 'x', '': 'y', 'X-Ctl': 'a\\u0001b',\n"
-                  "   'X-Nl': 'a\\nb', 'last-event-id': '5', 'X-Num': 5, 'X-Nul': 'a\\u0000',\n"
-                  "   'X-Obj': {}, 'X-Both': {'credential': 'a', 'file': 'b'}}}]}",
-                  "cfg.json:2:15: /subscriptions/0/headers/Bad Name: invalid header name \"Bad "
-                  "Name\": letters, digits and !#$%&'*+-.^_`|~ only",
-                  "cfg.json:2:32: /subscriptions/0/headers/: invalid header name \"\": letters, "
-                  "digits and !#$%&'*+-.^_`|~ only",
-                  "cfg.json:2:50: /subscriptions/0/headers/X-Ctl: header value has a control "
-                  "character or line break",
-                  "cfg.json:3:12: /subscriptions/0/headers/X-Nl: header value has a control "
-                  "character or line break",
-                  "cfg.json:3:20: /subscriptions/0/headers/last-event-id: \"last-event-id\" "
-                  "cannot be set: ssemon sends the last event ID it received",
-                  "cfg.json:3:51: /subscriptions/0/headers/X-Num: expected a string, "
-                  "{\"credential\": NAME} or {\"file\": PATH}, got a number",
-                  "cfg.json:3:63: /subscriptions/0/headers/X-Nul: must not contain U+0000",
-                  "cfg.json:4:13: /subscriptions/0/headers/X-Obj: give exactly one of "
-                  "\"credential\" or \"file\"",
-                  "cfg.json:4:27: /subscriptions/0/headers/X-Both: give exactly one of "
-                  "\"credential\" or \"file\"");
+    EXPECT_ERRORS(
+        "{'subscriptions': [{'name': 'a', 'url': 'http://h/', 'contract': 'task-stream',\n"
+        "  'headers': {'Bad Name': 'x', '': 'y', 'X-Ctl': 'a\\u0001b',\n"
+        "   'X-Nl': 'a\\nb', 'last-event-id': '5', 'X-Num': 5, 'X-Nul': 'a\\u0000',\n"
+        "   'X-Obj': {}, 'X-Both': {'credential': 'a', 'file': 'b'}}}]}",
+        "cfg.json:2:15: /subscriptions/0/headers/Bad Name: invalid header name \"Bad "
+        "Name\": letters, digits and !#$%&'*+-.^_`|~ only",
+        "cfg.json:2:32: /subscriptions/0/headers/: invalid header name \"\": letters, "
+        "digits and !#$%&'*+-.^_`|~ only",
+        "cfg.json:2:50: /subscriptions/0/headers/X-Ctl: header value has a control "
+        "character or line break",
+        "cfg.json:3:12: /subscriptions/0/headers/X-Nl: header value has a control "
+        "character or line break",
+        "cfg.json:3:20: /subscriptions/0/headers/last-event-id: \"last-event-id\" "
+        "cannot be set: ssemon sends the last event ID it received",
+        "cfg.json:3:51: /subscriptions/0/headers/X-Num: expected a string, "
+        "{\"credential\": NAME} or {\"file\": PATH}, got a number",
+        "cfg.json:3:63: /subscriptions/0/headers/X-Nul: must not contain U+0000",
+        "cfg.json:4:13: /subscriptions/0/headers/X-Obj: give exactly one of "
+        "\"credential\" or \"file\"",
+        "cfg.json:4:27: /subscriptions/0/headers/X-Both: give exactly one of "
+        "\"credential\" or \"file\"");
 }
 
 static void test_error_paths(void **state)
@@ -769,8 +782,8 @@ static void test_error_paths(void **state)
                           &e));
     char want[4][1024];
     const char *const w[] = {want[0], want[1], want[2], want[3]};
-    snprintf(want[0], sizeof(want[0]), "%s/paths.json:1:19: /contracts_dir: \"%s/afile\" is not a directory",
-             tmpdir, tmpdir);
+    snprintf(want[0], sizeof(want[0]),
+             "%s/paths.json:1:19: /contracts_dir: \"%s/afile\" is not a directory", tmpdir, tmpdir);
     snprintf(want[1], sizeof(want[1]),
              "%s/paths.json:2:48: /subscriptions/0/contract: cannot load contract "
              "\"sub/none.json\": %s/sub/none.json: cannot open: No such file or directory",
@@ -861,7 +874,8 @@ static void test_error_cap(void **state)
     assert_null(config_load_buffer(text, strlen(text), "cfg.json", &e));
     assert_int_equal(e.ces_n, CONFIG_MAX_ERRORS + 1);
     assert_string_equal(e.ces_items[0].cer_text, "cfg.json:1:23: /k0: unknown key \"k0\"");
-    assert_string_equal(e.ces_items[CONFIG_MAX_ERRORS].cer_text, "cfg.json: 5 more errors not shown");
+    assert_string_equal(e.ces_items[CONFIG_MAX_ERRORS].cer_text,
+                        "cfg.json: 5 more errors not shown");
     config_errors_free(&e);
     free(text);
 }
@@ -999,7 +1013,7 @@ static void test_credentials(void **state)
     unsetenv("CREDENTIALS_DIRECTORY");
     EXPECT_ERRORS("{'subscriptions': [{'name': 'a', 'url': 'http://h/', 'contract': 'task-stream',"
                   " 'headers': {'A': {'credential': 'api-token'}}}]}",
-                  "cfg.json:1:104: /subscriptions/0/headers/A/credential: cannot read credential "
+                  "cfg.json:1:113: /subscriptions/0/headers/A/credential: cannot read credential "
                   "\"api-token\": CREDENTIALS_DIRECTORY is not set (systemd sets it for "
                   "LoadCredential=)");
 }
@@ -1101,12 +1115,14 @@ static void test_contracts_shared_and_refcounted(void **state)
 {
     (void)state;
     char text[1024], file[512];
-    snprintf(text, sizeof(text),
-             "{'subscriptions': ["
-             " {'name': 'a', 'url': 'http://h/a', 'contract': 'task-stream'},"
-             " {'name': 'b', 'url': 'http://h/b', 'contract': '%s/etc/ssemon/contracts/task-stream.json'},"
-             " {'name': 'c', 'url': 'http://h/c', 'contract': 'version-stream', 'enabled': false}]}",
-             SSEMON_SOURCE_DIR);
+    snprintf(
+        text, sizeof(text),
+        "{'subscriptions': ["
+        " {'name': 'a', 'url': 'http://h/a', 'contract': 'task-stream'},"
+        " {'name': 'b', 'url': 'http://h/b', 'contract': "
+        "'%s/etc/ssemon/contracts/task-stream.json'},"
+        " {'name': 'c', 'url': 'http://h/c', 'contract': 'version-stream', 'enabled': false}]}",
+        SSEMON_SOURCE_DIR);
     (void)file;
     struct config *c = load_ok(text);
     const struct contract *ca = config_subscription_contract(config_subscription_at(c, 0));
@@ -1194,6 +1210,21 @@ static void test_equality(void **state)
     assert_false(equal_named(a, b, "other"));
     config_unref(b);
 
+    /* The journal rate is the process's, not the subscriptions'. */
+    snprintf(text, sizeof(text),
+             "{'contracts_dir': '%s/eqc', 'defaults': {'healthy_window_s': 300,"
+             " 'journal_rate': {'burst': 1, 'interval_s': 1}},"
+             " 'subscriptions': ["
+             " {'name': 'same', 'url': 'http://h/s', 'contract': 'mine', 'vars': {'x': '1'},"
+             "  'headers': {'A': '1', 'B': {'credential': 'tok'}}},"
+             " {'name': 'other', 'url': 'http://h/o', 'contract': 'task-stream'}]}",
+             tmpdir);
+    b = load_ok(text);
+    assert_true(equal_named(a, b, "same"));
+    assert_true(equal_named(a, b, "other"));
+    assert_int_equal(config_defaults(b)->cs_journal_burst, 1);
+    config_unref(b);
+
     /* A rotated credential. */
     write_file("eqcreds/tok", "two\n");
     eq_text(text, sizeof(text), "300", "http://h/o");
@@ -1226,7 +1257,7 @@ static void test_equality(void **state)
         {"'contract': 'mine',", "'contract': 'mine', 'enabled': false,"},
         {"'contract': 'mine',", "'contract': 'mine', 'strict': false,"},
         {"'contract': 'mine',", "'contract': 'mine', 'heartbeat_interval_s': 9,"},
-        {"'contract': 'mine',", "'contract': 'mine', 'journal_rate': {'burst': 2},"},
+        {"'contract': 'mine',", "'contract': 'mine', 'max_line': 77,"},
         {"'contract': 'mine',", "'contract': './eqc/mine.json',"},
     };
     for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
@@ -1313,26 +1344,38 @@ static void test_allocation_failures(void **state)
     char dir[512];
     mkdir(tmp_path(dir, sizeof(dir), "oom"), 0700);
     write_file("oom/tok", "t\n");
+    /* A small contract: its compiler's own failure paths are its tests' job. */
+    write_file("oom/tiny.json", "{\"name\": \"tiny\", \"variables\": [\"task_id\"],"
+                                " \"events\": {\"tick\": {\"data\": \"text\"}}}");
     setenv("CREDENTIALS_DIRECTORY", tmp_path(dir, sizeof(dir), "oom"), 1);
-    char *text = J("{'status': {'listen': '[::1]:0'}, 'defaults': {'headers': {'A': 'b',"
-                   " 'C': {'credential': 'tok'}}, 'journal_rate': {'burst': 2}},"
-                   " 'subscriptions': [{'name': 'a', 'url': 'http://u:p@h/', 'contract':"
-                   " 'task-stream', 'vars': {'task_id': 'x'}, 'headers': {'a': 'c'}},"
-                   " {'name': 'b', 'url': 'http://h/', 'contract': 'task-stream',"
-                   " 'x': 1}]}");
+    char raw[1024];
+    snprintf(raw, sizeof(raw),
+             "{'status': {'listen': '[::1]:0'}, 'contracts_dir': '%s',"
+             " 'defaults': {'headers': {'A': 'b', 'C': {'credential': 'tok'}},"
+             " 'journal_rate': {'burst': 2}},"
+             " 'subscriptions': [{'name': 'a', 'url': 'http://u:p@h/', 'contract':"
+             " 'tiny', 'vars': {'task_id': 'x'}, 'headers': {'a': 'c'}},"
+             " {'name': 'b', 'url': 'http://h/', 'contract': './oom/tiny.json', 'x': 1}]}",
+             tmp_path(dir, sizeof(dir), "oom"));
+    char *text = J(raw);
+    char file[512];
+    tmp_path(file, sizeof(file), "oom.json");
     bool succeeded = false;
     /* Bounded: the load makes far fewer allocations than this. */
     for (long k = 0; k < 20000 && !succeeded; k++) {
         struct config_errors e;
         alloc_failed = 0;
         alloc_countdown = k;
-        struct config *c = config_load_buffer(text, strlen(text), "oom.json", &e);
+        struct config *c = config_load_buffer(text, strlen(text), file, &e);
         alloc_countdown = -1;
         /* The document has one error, so nothing loads; the one error, or
          * running out of memory, is what must be reported. */
         assert_null(c);
         if (alloc_failed == 0) {
-            const char *const w[] = {"oom.json:1:324: /subscriptions/1/x: unknown key \"x\""};
+            char want[1024];
+            const char *const w[] = {want};
+            snprintf(want, sizeof(want), "%s:1:%zu: /subscriptions/1/x: unknown key \"x\"", file,
+                     strlen(text) - 8);
             check_errors(&e, w, 1);
             succeeded = true;
         } else {
@@ -1352,7 +1395,7 @@ static void test_allocation_failures(void **state)
         struct config_errors e;
         alloc_failed = 0;
         alloc_countdown = k;
-        struct config *c = config_load_buffer(text, strlen(text), "oom.json", &e);
+        struct config *c = config_load_buffer(text, strlen(text), file, &e);
         alloc_countdown = -1;
         if (c != NULL) {
             assert_int_equal(e.ces_n, 0);
@@ -1383,6 +1426,7 @@ int main(void)
         cmocka_unit_test(test_listen_forms),
         cmocka_unit_test(test_error_syntax),
         cmocka_unit_test(test_error_unknown_keys),
+        cmocka_unit_test(test_error_defaults_only),
         cmocka_unit_test(test_error_sorted_by_position),
         cmocka_unit_test(test_error_types_and_ranges),
         cmocka_unit_test(test_error_duplicates),

@@ -373,6 +373,18 @@ static void test_pattern(void **state)
     compile(f, "{\"properties\": {\"a\": {\"pattern\": \"^x$\"}}}");
     valid(f, "{\"a\": \"x\", \"b\": \"y\"}");
     invalid(f, "{\"a\": \"xy\", \"b\": \"x\"}", "/a: \"xy\" does not match pattern \"^x$\"");
+    /* realistic patterns stay well within the complexity limits */
+    compile(f, "{\"pattern\": \"^.{1,200}$\"}");
+    valid(f, "\"x\"");
+    compile(f, "{\"pattern\": \"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$\"}");
+    valid(f, "\"3f1c2a9e-8b7d-4c6e-9f00-1a2b3c4d5e6f\"");
+    compile(f, "{\"pattern\": \"^([[:alpha:]]+|[]a-]{2,}|\\\\{x\\\\})(, ?[a-z]*)*$\"}");
+    valid(f, "\"abc, de,f\"");
+    valid(f, "\"-]a\"");
+    valid(f, "\"{x}\"");
+    invalid(f, "\"ab1\"",
+            "(root): \"ab1\" does not match pattern "
+            "\"^([[:alpha:]]+|[]a-]{2,}|\\{x\\})(, ?[a-z]*)*$\"");
     /* long strings (heap copy) */
     compile(f, "{\"pattern\": \"^a*b$\"}");
     char longs[2100];
@@ -651,6 +663,19 @@ static void test_compile_errors(void **state)
     compile_error("{\"required\": [\"a\", \"a\"]}", "/required: \"required\" lists \"a\" twice");
     compile_error("{\"pattern\": \"(\"}", "/pattern: invalid pattern \"(\": Unmatched ( or \\(");
     compile_error("{\"pattern\": 1}", "/pattern: \"pattern\" must be a string");
+    /* patterns glibc's regcomp would expand into gigabytes are refused */
+    compile_error("{\"pattern\": \"((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+\"}",
+                  "/pattern: pattern \"((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+\" refused: it is too "
+                  "complex for the "
+                  "regex engine (use minLength/maxLength for lengths)");
+    compile_error("{\"pattern\": \"^.{1,5000}$\"}",
+                  "/pattern: pattern \"^.{1,5000}$\" refused: it is too complex for the regex "
+                  "engine (use minLength/maxLength for lengths)");
+    compile_error("{\"pattern\": \"x+++++++++++++++\"}",
+                  "/pattern: pattern \"x+++++++++++++++\" refused: it is too complex for the regex "
+                  "engine (use minLength/maxLength for lengths)");
+    compile_error("{\"pattern\": \"(a)\\\\1\"}",
+                  "/pattern: pattern \"(a)\\1\" refused: back-references are not supported");
     compile_error("{\"type\": \"int\"}", "/type: unknown type \"int\"");
     compile_error("{\"type\": []}", "/type: \"type\" must not be an empty array");
     compile_error("{\"type\": [\"null\", \"null\"]}", "/type: type \"null\" listed twice");

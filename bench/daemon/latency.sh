@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# Detection latency of `ssemon run` (issue 4, part 10): how long after a
+# heartbeat window expires the daemon has (a) written the heartbeat_missed
+# record and (b) counted it in /metrics. See docs/benchmarks.md, "Daemon".
+#
+# Two phases, each with its own daemon and test server:
+#   journal: LAT_STREAMS streams (default 200), records on stderr, nothing
+#            else touching the daemon;
+#   metric:  LAT_METRIC_STREAMS streams (default 20), /metrics fetched every
+#            LAT_POLL_MS ms (default 5) while the records are also timed.
+# Every stream is the Flask version stream (bench/daemon/scenarios/
+# bench-latency.scn): connection_open, version, LAT_HEARTBEATS heartbeats
+# (default 3) one second apart, then silence with the connection open.
+# Stream i waits i x LAT_SPREAD_MS / streams ms (default spread 1000) before
+# its first heartbeat, so the expiries are spread instead of simultaneous
+# (LAT_SPREAD_MS=0: all at once).
+#
+# Window expiry = the test server's clock just before it wrote the stream's
+# last event + interval (1 s) x tolerance (2). The record's time is the
+# CLOCK_REALTIME at which `probe stamp` read the line from the daemon's
+# stderr pipe; the metric's time is when the first /metrics response showing
+# the counter above 0 was received (and, as a lower bound, when the last one
+# still showing 0 was sent). Same host, same clock: no skew.
+#
+#   LAT_STREAMS, LAT_METRIC_STREAMS, LAT_HEARTBEATS, LAT_SPREAD_MS,
+#   LAT_POLL_MS   as above
+#   BENCH_CMAKE_ARGS  extra configure arguments (word-split)
+# Prints a markdown table on stdout; JSON lines go to
+# bench/results/daemon-latency-STAMP.jsonl; per-stream data stays in
+# build-bench/bench-daemon/latency/.
+set -euo pipefail
+
+dbench_name=bench/daemon/latency.sh
+# shellcheck source=bench/daemon/lib.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+
+streams=${LAT_STREAMS:-200}
+metric_streams=${LAT_METRIC_STREAMS:-20}
+heartbeats=${LAT_HEARTBEATS:-3}
+spread=${LAT_SPREAD_MS:-1000}
+poll_ms=${LAT_POLL_MS:-5}
+hb_ms=1000
+tolerance=2
+for v in streams metric_streams heartbeats spread poll_ms; do
+  [[ ${!v} =~ ^[0-9]+$ ]] || dbench_die "$v must be a non-negative integer, got '${!v}'"
+done
+[ "$streams" -ge 1 ] && [ "$streams" -le 5000 ] || dbench_die "LAT_STREAMS must be 1..5000"
+[ "$metric_streams" -le 5000 ] || dbench_die "LAT_METRIC_STREAMS must be 0..5000"
+[ "$heartbeats" -ge 1 ] && [ "$heartbeats" -le 60 ] || dbench_die "LAT_HEARTBEATS must be 1..60"
+[ "$spread" -le 60000 ] || dbench_die "LAT_SPREAD_MS must be at most 60000"
+[ "$poll_ms" -ge 1 ] || dbench_die "LAT_POLL_MS must be at least 1"
+
+dbench_need cmake ninja jq curl awk
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+trap dbench_cleanup EXIT
+trap 'exit 130' INT TERM
+dbench_build_all
+dbench_workdir latency
+mkdir -p "$dbench_results"
+raw="$dbench_results/daemon-latency-$dbench_stamp.jsonl"
+machine=$(dbench_machine)
+
+# Writes the configuration for one phase: `n` subscriptions lat-NNNN, stream
+# i pausing i x spread / n ms before its first heartbeat.
+lat_config() {
+  local file=$1 n=$2 port=$3 status_port=$4 i name off sep=
+  {
+    printf '{\n  "status": {"listen": "127.0.0.1:%s"},\n' "$status_port"
+    printf '  "contracts_dir": "%s",\n' "$dbench_root/etc/ssemon/contracts"
+    printf '  "defaults": {"heartbeat_tolerance": %s},\n' "$tolerance"
+    printf '  "subscriptions": [\n'
+    for ((i = 0; i < n; i++)); do
+      printf -v name 'lat-%04d' "$i"
+      off=$((i * spread / n))
+      printf '%s    {"name": "%s", "url": "http://127.0.0.1:%s/api/utils/version/stream?request_id=%s&hb_ms=%s&k=%s&off_ms=%s", "contract": "version-stream", "vars": {"request_id": "%s"}, "heartbeat_interval_s": %s}' \
+        "$sep" "$name" "$port" "$name" "$hb_ms" "$heartbeats" "$off" "$name" $((hb_ms / 1000))
+      sep=$',\n'
+    done
+    printf '\n  ]\n}\n'
+  } >"$file"
+}
+
+# Runs one phase in $dbench_work/PHASE: n streams; with poll=yes, /metrics is
+# fetched every poll_ms ms. Leaves PHASE/streams.jsonl (one line per stream).
+lat_phase() {
+  local phase=$1 n=$2 poll=$3 dir="$dbench_work/$1" status_port wait_s found i
+  mkdir -p "$dir"
+  dbench_say "$phase phase: $n streams, $heartbeats heartbeats each, expiries spread over $spread ms"
+  dbench_start_server "$dir/server.err" --dir "$dbench_here/scenarios" \
+    --route '/api/utils/version/stream=bench-latency'
+  local server_pid=$dbench_srv_pid
+  status_port=$("$dbench_probe" freeport)
+  lat_config "$dir/ssemon.json" "$n" "$dbench_srv_port" "$status_port"
+  "$dbench_ssemon" check-config -c "$dir/ssemon.json" >/dev/null ||
+    dbench_die "the generated configuration is refused ($dir/ssemon.json)"
+  for ((i = 0; i < n; i++)); do printf 'lat-%04d\n' "$i"; done >"$dir/names"
+
+  mkfifo "$dir/daemon.fifo"
+  "$dbench_probe" stamp <"$dir/daemon.fifo" >"$dir/daemon.stamped" &
+  dbench_pids+=($!)
+  local stamp_pid=$!
+  "$dbench_ssemon" run -c "$dir/ssemon.json" --log-target stderr 2>"$dir/daemon.fifo" &
+  dbench_pids+=($!)
+  local daemon_pid=$!
+  wait_s=$(((spread + (heartbeats + tolerance) * hb_ms) / 1000 + 20))
+  local poll_pid=
+  if [ "$poll" = yes ]; then
+    "$dbench_probe" metrics --port "$status_port" --names "$dir/names" \
+      --interval-ms "$poll_ms" --timeout-s "$wait_s" >"$dir/metrics.jsonl" &
+    poll_pid=$!
+    dbench_pids+=("$poll_pid")
+  fi
+
+  # Bounded wait for every stream's heartbeat_missed record.
+  found=0
+  for _ in $(seq $((wait_s * 4))); do
+    dbench_alive "$daemon_pid" || dbench_die "$phase: the daemon exited (see $dir/daemon.stamped)"
+    found=$(grep -cE '"SSEMON_CLASS": ?"heartbeat_missed"' "$dir/daemon.stamped" || true)
+    [ "$found" -ge "$n" ] && break
+    sleep 0.25
+  done
+  [ "$found" -ge "$n" ] ||
+    dbench_die "$phase: only $found of $n streams reported heartbeat_missed within $wait_s s"
+  if [ -n "$poll_pid" ]; then
+    local prc=0
+    wait "$poll_pid" || prc=$?
+    dbench_forget "$poll_pid"
+    [ "$prc" -eq 0 ] || dbench_die "$phase: /metrics never showed every counter (see $dir/metrics.jsonl)"
+  fi
+  dbench_stop "$daemon_pid" 10 || dbench_die "$phase: the daemon did not stop on SIGTERM"
+  dbench_stop "$stamp_pid" 5 || true
+  dbench_stop "$server_pid" 10 || true
+
+  [ -f "$dir/metrics.jsonl" ] || : >"$dir/metrics.jsonl"
+  jq -n -c --rawfile server "$dir/server.err" --rawfile stamped "$dir/daemon.stamped" \
+    --slurpfile metrics "$dir/metrics.jsonl" --argjson window "$((hb_ms * tolerance))" \
+    --argjson k "$heartbeats" '
+    def epoch: capture("^(?<s>[0-9-]+T[0-9:]+)(\\.(?<f>[0-9]+))?\\+00:00$")
+      | (.s + "Z" | fromdateiso8601) + (if .f then ("0." + .f | tonumber) else 0 end);
+    def ms($a; $b): if $a == null or $b == null then null
+      else (($a - $b) * 1e6 | round) / 1e3 end;
+    # Last heartbeat per stream, from the server log.
+    ([$server | split("\n")[] | capture(": hb (?<id>\\S+) (?<i>[0-9]+) (?<t>\\S+)$")]
+     | group_by(.id) | map({key: .[0].id,
+         value: {n: (map(.i | tonumber) | max), last: (map(.t | epoch) | max)}})
+     | from_entries) as $sent
+    # First heartbeat_missed record per stream, and every other violation.
+    | ([$stamped | split("\n")[] | select(length > 0)
+        | (index("\t")) as $tab | {at: (.[:$tab] | tonumber), r: (.[$tab + 1:] | fromjson)}
+        | select(.r.SSEMON_CLASS != null)] ) as $records
+    | ($records | map(select(.r.SSEMON_CLASS == "heartbeat_missed"))
+       | group_by(.r.SSEMON_SUBSCRIPTION)
+       | map({key: .[0].r.SSEMON_SUBSCRIPTION, value: min_by(.at)}) | from_entries) as $rec
+    | ($metrics | map(select(.subscription != null) | {key: .subscription, value: .})
+       | from_entries) as $met
+    | ($sent | keys[]) as $id
+    | ($sent[$id].last + $window / 1000) as $expiry
+    | {subscription: $id, heartbeats: $sent[$id].n, last_sent: $sent[$id].last,
+       expiry: $expiry, record_at: $rec[$id].at, record_ms: ms($rec[$id].at; $expiry),
+       daemon_ms: (first($rec[$id].r.MESSAGE // ""
+                   | capture("no heartbeat for (?<n>[0-9]+) ms \\(limit (?<l>[0-9]+) ms")
+                   | (.n | tonumber) - (.l | tonumber)) // null),
+       metric_ms: ms($met[$id].received; $expiry),
+       metric_ms_low: ms($met[$id].zero_sent; $expiry),
+       heartbeats_ok: ($sent[$id].n == $k),
+       other_violations: [$records[] | select(.r.SSEMON_SUBSCRIPTION == $id
+         and .r.SSEMON_CLASS != "heartbeat_missed") | .r.SSEMON_CLASS]}' \
+    >"$dir/streams.jsonl"
+  local bad
+  bad=$(jq -s '[.[] | select(.heartbeats_ok | not)] | length' "$dir/streams.jsonl")
+  [ "$(jq -s length "$dir/streams.jsonl")" -eq "$n" ] ||
+    dbench_die "$phase: the server log does not show $n streams"
+  [ "$bad" -eq 0 ] || dbench_die "$phase: $bad streams did not send exactly $heartbeats heartbeats"
+}
+
+# Summary of one measure over the streams of one phase: a JSON line.
+lat_summary() {
+  local phase=$1 field=$2 what=$3
+  jq -s -c --arg phase "$phase" --arg field "$field" --arg what "$what" \
+    --argjson spread "$spread" --argjson poll "$poll_ms" '
+    def rank($p): .[(((length * $p) | ceil) - 1) | if . < 0 then 0 else . end];
+    (map(.[$field]) | map(select(. != null)) | sort) as $v
+    | {bench: "daemon-latency", phase: $phase, measure: $what, streams: length,
+       measured: ($v | length), spread_ms: $spread,
+       poll_ms: (if $phase == "metric" then $poll else null end),
+       min_ms: $v[0], p50_ms: ($v | rank(0.5)), p90_ms: ($v | rank(0.9)),
+       p99_ms: ($v | rank(0.99)), max_ms: $v[-1],
+       mean_ms: (if ($v | length) > 0 then (($v | add) / ($v | length) * 1000 | round) / 1000
+                 else null end),
+       other_violations: (map(.other_violations | length) | add)}' \
+    "$dbench_work/$phase/streams.jsonl"
+}
+
+lat_phase journal "$streams" no
+if [ "$metric_streams" -gt 0 ]; then
+  lat_phase metric "$metric_streams" yes
+fi
+
+: >"$raw"
+lat_summary journal record_ms "journal record (stderr line read)" >>"$raw"
+lat_summary journal daemon_ms "the daemon's own count: gap it reports - limit" >>"$raw"
+if [ "$metric_streams" -gt 0 ]; then
+  lat_summary metric record_ms "journal record (stderr line read)" >>"$raw"
+  lat_summary metric metric_ms "metric non-zero (response received)" >>"$raw"
+  lat_summary metric metric_ms_low "metric non-zero (lower bound: last 0 fetch sent)" >>"$raw"
+  jq -c '{bench: "daemon-latency", phase: "metric", metrics_polling: .}' \
+    < <(jq -c 'select(.summary)' "$dbench_work/metric/metrics.jsonl") >>"$raw"
+fi
+
+echo "## Daemon detection latency ($(date -u '+%Y-%m-%d'))"
+echo
+echo "$machine"
+echo
+echo "Window: interval $((hb_ms / 1000)) s x tolerance $tolerance; $heartbeats heartbeats per stream;" \
+  "expiries spread over $spread ms. Latency from window expiry, in ms (nearest-rank percentiles)."
+echo
+jq -s -r '
+  "| phase | measure | streams | min | p50 | p90 | p99 | max | other violations |",
+  "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+  (.[] | select(.measure != null)
+   | "| \(.phase) | \(.measure) | \(.measured)/\(.streams) | \(.min_ms) | \(.p50_ms) | \(.p90_ms) | \(.p99_ms) | \(.max_ms) | \(.other_violations) |")
+' "$raw"
+jq -r 'select(.metrics_polling) | .metrics_polling
+  | "\n/metrics fetched \(.polls) times (\(.failed_polls) failed before the endpoint listened); one fetch: p50 \(.poll_ms_p50) ms, max \(.poll_ms_max) ms, \(.bytes_last) bytes."' "$raw"
+echo
+jq -r -s '.[] | select(.measure != null and (.measure | startswith("metric non-zero (lower") | not))
+  | "Target p99 <= 50 ms, \(.phase) phase, \(.measure): \(if .p99_ms <= 50 then "met" else "MISSED" end) (p99 \(.p99_ms) ms)."' "$raw"
+dbench_say "raw results: $raw; per stream: $dbench_work/*/streams.jsonl"

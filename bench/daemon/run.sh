@@ -1,0 +1,315 @@
+#!/usr/bin/env bash
+# The daemon at scale (issue 4, part 10): one `ssemon run` holding
+# BENCH_SUBS subscriptions (default 10,000), each a Flask version stream
+# (tests/scenarios/version-stream.scn, a heartbeat every second) from the
+# test server over loopback. Once every subscription is streaming, measures
+# for BENCH_MEASURE_S seconds (default 60), with nothing else asking the
+# daemon anything: its CPU (utime + stime from /proc/PID/stat) and RSS
+# (VmRSS); then the time curl takes for BENCH_HTTP_REQUESTS (default 20)
+# GET /status and as many GET /metrics. The test server's CPU is reported
+# for context. See docs/benchmarks.md, "Daemon".
+#
+#   BENCH_SUBS            subscriptions (default 10000)
+#   BENCH_MEASURE_S       length of the quiet measurement window (default 60)
+#   BENCH_HTTP_REQUESTS   requests per endpoint (default 20)
+#   BENCH_RAMP_TIMEOUT_S  how long all subscriptions may take to stream (120)
+#   BENCH_PERF            auto (profile when a target is missed, default),
+#                         1 (always) or 0 (never): perf record -g -p PID
+#   BENCH_CMAKE_ARGS      extra configure arguments (word-split)
+# Prints a markdown table on stdout; one JSON line goes to
+# bench/results/daemon-STAMP.jsonl; logs and profiles stay in
+# build-bench/bench-daemon/run/.
+set -euo pipefail
+
+dbench_name=bench/daemon/run.sh
+# shellcheck source=bench/daemon/lib.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+
+subs=${BENCH_SUBS:-10000}
+measure=${BENCH_MEASURE_S:-60}
+requests=${BENCH_HTTP_REQUESTS:-20}
+ramp_timeout=${BENCH_RAMP_TIMEOUT_S:-120}
+perf_mode=${BENCH_PERF:-auto}
+perf_s=15
+for v in subs measure requests ramp_timeout; do
+  [[ ${!v} =~ ^[0-9]+$ ]] || dbench_die "$v must be a non-negative integer, got '${!v}'"
+done
+[ "$subs" -ge 1 ] && [ "$subs" -le 100000 ] || dbench_die "BENCH_SUBS must be 1..100000"
+[ "$measure" -ge 5 ] && [ "$measure" -le 3600 ] || dbench_die "BENCH_MEASURE_S must be 5..3600"
+[ "$requests" -ge 1 ] && [ "$requests" -le 1000 ] || dbench_die "BENCH_HTTP_REQUESTS must be 1..1000"
+[ "$ramp_timeout" -ge 1 ] || dbench_die "BENCH_RAMP_TIMEOUT_S must be at least 1"
+case $perf_mode in auto | 0 | 1) ;; *) dbench_die "BENCH_PERF must be auto, 0 or 1" ;; esac
+
+dbench_need cmake ninja jq curl awk
+[ "$perf_mode" = 0 ] || command -v perf >/dev/null ||
+  dbench_say "perf is not installed: no profile will be taken (apt-get install linux-perf)"
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+trap dbench_cleanup EXIT
+trap 'exit 130' INT TERM
+dbench_build_all
+dbench_workdir run
+w=$dbench_work
+mkdir -p "$dbench_results"
+raw="$dbench_results/daemon-$dbench_stamp.jsonl"
+machine=$(dbench_machine)
+clk_tck=$(getconf CLK_TCK)
+
+# ---- descriptors: each process holds one socket per subscription
+need_fds=$((subs + 1024))
+if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$need_fds" ]; then
+  ulimit -Hn "$need_fds" 2>/dev/null ||
+    dbench_die "open-file hard limit $(ulimit -Hn) < $need_fds, and it cannot be raised (run as root)"
+fi
+ulimit -n "$(ulimit -Hn)"
+
+# ---- ephemeral ports: one per connection and destination; leave 2,000 to
+# the rest of the machine and spread the subscriptions over enough servers
+read -r port_lo port_hi </proc/sys/net/ipv4/ip_local_port_range
+port_cap=$((port_hi - port_lo + 1 - 2000))
+[ "$port_cap" -ge 1000 ] ||
+  dbench_die "net.ipv4.ip_local_port_range ($port_lo-$port_hi) leaves too few ephemeral ports"
+nservers=$(((subs + port_cap - 1) / port_cap))
+dbench_say "$subs subscriptions; ephemeral ports $port_lo-$port_hi; $nservers test server(s)"
+
+server_pids=()
+server_ports=()
+for ((s = 0; s < nservers; s++)); do
+  dbench_start_server "$w/server-$s.err" --dir "$dbench_root/tests/scenarios" \
+    --route '/api/utils/version/stream=version-stream'
+  server_pids+=("$dbench_srv_pid")
+  server_ports+=("$dbench_srv_port")
+done
+
+# ---- configuration
+status_port=$("$dbench_probe" freeport)
+base="http://127.0.0.1:$status_port"
+cfg="$w/ssemon.json"
+{
+  printf '{\n  "status": {"listen": "127.0.0.1:%s"},\n' "$status_port"
+  printf '  "contracts_dir": "%s",\n' "$dbench_root/etc/ssemon/contracts"
+  printf '  "defaults": {"heartbeat_tolerance": 2},\n'
+  printf '  "subscriptions": [\n'
+  sep=
+  for ((i = 0; i < subs; i++)); do
+    printf -v name 'hb-%05d' "$i"
+    printf '%s    {"name": "%s", "url": "http://127.0.0.1:%s/api/utils/version/stream?request_id=%s&hb_ms=1000", "contract": "version-stream", "vars": {"request_id": "%s"}, "heartbeat_interval_s": 1}' \
+      "$sep" "$name" "${server_ports[i % nservers]}" "$name" "$name"
+    sep=$',\n'
+  done
+  printf '\n  ]\n}\n'
+} >"$cfg"
+"$dbench_ssemon" check-config -c "$cfg" >/dev/null ||
+  dbench_die "the generated configuration is refused ($cfg)"
+
+# ---- the daemon's own size: the same binary with no subscription at all
+printf '{"status": {"listen": "127.0.0.1:0"}, "subscriptions": []}\n' >"$w/empty.json"
+"$dbench_ssemon" run -c "$w/empty.json" --log-target stderr 2>"$w/empty.err" &
+empty_pid=$!
+dbench_pids+=("$empty_pid")
+sleep 1
+dbench_alive "$empty_pid" || dbench_die "the daemon does not start (see $w/empty.err)"
+rss_empty=$(dbench_kib "$empty_pid" VmRSS)
+dbench_stop "$empty_pid" 10 || true
+
+# ---- the daemon, and the ramp until every subscription streams
+t_start=$EPOCHREALTIME
+"$dbench_ssemon" run -c "$cfg" --log-target stderr 2>"$w/daemon.err" &
+daemon_pid=$!
+dbench_pids+=("$daemon_pid")
+
+# Sum of a metric's samples (every label set) in a /metrics document.
+metric_sum() {
+  awk -v m="$2" 'index($0, m "{") == 1 || index($0, m " ") == 1 { s += $NF } END { printf "%d\n", s }' "$1"
+}
+metric_up() {
+  grep -c '^ssemon_subscription_up{.*} 1$' "$1" || true
+}
+fetch_metrics() {
+  curl -sf --max-time 30 -o "$1" "$base/metrics"
+}
+
+dbench_say "waiting until all $subs subscriptions stream (at most $ramp_timeout s)"
+up=0
+deadline=$((SECONDS + ramp_timeout))
+while [ "$SECONDS" -lt "$deadline" ]; do
+  dbench_alive "$daemon_pid" || dbench_die "the daemon exited (see $w/daemon.err)"
+  if fetch_metrics "$w/ramp.prom"; then
+    up=$(metric_up "$w/ramp.prom")
+    [ "$up" -ge "$subs" ] && break
+  fi
+  sleep 2
+done
+[ "$up" -ge "$subs" ] || dbench_die "only $up of $subs subscriptions streaming after $ramp_timeout s"
+ramp_s=$(awk -v a="$t_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+dbench_say "all streaming after $ramp_s s; settling 5 s, then measuring for $measure s"
+sleep 5
+
+# ---- quiet window: nothing but the streams
+fetch_metrics "$w/before.prom" || dbench_die "GET /metrics failed"
+server_ticks() {
+  local p t=0
+  for p in "${server_pids[@]}"; do t=$((t + $(dbench_ticks "$p"))); done
+  echo "$t"
+}
+d0=$(dbench_ticks "$daemon_pid")
+s0=$(server_ticks)
+t0=$EPOCHREALTIME
+rss_max=0
+end=$((SECONDS + measure))
+while [ "$SECONDS" -lt "$end" ]; do
+  dbench_alive "$daemon_pid" || dbench_die "the daemon exited during the measurement"
+  r=$(dbench_kib "$daemon_pid" VmRSS)
+  [ "$r" -gt "$rss_max" ] && rss_max=$r
+  sleep 5
+done
+d1=$(dbench_ticks "$daemon_pid")
+s1=$(server_ticks)
+t1=$EPOCHREALTIME
+rss=$(dbench_kib "$daemon_pid" VmRSS)
+[ "$rss" -gt "$rss_max" ] && rss_max=$rss
+rss_anon=$(dbench_kib "$daemon_pid" RssAnon)
+server_rss=0
+for p in "${server_pids[@]}"; do server_rss=$((server_rss + $(dbench_kib "$p" VmRSS))); done
+fetch_metrics "$w/after.prom" || dbench_die "GET /metrics failed"
+up_after=$(metric_up "$w/after.prom")
+events=$(($(metric_sum "$w/after.prom" ssemon_events_total) - $(metric_sum "$w/before.prom" ssemon_events_total)))
+violations=$(($(metric_sum "$w/after.prom" ssemon_violations_total) - $(metric_sum "$w/before.prom" ssemon_violations_total)))
+
+# ---- the status endpoint, still under the full load of streams
+http_times() {
+  local path=$1 out=$2 i line
+  : >"$out"
+  for ((i = 0; i < requests; i++)); do
+    line=$(curl -s -o /dev/null --max-time 30 -w '%{time_total} %{size_download} %{http_code}' \
+      "$base$path") || dbench_die "GET $path failed"
+    [ "${line##* }" = 200 ] || dbench_die "GET $path answered ${line##* }"
+    echo "$line" >>"$out"
+    sleep 0.25
+  done
+}
+dbench_say "timing $requests GET /status and $requests GET /metrics"
+http_times /status "$w/http-status.txt"
+http_times /metrics "$w/http-metrics.txt"
+read -r st_p50 st_max _ < <(cut -d' ' -f1 "$w/http-status.txt" | dbench_p50_max_ms)
+read -r me_p50 me_max _ < <(cut -d' ' -f1 "$w/http-metrics.txt" | dbench_p50_max_ms)
+st_bytes=$(tail -1 "$w/http-status.txt" | cut -d' ' -f2)
+me_bytes=$(tail -1 "$w/http-metrics.txt" | cut -d' ' -f2)
+rss_after_http=$(dbench_kib "$daemon_pid" VmRSS)
+hwm=$(dbench_kib "$daemon_pid" VmHWM)
+
+read -r cpu_pct server_pct window_s < <(awk -v a="$d0" -v b="$d1" -v c="$s0" -v d="$s1" \
+  -v t0="$t0" -v t1="$t1" -v hz="$clk_tck" \
+  'BEGIN { printf "%.2f %.2f %.1f\n", (b - a) / hz / (t1 - t0) * 100, (d - c) / hz / (t1 - t0) * 100, t1 - t0 }')
+rss_per_sub=$(awk -v r="$rss" -v n="$subs" 'BEGIN { printf "%.1f", r / n }')
+rss_growth=$(awk -v r="$rss" -v e="$rss_empty" -v n="$subs" 'BEGIN { printf "%.1f", (r - e) / n }')
+events_s=$(awk -v e="$events" -v t="$window_s" 'BEGIN { printf "%.0f", e / t }')
+le() { awk -v a="$1" -v b="$2" 'BEGIN { print (a <= b) ? "true" : "false" }'; }
+st_ok=$(le "$st_max" 100)
+me_ok=$(le "$me_max" 100)
+cpu_ok=$(le "$cpu_pct" 25)
+rss_ok=$(le "$rss_per_sub" 64)
+http_ok=$([ "$st_ok" = true ] && [ "$me_ok" = true ] && echo true || echo false)
+
+# ---- profiles, when asked for or when a target is missed
+profile() {
+  local what=$1 out="$w/perf-$1"
+  shift
+  dbench_say "profiling the daemon ($what)"
+  perf record -q -g -p "$daemon_pid" -o "$out.data" -- "$@" >/dev/null 2>"$out.err" || {
+    dbench_say "perf record failed (see $out.err)"
+    return 0
+  }
+  perf report -i "$out.data" --no-children --sort dso,sym --stdio 2>/dev/null |
+    grep -E '^ +[0-9.]+%' | head -25 >"$out.txt" || true
+}
+profiles=()
+if command -v perf >/dev/null && [ "$perf_mode" != 0 ]; then
+  if [ "$perf_mode" = 1 ] || [ "$cpu_ok" != true ]; then
+    profile steady sleep "$perf_s"
+    profiles+=(steady)
+  fi
+  if [ "$perf_mode" = 1 ] || [ "$http_ok" != true ]; then
+    profile http bash -c "for i in 1 2 3; do curl -s -o /dev/null '$base/status';
+      curl -s -o /dev/null '$base/metrics'; done"
+    profiles+=(http)
+  fi
+fi
+
+# ---- stop: the issue wants an exit within 5 s of SIGTERM
+stop_ok=true
+dbench_stop "$daemon_pid" 10 || stop_ok=false
+stop_s=$dbench_stopped_s
+stop5_ok=$([ "$stop_ok" = true ] && [ "$(le "$stop_s" 5)" = true ] && echo true || echo false)
+for p in "${server_pids[@]}"; do dbench_stop "$p" 10 || true; done
+
+# Records the daemon wrote over the whole run: violations by class, other
+# entries by the name of their MESSAGE_ID in include/ssemon/journal_ids.h.
+ids=$(sed -n 's/^#define JOURNAL_ID_\([A-Z_]*\) "\([0-9a-f]*\)".*/\2 \1/p' \
+  "$dbench_root/include/ssemon/journal_ids.h" | jq -R -s -c '
+  [split("\n")[] | select(length > 0) | split(" ") | {key: .[0], value: (.[1] | ascii_downcase)}]
+  | from_entries')
+jq -R -r --argjson ids "$ids" 'fromjson? | (.SSEMON_CLASS // $ids[.MESSAGE_ID] // .MESSAGE_ID)' \
+  "$w/daemon.err" | sort | uniq -c |
+  awk '{ printf "%s%s: %s", (NR > 1 ? ", " : ""), $2, $1 }' >"$w/records.txt" || true
+
+jq -n -c \
+  --argjson subs "$subs" --argjson servers "$nservers" --argjson ramp_s "$ramp_s" \
+  --argjson window_s "$window_s" --argjson cpu_pct "$cpu_pct" --argjson server_cpu_pct "$server_pct" \
+  --argjson rss_kib "$rss" --argjson rss_max_kib "$rss_max" --argjson rss_anon_kib "$rss_anon" \
+  --argjson rss_after_http_kib "$rss_after_http" --argjson hwm_kib "$hwm" \
+  --argjson rss_per_sub_kib "$rss_per_sub" --argjson server_rss_kib "$server_rss" \
+  --argjson rss_empty_kib "$rss_empty" --argjson rss_growth_kib "$rss_growth" \
+  --argjson up_after "$up_after" --argjson events "$events" --argjson events_s "$events_s" \
+  --argjson violations "$violations" \
+  --argjson status_p50_ms "$st_p50" --argjson status_max_ms "$st_max" --argjson status_bytes "$st_bytes" \
+  --argjson metrics_p50_ms "$me_p50" --argjson metrics_max_ms "$me_max" --argjson metrics_bytes "$me_bytes" \
+  --argjson requests "$requests" --argjson stop_s "$stop_s" --argjson stop5_ok "$stop5_ok" \
+  --argjson cpu_ok "$cpu_ok" --argjson rss_ok "$rss_ok" --argjson http_ok "$http_ok" \
+  --arg records "$(cat "$w/records.txt")" --arg stamp "$dbench_stamp" \
+  '{bench: "daemon", stamp: $stamp, subscriptions: $subs, test_servers: $servers, ramp_s: $ramp_s,
+    window_s: $window_s, cpu_pct_one_core: $cpu_pct, rss_kib: $rss_kib, rss_max_kib: $rss_max_kib,
+    rss_anon_kib: $rss_anon_kib, rss_per_sub_kib: $rss_per_sub_kib,
+    rss_no_subscription_kib: $rss_empty_kib, rss_growth_per_sub_kib: $rss_growth_kib,
+    rss_after_http_kib: $rss_after_http_kib, vm_hwm_kib: $hwm_kib,
+    streaming_at_end: $up_after, events_in_window: $events, events_per_s: $events_s,
+    violations_in_window: $violations, http_requests: $requests,
+    status_p50_ms: $status_p50_ms, status_max_ms: $status_max_ms, status_bytes: $status_bytes,
+    metrics_p50_ms: $metrics_p50_ms, metrics_max_ms: $metrics_max_ms, metrics_bytes: $metrics_bytes,
+    server_cpu_pct_one_core: $server_cpu_pct, server_rss_kib: $server_rss_kib,
+    sigterm_exit_s: $stop_s, records: $records,
+    targets: {cpu: $cpu_ok, rss_per_sub: $rss_ok, http: $http_ok, sigterm_5s: $stop5_ok}}' \
+  >"$raw"
+
+yn() { [ "$1" = true ] && echo met || echo MISSED; }
+echo "## Daemon at $subs subscriptions ($(date -u '+%Y-%m-%d'))"
+echo
+echo "$machine"
+echo
+echo "Ramp: all $subs streaming $ramp_s s after start ($nservers test server(s))." \
+  "Quiet window: $window_s s."
+echo
+echo "| measure | value | target |"
+echo "|---|--:|---|"
+echo "| ssemon CPU, % of one core | $cpu_pct | <= 25: $(yn "$cpu_ok") |"
+echo "| ssemon RSS (VmRSS at end of window) | $((rss / 1024)) MiB ($rss KiB; anon $rss_anon KiB) | |"
+echo "| RSS / subscription | $rss_per_sub KiB | <= 64 KiB: $(yn "$rss_ok") |"
+echo "| (RSS - RSS with no subscription ($rss_empty KiB)) / subscription | $rss_growth KiB | |"
+echo "| GET /status, p50 / max of $requests | $st_p50 / $st_max ms ($st_bytes bytes) | <= 100 ms: $(yn "$st_ok") |"
+echo "| GET /metrics, p50 / max of $requests | $me_p50 / $me_max ms ($me_bytes bytes) | <= 100 ms: $(yn "$me_ok") |"
+echo "| RSS after the requests / peak (VmHWM) | $rss_after_http / $hwm KiB | |"
+echo "| events received in the window | $events ($events_s/s; $subs expected) | |"
+echo "| violations in the window | $violations | 0 expected |"
+echo "| streaming at the end of the window | $up_after / $subs | |"
+echo "| test server(s) CPU, % of one core | $server_pct (RSS $((server_rss / 1024)) MiB) | context |"
+echo "| exit after SIGTERM | $stop_s s | <= 5 s: $(yn "$stop5_ok") |"
+echo
+echo "Records on stderr over the whole run (class or MESSAGE_ID: count): $(cat "$w/records.txt")"
+for p in "${profiles[@]}"; do
+  echo
+  echo "Profile ($p; perf record -g -p PID, self time by library and symbol):"
+  echo
+  echo '```'
+  cat "$w/perf-$p.txt" 2>/dev/null || true
+  echo '```'
+done
+dbench_say "raw results: $raw; logs: $w"

@@ -1,0 +1,140 @@
+#!/bin/bash
+# Integration tests of `ssemon check-config`: the real binary on real files.
+# A valid configuration prints exactly "configuration OK" and exits 0; a
+# broken one prints every error, one per line, exactly, and exits 2.
+# Credentials come from a temporary CREDENTIALS_DIRECTORY; no network.
+#
+# usage: test_check_config.sh SSEMON SOURCE_DIR
+set -u
+
+if [ $# -ne 2 ]; then
+    echo "usage: $0 SSEMON SOURCE_DIR" >&2
+    exit 2
+fi
+SSEMON=$1
+SRC=$2
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+unset CREDENTIALS_DIRECTORY
+FAILED=0
+
+fail() {
+    echo "FAIL: $*" >&2
+    FAILED=1
+}
+
+# run NAME WANT_RC WANT_STDOUT WANT_STDERR ARGS...: runs check-config and
+# compares exit status, stdout and stderr exactly.
+run() {
+    local name=$1 want_rc=$2 want_out=$3 want_err=$4
+    shift 4
+    timeout 20 "$SSEMON" check-config "$@" >"$WORK/out" 2>"$WORK/err"
+    local rc=$?
+    [ "$rc" = "$want_rc" ] || fail "$name: exit status $rc, want $want_rc"
+    if [ "$(cat "$WORK/out")" != "$want_out" ]; then
+        fail "$name: stdout differs"
+        diff <(printf '%s\n' "$want_out") "$WORK/out" >&2
+    fi
+    if [ "$(cat "$WORK/err")" != "$want_err" ]; then
+        fail "$name: stderr differs"
+        diff <(printf '%s\n' "$want_err") "$WORK/err" >&2
+    fi
+}
+
+mkdir -p "$WORK/etc/contracts" "$WORK/creds"
+cp "$SRC/etc/ssemon/contracts/"*.json "$WORK/etc/contracts/"
+printf 'Bearer integration-token\n' >"$WORK/creds/gateway-token"
+
+# ---- valid configurations ----
+cat >"$WORK/etc/ok.json" <<'JSON'
+{
+  "status": {"listen": "[::1]:0"},
+  "contracts_dir": "contracts",
+  "defaults": {"backoff_max_ms": 10000, "headers": {"X-Env": "ci"}},
+  "subscriptions": [
+    {"name": "version-legacy", "url": "http://127.0.0.1:9/api/utils/version/stream?request_id=r",
+     "contract": "version-stream", "vars": {"request_id": "r"}, "heartbeat_interval_s": 1},
+    {"name": "task-gateway", "url": "http://127.0.0.1:9/api/sse/tasks?task_id=t",
+     "contract": "task-stream-gateway", "vars": {"task_id": "t"}, "enabled": false}
+  ]
+}
+JSON
+run "valid" 0 "configuration OK" "" -c "$WORK/etc/ok.json"
+run "valid, long option" 0 "configuration OK" "" --config "$WORK/etc/ok.json"
+run "shipped example" 0 "configuration OK" "" -c "$SRC/etc/ssemon/ssemon.json"
+
+cat >"$WORK/etc/creds.json" <<'JSON'
+{"subscriptions": [
+  {"name": "g", "url": "https://monitor:pa55word@127.0.0.1:9/s", "contract": "task-stream",
+   "headers": {"Authorization": {"credential": "gateway-token"}}}]}
+JSON
+CREDENTIALS_DIRECTORY=$WORK/creds run "credential" 0 "configuration OK" "" -c "$WORK/etc/creds.json"
+run "credential without CREDENTIALS_DIRECTORY" 2 "" \
+    "$WORK/etc/creds.json:3:48: /subscriptions/0/headers/Authorization/credential: cannot read credential \"gateway-token\": CREDENTIALS_DIRECTORY is not set (systemd sets it for LoadCredential=)" \
+    -c "$WORK/etc/creds.json"
+
+# ---- a broken configuration: every error, in file order ----
+printf 'first-line-of-secret\nsecond\n' >"$WORK/creds/multi"
+cat >"$WORK/etc/broken.json" <<'JSON'
+{
+  "status": {"listen": "localhost:9464"},
+  "contracts_dir": "contracts",
+  "defaults": {"stirct": true, "backoff_min_ms": 0, "connect_timeout_s": "10"},
+  "subscriptions": [
+    {"name": "a b", "url": "ftp://u:hunter2@h/x", "contract": "task-strem"},
+    {"name": "dup", "url": "http://127.0.0.1:9/", "contract": "task-stream",
+     "vars": {"request_id": "x"}, "headers": {"Bad Name": "v", "X-S": {"credential": "multi"}}},
+    {"name": "dup", "url": "http://127.0.0.1:9/", "contract": "version-stream", "colour": 1},
+    {"url": "http://127.0.0.1:9/"}
+  ],
+  "extra": null
+}
+JSON
+B=$WORK/etc/broken.json
+CREDENTIALS_DIRECTORY=$WORK/creds run "broken" 2 "" "\
+$B:2:24: /status/listen: invalid listen address \"localhost:9464\": use IPV4:PORT, [IPV6]:PORT (numeric, port 0 to 65535) or an absolute unix socket path (at most 107 bytes)
+$B:4:16: /defaults/stirct: unknown key \"stirct\" (did you mean \"strict\"?)
+$B:4:50: /defaults/backoff_min_ms: must be between 1 and 3600000, got 0
+$B:4:74: /defaults/connect_timeout_s: expected a number, got a string
+$B:6:14: /subscriptions/0/name: invalid name \"a b\": use letters, digits, '_', '.' and '-'
+$B:6:28: /subscriptions/0/url: unsupported URL scheme \"ftp\" in \"ftp://***@h/x\": use http or https
+$B:6:63: /subscriptions/0/contract: unknown contract \"task-strem\" (did you mean \"task-stream\"?)
+$B:8:15: /subscriptions/1/vars/request_id: variable \"request_id\" is not declared by contract \"task-stream\" (it declares: task_id)
+$B:8:47: /subscriptions/1/headers/Bad Name: invalid header name \"Bad Name\": letters, digits and !#\$%&'*+-.^_\`|~ only
+$B:8:86: /subscriptions/1/headers/X-S/credential: the value read from \"$WORK/creds/multi\" has a control character or line break (a header value is one line)
+$B:9:14: /subscriptions/2/name: duplicate subscription name \"dup\" (first used at line 7)
+$B:9:81: /subscriptions/2/colour: unknown key \"colour\"
+$B:10:5: /subscriptions/3/name: missing (a subscription needs \"name\", \"url\" and \"contract\")
+$B:10:5: /subscriptions/3/contract: missing (a subscription needs \"name\", \"url\" and \"contract\")
+$B:12:3: /extra: unknown key \"extra\"" -c "$B"
+if grep -q -e hunter2 -e first-line-of-secret "$WORK/err"; then
+    fail "broken: a secret was printed"
+fi
+
+# ---- files that cannot be read or parsed ----
+printf '{"subscriptions": [],\n  "a": tru}\n' >"$WORK/etc/syntax.json"
+run "syntax error" 2 "" "$WORK/etc/syntax.json:2:8: invalid JSON: invalid value" -c "$WORK/etc/syntax.json"
+run "missing file" 2 "" "$WORK/none.json: cannot open: No such file or directory" -c "$WORK/none.json"
+run "directory" 2 "" "$WORK: is a directory" -c "$WORK"
+if [ ! -e /etc/ssemon/ssemon.json ]; then
+    run "default path" 2 "" "/etc/ssemon/ssemon.json: cannot open: No such file or directory"
+else
+    echo "skip: /etc/ssemon/ssemon.json exists, the default path is not checked"
+fi
+
+# ---- usage ----
+timeout 20 "$SSEMON" check-config --help >"$WORK/out" 2>"$WORK/err"
+[ $? = 0 ] || fail "--help: exit status"
+grep -q '^usage: ssemon check-config \[-c FILE\]$' "$WORK/out" || fail "--help: no usage line"
+timeout 20 "$SSEMON" check-config --bogus >"$WORK/out" 2>"$WORK/err"
+[ $? = 2 ] || fail "--bogus: exit status"
+grep -q "unknown or incomplete option '--bogus'" "$WORK/err" || fail "--bogus: no message"
+timeout 20 "$SSEMON" check-config -c "$WORK/etc/ok.json" extra >"$WORK/out" 2>"$WORK/err"
+[ $? = 2 ] || fail "extra argument: exit status"
+timeout 20 "$SSEMON" check-config -c >"$WORK/out" 2>"$WORK/err"
+[ $? = 2 ] || fail "-c without FILE: exit status"
+
+if [ $FAILED = 0 ]; then
+    echo "check-config: all cases passed"
+fi
+exit $FAILED
