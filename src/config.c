@@ -254,8 +254,10 @@ static void cfg_display(char *dst, size_t size, const char *s, size_t len, bool 
                     n++;
         }
         size_t consumed = piece == esc ? 1 : n;
-        /* Every piece leaves room for "..." and the NUL. */
-        if (o + n + 4 > size || (i + consumed < len && o + n + 4 > size)) {
+        /* A piece that is not the last leaves room for "..." and the NUL,
+         * so a cut can always be marked. */
+        bool last = i + consumed >= len;
+        if (o + n + (last ? 1 : 4) > size) {
             if (o + 4 <= size) {
                 memcpy(dst + o, "...", 3);
                 o += 3;
@@ -502,19 +504,19 @@ static void cfg_err_node(struct cfg_loader *ld, size_t node, const char *path, c
 }
 
 struct cfg_sort_item {
-    struct config_error cs_error;
-    size_t cs_seq;
+    struct config_error si_error;
+    size_t si_seq;
 };
 
 static int cfg_sort_cmp(const void *pa, const void *pb)
 {
     const struct cfg_sort_item *a = pa, *b = pb;
 
-    if (a->cs_error.cer_line != b->cs_error.cer_line)
-        return a->cs_error.cer_line < b->cs_error.cer_line ? -1 : 1;
-    if (a->cs_error.cer_column != b->cs_error.cer_column)
-        return a->cs_error.cer_column < b->cs_error.cer_column ? -1 : 1;
-    return a->cs_seq < b->cs_seq ? -1 : a->cs_seq > b->cs_seq;
+    if (a->si_error.cer_line != b->si_error.cer_line)
+        return a->si_error.cer_line < b->si_error.cer_line ? -1 : 1;
+    if (a->si_error.cer_column != b->si_error.cer_column)
+        return a->si_error.cer_column < b->si_error.cer_column ? -1 : 1;
+    return a->si_seq < b->si_seq ? -1 : a->si_seq > b->si_seq;
 }
 
 /* File order, as an editor walks them; errors without a position (line 0)
@@ -527,12 +529,12 @@ static void cfg_errors_finish(struct cfg_loader *ld)
         struct cfg_sort_item *s = calloc(e->ces_n, sizeof(*s));
         if (s != NULL) {
             for (size_t i = 0; i < e->ces_n; i++) {
-                s[i].cs_error = e->ces_items[i];
-                s[i].cs_seq = i;
+                s[i].si_error = e->ces_items[i];
+                s[i].si_seq = i;
             }
             qsort(s, e->ces_n, sizeof(*s), cfg_sort_cmp);
             for (size_t i = 0; i < e->ces_n; i++)
-                e->ces_items[i] = s[i].cs_error;
+                e->ces_items[i] = s[i].si_error;
             free(s);
         }
     }
@@ -689,7 +691,12 @@ static void cfg_unknown_key(struct cfg_loader *ld, enum cfg_place place, const c
         return;
     }
     if (place == CFG_PLACE_TOP && cfg_key_find(key, len, CFG_IN_BOTH) != NULL) {
-        cfg_err_key(ld, path, "\"%s\" belongs in \"defaults\" or in a subscription", q);
+        bool in_defaults = cfg_key_find(key, len, CFG_IN_DEFAULTS) != NULL;
+        bool in_sub = cfg_key_find(key, len, CFG_IN_SUB) != NULL;
+        cfg_err_key(ld, path, "\"%s\" belongs in %s", q,
+                    !in_sub       ? "\"defaults\""
+                    : in_defaults ? "\"defaults\" or in a subscription"
+                                  : "a subscription");
         return;
     }
     const char *best = NULL;
@@ -960,10 +967,11 @@ static char *cfg_secret(struct cfg_loader *ld, size_t obj, const char *path)
     }
     /* Files written by editors and `echo` end with a newline that is not
      * part of the secret. */
-    if (len > 0 && src[len - 1] == '\n')
+    if (len > 0 && src[len - 1] == '\n') {
         src[--len] = '\0';
-    if (len > 0 && src[len - 1] == '\r')
-        src[--len] = '\0';
+        if (len > 0 && src[len - 1] == '\r')
+            src[--len] = '\0';
+    }
     if (len == 0) {
         cfg_err(ld, vpath, "the value read from \"%s\" is empty", qw);
         goto out;
@@ -1505,14 +1513,14 @@ static const struct config_contract *cfg_contract(struct cfg_loader *ld, const c
         if (!is_path) {
             cfg_contract_unknown(ld, ref, path);
         } else {
+            /* Loading it anyway gets the loader's own words for why not. */
             struct contract_load_error err;
             struct contract *c = contract_load(lookup, cfg->cfg_contracts_dir, &err);
-            if (c != NULL) /* appeared between the two looks: still refuse, it moves */
-                contract_free(c);
-            char qe[1500];
-            cfg_display(qe, sizeof(qe), err.cle_text, strlen(err.cle_text), false);
-            cfg_err(ld, path, "cannot load contract \"%s\": %s", q,
-                    c != NULL ? "the file changed while it was read" : qe);
+            char qe[1500] = "the file appeared while it was looked for";
+            if (c == NULL)
+                cfg_display(qe, sizeof(qe), err.cle_text, strlen(err.cle_text), false);
+            contract_free(c);
+            cfg_err(ld, path, "cannot load contract \"%s\": %s", q, qe);
         }
         free(lookup);
         return NULL;
@@ -1559,8 +1567,9 @@ static const struct config_contract *cfg_contract(struct cfg_loader *ld, const c
         }
     }
     if (cc->cct_contract == NULL) {
-        char qe[1500];
-        cfg_display(qe, sizeof(qe), cc->cct_error, strlen(cc->cct_error), false);
+        char qe[1500] = "out of memory";
+        if (cc->cct_error != NULL)
+            cfg_display(qe, sizeof(qe), cc->cct_error, strlen(cc->cct_error), false);
         cfg_err(ld, path, "cannot load contract \"%s\": %s", q, qe);
         return NULL;
     }
@@ -1734,12 +1743,30 @@ static void cfg_headers_finish(struct cfg_loader *ld, struct config_subscription
     memset(hs, 0, sizeof(*hs));
 }
 
+/* The required string member `key` of subscription `n` (a new string), or
+ * NULL after reporting it missing or invalid. *kpath receives the member's
+ * path (owned by the caller; NULL when out of memory). */
+static char *cfg_required(struct cfg_loader *ld, size_t n, const char *path, const char *key,
+                          char **kpath)
+{
+    *kpath = cfg_path_lit(path, key);
+    if (*kpath == NULL) {
+        cfg_oom(ld);
+        return NULL;
+    }
+    size_t v = cfg_get(ld, n, key);
+    if (v == JSON_TAPE_NONE) {
+        cfg_err(ld, *kpath, "missing (a subscription needs \"name\", \"url\" and \"contract\")");
+        return NULL;
+    }
+    return cfg_string(ld, v, *kpath, false);
+}
+
 static void cfg_subscription(struct cfg_loader *ld, size_t n, const char *path,
                              struct config_subscription *sub)
 {
     struct cfg_layer ly = {0};
     struct cfg_headers hs = {0};
-    char *p = NULL;
 
     if (!cfg_is_object(ld, n, path))
         return;
@@ -1764,51 +1791,35 @@ static void cfg_subscription(struct cfg_loader *ld, size_t n, const char *path,
     cfg_headers_finish(ld, sub, &hs);
     cfg_headers_free(&hs);
 
-    static const char *const required[] = {"name", "url", "contract"};
-    size_t nodes[3];
-    for (size_t i = 0; i < 3 && !ld->ld_oom; i++) {
-        nodes[i] = cfg_get(ld, n, required[i]);
-        free(p);
-        p = cfg_path_lit(path, required[i]);
-        if (p == NULL) {
-            cfg_oom(ld);
-            return;
-        }
-        if (nodes[i] == JSON_TAPE_NONE) {
-            cfg_err(ld, p, "missing (a subscription needs \"name\", \"url\" and \"contract\")");
-            continue;
-        }
-        char *s = cfg_string(ld, nodes[i], p, false);
-        if (s == NULL)
-            continue;
+    char *p = NULL;
+    char *name = cfg_required(ld, n, path, "name", &p);
+    if (name != NULL) {
         char q[CFG_QUOTE_MAX];
-        if (i == 0) {
-            cfg_quote(q, sizeof(q), s);
-            if (strlen(s) > CONFIG_NAME_MAX) {
-                cfg_err(ld, p, "name \"%s\" is longer than %d bytes", q, CONFIG_NAME_MAX);
-                free(s);
-            } else if (!cfg_name_ok(s)) {
-                cfg_err(ld, p, "invalid name \"%s\": use letters, digits, '_', '.' and '-'", q);
-                free(s);
-            } else {
-                sub->csu_name = s;
-            }
-        } else if (i == 1) {
-            if (cfg_url(ld, s, p)) {
-                sub->csu_url = s;
-                sub->csu_url_redacted = http_header_redact_url(s);
-                if (sub->csu_url_redacted == NULL)
-                    cfg_oom(ld);
-            } else {
-                free(s);
-            }
-        } else {
-            sub->csu_contract_name = s;
-            sub->csu_contract = cfg_contract(ld, s, p);
-        }
+        cfg_quote(q, sizeof(q), name);
+        if (strlen(name) > CONFIG_NAME_MAX)
+            cfg_err(ld, p, "name \"%s\" is longer than %d bytes", q, CONFIG_NAME_MAX);
+        else if (!cfg_name_ok(name))
+            cfg_err(ld, p, "invalid name \"%s\": use letters, digits, '_', '.' and '-'", q);
+        else
+            sub->csu_name = name;
+        if (sub->csu_name == NULL)
+            free(name);
     }
     free(p);
-    p = NULL;
+    char *url = cfg_required(ld, n, path, "url", &p);
+    if (url != NULL && cfg_url(ld, url, p)) {
+        sub->csu_url = url;
+        sub->csu_url_redacted = http_header_redact_url(url);
+        if (sub->csu_url_redacted == NULL)
+            cfg_oom(ld);
+    } else {
+        free(url);
+    }
+    free(p);
+    sub->csu_contract_name = cfg_required(ld, n, path, "contract", &p);
+    if (sub->csu_contract_name != NULL)
+        sub->csu_contract = cfg_contract(ld, sub->csu_contract_name, p);
+    free(p);
     size_t vars = cfg_get(ld, n, "vars");
     if (vars != JSON_TAPE_NONE && !ld->ld_oom) {
         p = cfg_path_lit(path, "vars");

@@ -26,7 +26,6 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 #include <event2/util.h>
-#include <inttypes.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -685,7 +684,8 @@ static void status_server_reply(struct evhttp_request *req, int code, const char
     }
     struct evbuffer *b = evbuffer_new();
     if (b == NULL || evbuffer_add(b, body, len) != 0) {
-        evbuffer_free(b);
+        if (b != NULL)
+            evbuffer_free(b);
         evhttp_remove_header(h, "Content-Type");
         evhttp_send_reply(req, 500, "Internal Server Error", NULL);
         return;
@@ -721,7 +721,8 @@ enum status_route {
     STATUS_ROUTE_READYZ,
 };
 
-/* `*name` (for STATUS_ROUTE_ONE) is percent-decoded and owned by the caller. */
+/* `*name` (for STATUS_ROUTE_ONE) is percent-decoded, malloc'ed, and the
+ * caller's to free. */
 static enum status_route status_server_route(const char *path, char **name)
 {
     static const char one_prefix[] = "/status/";
@@ -745,7 +746,10 @@ static enum status_route status_server_route(const char *path, char **name)
     char *decoded = evhttp_uridecode(rest, 0, &len);
     if (decoded == NULL)
         return STATUS_ROUTE_NONE;
-    if (len != strlen(decoded) || len == 0) {
+    /* Subscription names are [A-Za-z0-9_.-]+: anything else names none, and
+     * is not echoed back. */
+    if (len == 0 || strspn(decoded, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                    "0123456789_.-") != len) {
         free(decoded);
         return STATUS_ROUTE_NONE;
     }

@@ -42,7 +42,8 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 # start_server PORTFILE: starts a test server, its pid in STARTED_PID.
 start_server() {
     "$SERVER" --listen 127.0.0.1:0 --port-file "$1" --dir "$SCN" --quiet \
-        --route '/api/tasks/*/stream=task-stream' >/dev/null 2>>"$WORK/server.err" &
+        --log "$1.log" --route '/api/tasks/*/stream=task-stream' >/dev/null \
+        2>>"$WORK/server.err" &
     STARTED_PID=$!
     for _ in $(seq 1 100); do
         [ -s "$1" ] && break
@@ -140,8 +141,8 @@ expect fault-changed-cid correlation_id 1 --contract version-stream --heartbeat-
     --max-duration 3.5 "$BASE/s/check-changed-cid?hb_ms=1000"
 expect fault-envelope-no-type schema 1 --contract gateway-envelope --max-duration 2 \
     "$BASE/s/check-envelope-no-type"
-# A bound variable the stream disagrees with.
-# Every task event carries the other id: one schema violation per event.
+# A bound variable the stream disagrees with: every task event carries the
+# other id, so one schema violation per event.
 expect fault-task-id schema,schema,schema,schema 1 --contract task-stream \
     --var task_id=00000000-0000-4000-8000-000000000000 "$BASE/s/task-stream/$TASK_ID?steps=1&delay_ms=0"
 # The baseline contract on the gateway's stream: comments are no heartbeats
@@ -171,20 +172,26 @@ expect hang-headers connect_failed 1 --contract task-stream --max-duration 1 \
 
 # ---- live: SIGTERM stops a healthy endless check like --max-duration ----
 "$SSEMON" check --contract version-stream --heartbeat-interval 1 \
-    "$BASE/s/version-stream?hb_ms=1000" >"$WORK/sigterm.out" 2>"$WORK/sigterm.err" &
+    "$BASE/s/version-stream?hb_ms=1000&probe=sigterm" >"$WORK/sigterm.out" \
+    2>"$WORK/sigterm.err" &
 BG_PID=$!
-sleep 1.5
+# Its request reaching the server means its signal handlers are in place.
+for _ in $(seq 1 100); do
+    grep -q 'probe=sigterm' "$WORK/port.log" 2>/dev/null && break
+    sleep 0.05
+done
+sleep 0.5
 kill -TERM "$BG_PID" 2>/dev/null
 rc=timeout
 for _ in $(seq 1 100); do
     if ! kill -0 "$BG_PID" 2>/dev/null; then
         wait "$BG_PID"
         rc=$?
+        BG_PID=
         break
     fi
     sleep 0.05
 done
-BG_PID=
 if [ "$rc" = 0 ] && [ "$(classes sigterm)" = "" ] && well_formed sigterm; then
     pass "sigterm: exit 0, pass"
 else
@@ -418,6 +425,13 @@ if [ $? = 2 ] && grep -q "nonexistent-dir/x.rec" "$WORK/rec-bad.err"; then
     pass "record: an unwritable file is a usage error"
 else
     fail "record: unwritable file not refused" "$WORK/rec-bad.err"
+fi
+
+# Every failure above may stem from the server dying: say so, with its stderr.
+if kill -0 "$SERVER_PID" 2>/dev/null; then
+    pass "test server alive at the end"
+else
+    fail "the test server died during the run" "$WORK/server.err"
 fi
 
 echo "$PASSES passed, $FAILS failed"

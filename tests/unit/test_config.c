@@ -527,7 +527,7 @@ static void test_error_unknown_keys(void **state)
                   " 'defaults': {'url': 'http://x/', 'enabled': true, 'stirct': true,\n"
                   "   'journal_rate': {'burst': 1, 'rate': 2},\n"
                   "   'headers': {'A': {'credential': 'x', 'path': 'y'}}},\n"
-                  " 'zzzzzz': 1}",
+                  " 'zzzzzz': 1, 'journal_rate': {}, 'heartbeat_interval_s': 1}",
                   "cfg.json:2:2: /statuss: unknown key \"statuss\" (did you mean \"status\"?)",
                   "cfg.json:3:2: /strict: \"strict\" belongs in \"defaults\" or in a subscription",
                   "cfg.json:4:13: /status/port: unknown key \"port\"",
@@ -541,7 +541,10 @@ static void test_error_unknown_keys(void **state)
                   "cfg.json:7:36: /defaults/headers/A/credential: cannot read credential \"x\": "
                   "CREDENTIALS_DIRECTORY is not set (systemd sets it for LoadCredential=)",
                   "cfg.json:7:41: /defaults/headers/A/path: unknown key \"path\"",
-                  "cfg.json:8:2: /zzzzzz: unknown key \"zzzzzz\"");
+                  "cfg.json:8:2: /zzzzzz: unknown key \"zzzzzz\"",
+                  "cfg.json:8:15: /journal_rate: \"journal_rate\" belongs in \"defaults\"",
+                  "cfg.json:8:35: /heartbeat_interval_s: \"heartbeat_interval_s\" belongs in a "
+                  "subscription");
 }
 
 static void test_error_defaults_only(void **state)
@@ -922,6 +925,7 @@ static void test_credentials(void **state)
     write_file("creds/crlf", "crlf-secret\r\n");
     write_file("creds/empty", "\n");
     write_file("creds/multi", "line-one-secret\nline-two\n");
+    write_file("creds/cr-only", "cr-secret\r");
     write_file("plain-secret.txt", "from-a-file");
     setenv("CREDENTIALS_DIRECTORY", tmp_path(dir, sizeof(dir), "creds"), 1);
 
@@ -978,11 +982,12 @@ static void test_credentials(void **state)
              "{'subscriptions': [{'name': 'a', 'url': 'http://h/', 'contract': 'task-stream',\n"
              " 'headers': {'A': {'credential': 'missing'}, 'B': {'credential': 'empty'},\n"
              "  'C': {'credential': 'multi'}, 'D': {'credential': '../api-token'},\n"
-             "  'E': {'file': '%s/creds'}, 'F': {'credential': ''}}}]}",
+             "  'E': {'file': '%s/creds'}, 'F': {'credential': ''},"
+             " 'G': {'credential': 'cr-only'}}}]}",
              tmpdir);
     assert_null(load(text, &e));
-    char want[6][1024];
-    const char *const w[] = {want[0], want[1], want[2], want[3], want[4], want[5]};
+    char want[7][1024];
+    const char *const w[] = {want[0], want[1], want[2], want[3], want[4], want[5], want[6]};
     snprintf(want[0], sizeof(want[0]),
              "cfg.json:2:34: /subscriptions/0/headers/A/credential: cannot read credential "
              "\"missing\" (%s/creds/missing): No such file or directory",
@@ -1005,7 +1010,13 @@ static void test_credentials(void **state)
              tmpdir);
     snprintf(want[5], sizeof(want[5]),
              "cfg.json:4:78: /subscriptions/0/headers/F/credential: must not be empty");
-    check_errors(&e, w, 6);
+    /* Only a whole line end is removed: a lone CR stays, and is refused. */
+    snprintf(want[6], sizeof(want[6]),
+             "cfg.json:4:103: /subscriptions/0/headers/G/credential: the value read from "
+             "\"%s/creds/cr-only\" has a control character or line break (a header value is "
+             "one line)",
+             tmpdir);
+    check_errors(&e, w, 7);
     for (size_t i = 0; i < e.ces_n; i++)
         assert_null(strstr(e.ces_items[i].cer_text, "line-one-secret"));
     config_errors_free(&e);

@@ -343,8 +343,10 @@ static void test_routes(void **state)
     expect(r, 404, "application/json", "{\"error\":\"no such subscription\",\"name\":\"nope\"}");
     free(r);
 
-    static const char *const not_found[] = {"/status/", "/status/first/x", "/nothing", "/statusx",
-                                            "/",        "/metrics/"};
+    /* Names outside [A-Za-z0-9_.-] name nothing and are not echoed. */
+    static const char *const not_found[] = {
+        "/status/",  "/status/first/x", "/nothing",    "/statusx",   "/",
+        "/metrics/", "/status/a%20b",   "/status/%ff", "/status/%00"};
     for (size_t i = 0; i < sizeof(not_found) / sizeof(not_found[0]); i++) {
         r = request(f, "GET", not_found[i]);
         expect(r, 404, "text/plain; charset=utf-8", "not found\n");
