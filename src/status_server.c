@@ -564,6 +564,16 @@ static void status_render_metrics_any(const struct status_rows *rs, struct json_
         status_metric_histogram(w, "ssemon_heartbeat_gap_seconds", r.row_name, &r.row_stats->ms_gap,
                                 &gap);
     }
+    struct status_bounds ratio;
+    status_bounds_init(&ratio, monitor_ratio_bounds, MONITOR_RATIO_BUCKETS);
+    status_metric_family(w, "ssemon_heartbeat_gap_ratio", "histogram",
+                         "Heartbeat gaps as a fraction of the allowed gap (interval x "
+                         "tolerance); 1 is the limit.");
+    for (size_t i = 0; i < rs->srs_n; i++) {
+        status_rows_get(rs, i, &r);
+        status_metric_histogram(w, "ssemon_heartbeat_gap_ratio", r.row_name,
+                                &r.row_stats->ms_gap_ratio, &ratio);
+    }
     status_metric_family(w, "ssemon_first_event_latency_seconds", "histogram",
                          "Time from the stream opening to its first event.");
     for (size_t i = 0; i < rs->srs_n; i++) {

@@ -23,7 +23,7 @@ SCN=$(cd "$3" && pwd)
 SRC=$(cd "$4" && pwd)
 HELPERS=$(cd "$(dirname "$0")" && pwd)/daemon
 CONTRACTS=$SRC/etc/ssemon/contracts
-for tool in jq curl python3 journalctl; do
+for tool in jq curl python3 journalctl ss; do
     command -v "$tool" >/dev/null || {
         echo "$tool is required" >&2
         exit 2
@@ -235,6 +235,10 @@ req_count() {
 }
 req_count_is() {
     [ "$(req_count "$1" "$2")" -eq "$3" ]
+}
+# conns_are PID PORT N: process PID has N established connections to PORT.
+conns_are() {
+    [ "$(ss -Htnp state established "( dport = :$2 )" 2>/dev/null | grep -c "pid=$1,")" -eq "$3" ]
 }
 # jctl FIELD=VALUE...: matching journal entries as one JSON array.
 jctl() {
@@ -612,6 +616,7 @@ eq "abuse: monitored stream undisturbed (no violation, no reconnect)" "0 0 strea
 # -- 3. reload while streaming: keep one, change one, remove one, add one --
 E1=$(sub "$KEEP" .events)
 eq "reload: one request for keep before the reload" 1 "$(req_count "$WORK/s1.req" "$KEEP")"
+check "reload: three streams open before the reload" conns_are "$DB" "$P1" 3
 write_config "$WORK/b.json" "$KEEP_JSON" \
     "$(sub_json "$CHANGE" version-stream version-stream 1 "&v=2")" \
     "$(sub_json "$ADD" envelope-stream gateway-envelope 1)"
@@ -635,6 +640,8 @@ check "reload: changed one's new request carries the new query" \
         "$WORK/s1.req" | tail -n 1)" = "request_id=$CHANGE&hb_ms=300&v=2"
 check "reload: changed one streaming again" wait_for 10 sub_at_least "$CHANGE" .events 3
 check "reload: added one streaming" wait_for 10 sub_at_least "$ADD" .events 2
+check "reload: the changed one's old and the removed one's streams are closed" \
+    wait_for 5 conns_are "$DB" "$P1" 3
 eq "reload: added one judged without violations" 0 "$(sub "$ADD" .violations.total)"
 check "reload: kept one's counters kept (events $E1 before)" sub_at_least "$KEEP" .events "$E1"
 E2=$(sub "$KEEP" .events)

@@ -103,6 +103,10 @@ static int setup(void **state)
     a->ms_gap.mh_counts[MONITOR_GAP_BUCKETS] = 1;
     a->ms_gap.mh_count = 4;
     a->ms_gap.mh_sum = 125.25;
+    a->ms_gap_ratio.mh_counts[1] = 3; /* 0.25 < r <= 0.5 */
+    a->ms_gap_ratio.mh_counts[4] = 1; /* 0.8 < r <= 0.9 */
+    a->ms_gap_ratio.mh_count = 4;
+    a->ms_gap_ratio.mh_sum = 2.35;
     a->ms_latency.mh_counts[1] = 1;
     a->ms_latency.mh_count = 1;
     a->ms_latency.mh_sum = 0.007;
@@ -389,6 +393,11 @@ static void test_metrics_histograms(void **state)
         "ssemon_heartbeat_gap_seconds_count{subscription=\"alpha\"} 4",
         "ssemon_heartbeat_gap_seconds_bucket{subscription=\"beta\",le=\"+Inf\"} 0",
         "ssemon_heartbeat_gap_seconds_count{subscription=\"beta\"} 0",
+        "ssemon_heartbeat_gap_ratio_bucket{subscription=\"alpha\",le=\"0.25\"} 0",
+        "ssemon_heartbeat_gap_ratio_bucket{subscription=\"alpha\",le=\"0.8\"} 3",
+        "ssemon_heartbeat_gap_ratio_bucket{subscription=\"alpha\",le=\"0.9\"} 4",
+        "ssemon_heartbeat_gap_ratio_bucket{subscription=\"alpha\",le=\"+Inf\"} 4",
+        "ssemon_heartbeat_gap_ratio_count{subscription=\"alpha\"} 4",
         "ssemon_first_event_latency_seconds_bucket{subscription=\"alpha\",le=\"0.005\"} 0",
         "ssemon_first_event_latency_seconds_bucket{subscription=\"alpha\",le=\"0.01\"} 1",
         "ssemon_first_event_latency_seconds_bucket{subscription=\"alpha\",le=\"0.025\"} 1",
@@ -446,7 +455,7 @@ static void test_metrics_families(void **state)
         p = nl + 1;
     }
     assert_true(samples > 0);
-    assert_int_equal(n_seen, 13);
+    assert_int_equal(n_seen, 14);
 }
 
 static void test_metrics_label_escapes(void **state)
