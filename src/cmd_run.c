@@ -170,6 +170,8 @@ static void run_sub_free(struct run_sub *rs)
 {
     if (rs == NULL)
         return;
+    /* Counts held back by flood control are reported, not lost. */
+    journal_sink_flush(rs->rs_d->rd_sink, &rs->rs_rates, &rs->rs_subj, UINT64_MAX);
     monitor_stop(rs->rs_mon);
     monitor_free(rs->rs_mon);
     config_unref(rs->rs_config);
@@ -497,8 +499,15 @@ int cmd_run(int argc, char **argv)
         return 1;
     }
     char msg[512];
-    snprintf(msg, sizeof(msg), "started: %zu subscription%s, status on %s", d.rd_n_subs,
-             d.rd_n_subs == 1 ? "" : "s", config_status_listen(cfg)->lis_text);
+    const struct config_listen *lis = config_status_listen(cfg);
+    if (lis->lis_kind == CONFIG_LISTEN_UNIX)
+        snprintf(msg, sizeof(msg), "started: %zu subscription%s, status on %s", d.rd_n_subs,
+                 d.rd_n_subs == 1 ? "" : "s", lis->lis_path);
+    else
+        snprintf(msg, sizeof(msg), "started: %zu subscription%s, status on %s%s%s:%u", d.rd_n_subs,
+                 d.rd_n_subs == 1 ? "" : "s", lis->lis_kind == CONFIG_LISTEN_INET6 ? "[" : "",
+                 lis->lis_host, lis->lis_kind == CONFIG_LISTEN_INET6 ? "]" : "",
+                 status_server_port(d.rd_status));
     journal_sink_daemon(d.rd_sink, JOURNAL_ID_STARTED, 6, msg);
     notify_ready();
     run_update_status(&d);

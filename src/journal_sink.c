@@ -8,6 +8,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+/* The entry's own fields say where it comes from; CODE_FILE/CODE_LINE of
+ * this sink would tell a reader nothing. */
+#define SD_JOURNAL_SUPPRESS_LOCATION 1
 #include <systemd/sd-journal.h>
 
 #define JOURNAL_MAX_FIELDS 16

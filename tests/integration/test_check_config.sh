@@ -66,7 +66,8 @@ run "shipped example" 0 "configuration OK" "" -c "$SRC/etc/ssemon/ssemon.json"
 cat >"$WORK/etc/creds.json" <<'JSON'
 {"subscriptions": [
   {"name": "g", "url": "https://monitor:pa55word@127.0.0.1:9/s", "contract": "task-stream",
-   "headers": {"Authorization": {"credential": "gateway-token"}}}]}
+   "headers": {"Authorization": {"credential": "gateway-token"}}}],
+ "contracts_dir": "contracts"}
 JSON
 CREDENTIALS_DIRECTORY=$WORK/creds run "credential" 0 "configuration OK" "" -c "$WORK/etc/creds.json"
 run "credential without CREDENTIALS_DIRECTORY" 2 "" \

@@ -155,10 +155,25 @@ static void write_file(const char *rel, const char *text)
 }
 
 /* The text with every ' turned into ": JSON written readably in C. */
+/* The shipped contracts, named explicitly: a packaged build does not
+ * search the source tree, and the build host has no /etc/ssemon. */
+#define SHIPPED_CONTRACTS SSEMON_SOURCE_DIR "/etc/ssemon/contracts"
+
+/* The text with every ' turned into ": JSON written readably in C. A text
+ * naming contracts without a contracts_dir gets the shipped contracts' one
+ * as its last member, which moves no position before it. */
 static char *J(const char *text)
 {
-    char *s = strdup(text);
+    size_t len = strlen(text);
+    const char *end = strrchr(text, '}');
+    bool inject = strstr(text, "'contract'") != NULL && strstr(text, "contracts_dir") == NULL &&
+                  end != NULL && end[1] == '\0';
+    char *s = malloc(len + sizeof(SHIPPED_CONTRACTS) + 32);
     assert_non_null(s);
+    if (inject)
+        sprintf(s, "%.*s, 'contracts_dir': '%s'}", (int)(end - text), text, SHIPPED_CONTRACTS);
+    else
+        memcpy(s, text, len + 1);
     for (char *c = s; *c != '\0'; c++)
         if (*c == '\'')
             *c = '"';
@@ -252,9 +267,6 @@ static void expect_errors(const char *text, const char *const *want, size_t n)
         static const char *const want_[] = {__VA_ARGS__};                                          \
         expect_errors(text, want_, sizeof(want_) / sizeof(want_[0]));                              \
     } while (0)
-
-/* A valid subscription to build on. */
-#define SUB_OK "{'name': 'a', 'url': 'http://127.0.0.1:1/s', 'contract': 'task-stream'}"
 
 /* ---- json_position ---- */
 
@@ -775,14 +787,15 @@ static void test_error_paths(void **state)
     (void)state;
     char text[1024];
     write_file("afile", "x");
+    write_file("plain.json", "{\"name\": \"plain\", \"events\": {\"tick\": {\"data\": \"text\"}}}");
     struct config_errors e;
-    assert_null(load_file("paths.json",
-                          "{'contracts_dir': 'afile', 'subscriptions': [\n"
-                          " {'name': 'a', 'url': 'http://h/', 'contract': 'sub/none.json',\n"
-                          "  'ca_file': 'no-ca.pem'},\n"
-                          " {'name': 'b', 'url': 'http://h/', 'contract': 'task-stream',\n"
-                          "  'ca_file': '.'}]}",
-                          &e));
+    snprintf(text, sizeof(text),
+             "{'contracts_dir': 'afile', 'subscriptions': [\n"
+             " {'name': 'a', 'url': 'http://h/', 'contract': 'sub/none.json',\n"
+             "  'ca_file': 'no-ca.pem'},\n"
+             " {'name': 'b', 'url': 'http://h/', 'contract': 'plain.json',\n"
+             "  'ca_file': '.'}]}");
+    assert_null(load_file("paths.json", text, &e));
     char want[4][1024];
     const char *const w[] = {want[0], want[1], want[2], want[3]};
     snprintf(want[0], sizeof(want[0]),
@@ -1169,7 +1182,7 @@ static void eq_text(char *buf, size_t size, const char *window, const char *url)
              " 'subscriptions': ["
              " {'name': 'same', 'url': 'http://h/s', 'contract': 'mine', 'vars': {'x': '1'},"
              "  'headers': {'A': '1', 'B': {'credential': 'tok'}}},"
-             " {'name': 'other', 'url': '%s', 'contract': 'task-stream'}]}",
+             " {'name': 'other', 'url': '%s', 'contract': 'other'}]}",
              tmpdir, window, url);
 }
 
@@ -1182,6 +1195,7 @@ static void test_equality(void **state)
     write_file("eqc/base.json", "{\"name\": \"base\", \"abstract\": true, \"variables\": [\"x\"],"
                                 " \"events\": {\"tick\": {\"data\": \"text\"}}}");
     write_file("eqc/mine.json", "{\"name\": \"mine\", \"extends\": \"base\"}");
+    write_file("eqc/other.json", "{\"name\": \"other\", \"events\": {\"tick\": {}}}");
     write_file("eqcreds/tok", "one\n");
     setenv("CREDENTIALS_DIRECTORY", tmp_path(dir, sizeof(dir), "eqcreds"), 1);
     eq_text(text, sizeof(text), "300", "http://h/o");
@@ -1197,7 +1211,7 @@ static void test_equality(void **state)
     /* Members in another order: still equal. */
     snprintf(text, sizeof(text),
              "{'subscriptions': ["
-             " {'url': 'http://h/o', 'contract': 'task-stream', 'name': 'other'},"
+             " {'url': 'http://h/o', 'contract': 'other', 'name': 'other'},"
              " {'headers': {'B': {'credential': 'tok'}, 'A': '1'}, 'vars': {'x': '1'},"
              "  'contract': 'mine', 'url': 'http://h/s', 'name': 'same'}],"
              " 'defaults': {'healthy_window_s': 300}, 'contracts_dir': '%s/eqc'}",
@@ -1228,7 +1242,7 @@ static void test_equality(void **state)
              " 'subscriptions': ["
              " {'name': 'same', 'url': 'http://h/s', 'contract': 'mine', 'vars': {'x': '1'},"
              "  'headers': {'A': '1', 'B': {'credential': 'tok'}}},"
-             " {'name': 'other', 'url': 'http://h/o', 'contract': 'task-stream'}]}",
+             " {'name': 'other', 'url': 'http://h/o', 'contract': 'other'}]}",
              tmpdir);
     b = load_ok(text);
     assert_true(equal_named(a, b, "same"));

@@ -118,8 +118,8 @@ static void test_structure(void **state)
     assert_int_equal(len, sizeof(doc) - 1);
 
     struct json_tape_iter it;
-    size_t k;
-    size_t v;
+    size_t k = 0;
+    size_t v = 0;
     const char *keys[] = {"a", "c", "d"};
     size_t i = 0;
     json_tape_iter_init(t, 0, &it);
@@ -558,8 +558,8 @@ static void test_duplicate_keys(void **state)
 
     /* iteration yields each key once, with its last value */
     struct json_tape_iter it;
-    size_t k;
-    size_t v;
+    size_t k = 0;
+    size_t v = 0;
     const char *order = "bca";
     size_t i = 0;
     json_tape_iter_init(t, 0, &it);
