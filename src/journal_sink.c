@@ -100,8 +100,8 @@ static void journal_write_stream(struct journal_sink *s, const struct journal_en
 
 static void journal_write_journal(const struct journal_entry *e)
 {
-    struct iovec iov[JOURNAL_MAX_FIELDS];
-    char *bufs[JOURNAL_MAX_FIELDS];
+    struct iovec iov[JOURNAL_MAX_FIELDS] = {{0}};
+    char *bufs[JOURNAL_MAX_FIELDS] = {0};
     size_t n = 0;
     for (size_t i = 0; i < e->je_n; i++) {
         size_t nl = strlen(e->je_name[i]);
