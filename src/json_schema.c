@@ -19,6 +19,7 @@
  * and each level prepends its own segment to the path while unwinding.
  */
 #include "ssemon/json_schema.h"
+#include "ssemon/regex_lite.h"
 
 #include <regex.h>
 #include <stdarg.h>
@@ -137,6 +138,10 @@ struct json_schema {
     regex_t *s_regex;
     size_t s_nregex; /* compiled ones: regfree'd on free */
     size_t s_capregex;
+    /* s_lite[i]: the fast matcher for s_regex[i], NULL when the pattern is
+     * outside its subset (regexec then does all the work). */
+    struct regex_lite **s_lite;
+    size_t s_caplite;
     char *s_pool;
     size_t s_poollen;
     size_t s_poolcap;
@@ -763,7 +768,9 @@ static bool js_kw_pattern(struct js_compiler *c, struct js_node *n, const json_t
         js_cerr(c, "pattern", "pattern \"%s\" refused: %s", ex, refusal);
         return false;
     }
-    if (!js_reserve((void **)&s->s_regex, &s->s_capregex, s->s_nregex + 1, sizeof(regex_t))) {
+    if (!js_reserve((void **)&s->s_regex, &s->s_capregex, s->s_nregex + 1, sizeof(regex_t)) ||
+        !js_reserve((void **)&s->s_lite, &s->s_caplite, s->s_nregex + 1,
+                    sizeof(struct regex_lite *))) {
         js_nomem(c);
         return false;
     }
@@ -776,6 +783,7 @@ static bool js_kw_pattern(struct js_compiler *c, struct js_node *n, const json_t
         js_cerr(c, "pattern", "invalid pattern \"%s\": %s", ex, why);
         return false;
     }
+    s->s_lite[s->s_nregex] = regex_lite_compile(src);
     n->sn_regex = (uint32_t)s->s_nregex++;
     n->sn_pattern = js_pool_add(c, src, strlen(src));
     if (n->sn_pattern == JS_NONE)
@@ -1315,9 +1323,12 @@ void json_schema_free(struct json_schema *s)
 {
     if (s == NULL)
         return;
-    for (size_t i = 0; i < s->s_nregex; i++)
+    for (size_t i = 0; i < s->s_nregex; i++) {
         regfree(&s->s_regex[i]);
+        regex_lite_free(s->s_lite[i]);
+    }
     free(s->s_regex);
+    free(s->s_lite);
     free(s->s_nodes);
     free(s->s_props);
     free(s->s_reqs);
@@ -1757,7 +1768,11 @@ static bool js_check_string(struct js_vctx *v, const struct js_node *n, size_t i
         }
     }
     if (n->sn_kw & JS_KW_PATTERN) {
-        int rc = js_regexec(&s->s_regex[n->sn_regex], str, len);
+        enum regex_lite_result lr = REGEX_LITE_UNKNOWN;
+        if (s->s_lite[n->sn_regex] != NULL)
+            lr = regex_lite_match(s->s_lite[n->sn_regex], str, len);
+        int rc = lr != REGEX_LITE_UNKNOWN ? lr == REGEX_LITE_MATCH
+                                          : js_regexec(&s->s_regex[n->sn_regex], str, len);
         if (rc < 0)
             return js_vfail(v, "out of memory");
         if (rc == 0) {
