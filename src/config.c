@@ -550,23 +550,7 @@ static void cfg_errors_finish(struct cfg_loader *ld)
 
 static const char *cfg_type_name(const struct json_tape *t, size_t n)
 {
-    switch (json_tape_type(t, n)) {
-    case JSON_TAPE_NULL:
-        return "null";
-    case JSON_TAPE_FALSE:
-    case JSON_TAPE_TRUE:
-        return "a boolean";
-    case JSON_TAPE_INTEGER:
-    case JSON_TAPE_REAL:
-        return "a number";
-    case JSON_TAPE_STRING:
-        return "a string";
-    case JSON_TAPE_ARRAY:
-        return "an array";
-    case JSON_TAPE_OBJECT:
-        return "an object";
-    }
-    return "a value";
+    return json_tape_type_phrase(json_tape_type(t, n));
 }
 
 static bool cfg_is_object(struct cfg_loader *ld, size_t n, const char *path)

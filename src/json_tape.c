@@ -948,3 +948,24 @@ size_t json_tape_pointer(const struct json_tape *t, size_t node, const char *ptr
     }
     return node;
 }
+
+const char *json_tape_type_phrase(enum json_tape_type type)
+{
+    switch (type) {
+    case JSON_TAPE_NULL:
+        return "null";
+    case JSON_TAPE_FALSE:
+    case JSON_TAPE_TRUE:
+        return "a boolean";
+    case JSON_TAPE_INTEGER:
+    case JSON_TAPE_REAL:
+        return "a number";
+    case JSON_TAPE_STRING:
+        return "a string";
+    case JSON_TAPE_ARRAY:
+        return "an array";
+    case JSON_TAPE_OBJECT:
+        return "an object";
+    }
+    return "a value";
+}

@@ -264,27 +264,6 @@ static void validator_msg_quote(struct validator_msg *m, const char *s, size_t l
     validator_msg_printf(m, "\"");
 }
 
-static const char *validator_type_name(enum json_tape_type t)
-{
-    switch (t) {
-    case JSON_TAPE_NULL:
-        return "null";
-    case JSON_TAPE_FALSE:
-    case JSON_TAPE_TRUE:
-        return "a boolean";
-    case JSON_TAPE_INTEGER:
-    case JSON_TAPE_REAL:
-        return "a number";
-    case JSON_TAPE_STRING:
-        return "a string";
-    case JSON_TAPE_ARRAY:
-        return "an array";
-    case JSON_TAPE_OBJECT:
-        return "an object";
-    }
-    return "a value";
-}
-
 /* ---- construction ---- */
 
 static const char *validator_var_value(const struct validator *v, const char *name)
@@ -1002,7 +981,7 @@ static void validator_msg_node(struct validator *v, struct validator_msg *m, siz
         const char *s = json_tape_string(&v->val_tape, node, &len);
         validator_msg_quote(m, s, len, VALIDATOR_QUOTE_MAX);
     } else {
-        validator_msg_printf(m, "%s", validator_type_name(json_tape_type(&v->val_tape, node)));
+        validator_msg_printf(m, "%s", json_tape_type_phrase(json_tape_type(&v->val_tape, node)));
     }
 }
 
@@ -1069,7 +1048,7 @@ static bool validator_envelope(struct validator *v, uint64_t now_ms, struct vali
             validator_msg_printf(&m, "missing)");
         else
             validator_msg_printf(&m, "is %s, not a string)",
-                                 validator_type_name(json_tape_type(&v->val_tape, tn)));
+                                 json_tape_type_phrase(json_tape_type(&v->val_tape, tn)));
         validator_emit_event(v, now_ms, VIOLATION_SCHEMA, VIOLATION_ERROR, "message", e);
         return false;
     }
@@ -1120,7 +1099,7 @@ static bool validator_discriminate(struct validator *v, uint64_t now_ms, struct 
         validator_msg_printf(&m, "missing");
     } else if (json_tape_type(&v->val_tape, node) != JSON_TAPE_STRING) {
         validator_msg_printf(&m, "is %s, not a string",
-                             validator_type_name(json_tape_type(&v->val_tape, node)));
+                             json_tape_type_phrase(json_tape_type(&v->val_tape, node)));
     } else {
         validator_msg_node(v, &m, node);
         validator_msg_printf(&m, " is not a declared variant (");
@@ -1281,7 +1260,7 @@ static void validator_check_cid(struct validator *v, uint64_t now_ms, const stru
         break;
     case VALIDATOR_CID_NOT_STRING:
         validator_msg_printf(&m, "is %s, not a string",
-                             validator_type_name(json_tape_type(&v->val_tape, node)));
+                             json_tape_type_phrase(json_tape_type(&v->val_tape, node)));
         break;
     case VALIDATOR_CID_NOT_VARIABLE:
         validator_msg_printf(&m, "is ");

@@ -12,7 +12,9 @@
 #   BENCH_SUBS            subscriptions (default 10000)
 #   BENCH_MEASURE_S       length of the quiet measurement window (default 60)
 #   BENCH_HTTP_REQUESTS   requests per endpoint (default 20)
-#   BENCH_RAMP_TIMEOUT_S  how long all subscriptions may take to stream (120)
+#   BENCH_RAMP_TIMEOUT_S  how long all subscriptions may take to connect (120)
+#   BENCH_SERVERS         test servers to spread the streams over (default 1;
+#                         more are started when the ephemeral ports need it)
 #   BENCH_PERF            auto (profile when a target is missed, default),
 #                         1 (always) or 0 (never): perf record -g -p PID
 #   BENCH_CMAKE_ARGS      extra configure arguments (word-split)
@@ -31,13 +33,15 @@ requests=${BENCH_HTTP_REQUESTS:-20}
 ramp_timeout=${BENCH_RAMP_TIMEOUT_S:-120}
 perf_mode=${BENCH_PERF:-auto}
 perf_s=15
-for v in subs measure requests ramp_timeout; do
+min_servers=${BENCH_SERVERS:-1}
+for v in subs measure requests ramp_timeout min_servers; do
   [[ ${!v} =~ ^[0-9]+$ ]] || dbench_die "$v must be a non-negative integer, got '${!v}'"
 done
 [ "$subs" -ge 1 ] && [ "$subs" -le 100000 ] || dbench_die "BENCH_SUBS must be 1..100000"
 [ "$measure" -ge 5 ] && [ "$measure" -le 3600 ] || dbench_die "BENCH_MEASURE_S must be 5..3600"
 [ "$requests" -ge 1 ] && [ "$requests" -le 1000 ] || dbench_die "BENCH_HTTP_REQUESTS must be 1..1000"
 [ "$ramp_timeout" -ge 1 ] || dbench_die "BENCH_RAMP_TIMEOUT_S must be at least 1"
+[ "$min_servers" -ge 1 ] && [ "$min_servers" -le 64 ] || dbench_die "BENCH_SERVERS must be 1..64"
 case $perf_mode in auto | 0 | 1) ;; *) dbench_die "BENCH_PERF must be auto, 0 or 1" ;; esac
 
 dbench_need cmake ninja jq curl awk
@@ -69,6 +73,7 @@ port_cap=$((port_hi - port_lo + 1 - 2000))
 [ "$port_cap" -ge 1000 ] ||
   dbench_die "net.ipv4.ip_local_port_range ($port_lo-$port_hi) leaves too few ephemeral ports"
 nservers=$(((subs + port_cap - 1) / port_cap))
+[ "$nservers" -ge "$min_servers" ] || nservers=$min_servers
 dbench_say "$subs subscriptions; ephemeral ports $port_lo-$port_hi; $nservers test server(s)"
 
 server_pids=()

@@ -122,6 +122,10 @@ struct json_tape_iter {
 
 void json_tape_init(struct json_tape *t);
 void json_tape_free(struct json_tape *t);
+
+/* "null", "a boolean", "a number", "a string", "an array", "an object":
+ * for error messages. */
+const char *json_tape_type_phrase(enum json_tape_type type);
 /* Nesting limit for the next parses (0 restores the default). */
 void json_tape_set_max_depth(struct json_tape *t, unsigned max_depth);
 
