@@ -13,6 +13,7 @@
 #include "ssemon/deadline.h"
 #include "ssemon/http_header.h"
 #include "ssemon/json_writer.h"
+#include "ssemon/monitor.h"
 #include "ssemon/recording.h"
 #include "ssemon/sse_parser.h"
 #include "ssemon/subscription.h"
@@ -284,36 +285,21 @@ static void check_never_opened(struct check_run *r, uint64_t now_ms, enum sub_cl
 {
     char msg[640];
     enum violation_class cls = VIOLATION_CONNECT_FAILED;
-    switch (reason) {
-    case SUB_CLOSE_HTTP_STATUS:
-        cls = VIOLATION_HTTP_STATUS;
-        if (error[0] != '\0')
-            snprintf(msg, sizeof(msg), "HTTP status %ld: %s", status, error);
-        else
-            snprintf(msg, sizeof(msg), "HTTP status %ld, expected 200", status);
-        break;
-    case SUB_CLOSE_CONTENT_TYPE:
-        cls = VIOLATION_CONTENT_TYPE;
-        snprintf(msg, sizeof(msg), "content type \"%.200s\", expected text/event-stream",
-                 content_type);
-        break;
-    case SUB_CLOSE_STOPPED:
-        /* Like a time limit reached on a connection still waiting: the
-         * stream never started, which is what the check is about. */
-        if (r->cr_replay)
-            snprintf(msg, sizeof(msg), "no response headers before the recording stopped");
-        else if (r->cr_stop == CHECK_STOP_SIGNAL)
-            snprintf(msg, sizeof(msg), "interrupted before the response headers arrived");
-        else
-            snprintf(msg, sizeof(msg), "no response headers before --max-duration");
-        break;
-    case SUB_CLOSE_IDLE_TIMEOUT:
-    case SUB_CLOSE_TRANSPORT:
-    case SUB_CLOSE_EOF:
-    default:
-        snprintf(msg, sizeof(msg), "connection failed: %s",
-                 error[0] != '\0' ? error : sub_close_reason_name(reason));
-        break;
+    if (reason == SUB_CLOSE_STOPPED) {
+        snprintf(msg, sizeof(msg), "%s",
+                 r->cr_stop == CHECK_STOP_SIGNAL
+                     ? "interrupted before the response headers arrived"
+                     : "no response headers before the end of the check (--max-duration)");
+    } else {
+        /* The daemon words these the same way: one mapping for both. */
+        const struct sub_closed_info info = {
+            .scl_reason = reason,
+            .scl_error = error,
+            .scl_status = status,
+            .scl_content_type = content_type,
+            .scl_before_headers = true,
+        };
+        cls = monitor_close_class(&info, msg, sizeof(msg));
     }
     validator_connect_failed(r->cr_val, now_ms, cls, msg);
 }

@@ -13,7 +13,7 @@
 #   BENCH_MEASURE_S       length of the quiet measurement window (default 60)
 #   BENCH_HTTP_REQUESTS   requests per endpoint (default 20)
 #   BENCH_RAMP_TIMEOUT_S  how long all subscriptions may take to connect (120)
-#   BENCH_SERVERS         test servers to spread the streams over (default 1;
+#   BENCH_SERVERS         test servers to spread the streams over (default 4;
 #                         more are started when the ephemeral ports need it)
 #   BENCH_PERF            auto (profile when a target is missed, default),
 #                         1 (always) or 0 (never): perf record -g -p PID
@@ -33,7 +33,7 @@ requests=${BENCH_HTTP_REQUESTS:-20}
 ramp_timeout=${BENCH_RAMP_TIMEOUT_S:-120}
 perf_mode=${BENCH_PERF:-auto}
 perf_s=15
-min_servers=${BENCH_SERVERS:-1}
+min_servers=${BENCH_SERVERS:-4}
 for v in subs measure requests ramp_timeout min_servers; do
   [[ ${!v} =~ ^[0-9]+$ ]] || dbench_die "$v must be a non-negative integer, got '${!v}'"
 done
