@@ -607,11 +607,17 @@ static bool js_kw_length(struct js_compiler *c, const char *kw, const json_t *v,
 struct js_recost {
     uint64_t rc_nodes; /* elements once every repetition is expanded */
     uint64_t rc_opt;   /* optional elements and alternatives among them */
+    bool rc_empty;     /* can match the empty string */
 };
 
 struct js_relevel {
     struct js_recost rl_sum;  /* the group so far */
     struct js_recost rl_last; /* its last element, which a quantifier repeats */
+    bool rl_has_last;         /* the current branch has a last element */
+    bool rl_last_repeated;    /* ... and it is already a repetition */
+    bool rl_branch_empty;     /* the current branch can match "" so far */
+    bool rl_before_last;      /* ... not counting its last element */
+    bool rl_alt_empty;        /* an earlier branch can match "" */
 };
 
 /* The end (']') of the bracket expression starting at p ('['), or the last
@@ -638,8 +644,9 @@ static const char *js_skip_bracket(const char *p)
     return *q != '\0' ? q : q - 1;
 }
 
-/* Reads an interval "{m}", "{m,}" or "{m,n}" at p; *max is UINT64_MAX when
- * unbounded. Returns its last byte, or NULL when it is not one. */
+/* Reads an interval "{m}", "{m,}" or "{m,n}" at p (glibc also takes "{,n}"
+ * for "{0,n}"); *max is UINT64_MAX when unbounded. Returns its last byte,
+ * or NULL when it is not one. */
 static const char *js_interval(const char *p, uint64_t *min, uint64_t *max)
 {
     uint64_t v[2] = {0, 0};
@@ -656,7 +663,7 @@ static const char *js_interval(const char *p, uint64_t *min, uint64_t *max)
             return NULL;
         }
     }
-    if (!digits[0])
+    if (!digits[0] && which == 0)
         return NULL;
     *min = v[0];
     *max = which == 0 ? v[0] : digits[1] ? v[1] : UINT64_MAX;
@@ -673,22 +680,42 @@ static struct js_recost js_repeat(struct js_recost e, uint64_t min, uint64_t max
         copies = 1;
     r.rc_nodes = e.rc_nodes * copies + copies;
     r.rc_opt = e.rc_opt * copies + (max == UINT64_MAX ? 1 : max - min);
+    r.rc_empty = e.rc_empty || min == 0;
     return r;
 }
 
-/* glibc's regcomp expands every repetition into copies and builds closures
- * that grow with the square of chains of optional elements, so a pattern a
- * few dozen bytes long (say "((a+)+)+..." or "a{0,30000}") can take
- * gigabytes. Returns why the pattern is refused, or NULL. The estimate only
- * needs to be close: regcomp still decides what is valid. */
+static void js_relevel_open(struct js_relevel *l)
+{
+    memset(l, 0, sizeof(*l));
+    l->rl_branch_empty = true;
+}
+
+static void js_relevel_add(struct js_relevel *l, struct js_recost e, bool repeated)
+{
+    l->rl_sum.rc_nodes += e.rc_nodes;
+    l->rl_sum.rc_opt += e.rc_opt;
+    l->rl_before_last = l->rl_branch_empty;
+    l->rl_branch_empty = l->rl_branch_empty && e.rc_empty;
+    l->rl_last = e;
+    l->rl_has_last = true;
+    l->rl_last_repeated = repeated;
+}
+
+/* glibc's regcomp expands every repetition into copies, builds closures
+ * that grow with the square of chains of optional elements, and takes
+ * exponential time on repetitions of something that can match the empty
+ * string ("(a|)+", "(a*){2}", stacked "a?+"). A pattern a few dozen bytes
+ * long can take gigabytes or hours. Returns why the pattern is refused, or
+ * NULL. regcomp still decides what is valid. */
 static const char *js_pattern_cost(const char *src)
 {
     struct js_relevel lv[JS_RE_MAX_NEST + 1];
     size_t depth = 0;
-    memset(&lv[0], 0, sizeof(lv[0]));
+    js_relevel_open(&lv[0]);
     for (const char *p = src; *p != '\0'; p++) {
-        struct js_recost atom = {1, 0};
         struct js_relevel *l = &lv[depth];
+        struct js_recost atom = {1, 0, false};
+        bool repeated = false;
         uint64_t min;
         uint64_t max;
         const char *end;
@@ -696,27 +723,37 @@ static const char *js_pattern_cost(const char *src)
         case '\\':
             if (p[1] >= '1' && p[1] <= '9')
                 return "back-references are not supported";
+            /* GNU word-boundary anchors match the empty string */
+            atom.rc_empty = p[1] != '\0' && strchr("bB<>`'", p[1]) != NULL;
             if (p[1] != '\0')
                 p++;
             break;
         case '[':
             p = js_skip_bracket(p);
             break;
+        case '^':
+        case '$':
+            atom.rc_empty = true;
+            break;
         case '(':
             if (depth == JS_RE_MAX_NEST)
                 return "groups are nested too deeply";
-            memset(&lv[++depth], 0, sizeof(lv[0]));
+            js_relevel_open(&lv[++depth]);
             continue;
         case ')':
             if (depth == 0)
                 break;
-            atom = lv[depth--].rl_sum;
+            atom = l->rl_sum;
             atom.rc_nodes++;
+            atom.rc_empty = l->rl_alt_empty || l->rl_branch_empty;
+            l = &lv[--depth];
             break;
         case '|':
             l->rl_sum.rc_nodes++;
             l->rl_sum.rc_opt++;
-            memset(&l->rl_last, 0, sizeof(l->rl_last));
+            l->rl_alt_empty = l->rl_alt_empty || l->rl_branch_empty;
+            l->rl_branch_empty = true;
+            l->rl_has_last = false;
             continue;
         case '*':
         case '?':
@@ -726,23 +763,28 @@ static const char *js_pattern_cost(const char *src)
                 end = js_interval(p, &min, &max);
                 if (end == NULL)
                     break; /* a literal brace */
-                p = end;
             } else {
+                end = p;
                 min = *p == '+' ? 1 : 0;
                 max = *p == '?' ? 1 : UINT64_MAX;
             }
+            if (!l->rl_has_last)
+                break; /* nothing to repeat: regcomp decides */
+            if (l->rl_last_repeated)
+                return "adjacent repetition operators (undefined in POSIX ERE)";
+            if (l->rl_last.rc_empty)
+                return "a repetition of something that can match the empty string";
+            p = end;
             atom = js_repeat(l->rl_last, min, max);
             l->rl_sum.rc_nodes -= l->rl_last.rc_nodes;
             l->rl_sum.rc_opt -= l->rl_last.rc_opt;
-            l = &lv[depth];
+            l->rl_branch_empty = l->rl_before_last;
+            repeated = true;
             break;
         default:
             break;
         }
-        l = &lv[depth];
-        l->rl_sum.rc_nodes += atom.rc_nodes;
-        l->rl_sum.rc_opt += atom.rc_opt;
-        l->rl_last = atom;
+        js_relevel_add(l, atom, repeated);
         if (l->rl_sum.rc_nodes > JS_RE_MAX_NODES || l->rl_sum.rc_opt > JS_RE_MAX_OPTIONAL)
             return "it is too complex for the regex engine (use minLength/maxLength for lengths)";
     }

@@ -672,8 +672,14 @@ static void test_compile_errors(void **state)
                   "/pattern: pattern \"^.{1,5000}$\" refused: it is too complex for the regex "
                   "engine (use minLength/maxLength for lengths)");
     compile_error("{\"pattern\": \"x+++++++++++++++\"}",
-                  "/pattern: pattern \"x+++++++++++++++\" refused: it is too complex for the regex "
-                  "engine (use minLength/maxLength for lengths)");
+                  "/pattern: pattern \"x+++++++++++++++\" refused: adjacent repetition operators "
+                  "(undefined in POSIX ERE)");
+    compile_error("{\"pattern\": \"^(((a|)?)+){0,9}$\"}",
+                  "/pattern: pattern \"^(((a|)?)+){0,9}$\" refused: a repetition of something that "
+                  "can match the empty string");
+    compile_error("{\"pattern\": \"(a{,3}){2}\"}",
+                  "/pattern: pattern \"(a{,3}){2}\" refused: a repetition of something that can "
+                  "match the empty string");
     compile_error("{\"pattern\": \"(a)\\\\1\"}",
                   "/pattern: pattern \"(a)\\1\" refused: back-references are not supported");
     compile_error("{\"type\": \"int\"}", "/type: unknown type \"int\"");
