@@ -74,16 +74,16 @@ struct contract_event {
     size_t ce_n_variants;
     struct contract_equals *ce_equals;
     size_t ce_n_equals;
-    bool ce_heartbeat;      /* this kind is a heartbeat */
-    bool ce_correlation;    /* the correlation_id policy applies (default true) */
+    bool ce_heartbeat;   /* this kind is a heartbeat */
+    bool ce_correlation; /* the correlation_id policy applies (default true) */
 };
 
 struct contract_header {
-    char *ch_name;   /* compared case-insensitively */
-    char *ch_equals; /* exact value, or NULL */
+    char *ch_name;    /* compared case-insensitively */
+    char *ch_equals;  /* exact value, or NULL */
     char *ch_pattern; /* POSIX ERE source, or NULL */
-    regex_t ch_re;   /* compiled ch_pattern */
-    bool ch_absent;  /* the header must not be present */
+    regex_t ch_re;    /* compiled ch_pattern */
+    bool ch_absent;   /* the header must not be present */
 };
 
 enum contract_presence {
@@ -101,9 +101,9 @@ struct contract_correlation {
 };
 
 struct contract_transition {
-    size_t ct_event;   /* index into c_events */
-    char *ct_variant;  /* discriminator value, or NULL for any */
-    size_t ct_target;  /* index into c_states */
+    size_t ct_event;  /* index into c_events */
+    char *ct_variant; /* discriminator value, or NULL for any */
+    size_t ct_target; /* index into c_states */
 };
 
 struct contract_state {
