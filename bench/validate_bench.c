@@ -133,11 +133,21 @@ struct vbench_count {
     uint64_t vc_check; /* a sum over the results, so the work cannot be elided */
 };
 
+/* Wall-clock and CPU time of one run, in seconds. On a shared machine the
+ * wall clock counts the time other processes hold the core; the process's
+ * CPU time does not. */
+struct vbench_watch {
+    double w_wall;
+    double w_cpu;
+};
+
 struct vbench_result {
     const char *br_impl;
     struct vbench_count br_count;
-    double br_best;   /* seconds */
-    double br_median; /* seconds */
+    double br_best; /* seconds, wall clock */
+    double br_median;
+    double br_cpu_best; /* seconds, CPU time */
+    double br_cpu_median;
 };
 
 /* The parser's callbacks feed the validator of the current stream. */
@@ -232,11 +242,24 @@ static uint64_t vbench_rng_range(struct vbench_rng *r, uint64_t lo, uint64_t hi)
     return lo + vbench_rng_next(r) % (hi - lo + 1);
 }
 
-static double vbench_now(void)
+static double vbench_clock(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void vbench_watch_start(struct vbench_watch *w)
+{
+    w->w_cpu = vbench_clock(CLOCK_PROCESS_CPUTIME_ID);
+    w->w_wall = vbench_clock(CLOCK_MONOTONIC);
+}
+
+/* Turns the start readings into the time elapsed since. */
+static void vbench_watch_stop(struct vbench_watch *w)
+{
+    w->w_wall = vbench_clock(CLOCK_MONOTONIC) - w->w_wall;
+    w->w_cpu = vbench_clock(CLOCK_PROCESS_CPUTIME_ID) - w->w_cpu;
 }
 
 static bool vbench_buf_reserve(struct vbench_buf *b, size_t more)
@@ -876,10 +899,10 @@ static int vbench_validate_life(const struct vbench_corpus *co, const struct vbe
     return rc;
 }
 
-/* One pass of parse + validate over every lifecycle. Returns the seconds it
- * took, or -1. */
-static double vbench_validate_once(const struct vbench_corpus *co, const struct contract *c,
-                                   struct vbench_count *count, uint64_t *shown)
+/* One pass of parse + validate over every lifecycle. Returns 0, or -1 on
+ * allocation failure. */
+static int vbench_validate_once(const struct vbench_corpus *co, const struct contract *c,
+                                struct vbench_count *count, uint64_t *shown, struct vbench_watch *w)
 {
     const struct sse_parser_callbacks cbs = {
         .on_event = vbench_on_event,
@@ -888,18 +911,17 @@ static double vbench_validate_once(const struct vbench_corpus *co, const struct 
     };
     struct vbench_stream st = {.st_shown = *shown};
     struct sse_parser *p = sse_parser_new(NULL, &cbs, &st);
-    double t0, t;
 
     memset(count, 0, sizeof(*count));
     if (p == NULL)
         return -1;
-    t0 = vbench_now();
+    vbench_watch_start(w);
     for (size_t i = 0; i < co->co_n_life; i++)
         if (vbench_validate_life(co, &co->co_life[i], c, p, &st, count) != 0) {
             sse_parser_free(p);
             return -1;
         }
-    t = vbench_now() - t0;
+    vbench_watch_stop(w);
     count->vc_violations += st.st_violations;
     count->vc_check += sse_parser_stats(p)->events;
     *shown = st.st_shown;
@@ -911,15 +933,15 @@ static double vbench_validate_once(const struct vbench_corpus *co, const struct 
         count->vc_violations++;
     }
     sse_parser_free(p);
-    return t;
+    return 0;
 }
 
 /* jansson's DOM of every payload, built and freed. */
-static double vbench_jansson_once(const struct vbench_corpus *co, struct vbench_count *count)
+static int vbench_jansson_once(const struct vbench_corpus *co, struct vbench_count *count,
+                               struct vbench_watch *w)
 {
-    double t0 = vbench_now();
-
     memset(count, 0, sizeof(*count));
+    vbench_watch_start(w);
     for (size_t i = 0; i < co->co_n_ev; i++) {
         const struct vbench_event *e = &co->co_ev[i];
         json_error_t err;
@@ -932,18 +954,19 @@ static double vbench_jansson_once(const struct vbench_corpus *co, struct vbench_
         count->vc_check += json_object_size(j);
         json_decref(j);
     }
-    return vbench_now() - t0;
+    vbench_watch_stop(w);
+    return 0;
 }
 
 /* json_tape alone over every payload: the parse in the validator's work. */
-static double vbench_tape_once(const struct vbench_corpus *co, struct vbench_count *count)
+static int vbench_tape_once(const struct vbench_corpus *co, struct vbench_count *count,
+                            struct vbench_watch *w)
 {
     struct json_tape t;
-    double t0;
 
     memset(count, 0, sizeof(*count));
     json_tape_init(&t);
-    t0 = vbench_now();
+    vbench_watch_start(w);
     for (size_t i = 0; i < co->co_n_ev; i++) {
         const struct vbench_event *e = &co->co_ev[i];
         if (json_tape_parse(&t, co->co_text.b_data + e->ev_data_off, e->ev_data_len, NULL) !=
@@ -954,9 +977,9 @@ static double vbench_tape_once(const struct vbench_corpus *co, struct vbench_cou
         count->vc_events++;
         count->vc_check += t.jt_count;
     }
-    double s = vbench_now() - t0;
+    vbench_watch_stop(w);
     json_tape_free(&t);
-    return s;
+    return 0;
 }
 
 static int vbench_cmp_double(const void *a, const void *b)
@@ -965,12 +988,11 @@ static int vbench_cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Sorts `t` and sets best and median. */
-static void vbench_summarise(double *t, unsigned n, struct vbench_result *r)
+/* Sorts `t` and returns its median; t[0] is then the best. */
+static double vbench_median(double *t, unsigned n)
 {
     qsort(t, n, sizeof(*t), vbench_cmp_double);
-    r->br_best = t[0];
-    r->br_median = n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+    return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
 }
 
 enum { VBENCH_VALIDATE, VBENCH_JANSSON, VBENCH_TAPE, VBENCH_NIMPL };
@@ -988,43 +1010,62 @@ static const char *const vbench_impl_keys[VBENCH_NIMPL] = {"validate", "jansson"
  * conditions on a shared machine. Every run must count what the first did,
  * with no violation. */
 static int vbench_rounds(const struct vbench_corpus *co, const struct contract *c, unsigned repeat,
-                         unsigned impls, double *times, struct vbench_result *res)
+                         unsigned impls, struct vbench_result *res)
 {
+    /* Per implementation: `repeat` wall times, then `repeat` CPU times. */
+    double *times = calloc((size_t)repeat * 2 * VBENCH_NIMPL, sizeof(*times));
+
     const char *const *names = vbench_impl_names;
     uint64_t shown = 0;
+    int rc = -1;
 
+    if (times == NULL) {
+        fprintf(stderr, "bench_validate: out of memory\n");
+        return -1;
+    }
     for (unsigned i = 0; i < repeat; i++) {
         for (int k = 0; k < VBENCH_NIMPL; k++) {
             struct vbench_count cnt;
+            struct vbench_watch w;
             if (!(impls & (1u << k)))
                 continue;
-            double t = k == VBENCH_VALIDATE  ? vbench_validate_once(co, c, &cnt, &shown)
-                       : k == VBENCH_JANSSON ? vbench_jansson_once(co, &cnt)
-                                             : vbench_tape_once(co, &cnt);
-            if (t < 0) {
+            int fail = k == VBENCH_VALIDATE  ? vbench_validate_once(co, c, &cnt, &shown, &w)
+                       : k == VBENCH_JANSSON ? vbench_jansson_once(co, &cnt, &w)
+                                             : vbench_tape_once(co, &cnt, &w);
+            if (fail) {
                 fprintf(stderr, "bench_validate: %s: out of memory\n", names[k]);
-                return -1;
+                goto out;
             }
             if (cnt.vc_violations != 0 || cnt.vc_events != co->co_n_ev) {
                 fprintf(stderr,
                         "bench_validate: %s: %" PRIu64 " violations or failures, %" PRIu64
                         " of %zu events: the corpus must be faithful\n",
                         names[k], cnt.vc_violations, cnt.vc_events, co->co_n_ev);
-                return -1;
+                goto out;
             }
             if (i > 0 && cnt.vc_check != res[k].br_count.vc_check) {
                 fprintf(stderr, "bench_validate: %s: runs disagree on what they found\n", names[k]);
-                return -1;
+                goto out;
             }
             res[k].br_impl = names[k];
             res[k].br_count = cnt;
-            times[(size_t)k * repeat + i] = t;
+            times[((size_t)k * 2) * repeat + i] = w.w_wall;
+            times[((size_t)k * 2 + 1) * repeat + i] = w.w_cpu;
         }
     }
-    for (int k = 0; k < VBENCH_NIMPL; k++)
-        if (impls & (1u << k))
-            vbench_summarise(times + (size_t)k * repeat, repeat, &res[k]);
-    return 0;
+    for (int k = 0; k < VBENCH_NIMPL; k++) {
+        double *wall = times + (size_t)k * 2 * repeat, *cpu = wall + repeat;
+        if (!(impls & (1u << k)))
+            continue;
+        res[k].br_median = vbench_median(wall, repeat);
+        res[k].br_best = wall[0];
+        res[k].br_cpu_median = vbench_median(cpu, repeat);
+        res[k].br_cpu_best = cpu[0];
+    }
+    rc = 0;
+out:
+    free(times);
+    return rc;
 }
 
 /* One decimal: more digits than that are noise between runs. */
@@ -1058,6 +1099,10 @@ static void vbench_print(const struct vbench_result *r, const struct vbench_corp
     json_writer_double(&w, vbench_round1((double)bytes / 1e6 / r->br_median));
     json_writer_key(&w, "events_s_median");
     json_writer_uint(&w, (uint64_t)((double)events / r->br_median));
+    json_writer_key(&w, "events_s_cpu");
+    json_writer_uint(&w, (uint64_t)((double)events / r->br_cpu_best));
+    json_writer_key(&w, "events_s_cpu_median");
+    json_writer_uint(&w, (uint64_t)((double)events / r->br_cpu_median));
     json_writer_key(&w, "runs");
     json_writer_uint(&w, runs);
     json_writer_key(&w, "violations");
@@ -1223,23 +1268,18 @@ static int vbench_measure(const struct vbench_corpus *co, const struct vbench_ar
     struct contract_load_error err;
     struct contract *c = contract_load(a->a_contract, a->a_contracts_dir, &err);
     struct vbench_result res[VBENCH_NIMPL] = {0};
-    double *times;
     int rc = 1;
 
     if (c == NULL) {
         fprintf(stderr, "bench_validate: %s\n", err.cle_text);
         return 1;
     }
-    times = calloc((size_t)a->a_repeat * VBENCH_NIMPL, sizeof(*times));
-    if (times == NULL) {
-        fprintf(stderr, "bench_validate: out of memory\n");
-    } else if (vbench_rounds(co, c, (unsigned)a->a_repeat, a->a_impls, times, res) == 0) {
+    if (vbench_rounds(co, c, (unsigned)a->a_repeat, a->a_impls, res) == 0) {
         for (int k = 0; k < VBENCH_NIMPL; k++)
             if (a->a_impls & (1u << k))
                 vbench_print(&res[k], co, label, c->c_name, (unsigned)a->a_repeat);
         rc = fflush(stdout) == 0 ? 0 : 1;
     }
-    free(times);
     contract_free(c);
     return rc;
 }

@@ -169,8 +169,10 @@ void journal_sink_violation(struct journal_sink *s, struct journal_rates *rates,
                               s->jk_burst, &k);
     if (k > 0)
         journal_summary(s, subj, v->v_class, k);
-    if (!pass)
+    if (!pass) {
+        rates->jr_pending = true;
         return;
+    }
     char msg[768];
     char prio[4];
     snprintf(msg, sizeof(msg), "%s: %s: %s", subj->js_subscription,
@@ -192,11 +194,17 @@ void journal_sink_violation(struct journal_sink *s, struct journal_rates *rates,
 void journal_sink_flush(struct journal_sink *s, struct journal_rates *rates,
                         const struct journal_subject *subj, uint64_t now_mono_ms)
 {
+    /* Called every second for every subscription: most have nothing held. */
+    if (!rates->jr_pending)
+        return;
+    bool pending = false;
     for (int c = 0; c < VIOLATION_CLASS_COUNT; c++) {
         uint64_t k = ratelimit_flush(&rates->jr_class[c], now_mono_ms, s->jk_interval_ms);
         if (k > 0)
             journal_summary(s, subj, (enum violation_class)c, k);
+        pending |= rates->jr_class[c].rl_suppressed > 0;
     }
+    rates->jr_pending = pending;
 }
 
 void journal_sink_lifecycle(struct journal_sink *s, const struct journal_subject *subj,

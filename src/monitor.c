@@ -27,6 +27,7 @@ struct monitor {
     struct subscription *m_sub;
     struct validator *m_val;
     struct deadline m_tick;
+    uint64_t m_tick_at; /* when m_tick fires (monotonic ms); VALIDATOR_NO_DEADLINE: not armed */
     struct monitor_callbacks m_cb;
     void *m_ctx;
     uint64_t m_healthy_window_ms;
@@ -88,20 +89,31 @@ static void monitor_copy_text(char *dst, size_t size, const char *src)
 
 /* ---- the validator's clock ---- */
 
+/* Most events push the validator's deadline later (a heartbeat restarts
+ * the window): the armed timer is then left alone and fires early, and the
+ * tick re-arms it for the real deadline. So the timer is touched about once
+ * per window, not once per event. */
 static void monitor_rearm(struct monitor *m)
 {
     uint64_t next = validator_next_deadline(m->m_val);
     if (next == VALIDATOR_NO_DEADLINE) {
-        deadline_cancel(&m->m_tick);
+        if (m->m_tick_at != VALIDATOR_NO_DEADLINE) {
+            deadline_cancel(&m->m_tick);
+            m->m_tick_at = VALIDATOR_NO_DEADLINE;
+        }
         return;
     }
+    if (m->m_tick_at != VALIDATOR_NO_DEADLINE && m->m_tick_at <= next)
+        return;
     uint64_t now = deadline_now_ms();
-    deadline_arm(&m->m_tick, next > now ? next - now : 0);
+    if (deadline_arm(&m->m_tick, next > now ? next - now : 0) == 0)
+        m->m_tick_at = next > now ? next : now;
 }
 
 static void monitor_on_tick(void *ctx)
 {
     struct monitor *m = ctx;
+    m->m_tick_at = VALIDATOR_NO_DEADLINE;
     validator_tick(m->m_val, deadline_now_ms());
     monitor_rearm(m);
 }
@@ -322,6 +334,7 @@ struct monitor *monitor_new(struct sub_engine *e, struct event_base *base,
         m->m_cb = *cbs;
     m->m_ctx = ctx;
     m->m_st.ms_state = MONITOR_STOPPED;
+    m->m_tick_at = VALIDATOR_NO_DEADLINE;
     m->m_st.ms_n_kinds = o->mo_contract->c_n_events + 1;
     m->m_st.ms_events_by_kind = calloc(m->m_st.ms_n_kinds, sizeof(uint64_t));
     m->m_name = strdup(o->mo_name != NULL ? o->mo_name : "");
@@ -361,6 +374,7 @@ void monitor_stop(struct monitor *m)
 {
     subscription_stop(m->m_sub);
     deadline_cancel(&m->m_tick);
+    m->m_tick_at = VALIDATOR_NO_DEADLINE;
     m->m_st.ms_state = MONITOR_STOPPED;
 }
 

@@ -1,9 +1,12 @@
+# shellcheck shell=bash
 # Shared by bench/daemon/run.sh and bench/daemon/latency.sh (sourced, not
 # run): building, the probe helper, starting and stopping the processes a
-# benchmark owns, and small numeric helpers. Every process started here is
-# recorded in dbench_pids and stopped by dbench_cleanup, by its own id.
+# benchmark owns, and small checks. Every process started here is recorded
+# in dbench_pids and stopped by dbench_cleanup, by its own id.
 #
-# The caller sets, before sourcing: dbench_name (for messages).
+# The caller sets, before sourcing: dbench_name (for messages). The dbench_*
+# variables set here are for the caller.
+# shellcheck disable=SC2034,SC2154
 
 dbench_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 dbench_root=$(cd "$dbench_here/../.." && pwd)
@@ -88,6 +91,25 @@ dbench_build_all() {
   dbench_ssemon="$dbench_build/src/ssemon"
   dbench_server="$dbench_build/tests/server/sse_testserver"
   dbench_probe="$dbench_build/bench-daemon/probe"
+}
+
+# Dies unless the variable named $1 holds an integer in [$2, $3]; $4 names
+# the setting in the message.
+dbench_range() {
+  local v=${!1}
+  if ! [[ $v =~ ^[0-9]+$ ]] || [ "$v" -lt "$2" ] || [ "$v" -gt "$3" ]; then
+    dbench_die "$4 must be an integer in $2..$3, got '$v'"
+  fi
+}
+
+# Raises this shell's open-file limits (inherited by what it starts) so a
+# process can hold $1 descriptors.
+dbench_raise_nofile() {
+  if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$1" ]; then
+    ulimit -Hn "$1" 2>/dev/null ||
+      dbench_die "open-file hard limit $(ulimit -Hn) < $1, and it cannot be raised (run as root)"
+  fi
+  ulimit -n "$(ulimit -Hn)"
 }
 
 # Every tool a benchmark needs must be there.

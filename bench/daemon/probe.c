@@ -1,6 +1,7 @@
 /*
- * probe: the measuring hands of the daemon benchmarks (bench/daemon/run.sh and latency.sh),
- * kept outside ssemon so that nothing is added to the daemon to be timed.
+ * probe: the measuring hands of the daemon benchmarks (bench/daemon/run.sh
+ * and latency.sh), kept outside ssemon so that nothing is added to the
+ * daemon to be timed.
  *
  *   probe stamp
  *       Copies stdin to stdout, each line prefixed with the CLOCK_REALTIME
@@ -18,7 +19,8 @@
  *       was sent (or null), "sent"/"received": the first fetch that saw it
  *       non-zero, "value"}; times are CLOCK_REALTIME seconds. Stops when
  *       every name was seen or after S seconds (default 60); then prints a
- *       summary line {"polls", "poll_ms_p50", "poll_ms_max", "bytes_last",
+ *       summary line {"summary": true, "polls", "failed_polls",
+ *       "last_failure", "poll_ms_p50", "poll_ms_max", "bytes_last",
  *       "missing"} and exits 0, or 1 when a name was never seen.
  *
  *   probe freeport
@@ -35,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,6 +47,7 @@
 #define PROBE_MAX_DOC ((size_t)512 << 20)
 #define PROBE_MAX_NAMES 100000
 #define PROBE_MAX_POLLS 1000000
+#define PROBE_IO_TIMEOUT_S 30
 
 struct probe_buf {
     char *pb_data;
@@ -122,13 +126,15 @@ static int probe_stamp(void)
         while (p < end) {
             const char *nl = memchr(p, '\n', (size_t)(end - p));
             size_t len = (size_t)((nl != NULL ? nl : end) - p);
-            if (probe_buf_reserve(&line, len) != 0) {
-                perror("probe stamp");
-                free(line.pb_data);
-                return 1;
+            if (len > 0) {
+                if (probe_buf_reserve(&line, len) != 0) {
+                    perror("probe stamp");
+                    free(line.pb_data);
+                    return 1;
+                }
+                memcpy(line.pb_data + line.pb_len, p, len);
+                line.pb_len += len;
             }
-            memcpy(line.pb_data + line.pb_len, p, len);
-            line.pb_len += len;
             if (nl == NULL)
                 break;
             printf("%lld.%09ld\t%.*s\n", (long long)ts.tv_sec, ts.tv_nsec, (int)line.pb_len,
@@ -159,6 +165,10 @@ static int probe_connect(unsigned port)
     };
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    /* A daemon that never answers must not hang the benchmark. */
+    const struct timeval limit = {.tv_sec = PROBE_IO_TIMEOUT_S};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit));
     if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
         close(fd);
         return -1;
@@ -214,8 +224,7 @@ static long probe_get(unsigned port, const char *path, struct probe_buf *b)
 
 static int probe_name_cmp(const void *a, const void *b)
 {
-    return strcmp(((const struct probe_name *)a)->pn_name,
-                  ((const struct probe_name *)b)->pn_name);
+    return strcmp(((const struct probe_name *)a)->pn_name, ((const struct probe_name *)b)->pn_name);
 }
 
 static struct probe_name *probe_watch_find(struct probe_watch *w, const char *name, size_t len)
@@ -318,21 +327,21 @@ static bool probe_label(const char *p, const char *end, const char *key, const c
 
 /* Goes through one /metrics body and records every watched subscription
  * whose counter is now above 0. */
-static void probe_watch_scan(struct probe_watch *w, const char *body, double sent,
+static void probe_watch_scan(struct probe_watch *w, const char *body, size_t len, double sent,
                              double received)
 {
     static const char metric[] = "ssemon_violations_total{";
-    const char *p = body;
-    while ((p = strstr(p, metric)) != NULL) {
-        if (p != body && p[-1] != '\n') {
-            p += sizeof(metric) - 1;
-            continue;
-        }
-        const char *labels = p + sizeof(metric) - 1;
-        const char *eol = strchr(labels, '\n');
+    const size_t mlen = sizeof(metric) - 1;
+    const char *p = body, *end = body + len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
         if (eol == NULL)
-            eol = labels + strlen(labels);
-        p = eol;
+            eol = end;
+        const char *line = p;
+        p = eol + 1;
+        if ((size_t)(eol - line) <= mlen || memcmp(line, metric, mlen) != 0)
+            continue;
+        const char *labels = line + mlen;
         const char *close = memchr(labels, '}', (size_t)(eol - labels));
         const char *cls, *name;
         size_t cls_len, name_len;
@@ -343,6 +352,7 @@ static void probe_watch_scan(struct probe_watch *w, const char *body, double sen
         struct probe_name *pn = probe_watch_find(w, name, name_len);
         if (pn == NULL || pn->pn_done)
             continue;
+        /* The body is NUL-terminated, so strtoull stops at the line's end. */
         unsigned long long value = strtoull(close + 1, NULL, 10);
         if (value == 0) {
             pn->pn_seen_zero = true;
@@ -373,8 +383,10 @@ static void probe_sleep_until(uint64_t mono_ns)
         .tv_sec = (time_t)(mono_ns / 1000000000u),
         .tv_nsec = (long)(mono_ns % 1000000000u),
     };
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-        continue;
+    int rc;
+    do
+        rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+    while (rc == EINTR);
 }
 
 static bool probe_parse_uint(const char *s, unsigned long max, unsigned long *out)
@@ -433,6 +445,7 @@ static int probe_metrics(int argc, char **argv)
         return 2;
     }
     size_t polls = 0, failures = 0;
+    int last_errno = 0;
     uint64_t start = probe_mono_ns();
     uint64_t stop = start + (uint64_t)timeout_s * 1000000000u;
     uint64_t next = start;
@@ -447,9 +460,10 @@ static int probe_metrics(int argc, char **argv)
         if (body < 0) {
             /* The daemon may not listen yet: count it and go on. */
             failures++;
+            last_errno = errno;
         } else {
             durations[polls++] = t1 - t0;
-            probe_watch_scan(&w, b.pb_data + body, sent, received);
+            probe_watch_scan(&w, b.pb_data + body, b.pb_len - (size_t)body, sent, received);
         }
         next += (uint64_t)interval_ms * 1000000u;
         if (next > t1)
@@ -458,9 +472,11 @@ static int probe_metrics(int argc, char **argv)
             next = t1;
     }
     qsort(durations, polls, sizeof(*durations), probe_cmp_u64);
-    printf("{\"summary\": true, \"polls\": %zu, \"failed_polls\": %zu, \"poll_ms_p50\": %.3f, "
-           "\"poll_ms_max\": %.3f, \"bytes_last\": %zu, \"missing\": %zu}\n",
-           polls, failures, polls > 0 ? (double)durations[polls / 2] / 1e6 : 0.0,
+    printf("{\"summary\": true, \"polls\": %zu, \"failed_polls\": %zu, \"last_failure\": \"%s\", "
+           "\"poll_ms_p50\": %.3f, \"poll_ms_max\": %.3f, \"bytes_last\": %zu, "
+           "\"missing\": %zu}\n",
+           polls, failures, failures > 0 ? strerror(last_errno) : "",
+           polls > 0 ? (double)durations[polls / 2] / 1e6 : 0.0,
            polls > 0 ? (double)durations[polls - 1] / 1e6 : 0.0, b.pb_len, w.pw_n - w.pw_done);
     int rc = w.pw_done == w.pw_n ? 0 : 1;
     free(durations);

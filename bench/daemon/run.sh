@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The daemon at scale (issue 4, part 10): one `ssemon run` holding
 # BENCH_SUBS subscriptions (default 10,000), each a Flask version stream
-# (tests/scenarios/version-stream.scn, a heartbeat every second) from the
-# test server over loopback. Once every subscription is streaming, measures
-# for BENCH_MEASURE_S seconds (default 60), with nothing else asking the
-# daemon anything: its CPU (utime + stime from /proc/PID/stat) and RSS
-# (VmRSS); then the time curl takes for BENCH_HTTP_REQUESTS (default 20)
-# GET /status and as many GET /metrics. The test server's CPU is reported
-# for context. See docs/benchmarks.md, "Daemon".
+# (tests/scenarios/version-stream.scn, a heartbeat every second) from test
+# servers over loopback. Once every subscription has connected, measures
+# for BENCH_MEASURE_S seconds (default 60), with nothing asking the daemon
+# anything: its CPU (utime + stime from /proc/PID/stat) and RSS (VmRSS);
+# then the time curl takes for BENCH_HTTP_REQUESTS (default 20) GET /status
+# and as many GET /metrics. The test servers' CPU is reported for context.
+# See docs/benchmarks.md, "Daemon".
 #
 #   BENCH_SUBS            subscriptions (default 10000)
 #   BENCH_MEASURE_S       length of the quiet measurement window (default 60)
@@ -16,7 +16,7 @@
 #   BENCH_SERVERS         test servers to spread the streams over (default 4;
 #                         more are started when the ephemeral ports need it)
 #   BENCH_PERF            auto (profile when a target is missed, default),
-#                         1 (always) or 0 (never): perf record -g -p PID
+#                         1 (always) or 0 (never): perf record -p PID
 #   BENCH_CMAKE_ARGS      extra configure arguments (word-split)
 # Prints a markdown table on stdout; one JSON line goes to
 # bench/results/daemon-STAMP.jsonl; logs and profiles stay in
@@ -34,14 +34,11 @@ ramp_timeout=${BENCH_RAMP_TIMEOUT_S:-120}
 perf_mode=${BENCH_PERF:-auto}
 perf_s=15
 min_servers=${BENCH_SERVERS:-4}
-for v in subs measure requests ramp_timeout min_servers; do
-  [[ ${!v} =~ ^[0-9]+$ ]] || dbench_die "$v must be a non-negative integer, got '${!v}'"
-done
-[ "$subs" -ge 1 ] && [ "$subs" -le 100000 ] || dbench_die "BENCH_SUBS must be 1..100000"
-[ "$measure" -ge 5 ] && [ "$measure" -le 3600 ] || dbench_die "BENCH_MEASURE_S must be 5..3600"
-[ "$requests" -ge 1 ] && [ "$requests" -le 1000 ] || dbench_die "BENCH_HTTP_REQUESTS must be 1..1000"
-[ "$ramp_timeout" -ge 1 ] || dbench_die "BENCH_RAMP_TIMEOUT_S must be at least 1"
-[ "$min_servers" -ge 1 ] && [ "$min_servers" -le 64 ] || dbench_die "BENCH_SERVERS must be 1..64"
+dbench_range subs 1 100000 BENCH_SUBS
+dbench_range measure 5 3600 BENCH_MEASURE_S
+dbench_range requests 1 1000 BENCH_HTTP_REQUESTS
+dbench_range ramp_timeout 1 3600 BENCH_RAMP_TIMEOUT_S
+dbench_range min_servers 1 64 BENCH_SERVERS
 case $perf_mode in auto | 0 | 1) ;; *) dbench_die "BENCH_PERF must be auto, 0 or 1" ;; esac
 
 dbench_need cmake ninja jq curl awk
@@ -59,12 +56,7 @@ machine=$(dbench_machine)
 clk_tck=$(getconf CLK_TCK)
 
 # ---- descriptors: each process holds one socket per subscription
-need_fds=$((subs + 1024))
-if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$need_fds" ]; then
-  ulimit -Hn "$need_fds" 2>/dev/null ||
-    dbench_die "open-file hard limit $(ulimit -Hn) < $need_fds, and it cannot be raised (run as root)"
-fi
-ulimit -n "$(ulimit -Hn)"
+dbench_raise_nofile $((subs + 1024))
 
 # ---- ephemeral ports: one per connection and destination; leave 2,000 to
 # the rest of the machine and spread the subscriptions over enough servers
@@ -127,8 +119,9 @@ journal_id() {
 }
 id_connected=$(journal_id CONNECTED)
 id_lost=$(journal_id LOST)
-[ -n "$id_connected" ] && [ -n "$id_lost" ] ||
+if [ -z "$id_connected" ] || [ -z "$id_lost" ]; then
   dbench_die "cannot read the lifecycle MESSAGE_IDs from include/ssemon/journal_ids.h"
+fi
 count_lines() {
   grep -c -- "$1" "$w/daemon.err" || true
 }
@@ -140,7 +133,8 @@ for ((i = 0; i < 10 && i < subs; i++)); do
   printf -v name 'hb-%05d' $((i * subs / (subs < 10 ? subs : 10)))
   sample+=("$name")
 done
-# Events and violation totals of the sample, summed: "EVENTS VIOLATIONS STREAMING".
+# The sample's events and violations, summed, and how many of it stream:
+# "EVENTS VIOLATIONS STREAMING".
 sample_status() {
   local n doc e v s ev=0 vi=0 st=0
   for n in "${sample[@]}"; do
@@ -178,7 +172,7 @@ server_ticks() {
   for p in "${server_pids[@]}"; do t=$((t + $(dbench_ticks "$p"))); done
   echo "$t"
 }
-read -r ev0 vi0 _ < <(sample_status)
+read -r ev0 _ _ < <(sample_status)
 v0=$(count_violations)
 l0=$(count_lines "$id_lost")
 d0=$(dbench_ticks "$daemon_pid")
@@ -202,21 +196,24 @@ server_rss=0
 for p in "${server_pids[@]}"; do server_rss=$((server_rss + $(dbench_kib "$p" VmRSS))); done
 v1=$(count_violations)
 l1=$(count_lines "$id_lost")
-read -r ev1 vi1 sample_up < <(sample_status)
+read -r ev1 _ sample_up < <(sample_status)
 violations=$((v1 - v0))
 lost=$((l1 - l0))
 
 # ---- the status endpoint, still under the full load of streams
-# Writes "TIME_TOTAL SIZE CODE" per request (CODE 000 when curl failed;
-# curl's message goes to OUT.err).
+# Writes "TIME_TOTAL SIZE CODE TIME_TO_FIRST_BYTE" per request (CODE 000
+# when curl failed; curl's message goes to OUT.err). The daemon renders the
+# whole document before it sends the head, so the time to the first byte
+# is about the time its loop spent rendering.
 http_times() {
   local path=$1 out=$2 i line
   : >"$out"
   : >"$out.err"
   for ((i = 0; i < requests; i++)); do
-    line=$(curl -sS -o /dev/null --max-time 30 -w '%{time_total} %{size_download} %{http_code}' \
+    line=$(curl -sS -o /dev/null --max-time 30 \
+      -w '%{time_total} %{size_download} %{http_code} %{time_starttransfer}' \
       "$base$path" 2>>"$out.err") || true
-    echo "${line:-30 0 000}" >>"$out"
+    echo "${line:-30 0 000 30}" >>"$out"
     sleep 0.25
   done
 }
@@ -226,10 +223,12 @@ http_times /status "$w/http-status.txt"
 http_times /metrics "$w/http-metrics.txt"
 v3=$(count_violations)
 http_violations=$((v3 - v2))
-ok_times() { awk '$3 == 200 { print $1 }' "$1" | dbench_p50_max_ms; }
+ok_times() { awk -v c="$2" '$3 == 200 { print $c }' "$1" | dbench_p50_max_ms; }
 failed() { awk '$3 != 200' "$1" | wc -l; }
-read -r st_p50 st_max _ < <(ok_times "$w/http-status.txt")
-read -r me_p50 me_max _ < <(ok_times "$w/http-metrics.txt")
+read -r st_p50 st_max _ < <(ok_times "$w/http-status.txt" 1)
+read -r me_p50 me_max _ < <(ok_times "$w/http-metrics.txt" 1)
+read -r st_fb50 st_fbmax _ < <(ok_times "$w/http-status.txt" 4)
+read -r me_fb50 me_fbmax _ < <(ok_times "$w/http-metrics.txt" 4)
 st_failed=$(failed "$w/http-status.txt")
 me_failed=$(failed "$w/http-metrics.txt")
 st_bytes=$(awk '$3 == 200 { b = $2 } END { print b + 0 }' "$w/http-status.txt")
@@ -256,12 +255,21 @@ profile() {
   local what=$1 out="$w/perf-$1"
   shift
   dbench_say "profiling the daemon ($what)"
-  perf record -q -g -p "$daemon_pid" -o "$out.data" -- "$@" >/dev/null 2>"$out.err" || {
+  # DWARF unwinding: the Release build has no frame pointers.
+  perf record -q -F 499 --call-graph dwarf,16384 -p "$daemon_pid" -o "$out.data" -- "$@" \
+    >/dev/null 2>"$out.err" || {
     dbench_say "perf record failed (see $out.err)"
     return 0
   }
-  perf report -i "$out.data" --no-children --sort dso,sym --stdio 2>/dev/null |
-    grep -E '^ +[0-9.]+%' | head -25 >"$out.txt" || true
+  {
+    echo "self time, by library and symbol:"
+    perf report -i "$out.data" --no-children --sort dso,sym --stdio 2>/dev/null |
+      grep -E '^ +[0-9.]+%' | head -20
+    echo
+    echo "ssemon's functions, time including callees:"
+    perf report -i "$out.data" --children --sort dso,sym --stdio 2>/dev/null |
+      grep -E '^ +[0-9.]+% +[0-9.]+% +ssemon ' | head -15
+  } >"$out.txt" || true
 }
 profiles=()
 if command -v perf >/dev/null && [ "$perf_mode" != 0 ]; then
@@ -306,6 +314,8 @@ jq -n -c \
   --argjson status_failed "$st_failed" --argjson metrics_failed "$me_failed" \
   --argjson status_p50_ms "$st_p50" --argjson status_max_ms "$st_max" --argjson status_bytes "$st_bytes" \
   --argjson metrics_p50_ms "$me_p50" --argjson metrics_max_ms "$me_max" --argjson metrics_bytes "$me_bytes" \
+  --argjson status_ttfb_p50_ms "$st_fb50" --argjson status_ttfb_max_ms "$st_fbmax" \
+  --argjson metrics_ttfb_p50_ms "$me_fb50" --argjson metrics_ttfb_max_ms "$me_fbmax" \
   --argjson requests "$requests" --argjson stop_s "$stop_s" --argjson stop5_ok "$stop5_ok" \
   --argjson cpu_ok "$cpu_ok" --argjson rss_ok "$rss_ok" --argjson http_ok "$http_ok" \
   --arg records "$(cat "$w/records.txt")" --arg stamp "$dbench_stamp" \
@@ -320,6 +330,8 @@ jq -n -c \
     http_requests: $requests, status_failed: $status_failed, metrics_failed: $metrics_failed,
     status_p50_ms: $status_p50_ms, status_max_ms: $status_max_ms, status_bytes: $status_bytes,
     metrics_p50_ms: $metrics_p50_ms, metrics_max_ms: $metrics_max_ms, metrics_bytes: $metrics_bytes,
+    status_ttfb_p50_ms: $status_ttfb_p50_ms, status_ttfb_max_ms: $status_ttfb_max_ms,
+    metrics_ttfb_p50_ms: $metrics_ttfb_p50_ms, metrics_ttfb_max_ms: $metrics_ttfb_max_ms,
     server_cpu_pct_one_core: $server_cpu_pct, server_rss_kib: $server_rss_kib,
     sigterm_exit_s: $stop_s, records: $records,
     targets: {cpu: $cpu_ok, rss_per_sub: $rss_ok, http: $http_ok, sigterm_5s: $stop5_ok}}' \
@@ -341,6 +353,8 @@ echo "| RSS / subscription | $rss_per_sub KiB | <= 64 KiB: $(yn "$rss_ok") |"
 echo "| (RSS - RSS with no subscription ($rss_empty KiB)) / subscription | $rss_growth KiB | |"
 echo "| GET /status, p50 / max of $requests ($st_failed failed) | $st_p50 / $st_max ms ($st_bytes bytes) | <= 100 ms: $(yn "$st_ok") |"
 echo "| GET /metrics, p50 / max of $requests ($me_failed failed) | $me_p50 / $me_max ms ($me_bytes bytes) | <= 100 ms: $(yn "$me_ok") |"
+echo "| time to first byte (render), /status p50 / max | $st_fb50 / $st_fbmax ms | |"
+echo "| time to first byte (render), /metrics p50 / max | $me_fb50 / $me_fbmax ms | |"
 echo "| RSS after the requests / peak (VmHWM) | $rss_after_http / $hwm KiB | |"
 echo "| events per subscription per s in the window (sample of ${#sample[@]}) | $events_per_sub_s | ~1 |"
 echo "| violation records in the window / streams lost | $violations / $lost | 0 expected |"
@@ -352,7 +366,7 @@ echo
 echo "Records on stderr over the whole run (class or MESSAGE_ID: count): $(cat "$w/records.txt")"
 for p in "${profiles[@]}"; do
   echo
-  echo "Profile ($p; perf record -g -p PID, self time by library and symbol):"
+  echo "Profile ($p; perf record --call-graph dwarf -p PID):"
   echo
   echo '```'
   cat "$w/perf-$p.txt" 2>/dev/null || true

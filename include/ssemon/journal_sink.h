@@ -48,6 +48,7 @@ struct journal_subject {
 /* Flood-control state of one subscription; owned by the caller. */
 struct journal_rates {
     struct ratelimit jr_class[VIOLATION_CLASS_COUNT];
+    bool jr_pending; /* some class has suppressed entries not yet summarised */
 };
 
 struct journal_sink;
