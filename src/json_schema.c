@@ -179,6 +179,9 @@ struct js_buf {
 
 static bool js_buf_add(struct js_buf *b, const char *s, size_t len)
 {
+    /* The bound also tells the optimiser the copy size is sane. */
+    if (len > SIZE_MAX / 4 || b->b_len > SIZE_MAX / 4)
+        return false;
     if (!js_reserve((void **)&b->b_ptr, &b->b_cap, b->b_len + len + 1, 1))
         return false;
     memcpy(b->b_ptr + b->b_len, s, len);
