@@ -276,7 +276,7 @@ static int recording_get_uint(json_t *obj, const char *key, uint64_t *out, char 
 
 static int recording_get_status(json_t *obj, long *out, char *err, size_t err_size)
 {
-    uint64_t v;
+    uint64_t v = 0;
     if (recording_get_uint(obj, "status", &v, err, err_size) != 0)
         return -1;
     if (v > 999)
