@@ -54,6 +54,12 @@ struct sse_parser {
     size_t p_dref_len;
     bool p_has_dref;
     bool p_line_stable; /* the line being processed lives in the caller's buffer */
+    /* A data line split across chunks whose value goes straight into p_data
+     * (one copy instead of two); only while it is plain ASCII and within the
+     * limits, else it moves back to p_line and takes the general path. */
+    bool p_direct;
+    size_t p_direct_start;  /* where its value starts in p_data */
+    size_t p_direct_prefix; /* 5 or 6: "data:" and an optional space */
     const char *(*p_scan)(const char *s, const char *end, bool *slow); /* by CPU */
     struct sse_buf p_type;                                             /* event type buffer */
     struct sse_buf p_idbuf;                                            /* last event ID buffer */
@@ -224,6 +230,7 @@ static void sse_parser_restart(struct sse_parser *p)
     p->p_bom_seen = 0;
     p->p_data.b_len = 0;
     p->p_has_dref = false;
+    p->p_direct = false;
     p->p_type.b_len = 0;
     p->p_discard = false;
     p->p_too_large = false;
@@ -673,10 +680,78 @@ static sse_scan_fn sse_pick_scan(void)
 }
 
 /* Bytes of a line that continues past this chunk. */
+/* Moves a direct data line back into p_line, as the general path holds it. */
+static void sse_direct_undo(struct sse_parser *p)
+{
+    size_t vlen = p->p_data.b_len - p->p_direct_start;
+    p->p_direct = false;
+    p->p_line.b_len = 0;
+    p->p_line_slow = false;
+    if (!sse_buf_append(&p->p_line, "data: ", p->p_direct_prefix) ||
+        (vlen > 0 && !sse_buf_append(&p->p_line, p->p_data.b_ptr + p->p_direct_start, vlen)))
+        p->p_failed = true;
+    p->p_data.b_len = p->p_direct_start;
+}
+
+/* The held line is an ASCII data line: from here on its value is appended
+ * to the data buffer directly. */
+static void sse_direct_begin(struct sse_parser *p)
+{
+    const char *l = p->p_line.b_ptr;
+    if (p->p_direct || p->p_line_slow || p->p_discard || p->p_line.b_len < 6 ||
+        memcmp(l, "data:", 5) != 0)
+        return;
+    size_t prefix = l[5] == ' ' ? 6 : 5;
+    if (!sse_data_materialize(p) ||
+        !sse_buf_append(&p->p_data, l + prefix, p->p_line.b_len - prefix)) {
+        p->p_failed = true;
+        return;
+    }
+    p->p_direct = true;
+    p->p_direct_start = p->p_data.b_len - (p->p_line.b_len - prefix);
+    p->p_direct_prefix = prefix;
+    p->p_line.b_len = 0;
+}
+
+/* The direct data line ended: what sse_field_data does for a whole line. */
+static void sse_direct_finish(struct sse_parser *p)
+{
+    size_t have = p->p_direct_start;
+    size_t vlen = p->p_data.b_len - have;
+    const char *v = vlen > 0 ? p->p_data.b_ptr + have : "";
+    p->p_direct = false;
+    p->p_st.lines++;
+    if (have > p->p_max_event || vlen > p->p_max_event - have) {
+        if (!p->p_too_large) {
+            p->p_too_large = true;
+            sse_anomaly(p, SSE_ANOMALY_EVENT_TOO_LARGE, v,
+                        vlen < SSE_EXCERPT_MAX ? vlen : SSE_EXCERPT_MAX);
+        }
+        p->p_discard = true;
+        p->p_data.b_len = 0;
+        sse_buf_shrink(&p->p_data);
+        return;
+    }
+    if (!sse_buf_append(&p->p_data, "\n", 1))
+        p->p_failed = true;
+}
+
+/* Bytes of a line that continues past this chunk (or its last piece). */
 static void sse_hold_partial(struct sse_parser *p, const char *s, size_t n, bool slow)
 {
     if (p->p_skipping)
         return;
+    if (p->p_direct) {
+        size_t have = p->p_direct_prefix + (p->p_data.b_len - p->p_direct_start);
+        if (!slow && n <= p->p_max_line - have) {
+            if (!sse_buf_append(&p->p_data, s, n))
+                p->p_failed = true;
+            return;
+        }
+        sse_direct_undo(p);
+        if (p->p_failed)
+            return;
+    }
     if (n > p->p_max_line - p->p_line.b_len || p->p_line.b_len > p->p_max_line) {
         sse_report_too_long(p, p->p_line.b_ptr, p->p_line.b_len, s, n);
         p->p_skipping = true;
@@ -690,6 +765,7 @@ static void sse_hold_partial(struct sse_parser *p, const char *s, size_t n, bool
         return;
     }
     p->p_line_slow |= slow;
+    sse_direct_begin(p);
 }
 
 /* Consumes a possibly split leading BOM. Returns the first byte after it, or
@@ -742,9 +818,11 @@ int sse_parser_feed(struct sse_parser *p, const void *buf, size_t len)
         }
         if (p->p_skipping) {
             p->p_skipping = false;
-        } else if (p->p_line.b_len > 0) {
+        } else if (p->p_line.b_len > 0 || p->p_direct) {
             sse_hold_partial(p, s, (size_t)(t - s), slow);
-            if (!p->p_skipping && !p->p_failed) {
+            if (p->p_direct && !p->p_failed) {
+                sse_direct_finish(p);
+            } else if (!p->p_skipping && !p->p_failed) {
                 p->p_line_stable = false;
                 sse_process_line(p, p->p_line.b_ptr, p->p_line.b_len, p->p_line_slow);
                 p->p_line.b_len = 0;
