@@ -436,6 +436,10 @@ static int run_start(struct run_daemon *d)
     d->rd_base = event_base_new();
     if (d->rd_sink == NULL || d->rd_base == NULL)
         return -1;
+    /* Two levels: the monitors' validator deadlines (0) run before socket
+     * and other events (1) that are ready in the same turn. */
+    if (event_base_priority_init(d->rd_base, 2) != 0)
+        return -1;
     d->rd_engine = sub_engine_new(d->rd_base);
     if (d->rd_engine == NULL)
         return -1;

@@ -60,3 +60,10 @@ uint64_t deadline_now_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
+
+int deadline_prioritize(struct deadline *d)
+{
+    if (d->dl_ev == NULL)
+        return -1;
+    return event_priority_set(d->dl_ev, 0);
+}

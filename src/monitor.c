@@ -8,6 +8,7 @@
 #include "ssemon/deadline.h"
 
 #include <errno.h>
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,6 +344,10 @@ struct monitor *monitor_new(struct sub_engine *e, struct event_base *base,
         goto fail;
     if (deadline_init(&m->m_tick, base, monitor_on_tick, m) != 0)
         goto fail;
+    /* A heartbeat window that expires while hundreds of sockets are ready
+     * is judged before them, not after (when the base has priorities). */
+    if (event_base_get_npriorities(base) > 1)
+        deadline_prioritize(&m->m_tick);
     m->m_val = validator_new(o->mo_contract, &o->mo_val, monitor_on_violation, m);
     if (m->m_val == NULL)
         goto fail;

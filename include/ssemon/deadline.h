@@ -33,6 +33,12 @@ int deadline_init(struct deadline *d, struct event_base *base, deadline_fn fn, v
  * or -1 when libevent refuses (or the deadline is inert). */
 int deadline_arm(struct deadline *d, uint64_t ms);
 
+/* Runs this deadline's callback ahead of socket events that became ready
+ * in the same loop turn (the base must have been given 2 or more priority
+ * levels with event_base_priority_init). Returns 0 or -1. Call while the
+ * deadline is not pending. */
+int deadline_prioritize(struct deadline *d);
+
 /* Disarms; harmless when not pending. */
 void deadline_cancel(struct deadline *d);
 
