@@ -28,7 +28,7 @@ void json_writer_reset(struct json_writer *w)
         w->jw_buf[0] = '\0';
 }
 
-static bool json_writer_reserve(struct json_writer *w, size_t extra)
+static bool json_writer_reserve_bytes(struct json_writer *w, size_t extra)
 {
     if (w->jw_failed)
         return false;
@@ -54,7 +54,7 @@ static bool json_writer_reserve(struct json_writer *w, size_t extra)
 
 void json_writer_append(struct json_writer *w, const char *s, size_t len)
 {
-    if (!json_writer_reserve(w, len))
+    if (!json_writer_reserve_bytes(w, len))
         return;
     memcpy(w->jw_buf + w->jw_len, s, len);
     w->jw_len += len;
@@ -242,6 +242,24 @@ void json_writer_raw(struct json_writer *w, const char *json, size_t len)
 {
     json_writer_value_prefix(w);
     json_writer_append(w, json, len);
+}
+
+void json_writer_reserve(struct json_writer *w, size_t n)
+{
+    json_writer_reserve_bytes(w, n);
+}
+
+char *json_writer_detach(struct json_writer *w, size_t *len)
+{
+    char *buf = w->jw_buf;
+    *len = w->jw_len;
+    memset(w, 0, sizeof(*w));
+    return buf;
+}
+
+size_t json_writer_text_len(const struct json_writer *w)
+{
+    return w->jw_len;
 }
 
 bool json_writer_failed(const struct json_writer *w)

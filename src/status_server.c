@@ -42,6 +42,9 @@
 #define STATUS_DEFAULT_MAX_CONNECTIONS 64
 #define STATUS_LISTEN_BACKLOG 128
 
+/* Documents at least this large are handed to libevent, not copied. */
+#define STATUS_HANDOVER_MIN ((size_t)64 << 10)
+
 struct status_server {
     struct event_base *ss_base;
     struct evhttp *ss_http;
@@ -59,6 +62,10 @@ struct status_server {
     size_t ss_n_pending;
     struct event *ss_adopt;
     struct json_writer ss_out; /* reused from response to response */
+    /* Sizes of the last documents: the next is about as large, so its
+     * buffer is reserved at once instead of grown step by step. */
+    size_t ss_last_status;
+    size_t ss_last_metrics;
 };
 
 /* ---- rendering helpers ---- */
@@ -295,6 +302,41 @@ static void status_put_ms_as_seconds(struct json_writer *w, uint64_t ms)
  * ParseFloat reads them all): bounds stay as written, "0.005" rather than
  * 0.0050000000000000001, and whole numbers stay whole ("10", not "1e+01").
  * Returns the length written to `buf` (at least 32 bytes). */
+/* `ms` thousandths as a decimal: "12", "0.5", "-3.25", "1700000000.123". */
+static size_t status_format_ms(char *buf, size_t size, int64_t ms)
+{
+    char tmp[32];
+    size_t n = sizeof(tmp);
+    bool neg = ms < 0;
+    uint64_t u = neg ? (uint64_t)0 - (uint64_t)ms : (uint64_t)ms;
+    unsigned frac = (unsigned)(u % 1000);
+    u /= 1000;
+    if (frac != 0) {
+        unsigned digits = 3;
+        while (frac % 10 == 0) {
+            frac /= 10;
+            digits--;
+        }
+        for (unsigned i = 0; i < digits; i++) {
+            tmp[--n] = (char)('0' + frac % 10);
+            frac /= 10;
+        }
+        tmp[--n] = '.';
+    }
+    do {
+        tmp[--n] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (neg)
+        tmp[--n] = '-';
+    size_t len = sizeof(tmp) - n;
+    if (len >= size)
+        len = size - 1;
+    memcpy(buf, tmp + n, len);
+    buf[len] = '\0';
+    return len;
+}
+
 static size_t status_format_double(char *buf, size_t size, double v)
 {
     if (isnan(v))
@@ -302,7 +344,15 @@ static size_t status_format_double(char *buf, size_t size, double v)
     if (isinf(v))
         return (size_t)snprintf(buf, size, "%s", v > 0 ? "+Inf" : "-Inf");
     if (fabs(v) < 9007199254740992.0 && v == floor(v))
-        return (size_t)snprintf(buf, size, "%.0f", v);
+        return status_format_ms(buf, size, (int64_t)v * 1000);
+    /* Times, sums of times and ratios are mostly whole milliseconds: those
+     * are written without printf (the hot part of a large /metrics). */
+    double ms = v * 1000.0;
+    if (fabs(ms) < 9e15) {
+        double r = nearbyint(ms);
+        if (fabs(ms - r) <= 1e-9 * fmax(1.0, fabs(ms)) && (r / 1000.0 == v))
+            return status_format_ms(buf, size, (int64_t)r);
+    }
     int n = 0;
     for (int prec = 15; prec <= 17; prec++) {
         n = snprintf(buf, size, "%.*g", prec, v);
@@ -704,6 +754,34 @@ static void status_server_reply(struct evhttp_request *req, int code, const char
     evbuffer_free(b);
 }
 
+static void status_server_free_body(const void *data, size_t len, void *arg)
+{
+    (void)len;
+    (void)arg;
+    free((void *)data);
+}
+
+/* A large document is handed to libevent by reference (no copy of tens of
+ * megabytes); `body` is freed here or by libevent once sent. */
+static void status_server_reply_owned(struct evhttp_request *req, int code, const char *reason,
+                                      const char *content_type, char *body, size_t len)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", content_type);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    struct evbuffer *b = evbuffer_new();
+    if (b == NULL || evbuffer_add_reference(b, body, len, status_server_free_body, NULL) != 0) {
+        if (b != NULL)
+            evbuffer_free(b);
+        free(body);
+        evhttp_remove_header(h, "Content-Type");
+        evhttp_send_reply(req, 500, "Internal Server Error", NULL);
+        return;
+    }
+    evhttp_send_reply(req, code, reason, b);
+    evbuffer_free(b);
+}
+
 static void status_server_reply_text(struct evhttp_request *req, int code, const char *reason,
                                      const char *text)
 {
@@ -719,7 +797,12 @@ static void status_server_reply_writer(struct status_server *s, struct evhttp_re
     }
     size_t len;
     const char *text = json_writer_text(&s->ss_out, &len);
-    status_server_reply(req, code, reason, content_type, text, len);
+    if (len < STATUS_HANDOVER_MIN || evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+        status_server_reply(req, code, reason, content_type, text, len);
+        return;
+    }
+    char *owned = json_writer_detach(&s->ss_out, &len);
+    status_server_reply_owned(req, code, reason, content_type, owned, len);
 }
 
 enum status_route {
@@ -826,7 +909,9 @@ static void status_server_handle(struct evhttp_request *req, void *arg)
     json_writer_reset(&s->ss_out);
     switch (route) {
     case STATUS_ROUTE_STATUS:
+        json_writer_reserve(&s->ss_out, s->ss_last_status + s->ss_last_status / 8);
         status_render_json(&v, NULL, now_mono, now_wall, 0, &s->ss_out);
+        s->ss_last_status = json_writer_text_len(&s->ss_out);
         status_server_reply_writer(s, req, 200, "OK", "application/json");
         break;
     case STATUS_ROUTE_ONE:
@@ -844,7 +929,9 @@ static void status_server_handle(struct evhttp_request *req, void *arg)
         status_server_reply_writer(s, req, 200, "OK", "application/json");
         break;
     case STATUS_ROUTE_METRICS:
+        json_writer_reserve(&s->ss_out, s->ss_last_metrics + s->ss_last_metrics / 8);
         status_render_metrics(&v, now_mono, &s->ss_out);
+        s->ss_last_metrics = json_writer_text_len(&s->ss_out);
         status_server_reply_writer(s, req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8");
         break;
     case STATUS_ROUTE_READYZ:

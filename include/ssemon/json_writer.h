@@ -54,7 +54,16 @@ void json_writer_append(struct json_writer *w, const char *s, size_t len);
 /* Escapes `s` into `w` without quotes (for callers composing text). */
 void json_writer_escape(struct json_writer *w, const char *s, size_t len);
 
+/* Makes room for `n` more bytes of text at once (a caller that knows the
+ * size of the last document avoids growing the buffer step by step). */
+void json_writer_reserve(struct json_writer *w, size_t n);
+/* Hands the text over: returns the buffer (NUL-terminated; the caller frees
+ * it; NULL when there is no text) and its length in *len, and leaves the
+ * writer empty, as after json_writer_init. */
+char *json_writer_detach(struct json_writer *w, size_t *len);
+
 bool json_writer_failed(const struct json_writer *w);
+size_t json_writer_text_len(const struct json_writer *w);
 const char *json_writer_text(const struct json_writer *w, size_t *len);
 
 #endif
