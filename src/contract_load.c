@@ -6,6 +6,7 @@
  * with json_tape (which records source offsets) only when there is an error.
  */
 #include "ssemon/contract_load.h"
+#include "ssemon/json_position.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -75,25 +76,6 @@ static void cl_error(struct contract_load_error *err, const char *file, const ch
     cl_error_format(err);
 }
 
-/* Line and column (1-based, columns in characters as jansson counts them)
- * of byte `off` of `text`. */
-static void cl_line_col(const char *text, size_t len, size_t off, unsigned *line, unsigned *col)
-{
-    unsigned l = 1, c = 1;
-
-    for (size_t i = 0; i < off && i < len; i++) {
-        unsigned char ch = (unsigned char)text[i];
-        if (ch == '\n') {
-            l++;
-            c = 1;
-        } else if ((ch & 0xC0) != 0x80) {
-            c++;
-        }
-    }
-    *line = l;
-    *col = c;
-}
-
 /* Drops the last reference token of a JSON pointer; false for "". */
 static bool cl_pointer_parent(char *ptr)
 {
@@ -103,26 +85,6 @@ static bool cl_pointer_parent(char *ptr)
         return false;
     *slash = '\0';
     return true;
-}
-
-/* Source offset of the value at `ptr` in a parsed tape: the member's key
- * when the value is an object member (that is where a reader looks), the
- * value itself otherwise. JSON_TAPE_NONE when absent. */
-static size_t cl_tape_offset(const struct json_tape *t, const char *ptr)
-{
-    size_t root = json_tape_root(t);
-    size_t node = json_tape_pointer(t, root, ptr);
-
-    if (node == JSON_TAPE_NONE)
-        return JSON_TAPE_NONE;
-    char parent[sizeof(((struct contract_error *)0)->ce_path)];
-    snprintf(parent, sizeof(parent), "%s", ptr);
-    if (cl_pointer_parent(parent)) {
-        size_t p = json_tape_pointer(t, root, parent);
-        if (p != JSON_TAPE_NONE && json_tape_type(t, p) == JSON_TAPE_OBJECT && node > 0)
-            return t->jt_nodes[node - 1].tn_off;
-    }
-    return t->jt_nodes[node].tn_off;
 }
 
 /* Finds which file of the chain defines `path` (the most derived one that
@@ -148,11 +110,14 @@ static void cl_locate(const struct cl_chain *ch, const char *path, size_t *file_
         for (size_t i = 0; i < ch->clc_n && !found; i++) {
             if (!parsed[i])
                 continue;
-            size_t off = cl_tape_offset(&tapes[i], ptr);
-            if (off == JSON_TAPE_NONE)
+            /* A member is shown at its key: that is where a reader looks. */
+            struct json_position pos;
+            if (json_position_in_tape(&tapes[i], ptr, JSON_POSITION_KEY, &pos) !=
+                JSON_POSITION_FOUND)
                 continue;
             *file_idx = i;
-            cl_line_col(ch->clc_files[i].clf_text, ch->clc_files[i].clf_len, off, line, col);
+            *line = pos.jp_line > UINT_MAX ? UINT_MAX : (unsigned)pos.jp_line;
+            *col = pos.jp_column > UINT_MAX ? UINT_MAX : (unsigned)pos.jp_column;
             found = true;
         }
         if (found)
