@@ -52,7 +52,7 @@ static bool json_writer_reserve_bytes(struct json_writer *w, size_t extra)
     return true;
 }
 
-void json_writer_append(struct json_writer *w, const char *s, size_t len)
+void json_writer_append_slow(struct json_writer *w, const char *s, size_t len)
 {
     if (!json_writer_reserve_bytes(w, len))
         return;
@@ -120,13 +120,20 @@ void json_writer_array_end(struct json_writer *w)
     json_writer_close(w, ']');
 }
 
+/* 1 for the bytes a JSON string must escape: controls, '"' and '\\'. */
+static const unsigned char json_writer_needs_escape[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, ['\\'] = 1,
+};
+
 void json_writer_escape(struct json_writer *w, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
     size_t run = 0;
     for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
+        unsigned char c = u[i];
+        if (!json_writer_needs_escape[c])
             continue;
         json_writer_append(w, s + run, i - run);
         run = i + 1;
@@ -193,18 +200,39 @@ void json_writer_cstring(struct json_writer *w, const char *s)
         json_writer_string(w, s, strlen(s));
 }
 
+/* Decimal digits of `v` written backwards, ending at `end`; returns the
+ * first digit. */
+static char *json_writer_digits(char *end, uint64_t v)
+{
+    do {
+        *--end = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v != 0);
+    return end;
+}
+
+void json_writer_append_uint(struct json_writer *w, uint64_t v)
+{
+    char tmp[24];
+    char *p = json_writer_digits(tmp + sizeof(tmp), v);
+    json_writer_append(w, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
 void json_writer_int(struct json_writer *w, int64_t v)
 {
-    char tmp[32];
-    int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
-    json_writer_raw(w, tmp, (size_t)n);
+    char tmp[24];
+    uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    char *p = json_writer_digits(tmp + sizeof(tmp), mag);
+    if (v < 0)
+        *--p = '-';
+    json_writer_raw(w, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 void json_writer_uint(struct json_writer *w, uint64_t v)
 {
-    char tmp[32];
-    int n = snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
-    json_writer_raw(w, tmp, (size_t)n);
+    char tmp[24];
+    char *p = json_writer_digits(tmp + sizeof(tmp), v);
+    json_writer_raw(w, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 void json_writer_double(struct json_writer *w, double v)
@@ -265,6 +293,11 @@ size_t json_writer_text_len(const struct json_writer *w)
 bool json_writer_failed(const struct json_writer *w)
 {
     return w->jw_failed;
+}
+
+void json_writer_set_failed(struct json_writer *w)
+{
+    w->jw_failed = true;
 }
 
 const char *json_writer_text(const struct json_writer *w, size_t *len)

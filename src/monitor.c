@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +69,8 @@ static void monitor_observe(struct monitor_histogram *h, const double *bounds, s
         i++;
     h->mh_counts[i]++;
     h->mh_count++;
-    h->mh_sum += seconds;
+    if (seconds > 0)
+        h->mh_sum_micro += (uint64_t)llround(seconds * 1e6);
 }
 
 static void monitor_copy_text(char *dst, size_t size, const char *src)

@@ -70,17 +70,44 @@ struct status_server {
 
 /* ---- rendering helpers ---- */
 
-/* RFC 3339, UTC, millisecond precision. */
-static void status_format_time(uint64_t wall_ms, char *buf, size_t size)
+/* RFC 3339, UTC, millisecond precision, "2023-11-14T22:13:20.123Z". By
+ * hand (days to a civil date, proleptic Gregorian): /status writes three
+ * per subscription, and snprintf was a tenth of the render. Years past
+ * 9999 do not fit the format's four digits and are clamped to its end. */
+static void status_format_time(uint64_t wall_ms, char buf[static 25])
 {
-    time_t secs = (time_t)(wall_ms / 1000u);
-    struct tm tm;
-    if (gmtime_r(&secs, &tm) == NULL) {
-        snprintf(buf, size, "1970-01-01T00:00:00.000Z");
-        return;
+    const uint64_t max_ms = 253402300799999ull; /* 9999-12-31T23:59:59.999Z */
+    if (wall_ms > max_ms)
+        wall_ms = max_ms;
+    uint64_t secs = wall_ms / 1000u;
+    unsigned ms = (unsigned)(wall_ms % 1000u);
+    unsigned sod = (unsigned)(secs % 86400u);
+    /* Days since 0000-03-01, in 400-year eras of 146097 days. */
+    uint64_t z = secs / 86400u + 719468u;
+    uint64_t era = z / 146097u;
+    unsigned doe = (unsigned)(z - era * 146097u);
+    unsigned yoe = (doe - doe / 1460u + doe / 36524u - doe / 146096u) / 365u;
+    unsigned doy = doe - (365u * yoe + yoe / 4u - yoe / 100u);
+    unsigned mp = (5u * doy + 2u) / 153u;
+    unsigned day = doy - (153u * mp + 2u) / 5u + 1u;
+    unsigned month = mp < 10u ? mp + 3u : mp - 9u;
+    unsigned year = (unsigned)(era * 400u) + yoe + (month <= 2u ? 1u : 0u);
+    const unsigned fields[] = {year / 100u, year % 100u,     month,    day,
+                               sod / 3600u, sod / 60u % 60u, sod % 60u};
+    static const char seps[] = "\0\0--T::";
+    char *p = buf;
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        if (seps[i] != '\0')
+            *p++ = seps[i];
+        *p++ = (char)('0' + fields[i] / 10u);
+        *p++ = (char)('0' + fields[i] % 10u);
     }
-    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(wall_ms % 1000u));
+    *p++ = '.';
+    *p++ = (char)('0' + ms / 100u);
+    *p++ = (char)('0' + ms / 10u % 10u);
+    *p++ = (char)('0' + ms % 10u);
+    *p++ = 'Z';
+    *p = '\0';
 }
 
 /* A wall-clock stamp, or null for 0 ("never"). */
@@ -90,9 +117,9 @@ static void status_json_time(struct json_writer *w, uint64_t wall_ms)
         json_writer_null(w);
         return;
     }
-    char buf[64];
-    status_format_time(wall_ms, buf, sizeof(buf));
-    json_writer_cstring(w, buf);
+    char buf[25];
+    status_format_time(wall_ms, buf);
+    json_writer_string(w, buf, 24);
 }
 
 /* Optional texts are kept as "" when absent; they show as null. */
@@ -263,16 +290,19 @@ void status_render_json_rows(const struct status_view *v, const struct status_ro
 
 /* ---- Prometheus text format 0.0.4 ---- */
 
-/* A daemon with thousands of subscriptions writes tens of MiB here per
- * scrape, so the sample path avoids printf: numbers are formatted by hand
- * and the bucket bounds once per render. */
+/* A daemon with 10,000 subscriptions writes about 50 MB here per scrape
+ * while its loop waits, so the sample path is built for that: each
+ * subscription's label value is escaped once per render, each family's
+ * line opening and each bucket's closing are composed once per render,
+ * numbers are written by hand, and a sample line is then a few inline
+ * copies into a buffer reserved from the last document's size. */
 
-static void status_put(struct json_writer *w, const char *s)
+static inline void status_put(struct json_writer *w, const char *s)
 {
     json_writer_append(w, s, strlen(s));
 }
 
-static void status_put_u64(struct json_writer *w, uint64_t v)
+static inline void status_put_u64(struct json_writer *w, uint64_t v)
 {
     char buf[24];
     char *p = buf + sizeof(buf);
@@ -283,25 +313,37 @@ static void status_put_u64(struct json_writer *w, uint64_t v)
     json_writer_append(w, p, (size_t)(buf + sizeof(buf) - p));
 }
 
+/* `units` / 10^`digits` as an exact decimal, trailing zeros dropped:
+ * (123, 3) is "0.123", (1500000, 6) is "1.5", (7, 0) is "7". */
+static void status_put_fixed(struct json_writer *w, uint64_t units, unsigned digits)
+{
+    uint64_t scale = 1;
+    for (unsigned i = 0; i < digits; i++)
+        scale *= 10u;
+    status_put_u64(w, units / scale);
+    uint64_t frac = units % scale;
+    if (frac == 0)
+        return;
+    char buf[24];
+    size_t n = digits;
+    while (frac % 10u == 0) {
+        frac /= 10u;
+        n--;
+    }
+    buf[0] = '.';
+    for (size_t i = n; i > 0; i--) {
+        buf[i] = (char)('0' + frac % 10u);
+        frac /= 10u;
+    }
+    json_writer_append(w, buf, n + 1);
+}
+
 /* A wall-clock millisecond stamp as exact decimal seconds ("1700000000.12"). */
 static void status_put_ms_as_seconds(struct json_writer *w, uint64_t ms)
 {
-    status_put_u64(w, ms / 1000u);
-    unsigned frac = (unsigned)(ms % 1000u);
-    if (frac == 0)
-        return;
-    char buf[4] = {'.', (char)('0' + frac / 100u), (char)('0' + frac / 10u % 10u),
-                   (char)('0' + frac % 10u)};
-    size_t n = 4;
-    while (buf[n - 1] == '0')
-        n--;
-    json_writer_append(w, buf, n);
+    status_put_fixed(w, ms, 3);
 }
 
-/* The shortest of %.15g, %.16g, %.17g that reads back exactly (Go's
- * ParseFloat reads them all): bounds stay as written, "0.005" rather than
- * 0.0050000000000000001, and whole numbers stay whole ("10", not "1e+01").
- * Returns the length written to `buf` (at least 32 bytes). */
 /* `ms` thousandths as a decimal: "12", "0.5", "-3.25", "1700000000.123". */
 static size_t status_format_ms(char *buf, size_t size, int64_t ms)
 {
@@ -337,16 +379,16 @@ static size_t status_format_ms(char *buf, size_t size, int64_t ms)
     return len;
 }
 
+/* A bucket bound as written in the source: whole milliseconds exactly
+ * ("0.005", "10"), anything else as the shortest of %.15g, %.16g, %.17g
+ * that reads back exactly (Go's ParseFloat reads them all). Returns the
+ * length written to `buf` (at least 32 bytes). */
 static size_t status_format_double(char *buf, size_t size, double v)
 {
     if (isnan(v))
         return (size_t)snprintf(buf, size, "NaN");
     if (isinf(v))
         return (size_t)snprintf(buf, size, "%s", v > 0 ? "+Inf" : "-Inf");
-    if (fabs(v) < 9007199254740992.0 && v == floor(v))
-        return status_format_ms(buf, size, (int64_t)v * 1000);
-    /* Times, sums of times and ratios are mostly whole milliseconds: those
-     * are written without printf (the hot part of a large /metrics). */
     double ms = v * 1000.0;
     if (fabs(ms) < 9e15) {
         double r = nearbyint(ms);
@@ -362,36 +404,49 @@ static size_t status_format_double(char *buf, size_t size, double v)
     return n > 0 ? (size_t)n : 0;
 }
 
-static void status_put_double(struct json_writer *w, double v)
+static inline bool status_label_plain(const char *s, size_t *len)
 {
-    char buf[64];
-    size_t n = status_format_double(buf, sizeof(buf), v);
-    json_writer_append(w, buf, n);
+    size_t n = 0;
+    for (; s[n] != '\0'; n++)
+        if (s[n] == '\\' || s[n] == '"' || s[n] == '\n')
+            return false;
+    *len = n;
+    return true;
 }
 
-/* Label values escape backslash, double quote and line feed; nothing else. */
+/* Label values escape backslash, double quote and line feed; nothing
+ * else. Writes to `out` (room for 2 * strlen(s)); returns the length. */
+static size_t status_label_escape(const char *s, char *out)
+{
+    size_t n = 0;
+    for (; *s != '\0'; s++) {
+        if (*s == '\\' || *s == '"' || *s == '\n') {
+            out[n++] = '\\';
+            out[n++] = *s == '\n' ? 'n' : *s;
+        } else {
+            out[n++] = *s;
+        }
+    }
+    return n;
+}
+
 static void status_put_label_value(struct json_writer *w, const char *s)
 {
-    if (strpbrk(s, "\\\"\n") == NULL) {
-        status_put(w, s);
+    size_t len;
+    if (status_label_plain(s, &len)) {
+        json_writer_append(w, s, len);
         return;
     }
-    const char *run = s;
-    for (const char *p = s; *p != '\0'; p++) {
-        const char *esc = NULL;
-        if (*p == '\\')
-            esc = "\\\\";
-        else if (*p == '"')
-            esc = "\\\"";
-        else if (*p == '\n')
-            esc = "\\n";
-        if (esc == NULL)
-            continue;
-        json_writer_append(w, run, (size_t)(p - run));
-        status_put(w, esc);
-        run = p + 1;
+    char stack[256];
+    size_t need = 2 * strlen(s);
+    char *buf = need <= sizeof(stack) ? stack : malloc(need);
+    if (buf == NULL) {
+        json_writer_set_failed(w);
+        return;
     }
-    status_put(w, run);
+    json_writer_append(w, buf, status_label_escape(s, buf));
+    if (buf != stack)
+        free(buf);
 }
 
 static void status_metric_family(struct json_writer *w, const char *name, const char *type,
@@ -408,76 +463,105 @@ static void status_metric_family(struct json_writer *w, const char *name, const 
     json_writer_append(w, "\n", 1);
 }
 
-/* `NAME{subscription="SUB"` plus an optional second label (its value is
- * escaped when `escape`), then "} "; the caller appends the value. */
-static void status_sample(struct json_writer *w, const char *name, const char *sub,
-                          const char *label, const char *value, bool escape)
-{
-    status_put(w, name);
-    status_put(w, "{subscription=\"");
-    status_put_label_value(w, sub);
-    if (label != NULL) {
-        status_put(w, "\",");
-        status_put(w, label);
-        status_put(w, "=\"");
-        if (escape)
-            status_put_label_value(w, value);
-        else
-            status_put(w, value);
-    }
-    status_put(w, "\"} ");
-}
-
-static void status_sample_u64(struct json_writer *w, const char *name, const char *sub,
-                              const char *label, const char *value, uint64_t v)
-{
-    status_sample(w, name, sub, label, value, true);
-    status_put_u64(w, v);
-    json_writer_append(w, "\n", 1);
-}
-
-/* The bucket bounds of one histogram as label values. */
-struct status_bounds {
-    char sb_text[16][32];
-    size_t sb_n;
+/* A piece of sample line composed once per render. */
+struct status_piece {
+    char sp_text[160];
+    size_t sp_len;
 };
 
-static void status_bounds_init(struct status_bounds *b, const double *bounds, size_t n)
+static void status_piece_set(struct status_piece *p, const char *a, const char *b, const char *c)
 {
-    b->sb_n = n < 15 ? n : 15;
-    for (size_t i = 0; i < b->sb_n; i++)
-        status_format_double(b->sb_text[i], sizeof(b->sb_text[i]), bounds[i]);
-    snprintf(b->sb_text[b->sb_n], sizeof(b->sb_text[b->sb_n]), "+Inf");
+    int n = snprintf(p->sp_text, sizeof(p->sp_text), "%s%s%s", a, b, c);
+    p->sp_len = n < 0 ? 0 : (size_t)n < sizeof(p->sp_text) ? (size_t)n : sizeof(p->sp_text) - 1;
 }
 
-static void status_metric_histogram(struct json_writer *w, const char *name, const char *sub,
-                                    const struct monitor_histogram *h,
-                                    const struct status_bounds *b)
+static inline void status_put_piece(struct json_writer *w, const struct status_piece *p)
 {
-    char series[96];
-    snprintf(series, sizeof(series), "%s_bucket", name);
-    /* The +Inf bucket and _count are the same number by definition: both
-     * come from the bucket counts, so they agree whatever the input. */
-    uint64_t cumulative = 0;
-    for (size_t i = 0; i <= b->sb_n; i++) {
-        cumulative += h->mh_counts[i];
-        status_sample(w, series, sub, "le", b->sb_text[i], false);
-        status_put_u64(w, cumulative);
-        json_writer_append(w, "\n", 1);
-    }
-    snprintf(series, sizeof(series), "%s_sum", name);
-    status_sample(w, series, sub, NULL, NULL, false);
-    status_put_double(w, h->mh_sum);
-    json_writer_append(w, "\n", 1);
-    snprintf(series, sizeof(series), "%s_count", name);
-    status_sample_u64(w, series, sub, NULL, NULL, cumulative);
+    json_writer_append(w, p->sp_text, p->sp_len);
 }
+
+/* One render's subscriptions, each with its label value escaped once. */
+struct status_prom {
+    const struct status_view *pr_view;
+    const struct status_row *pr_rows;
+    size_t pr_n;
+    const char **pr_label; /* per row: the escaped subscription name */
+    size_t *pr_label_len;
+    struct status_row *pr_owned_rows; /* rows made from the view's monitors */
+    char *pr_arena;                   /* escaped names that needed it */
+};
+
+static void status_prom_free(struct status_prom *p)
+{
+    free(p->pr_owned_rows);
+    free(p->pr_label);
+    free(p->pr_label_len);
+    free(p->pr_arena);
+}
+
+static int status_prom_init(struct status_prom *p, const struct status_rows *rs)
+{
+    memset(p, 0, sizeof(*p));
+    p->pr_view = rs->srs_view;
+    p->pr_n = rs->srs_n;
+    size_t n = rs->srs_n;
+    if (rs->srs_monitors != NULL) {
+        p->pr_owned_rows = calloc(n ? n : 1, sizeof(*p->pr_owned_rows));
+        if (p->pr_owned_rows == NULL)
+            return -1;
+        for (size_t i = 0; i < n; i++)
+            status_row_from_monitor(rs->srs_monitors[i], rs->srs_now_mono_ms, &p->pr_owned_rows[i]);
+        p->pr_rows = p->pr_owned_rows;
+    } else {
+        p->pr_rows = rs->srs_rows;
+    }
+    p->pr_label = calloc(n ? n : 1, sizeof(*p->pr_label));
+    p->pr_label_len = calloc(n ? n : 1, sizeof(*p->pr_label_len));
+    if (p->pr_label == NULL || p->pr_label_len == NULL)
+        return -1;
+    size_t arena = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = p->pr_rows[i].row_name;
+        if (status_label_plain(name, &p->pr_label_len[i]))
+            p->pr_label[i] = name;
+        else
+            arena += 2 * strlen(name);
+    }
+    if (arena == 0)
+        return 0;
+    p->pr_arena = malloc(arena);
+    if (p->pr_arena == NULL)
+        return -1;
+    char *at = p->pr_arena;
+    for (size_t i = 0; i < n; i++) {
+        if (p->pr_label[i] != NULL)
+            continue;
+        p->pr_label[i] = at;
+        p->pr_label_len[i] = status_label_escape(p->pr_rows[i].row_name, at);
+        at += p->pr_label_len[i];
+    }
+    return 0;
+}
+
+/* `OPEN` (the family's `NAME{subscription="`), row i's label value, then
+ * `close`; the caller appends the value and the line feed. */
+static inline void status_sample(struct json_writer *w, const struct status_prom *p, size_t i,
+                                 const struct status_piece *open, const struct status_piece *close)
+{
+    status_put_piece(w, open);
+    json_writer_append(w, p->pr_label[i], p->pr_label_len[i]);
+    status_put_piece(w, close);
+}
+
+static const struct status_piece status_close_plain = {"\"} ", 3};
 
 /* Per contract event kind, plus "other" for everything else. A contract
  * kind literally named "other" is folded into it: two samples with the same
  * labels would make the whole exposition invalid. */
-static void status_metric_events(struct json_writer *w, const struct status_row *r)
+static void status_metric_events(struct json_writer *w, const struct status_prom *p, size_t i,
+                                 const struct status_piece *open)
 {
+    const struct status_row *r = &p->pr_rows[i];
     const struct monitor_stats *st = r->row_stats;
     size_t n_named = 0;
     if (st->ms_events_by_kind != NULL && st->ms_n_kinds > 0 && r->row_contract != NULL) {
@@ -495,13 +579,23 @@ static void status_metric_events(struct json_writer *w, const struct status_row 
             other += n;
             continue;
         }
-        status_sample_u64(w, "ssemon_events_total", r->row_name, "event", kind, n);
+        status_put_piece(w, open);
+        json_writer_append(w, p->pr_label[i], p->pr_label_len[i]);
+        json_writer_append(w, "\",event=\"", 9);
+        status_put_label_value(w, kind);
+        json_writer_append(w, "\"} ", 3);
+        status_put_u64(w, n);
+        json_writer_append(w, "\n", 1);
     }
     if (st->ms_events_by_kind != NULL && st->ms_n_kinds > 0)
         other += st->ms_events_by_kind[st->ms_n_kinds - 1];
     else
         other += st->ms_events > named_total ? st->ms_events - named_total : 0;
-    status_sample_u64(w, "ssemon_events_total", r->row_name, "event", "other", other);
+    status_put_piece(w, open);
+    json_writer_append(w, p->pr_label[i], p->pr_label_len[i]);
+    json_writer_append(w, "\",event=\"other\"} ", 17);
+    status_put_u64(w, other);
+    json_writer_append(w, "\n", 1);
 }
 
 /* One sample per subscription of a plain counter or gauge. */
@@ -515,22 +609,23 @@ enum status_per_row {
     STATUS_ROW_LAST_HEARTBEAT,
 };
 
-static void status_metric_per_row(const struct status_rows *rs, struct json_writer *w,
+static void status_metric_per_row(const struct status_prom *p, struct json_writer *w,
                                   enum status_per_row what, const char *name, const char *type,
                                   const char *help)
 {
-    struct status_row r;
+    struct status_piece open;
+    status_piece_set(&open, name, "{subscription=\"", "");
     status_metric_family(w, name, type, help);
-    for (size_t i = 0; i < rs->srs_n; i++) {
-        status_rows_get(rs, i, &r);
-        const struct monitor_stats *st = r.row_stats;
-        status_sample(w, name, r.row_name, NULL, NULL, false);
+    for (size_t i = 0; i < p->pr_n; i++) {
+        const struct status_row *r = &p->pr_rows[i];
+        const struct monitor_stats *st = r->row_stats;
+        status_sample(w, p, i, &open, &status_close_plain);
         switch (what) {
         case STATUS_ROW_UP:
-            status_put_u64(w, st->ms_state == MONITOR_STREAMING ? 1 : 0);
+            json_writer_append(w, st->ms_state == MONITOR_STREAMING ? "1" : "0", 1);
             break;
         case STATUS_ROW_HEALTHY:
-            status_put_u64(w, r.row_healthy ? 1 : 0);
+            json_writer_append(w, r->row_healthy ? "1" : "0", 1);
             break;
         case STATUS_ROW_HEARTBEATS:
             status_put_u64(w, st->ms_heartbeats);
@@ -552,10 +647,65 @@ static void status_metric_per_row(const struct status_rows *rs, struct json_writ
     }
 }
 
+/* Which of a subscription's histograms a family shows. */
+enum status_histogram {
+    STATUS_HIST_GAP = 0,
+    STATUS_HIST_RATIO,
+    STATUS_HIST_LATENCY,
+};
+
+static void status_metric_histogram(const struct status_prom *p, struct json_writer *w,
+                                    enum status_histogram which, const char *name,
+                                    const double *bounds, size_t n_bounds, const char *help)
+{
+    struct status_piece open_bucket, open_sum, open_count;
+    struct status_piece close_le[16];
+    size_t nb = n_bounds < 15 ? n_bounds : 15;
+    status_piece_set(&open_bucket, name, "_bucket{subscription=\"", "");
+    status_piece_set(&open_sum, name, "_sum{subscription=\"", "");
+    status_piece_set(&open_count, name, "_count{subscription=\"", "");
+    for (size_t b = 0; b <= nb; b++) {
+        char bound[32];
+        if (b < nb)
+            status_format_double(bound, sizeof(bound), bounds[b]);
+        else
+            snprintf(bound, sizeof(bound), "+Inf");
+        status_piece_set(&close_le[b], "\",le=\"", bound, "\"} ");
+    }
+    status_metric_family(w, name, "histogram", help);
+    for (size_t i = 0; i < p->pr_n; i++) {
+        const struct monitor_stats *st = p->pr_rows[i].row_stats;
+        const struct monitor_histogram *h = which == STATUS_HIST_GAP     ? &st->ms_gap
+                                            : which == STATUS_HIST_RATIO ? &st->ms_gap_ratio
+                                                                         : &st->ms_latency;
+        /* The +Inf bucket and _count are the same number by definition:
+         * both come from the bucket counts, so they agree whatever the
+         * input. */
+        uint64_t cumulative = 0;
+        for (size_t b = 0; b <= nb; b++) {
+            cumulative += h->mh_counts[b];
+            status_sample(w, p, i, &open_bucket, &close_le[b]);
+            status_put_u64(w, cumulative);
+            json_writer_append(w, "\n", 1);
+        }
+        status_sample(w, p, i, &open_sum, &status_close_plain);
+        status_put_fixed(w, h->mh_sum_micro, 6);
+        json_writer_append(w, "\n", 1);
+        status_sample(w, p, i, &open_count, &status_close_plain);
+        status_put_u64(w, cumulative);
+        json_writer_append(w, "\n", 1);
+    }
+}
+
 static void status_render_metrics_any(const struct status_rows *rs, struct json_writer *w)
 {
     const struct status_view *v = rs->srs_view;
-    struct status_row r;
+    struct status_prom p;
+    if (status_prom_init(&p, rs) != 0) {
+        status_prom_free(&p);
+        json_writer_set_failed(w);
+        return;
+    }
 
     status_metric_family(w, "ssemon_build_info", "gauge",
                          "Always 1; the version label says which ssemon runs.");
@@ -569,77 +719,65 @@ static void status_render_metrics_any(const struct status_rows *rs, struct json_
     status_put_ms_as_seconds(w, v->sv_started_wall_ms);
     json_writer_append(w, "\n", 1);
 
-    status_metric_per_row(rs, w, STATUS_ROW_UP, "ssemon_subscription_up", "gauge",
+    status_metric_per_row(&p, w, STATUS_ROW_UP, "ssemon_subscription_up", "gauge",
                           "1 while the subscription's stream is open (state streaming).");
-    status_metric_per_row(rs, w, STATUS_ROW_HEALTHY, "ssemon_subscription_healthy", "gauge",
+    status_metric_per_row(&p, w, STATUS_ROW_HEALTHY, "ssemon_subscription_healthy", "gauge",
                           "1 while the subscription is streaming (or between lifecycles of a "
                           "stream that ended by contract) with no recent error violation.");
 
+    struct status_piece open;
     status_metric_family(w, "ssemon_events_total", "counter",
                          "Events received, by contract event kind; event=other counts the kinds "
                          "the contract does not declare.");
-    for (size_t i = 0; i < rs->srs_n; i++) {
-        status_rows_get(rs, i, &r);
-        status_metric_events(w, &r);
-    }
+    status_piece_set(&open, "ssemon_events_total", "{subscription=\"", "");
+    for (size_t i = 0; i < p.pr_n; i++)
+        status_metric_events(w, &p, i, &open);
 
-    status_metric_per_row(rs, w, STATUS_ROW_HEARTBEATS, "ssemon_heartbeats_total", "counter",
+    status_metric_per_row(&p, w, STATUS_ROW_HEARTBEATS, "ssemon_heartbeats_total", "counter",
                           "Heartbeats received.");
 
     status_metric_family(w, "ssemon_violations_total", "counter",
                          "Contract violations detected, by class (every class is listed, "
                          "zeros included).");
-    for (size_t i = 0; i < rs->srs_n; i++) {
-        status_rows_get(rs, i, &r);
+    struct status_piece close_class[VIOLATION_CLASS_COUNT];
+    for (int c = 0; c < VIOLATION_CLASS_COUNT; c++)
+        status_piece_set(&close_class[c], "\",class=\"",
+                         violation_class_name((enum violation_class)c), "\"} ");
+    status_piece_set(&open, "ssemon_violations_total", "{subscription=\"", "");
+    for (size_t i = 0; i < p.pr_n; i++) {
+        const struct monitor_stats *st = p.pr_rows[i].row_stats;
         for (int c = 0; c < VIOLATION_CLASS_COUNT; c++) {
-            status_sample(w, "ssemon_violations_total", r.row_name, "class",
-                          violation_class_name((enum violation_class)c), false);
-            status_put_u64(w, r.row_stats->ms_violations[c]);
+            status_sample(w, &p, i, &open, &close_class[c]);
+            status_put_u64(w, st->ms_violations[c]);
             json_writer_append(w, "\n", 1);
         }
     }
 
-    status_metric_per_row(rs, w, STATUS_ROW_RECONNECTS, "ssemon_reconnects_total", "counter",
+    status_metric_per_row(&p, w, STATUS_ROW_RECONNECTS, "ssemon_reconnects_total", "counter",
                           "Connection attempts after the first one.");
-    status_metric_per_row(rs, w, STATUS_ROW_BYTES, "ssemon_bytes_total", "counter",
+    status_metric_per_row(&p, w, STATUS_ROW_BYTES, "ssemon_bytes_total", "counter",
                           "Response body bytes received.");
 
-    struct status_bounds gap, latency;
-    status_bounds_init(&gap, monitor_gap_bounds, MONITOR_GAP_BUCKETS);
-    status_bounds_init(&latency, monitor_latency_bounds, MONITOR_LATENCY_BUCKETS);
-    status_metric_family(w, "ssemon_heartbeat_gap_seconds", "histogram",
-                         "Time between consecutive heartbeats.");
-    for (size_t i = 0; i < rs->srs_n; i++) {
-        status_rows_get(rs, i, &r);
-        status_metric_histogram(w, "ssemon_heartbeat_gap_seconds", r.row_name, &r.row_stats->ms_gap,
-                                &gap);
-    }
-    struct status_bounds ratio;
-    status_bounds_init(&ratio, monitor_ratio_bounds, MONITOR_RATIO_BUCKETS);
-    status_metric_family(w, "ssemon_heartbeat_gap_ratio", "histogram",
-                         "Heartbeat gaps as a fraction of the allowed gap (interval x "
-                         "tolerance); 1 is the limit.");
-    for (size_t i = 0; i < rs->srs_n; i++) {
-        status_rows_get(rs, i, &r);
-        status_metric_histogram(w, "ssemon_heartbeat_gap_ratio", r.row_name,
-                                &r.row_stats->ms_gap_ratio, &ratio);
-    }
-    status_metric_family(w, "ssemon_first_event_latency_seconds", "histogram",
-                         "Time from the stream opening to its first event.");
-    for (size_t i = 0; i < rs->srs_n; i++) {
-        status_rows_get(rs, i, &r);
-        status_metric_histogram(w, "ssemon_first_event_latency_seconds", r.row_name,
-                                &r.row_stats->ms_latency, &latency);
-    }
+    status_metric_histogram(&p, w, STATUS_HIST_GAP, "ssemon_heartbeat_gap_seconds",
+                            monitor_gap_bounds, MONITOR_GAP_BUCKETS,
+                            "Time between consecutive heartbeats.");
+    status_metric_histogram(&p, w, STATUS_HIST_RATIO, "ssemon_heartbeat_gap_ratio",
+                            monitor_ratio_bounds, MONITOR_RATIO_BUCKETS,
+                            "Heartbeat gaps as a fraction of the allowed gap (interval x "
+                            "tolerance); 1 is the limit.");
+    status_metric_histogram(&p, w, STATUS_HIST_LATENCY, "ssemon_first_event_latency_seconds",
+                            monitor_latency_bounds, MONITOR_LATENCY_BUCKETS,
+                            "Time from the stream opening to its first event.");
 
-    status_metric_per_row(rs, w, STATUS_ROW_LAST_EVENT, "ssemon_last_event_timestamp_seconds",
+    status_metric_per_row(&p, w, STATUS_ROW_LAST_EVENT, "ssemon_last_event_timestamp_seconds",
                           "gauge",
                           "When the last event arrived, in seconds since the Unix epoch "
                           "(0: never).");
-    status_metric_per_row(rs, w, STATUS_ROW_LAST_HEARTBEAT,
+    status_metric_per_row(&p, w, STATUS_ROW_LAST_HEARTBEAT,
                           "ssemon_last_heartbeat_timestamp_seconds", "gauge",
                           "When the last heartbeat arrived, in seconds since the Unix epoch "
                           "(0: never).");
+    status_prom_free(&p);
 }
 
 void status_render_metrics(const struct status_view *v, uint64_t now_mono_ms, struct json_writer *w)

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define JSON_WRITER_MAX_DEPTH 32
 
@@ -48,8 +49,22 @@ void json_writer_bool(struct json_writer *w, bool v);
 void json_writer_null(struct json_writer *w);
 /* Appends already-valid JSON text as one value. */
 void json_writer_raw(struct json_writer *w, const char *json, size_t len);
-/* Appends bytes outside the JSON grammar (e.g. the '\n' ending an NDJSON line). */
-void json_writer_append(struct json_writer *w, const char *s, size_t len);
+/* Appends bytes outside the JSON grammar (e.g. the '\n' ending an NDJSON
+ * line). Inline: large documents (the daemon's /metrics) are made of
+ * millions of short appends, and the common case is one memcpy. */
+void json_writer_append_slow(struct json_writer *w, const char *s, size_t len);
+static inline void json_writer_append(struct json_writer *w, const char *s, size_t len)
+{
+    if (len < w->jw_cap - w->jw_len && !w->jw_failed) {
+        memcpy(w->jw_buf + w->jw_len, s, len);
+        w->jw_len += len;
+        w->jw_buf[w->jw_len] = '\0';
+        return;
+    }
+    json_writer_append_slow(w, s, len);
+}
+/* An unsigned integer in decimal, outside the JSON grammar (no separator). */
+void json_writer_append_uint(struct json_writer *w, uint64_t v);
 
 /* Escapes `s` into `w` without quotes (for callers composing text). */
 void json_writer_escape(struct json_writer *w, const char *s, size_t len);
@@ -63,6 +78,9 @@ void json_writer_reserve(struct json_writer *w, size_t n);
 char *json_writer_detach(struct json_writer *w, size_t *len);
 
 bool json_writer_failed(const struct json_writer *w);
+/* Marks the text incomplete, as an allocation failure in the writer would
+ * (for a caller whose own allocation for the document failed). */
+void json_writer_set_failed(struct json_writer *w);
 size_t json_writer_text_len(const struct json_writer *w);
 const char *json_writer_text(const struct json_writer *w, size_t *len);
 

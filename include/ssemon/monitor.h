@@ -52,7 +52,10 @@ extern const double monitor_ratio_bounds[MONITOR_RATIO_BUCKETS];
 struct monitor_histogram {
     uint64_t mh_counts[16]; /* per bucket (not cumulative), last = +Inf */
     uint64_t mh_count;
-    double mh_sum; /* seconds */
+    /* Sum of the observations in millionths (of a second, or of the
+     * ratio), each rounded to the nearest: an integer stays exact however
+     * long the daemon runs, and is written without floating point. */
+    uint64_t mh_sum_micro;
 };
 
 #define MONITOR_TEXT_MAX 256

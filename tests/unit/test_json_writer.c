@@ -226,6 +226,20 @@ static void test_integers(void **state)
     json_writer_free(&w);
 }
 
+static void test_append_uint(void **state)
+{
+    (void)state;
+    struct json_writer w;
+    json_writer_init(&w);
+    json_writer_append_uint(&w, 0);
+    json_writer_append(&w, S(" "));
+    json_writer_append_uint(&w, 10);
+    json_writer_append(&w, S(" "));
+    json_writer_append_uint(&w, UINT64_MAX);
+    assert_text(&w, "0 10 18446744073709551615");
+    json_writer_free(&w);
+}
+
 static void test_doubles(void **state)
 {
     (void)state;
@@ -379,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_top_level_array),
         cmocka_unit_test(test_max_depth),
         cmocka_unit_test(test_integers),
+        cmocka_unit_test(test_append_uint),
         cmocka_unit_test(test_doubles),
         cmocka_unit_test(test_raw_and_append),
         cmocka_unit_test(test_escape_without_quotes),

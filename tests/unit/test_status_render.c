@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -102,14 +103,14 @@ static int setup(void **state)
     a->ms_gap.mh_counts[2] = 2;
     a->ms_gap.mh_counts[MONITOR_GAP_BUCKETS] = 1;
     a->ms_gap.mh_count = 4;
-    a->ms_gap.mh_sum = 125.25;
+    a->ms_gap.mh_sum_micro = 125250000;
     a->ms_gap_ratio.mh_counts[1] = 3; /* 0.25 < r <= 0.5 */
     a->ms_gap_ratio.mh_counts[4] = 1; /* 0.8 < r <= 0.9 */
     a->ms_gap_ratio.mh_count = 4;
-    a->ms_gap_ratio.mh_sum = 2.35;
+    a->ms_gap_ratio.mh_sum_micro = 2350000;
     a->ms_latency.mh_counts[1] = 1;
     a->ms_latency.mh_count = 1;
-    a->ms_latency.mh_sum = 0.007;
+    a->ms_latency.mh_sum_micro = 7000;
     for (size_t i = 0; i < 4; i++) {
         const char *n = f->f_contract->c_events[i].ce_name;
         if (strcmp(n, "heartbeat") == 0)
@@ -292,6 +293,52 @@ static void test_json_one(void **state)
     assert_int_equal(len, 0);
 }
 
+/* Every stamp is written as gmtime_r and printf would write it, from the
+ * epoch to the end of year 9999 (leap days and century years included);
+ * later ones are clamped to that end. */
+static void test_json_times(void **state)
+{
+    struct fixture *f = *state;
+    static const uint64_t fixed[] = {
+        1,               /* 1970-01-01T00:00:00.001Z */
+        951782400000,    /* 2000-02-29 */
+        951868799999,    /* 2000-02-29T23:59:59.999Z */
+        4107456000000,   /* 2100-02-28 */
+        4107542400000,   /* 2100-03-01: 2100 is not a leap year */
+        1709164800000,   /* 2024-02-29 */
+        253402300799999, /* 9999-12-31T23:59:59.999Z */
+    };
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    for (size_t i = 0; i < 3000; i++) {
+        uint64_t t;
+        if (i < sizeof(fixed) / sizeof(fixed[0])) {
+            t = fixed[i];
+        } else {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            t = 1 + (seed >> 16) % 253402300799999ull;
+        }
+        f->f_stats[1].ms_last_event_wall_ms = t;
+        json_t *doc = render_json(f, "beta");
+        const char *got = json_string_value(json_object_get(doc, "last_event_at"));
+        assert_non_null(got);
+        time_t secs = (time_t)(t / 1000u);
+        struct tm tm;
+        assert_non_null(gmtime_r(&secs, &tm));
+        char want[64];
+        snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 (unsigned)(t % 1000u));
+        if (strcmp(got, want) != 0)
+            fail_msg("stamp %llu: got %s, want %s", (unsigned long long)t, got, want);
+        json_decref(doc);
+    }
+    f->f_stats[1].ms_last_event_wall_ms = 253402300800000ull + 86400000ull * 400;
+    json_t *doc = render_json(f, "beta");
+    assert_string_equal(json_string_value(json_object_get(doc, "last_event_at")),
+                        "9999-12-31T23:59:59.999Z");
+    json_decref(doc);
+}
+
 static void test_json_empty(void **state)
 {
     struct fixture *f = *state;
@@ -398,6 +445,9 @@ static void test_metrics_histograms(void **state)
         "ssemon_heartbeat_gap_ratio_bucket{subscription=\"alpha\",le=\"0.9\"} 4",
         "ssemon_heartbeat_gap_ratio_bucket{subscription=\"alpha\",le=\"+Inf\"} 4",
         "ssemon_heartbeat_gap_ratio_count{subscription=\"alpha\"} 4",
+        "ssemon_heartbeat_gap_ratio_sum{subscription=\"alpha\"} 2.35",
+        "ssemon_heartbeat_gap_ratio_sum{subscription=\"beta\"} 0",
+        "ssemon_first_event_latency_seconds_sum{subscription=\"alpha\"} 0.007",
         "ssemon_first_event_latency_seconds_bucket{subscription=\"alpha\",le=\"0.005\"} 0",
         "ssemon_first_event_latency_seconds_bucket{subscription=\"alpha\",le=\"0.01\"} 1",
         "ssemon_first_event_latency_seconds_bucket{subscription=\"alpha\",le=\"0.025\"} 1",
@@ -557,6 +607,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_json_document, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_one, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_times, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_histograms, setup, teardown),
