@@ -285,6 +285,19 @@ char *json_writer_detach(struct json_writer *w, size_t *len)
     return buf;
 }
 
+size_t json_writer_capacity(const struct json_writer *w)
+{
+    return w->jw_cap;
+}
+
+void json_writer_adopt(struct json_writer *w, char *buf, size_t cap)
+{
+    json_writer_free(w);
+    w->jw_buf = buf;
+    w->jw_cap = cap;
+    w->jw_buf[0] = '\0';
+}
+
 size_t json_writer_text_len(const struct json_writer *w)
 {
     return w->jw_len;

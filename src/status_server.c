@@ -42,6 +42,11 @@
 #define STATUS_DEFAULT_MAX_CONNECTIONS 64
 #define STATUS_LISTEN_BACKLOG 128
 
+/* Bytes written to a client per write callback (libevent's default is
+ * 16 KiB): a scrape of tens of MB then takes tens of loop passes, not
+ * thousands; the kernel's socket buffer still paces a slow client. */
+#define STATUS_MAX_SINGLE_WRITE ((ev_ssize_t)1 << 20)
+
 /* Documents at least this large are handed to libevent, not copied. */
 #define STATUS_HANDOVER_MIN ((size_t)64 << 10)
 
@@ -61,12 +66,78 @@ struct status_server {
     struct bufferevent **ss_pending;
     size_t ss_n_pending;
     struct event *ss_adopt;
-    struct json_writer ss_out; /* reused from response to response */
+    struct json_writer ss_out;   /* reused from response to response */
+    struct status_pool *ss_pool; /* buffers of documents already sent */
     /* Sizes of the last documents: the next is about as large, so its
      * buffer is reserved at once instead of grown step by step. */
     size_t ss_last_status;
     size_t ss_last_metrics;
 };
+
+/* Large documents go to libevent by reference; once sent, their buffers
+ * come back here and serve the next ones, so a scrape of tens of MB does
+ * not have the kernel fault in fresh pages every time. libevent may free a
+ * connection's buffers after the server is gone (bufferevents finalize in
+ * a later loop pass), so the pool counts its users: the server and every
+ * buffer in flight. */
+#define STATUS_POOL_SLOTS 2
+
+struct status_pool {
+    unsigned sp_refs;
+    bool sp_server_gone; /* nothing will take buffers any more */
+    char *sp_buf[STATUS_POOL_SLOTS];
+    size_t sp_cap[STATUS_POOL_SLOTS];
+};
+
+/* A buffer in flight: what it needs to find its way back. */
+struct status_body {
+    struct status_pool *sb_pool;
+    size_t sb_cap;
+};
+
+static void status_pool_unref(struct status_pool *p)
+{
+    if (--p->sp_refs > 0)
+        return;
+    for (size_t i = 0; i < STATUS_POOL_SLOTS; i++)
+        free(p->sp_buf[i]);
+    free(p);
+}
+
+/* Keeps `buf` while the server is there to use it, in a free slot or in
+ * place of a smaller one; frees what it does not keep. */
+static void status_pool_put(struct status_pool *p, char *buf, size_t cap)
+{
+    if (!p->sp_server_gone) {
+        size_t smallest = 0;
+        for (size_t i = 1; i < STATUS_POOL_SLOTS; i++)
+            if (p->sp_cap[i] < p->sp_cap[smallest])
+                smallest = i;
+        if (cap > p->sp_cap[smallest]) {
+            char *old = p->sp_buf[smallest];
+            p->sp_buf[smallest] = buf;
+            p->sp_cap[smallest] = cap;
+            buf = old;
+        }
+    }
+    free(buf);
+}
+
+/* Gives the writer (empty, without a buffer) the smallest kept buffer of
+ * at least `need` bytes, if any. */
+static void status_pool_take(struct status_pool *p, struct json_writer *w, size_t need)
+{
+    size_t best = STATUS_POOL_SLOTS;
+    for (size_t i = 0; i < STATUS_POOL_SLOTS; i++)
+        if (p->sp_buf[i] != NULL && p->sp_cap[i] >= need &&
+            (best == STATUS_POOL_SLOTS || p->sp_cap[i] < p->sp_cap[best]))
+            best = i;
+    if (best == STATUS_POOL_SLOTS)
+        return;
+    json_writer_adopt(w, p->sp_buf[best], p->sp_cap[best]);
+    p->sp_buf[best] = NULL;
+    p->sp_cap[best] = 0;
+}
 
 /* ---- rendering helpers ---- */
 
@@ -853,7 +924,10 @@ static struct bufferevent *status_server_new_bev(struct event_base *base, void *
 {
     struct status_server *s = arg;
     struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-    if (bev == NULL || s->ss_n_pending >= s->ss_limits.ssl_max_connections)
+    if (bev == NULL)
+        return NULL;
+    bufferevent_set_max_single_write(bev, STATUS_MAX_SINGLE_WRITE);
+    if (s->ss_n_pending >= s->ss_limits.ssl_max_connections)
         return bev;
     bufferevent_incref(bev);
     s->ss_pending[s->ss_n_pending++] = bev;
@@ -895,22 +969,37 @@ static void status_server_reply(struct evhttp_request *req, int code, const char
 static void status_server_free_body(const void *data, size_t len, void *arg)
 {
     (void)len;
-    (void)arg;
-    free((void *)data);
+    struct status_body *b = arg;
+    status_pool_put(b->sb_pool, (char *)data, b->sb_cap);
+    status_pool_unref(b->sb_pool);
+    free(b);
 }
 
 /* A large document is handed to libevent by reference (no copy of tens of
- * megabytes); `body` is freed here or by libevent once sent. */
-static void status_server_reply_owned(struct evhttp_request *req, int code, const char *reason,
-                                      const char *content_type, char *body, size_t len)
+ * megabytes); `body` (`cap` bytes allocated) goes back to the pool once
+ * sent, or is freed here on failure. */
+static void status_server_reply_owned(struct status_server *s, struct evhttp_request *req, int code,
+                                      const char *reason, const char *content_type, char *body,
+                                      size_t len, size_t cap)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Content-Type", content_type);
     evhttp_add_header(h, "Cache-Control", "no-store");
     struct evbuffer *b = evbuffer_new();
-    if (b == NULL || evbuffer_add_reference(b, body, len, status_server_free_body, NULL) != 0) {
+    struct status_body *sb = malloc(sizeof(*sb));
+    if (sb != NULL) {
+        sb->sb_pool = s->ss_pool;
+        sb->sb_cap = cap;
+        s->ss_pool->sp_refs++;
+    }
+    if (b == NULL || sb == NULL ||
+        evbuffer_add_reference(b, body, len, status_server_free_body, sb) != 0) {
         if (b != NULL)
             evbuffer_free(b);
+        if (sb != NULL) {
+            status_pool_unref(sb->sb_pool);
+            free(sb);
+        }
         free(body);
         evhttp_remove_header(h, "Content-Type");
         evhttp_send_reply(req, 500, "Internal Server Error", NULL);
@@ -939,8 +1028,9 @@ static void status_server_reply_writer(struct status_server *s, struct evhttp_re
         status_server_reply(req, code, reason, content_type, text, len);
         return;
     }
+    size_t cap = json_writer_capacity(&s->ss_out);
     char *owned = json_writer_detach(&s->ss_out, &len);
-    status_server_reply_owned(req, code, reason, content_type, owned, len);
+    status_server_reply_owned(s, req, code, reason, content_type, owned, len, cap);
 }
 
 enum status_route {
@@ -1016,6 +1106,15 @@ static void status_server_readyz(struct status_server *s, struct evhttp_request 
     status_server_reply_writer(s, req, 503, "Service Unavailable", "text/plain; charset=utf-8");
 }
 
+/* Room for a document of about `size` bytes: a kept buffer if one is
+ * large enough (the writer has none after handing its last one over). */
+static void status_server_prepare(struct status_server *s, size_t size)
+{
+    if (json_writer_capacity(&s->ss_out) <= size)
+        status_pool_take(s->ss_pool, &s->ss_out, size + 1);
+    json_writer_reserve(&s->ss_out, size);
+}
+
 static void status_server_handle(struct evhttp_request *req, void *arg)
 {
     struct status_server *s = arg;
@@ -1047,7 +1146,7 @@ static void status_server_handle(struct evhttp_request *req, void *arg)
     json_writer_reset(&s->ss_out);
     switch (route) {
     case STATUS_ROUTE_STATUS:
-        json_writer_reserve(&s->ss_out, s->ss_last_status + s->ss_last_status / 8);
+        status_server_prepare(s, s->ss_last_status + s->ss_last_status / 8);
         status_render_json(&v, NULL, now_mono, now_wall, 0, &s->ss_out);
         s->ss_last_status = json_writer_text_len(&s->ss_out);
         status_server_reply_writer(s, req, 200, "OK", "application/json");
@@ -1067,7 +1166,7 @@ static void status_server_handle(struct evhttp_request *req, void *arg)
         status_server_reply_writer(s, req, 200, "OK", "application/json");
         break;
     case STATUS_ROUTE_METRICS:
-        json_writer_reserve(&s->ss_out, s->ss_last_metrics + s->ss_last_metrics / 8);
+        status_server_prepare(s, s->ss_last_metrics + s->ss_last_metrics / 8);
         status_render_metrics(&v, now_mono, &s->ss_out);
         s->ss_last_metrics = json_writer_text_len(&s->ss_out);
         status_server_reply_writer(s, req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8");
@@ -1274,7 +1373,10 @@ struct status_server *status_server_new(struct event_base *base, const char *lis
     s->ss_pending = calloc(s->ss_limits.ssl_max_connections, sizeof(*s->ss_pending));
     s->ss_adopt = event_new(base, -1, 0, status_server_adopt, s);
     s->ss_http = evhttp_new(base);
-    if (s->ss_pending == NULL || s->ss_adopt == NULL || s->ss_http == NULL) {
+    s->ss_pool = calloc(1, sizeof(*s->ss_pool));
+    if (s->ss_pool != NULL)
+        s->ss_pool->sp_refs = 1;
+    if (s->ss_pending == NULL || s->ss_adopt == NULL || s->ss_http == NULL || s->ss_pool == NULL) {
         snprintf(err, err_size, "out of memory");
         status_server_free(s);
         return NULL;
@@ -1325,6 +1427,10 @@ void status_server_free(struct status_server *s)
     }
     free(s->ss_pending);
     json_writer_free(&s->ss_out);
+    if (s->ss_pool != NULL) {
+        s->ss_pool->sp_server_gone = true;
+        status_pool_unref(s->ss_pool);
+    }
     free(s);
 }
 

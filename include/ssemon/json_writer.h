@@ -76,6 +76,13 @@ void json_writer_reserve(struct json_writer *w, size_t n);
  * it; NULL when there is no text) and its length in *len, and leaves the
  * writer empty, as after json_writer_init. */
 char *json_writer_detach(struct json_writer *w, size_t *len);
+/* The buffer's allocated size (0 when there is none). */
+size_t json_writer_capacity(const struct json_writer *w);
+/* Takes `buf` (malloc'ed, `cap` > 0 bytes) as the writer's buffer, freeing
+ * the one it had, and empties the text: a large buffer handed out with
+ * json_writer_detach can serve the next document, instead of a fresh one
+ * the kernel must fault in page by page. */
+void json_writer_adopt(struct json_writer *w, char *buf, size_t cap);
 
 bool json_writer_failed(const struct json_writer *w);
 /* Marks the text incomplete, as an allocation failure in the writer would

@@ -240,6 +240,46 @@ static void test_append_uint(void **state)
     json_writer_free(&w);
 }
 
+/* A detached buffer given back is written into again: same storage, empty
+ * text, no state carried over from the document it held. */
+static void test_detach_and_adopt(void **state)
+{
+    (void)state;
+    struct json_writer w;
+    json_writer_init(&w);
+    assert_int_equal(json_writer_capacity(&w), 0);
+    json_writer_reserve(&w, 1000);
+    size_t cap = json_writer_capacity(&w);
+    assert_true(cap > 1000);
+    json_writer_array_begin(&w);
+    json_writer_int(&w, 1);
+    size_t len = 0;
+    char *buf = json_writer_detach(&w, &len);
+    assert_non_null(buf);
+    assert_int_equal(len, 2);
+    assert_memory_equal(buf, "[1", 2);
+    assert_int_equal(json_writer_capacity(&w), 0);
+    assert_text(&w, "");
+
+    json_writer_adopt(&w, buf, cap);
+    assert_int_equal(json_writer_capacity(&w), cap);
+    assert_text(&w, "");
+    json_writer_array_begin(&w);
+    json_writer_int(&w, 2);
+    json_writer_array_end(&w);
+    assert_text(&w, "[2]");
+    assert_ptr_equal(json_writer_text(&w, NULL), buf);
+
+    /* Adopting over a live buffer frees the old one (ASan would tell), and
+     * a small adopted buffer still grows. */
+    char *other = malloc(16);
+    assert_non_null(other);
+    json_writer_adopt(&w, other, 16);
+    json_writer_append(&w, S("0123456789abcdefXYZ"));
+    assert_text(&w, "0123456789abcdefXYZ");
+    json_writer_free(&w);
+}
+
 static void test_doubles(void **state)
 {
     (void)state;
@@ -394,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_max_depth),
         cmocka_unit_test(test_integers),
         cmocka_unit_test(test_append_uint),
+        cmocka_unit_test(test_detach_and_adopt),
         cmocka_unit_test(test_doubles),
         cmocka_unit_test(test_raw_and_append),
         cmocka_unit_test(test_escape_without_quotes),
