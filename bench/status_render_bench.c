@@ -16,7 +16,7 @@
 #include "ssemon/contract_load.h"
 #include "ssemon/json_writer.h"
 #include "ssemon/monitor.h"
-#include "ssemon/status_server.h"
+#include "ssemon/status_render.h"
 #include "ssemon/violation.h"
 
 #include <stdint.h>
@@ -154,8 +154,12 @@ int main(int argc, char **argv)
         snprintf(recent[i].sr_subscription, sizeof(recent[i].sr_subscription), "%s", names[i]);
         recent[i].sr_v = stats[3].ms_last_violation;
     }
-    struct status_view v = {"bench", BENCH_T0_MS, 1000,   "/etc/ssemon/ssemon.json",
-                            NULL,    0,           recent, 8};
+    struct status_view v = {.sv_version = "bench",
+                            .sv_started_wall_ms = BENCH_T0_MS,
+                            .sv_started_mono_ms = 1000,
+                            .sv_config_path = "/etc/ssemon/ssemon.json",
+                            .sv_recent = recent,
+                            .sv_n_recent = 8};
 
     struct json_writer js, jm;
     json_writer_init(&js);

@@ -13,28 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ssemon/monitor.h"
+#include "ssemon/status_render.h"
 
 struct event_base;
 struct status_server;
-
-/* A violation kept in the daemon's recent list. */
-struct status_recent {
-    char sr_subscription[128];
-    struct monitor_violation sr_v;
-};
-
-/* What the daemon shows; valid for the duration of one request. */
-struct status_view {
-    const char *sv_version;
-    uint64_t sv_started_wall_ms;
-    uint64_t sv_started_mono_ms;
-    const char *sv_config_path;
-    struct monitor *const *sv_monitors; /* enabled subscriptions, config order */
-    size_t sv_n_monitors;
-    const struct status_recent *sv_recent; /* oldest first */
-    size_t sv_n_recent;
-};
 
 typedef void (*status_view_fn)(void *ctx, struct status_view *out);
 
@@ -66,45 +48,5 @@ void status_server_free(struct status_server *s);
 unsigned status_server_port(const struct status_server *s);
 /* Connections currently open (accepted and not yet closed). */
 unsigned status_server_connections(const struct status_server *s);
-
-/* Renderers, used by the server and by tests. `now_mono_ms`/`now_wall_ms`
- * are the clocks at render time (deadline_now_ms, monitor_wall_ms); health
- * is monitor_healthy(m, now_mono_ms), so `healthy_window_ms` and
- * `now_wall_ms` are not consulted: each monitor carries its own window and
- * every time shown is a wall-clock stamp taken when it happened.
- *
- * status_render_json writes the whole /status document, or with
- * `only_name` that subscription's object alone (nothing at all when no
- * subscription has that name). status_render_metrics writes the
- * Prometheus text exposition (format 0.0.4). Both append to `w`; check
- * json_writer_failed() afterwards. */
-struct json_writer;
-void status_render_json(const struct status_view *v, const char *only_name, uint64_t now_mono_ms,
-                        uint64_t now_wall_ms, uint64_t healthy_window_ms, struct json_writer *w);
-void status_render_metrics(const struct status_view *v, uint64_t now_mono_ms,
-                           struct json_writer *w);
-
-/* One subscription as the renderers see it. A monitor yields one through
- * status_row_from_monitor; tests build them by hand to render statistics
- * no live stream would produce on demand. Every pointer is borrowed for
- * the duration of one render. */
-struct status_row {
-    const char *row_name;
-    const char *row_url;                 /* already redacted */
-    const struct contract *row_contract; /* its name and event kinds; may be NULL */
-    const struct monitor_stats *row_stats;
-    bool row_healthy;
-};
-
-void status_row_from_monitor(const struct monitor *m, uint64_t now_mono_ms, struct status_row *out);
-
-/* The renderers over explicit rows: the view supplies the daemon-wide
- * fields and the recent violations, `rows` stand in for its monitors
- * (v->sv_monitors is not read). */
-void status_render_json_rows(const struct status_view *v, const struct status_row *rows,
-                             size_t n_rows, const char *only_name, uint64_t now_mono_ms,
-                             struct json_writer *w);
-void status_render_metrics_rows(const struct status_view *v, const struct status_row *rows,
-                                size_t n_rows, struct json_writer *w);
 
 #endif

@@ -521,6 +521,73 @@ static void test_metrics_label_escapes(void **state)
 
 /* The view path: real monitors, created on a real engine and never
  * started, rendered through status_render_json/metrics. */
+/* The exposition in slices, at several slice sizes and over many rows
+ * (slices then end inside a family): every slice is whole lines, each
+ * call makes progress, and the slices together are the whole document. */
+static void test_metrics_slices(void **state)
+{
+    struct fixture *f = *state;
+    enum { N_ROWS = 150 };
+    struct status_row rows[N_ROWS];
+    char names[N_ROWS][32];
+    for (size_t i = 0; i < N_ROWS; i++) {
+        rows[i] = f->f_rows[i % 2];
+        /* Every tenth name needs the label escapes. */
+        snprintf(names[i], sizeof(names[i]), i % 10 == 4 ? "r\"%zu\n" : "r%zu", i);
+        rows[i].row_name = names[i];
+    }
+    struct json_writer whole;
+    json_writer_init(&whole);
+    status_render_metrics_rows(&f->f_view, rows, N_ROWS, &whole);
+    assert_false(json_writer_failed(&whole));
+    size_t whole_len;
+    const char *whole_text = json_writer_text(&whole, &whole_len);
+    assert_true(whole_len > 100000);
+
+    static const size_t sizes[] = {1, 7, 100, 4096, 65536, SIZE_MAX};
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        struct status_metrics *m = status_metrics_begin_rows(&f->f_view, rows, N_ROWS);
+        assert_non_null(m);
+        struct json_writer all, slice;
+        json_writer_init(&all);
+        json_writer_init(&slice);
+        bool done = false;
+        size_t calls = 0;
+        /* Bounded: one call per line is the most it can take. */
+        while (!done && calls < whole_len) {
+            json_writer_reset(&slice);
+            done = status_metrics_next(m, &slice, sizes[k]);
+            calls++;
+            size_t len;
+            const char *text = json_writer_text(&slice, &len);
+            assert_false(json_writer_failed(&slice));
+            if (!done) {
+                assert_true(len >= sizes[k]);
+            }
+            if (len > 0)
+                assert_int_equal(text[len - 1], '\n');
+            json_writer_append(&all, text, len);
+        }
+        assert_true(done);
+        if (sizes[k] == SIZE_MAX)
+            assert_int_equal(calls, 1);
+        else if (sizes[k] <= 4096)
+            assert_true(calls > 10);
+        size_t all_len;
+        const char *all_text = json_writer_text(&all, &all_len);
+        assert_int_equal(all_len, whole_len);
+        assert_memory_equal(all_text, whole_text, whole_len);
+        /* Finished: nothing more. */
+        json_writer_reset(&slice);
+        assert_true(status_metrics_next(m, &slice, 1));
+        assert_int_equal(json_writer_text_len(&slice), 0);
+        status_metrics_free(m);
+        json_writer_free(&all);
+        json_writer_free(&slice);
+    }
+    json_writer_free(&whole);
+}
+
 static void test_view_of_monitors(void **state)
 {
     struct fixture *f = *state;
@@ -613,6 +680,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_metrics_histograms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_families, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_label_escapes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_slices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_view_of_monitors, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
