@@ -52,6 +52,7 @@ struct run_daemon {
     struct run_sub **rd_subs; /* enabled subscriptions, config order */
     size_t rd_n_subs;
     struct monitor **rd_view_monitors; /* scratch for the status view */
+    uint64_t rd_generation;            /* changes when the monitors change */
 
     struct status_recent rd_recent[RUN_RECENT_MAX]; /* ring */
     size_t rd_recent_next;
@@ -133,6 +134,7 @@ static void run_status_view(void *ctx, struct status_view *out)
     out->sv_n_monitors = d->rd_n_subs;
     out->sv_recent = d->rd_recent_view;
     out->sv_n_recent = d->rd_recent_n;
+    out->sv_generation = d->rd_generation;
 }
 
 /* ---- subscriptions ---- */
@@ -231,6 +233,7 @@ static int run_apply(struct run_daemon *d, struct config *cfg, size_t *kept, siz
     d->rd_subs = subs;
     d->rd_n_subs = m;
     d->rd_view_monitors = view;
+    d->rd_generation++;
     return 0;
 }
 

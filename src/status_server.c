@@ -24,6 +24,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/http_struct.h>
 #include <event2/listener.h>
 #include <event2/util.h>
 #include <math.h>
@@ -47,6 +48,13 @@
  * thousands; the kernel's socket buffer still paces a slow client. */
 #define STATUS_MAX_SINGLE_WRITE ((ev_ssize_t)1 << 20)
 
+/* A /metrics response is rendered and sent in slices of about this size,
+ * and the next slice waits while this much is still queued for the client:
+ * the loop runs between slices, and a slow client holds at most about
+ * that much memory instead of the whole document. */
+#define STATUS_SLICE_BYTES ((size_t)256 << 10)
+#define STATUS_STREAM_AHEAD ((size_t)1 << 20)
+
 /* Documents at least this large are handed to libevent, not copied. */
 #define STATUS_HANDOVER_MIN ((size_t)64 << 10)
 
@@ -66,8 +74,13 @@ struct status_server {
     struct bufferevent **ss_pending;
     size_t ss_n_pending;
     struct event *ss_adopt;
-    struct json_writer ss_out;   /* reused from response to response */
-    struct status_pool *ss_pool; /* buffers of documents already sent */
+    /* Adopted connections (a close callback set on each): the only ones a
+     * response may be streamed on, since only their end is seen. */
+    struct evhttp_connection **ss_adopted;
+    size_t ss_n_adopted;
+    struct status_stream *ss_streams; /* /metrics responses being sent */
+    struct json_writer ss_out;        /* reused from response to response */
+    struct status_pool *ss_pool;      /* buffers of documents already sent */
     /* Sizes of the last documents: the next is about as large, so its
      * buffer is reserved at once instead of grown step by step. */
     size_t ss_last_status;
@@ -156,6 +169,30 @@ static void status_server_resume(struct status_server *s)
         s->ss_paused = false;
 }
 
+/* One /metrics response being sent in slices. */
+struct status_stream {
+    struct status_stream *st_next;
+    struct status_server *st_server;
+    struct evhttp_request *st_req;
+    struct evhttp_connection *st_conn;
+    struct event *st_slice; /* renders and sends the next slice */
+    struct status_metrics *st_metrics;
+    uint64_t st_generation; /* the view's, when the response began */
+};
+
+static void status_stream_free(struct status_stream *st)
+{
+    struct status_stream **pp = &st->st_server->ss_streams;
+    while (*pp != NULL && *pp != st)
+        pp = &(*pp)->st_next;
+    if (*pp == st)
+        *pp = st->st_next;
+    if (st->st_slice != NULL)
+        event_free(st->st_slice);
+    status_metrics_free(st->st_metrics);
+    free(st);
+}
+
 static void status_server_conn_closed(struct evhttp_connection *evcon, void *arg)
 {
     struct status_server *s = arg;
@@ -163,6 +200,28 @@ static void status_server_conn_closed(struct evhttp_connection *evcon, void *arg
     evhttp_connection_set_closecb(evcon, NULL, NULL);
     if (s->ss_connections > 0)
         s->ss_connections--;
+    for (size_t i = 0; i < s->ss_n_adopted; i++) {
+        if (s->ss_adopted[i] == evcon) {
+            s->ss_adopted[i] = s->ss_adopted[--s->ss_n_adopted];
+            break;
+        }
+    }
+    /* A response still being streamed on it is over. When the client went
+     * away (or timed out), evhttp has detached the request from the
+     * connection and leaves it to us: evhttp_send_reply_end frees a
+     * detached request. Otherwise (evhttp_free, or our own abort) the
+     * request is still attached and goes with the connection. */
+    struct status_stream *st = s->ss_streams;
+    while (st != NULL) {
+        struct status_stream *next = st->st_next;
+        if (st->st_conn == evcon) {
+            struct evhttp_request *req = st->st_req;
+            status_stream_free(st);
+            if (evhttp_request_get_connection(req) == NULL)
+                evhttp_send_reply_end(req);
+        }
+        st = next;
+    }
     status_server_resume(s);
 }
 
@@ -184,6 +243,8 @@ static void status_server_adopt(evutil_socket_t fd, short what, void *arg)
         struct evhttp_connection *evcon = cbarg;
         if (evcon != NULL && evhttp_connection_get_bufferevent(evcon) == bev) {
             evhttp_connection_set_closecb(evcon, status_server_conn_closed, s);
+            if (s->ss_n_adopted < s->ss_limits.ssl_max_connections)
+                s->ss_adopted[s->ss_n_adopted++] = evcon;
         } else if (s->ss_connections > 0) {
             s->ss_connections--;
         }
@@ -382,6 +443,137 @@ static void status_server_readyz(struct status_server *s, struct evhttp_request 
     status_server_reply_writer(s, req, 503, "Service Unavailable", "text/plain; charset=utf-8");
 }
 
+static bool status_server_is_adopted(struct status_server *s, struct evhttp_connection *evcon)
+{
+    /* A connection accepted in this loop pass may not be adopted yet. */
+    if (s->ss_n_pending > 0)
+        status_server_adopt(-1, 0, s);
+    for (size_t i = 0; i < s->ss_n_adopted; i++)
+        if (s->ss_adopted[i] == evcon)
+            return true;
+    return false;
+}
+
+/* The response can no longer be completed (the daemon reloaded, or memory
+ * ran out): the connection is dropped mid-body, so the client sees a
+ * truncated transfer and fails the scrape rather than taking part of a
+ * document for the whole. */
+static void status_stream_abort(struct status_stream *st)
+{
+    struct evhttp_connection *evcon = st->st_conn;
+    status_stream_free(st);
+    evhttp_connection_free(evcon);
+}
+
+static struct evbuffer *status_stream_output(const struct status_stream *st)
+{
+    return bufferevent_get_output(evhttp_connection_get_bufferevent(st->st_conn));
+}
+
+/* The queue to the client has drained: time for the next slice. */
+static void status_stream_written(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    struct status_stream *st = arg;
+    event_active(st->st_slice, EV_TIMEOUT, 1);
+}
+
+static void status_stream_slice(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct status_stream *st = arg;
+    struct status_server *s = st->st_server;
+    if (evbuffer_get_length(status_stream_output(st)) >= STATUS_STREAM_AHEAD)
+        return; /* status_stream_written calls again */
+    struct status_view v;
+    memset(&v, 0, sizeof(v));
+    s->ss_view(s->ss_ctx, &v);
+    if (v.sv_generation != st->st_generation) {
+        status_stream_abort(st);
+        return;
+    }
+    struct json_writer w;
+    json_writer_init(&w);
+    status_pool_take(s->ss_pool, &w, STATUS_SLICE_BYTES + (STATUS_SLICE_BYTES >> 3));
+    json_writer_reserve(&w, STATUS_SLICE_BYTES + (STATUS_SLICE_BYTES >> 3));
+    bool done = status_metrics_next(st->st_metrics, &w, STATUS_SLICE_BYTES);
+    struct evbuffer *b = evbuffer_new();
+    struct status_body *sb = malloc(sizeof(*sb));
+    if (json_writer_failed(&w) || b == NULL || sb == NULL) {
+        json_writer_free(&w);
+        if (b != NULL)
+            evbuffer_free(b);
+        free(sb);
+        status_stream_abort(st);
+        return;
+    }
+    size_t cap = json_writer_capacity(&w);
+    size_t len = 0;
+    char *text = json_writer_detach(&w, &len);
+    sb->sb_pool = s->ss_pool;
+    sb->sb_cap = cap;
+    s->ss_pool->sp_refs++;
+    if (len == 0 || evbuffer_add_reference(b, text, len, status_server_free_body, sb) != 0) {
+        status_server_free_body(text, len, sb);
+        if (len > 0) {
+            evbuffer_free(b);
+            status_stream_abort(st);
+            return;
+        }
+    }
+    struct evhttp_request *req = st->st_req;
+    if (evbuffer_get_length(b) > 0)
+        evhttp_send_reply_chunk_with_cb(req, b, status_stream_written, st);
+    evbuffer_free(b);
+    if (done) {
+        status_stream_free(st);
+        evhttp_send_reply_end(req);
+        return;
+    }
+    if (evbuffer_get_length(status_stream_output(st)) < STATUS_STREAM_AHEAD)
+        event_active(st->st_slice, EV_TIMEOUT, 1);
+}
+
+/* GET /metrics: headers now, the body in slices from the loop. Returns
+ * false when it cannot stream (the caller renders the whole document). */
+static bool status_stream_start(struct status_server *s, struct evhttp_request *req,
+                                const struct status_view *v, uint64_t now_mono)
+{
+    /* HTTP/1.0 gets the whole document with its Content-Length: without
+     * chunked encoding evhttp 2.1 would announce a keep-alive response of
+     * length 0 (req->major/minor: 2.1 has no accessor for the version). */
+    if (req->major != 1 || req->minor < 1)
+        return false;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    if (evcon == NULL || !status_server_is_adopted(s, evcon))
+        return false;
+    struct status_stream *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return false;
+    st->st_server = s;
+    st->st_req = req;
+    st->st_conn = evcon;
+    st->st_generation = v->sv_generation;
+    st->st_metrics = status_metrics_begin(v, now_mono);
+    st->st_slice = event_new(s->ss_base, -1, 0, status_stream_slice, st);
+    if (st->st_metrics == NULL || st->st_slice == NULL) {
+        status_metrics_free(st->st_metrics);
+        if (st->st_slice != NULL)
+            event_free(st->st_slice);
+        free(st);
+        return false;
+    }
+    st->st_next = s->ss_streams;
+    s->ss_streams = st;
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_send_reply_start(req, 200, "OK");
+    event_active(st->st_slice, EV_TIMEOUT, 1);
+    return true;
+}
+
 /* Room for a document of about `size` bytes: a kept buffer if one is
  * large enough (the writer has none after handing its last one over). */
 static void status_server_prepare(struct status_server *s, size_t size)
@@ -442,6 +634,8 @@ static void status_server_handle(struct evhttp_request *req, void *arg)
         status_server_reply_writer(s, req, 200, "OK", "application/json");
         break;
     case STATUS_ROUTE_METRICS:
+        if (cmd == EVHTTP_REQ_GET && status_stream_start(s, req, &v, now_mono))
+            break;
         status_server_prepare(s, s->ss_last_metrics + s->ss_last_metrics / 8);
         status_render_metrics(&v, now_mono, &s->ss_out);
         s->ss_last_metrics = json_writer_text_len(&s->ss_out);
@@ -647,12 +841,14 @@ struct status_server *status_server_new(struct event_base *base, const char *lis
             s->ss_limits.ssl_max_connections = limits->ssl_max_connections;
     }
     s->ss_pending = calloc(s->ss_limits.ssl_max_connections, sizeof(*s->ss_pending));
+    s->ss_adopted = calloc(s->ss_limits.ssl_max_connections, sizeof(*s->ss_adopted));
     s->ss_adopt = event_new(base, -1, 0, status_server_adopt, s);
     s->ss_http = evhttp_new(base);
     s->ss_pool = calloc(1, sizeof(*s->ss_pool));
     if (s->ss_pool != NULL)
         s->ss_pool->sp_refs = 1;
-    if (s->ss_pending == NULL || s->ss_adopt == NULL || s->ss_http == NULL || s->ss_pool == NULL) {
+    if (s->ss_pending == NULL || s->ss_adopted == NULL || s->ss_adopt == NULL ||
+        s->ss_http == NULL || s->ss_pool == NULL) {
         snprintf(err, err_size, "out of memory");
         status_server_free(s);
         return NULL;
@@ -701,7 +897,12 @@ void status_server_free(struct status_server *s)
         unlink(s->ss_unix_path);
         free(s->ss_unix_path);
     }
+    /* evhttp_free closed every connection, and with them their streams;
+     * none is left unless a close went unseen. */
+    while (s->ss_streams != NULL)
+        status_stream_free(s->ss_streams);
     free(s->ss_pending);
+    free(s->ss_adopted);
     json_writer_free(&s->ss_out);
     if (s->ss_pool != NULL) {
         s->ss_pool->sp_server_gone = true;

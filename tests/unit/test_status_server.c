@@ -47,6 +47,7 @@ struct fixture {
     size_t f_n_shown;        /* how many of f_mons the view shows */
     struct monitor **f_many; /* when set, the view shows these instead */
     size_t f_n_many;
+    uint64_t f_generation; /* what the view reports; a test "reloads" */
     struct status_server *f_server;
     unsigned f_view_calls;
     char f_dir[64];
@@ -63,6 +64,7 @@ static void test_view(void *ctx, struct status_view *out)
     out->sv_config_path = "/etc/ssemon/test.json";
     out->sv_monitors = f->f_many != NULL ? f->f_many : f->f_mons;
     out->sv_n_monitors = f->f_many != NULL ? f->f_n_many : f->f_n_shown;
+    out->sv_generation = f->f_generation;
 }
 
 static int setup(void **state)
@@ -210,7 +212,53 @@ struct response {
     bool r_eof;
     int r_status;
     size_t r_head_len; /* up to and including the blank line */
+    bool r_chunked;    /* Transfer-Encoding: chunked, decoded in place */
 };
+
+/* Decodes a chunked body in place once it is complete (the zero-size
+ * chunk and its blank line seen). Returns false while it is incomplete. */
+static bool dechunk(struct response *r)
+{
+    char *body = r->r_buf + r->r_head_len;
+    size_t len = r->r_len - r->r_head_len;
+    size_t in = 0, out = 0;
+    for (;;) {
+        char *end;
+        char *line_end = memmem(body + in, len - in, "\r\n", 2);
+        if (line_end == NULL)
+            return false;
+        unsigned long size = strtoul(body + in, &end, 16);
+        if (end == body + in || end != line_end)
+            fail_msg("bad chunk size line at body offset %zu", in);
+        in = (size_t)(line_end - body) + 2;
+        if (size == 0) {
+            if (len - in < 2)
+                return false;
+            assert_memory_equal(body + in, "\r\n", 2);
+            assert_int_equal(in + 2, len); /* nothing after the last chunk */
+            break;
+        }
+        if (len - in < size + 2)
+            return false;
+        assert_memory_equal(body + in + size, "\r\n", 2);
+        in += size + 2;
+    }
+    /* Complete: decode (a second pass, moving data down). */
+    in = 0;
+    for (;;) {
+        char *line_end = memmem(body + in, len - in, "\r\n", 2);
+        unsigned long size = strtoul(body + in, NULL, 16);
+        in = (size_t)(line_end - body) + 2;
+        if (size == 0)
+            break;
+        memmove(body + out, body + in, size);
+        out += size;
+        in += size + 2;
+    }
+    r->r_len = r->r_head_len + out;
+    r->r_buf[r->r_len] = '\0';
+    return true;
+}
 
 /* Reads what the server sends: until EOF when `until_eof`, else until one
  * whole response (head + Content-Length body). Returns false when the
@@ -221,6 +269,7 @@ static bool read_response(struct fixture *f, int fd, struct response *r, bool un
     r->r_eof = false;
     r->r_status = 0;
     r->r_head_len = 0;
+    r->r_chunked = false;
     for (int i = 0; i < MAX_SLICES; i++) {
         ssize_t n = recv(fd, r->r_buf + r->r_len, sizeof(r->r_buf) - 1 - r->r_len, 0);
         if (n > 0) {
@@ -233,10 +282,14 @@ static bool read_response(struct fixture *f, int fd, struct response *r, bool un
         if (r->r_len > 0 && end != NULL && r->r_head_len == 0) {
             r->r_head_len = (size_t)(end - r->r_buf) + 4;
             sscanf(r->r_buf, "HTTP/1.%*d %d", &r->r_status);
+            const char *te = strcasestr(r->r_buf, "\r\nTransfer-Encoding: chunked\r\n");
+            r->r_chunked = te != NULL && te < end;
         }
-        if (r->r_eof)
+        if (r->r_chunked && r->r_head_len > 0 && dechunk(r))
             return true;
-        if (!until_eof && r->r_head_len > 0) {
+        if (r->r_eof)
+            return !r->r_chunked; /* a chunked body cut short is a failure */
+        if (!until_eof && r->r_head_len > 0 && !r->r_chunked) {
             const char *cl = strcasestr(r->r_buf, "\r\nContent-Length: ");
             size_t body = cl != NULL ? strtoul(cl + 18, NULL, 10) : 0;
             if (r->r_len >= r->r_head_len + body)
@@ -650,6 +703,7 @@ static void test_large_documents(void **state)
             json_decref(doc);
         } else {
             expect_metrics(r);
+            assert_true(r->r_chunked);
             assert_int_equal(r->r_len, first->r_len);
             assert_memory_equal(r->r_buf, first->r_buf, r->r_len);
         }
@@ -680,6 +734,141 @@ static void test_large_documents(void **state)
     free(ra);
     free(rb);
     free(first);
+}
+
+/* HTTP/1.0 has no chunked encoding: the whole document with its length. */
+static void test_metrics_http10(void **state)
+{
+    struct fixture *f = *state;
+    make_many(f, MANY_MONITORS);
+    start_tcp(f, NULL);
+    struct response *chunked = request(f, "GET", "/metrics");
+    expect_metrics(chunked);
+    assert_true(chunked->r_chunked);
+    int fd = connect_tcp(status_server_port(f->f_server));
+    send_str(fd, "GET /metrics HTTP/1.0\r\n\r\n");
+    struct response *r = malloc(sizeof(*r));
+    assert_non_null(r);
+    assert_true(read_response(f, fd, r, true));
+    assert_true(r->r_eof);
+    close(fd);
+    expect_metrics(r);
+    /* Delimited by the close (evhttp names no length for HTTP/1.0). */
+    assert_false(r->r_chunked);
+    assert_int_equal(r->r_len - r->r_head_len, chunked->r_len - chunked->r_head_len);
+    assert_memory_equal(body_of(r), body_of(chunked), r->r_len - r->r_head_len);
+    free(r);
+    free(chunked);
+    spin_until_connections(f, 0);
+}
+
+/* A client with a small receive buffer: most of a large /metrics is still
+ * to be sent when something happens. Returns its socket, the head read. */
+static int start_slow_scrape(struct fixture *f)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    int small = 4096;
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)status_server_port(f->f_server));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+    assert_true(rc == 0 || errno == EINPROGRESS);
+    wait_writable(fd);
+    send_str(fd, "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n");
+    char buf[4096];
+    ssize_t got = 0;
+    for (int i = 0; i < MAX_SLICES && got <= 0; i++) {
+        spin(f);
+        got = recv(fd, buf, sizeof(buf) - 1, 0);
+    }
+    assert_true(got > 0);
+    buf[got] = '\0';
+    assert_non_null(strstr(buf, "HTTP/1.1 200"));
+    assert_non_null(strcasestr(buf, "\r\nTransfer-Encoding: chunked\r\n"));
+    return fd;
+}
+
+/* Reads everything up to EOF; returns the byte count and keeps the last
+ * bytes in `tail` (NUL-terminated). Bounded: the loop is spun at most
+ * MAX_SLICES times while nothing arrives. */
+static size_t drain(struct fixture *f, int fd, char *tail, size_t tail_size)
+{
+    static char buf[1 << 16];
+    size_t total = 0, kept = 0;
+    int idle = 0;
+    tail[0] = '\0';
+    while (idle < MAX_SLICES) {
+        ssize_t n = recv(fd, buf, sizeof(buf), 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+            return total;
+        if (n < 0) {
+            spin(f);
+            idle++;
+            continue;
+        }
+        total += (size_t)n;
+        for (ssize_t i = 0; i < n; i++) {
+            if (kept == tail_size - 1) {
+                memmove(tail, tail + 1, tail_size - 2);
+                kept--;
+            }
+            tail[kept++] = buf[i];
+        }
+        tail[kept] = '\0';
+    }
+    fail_msg("no EOF after %zu bytes", total);
+    return total;
+}
+
+/* The daemon reloads while a scrape is being sent: the monitors it points
+ * into may be gone, so the response is dropped mid-body, without its last
+ * chunk, and the client sees a failed transfer, never a short document
+ * passed off as whole. The next scrape is whole. */
+static void test_stream_reload(void **state)
+{
+    struct fixture *f = *state;
+    make_many(f, 2500);
+    start_tcp(f, NULL);
+    int fd = start_slow_scrape(f);
+    f->f_generation++;
+    char tail[16];
+    size_t cut = drain(f, fd, tail, sizeof(tail));
+    close(fd);
+    /* No last chunk, and well short of the document. */
+    assert_null(strstr(tail, "\r\n0\r\n\r\n"));
+    spin_until_connections(f, 0);
+
+    fd = connect_tcp(status_server_port(f->f_server));
+    send_str(fd, "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    size_t whole = drain(f, fd, tail, sizeof(tail));
+    close(fd);
+    assert_non_null(strstr(tail, "\r\n0\r\n\r\n"));
+    assert_true(whole > 8000000);
+    assert_true(cut < whole);
+}
+
+/* The client goes away mid-body: the stream and its request are freed
+ * (the sanitizer build checks that nothing leaks), and the server counts
+ * the connection out. */
+static void test_stream_client_gone(void **state)
+{
+    struct fixture *f = *state;
+    make_many(f, 2500);
+    start_tcp(f, NULL);
+    int fd = start_slow_scrape(f);
+    spin_until_connections(f, 1);
+    close(fd);
+    spin_until_connections(f, 0);
+    fd = connect_tcp(status_server_port(f->f_server));
+    send_str(fd, "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    char tail[16];
+    assert_true(drain(f, fd, tail, sizeof(tail)) > 8000000);
+    close(fd);
+    assert_non_null(strstr(tail, "\r\n0\r\n\r\n"));
 }
 
 /* A scrape still being written when the server goes: libevent frees the
@@ -826,6 +1015,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_connection_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_with_open_connections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_documents, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_http10, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_reload, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_client_gone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_while_sending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unix_socket, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listen_errors, setup, teardown),
