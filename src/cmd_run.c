@@ -51,13 +51,14 @@ struct run_daemon {
 
     struct run_sub **rd_subs; /* enabled subscriptions, config order */
     size_t rd_n_subs;
-    struct monitor **rd_view_monitors; /* scratch for the status view */
+    struct monitor **rd_view_monitors; /* the status view's, kept by run_apply */
     uint64_t rd_generation;            /* changes when the monitors change */
 
     struct status_recent rd_recent[RUN_RECENT_MAX]; /* ring */
     size_t rd_recent_next;
     size_t rd_recent_n;
     struct status_recent rd_recent_view[RUN_RECENT_MAX];
+    bool rd_recent_dirty; /* rd_recent_view is behind the ring */
 
     uint64_t rd_minute_count[RUN_STATUS_MINUTES];
     uint64_t rd_minute_id[RUN_STATUS_MINUTES];
@@ -100,6 +101,7 @@ static void run_on_violation(void *ctx, struct monitor *m, const struct violatio
     d->rd_recent_next = (d->rd_recent_next + 1) % RUN_RECENT_MAX;
     if (d->rd_recent_n < RUN_RECENT_MAX)
         d->rd_recent_n++;
+    d->rd_recent_dirty = true;
 
     uint64_t minute = now / 60000;
     size_t slot = minute % RUN_STATUS_MINUTES;
@@ -121,11 +123,15 @@ static void run_on_lifecycle(void *ctx, struct monitor *m, enum monitor_lifecycl
 static void run_status_view(void *ctx, struct status_view *out)
 {
     struct run_daemon *d = ctx;
-    for (size_t i = 0; i < d->rd_n_subs; i++)
-        d->rd_view_monitors[i] = d->rd_subs[i]->rs_mon;
-    size_t first = (d->rd_recent_next + RUN_RECENT_MAX - d->rd_recent_n) % RUN_RECENT_MAX;
-    for (size_t i = 0; i < d->rd_recent_n; i++)
-        d->rd_recent_view[i] = d->rd_recent[(first + i) % RUN_RECENT_MAX];
+    /* Cheap when nothing changed: a streamed /metrics asks at every slice.
+     * The monitors' list is kept by run_apply; the recent ring is put in
+     * order only after a new violation. */
+    if (d->rd_recent_dirty) {
+        size_t first = (d->rd_recent_next + RUN_RECENT_MAX - d->rd_recent_n) % RUN_RECENT_MAX;
+        for (size_t i = 0; i < d->rd_recent_n; i++)
+            d->rd_recent_view[i] = d->rd_recent[(first + i) % RUN_RECENT_MAX];
+        d->rd_recent_dirty = false;
+    }
     out->sv_version = SSEMON_VERSION;
     out->sv_started_wall_ms = d->rd_started_wall_ms;
     out->sv_started_mono_ms = d->rd_started_mono_ms;
@@ -233,6 +239,8 @@ static int run_apply(struct run_daemon *d, struct config *cfg, size_t *kept, siz
     d->rd_subs = subs;
     d->rd_n_subs = m;
     d->rd_view_monitors = view;
+    for (size_t i = 0; i < m; i++)
+        view[i] = subs[i]->rs_mon;
     d->rd_generation++;
     return 0;
 }
