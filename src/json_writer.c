@@ -200,6 +200,21 @@ void json_writer_cstring(struct json_writer *w, const char *s)
         json_writer_string(w, s, strlen(s));
 }
 
+char *json_writer_claim(struct json_writer *w, size_t n)
+{
+    if (!json_writer_reserve_bytes(w, n))
+        return NULL;
+    return w->jw_buf + w->jw_len;
+}
+
+void json_writer_commit(struct json_writer *w, size_t k)
+{
+    if (w->jw_failed || w->jw_buf == NULL || k >= w->jw_cap - w->jw_len)
+        return;
+    w->jw_len += k;
+    w->jw_buf[w->jw_len] = '\0';
+}
+
 /* Decimal digits of `v` written backwards, ending at `end`; returns the
  * first digit. */
 static char *json_writer_digits(char *end, uint64_t v)

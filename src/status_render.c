@@ -417,6 +417,38 @@ static inline void status_put_piece(struct json_writer *w, const struct status_p
 
 static const struct status_piece status_close_plain = {"\"} ", 3};
 
+/* The line writer. A scrape of 10,000 subscriptions is some 650,000
+ * short lines, so they are written straight into room claimed per row,
+ * and pieces and labels are copied in whole blocks of STATUS_BLOCK bytes
+ * (one load and one store each): their storage is padded so that reading
+ * a whole last block stays inside it, and the claimed room has a block of
+ * slack past the longest line. */
+#define STATUS_BLOCK 16
+
+static inline char *status_copy(char *dst, const char *src, size_t len)
+{
+    for (size_t i = 0; i < len; i += STATUS_BLOCK)
+        memcpy(dst + i, src + i, STATUS_BLOCK);
+    return dst + len;
+}
+
+static inline char *status_digits(char *dst, uint64_t v)
+{
+    if (v < 10) {
+        *dst = (char)('0' + v);
+        return dst + 1;
+    }
+    char tmp[20];
+    char *p = tmp + sizeof(tmp);
+    do {
+        *--p = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v != 0);
+    size_t n = (size_t)(tmp + sizeof(tmp) - p);
+    memcpy(dst, p, n);
+    return dst + n;
+}
+
 /* What a family shows, one kind of line (or group of lines) per row. */
 enum status_family_kind {
     STATUS_FAM_BUILD_INFO = 0, /* no rows: one line */
@@ -551,26 +583,28 @@ static struct status_metrics *status_metrics_new(const struct status_rows *rs)
     } else {
         m->sm_rows = rs->srs_rows;
     }
+    /* Every label value in one arena, each followed by STATUS_BLOCK bytes
+     * of padding: the line writer copies in whole blocks. */
     size_t arena = 0;
     for (size_t i = 0; i < n; i++) {
         const char *name = m->sm_rows[i].row_name;
-        if (status_label_plain(name, &m->sm_label_len[i]))
-            m->sm_label[i] = name;
-        else
-            arena += 2 * strlen(name);
+        size_t len;
+        arena += (status_label_plain(name, &len) ? len : 2 * strlen(name)) + STATUS_BLOCK;
     }
-    if (arena > 0) {
-        m->sm_arena = malloc(arena);
-        if (m->sm_arena == NULL)
-            goto fail;
-        char *at = m->sm_arena;
-        for (size_t i = 0; i < n; i++) {
-            if (m->sm_label[i] != NULL)
-                continue;
-            m->sm_label[i] = at;
-            m->sm_label_len[i] = status_label_escape(m->sm_rows[i].row_name, at);
-            at += m->sm_label_len[i];
-        }
+    m->sm_arena = calloc(arena ? arena : 1, 1);
+    if (m->sm_arena == NULL)
+        goto fail;
+    char *at = m->sm_arena;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = m->sm_rows[i].row_name;
+        size_t len;
+        if (status_label_plain(name, &len))
+            memcpy(at, name, len);
+        else
+            len = status_label_escape(name, at);
+        m->sm_label[i] = at;
+        m->sm_label_len[i] = len;
+        at += len + STATUS_BLOCK;
     }
     for (size_t f = 0; f < STATUS_FAM_COUNT; f++)
         status_piece_set(&m->sm_open[f], status_families[f].sf_name, "{subscription=\"", "");
@@ -625,11 +659,54 @@ static inline void status_sample(struct json_writer *w, const struct status_metr
     status_put_piece(w, close);
 }
 
+/* `units` / 10^`digits` (digits <= 6) as an exact decimal, trailing zeros
+ * dropped. */
+static inline char *status_fixed(char *dst, uint64_t units, unsigned digits)
+{
+    static const uint64_t scale[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+    uint64_t sc = scale[digits];
+    dst = status_digits(dst, units / sc);
+    uint64_t frac = units % sc;
+    if (frac == 0)
+        return dst;
+    unsigned n = digits;
+    while (frac % 10u == 0) {
+        frac /= 10u;
+        n--;
+    }
+    *dst = '.';
+    for (unsigned i = n; i > 0; i--) {
+        dst[i] = (char)('0' + frac % 10u);
+        frac /= 10u;
+    }
+    return dst + n + 1;
+}
+
+/* Room one sample line of row i may take: the two pieces, the label, a
+ * value (at most 27 characters), the line feed and a block of slack. */
+static inline size_t status_line_max(const struct status_metrics *m, size_t i)
+{
+    return 2 * sizeof(((struct status_piece *)NULL)->sp_text) + m->sm_label_len[i] + 32 +
+           STATUS_BLOCK;
+}
+
+/* `open`, row i's label value and `close`: all of a sample line but its
+ * value and line feed. */
+static inline char *status_head(char *o, const struct status_metrics *m, size_t i,
+                                const struct status_piece *open, const struct status_piece *close)
+{
+    o = status_copy(o, open->sp_text, open->sp_len);
+    o = status_copy(o, m->sm_label[i], m->sm_label_len[i]);
+    return status_copy(o, close->sp_text, close->sp_len);
+}
+
 /* Per contract event kind, plus "other" for everything else. A contract
  * kind literally named "other" is folded into it: two samples with the same
  * labels would make the whole exposition invalid. */
 static void status_metric_events(struct json_writer *w, const struct status_metrics *m, size_t i)
 {
+    static const struct status_piece close_other = {"\",event=\"other\"} ", 17};
+    static const struct status_piece event_eq = {"\",event=\"", 9};
     const struct status_piece *open = &m->sm_open[STATUS_FAM_EVENTS];
     const struct status_row *r = &m->sm_rows[i];
     const struct monitor_stats *st = r->row_stats;
@@ -649,44 +726,84 @@ static void status_metric_events(struct json_writer *w, const struct status_metr
             other += n;
             continue;
         }
-        status_put_piece(w, open);
-        json_writer_append(w, m->sm_label[i], m->sm_label_len[i]);
-        json_writer_append(w, "\",event=\"", 9);
-        status_put_label_value(w, kind);
-        json_writer_append(w, "\"} ", 3);
-        status_put_u64(w, n);
-        json_writer_append(w, "\n", 1);
+        size_t kind_len;
+        if (!status_label_plain(kind, &kind_len)) {
+            /* Escapes needed: the general path. */
+            status_put_piece(w, open);
+            json_writer_append(w, m->sm_label[i], m->sm_label_len[i]);
+            status_put_piece(w, &event_eq);
+            status_put_label_value(w, kind);
+            json_writer_append(w, "\"} ", 3);
+            status_put_u64(w, n);
+            json_writer_append(w, "\n", 1);
+            continue;
+        }
+        char *o = json_writer_claim(w, status_line_max(m, i) + kind_len);
+        if (o == NULL)
+            return;
+        char *start = o;
+        o = status_head(o, m, i, open, &event_eq);
+        memcpy(o, kind, kind_len); /* exact: the name is not padded */
+        o += kind_len;
+        memcpy(o, "\"} ", 3);
+        o = status_digits(o + 3, n);
+        *o++ = '\n';
+        json_writer_commit(w, (size_t)(o - start));
     }
     if (st->ms_events_by_kind != NULL && st->ms_n_kinds > 0)
         other += st->ms_events_by_kind[st->ms_n_kinds - 1];
     else
         other += st->ms_events > named_total ? st->ms_events - named_total : 0;
-    status_put_piece(w, open);
-    json_writer_append(w, m->sm_label[i], m->sm_label_len[i]);
-    json_writer_append(w, "\",event=\"other\"} ", 17);
-    status_put_u64(w, other);
-    json_writer_append(w, "\n", 1);
+    char *o = json_writer_claim(w, status_line_max(m, i));
+    if (o == NULL)
+        return;
+    char *start = o;
+    o = status_head(o, m, i, open, &close_other);
+    o = status_digits(o, other);
+    *o++ = '\n';
+    json_writer_commit(w, (size_t)(o - start));
 }
 
 static void status_metric_histogram(struct json_writer *w, const struct status_metrics *m, size_t i,
                                     const struct status_hist_pieces *hp,
                                     const struct monitor_histogram *h)
 {
+    char *o = json_writer_claim(w, (hp->sh_n + 3) * status_line_max(m, i));
+    if (o == NULL)
+        return;
+    char *start = o;
     /* The +Inf bucket and _count are the same number by definition: both
      * come from the bucket counts, so they agree whatever the input. */
     uint64_t cumulative = 0;
     for (size_t b = 0; b <= hp->sh_n; b++) {
         cumulative += h->mh_counts[b];
-        status_sample(w, m, i, &hp->sh_bucket, &hp->sh_le[b]);
-        status_put_u64(w, cumulative);
-        json_writer_append(w, "\n", 1);
+        o = status_head(o, m, i, &hp->sh_bucket, &hp->sh_le[b]);
+        o = status_digits(o, cumulative);
+        *o++ = '\n';
     }
-    status_sample(w, m, i, &hp->sh_sum, &status_close_plain);
-    status_put_fixed(w, h->mh_sum_micro, 6);
-    json_writer_append(w, "\n", 1);
-    status_sample(w, m, i, &hp->sh_count, &status_close_plain);
-    status_put_u64(w, cumulative);
-    json_writer_append(w, "\n", 1);
+    o = status_head(o, m, i, &hp->sh_sum, &status_close_plain);
+    o = status_fixed(o, h->mh_sum_micro, 6);
+    *o++ = '\n';
+    o = status_head(o, m, i, &hp->sh_count, &status_close_plain);
+    o = status_digits(o, cumulative);
+    *o++ = '\n';
+    json_writer_commit(w, (size_t)(o - start));
+}
+
+static void status_metric_violations(struct json_writer *w, const struct status_metrics *m,
+                                     size_t i)
+{
+    char *o = json_writer_claim(w, VIOLATION_CLASS_COUNT * status_line_max(m, i));
+    if (o == NULL)
+        return;
+    char *start = o;
+    const struct monitor_stats *st = m->sm_rows[i].row_stats;
+    for (int c = 0; c < VIOLATION_CLASS_COUNT; c++) {
+        o = status_head(o, m, i, &m->sm_open[STATUS_FAM_VIOLATIONS], &m->sm_class[c]);
+        o = status_digits(o, st->ms_violations[c]);
+        *o++ = '\n';
+    }
+    json_writer_commit(w, (size_t)(o - start));
 }
 
 /* Row i's lines of family f. */
@@ -700,11 +817,7 @@ static void status_metric_row(struct json_writer *w, const struct status_metrics
         status_metric_events(w, m, i);
         return;
     case STATUS_FAM_VIOLATIONS:
-        for (int c = 0; c < VIOLATION_CLASS_COUNT; c++) {
-            status_sample(w, m, i, &m->sm_open[f], &m->sm_class[c]);
-            status_put_u64(w, st->ms_violations[c]);
-            json_writer_append(w, "\n", 1);
-        }
+        status_metric_violations(w, m, i);
         return;
     case STATUS_FAM_HIST_GAP:
         status_metric_histogram(w, m, i, &m->sm_hist[0], &st->ms_gap);
@@ -718,33 +831,38 @@ static void status_metric_row(struct json_writer *w, const struct status_metrics
     default:
         break;
     }
-    status_sample(w, m, i, &m->sm_open[f], &status_close_plain);
+    char *o = json_writer_claim(w, status_line_max(m, i));
+    if (o == NULL)
+        return;
+    char *start = o;
+    o = status_head(o, m, i, &m->sm_open[f], &status_close_plain);
     switch ((enum status_family_kind)f) {
     case STATUS_FAM_UP:
-        json_writer_append(w, st->ms_state == MONITOR_STREAMING ? "1" : "0", 1);
+        *o++ = st->ms_state == MONITOR_STREAMING ? '1' : '0';
         break;
     case STATUS_FAM_HEALTHY:
-        json_writer_append(w, r->row_healthy ? "1" : "0", 1);
+        *o++ = r->row_healthy ? '1' : '0';
         break;
     case STATUS_FAM_HEARTBEATS:
-        status_put_u64(w, st->ms_heartbeats);
+        o = status_digits(o, st->ms_heartbeats);
         break;
     case STATUS_FAM_RECONNECTS:
-        status_put_u64(w, st->ms_reconnects);
+        o = status_digits(o, st->ms_reconnects);
         break;
     case STATUS_FAM_BYTES:
-        status_put_u64(w, st->ms_bytes);
+        o = status_digits(o, st->ms_bytes);
         break;
     case STATUS_FAM_LAST_EVENT:
-        status_put_ms_as_seconds(w, st->ms_last_event_wall_ms);
+        o = status_fixed(o, st->ms_last_event_wall_ms, 3);
         break;
     case STATUS_FAM_LAST_HEARTBEAT:
-        status_put_ms_as_seconds(w, st->ms_last_heartbeat_wall_ms);
+        o = status_fixed(o, st->ms_last_heartbeat_wall_ms, 3);
         break;
     default:
         break;
     }
-    json_writer_append(w, "\n", 1);
+    *o++ = '\n';
+    json_writer_commit(w, (size_t)(o - start));
 }
 
 bool status_metrics_next(struct status_metrics *m, struct json_writer *w, size_t min_bytes)

@@ -240,6 +240,34 @@ static void test_append_uint(void **state)
     json_writer_free(&w);
 }
 
+/* Room claimed, partly written and committed: only the committed bytes
+ * are text, and what was scribbled past them is not. */
+static void test_claim_commit(void **state)
+{
+    (void)state;
+    struct json_writer w;
+    json_writer_init(&w);
+    json_writer_append(&w, S("ab"));
+    char *p = json_writer_claim(&w, 100);
+    assert_non_null(p);
+    memset(p, 'x', 100);
+    memcpy(p, "cde", 3);
+    json_writer_commit(&w, 3);
+    assert_text(&w, "abcde");
+    /* A commit past the claimed room is refused (the text is unchanged). */
+    p = json_writer_claim(&w, 4);
+    assert_non_null(p);
+    json_writer_commit(&w, json_writer_capacity(&w));
+    assert_text(&w, "abcde");
+    /* Claims grow the buffer as appends do. */
+    p = json_writer_claim(&w, 1 << 20);
+    assert_non_null(p);
+    memset(p, 'y', 1 << 20);
+    json_writer_commit(&w, 1 << 20);
+    assert_int_equal(json_writer_text_len(&w), 5 + (1 << 20));
+    json_writer_free(&w);
+}
+
 /* A detached buffer given back is written into again: same storage, empty
  * text, no state carried over from the document it held. */
 static void test_detach_and_adopt(void **state)
@@ -434,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_max_depth),
         cmocka_unit_test(test_integers),
         cmocka_unit_test(test_append_uint),
+        cmocka_unit_test(test_claim_commit),
         cmocka_unit_test(test_detach_and_adopt),
         cmocka_unit_test(test_doubles),
         cmocka_unit_test(test_raw_and_append),
