@@ -180,10 +180,122 @@ static void status_rows_get(const struct status_rows *rs, size_t i, struct statu
         *out = rs->srs_rows[i];
 }
 
+/* One /status render: the rows, the text before the first subscription
+ * and after the last (both written at the start: the daemon-wide fields
+ * and the recent violations, as they were then), and the cursor. */
+struct status_json {
+    struct status_row *sj_rows; /* owned copy */
+    size_t sj_n;
+    char *sj_head; /* `{"version":...,"subscriptions":[` */
+    size_t sj_head_len;
+    char *sj_tail; /* `],"recent_violations":[...]}` */
+    size_t sj_tail_len;
+    size_t sj_next; /* next row; sj_n: the tail is next */
+    bool sj_head_done;
+    bool sj_done;
+};
+
+void status_json_free(struct status_json *j)
+{
+    if (j == NULL)
+        return;
+    free(j->sj_rows);
+    free(j->sj_head);
+    free(j->sj_tail);
+    free(j);
+}
+
+static struct status_json *status_json_new(const struct status_rows *rs)
+{
+    const struct status_view *v = rs->srs_view;
+    struct status_json *j = calloc(1, sizeof(*j));
+    if (j == NULL)
+        return NULL;
+    j->sj_n = rs->srs_n;
+    j->sj_rows = calloc(j->sj_n ? j->sj_n : 1, sizeof(*j->sj_rows));
+    if (j->sj_rows == NULL) {
+        status_json_free(j);
+        return NULL;
+    }
+    for (size_t i = 0; i < j->sj_n; i++)
+        status_rows_get(rs, i, &j->sj_rows[i]);
+
+    struct json_writer w;
+    json_writer_init(&w);
+    json_writer_object_begin(&w);
+    json_writer_key(&w, "version");
+    json_writer_cstring(&w, v->sv_version);
+    json_writer_key(&w, "started_at");
+    status_json_time(&w, v->sv_started_wall_ms);
+    json_writer_key(&w, "uptime_s");
+    uint64_t now = rs->srs_now_mono_ms;
+    json_writer_uint(&w, now > v->sv_started_mono_ms ? (now - v->sv_started_mono_ms) / 1000u : 0);
+    json_writer_key(&w, "config");
+    json_writer_cstring(&w, v->sv_config_path);
+    json_writer_key(&w, "subscriptions");
+    json_writer_array_begin(&w);
+    bool failed = json_writer_failed(&w);
+    j->sj_head = json_writer_detach(&w, &j->sj_head_len);
+
+    /* The subscriptions' array is closed by hand: this writer starts at the
+     * top level, where it puts no separator before the array. */
+    json_writer_append(&w, "],\"recent_violations\":", 22);
+    json_writer_array_begin(&w);
+    for (size_t i = 0; i < v->sv_n_recent; i++)
+        status_json_violation(&w, v->sv_recent[i].sr_subscription, &v->sv_recent[i].sr_v);
+    json_writer_array_end(&w);
+    json_writer_append(&w, "}", 1);
+    failed = failed || json_writer_failed(&w);
+    j->sj_tail = json_writer_detach(&w, &j->sj_tail_len);
+    if (failed || j->sj_head == NULL || j->sj_tail == NULL) {
+        status_json_free(j);
+        return NULL;
+    }
+    return j;
+}
+
+struct status_json *status_json_begin(const struct status_view *v, uint64_t now_mono_ms)
+{
+    const struct status_rows rs = {v, v->sv_monitors, NULL, v->sv_n_monitors, now_mono_ms};
+    return status_json_new(&rs);
+}
+
+struct status_json *status_json_begin_rows(const struct status_view *v,
+                                           const struct status_row *rows, size_t n_rows,
+                                           uint64_t now_mono_ms)
+{
+    const struct status_rows rs = {v, NULL, rows, rows != NULL ? n_rows : 0, now_mono_ms};
+    return status_json_new(&rs);
+}
+
+bool status_json_next(struct status_json *j, struct json_writer *w, size_t min_bytes)
+{
+    size_t start = json_writer_text_len(w);
+    if (!j->sj_head_done) {
+        json_writer_append(w, j->sj_head, j->sj_head_len);
+        j->sj_head_done = true;
+    }
+    while (j->sj_next < j->sj_n) {
+        if (json_writer_failed(w) || json_writer_text_len(w) - start >= min_bytes)
+            return false;
+        /* Each object is a top-level value of `w`: the commas between
+         * them are written here. */
+        if (j->sj_next > 0)
+            json_writer_append(w, ",", 1);
+        status_json_subscription(w, &j->sj_rows[j->sj_next++]);
+    }
+    if (!j->sj_done) {
+        if (json_writer_text_len(w) - start >= min_bytes)
+            return false;
+        json_writer_append(w, j->sj_tail, j->sj_tail_len);
+        j->sj_done = true;
+    }
+    return true;
+}
+
 static void status_render_json_any(const struct status_rows *rs, const char *only_name,
                                    struct json_writer *w)
 {
-    const struct status_view *v = rs->srs_view;
     struct status_row r;
     if (only_name != NULL) {
         for (size_t i = 0; i < rs->srs_n; i++) {
@@ -195,29 +307,13 @@ static void status_render_json_any(const struct status_rows *rs, const char *onl
         }
         return;
     }
-    json_writer_object_begin(w);
-    json_writer_key(w, "version");
-    json_writer_cstring(w, v->sv_version);
-    json_writer_key(w, "started_at");
-    status_json_time(w, v->sv_started_wall_ms);
-    json_writer_key(w, "uptime_s");
-    uint64_t now = rs->srs_now_mono_ms;
-    json_writer_uint(w, now > v->sv_started_mono_ms ? (now - v->sv_started_mono_ms) / 1000u : 0);
-    json_writer_key(w, "config");
-    json_writer_cstring(w, v->sv_config_path);
-    json_writer_key(w, "subscriptions");
-    json_writer_array_begin(w);
-    for (size_t i = 0; i < rs->srs_n; i++) {
-        status_rows_get(rs, i, &r);
-        status_json_subscription(w, &r);
+    struct status_json *j = status_json_new(rs);
+    if (j == NULL) {
+        json_writer_set_failed(w);
+        return;
     }
-    json_writer_array_end(w);
-    json_writer_key(w, "recent_violations");
-    json_writer_array_begin(w);
-    for (size_t i = 0; i < v->sv_n_recent; i++)
-        status_json_violation(w, v->sv_recent[i].sr_subscription, &v->sv_recent[i].sr_v);
-    json_writer_array_end(w);
-    json_writer_object_end(w);
+    status_json_next(j, w, SIZE_MAX);
+    status_json_free(j);
 }
 
 void status_render_json(const struct status_view *v, const char *only_name, uint64_t now_mono_ms,

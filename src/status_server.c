@@ -1,8 +1,17 @@
 /*
- * The daemon's status endpoint. Every response is rendered whole, at once,
- * from the view the daemon hands over at that moment, and queued for
- * evhttp to write: no request ever waits on anything, so a client can only
- * hold its own connection, never the loop.
+ * The daemon's status endpoint. Small responses are rendered whole from the
+ * view the daemon hands over at that moment, and queued for evhttp to
+ * write. GET /status and GET /metrics (HTTP/1.1) are rendered and sent in
+ * slices, chunked: a scrape of 10,000 subscriptions is tens of MB, and
+ * rendering it at once would hold the loop (and monitoring) for tens of
+ * milliseconds and the whole document in memory per client. Between
+ * slices the loop runs; the next slice waits while the client has 1 MiB
+ * still queued, so a slow client holds about that much, and evhttp's
+ * timeout drops one that stops reading. A stream keeps pointers into the
+ * monitors, so it ends, cut short, when the view's generation changes (a
+ * reload): the client sees a truncated body, never a short document
+ * passed off as whole. No request ever waits on anything, so a client can
+ * only hold its own connection, never the loop.
  *
  * libevent 2.1 has no connection cap for evhttp, so we keep one ourselves:
  * the bufferevent callback counts each accepted connection, and a close
@@ -48,10 +57,12 @@
  * thousands; the kernel's socket buffer still paces a slow client. */
 #define STATUS_MAX_SINGLE_WRITE ((ev_ssize_t)1 << 20)
 
-/* A /metrics response is rendered and sent in slices of about this size,
- * and the next slice waits while this much is still queued for the client:
- * the loop runs between slices, and a slow client holds at most about
- * that much memory instead of the whole document. */
+#define STATUS_METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+/* A /status or /metrics response is rendered and sent in slices of about
+ * this size, and the next slice waits while this much is still queued for
+ * the client: the loop runs between slices, and a slow client holds at
+ * most about that much memory instead of the whole document. */
 #define STATUS_SLICE_BYTES ((size_t)256 << 10)
 #define STATUS_STREAM_AHEAD ((size_t)1 << 20)
 
@@ -175,8 +186,9 @@ struct status_stream {
     struct status_server *st_server;
     struct evhttp_request *st_req;
     struct evhttp_connection *st_conn;
-    struct event *st_slice; /* renders and sends the next slice */
-    struct status_metrics *st_metrics;
+    struct event *st_slice;            /* renders and sends the next slice */
+    struct status_metrics *st_metrics; /* one of these two */
+    struct status_json *st_json;
     uint64_t st_generation; /* the view's, when the response began */
 };
 
@@ -190,6 +202,7 @@ static void status_stream_free(struct status_stream *st)
     if (st->st_slice != NULL)
         event_free(st->st_slice);
     status_metrics_free(st->st_metrics);
+    status_json_free(st->st_json);
     free(st);
 }
 
@@ -497,7 +510,8 @@ static void status_stream_slice(evutil_socket_t fd, short what, void *arg)
     json_writer_init(&w);
     status_pool_take(s->ss_pool, &w, STATUS_SLICE_BYTES + (STATUS_SLICE_BYTES >> 3));
     json_writer_reserve(&w, STATUS_SLICE_BYTES + (STATUS_SLICE_BYTES >> 3));
-    bool done = status_metrics_next(st->st_metrics, &w, STATUS_SLICE_BYTES);
+    bool done = st->st_metrics != NULL ? status_metrics_next(st->st_metrics, &w, STATUS_SLICE_BYTES)
+                                       : status_json_next(st->st_json, &w, STATUS_SLICE_BYTES);
     struct evbuffer *b = evbuffer_new();
     struct status_body *sb = malloc(sizeof(*sb));
     if (json_writer_failed(&w) || b == NULL || sb == NULL) {
@@ -535,10 +549,12 @@ static void status_stream_slice(evutil_socket_t fd, short what, void *arg)
         event_active(st->st_slice, EV_TIMEOUT, 1);
 }
 
-/* GET /metrics: headers now, the body in slices from the loop. Returns
- * false when it cannot stream (the caller renders the whole document). */
+/* GET /status or /metrics: headers now, the body in slices from the loop.
+ * Returns false when it cannot stream (the caller renders the whole
+ * document). */
 static bool status_stream_start(struct status_server *s, struct evhttp_request *req,
-                                const struct status_view *v, uint64_t now_mono)
+                                enum status_route route, const struct status_view *v,
+                                uint64_t now_mono)
 {
     /* HTTP/1.0 gets the whole document with its Content-Length: without
      * chunked encoding evhttp 2.1 would announce a keep-alive response of
@@ -555,10 +571,14 @@ static bool status_stream_start(struct status_server *s, struct evhttp_request *
     st->st_req = req;
     st->st_conn = evcon;
     st->st_generation = v->sv_generation;
-    st->st_metrics = status_metrics_begin(v, now_mono);
+    if (route == STATUS_ROUTE_METRICS)
+        st->st_metrics = status_metrics_begin(v, now_mono);
+    else
+        st->st_json = status_json_begin(v, now_mono);
     st->st_slice = event_new(s->ss_base, -1, 0, status_stream_slice, st);
-    if (st->st_metrics == NULL || st->st_slice == NULL) {
+    if ((st->st_metrics == NULL && st->st_json == NULL) || st->st_slice == NULL) {
         status_metrics_free(st->st_metrics);
+        status_json_free(st->st_json);
         if (st->st_slice != NULL)
             event_free(st->st_slice);
         free(st);
@@ -567,7 +587,8 @@ static bool status_stream_start(struct status_server *s, struct evhttp_request *
     st->st_next = s->ss_streams;
     s->ss_streams = st;
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    evhttp_add_header(h, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    evhttp_add_header(h, "Content-Type",
+                      route == STATUS_ROUTE_METRICS ? STATUS_METRICS_TYPE : "application/json");
     evhttp_add_header(h, "Cache-Control", "no-store");
     evhttp_send_reply_start(req, 200, "OK");
     event_active(st->st_slice, EV_TIMEOUT, 1);
@@ -614,6 +635,8 @@ static void status_server_handle(struct evhttp_request *req, void *arg)
     json_writer_reset(&s->ss_out);
     switch (route) {
     case STATUS_ROUTE_STATUS:
+        if (cmd == EVHTTP_REQ_GET && status_stream_start(s, req, route, &v, now_mono))
+            break;
         status_server_prepare(s, s->ss_last_status + s->ss_last_status / 8);
         status_render_json(&v, NULL, now_mono, now_wall, 0, &s->ss_out);
         s->ss_last_status = json_writer_text_len(&s->ss_out);
@@ -634,12 +657,12 @@ static void status_server_handle(struct evhttp_request *req, void *arg)
         status_server_reply_writer(s, req, 200, "OK", "application/json");
         break;
     case STATUS_ROUTE_METRICS:
-        if (cmd == EVHTTP_REQ_GET && status_stream_start(s, req, &v, now_mono))
+        if (cmd == EVHTTP_REQ_GET && status_stream_start(s, req, route, &v, now_mono))
             break;
         status_server_prepare(s, s->ss_last_metrics + s->ss_last_metrics / 8);
         status_render_metrics(&v, now_mono, &s->ss_out);
         s->ss_last_metrics = json_writer_text_len(&s->ss_out);
-        status_server_reply_writer(s, req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8");
+        status_server_reply_writer(s, req, 200, "OK", STATUS_METRICS_TYPE);
         break;
     case STATUS_ROUTE_READYZ:
         status_server_readyz(s, req, &v, now_mono);

@@ -22,6 +22,11 @@
 # the counter above 0 was received (and, as a lower bound, when the last one
 # still showing 0 was sent). Same host, same clock: no skew.
 #
+# With LAT_SCRAPE_MS=M (default 0: never), the journal phase also fetches
+# GET /metrics and then GET /status from the daemon, with M ms between
+# rounds, for as long as it waits for the records: the latency while the
+# status endpoint serves its largest documents.
+#
 # With LAT_BACKGROUND=N (default 0), the journal phase's daemon also holds N
 # ordinary version streams (a heartbeat a second, from their own test
 # servers, 2,500 streams each), so the latency is measured under that load;
@@ -29,7 +34,7 @@
 # at start (LAT_HEARTBEATS defaults to 15 then).
 #
 #   LAT_STREAMS, LAT_METRIC_STREAMS, LAT_HEARTBEATS, LAT_SPREAD_MS,
-#   LAT_POLL_MS, LAT_BACKGROUND   as above
+#   LAT_POLL_MS, LAT_BACKGROUND, LAT_SCRAPE_MS   as above
 #   BENCH_CMAKE_ARGS  extra configure arguments (word-split)
 # Prints a markdown table on stdout; JSON lines go to
 # bench/results/daemon-latency-STAMP.jsonl; per-stream data stays in
@@ -50,9 +55,11 @@ else
 fi
 spread=${LAT_SPREAD_MS:-1000}
 poll_ms=${LAT_POLL_MS:-5}
+scrape_ms=${LAT_SCRAPE_MS:-0}
 hb_ms=1000
 tolerance=2
 dbench_range streams 1 5000 LAT_STREAMS
+dbench_range scrape_ms 0 600000 LAT_SCRAPE_MS
 dbench_range metric_streams 0 5000 LAT_METRIC_STREAMS
 dbench_range heartbeats 1 60 LAT_HEARTBEATS
 dbench_range spread 0 60000 LAT_SPREAD_MS
@@ -96,6 +103,22 @@ lat_config() {
   } >"$file"
 }
 
+# Fetches /metrics then /status, scrape_ms apart, for at most `secs`
+# seconds; appends "PATH SECONDS BYTES" per successful fetch to `out`.
+lat_scrape() {
+  local base=$1 secs=$2 out=$3 end path line
+  local pause
+  pause=$(awk -v ms="$scrape_ms" 'BEGIN { printf "%.3f", ms / 1000 }')
+  end=$((SECONDS + secs))
+  while [ "$SECONDS" -lt "$end" ]; do
+    for path in /metrics /status; do
+      line=$(curl -sf -o /dev/null --max-time 10 -w '%{time_total} %{size_download}' \
+        "$base$path" 2>/dev/null) && echo "$path $line" >>"$out"
+    done
+    sleep "$pause"
+  done
+}
+
 # Runs one phase in $dbench_work/PHASE: n streams; with poll=yes, /metrics is
 # fetched every poll_ms ms. Leaves PHASE/streams.jsonl (one line per stream).
 lat_phase() {
@@ -136,6 +159,14 @@ lat_phase() {
     dbench_pids+=("$poll_pid")
   fi
 
+  local scrape_pid=
+  if [ "$phase" = journal ] && [ "$scrape_ms" -gt 0 ]; then
+    : >"$dir/scrapes"
+    lat_scrape "http://127.0.0.1:$status_port" "$wait_s" "$dir/scrapes" &
+    scrape_pid=$!
+    dbench_pids+=("$scrape_pid")
+  fi
+
   # Bounded wait for every stream's heartbeat_missed record.
   found=0
   for _ in $(seq $((wait_s * 4))); do
@@ -147,6 +178,10 @@ lat_phase() {
   done
   [ "$found" -ge "$n" ] ||
     dbench_die "$phase: only $found of $n streams reported heartbeat_missed within $wait_s s"
+  if [ -n "$scrape_pid" ]; then
+    dbench_stop "$scrape_pid" 5 || true
+    dbench_forget "$scrape_pid"
+  fi
   if [ -n "$poll_pid" ]; then
     local prc=0
     wait "$poll_pid" || prc=$?
@@ -204,12 +239,14 @@ lat_phase() {
 lat_summary() {
   local phase=$1 field=$2 what=$3
   jq -s -c --arg phase "$phase" --arg field "$field" --arg what "$what" \
-    --argjson spread "$spread" --argjson poll "$poll_ms" --argjson background "$background" '
+    --argjson spread "$spread" --argjson poll "$poll_ms" --argjson background "$background" \
+    --argjson scrape "$scrape_ms" '
     def rank($p): .[(((length * $p) | ceil) - 1) | if . < 0 then 0 else . end];
     (map(.[$field]) | map(select(. != null)) | sort) as $v
     | {bench: "daemon-latency", phase: $phase, measure: $what, streams: length,
        measured: ($v | length), spread_ms: $spread,
        background_streams: (if $phase == "journal" then $background else 0 end),
+       scrape_ms: (if $phase == "journal" and $scrape > 0 then $scrape else null end),
        poll_ms: (if $phase == "metric" then $poll else null end),
        min_ms: $v[0], p50_ms: ($v | rank(0.5)), p90_ms: ($v | rank(0.9)),
        p99_ms: ($v | rank(0.99)), max_ms: $v[-1],
@@ -243,6 +280,17 @@ echo
 echo "Window: interval $((hb_ms / 1000)) s x tolerance $tolerance; $heartbeats heartbeats per stream;" \
   "expiries spread over $spread ms; $background background streams in the journal phase." \
   "Latency from window expiry, in ms (nearest-rank percentiles)."
+if [ "$scrape_ms" -gt 0 ] && [ -s "$dbench_work/journal/scrapes" ]; then
+  # Per document: fetches, p50 and max time (ms), last size.
+  scrape_stats() {
+    awk -v p="$1" '$1 == p { print $2 * 1000, $3 }' "$dbench_work/journal/scrapes" | sort -n |
+      awk '{ t[NR] = $1; b = $2 } END { printf "%d fetches, p50 %.1f ms, max %.1f ms, %d bytes",
+             NR, t[int((NR + 1) / 2)], t[NR], b }'
+  }
+  echo "During the journal phase (from the daemon's start, so through the connection storm)," \
+    "/metrics and /status were fetched in rounds $scrape_ms ms apart: /metrics $(scrape_stats /metrics);" \
+    "/status $(scrape_stats /status)."
+fi
 echo
 jq -s -r '
   "| phase | measure | streams | min | p50 | p90 | p99 | max | other violations |",

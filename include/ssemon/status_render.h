@@ -5,9 +5,9 @@
  * and benches render statistics no live stream produces on demand). No
  * I/O: text goes to a json_writer the caller owns and sends.
  *
- * The exposition can be rendered in slices (status_metrics_begin/next):
- * the server sends a large one while it is being written, and its loop
- * runs between slices.
+ * Both documents can be rendered in slices (status_json_begin/next,
+ * status_metrics_begin/next): the server sends a large one while it is
+ * being written, and its loop runs between slices.
  */
 #ifndef SSEMON_STATUS_RENDER_H
 #define SSEMON_STATUS_RENDER_H
@@ -91,6 +91,19 @@ void status_render_metrics_rows(const struct status_view *v, const struct status
  * it returns true once the document is complete. Returns NULL when out of
  * memory. The slices concatenated are the document status_render_metrics
  * writes. */
+/* The /status document in slices, the same way: status_json_begin takes
+ * the rows, the daemon-wide fields and the recent violations at once;
+ * status_json_next appends whole subscription objects (read as each slice
+ * is written) until it has appended at least `min_bytes` or reached the
+ * end, and returns true once the document is complete. */
+struct status_json;
+struct status_json *status_json_begin(const struct status_view *v, uint64_t now_mono_ms);
+struct status_json *status_json_begin_rows(const struct status_view *v,
+                                           const struct status_row *rows, size_t n_rows,
+                                           uint64_t now_mono_ms);
+bool status_json_next(struct status_json *j, struct json_writer *w, size_t min_bytes);
+void status_json_free(struct status_json *j);
+
 struct status_metrics;
 struct status_metrics *status_metrics_begin(const struct status_view *v, uint64_t now_mono_ms);
 /* Over explicit rows (borrowed until status_metrics_free). */

@@ -2,9 +2,11 @@
  * status_server: the daemon's small local HTTP endpoint (libevent evhttp):
  * GET /status, /status/NAME (JSON), /metrics (Prometheus text 0.0.4),
  * /healthz, /readyz. Adapter. It reads the daemon's state through a view
- * callback at request time, so it never holds stale pointers across a
- * reload, and it never blocks the loop: slow or malformed clients are
- * bounded by evhttp's limits and timeouts.
+ * callback at request time and at each slice of a large document (which it
+ * sends in slices, chunked), so it never holds stale pointers across a
+ * reload (a document in flight then is cut short), and it never blocks the
+ * loop for long: slow or malformed clients are bounded by evhttp's limits
+ * and timeouts, and by 1 MiB queued per client.
  */
 #ifndef SSEMON_STATUS_SERVER_H
 #define SSEMON_STATUS_SERVER_H

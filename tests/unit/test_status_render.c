@@ -588,6 +588,77 @@ static void test_metrics_slices(void **state)
     json_writer_free(&whole);
 }
 
+/* The /status document in slices: whole subscription objects per slice,
+ * progress at each call, and the slices together are the whole document
+ * (valid JSON, every subscription in order). */
+static void test_json_slices(void **state)
+{
+    struct fixture *f = *state;
+    enum { N_ROWS = 150 };
+    struct status_row rows[N_ROWS];
+    char names[N_ROWS][32];
+    for (size_t i = 0; i < N_ROWS; i++) {
+        rows[i] = f->f_rows[i % 2];
+        snprintf(names[i], sizeof(names[i]), i % 10 == 4 ? "r\"%zu\n" : "r%zu", i);
+        rows[i].row_name = names[i];
+    }
+    struct json_writer whole;
+    json_writer_init(&whole);
+    status_render_json_rows(&f->f_view, rows, N_ROWS, NULL, 50000 + 3725400, &whole);
+    assert_false(json_writer_failed(&whole));
+    size_t whole_len;
+    const char *whole_text = json_writer_text(&whole, &whole_len);
+    json_error_t jerr;
+    json_t *doc = json_loadb(whole_text, whole_len, 0, &jerr);
+    assert_non_null(doc);
+    assert_int_equal(json_array_size(json_object_get(doc, "subscriptions")), N_ROWS);
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_array_get(json_object_get(doc, "subscriptions"), N_ROWS - 1), "name")),
+        names[N_ROWS - 1]);
+    assert_int_equal(json_array_size(json_object_get(doc, "recent_violations")), 2);
+    json_decref(doc);
+
+    static const size_t sizes[] = {1, 100, 4096, 65536, SIZE_MAX};
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        struct status_json *j = status_json_begin_rows(&f->f_view, rows, N_ROWS, 50000 + 3725400);
+        assert_non_null(j);
+        struct json_writer all, slice;
+        json_writer_init(&all);
+        json_writer_init(&slice);
+        bool done = false;
+        size_t calls = 0;
+        while (!done && calls < whole_len) {
+            json_writer_reset(&slice);
+            done = status_json_next(j, &slice, sizes[k]);
+            calls++;
+            size_t len;
+            const char *text = json_writer_text(&slice, &len);
+            assert_false(json_writer_failed(&slice));
+            if (!done) {
+                assert_true(len >= sizes[k]);
+            }
+            json_writer_append(&all, text, len);
+        }
+        assert_true(done);
+        if (sizes[k] == SIZE_MAX)
+            assert_int_equal(calls, 1);
+        else if (sizes[k] == 1)
+            assert_int_equal(calls, N_ROWS + 2); /* head + first object, ..., tail */
+        size_t all_len;
+        const char *all_text = json_writer_text(&all, &all_len);
+        assert_int_equal(all_len, whole_len);
+        assert_memory_equal(all_text, whole_text, whole_len);
+        json_writer_reset(&slice);
+        assert_true(status_json_next(j, &slice, 1));
+        assert_int_equal(json_writer_text_len(&slice), 0);
+        status_json_free(j);
+        json_writer_free(&all);
+        json_writer_free(&slice);
+    }
+    json_writer_free(&whole);
+}
+
 static void test_view_of_monitors(void **state)
 {
     struct fixture *f = *state;
@@ -681,6 +752,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_metrics_families, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_label_escapes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_slices, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_slices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_view_of_monitors, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -696,6 +696,7 @@ static void test_large_documents(void **state)
         struct response *r = request(f, "GET", i == 1 ? "/status" : "/metrics");
         if (i == 1) {
             expect(r, 200, "application/json", NULL);
+            assert_true(r->r_chunked);
             json_error_t jerr;
             json_t *doc = json_loadb(body_of(r), r->r_len - r->r_head_len, 0, &jerr);
             assert_non_null(doc);
