@@ -336,6 +336,8 @@ static void run_reload(struct run_daemon *d)
     }
     config_unref(d->rd_config);
     d->rd_config = cfg;
+    const struct config_settings *defs = config_defaults(cfg);
+    journal_sink_set_rate(d->rd_sink, defs->cs_journal_burst, defs->cs_journal_interval_ms);
     snprintf(msg, sizeof(msg),
              "configuration reloaded: %zu subscription%s kept, %zu started, %zu stopped", kept,
              kept == 1 ? "" : "s", started, before - kept);

@@ -63,6 +63,14 @@ struct journal_sink *journal_sink_new(const struct journal_sink_options *o)
     return s;
 }
 
+void journal_sink_set_rate(struct journal_sink *s, unsigned burst, uint64_t interval_ms)
+{
+    if (burst > 0)
+        s->jk_burst = burst;
+    if (interval_ms > 0)
+        s->jk_interval_ms = interval_ms;
+}
+
 void journal_sink_free(struct journal_sink *s)
 {
     if (s == NULL)

@@ -65,6 +65,10 @@ void journal_sink_lifecycle(struct journal_sink *s, const struct journal_subject
 /* A daemon-level entry (started, stopping, reloaded, reload refused). */
 void journal_sink_daemon(struct journal_sink *s, const char *message_id, int priority,
                          const char *message);
+/* A new flood-control budget (a reload): windows already open keep their
+ * start and run to the new interval; `burst` 0 or `interval_ms` 0 keep
+ * the current value. */
+void journal_sink_set_rate(struct journal_sink *s, unsigned burst, uint64_t interval_ms);
 /* Writes the summaries of windows that are over. */
 void journal_sink_flush(struct journal_sink *s, struct journal_rates *rates,
                         const struct journal_subject *subj, uint64_t now_mono_ms);

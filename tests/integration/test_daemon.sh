@@ -538,7 +538,8 @@ write_config() {
     {
         printf '{\n  "status": {"listen": "127.0.0.1:%s"},\n' "$SPORT"
         printf '  "contracts_dir": "%s",\n' "$CONTRACTS"
-        printf '  "defaults": {"backoff_min_ms": 200, "backoff_max_ms": 400},\n'
+        printf '  "defaults": {%s"backoff_min_ms": 200, "backoff_max_ms": 400},\n' \
+            "${WC_DEFAULTS:-}"
         printf '  "subscriptions": [\n'
         for s in "$@"; do
             [ $first -eq 1 ] || printf ',\n'
@@ -698,18 +699,42 @@ eq "broken reload: no new request for any subscription" "1 2 1" \
     "$(req_count "$WORK/s1.req" "$KEEP") $(req_count "$WORK/s1.req" "$CHANGE") $(req_count \
         "$WORK/s1.req" "$ADD")"
 
+# -- a new journal_rate applies at the reload --
+# The added subscription's stream starts with 5 unknown_event violations at
+# once: the default budget (10 a minute) would journal all 5, the new one
+# (1 a minute) journals 1 and counts the rest.
+FLOOD2=flood2-$RUN
+WC_DEFAULTS='"journal_rate": {"burst": 1, "interval_s": 60}, ' write_config "$WORK/b.json" \
+    "$KEEP_JSON" "$(sub_json "$CHANGE" version-stream version-stream 1 "&v=2")" \
+    "$(sub_json "$ADD" envelope-stream gateway-envelope 1)" \
+    "$(sub_json "$FLOOD2" daemon-flood version-stream 1 "&n=5")"
+kill -HUP "$DB"
+reloaded_twice() {
+    test "$(stderr_records "$WORK/b.err" |
+        jq --arg id "$ID_RELOADED" '[.[] | select(.MESSAGE_ID == $id)] | length')" = 2
+}
+check "journal_rate reload: reloaded record" wait_for 10 reloaded_twice
+check "journal_rate reload: /status counts all 5 violations" \
+    wait_for 10 sub_is "$FLOOD2" '.violations.by_class.unknown_event' 5
+eq "journal_rate reload: the new budget of 1 a minute journals 1 of them" 1 \
+    "$(stderr_records "$WORK/b.err" | jq --arg s "$FLOOD2" \
+        '[.[] | select(.SSEMON_SUBSCRIPTION == $s and .SSEMON_CLASS == "unknown_event")] | length')"
+eq "journal_rate reload: the others kept their connection" "1 2 1" \
+    "$(req_count "$WORK/s1.req" "$KEEP") $(req_count "$WORK/s1.req" "$CHANGE") $(req_count \
+        "$WORK/s1.req" "$ADD")"
+
 stop_daemon "$DB" TERM
 eq "notify daemon: exit 0 within 5 s of SIGTERM" 0 "$STOP_RC"
 check "stderr record: stopping" stderr_has "$WORK/b.err" --arg id "$ID_STOPPING"
 # The whole protocol, in order, leaving out the periodic STATUS= and
 # WATCHDOG=1.
-eq "notify: READY, RELOADING+MONOTONIC_USEC, READY (twice), STOPPING, in order" \
-    "READY=1 RELOADING=1|MONOTONIC_USEC=N READY=1 RELOADING=1|MONOTONIC_USEC=N READY=1 STOPPING=1" \
+eq "notify: READY, RELOADING+MONOTONIC_USEC, READY (three times), STOPPING, in order" \
+    "READY=1 RELOADING=1|MONOTONIC_USEC=N READY=1 RELOADING=1|MONOTONIC_USEC=N READY=1 RELOADING=1|MONOTONIC_USEC=N READY=1 STOPPING=1" \
     "$(jq -r 'select(.msg | test("^(STATUS|WATCHDOG)=") | not) | .msg | gsub("\n"; "|")' "$NB" |
         sed 's/MONOTONIC_USEC=[0-9][0-9]*$/MONOTONIC_USEC=N/' | tr '\n' ' ' | sed 's/ $//')"
 # MONOTONIC_USEC is CLOCK_MONOTONIC when the reload began: not after the
 # listener received it, and not long before.
-eq "notify: MONOTONIC_USEC is the monotonic clock of the reload" "ok ok" \
+eq "notify: MONOTONIC_USEC is the monotonic clock of the reload" "ok ok ok" \
     "$(jq -r 'select(.msg | startswith("RELOADING=1")) |
         (.msg | capture("MONOTONIC_USEC=(?<u>[0-9]+)").u | tonumber) as $u |
         if $u <= .mono_us and .mono_us - $u < 60000000 then "ok" else "bad \($u) \(.mono_us)" end' \
