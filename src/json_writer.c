@@ -209,8 +209,12 @@ char *json_writer_claim(struct json_writer *w, size_t n)
 
 void json_writer_commit(struct json_writer *w, size_t k)
 {
-    if (w->jw_failed || w->jw_buf == NULL || k >= w->jw_cap - w->jw_len)
+    if (w->jw_failed)
         return;
+    if (w->jw_buf == NULL || k >= w->jw_cap - w->jw_len) {
+        w->jw_failed = true;
+        return;
+    }
     w->jw_len += k;
     w->jw_buf[w->jw_len] = '\0';
 }
@@ -224,13 +228,6 @@ static char *json_writer_digits(char *end, uint64_t v)
         v /= 10u;
     } while (v != 0);
     return end;
-}
-
-void json_writer_append_uint(struct json_writer *w, uint64_t v)
-{
-    char tmp[24];
-    char *p = json_writer_digits(tmp + sizeof(tmp), v);
-    json_writer_append(w, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 void json_writer_int(struct json_writer *w, int64_t v)

@@ -317,10 +317,8 @@ static void status_render_json_any(const struct status_rows *rs, const char *onl
 }
 
 void status_render_json(const struct status_view *v, const char *only_name, uint64_t now_mono_ms,
-                        uint64_t now_wall_ms, uint64_t healthy_window_ms, struct json_writer *w)
+                        struct json_writer *w)
 {
-    (void)now_wall_ms;
-    (void)healthy_window_ms;
     const struct status_rows rs = {v, v->sv_monitors, NULL, v->sv_n_monitors, now_mono_ms};
     status_render_json_any(&rs, only_name, w);
 }
@@ -347,40 +345,71 @@ static inline void status_put(struct json_writer *w, const char *s)
     json_writer_append(w, s, strlen(s));
 }
 
-static inline void status_put_u64(struct json_writer *w, uint64_t v)
+/* The line writer. A scrape of 10,000 subscriptions is some 650,000
+ * short lines, so they are written straight into room claimed per row,
+ * and pieces and labels are copied in whole blocks of STATUS_BLOCK bytes
+ * (one load and one store each): their storage is padded so that reading
+ * a whole last block stays inside it, and the claimed room has a block of
+ * slack past the longest line. */
+#define STATUS_BLOCK 16
+
+static inline char *status_copy(char *dst, const char *src, size_t len)
 {
-    char buf[24];
-    char *p = buf + sizeof(buf);
+    for (size_t i = 0; i < len; i += STATUS_BLOCK)
+        memcpy(dst + i, src + i, STATUS_BLOCK);
+    return dst + len;
+}
+
+static inline char *status_digits(char *dst, uint64_t v)
+{
+    if (v < 10) {
+        *dst = (char)('0' + v);
+        return dst + 1;
+    }
+    char tmp[20];
+    char *p = tmp + sizeof(tmp);
     do {
         *--p = (char)('0' + v % 10u);
         v /= 10u;
     } while (v != 0);
-    json_writer_append(w, p, (size_t)(buf + sizeof(buf) - p));
+    size_t n = (size_t)(tmp + sizeof(tmp) - p);
+    memcpy(dst, p, n);
+    return dst + n;
 }
 
-/* `units` / 10^`digits` as an exact decimal, trailing zeros dropped:
- * (123, 3) is "0.123", (1500000, 6) is "1.5", (7, 0) is "7". */
-static void status_put_fixed(struct json_writer *w, uint64_t units, unsigned digits)
+/* `units` / 10^`digits` (digits <= 6) as an exact decimal, trailing zeros
+ * dropped. */
+static inline char *status_fixed(char *dst, uint64_t units, unsigned digits)
 {
-    uint64_t scale = 1;
-    for (unsigned i = 0; i < digits; i++)
-        scale *= 10u;
-    status_put_u64(w, units / scale);
-    uint64_t frac = units % scale;
+    static const uint64_t scale[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+    uint64_t sc = scale[digits];
+    dst = status_digits(dst, units / sc);
+    uint64_t frac = units % sc;
     if (frac == 0)
-        return;
-    char buf[24];
-    size_t n = digits;
+        return dst;
+    unsigned n = digits;
     while (frac % 10u == 0) {
         frac /= 10u;
         n--;
     }
-    buf[0] = '.';
-    for (size_t i = n; i > 0; i--) {
-        buf[i] = (char)('0' + frac % 10u);
+    *dst = '.';
+    for (unsigned i = n; i > 0; i--) {
+        dst[i] = (char)('0' + frac % 10u);
         frac /= 10u;
     }
-    json_writer_append(w, buf, n + 1);
+    return dst + n + 1;
+}
+
+static inline void status_put_u64(struct json_writer *w, uint64_t v)
+{
+    char buf[24];
+    json_writer_append(w, buf, (size_t)(status_digits(buf, v) - buf));
+}
+
+static void status_put_fixed(struct json_writer *w, uint64_t units, unsigned digits)
+{
+    char buf[32];
+    json_writer_append(w, buf, (size_t)(status_fixed(buf, units, digits) - buf));
 }
 
 /* A wall-clock millisecond stamp as exact decimal seconds ("1700000000.12"). */
@@ -500,50 +529,20 @@ struct status_piece {
     size_t sp_len;
 };
 
-static void status_piece_set(struct status_piece *p, const char *a, const char *b, const char *c)
+/* Returns false when the piece does not fit (the render then fails rather
+ * than write a cut line): names, class names and bounds are all short. */
+static bool status_piece_set(struct status_piece *p, const char *a, const char *b, const char *c)
 {
     int n = snprintf(p->sp_text, sizeof(p->sp_text), "%s%s%s", a, b, c);
-    p->sp_len = n < 0 ? 0 : (size_t)n < sizeof(p->sp_text) ? (size_t)n : sizeof(p->sp_text) - 1;
-}
-
-static inline void status_put_piece(struct json_writer *w, const struct status_piece *p)
-{
-    json_writer_append(w, p->sp_text, p->sp_len);
+    if (n < 0 || (size_t)n >= sizeof(p->sp_text)) {
+        p->sp_len = 0;
+        return false;
+    }
+    p->sp_len = (size_t)n;
+    return true;
 }
 
 static const struct status_piece status_close_plain = {"\"} ", 3};
-
-/* The line writer. A scrape of 10,000 subscriptions is some 650,000
- * short lines, so they are written straight into room claimed per row,
- * and pieces and labels are copied in whole blocks of STATUS_BLOCK bytes
- * (one load and one store each): their storage is padded so that reading
- * a whole last block stays inside it, and the claimed room has a block of
- * slack past the longest line. */
-#define STATUS_BLOCK 16
-
-static inline char *status_copy(char *dst, const char *src, size_t len)
-{
-    for (size_t i = 0; i < len; i += STATUS_BLOCK)
-        memcpy(dst + i, src + i, STATUS_BLOCK);
-    return dst + len;
-}
-
-static inline char *status_digits(char *dst, uint64_t v)
-{
-    if (v < 10) {
-        *dst = (char)('0' + v);
-        return dst + 1;
-    }
-    char tmp[20];
-    char *p = tmp + sizeof(tmp);
-    do {
-        *--p = (char)('0' + v % 10u);
-        v /= 10u;
-    } while (v != 0);
-    size_t n = (size_t)(tmp + sizeof(tmp) - p);
-    memcpy(dst, p, n);
-    return dst + n;
-}
 
 /* What a family shows, one kind of line (or group of lines) per row. */
 enum status_family_kind {
@@ -616,7 +615,7 @@ struct status_metrics {
     const char **sm_label; /* per row: the escaped subscription name */
     size_t *sm_label_len;
     struct status_row *sm_owned_rows;              /* rows made from the view's monitors */
-    char *sm_arena;                                /* escaped names that needed it */
+    char *sm_arena;                                /* every label value, padded */
     struct status_piece sm_open[STATUS_FAM_COUNT]; /* `NAME{subscription="` */
     struct status_piece sm_class[VIOLATION_CLASS_COUNT];
     struct status_hist_pieces sm_hist[3];
@@ -638,21 +637,27 @@ void status_metrics_free(struct status_metrics *m)
     free(m);
 }
 
-static void status_hist_pieces_init(struct status_hist_pieces *h, const char *name,
+/* Each histogram's finite bounds and +Inf fit the counts it keeps. */
+_Static_assert(MONITOR_GAP_BUCKETS < 16 && MONITOR_RATIO_BUCKETS < 16 &&
+                   MONITOR_LATENCY_BUCKETS < 16,
+               "struct monitor_histogram keeps 16 counts: at most 15 bounds and +Inf");
+
+static bool status_hist_pieces_init(struct status_hist_pieces *h, const char *name,
                                     const double *bounds, size_t n_bounds)
 {
-    h->sh_n = n_bounds < 15 ? n_bounds : 15;
-    status_piece_set(&h->sh_bucket, name, "_bucket{subscription=\"", "");
-    status_piece_set(&h->sh_sum, name, "_sum{subscription=\"", "");
-    status_piece_set(&h->sh_count, name, "_count{subscription=\"", "");
-    for (size_t b = 0; b <= h->sh_n; b++) {
+    h->sh_n = n_bounds;
+    bool ok = status_piece_set(&h->sh_bucket, name, "_bucket{subscription=\"", "") &&
+              status_piece_set(&h->sh_sum, name, "_sum{subscription=\"", "") &&
+              status_piece_set(&h->sh_count, name, "_count{subscription=\"", "");
+    for (size_t b = 0; ok && b <= h->sh_n; b++) {
         char bound[32];
         if (b < h->sh_n)
             status_format_double(bound, sizeof(bound), bounds[b]);
         else
             snprintf(bound, sizeof(bound), "+Inf");
-        status_piece_set(&h->sh_le[b], "\",le=\"", bound, "\"} ");
+        ok = status_piece_set(&h->sh_le[b], "\",le=\"", bound, "\"} ");
     }
+    return ok;
 }
 
 static struct status_metrics *status_metrics_new(const struct status_rows *rs)
@@ -702,17 +707,20 @@ static struct status_metrics *status_metrics_new(const struct status_rows *rs)
         m->sm_label_len[i] = len;
         at += len + STATUS_BLOCK;
     }
+    bool ok = true;
     for (size_t f = 0; f < STATUS_FAM_COUNT; f++)
-        status_piece_set(&m->sm_open[f], status_families[f].sf_name, "{subscription=\"", "");
+        ok &= status_piece_set(&m->sm_open[f], status_families[f].sf_name, "{subscription=\"", "");
     for (int c = 0; c < VIOLATION_CLASS_COUNT; c++)
-        status_piece_set(&m->sm_class[c], "\",class=\"",
-                         violation_class_name((enum violation_class)c), "\"} ");
-    status_hist_pieces_init(&m->sm_hist[0], status_families[STATUS_FAM_HIST_GAP].sf_name,
-                            monitor_gap_bounds, MONITOR_GAP_BUCKETS);
-    status_hist_pieces_init(&m->sm_hist[1], status_families[STATUS_FAM_HIST_RATIO].sf_name,
-                            monitor_ratio_bounds, MONITOR_RATIO_BUCKETS);
-    status_hist_pieces_init(&m->sm_hist[2], status_families[STATUS_FAM_HIST_LATENCY].sf_name,
-                            monitor_latency_bounds, MONITOR_LATENCY_BUCKETS);
+        ok &= status_piece_set(&m->sm_class[c], "\",class=\"",
+                               violation_class_name((enum violation_class)c), "\"} ");
+    ok &= status_hist_pieces_init(&m->sm_hist[0], status_families[STATUS_FAM_HIST_GAP].sf_name,
+                                  monitor_gap_bounds, MONITOR_GAP_BUCKETS);
+    ok &= status_hist_pieces_init(&m->sm_hist[1], status_families[STATUS_FAM_HIST_RATIO].sf_name,
+                                  monitor_ratio_bounds, MONITOR_RATIO_BUCKETS);
+    ok &= status_hist_pieces_init(&m->sm_hist[2], status_families[STATUS_FAM_HIST_LATENCY].sf_name,
+                                  monitor_latency_bounds, MONITOR_LATENCY_BUCKETS);
+    if (!ok)
+        goto fail;
     return m;
 fail:
     status_metrics_free(m);
@@ -745,41 +753,9 @@ static void status_metric_family(struct json_writer *w, const struct status_fami
     json_writer_append(w, "\n", 1);
 }
 
-/* `open` (a family's `NAME{subscription="`), row i's label value, then
- * `close`; the caller appends the value and the line feed. */
-static inline void status_sample(struct json_writer *w, const struct status_metrics *m, size_t i,
-                                 const struct status_piece *open, const struct status_piece *close)
-{
-    status_put_piece(w, open);
-    json_writer_append(w, m->sm_label[i], m->sm_label_len[i]);
-    status_put_piece(w, close);
-}
-
-/* `units` / 10^`digits` (digits <= 6) as an exact decimal, trailing zeros
- * dropped. */
-static inline char *status_fixed(char *dst, uint64_t units, unsigned digits)
-{
-    static const uint64_t scale[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
-    uint64_t sc = scale[digits];
-    dst = status_digits(dst, units / sc);
-    uint64_t frac = units % sc;
-    if (frac == 0)
-        return dst;
-    unsigned n = digits;
-    while (frac % 10u == 0) {
-        frac /= 10u;
-        n--;
-    }
-    *dst = '.';
-    for (unsigned i = n; i > 0; i--) {
-        dst[i] = (char)('0' + frac % 10u);
-        frac /= 10u;
-    }
-    return dst + n + 1;
-}
-
 /* Room one sample line of row i may take: the two pieces, the label, a
- * value (at most 27 characters), the line feed and a block of slack. */
+ * value (at most 21 characters: 20 digits and a point), the line feed and
+ * a block of slack. */
 static inline size_t status_line_max(const struct status_metrics *m, size_t i)
 {
     return 2 * sizeof(((struct status_piece *)NULL)->sp_text) + m->sm_label_len[i] + 32 +
@@ -825,9 +801,10 @@ static void status_metric_events(struct json_writer *w, const struct status_metr
         size_t kind_len;
         if (!status_label_plain(kind, &kind_len)) {
             /* Escapes needed: the general path. */
-            status_put_piece(w, open);
-            json_writer_append(w, m->sm_label[i], m->sm_label_len[i]);
-            status_put_piece(w, &event_eq);
+            char *o = json_writer_claim(w, status_line_max(m, i));
+            if (o == NULL)
+                return;
+            json_writer_commit(w, (size_t)(status_head(o, m, i, open, &event_eq) - o));
             status_put_label_value(w, kind);
             json_writer_append(w, "\"} ", 3);
             status_put_u64(w, n);
@@ -985,11 +962,10 @@ bool status_metrics_next(struct status_metrics *m, struct json_writer *w, size_t
             json_writer_append(w, "\n", 1);
             m->sm_row = m->sm_n;
         }
-        /* Rows until the slice is full; the size is checked every few rows
-         * (a row is at most a few KiB). */
+        /* Rows until the slice is full. */
         while (m->sm_row < m->sm_n) {
             status_metric_row(w, m, f, m->sm_row++);
-            if ((m->sm_row & 15u) == 0 && json_writer_text_len(w) - start >= min_bytes)
+            if (json_writer_text_len(w) - start >= min_bytes)
                 break;
         }
         if (m->sm_row < m->sm_n)

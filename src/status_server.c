@@ -4,10 +4,12 @@
  * write. GET /status and GET /metrics (HTTP/1.1) are rendered and sent in
  * slices, chunked: a scrape of 10,000 subscriptions is tens of MB, and
  * rendering it at once would hold the loop (and monitoring) for tens of
- * milliseconds and the whole document in memory per client. Between
- * slices the loop runs; the next slice waits while the client has 1 MiB
- * still queued, so a slow client holds about that much, and evhttp's
- * timeout drops one that stops reading. A stream keeps pointers into the
+ * milliseconds and the whole document in memory per client. Each slice
+ * runs in its own loop pass, after the sockets were polled; a slice is
+ * rendered only while less than 1 MiB is queued for the client (else once
+ * that queue has drained), so a slow client holds at most about 1.25 MiB
+ * at the daemon, besides the kernel's socket buffer, and the write timeout
+ * drops one that stops reading. A stream keeps pointers into the
  * monitors, so it ends, cut short, when the view's generation changes (a
  * reload): the client sees a truncated body, never a short document
  * passed off as whole. No request ever waits on anything, so a client can
@@ -60,11 +62,13 @@
 #define STATUS_METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 /* A /status or /metrics response is rendered and sent in slices of about
- * this size, and the next slice waits while this much is still queued for
- * the client: the loop runs between slices, and a slow client holds at
- * most about that much memory instead of the whole document. */
-#define STATUS_SLICE_BYTES ((size_t)256 << 10)
+ * STATUS_SLICE_BYTES, and no new slice is rendered while
+ * STATUS_STREAM_AHEAD or more is still queued for the client. */
+#define STATUS_SLICE_BYTES ((size_t)192 << 10)
 #define STATUS_STREAM_AHEAD ((size_t)1 << 20)
+/* A slice's buffer: the slice, and room for the rows that end it (a slice
+ * stops at the first row boundary past STATUS_SLICE_BYTES). */
+#define STATUS_SLICE_BUFFER ((size_t)256 << 10)
 
 /* Documents at least this large are handed to libevent, not copied. */
 #define STATUS_HANDOVER_MIN ((size_t)64 << 10)
@@ -89,7 +93,7 @@ struct status_server {
      * response may be streamed on, since only their end is seen. */
     struct evhttp_connection **ss_adopted;
     size_t ss_n_adopted;
-    struct status_stream *ss_streams; /* /metrics responses being sent */
+    struct status_stream *ss_streams; /* responses being sent in slices */
     struct json_writer ss_out;        /* reused from response to response */
     struct status_pool *ss_pool;      /* buffers of documents already sent */
     /* Sizes of the last documents: the next is about as large, so its
@@ -148,12 +152,12 @@ static void status_pool_put(struct status_pool *p, char *buf, size_t cap)
 }
 
 /* Gives the writer (empty, without a buffer) the smallest kept buffer of
- * at least `need` bytes, if any. */
-static void status_pool_take(struct status_pool *p, struct json_writer *w, size_t need)
+ * `need` to `max` bytes, if any. */
+static void status_pool_take(struct status_pool *p, struct json_writer *w, size_t need, size_t max)
 {
     size_t best = STATUS_POOL_SLOTS;
     for (size_t i = 0; i < STATUS_POOL_SLOTS; i++)
-        if (p->sp_buf[i] != NULL && p->sp_cap[i] >= need &&
+        if (p->sp_buf[i] != NULL && p->sp_cap[i] >= need && p->sp_cap[i] <= max &&
             (best == STATUS_POOL_SLOTS || p->sp_cap[i] < p->sp_cap[best]))
             best = i;
     if (best == STATUS_POOL_SLOTS)
@@ -180,7 +184,7 @@ static void status_server_resume(struct status_server *s)
         s->ss_paused = false;
 }
 
-/* One /metrics response being sent in slices. */
+/* One /status or /metrics response being sent in slices. */
 struct status_stream {
     struct status_stream *st_next;
     struct status_server *st_server;
@@ -483,12 +487,19 @@ static struct evbuffer *status_stream_output(const struct status_stream *st)
     return bufferevent_get_output(evhttp_connection_get_bufferevent(st->st_conn));
 }
 
+/* The next slice, in the next loop pass: after the loop has polled its
+ * sockets (event_active would run it again in this pass, before any I/O). */
+static void status_stream_schedule(struct status_stream *st)
+{
+    static const struct timeval now = {0, 0};
+    event_add(st->st_slice, &now);
+}
+
 /* The queue to the client has drained: time for the next slice. */
 static void status_stream_written(struct evhttp_connection *evcon, void *arg)
 {
     (void)evcon;
-    struct status_stream *st = arg;
-    event_active(st->st_slice, EV_TIMEOUT, 1);
+    status_stream_schedule(arg);
 }
 
 static void status_stream_slice(evutil_socket_t fd, short what, void *arg)
@@ -508,8 +519,11 @@ static void status_stream_slice(evutil_socket_t fd, short what, void *arg)
     }
     struct json_writer w;
     json_writer_init(&w);
-    status_pool_take(s->ss_pool, &w, STATUS_SLICE_BYTES + (STATUS_SLICE_BYTES >> 3));
-    json_writer_reserve(&w, STATUS_SLICE_BYTES + (STATUS_SLICE_BYTES >> 3));
+    /* The writer rounds its buffer up to a power of two: asking for one
+     * byte less than STATUS_SLICE_BUFFER (it adds the NUL) gets exactly
+     * that, reused from the pool when one was sent before. */
+    status_pool_take(s->ss_pool, &w, STATUS_SLICE_BUFFER, STATUS_SLICE_BUFFER);
+    json_writer_reserve(&w, STATUS_SLICE_BUFFER - 1);
     bool done = st->st_metrics != NULL ? status_metrics_next(st->st_metrics, &w, STATUS_SLICE_BYTES)
                                        : status_json_next(st->st_json, &w, STATUS_SLICE_BYTES);
     struct evbuffer *b = evbuffer_new();
@@ -546,7 +560,7 @@ static void status_stream_slice(evutil_socket_t fd, short what, void *arg)
         return;
     }
     if (evbuffer_get_length(status_stream_output(st)) < STATUS_STREAM_AHEAD)
-        event_active(st->st_slice, EV_TIMEOUT, 1);
+        status_stream_schedule(st);
 }
 
 /* GET /status or /metrics: headers now, the body in slices from the loop.
@@ -591,7 +605,7 @@ static bool status_stream_start(struct status_server *s, struct evhttp_request *
                       route == STATUS_ROUTE_METRICS ? STATUS_METRICS_TYPE : "application/json");
     evhttp_add_header(h, "Cache-Control", "no-store");
     evhttp_send_reply_start(req, 200, "OK");
-    event_active(st->st_slice, EV_TIMEOUT, 1);
+    status_stream_schedule(st);
     return true;
 }
 
@@ -600,13 +614,23 @@ static bool status_stream_start(struct status_server *s, struct evhttp_request *
 static void status_server_prepare(struct status_server *s, size_t size)
 {
     if (json_writer_capacity(&s->ss_out) <= size)
-        status_pool_take(s->ss_pool, &s->ss_out, size + 1);
+        status_pool_take(s->ss_pool, &s->ss_out, size + 1, SIZE_MAX);
     json_writer_reserve(&s->ss_out, size);
 }
 
 static void status_server_handle(struct evhttp_request *req, void *arg)
 {
     struct status_server *s = arg;
+    /* The request is in: from here on, evhttp's read timeout would only
+     * drop a client that reads a large response steadily but slowly (it is
+     * re-armed only when evhttp queues something, not while the queue
+     * drains). The write timeout alone drops one that stops reading; evhttp
+     * sets both again when it reads the connection's next request. */
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    if (evcon != NULL) {
+        struct timeval wt = {s->ss_limits.ssl_timeout_s, 0};
+        bufferevent_set_timeouts(evhttp_connection_get_bufferevent(evcon), NULL, &wt);
+    }
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     char *name = NULL;
     enum status_route route =
@@ -631,14 +655,13 @@ static void status_server_handle(struct evhttp_request *req, void *arg)
     memset(&v, 0, sizeof(v));
     s->ss_view(s->ss_ctx, &v);
     uint64_t now_mono = deadline_now_ms();
-    uint64_t now_wall = monitor_wall_ms();
     json_writer_reset(&s->ss_out);
     switch (route) {
     case STATUS_ROUTE_STATUS:
         if (cmd == EVHTTP_REQ_GET && status_stream_start(s, req, route, &v, now_mono))
             break;
         status_server_prepare(s, s->ss_last_status + s->ss_last_status / 8);
-        status_render_json(&v, NULL, now_mono, now_wall, 0, &s->ss_out);
+        status_render_json(&v, NULL, now_mono, &s->ss_out);
         s->ss_last_status = json_writer_text_len(&s->ss_out);
         status_server_reply_writer(s, req, 200, "OK", "application/json");
         break;
@@ -653,7 +676,7 @@ static void status_server_handle(struct evhttp_request *req, void *arg)
             status_server_reply_writer(s, req, 404, "Not Found", "application/json");
             break;
         }
-        status_render_json(&v, name, now_mono, now_wall, 0, &s->ss_out);
+        status_render_json(&v, name, now_mono, &s->ss_out);
         status_server_reply_writer(s, req, 200, "OK", "application/json");
         break;
     case STATUS_ROUTE_METRICS:

@@ -67,11 +67,10 @@ static inline void json_writer_append(struct json_writer *w, const char *s, size
  * for `n` more bytes at the end of the text (NULL when out of memory, the
  * writer then failed); the caller writes there and json_writer_commit
  * appends the first `k` <= n of them. Bytes past `k` may be scribbled on:
- * they are not part of the text. */
+ * they are not part of the text. A `k` past the claimed room means the
+ * caller overran it: the writer fails (the text is then incomplete). */
 char *json_writer_claim(struct json_writer *w, size_t n);
 void json_writer_commit(struct json_writer *w, size_t k);
-/* An unsigned integer in decimal, outside the JSON grammar (no separator). */
-void json_writer_append_uint(struct json_writer *w, uint64_t v);
 
 /* Escapes `s` into `w` without quotes (for callers composing text). */
 void json_writer_escape(struct json_writer *w, const char *s, size_t len);

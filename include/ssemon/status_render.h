@@ -42,11 +42,10 @@ struct status_view {
     uint64_t sv_generation;
 };
 
-/* Renderers, used by the server and by tests. `now_mono_ms`/`now_wall_ms`
- * are the clocks at render time (deadline_now_ms, monitor_wall_ms); health
- * is monitor_healthy(m, now_mono_ms), so `healthy_window_ms` and
- * `now_wall_ms` are not consulted: each monitor carries its own window and
- * every time shown is a wall-clock stamp taken when it happened.
+/* Renderers, used by the server and by tests. `now_mono_ms` is the
+ * monotonic clock at render time (deadline_now_ms): health is
+ * monitor_healthy(m, now_mono_ms), each monitor carrying its own window,
+ * and every time shown is a wall-clock stamp taken when it happened.
  *
  * status_render_json writes the whole /status document, or with
  * `only_name` that subscription's object alone (nothing at all when no
@@ -54,7 +53,7 @@ struct status_view {
  * Prometheus text exposition (format 0.0.4). Both append to `w`; check
  * json_writer_failed() afterwards. */
 void status_render_json(const struct status_view *v, const char *only_name, uint64_t now_mono_ms,
-                        uint64_t now_wall_ms, uint64_t healthy_window_ms, struct json_writer *w);
+                        struct json_writer *w);
 void status_render_metrics(const struct status_view *v, uint64_t now_mono_ms,
                            struct json_writer *w);
 
@@ -81,32 +80,31 @@ void status_render_json_rows(const struct status_view *v, const struct status_ro
 void status_render_metrics_rows(const struct status_view *v, const struct status_row *rows,
                                 size_t n_rows, struct json_writer *w);
 
-/* The exposition in slices. status_metrics_begin takes what it needs from
- * the view at once (each monitor's row, label values escaped once, health
- * at `now_mono_ms`); the monitors themselves must stay alive until
- * status_metrics_free, and their counters are read as each slice is
- * written. status_metrics_next appends whole lines, each subscription's
- * lines of a family together (a histogram's buckets, sum and count always
- * agree), until it has appended at least `min_bytes` or reached the end;
- * it returns true once the document is complete. Returns NULL when out of
- * memory. The slices concatenated are the document status_render_metrics
- * writes. */
-/* The /status document in slices, the same way: status_json_begin takes
- * the rows, the daemon-wide fields and the recent violations at once;
- * status_json_next appends whole subscription objects (read as each slice
- * is written) until it has appended at least `min_bytes` or reached the
- * end, and returns true once the document is complete. */
+/* The /status document in slices: status_json_begin takes the rows (each
+ * monitor's, health at `now_mono_ms`), the daemon-wide fields and the
+ * recent violations at once; status_json_next appends whole subscription
+ * objects, reading each monitor's counters as it writes them, until it has
+ * appended at least `min_bytes` or reached the end, and returns true once
+ * the document is complete. The monitors must stay alive until the last
+ * status_json_next call (status_json_free does not touch them). Returns
+ * NULL when out of memory. The slices concatenated are the document
+ * status_render_json writes. */
 struct status_json;
 struct status_json *status_json_begin(const struct status_view *v, uint64_t now_mono_ms);
+/* Over explicit rows (borrowed until the last status_json_next). */
 struct status_json *status_json_begin_rows(const struct status_view *v,
                                            const struct status_row *rows, size_t n_rows,
                                            uint64_t now_mono_ms);
 bool status_json_next(struct status_json *j, struct json_writer *w, size_t min_bytes);
 void status_json_free(struct status_json *j);
 
+/* The exposition in slices, the same way: status_metrics_begin also
+ * escapes each label value once; status_metrics_next appends whole lines,
+ * each subscription's lines of a family together (a histogram's buckets,
+ * sum and count always agree). */
 struct status_metrics;
 struct status_metrics *status_metrics_begin(const struct status_view *v, uint64_t now_mono_ms);
-/* Over explicit rows (borrowed until status_metrics_free). */
+/* Over explicit rows (borrowed until the last status_metrics_next). */
 struct status_metrics *status_metrics_begin_rows(const struct status_view *v,
                                                  const struct status_row *rows, size_t n_rows);
 bool status_metrics_next(struct status_metrics *m, struct json_writer *w, size_t min_bytes);

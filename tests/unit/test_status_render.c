@@ -686,7 +686,7 @@ static void test_view_of_monitors(void **state)
     v.sv_n_recent = 0;
 
     json_writer_reset(&f->f_w);
-    status_render_json(&v, NULL, 51000, 0, 0, &f->f_w);
+    status_render_json(&v, NULL, 51000, &f->f_w);
     json_error_t jerr;
     json_t *doc = json_loads(json_writer_text(&f->f_w, NULL), 0, &jerr);
     assert_non_null(doc);
@@ -702,7 +702,7 @@ static void test_view_of_monitors(void **state)
     json_decref(doc);
 
     json_writer_reset(&f->f_w);
-    status_render_json(&v, "first", 51000, 0, 0, &f->f_w);
+    status_render_json(&v, "first", 51000, &f->f_w);
     doc = json_loads(json_writer_text(&f->f_w, NULL), 0, &jerr);
     assert_non_null(doc);
     assert_string_equal(json_string_value(json_object_get(doc, "name")), "first");

@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -872,6 +873,94 @@ static void test_stream_client_gone(void **state)
     assert_non_null(strstr(tail, "\r\n0\r\n\r\n"));
 }
 
+/* The server's end of the client connection `fd` (this process holds
+ * both): found by its address pair. Returns -1 when not found. */
+static int server_end_of(int fd)
+{
+    struct sockaddr_in mine;
+    socklen_t len = sizeof(mine);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&mine, &len), 0);
+    for (int cand = 3; cand < 4096; cand++) {
+        struct sockaddr_in a, b;
+        socklen_t la = sizeof(a), lb = sizeof(b);
+        if (cand == fd || getsockname(cand, (struct sockaddr *)&a, &la) != 0 ||
+            getpeername(cand, (struct sockaddr *)&b, &lb) != 0 || a.sin_family != AF_INET ||
+            b.sin_family != AF_INET)
+            continue;
+        if (b.sin_port == mine.sin_port && b.sin_addr.s_addr == mine.sin_addr.s_addr)
+            return cand;
+    }
+    return -1;
+}
+
+/* A client that reads a large document steadily but slowly (about
+ * 0.7 MB/s) gets all of it, although each time the daemon's queue waits to
+ * drain (about 1.25 MiB) takes longer than the 1 s timeout: only a client
+ * that stops reading is dropped. Both kernel buffers are kept small, so
+ * the pace is the client's from the start. */
+static void test_stream_slow_reader(void **state)
+{
+    struct fixture *f = *state;
+    make_many(f, 800);
+    const struct status_server_limits lim = {.ssl_timeout_s = 1};
+    start_tcp(f, &lim);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    int rcv = 32 * 1024;
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv)), 0);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)status_server_port(f->f_server));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+    assert_true(rc == 0 || errno == EINPROGRESS);
+    wait_writable(fd);
+    spin_until_connections(f, 1);
+    int server_fd = server_end_of(fd);
+    assert_true(server_fd >= 0);
+    int snd = 32 * 1024;
+    assert_int_equal(setsockopt(server_fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd)), 0);
+    send_str(fd, "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    static char buf[16384];
+    char tail[16] = "";
+    size_t total = 0, kept = 0;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    bool eof = false;
+    /* At most 4,000 slices of 5 ms: 20 s. */
+    for (int i = 0; i < 4 * MAX_SLICES && !eof; i++) {
+        spin(f);
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        double elapsed = (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
+        double allowed = elapsed * 0.7e6;
+        while (!eof && (double)total < allowed) {
+            ssize_t n = recv(fd, buf, sizeof(buf), 0);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+                eof = true;
+                break;
+            }
+            if (n < 0)
+                break;
+            total += (size_t)n;
+            for (ssize_t k = 0; k < n; k++) {
+                if (kept == sizeof(tail) - 1) {
+                    memmove(tail, tail + 1, sizeof(tail) - 2);
+                    kept--;
+                }
+                tail[kept++] = buf[k];
+            }
+            tail[kept] = '\0';
+        }
+    }
+    close(fd);
+    assert_true(eof);
+    assert_true(total > 2500000);
+    assert_non_null(strstr(tail, "\r\n0\r\n\r\n"));
+    spin_until_connections(f, 0);
+}
+
 /* A scrape still being written when the server goes: libevent frees the
  * document later (its connection finalizes in a later loop pass, or when
  * the base is freed); nothing leaks and nothing is touched after free
@@ -1019,6 +1108,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_metrics_http10, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_client_gone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_slow_reader, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_while_sending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unix_socket, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listen_errors, setup, teardown),
