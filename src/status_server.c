@@ -4,11 +4,12 @@
  * write. GET /status and GET /metrics (HTTP/1.1) are rendered and sent in
  * slices, chunked: a scrape of 10,000 subscriptions is tens of MB, and
  * rendering it at once would hold the loop (and monitoring) for tens of
- * milliseconds and the whole document in memory per client. Each slice
- * runs in its own loop pass, after the sockets were polled; a slice is
- * rendered only while less than 1 MiB is queued for the client (else once
- * that queue has drained), so a slow client holds at most about 1.25 MiB
- * at the daemon, besides the kernel's socket buffer, and the write timeout
+ * milliseconds and the whole document in memory per client. A stream
+ * renders in passes, each a turn of the loop: slices of 192 KiB until
+ * 1 MiB is queued for the client (about a millisecond), then the loop
+ * polls its sockets and runs its timers; the next pass comes when that
+ * queue has drained. A slow client thus holds at most about 1.25 MiB at
+ * the daemon, besides the kernel's socket buffer, and the write timeout
  * drops one that stops reading. A stream keeps pointers into the
  * monitors, so it ends, cut short, when the view's generation changes (a
  * reload): the client sees a truncated body, never a short document
@@ -487,36 +488,31 @@ static struct evbuffer *status_stream_output(const struct status_stream *st)
     return bufferevent_get_output(evhttp_connection_get_bufferevent(st->st_conn));
 }
 
-/* The next slice, in the next loop pass: after the loop has polled its
- * sockets (event_active would run it again in this pass, before any I/O). */
+/* The next pass, in the loop's next turn: after the loop has polled its
+ * sockets (event_active would run it again in this turn, before any I/O). */
 static void status_stream_schedule(struct status_stream *st)
 {
     static const struct timeval now = {0, 0};
     event_add(st->st_slice, &now);
 }
 
-/* The queue to the client has drained: time for the next slice. */
+/* The queue to the client has drained: time for the next pass. */
 static void status_stream_written(struct evhttp_connection *evcon, void *arg)
 {
     (void)evcon;
     status_stream_schedule(arg);
 }
 
-static void status_stream_slice(evutil_socket_t fd, short what, void *arg)
+enum status_slice_result {
+    STATUS_SLICE_MORE = 0,
+    STATUS_SLICE_DONE,    /* the response is complete; the stream is freed */
+    STATUS_SLICE_ABORTED, /* the connection is dropped; the stream is freed */
+};
+
+/* Renders one slice and queues it as a chunk. */
+static enum status_slice_result status_stream_send_slice(struct status_stream *st)
 {
-    (void)fd;
-    (void)what;
-    struct status_stream *st = arg;
     struct status_server *s = st->st_server;
-    if (evbuffer_get_length(status_stream_output(st)) >= STATUS_STREAM_AHEAD)
-        return; /* status_stream_written calls again */
-    struct status_view v;
-    memset(&v, 0, sizeof(v));
-    s->ss_view(s->ss_ctx, &v);
-    if (v.sv_generation != st->st_generation) {
-        status_stream_abort(st);
-        return;
-    }
     struct json_writer w;
     json_writer_init(&w);
     /* The writer rounds its buffer up to a power of two: asking for one
@@ -534,7 +530,7 @@ static void status_stream_slice(evutil_socket_t fd, short what, void *arg)
             evbuffer_free(b);
         free(sb);
         status_stream_abort(st);
-        return;
+        return STATUS_SLICE_ABORTED;
     }
     size_t cap = json_writer_capacity(&w);
     size_t len = 0;
@@ -547,20 +543,43 @@ static void status_stream_slice(evutil_socket_t fd, short what, void *arg)
         if (len > 0) {
             evbuffer_free(b);
             status_stream_abort(st);
-            return;
+            return STATUS_SLICE_ABORTED;
         }
     }
     struct evhttp_request *req = st->st_req;
     if (evbuffer_get_length(b) > 0)
         evhttp_send_reply_chunk_with_cb(req, b, status_stream_written, st);
     evbuffer_free(b);
-    if (done) {
-        status_stream_free(st);
-        evhttp_send_reply_end(req);
+    if (!done)
+        return STATUS_SLICE_MORE;
+    status_stream_free(st);
+    evhttp_send_reply_end(req);
+    return STATUS_SLICE_DONE;
+}
+
+/* One pass: slices until STATUS_STREAM_AHEAD is queued for the client
+ * (about a millisecond of rendering), then back to the loop. The next pass
+ * comes once that queue has drained (status_stream_written); the kernel's
+ * socket buffer keeps the client busy meanwhile. */
+static void status_stream_pass(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct status_stream *st = arg;
+    struct status_server *s = st->st_server;
+    if (evbuffer_get_length(status_stream_output(st)) >= STATUS_STREAM_AHEAD)
+        return; /* status_stream_written schedules the next pass */
+    struct status_view v;
+    memset(&v, 0, sizeof(v));
+    s->ss_view(s->ss_ctx, &v);
+    if (v.sv_generation != st->st_generation) {
+        status_stream_abort(st);
         return;
     }
-    if (evbuffer_get_length(status_stream_output(st)) < STATUS_STREAM_AHEAD)
-        status_stream_schedule(st);
+    do {
+        if (status_stream_send_slice(st) != STATUS_SLICE_MORE)
+            return;
+    } while (evbuffer_get_length(status_stream_output(st)) < STATUS_STREAM_AHEAD);
 }
 
 /* GET /status or /metrics: headers now, the body in slices from the loop.
@@ -589,7 +608,7 @@ static bool status_stream_start(struct status_server *s, struct evhttp_request *
         st->st_metrics = status_metrics_begin(v, now_mono);
     else
         st->st_json = status_json_begin(v, now_mono);
-    st->st_slice = event_new(s->ss_base, -1, 0, status_stream_slice, st);
+    st->st_slice = event_new(s->ss_base, -1, 0, status_stream_pass, st);
     if ((st->st_metrics == NULL && st->st_json == NULL) || st->st_slice == NULL) {
         status_metrics_free(st->st_metrics);
         status_json_free(st->st_json);
