@@ -6,7 +6,9 @@
 # for BENCH_MEASURE_S seconds (default 60), with nothing asking the daemon
 # anything: its CPU (utime + stime from /proc/PID/stat) and RSS (VmRSS);
 # then the time curl takes for BENCH_HTTP_REQUESTS (default 20) GET /status
-# and as many GET /metrics. The test servers' CPU is reported for context.
+# and as many GET /metrics, and, as the reference, as many GETs of a static
+# body as large as /metrics from a minimal server (bench/daemon/refserver.py)
+# under the same load. The test servers' CPU is reported for context.
 # See docs/benchmarks.md, "Daemon".
 #
 #   BENCH_SUBS            subscriptions (default 10000)
@@ -207,25 +209,49 @@ lost=$((l1 - l0))
 # the first byte is the time to the first slice, and the total is the
 # target.
 http_times() {
-  local path=$1 out=$2 i line
+  local url=$1 out=$2 i line
   : >"$out"
   : >"$out.err"
   for ((i = 0; i < requests; i++)); do
     line=$(curl -sS -o /dev/null --max-time 30 \
       -w '%{time_total} %{size_download} %{http_code} %{time_starttransfer}' \
-      "$base$path" 2>>"$out.err") || true
+      "$url" 2>>"$out.err") || true
     echo "${line:-30 0 000 30}" >>"$out"
     sleep 0.25
   done
 }
 dbench_say "timing $requests GET /status and $requests GET /metrics"
 v2=$(count_violations)
-http_times /status "$w/http-status.txt"
-http_times /metrics "$w/http-metrics.txt"
+http_times "$base/status" "$w/http-status.txt"
+http_times "$base/metrics" "$w/http-metrics.txt"
 v3=$(count_violations)
 http_violations=$((v3 - v2))
 ok_times() { awk -v c="$2" '$3 == 200 { print $c }' "$1" | dbench_p50_max_ms; }
 failed() { awk '$3 != 200' "$1" | wc -l; }
+
+# ---- the reference, under the same load: a static body as large as the
+# last /metrics, from a minimal server that writes a prebuilt response in
+# one sendall (bench/daemon/refserver.py). Its times are what moving that
+# many bytes to curl over loopback costs here and now, whoever renders them.
+ref_bytes=$(awk '$3 == 200 { b = $2 } END { print b + 0 }' "$w/http-metrics.txt")
+ref_p50=null
+ref_max=null
+if [ "$ref_bytes" -gt 0 ] && command -v python3 >/dev/null; then
+  ref_port=$("$dbench_probe" freeport)
+  python3 "$dbench_here/refserver.py" "$ref_port" "$ref_bytes" 2>"$w/refserver.err" &
+  ref_pid=$!
+  dbench_pids+=("$ref_pid")
+  for _ in $(seq 100); do
+    curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$ref_port/" && break
+    sleep 0.1
+  done
+  dbench_say "timing $requests GET of the reference ($ref_bytes bytes)"
+  http_times "http://127.0.0.1:$ref_port/" "$w/http-reference.txt"
+  dbench_stop "$ref_pid" 5 || true
+  read -r ref_p50 ref_max _ < <(ok_times "$w/http-reference.txt" 1)
+else
+  dbench_say "no reference timing (python3 missing or /metrics failed)"
+fi
 read -r st_p50 st_max _ < <(ok_times "$w/http-status.txt" 1)
 read -r me_p50 me_max _ < <(ok_times "$w/http-metrics.txt" 1)
 read -r st_fb50 st_fbmax _ < <(ok_times "$w/http-status.txt" 4)
@@ -315,6 +341,7 @@ jq -n -c \
   --argjson status_failed "$st_failed" --argjson metrics_failed "$me_failed" \
   --argjson status_p50_ms "$st_p50" --argjson status_max_ms "$st_max" --argjson status_bytes "$st_bytes" \
   --argjson metrics_p50_ms "$me_p50" --argjson metrics_max_ms "$me_max" --argjson metrics_bytes "$me_bytes" \
+  --argjson reference_p50_ms "$ref_p50" --argjson reference_max_ms "$ref_max" \
   --argjson status_ttfb_p50_ms "$st_fb50" --argjson status_ttfb_max_ms "$st_fbmax" \
   --argjson metrics_ttfb_p50_ms "$me_fb50" --argjson metrics_ttfb_max_ms "$me_fbmax" \
   --argjson requests "$requests" --argjson stop_s "$stop_s" --argjson stop5_ok "$stop5_ok" \
@@ -331,6 +358,7 @@ jq -n -c \
     http_requests: $requests, status_failed: $status_failed, metrics_failed: $metrics_failed,
     status_p50_ms: $status_p50_ms, status_max_ms: $status_max_ms, status_bytes: $status_bytes,
     metrics_p50_ms: $metrics_p50_ms, metrics_max_ms: $metrics_max_ms, metrics_bytes: $metrics_bytes,
+    reference_p50_ms: $reference_p50_ms, reference_max_ms: $reference_max_ms,
     status_ttfb_p50_ms: $status_ttfb_p50_ms, status_ttfb_max_ms: $status_ttfb_max_ms,
     metrics_ttfb_p50_ms: $metrics_ttfb_p50_ms, metrics_ttfb_max_ms: $metrics_ttfb_max_ms,
     server_cpu_pct_one_core: $server_cpu_pct, server_rss_kib: $server_rss_kib,
@@ -354,6 +382,7 @@ echo "| RSS / subscription | $rss_per_sub KiB | <= 64 KiB: $(yn "$rss_ok") |"
 echo "| (RSS - RSS with no subscription ($rss_empty KiB)) / subscription | $rss_growth KiB | |"
 echo "| GET /status, p50 / max of $requests ($st_failed failed) | $st_p50 / $st_max ms ($st_bytes bytes) | <= 100 ms: $(yn "$st_ok") |"
 echo "| GET /metrics, p50 / max of $requests ($me_failed failed) | $me_p50 / $me_max ms ($me_bytes bytes) | <= 100 ms: $(yn "$me_ok") |"
+echo "| reference: GET of a static body of the same size from a minimal server, p50 / max | $ref_p50 / $ref_max ms | context |"
 echo "| time to first byte (first slice), /status p50 / max | $st_fb50 / $st_fbmax ms | |"
 echo "| time to first byte (first slice), /metrics p50 / max | $me_fb50 / $me_fbmax ms | |"
 echo "| RSS after the requests / peak (VmHWM) | $rss_after_http / $hwm KiB | |"
