@@ -126,15 +126,38 @@ static const unsigned char json_writer_needs_escape[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, ['\\'] = 1,
 };
 
+/* The index of the first byte of u[i..len) that needs escaping, or len.
+ * Eight bytes at a time: a word is clean unless one of its bytes is below
+ * 0x20 or equal to '"' or '\\' (each test is exact for "any byte": a byte
+ * is below n, for n <= 0x80, iff (x - n) borrows into its high bit while x
+ * had it clear). The status documents are mostly strings without escapes. */
+static size_t json_writer_scan(const unsigned char *u, size_t i, size_t len)
+{
+    const uint64_t ones = 0x0101010101010101ull;
+    const uint64_t highs = 0x8080808080808080ull;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t x;
+        memcpy(&x, u + i, 8);
+        uint64_t quote = x ^ (ones * '"');
+        uint64_t backslash = x ^ (ones * '\\');
+        uint64_t hits = ((x - ones * 0x20) & ~x) | ((quote - ones) & ~quote) |
+                        ((backslash - ones) & ~backslash);
+        if ((hits & highs) != 0)
+            break;
+    }
+    for (; i < len; i++)
+        if (json_writer_needs_escape[u[i]])
+            return i;
+    return len;
+}
+
 void json_writer_escape(struct json_writer *w, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *u = (const unsigned char *)s;
     size_t run = 0;
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = json_writer_scan(u, 0, len); i < len; i = json_writer_scan(u, i + 1, len)) {
         unsigned char c = u[i];
-        if (!json_writer_needs_escape[c])
-            continue;
         json_writer_append(w, s + run, i - run);
         run = i + 1;
         char esc[6] = {'\\', 0, 0, 0, 0, 0};

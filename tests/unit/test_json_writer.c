@@ -228,6 +228,73 @@ static void test_integers(void **state)
 
 /* Room claimed, partly written and committed: only the committed bytes
  * are text, and what was scribbled past them is not. */
+/* The escaper against a byte-at-a-time reference, on strings where the
+ * bytes to escape fall at every offset of the 8-byte words it scans:
+ * controls, quotes, backslashes, bytes >= 0x80 (copied as they are) and
+ * plain text, at every length from 0 to 80. */
+static size_t reference_escape(const unsigned char *s, size_t len, char *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = s[i];
+        if (c == '"' || c == '\\') {
+            out[n++] = '\\';
+            out[n++] = (char)c;
+        } else if (c == '\n') {
+            out[n++] = '\\';
+            out[n++] = 'n';
+        } else if (c == '\r') {
+            out[n++] = '\\';
+            out[n++] = 'r';
+        } else if (c == '\t') {
+            out[n++] = '\\';
+            out[n++] = 't';
+        } else if (c == '\b') {
+            out[n++] = '\\';
+            out[n++] = 'b';
+        } else if (c == '\f') {
+            out[n++] = '\\';
+            out[n++] = 'f';
+        } else if (c < 0x20) {
+            n += (size_t)sprintf(out + n, "\\u%04x", c);
+        } else {
+            out[n++] = (char)c;
+        }
+    }
+    return n;
+}
+
+static void test_escape_differential(void **state)
+{
+    (void)state;
+    static const unsigned char alphabet[] = {'a',  'Z',  '0',  ' ',  '~',  0x7f, 0x80, 0xc3,
+                                             0xa9, 0xff, 0x1f, 0x20, 0x21, '"',  '\\', '\n',
+                                             0x00, 0x01, '\t', 0x5b, 0x5d, 0x23};
+    uint64_t seed = 0x243f6a8885a308d3ull;
+    struct json_writer w;
+    json_writer_init(&w);
+    unsigned char in[80];
+    char want[80 * 6 + 1];
+    for (int round = 0; round < 20000; round++) {
+        size_t len = (size_t)round % 81;
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            /* Mostly plain letters, so whole clean words occur too. */
+            unsigned r = (unsigned)(seed >> 33);
+            in[i] =
+                r % 4 != 0 ? (unsigned char)('a' + r % 26) : alphabet[(r >> 8) % sizeof(alphabet)];
+        }
+        size_t n = reference_escape(in, len, want);
+        json_writer_reset(&w);
+        json_writer_escape(&w, (const char *)in, len);
+        size_t got_len;
+        const char *got = json_writer_text(&w, &got_len);
+        assert_int_equal(got_len, n);
+        assert_memory_equal(got, want, n);
+    }
+    json_writer_free(&w);
+}
+
 static void test_claim_commit(void **state)
 {
     (void)state;
@@ -450,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_top_level_array),
         cmocka_unit_test(test_max_depth),
         cmocka_unit_test(test_integers),
+        cmocka_unit_test(test_escape_differential),
         cmocka_unit_test(test_claim_commit),
         cmocka_unit_test(test_detach_and_adopt),
         cmocka_unit_test(test_doubles),
