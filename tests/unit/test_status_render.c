@@ -521,140 +521,137 @@ static void test_metrics_label_escapes(void **state)
 
 /* The view path: real monitors, created on a real engine and never
  * started, rendered through status_render_json/metrics. */
-/* The exposition in slices, at several slice sizes and over many rows
- * (slices then end inside a family): every slice is whole lines, each
- * call makes progress, and the slices together are the whole document. */
-static void test_metrics_slices(void **state)
+/* Many rows for the slice tests (slices then end inside a family): the
+ * fixture's two, alternately, each under its own name; every tenth name
+ * needs the label escapes. */
+enum { SLICE_ROWS = 150 };
+
+static void make_slice_rows(const struct fixture *f, struct status_row *rows, char (*names)[32])
 {
-    struct fixture *f = *state;
-    enum { N_ROWS = 150 };
-    struct status_row rows[N_ROWS];
-    char names[N_ROWS][32];
-    for (size_t i = 0; i < N_ROWS; i++) {
+    for (size_t i = 0; i < SLICE_ROWS; i++) {
         rows[i] = f->f_rows[i % 2];
-        /* Every tenth name needs the label escapes. */
         snprintf(names[i], sizeof(names[i]), i % 10 == 4 ? "r\"%zu\n" : "r%zu", i);
         rows[i].row_name = names[i];
     }
+}
+
+typedef bool (*slice_next_fn)(void *doc, struct json_writer *w, size_t min_bytes);
+
+static bool metrics_next(void *doc, struct json_writer *w, size_t min_bytes)
+{
+    return status_metrics_next(doc, w, min_bytes);
+}
+
+static bool json_next(void *doc, struct json_writer *w, size_t min_bytes)
+{
+    return status_json_next(doc, w, min_bytes);
+}
+
+/* Renders `doc` in slices of at least `min_bytes`: each call makes that
+ * much progress (but the last), each slice ends a line when `lines`, the
+ * slices together are `whole`, and a finished document gives nothing
+ * more. Returns the number of calls. */
+static size_t check_slices(slice_next_fn next, void *doc, size_t min_bytes, bool lines,
+                           const char *whole, size_t whole_len)
+{
+    struct json_writer all, slice;
+    json_writer_init(&all);
+    json_writer_init(&slice);
+    bool done = false;
+    size_t calls = 0;
+    /* Bounded: one call per byte is more than it can take. */
+    while (!done && calls < whole_len) {
+        json_writer_reset(&slice);
+        done = next(doc, &slice, min_bytes);
+        calls++;
+        size_t len;
+        const char *text = json_writer_text(&slice, &len);
+        assert_false(json_writer_failed(&slice));
+        if (!done) {
+            assert_true(len >= min_bytes);
+        }
+        if (lines && len > 0)
+            assert_int_equal(text[len - 1], '\n');
+        json_writer_append(&all, text, len);
+    }
+    assert_true(done);
+    size_t all_len;
+    const char *all_text = json_writer_text(&all, &all_len);
+    assert_int_equal(all_len, whole_len);
+    assert_memory_equal(all_text, whole, whole_len);
+    json_writer_reset(&slice);
+    assert_true(next(doc, &slice, 1));
+    assert_int_equal(json_writer_text_len(&slice), 0);
+    json_writer_free(&all);
+    json_writer_free(&slice);
+    return calls;
+}
+
+static const size_t slice_sizes[] = {1, 7, 100, 4096, 65536, SIZE_MAX};
+
+/* The exposition in slices, at several slice sizes: whole lines, and the
+ * slices together are the whole document. */
+static void test_metrics_slices(void **state)
+{
+    struct fixture *f = *state;
+    struct status_row rows[SLICE_ROWS];
+    char names[SLICE_ROWS][32];
+    make_slice_rows(f, rows, names);
     struct json_writer whole;
     json_writer_init(&whole);
-    status_render_metrics_rows(&f->f_view, rows, N_ROWS, &whole);
+    status_render_metrics_rows(&f->f_view, rows, SLICE_ROWS, &whole);
     assert_false(json_writer_failed(&whole));
     size_t whole_len;
     const char *whole_text = json_writer_text(&whole, &whole_len);
     assert_true(whole_len > 100000);
-
-    static const size_t sizes[] = {1, 7, 100, 4096, 65536, SIZE_MAX};
-    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
-        struct status_metrics *m = status_metrics_begin_rows(&f->f_view, rows, N_ROWS);
+    for (size_t k = 0; k < sizeof(slice_sizes) / sizeof(slice_sizes[0]); k++) {
+        struct status_metrics *m = status_metrics_begin_rows(&f->f_view, rows, SLICE_ROWS);
         assert_non_null(m);
-        struct json_writer all, slice;
-        json_writer_init(&all);
-        json_writer_init(&slice);
-        bool done = false;
-        size_t calls = 0;
-        /* Bounded: one call per line is the most it can take. */
-        while (!done && calls < whole_len) {
-            json_writer_reset(&slice);
-            done = status_metrics_next(m, &slice, sizes[k]);
-            calls++;
-            size_t len;
-            const char *text = json_writer_text(&slice, &len);
-            assert_false(json_writer_failed(&slice));
-            if (!done) {
-                assert_true(len >= sizes[k]);
-            }
-            if (len > 0)
-                assert_int_equal(text[len - 1], '\n');
-            json_writer_append(&all, text, len);
-        }
-        assert_true(done);
-        if (sizes[k] == SIZE_MAX)
+        size_t calls = check_slices(metrics_next, m, slice_sizes[k], true, whole_text, whole_len);
+        if (slice_sizes[k] == SIZE_MAX)
             assert_int_equal(calls, 1);
-        else if (sizes[k] <= 4096)
+        else if (slice_sizes[k] <= 4096)
             assert_true(calls > 10);
-        size_t all_len;
-        const char *all_text = json_writer_text(&all, &all_len);
-        assert_int_equal(all_len, whole_len);
-        assert_memory_equal(all_text, whole_text, whole_len);
-        /* Finished: nothing more. */
-        json_writer_reset(&slice);
-        assert_true(status_metrics_next(m, &slice, 1));
-        assert_int_equal(json_writer_text_len(&slice), 0);
         status_metrics_free(m);
-        json_writer_free(&all);
-        json_writer_free(&slice);
     }
     json_writer_free(&whole);
 }
 
 /* The /status document in slices: whole subscription objects per slice,
- * progress at each call, and the slices together are the whole document
- * (valid JSON, every subscription in order). */
+ * and the slices together are the whole document (valid JSON, every
+ * subscription in order). */
 static void test_json_slices(void **state)
 {
     struct fixture *f = *state;
-    enum { N_ROWS = 150 };
-    struct status_row rows[N_ROWS];
-    char names[N_ROWS][32];
-    for (size_t i = 0; i < N_ROWS; i++) {
-        rows[i] = f->f_rows[i % 2];
-        snprintf(names[i], sizeof(names[i]), i % 10 == 4 ? "r\"%zu\n" : "r%zu", i);
-        rows[i].row_name = names[i];
-    }
+    struct status_row rows[SLICE_ROWS];
+    char names[SLICE_ROWS][32];
+    make_slice_rows(f, rows, names);
     struct json_writer whole;
     json_writer_init(&whole);
-    status_render_json_rows(&f->f_view, rows, N_ROWS, NULL, 50000 + 3725400, &whole);
+    status_render_json_rows(&f->f_view, rows, SLICE_ROWS, NULL, 50000 + 3725400, &whole);
     assert_false(json_writer_failed(&whole));
     size_t whole_len;
     const char *whole_text = json_writer_text(&whole, &whole_len);
     json_error_t jerr;
     json_t *doc = json_loadb(whole_text, whole_len, 0, &jerr);
     assert_non_null(doc);
-    assert_int_equal(json_array_size(json_object_get(doc, "subscriptions")), N_ROWS);
+    json_t *subs = json_object_get(doc, "subscriptions");
+    assert_int_equal(json_array_size(subs), SLICE_ROWS);
     assert_string_equal(
-        json_string_value(json_object_get(
-            json_array_get(json_object_get(doc, "subscriptions"), N_ROWS - 1), "name")),
-        names[N_ROWS - 1]);
+        json_string_value(json_object_get(json_array_get(subs, SLICE_ROWS - 1), "name")),
+        names[SLICE_ROWS - 1]);
     assert_int_equal(json_array_size(json_object_get(doc, "recent_violations")), 2);
     json_decref(doc);
-
-    static const size_t sizes[] = {1, 100, 4096, 65536, SIZE_MAX};
-    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
-        struct status_json *j = status_json_begin_rows(&f->f_view, rows, N_ROWS, 50000 + 3725400);
+    for (size_t k = 0; k < sizeof(slice_sizes) / sizeof(slice_sizes[0]); k++) {
+        struct status_json *j =
+            status_json_begin_rows(&f->f_view, rows, SLICE_ROWS, 50000 + 3725400);
         assert_non_null(j);
-        struct json_writer all, slice;
-        json_writer_init(&all);
-        json_writer_init(&slice);
-        bool done = false;
-        size_t calls = 0;
-        while (!done && calls < whole_len) {
-            json_writer_reset(&slice);
-            done = status_json_next(j, &slice, sizes[k]);
-            calls++;
-            size_t len;
-            const char *text = json_writer_text(&slice, &len);
-            assert_false(json_writer_failed(&slice));
-            if (!done) {
-                assert_true(len >= sizes[k]);
-            }
-            json_writer_append(&all, text, len);
-        }
-        assert_true(done);
-        if (sizes[k] == SIZE_MAX)
+        size_t calls = check_slices(json_next, j, slice_sizes[k], false, whole_text, whole_len);
+        if (slice_sizes[k] == SIZE_MAX)
             assert_int_equal(calls, 1);
-        else if (sizes[k] == 1)
-            assert_int_equal(calls, N_ROWS + 2); /* head + first object, ..., tail */
-        size_t all_len;
-        const char *all_text = json_writer_text(&all, &all_len);
-        assert_int_equal(all_len, whole_len);
-        assert_memory_equal(all_text, whole_text, whole_len);
-        json_writer_reset(&slice);
-        assert_true(status_json_next(j, &slice, 1));
-        assert_int_equal(json_writer_text_len(&slice), 0);
+        else if (slice_sizes[k] == 1)
+            assert_int_equal(calls, SLICE_ROWS + 2); /* head, each object, tail */
         status_json_free(j);
-        json_writer_free(&all);
-        json_writer_free(&slice);
     }
     json_writer_free(&whole);
 }

@@ -158,10 +158,15 @@ static void wait_writable(int fd)
     assert_true(poll(&p, 1, 5000) == 1);
 }
 
-static int connect_tcp(unsigned port)
+/* A client socket with a receive buffer of `rcvbuf` bytes (0: the
+ * kernel's default): a small one keeps most of a large response at the
+ * server while the test does something. */
+static int connect_tcp_rcvbuf(unsigned port, int rcvbuf)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     assert_true(fd >= 0);
+    if (rcvbuf > 0)
+        assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)), 0);
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;
@@ -172,6 +177,11 @@ static int connect_tcp(unsigned port)
     /* Loopback handshakes complete in the kernel, without the server's loop. */
     wait_writable(fd);
     return fd;
+}
+
+static int connect_tcp(unsigned port)
+{
+    return connect_tcp_rcvbuf(port, 0);
 }
 
 static int connect_unix(const char *path)
@@ -768,18 +778,7 @@ static void test_metrics_http10(void **state)
  * to be sent when something happens. Returns its socket, the head read. */
 static int start_slow_scrape(struct fixture *f)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    int small = 4096;
-    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)status_server_port(f->f_server));
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-    assert_true(rc == 0 || errno == EINPROGRESS);
-    wait_writable(fd);
+    int fd = connect_tcp_rcvbuf(status_server_port(f->f_server), 4096);
     send_str(fd, "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n");
     char buf[4096];
     ssize_t got = 0;
@@ -904,18 +903,7 @@ static void test_stream_slow_reader(void **state)
     make_many(f, 800);
     const struct status_server_limits lim = {.ssl_timeout_s = 1};
     start_tcp(f, &lim);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    int rcv = 32 * 1024;
-    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv)), 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)status_server_port(f->f_server));
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-    assert_true(rc == 0 || errno == EINPROGRESS);
-    wait_writable(fd);
+    int fd = connect_tcp_rcvbuf(status_server_port(f->f_server), 32 * 1024);
     spin_until_connections(f, 1);
     int server_fd = server_end_of(fd);
     assert_true(server_fd >= 0);
@@ -972,18 +960,7 @@ static void test_free_while_sending(void **state)
     struct fixture *f = *state;
     make_many(f, 2500);
     start_tcp(f, NULL);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    int small = 4096;
-    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)status_server_port(f->f_server));
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-    assert_true(rc == 0 || errno == EINPROGRESS);
-    wait_writable(fd);
+    int fd = connect_tcp_rcvbuf(status_server_port(f->f_server), 4096);
     send_str(fd, "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n");
     spin_n(f, 20);
     /* Some of it arrived, not all: the client reads nothing. */
