@@ -24,40 +24,18 @@ raw="$results/$stamp.jsonl"
 machine="$results/$stamp-machine.md"
 esp_dir="$here/eventsource-parser"
 
-say() { printf 'bench/run.sh: %s\n' "$*" >&2; }
-die() {
-  say "FAILED: $*"
-  exit 1
-}
+bench_name=bench/run.sh
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 
-for v in size repeat seed; do
-  [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer, got '${!v}'"
-done
+bench_uints size repeat seed
 if [ "$size" -lt 1 ] || [ "$repeat" -lt 1 ]; then
   die "size and repeat must be at least 1"
 fi
 
-# ---- tools: install what is missing (Debian), or fall back where we can
-need_pkgs=()
-command -v cmake >/dev/null || need_pkgs+=(cmake)
-command -v ninja >/dev/null || need_pkgs+=(ninja-build)
-command -v jq >/dev/null || need_pkgs+=(jq)
-command -v node >/dev/null || need_pkgs+=(nodejs)
-command -v npm >/dev/null || need_pkgs+=(npm)
-command -v hyperfine >/dev/null || need_pkgs+=(hyperfine)
-if [ ${#need_pkgs[@]} -gt 0 ]; then
-  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
-    say "installing ${need_pkgs[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-      "${need_pkgs[@]}" >/dev/null; }; then
-      say "could not install every package; carrying on with what is there"
-    fi
-  fi
-fi
-for t in cmake ninja jq node npm; do
-  command -v "$t" >/dev/null || die "'$t' is needed (apt-get install it)"
-done
+# ---- tools: install what is missing (Debian)
+bench_required="cmake ninja jq node npm"
+bench_tools cmake:cmake ninja:ninja-build jq:jq node:nodejs npm:npm hyperfine:hyperfine
 
 # ---- build (Release)
 say "building in $build (Release)"
