@@ -230,44 +230,30 @@ static void check_connection_reset(struct check_run *r)
     r->cr_abandoned = false;
 }
 
-/* Headers arrive as (pointer, length) pairs or as C strings; the validator
- * wants C strings. Returns -1 on allocation failure. */
+/* Headers arrive as (pointer, length) pairs from a live stream or as C
+ * strings from a recording; the validator wants C strings. Returns -1 on
+ * allocation failure. */
 static int check_open(struct check_run *r, uint64_t now_ms, long status,
                       const struct sub_header *sh, const struct recording_field *rf, size_t n)
 {
-    size_t bytes = 0;
-    for (size_t i = 0; sh != NULL && i < n; i++)
-        bytes += sh[i].sh_name_len + sh[i].sh_value_len + 2;
-    struct validator_header *vh = calloc(n > 0 ? n : 1, sizeof(*vh));
-    char *buf = malloc(bytes > 0 ? bytes : 1);
-    if (vh == NULL || buf == NULL) {
-        free(vh);
-        free(buf);
-        fputs("ssemon check: out of memory\n", stderr);
-        r->cr_fatal = true;
-        return -1;
-    }
-    char *p = buf;
-    for (size_t i = 0; i < n; i++) {
-        if (sh != NULL) {
-            vh[i].vh_name = p;
-            memcpy(p, sh[i].sh_name, sh[i].sh_name_len);
-            p += sh[i].sh_name_len;
-            *p++ = '\0';
-            vh[i].vh_value = p;
-            memcpy(p, sh[i].sh_value, sh[i].sh_value_len);
-            p += sh[i].sh_value_len;
-            *p++ = '\0';
-        } else {
+    struct validator_header *vh = NULL;
+    if (sh != NULL) {
+        vh = sub_headers_for_validator(sh, n);
+    } else if ((vh = calloc(n > 0 ? n : 1, sizeof(*vh))) != NULL) {
+        for (size_t i = 0; i < n; i++) {
             vh[i].vh_name = rf[i].rf_name;
             vh[i].vh_value = rf[i].rf_value;
         }
+    }
+    if (vh == NULL) {
+        fputs("ssemon check: out of memory\n", stderr);
+        r->cr_fatal = true;
+        return -1;
     }
     r->cr_opened = true;
     validator_open(r->cr_val, now_ms, status > INT_MAX ? INT_MAX : (int)status, vh, n);
     check_note_final(r, now_ms);
     free(vh);
-    free(buf);
     return 0;
 }
 

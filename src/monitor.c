@@ -183,27 +183,9 @@ static void monitor_on_open(void *ctx, struct subscription *s, const struct sub_
     struct monitor *m = ctx;
     (void)s;
     size_t n = info->soi_nheaders;
-    size_t bytes = 0;
-    for (size_t i = 0; i < n; i++)
-        bytes += info->soi_headers[i].sh_name_len + info->soi_headers[i].sh_value_len + 2;
-    struct validator_header *vh = calloc(n > 0 ? n : 1, sizeof(*vh));
-    char *buf = malloc(bytes > 0 ? bytes : 1);
-    if (vh == NULL || buf == NULL) {
-        /* Judge the status without headers rather than not at all. */
-        n = 0;
-    }
-    char *p = buf;
-    for (size_t i = 0; i < n; i++) {
-        const struct sub_header *h = &info->soi_headers[i];
-        vh[i].vh_name = p;
-        memcpy(p, h->sh_name, h->sh_name_len);
-        p += h->sh_name_len;
-        *p++ = '\0';
-        vh[i].vh_value = p;
-        memcpy(p, h->sh_value, h->sh_value_len);
-        p += h->sh_value_len;
-        *p++ = '\0';
-    }
+    struct validator_header *vh = sub_headers_for_validator(info->soi_headers, n);
+    if (vh == NULL)
+        n = 0; /* judge the status without headers rather than not at all */
     m->m_opened = true;
     m->m_latency_seen = false;
     m->m_st.ms_state = MONITOR_STREAMING;
@@ -211,7 +193,6 @@ static void monitor_on_open(void *ctx, struct subscription *s, const struct sub_
     m->m_st.ms_ended_by_contract = false;
     validator_open(m->m_val, deadline_now_ms(), (int)info->soi_status, vh, n);
     free(vh);
-    free(buf);
     uint64_t failures = m->m_st.ms_consecutive_failures;
     m->m_st.ms_consecutive_failures = 0;
     if (failures > 0 && m->m_ever_connected) {
