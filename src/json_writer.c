@@ -207,6 +207,13 @@ void json_writer_key(struct json_writer *w, const char *key)
     w->jw_after_key = true;
 }
 
+void json_writer_key_json(struct json_writer *w, const char *json, size_t len)
+{
+    json_writer_value_prefix(w);
+    json_writer_append(w, json, len);
+    w->jw_after_key = true;
+}
+
 void json_writer_string(struct json_writer *w, const char *s, size_t len)
 {
     json_writer_value_prefix(w);

@@ -85,22 +85,22 @@ static void status_json_violation(struct json_writer *w, const char *subscriptio
 {
     json_writer_object_begin(w);
     if (subscription != NULL) {
-        json_writer_key(w, "subscription");
+        JSON_WRITER_KEY(w, "subscription");
         json_writer_cstring(w, subscription);
     }
-    json_writer_key(w, "class");
+    JSON_WRITER_KEY(w, "class");
     json_writer_cstring(w, violation_class_name(mv->mv_class));
-    json_writer_key(w, "severity");
+    JSON_WRITER_KEY(w, "severity");
     json_writer_cstring(w, violation_severity_name(mv->mv_severity));
-    json_writer_key(w, "message");
+    JSON_WRITER_KEY(w, "message");
     json_writer_cstring(w, mv->mv_message);
-    json_writer_key(w, "event");
+    JSON_WRITER_KEY(w, "event");
     status_json_opt_text(w, mv->mv_event);
-    json_writer_key(w, "state");
+    JSON_WRITER_KEY(w, "state");
     status_json_opt_text(w, mv->mv_state);
-    json_writer_key(w, "excerpt");
+    JSON_WRITER_KEY(w, "excerpt");
     status_json_opt_text(w, mv->mv_excerpt);
-    json_writer_key(w, "at");
+    JSON_WRITER_KEY(w, "at");
     status_json_time(w, mv->mv_wall_ms);
     json_writer_object_end(w);
 }
@@ -109,35 +109,35 @@ static void status_json_subscription(struct json_writer *w, const struct status_
 {
     const struct monitor_stats *st = r->row_stats;
     json_writer_object_begin(w);
-    json_writer_key(w, "name");
+    JSON_WRITER_KEY(w, "name");
     json_writer_cstring(w, r->row_name);
-    json_writer_key(w, "url");
+    JSON_WRITER_KEY(w, "url");
     json_writer_cstring(w, r->row_url);
-    json_writer_key(w, "contract");
+    JSON_WRITER_KEY(w, "contract");
     json_writer_cstring(w, r->row_contract != NULL ? r->row_contract->c_name : NULL);
-    json_writer_key(w, "state");
+    JSON_WRITER_KEY(w, "state");
     json_writer_cstring(w, monitor_state_name(st->ms_state));
-    json_writer_key(w, "healthy");
+    JSON_WRITER_KEY(w, "healthy");
     json_writer_bool(w, r->row_healthy);
-    json_writer_key(w, "connected_since");
+    JSON_WRITER_KEY(w, "connected_since");
     status_json_time(w, st->ms_connected_since_wall_ms);
-    json_writer_key(w, "reconnects");
+    JSON_WRITER_KEY(w, "reconnects");
     json_writer_uint(w, st->ms_reconnects);
-    json_writer_key(w, "events");
+    JSON_WRITER_KEY(w, "events");
     json_writer_uint(w, st->ms_events);
-    json_writer_key(w, "heartbeats");
+    JSON_WRITER_KEY(w, "heartbeats");
     json_writer_uint(w, st->ms_heartbeats);
-    json_writer_key(w, "bytes");
+    JSON_WRITER_KEY(w, "bytes");
     json_writer_uint(w, st->ms_bytes);
-    json_writer_key(w, "last_event_at");
+    JSON_WRITER_KEY(w, "last_event_at");
     status_json_time(w, st->ms_last_event_wall_ms);
-    json_writer_key(w, "last_heartbeat_at");
+    JSON_WRITER_KEY(w, "last_heartbeat_at");
     status_json_time(w, st->ms_last_heartbeat_wall_ms);
-    json_writer_key(w, "violations");
+    JSON_WRITER_KEY(w, "violations");
     json_writer_object_begin(w);
-    json_writer_key(w, "total");
+    JSON_WRITER_KEY(w, "total");
     json_writer_uint(w, st->ms_violations_total);
-    json_writer_key(w, "by_class");
+    JSON_WRITER_KEY(w, "by_class");
     json_writer_object_begin(w);
     for (int c = 0; c < VIOLATION_CLASS_COUNT; c++) {
         json_writer_key(w, violation_class_name((enum violation_class)c));
@@ -145,7 +145,7 @@ static void status_json_subscription(struct json_writer *w, const struct status_
     }
     json_writer_object_end(w);
     json_writer_object_end(w);
-    json_writer_key(w, "last_violation");
+    JSON_WRITER_KEY(w, "last_violation");
     if (st->ms_has_last_violation)
         status_json_violation(w, NULL, &st->ms_last_violation);
     else
@@ -223,16 +223,16 @@ static struct status_json *status_json_new(const struct status_rows *rs)
     struct json_writer w;
     json_writer_init(&w);
     json_writer_object_begin(&w);
-    json_writer_key(&w, "version");
+    JSON_WRITER_KEY(&w, "version");
     json_writer_cstring(&w, v->sv_version);
-    json_writer_key(&w, "started_at");
+    JSON_WRITER_KEY(&w, "started_at");
     status_json_time(&w, v->sv_started_wall_ms);
-    json_writer_key(&w, "uptime_s");
+    JSON_WRITER_KEY(&w, "uptime_s");
     uint64_t now = rs->srs_now_mono_ms;
     json_writer_uint(&w, now > v->sv_started_mono_ms ? (now - v->sv_started_mono_ms) / 1000u : 0);
-    json_writer_key(&w, "config");
+    JSON_WRITER_KEY(&w, "config");
     json_writer_cstring(&w, v->sv_config_path);
-    json_writer_key(&w, "subscriptions");
+    JSON_WRITER_KEY(&w, "subscriptions");
     json_writer_array_begin(&w);
     bool failed = json_writer_failed(&w);
     j->sj_head = json_writer_detach(&w, &j->sj_head_len);

@@ -40,6 +40,12 @@ void json_writer_array_begin(struct json_writer *w);
 void json_writer_array_end(struct json_writer *w);
 /* A member name inside an object; the next value call supplies its value. */
 void json_writer_key(struct json_writer *w, const char *key);
+/* A member name already written as JSON with its colon (`"name":`, `len`
+ * bytes), copied as is: for names known when the program is written, via
+ * JSON_WRITER_KEY, without measuring and escaping them at every use. */
+void json_writer_key_json(struct json_writer *w, const char *json, size_t len);
+#define JSON_WRITER_KEY(w, name)                                                                   \
+    json_writer_key_json((w), "\"" name "\":", sizeof("\"" name "\":") - 1)
 void json_writer_string(struct json_writer *w, const char *s, size_t len);
 void json_writer_cstring(struct json_writer *w, const char *s); /* NULL writes null */
 void json_writer_int(struct json_writer *w, int64_t v);

@@ -295,6 +295,37 @@ static void test_escape_differential(void **state)
     json_writer_free(&w);
 }
 
+/* A literal key writes what json_writer_key would, separators included. */
+static void test_literal_keys(void **state)
+{
+    (void)state;
+    struct json_writer a, b;
+    json_writer_init(&a);
+    json_writer_init(&b);
+    json_writer_object_begin(&a);
+    json_writer_key(&a, "first");
+    json_writer_int(&a, 1);
+    json_writer_key(&a, "second_key");
+    json_writer_object_begin(&a);
+    json_writer_key(&a, "x");
+    json_writer_null(&a);
+    json_writer_object_end(&a);
+    json_writer_object_end(&a);
+    json_writer_object_begin(&b);
+    JSON_WRITER_KEY(&b, "first");
+    json_writer_int(&b, 1);
+    JSON_WRITER_KEY(&b, "second_key");
+    json_writer_object_begin(&b);
+    JSON_WRITER_KEY(&b, "x");
+    json_writer_null(&b);
+    json_writer_object_end(&b);
+    json_writer_object_end(&b);
+    assert_text(&b, "{\"first\":1,\"second_key\":{\"x\":null}}");
+    assert_string_equal(json_writer_text(&a, NULL), json_writer_text(&b, NULL));
+    json_writer_free(&a);
+    json_writer_free(&b);
+}
+
 static void test_claim_commit(void **state)
 {
     (void)state;
@@ -518,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_max_depth),
         cmocka_unit_test(test_integers),
         cmocka_unit_test(test_escape_differential),
+        cmocka_unit_test(test_literal_keys),
         cmocka_unit_test(test_claim_commit),
         cmocka_unit_test(test_detach_and_adopt),
         cmocka_unit_test(test_doubles),
