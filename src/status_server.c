@@ -589,9 +589,10 @@ static bool status_stream_start(struct status_server *s, struct evhttp_request *
                                 enum status_route route, const struct status_view *v,
                                 uint64_t now_mono)
 {
-    /* HTTP/1.0 gets the whole document with its Content-Length: without
-     * chunked encoding evhttp 2.1 would announce a keep-alive response of
-     * length 0 (req->major/minor: 2.1 has no accessor for the version). */
+    /* HTTP/1.0 has no chunked encoding: it gets the whole document (ended
+     * by the close, or by its Content-Length on a keep-alive connection).
+     * Streamed, evhttp 2.1 would announce a keep-alive response of length
+     * 0. (req->major/minor: 2.1 has no accessor for the version.) */
     if (req->major != 1 || req->minor < 1)
         return false;
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
