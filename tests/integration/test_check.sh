@@ -18,6 +18,8 @@ SSEMON=$1
 SERVER=$2
 SRC=$3
 SCN=$SRC/tests/scenarios
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
 FIX=$SRC/tests/fixtures
 command -v jq >/dev/null || { echo "jq is required" >&2; exit 2; }
 command -v curl >/dev/null || { echo "curl is required" >&2; exit 2; }
@@ -39,25 +41,15 @@ cleanup() {
 trap cleanup EXIT
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
-# start_server PORTFILE: starts a test server, its pid in STARTED_PID.
+# A test server playing the task stream too; its requests logged next to
+# PORTFILE.
 start_server() {
-    "$SERVER" --listen 127.0.0.1:0 --port-file "$1" --dir "$SCN" --quiet \
-        --log "$1.log" --route '/api/tasks/*/stream=task-stream' >/dev/null \
-        2>>"$WORK/server.err" &
-    STARTED_PID=$!
-    for _ in $(seq 1 100); do
-        [ -s "$1" ] && break
-        sleep 0.05
-    done
+    itest_start_server "$1" "$WORK/server.err" --log "$1.log" \
+        --route '/api/tasks/*/stream=task-stream'
 }
 start_server "$WORK/port"
-SERVER_PID=$STARTED_PID
-if [ ! -s "$WORK/port" ]; then
-    echo "test server did not start" >&2
-    cat "$WORK/server.err" >&2
-    exit 1
-fi
-BASE="http://127.0.0.1:$(cat "$WORK/port")"
+SERVER_PID=$ITEST_PID
+BASE=$ITEST_BASE
 TASK_ID=5f0c8f52-3b6e-4c1e-9d7a-2a4b6c8d0e1f
 
 FAILS=0
@@ -159,14 +151,10 @@ expect era-gateway-on-baseline header 1 --contract version-stream-gateway --max-
 # ---- live: connections that never open ----
 # A port that was just listening and no longer is: refused.
 start_server "$WORK/port2"
-if [ -s "$WORK/port2" ]; then
-    DEAD="http://127.0.0.1:$(cat "$WORK/port2")/s/basic"
-    kill -TERM "$STARTED_PID" 2>/dev/null
-    wait "$STARTED_PID" 2>/dev/null
-    expect refused connect_failed 1 --contract task-stream "$DEAD"
-else
-    fail "second test server did not start" "$WORK/server.err"
-fi
+DEAD="$ITEST_BASE/s/basic"
+kill -TERM "$ITEST_PID" 2>/dev/null
+wait "$ITEST_PID" 2>/dev/null
+expect refused connect_failed 1 --contract task-stream "$DEAD"
 expect hang-headers connect_failed 1 --contract task-stream --max-duration 1 \
     "$BASE/s/hang-headers"
 

@@ -13,6 +13,8 @@ fi
 MANY=$1
 SERVER=$2
 SCN=$3
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
 COUNT=${4:-1000}
 RELEASE=${5:-stop}
 
@@ -28,19 +30,9 @@ cleanup() {
 trap cleanup EXIT
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
-"$SERVER" --listen 127.0.0.1:0 --port-file "$WORK/port" --dir "$SCN" --quiet \
-    2>"$WORK/server.err" &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-    [ -s "$WORK/port" ] && break
-    sleep 0.05
-done
-if [ ! -s "$WORK/port" ]; then
-    echo "test server did not start" >&2
-    cat "$WORK/server.err" >&2
-    exit 1
-fi
-URL="http://127.0.0.1:$(cat "$WORK/port")/s/heartbeat?ms=250"
+itest_start_server "$WORK/port" "$WORK/server.err"
+SERVER_PID=$ITEST_PID
+URL="$ITEST_BASE/s/heartbeat?ms=250"
 
 # Three events each at 250 ms apart keep all streams open together for a
 # while; the 60 s budget is only a bound against hangs.

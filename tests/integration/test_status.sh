@@ -17,6 +17,8 @@ fi
 SSEMON=$1
 SERVER=$2
 SCN=$3
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
 CONTRACTS=$(realpath "$4")
 for tool in jq curl python3; do
     command -v "$tool" >/dev/null || { echo "$tool is required" >&2; exit 1; }
@@ -63,19 +65,10 @@ check() {
 }
 equals() { [ "$1" = "$2" ]; }
 
-"$SERVER" --listen 127.0.0.1:0 --port-file "$WORK/port" --dir "$SCN" \
-    --route '/api/utils/version/stream=version-stream' --quiet 2>"$WORK/server.err" &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-    [ -s "$WORK/port" ] && break
-    sleep 0.05
-done
-if [ ! -s "$WORK/port" ]; then
-    echo "test server did not start" >&2
-    cat "$WORK/server.err" >&2
-    exit 1
-fi
-BASE="http://127.0.0.1:$(cat "$WORK/port")"
+itest_start_server "$WORK/port" "$WORK/server.err" \
+    --route '/api/utils/version/stream=version-stream'
+SERVER_PID=$ITEST_PID
+BASE=$ITEST_BASE
 
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

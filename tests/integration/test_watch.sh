@@ -12,6 +12,8 @@ fi
 SSEMON=$1
 SERVER=$2
 SCN=$3
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || { echo "jq is required" >&2; exit 2; }
 
 WORK=$(mktemp -d)
@@ -28,19 +30,9 @@ trap cleanup EXIT
 # The server may otherwise be asked to go through a proxy by the environment.
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
-"$SERVER" --listen 127.0.0.1:0 --port-file "$WORK/port" --dir "$SCN" \
-    --log "$WORK/requests.log" --quiet 2>"$WORK/server.err" &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-    [ -s "$WORK/port" ] && break
-    sleep 0.05
-done
-if [ ! -s "$WORK/port" ]; then
-    echo "test server did not start" >&2
-    cat "$WORK/server.err" >&2
-    exit 1
-fi
-BASE="http://127.0.0.1:$(cat "$WORK/port")"
+itest_start_server "$WORK/port" "$WORK/server.err" --log "$WORK/requests.log"
+SERVER_PID=$ITEST_PID
+BASE=$ITEST_BASE
 
 FAILS=0
 PASSES=0

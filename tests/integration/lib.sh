@@ -1,0 +1,29 @@
+# shellcheck shell=bash
+# Shared by the integration scripts (sourced once SERVER, the test server's
+# path, and SCN, its scenario directory, are set).
+
+# itest_start_server PORTFILE ERRFILE [OPTION...]: starts the scripted test
+# server on a free loopback port with the given extra options, its stderr
+# appended to ERRFILE; sets ITEST_PID and ITEST_BASE (http://127.0.0.1:PORT).
+# Waits at most 5 s for it; otherwise stops it and ends the script with its
+# stderr.
+itest_start_server() {
+    local port_file=$1 err=$2
+    shift 2
+    rm -f "$port_file"
+    "$SERVER" --listen 127.0.0.1:0 --port-file "$port_file" --dir "$SCN" --quiet "$@" \
+        >/dev/null 2>>"$err" &
+    ITEST_PID=$!
+    for _ in $(seq 1 100); do
+        [ -s "$port_file" ] && break
+        sleep 0.05
+    done
+    if [ ! -s "$port_file" ]; then
+        kill -TERM "$ITEST_PID" 2>/dev/null
+        echo "test server did not start" >&2
+        cat "$err" >&2
+        exit 1
+    fi
+    # shellcheck disable=SC2034 # read by the scripts that source this file
+    ITEST_BASE="http://127.0.0.1:$(cat "$port_file")"
+}
