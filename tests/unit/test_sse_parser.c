@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "alloc_fail.h"
 #include "sse_test_util.h"
 #include "ssemon/sse_parser.h"
 
@@ -1603,45 +1604,7 @@ static void test_clean_streams_no_anomalies(void **state)
     }
 }
 
-/* ---- allocation failures ----
- * The parser's malloc/calloc/realloc are wrapped at link time
- * (-Wl,--wrap=...): nothing else makes an allocation fail on demand. */
-
-void *__real_malloc(size_t size);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *ptr, size_t size);
-void *__wrap_malloc(size_t size);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *ptr, size_t size);
-
-static long alloc_countdown = -1; /* allocations left before the one that fails; -1: none */
-static unsigned long alloc_failed;
-
-static bool alloc_fails_now(void)
-{
-    if (alloc_countdown < 0)
-        return false;
-    if (alloc_countdown-- == 0) {
-        alloc_failed++;
-        return true;
-    }
-    return false;
-}
-
-void *__wrap_malloc(size_t size)
-{
-    return alloc_fails_now() ? NULL : __real_malloc(size);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-    return alloc_fails_now() ? NULL : __real_calloc(n, size);
-}
-
-void *__wrap_realloc(void *ptr, size_t size)
-{
-    return alloc_fails_now() ? NULL : __real_realloc(ptr, size);
-}
+/* ---- allocation failures (alloc_fail.h) ---- */
 
 struct ok_counter {
     int oc_ok;
