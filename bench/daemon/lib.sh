@@ -75,13 +75,14 @@ dbench_cleanup() {
 # needed).
 dbench_build_all() {
   local cflags=""
-  dbench_say "building ssemon and sse_testserver in $dbench_build (Release)"
+  dbench_say "building ssemon, sse_testserver and bench_status_render in $dbench_build (Release)"
   # shellcheck disable=SC2086 # BENCH_CMAKE_ARGS is a list of arguments
   cmake -S "$dbench_root" -B "$dbench_build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     "-DCMAKE_C_FLAGS=$cflags" ${BENCH_CMAKE_ARGS:-} >/dev/null ||
     dbench_die "cmake could not configure the tree"
-  ninja -C "$dbench_build" ssemon sse_testserver >"$dbench_build/daemon-bench-build.log" 2>&1 ||
-    dbench_die "ssemon or sse_testserver does not build (see $dbench_build/daemon-bench-build.log)"
+  ninja -C "$dbench_build" ssemon sse_testserver bench_status_render \
+    >"$dbench_build/daemon-bench-build.log" 2>&1 ||
+    dbench_die "ssemon, sse_testserver or bench_status_render does not build (see $dbench_build/daemon-bench-build.log)"
   local cc
   cc=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$dbench_build/CMakeCache.txt")
   mkdir -p "$dbench_build/bench-daemon"
