@@ -176,7 +176,10 @@ write_config "$WORK/mixed.json" "127.0.0.1:$SP" yes
 start_daemon "$WORK/mixed.json"
 check "failing subscription records an http_status violation" "$WORK/daemon.err" \
     wait_for /status/broken '.violations.by_class.http_status >= 1 and .last_violation.class == "http_status"'
-check "steady subscription is healthy" "$WORK/daemon.err" wait_for /status/steady '.healthy == true'
+# The metrics checks below count heartbeats and the first-event latency: wait
+# until the steady stream has delivered a heartbeat, not only until it is healthy.
+check "steady subscription is healthy and has sent a heartbeat" "$WORK/daemon.err" \
+    wait_for /status/steady '.healthy == true and .heartbeats >= 1'
 
 curl -s -D "$WORK/status.head" -o "$WORK/status.json" "$STATUS/status"
 check "/status is application/json" "$WORK/status.head" \
