@@ -11,7 +11,7 @@
  * The same shape, size and seed always give the same bytes, so results from
  * different runs and machines describe the same input.
  */
-#include "ssemon/json_writer.h"
+#include "ssemon/json/json_writer.h"
 
 #include <errno.h>
 #include <getopt.h>

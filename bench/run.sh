@@ -85,9 +85,9 @@ mkdir -p "$results"
   fi
   if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
     echo "- ssemon tree: $(git -C "$root" describe --always --dirty 2>/dev/null);" \
-      "src/sse_parser.c $(git -C "$root" diff --quiet HEAD -- src/sse_parser.c 2>/dev/null &&
+      "src/core/sse_parser.c $(git -C "$root" diff --quiet HEAD -- src/core/sse_parser.c 2>/dev/null &&
         echo "as committed" || echo "modified since that commit")" \
-      "(sha256 $(sha256sum "$root/src/sse_parser.c" | cut -c1-12))"
+      "(sha256 $(sha256sum "$root/src/core/sse_parser.c" | cut -c1-12))"
   fi
   echo "- corpora: $size MiB each, seed $seed; $repeat runs per measurement"
 } >"$machine"

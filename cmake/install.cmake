@@ -1,5 +1,5 @@
 # What `cmake --install` (and so the Debian package, packaging/debian)
-# installs besides the binary (src/CMakeLists.txt installs that): the
+# installs besides the binary (src/cmd/CMakeLists.txt installs that): the
 # systemd units, the journald catalog, the configuration and contracts, the
 # man pages, the Prometheus alert rules and the documentation.
 #

@@ -117,12 +117,12 @@ dbench_stop "$empty_pid" 10 || true
 # /status/NAME of a sample of subscriptions.
 journal_id() {
   sed -n "s/^#define JOURNAL_ID_$1 \"\\([0-9a-f]*\\)\".*/\\1/p" \
-    "$dbench_root/include/ssemon/journal_ids.h"
+    "$dbench_root/include/ssemon/io/journal_ids.h"
 }
 id_connected=$(journal_id CONNECTED)
 id_lost=$(journal_id LOST)
 if [ -z "$id_connected" ] || [ -z "$id_lost" ]; then
-  dbench_die "cannot read the lifecycle MESSAGE_IDs from include/ssemon/journal_ids.h"
+  dbench_die "cannot read the lifecycle MESSAGE_IDs from include/ssemon/io/journal_ids.h"
 fi
 count_lines() {
   grep -c -- "$1" "$w/daemon.err" || true
@@ -319,9 +319,9 @@ stop5_ok=$([ "$stop_ok" = true ] && [ "$(le "$stop_s" 5)" = true ] && echo true 
 for p in "${server_pids[@]}"; do dbench_stop "$p" 10 || true; done
 
 # Records the daemon wrote over the whole run: violations by class, other
-# entries by the name of their MESSAGE_ID in include/ssemon/journal_ids.h.
+# entries by the name of their MESSAGE_ID in include/ssemon/io/journal_ids.h.
 ids=$(sed -n 's/^#define JOURNAL_ID_\([A-Z_]*\) "\([0-9a-f]*\)".*/\2 \1/p' \
-  "$dbench_root/include/ssemon/journal_ids.h" | jq -R -s -c '
+  "$dbench_root/include/ssemon/io/journal_ids.h" | jq -R -s -c '
   [split("\n")[] | select(length > 0) | split(" ") | {key: .[0], value: (.[1] | ascii_downcase)}]
   | from_entries')
 jq -R -r --argjson ids "$ids" 'fromjson? | (.SSEMON_CLASS // $ids[.MESSAGE_ID] // .MESSAGE_ID)' \

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ssemon/config.h"
-#include "ssemon/monitor.h"
-#include "ssemon/subscription.h"
-#include "ssemon/validator.h"
+#include "ssemon/config/config.h"
+#include "ssemon/io/monitor.h"
+#include "ssemon/io/subscription.h"
+#include "ssemon/core/validator.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ssemon/contract_load.h"
+#include "ssemon/config/contract_load.h"
 
 #define FUZZ_CONTRACTS_DIR SSEMON_SOURCE_DIR "/etc/ssemon/contracts"
 

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ssemon/json_schema.h"
-#include "ssemon/json_tape.h"
+#include "ssemon/json/json_schema.h"
+#include "ssemon/json/json_tape.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ssemon/json_tape.h"
+#include "ssemon/json/json_tape.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

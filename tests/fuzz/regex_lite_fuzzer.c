@@ -3,7 +3,7 @@
  * every subject it must agree with regexec (unless it says "unknown").
  * Input: pattern, a 0xFF byte, subject.
  */
-#include "ssemon/regex_lite.h"
+#include "ssemon/json/regex_lite.h"
 
 #include <regex.h>
 #include <stdint.h>

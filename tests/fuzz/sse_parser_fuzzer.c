@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "sse_test_util.h"
-#include "ssemon/sse_parser.h"
+#include "ssemon/core/sse_parser.h"
 
 /* Longer inputs add nothing the limits below do not already exercise. */
 #define FUZZ_MAX_INPUT ((size_t)64 << 10)

@@ -23,11 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ssemon/contract.h"
-#include "ssemon/contract_load.h"
-#include "ssemon/sse_parser.h"
-#include "ssemon/validator.h"
-#include "ssemon/violation.h"
+#include "ssemon/core/contract.h"
+#include "ssemon/config/contract_load.h"
+#include "ssemon/core/sse_parser.h"
+#include "ssemon/core/validator.h"
+#include "ssemon/core/violation.h"
 
 #define FUZZ_MAX_INPUT ((size_t)16 << 10)
 

@@ -23,7 +23,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "ssemon/subscription.h"
+#include "ssemon/io/subscription.h"
 
 struct many_sub {
     struct many_run *ms_run;
@@ -118,7 +118,7 @@ static void many_on_closed(void *ctx, struct subscription *s, const struct sub_c
         m->ms_open = false;
         r->mr_open_now--;
     }
-    if (info->scl_reason == SUB_CLOSE_STOPPED) {
+    if (info->scl_reason == STREAM_CLOSE_STOPPED) {
         if (r->mr_release == MANY_RELEASE_FREE_IN_CLOSED) {
             subscription_free(s);
             m->ms_sub = NULL;
@@ -128,7 +128,7 @@ static void many_on_closed(void *ctx, struct subscription *s, const struct sub_c
     r->mr_failures++;
     if (r->mr_first_error[0] == '\0')
         snprintf(r->mr_first_error, sizeof(r->mr_first_error), "%s: %s",
-                 sub_close_reason_name(info->scl_reason), info->scl_error);
+                 stream_close_reason_name(info->scl_reason), info->scl_error);
     if (!info->scl_will_retry)
         many_finish_one(m);
 }

@@ -107,23 +107,23 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# ---- ids: the promises of src/violation.c and journal_ids.h ----
+# ---- ids: the promises of src/core/violation.c and journal_ids.h ----
 
 class_id() {
-    sed -n "s/.*{\"$1\", \"\([0-9a-f]\{32\}\)\", [0-9]}.*/\1/p" "$SRC/src/violation.c"
+    sed -n "s/.*{\"$1\", \"\([0-9a-f]\{32\}\)\", [0-9]}.*/\1/p" "$SRC/src/core/violation.c"
 }
 class_prio() {
-    sed -n "s/.*{\"$1\", \"[0-9a-f]\{32\}\", \([0-9]\)}.*/\1/p" "$SRC/src/violation.c"
+    sed -n "s/.*{\"$1\", \"[0-9a-f]\{32\}\", \([0-9]\)}.*/\1/p" "$SRC/src/core/violation.c"
 }
 journal_id() {
     sed -n "s/^#define JOURNAL_ID_$1 \"\([0-9a-f]\{32\}\)\".*/\1/p" \
-        "$SRC/include/ssemon/journal_ids.h"
+        "$SRC/include/ssemon/io/journal_ids.h"
 }
 for c in unknown_event heartbeat_missed connect_failed stream_ended; do
     id=$(class_id "$c")
     prio=$(class_prio "$c")
     if [ ${#id} -ne 32 ] || [ -z "$prio" ]; then
-        fail "id of class $c found in src/violation.c"
+        fail "id of class $c found in src/core/violation.c"
         continue
     fi
     # The documented id and priority are the ones the daemon uses.

@@ -3,7 +3,7 @@
 # them: the systemd units (systemd-analyze verify, and security --offline
 # with an overall exposure of at most 2.0), the journald catalog (compiled by
 # journalctl into a scratch root, covering exactly the MESSAGE_IDs of
-# src/violation.c and include/ssemon/journal_ids.h) and the Prometheus alert
+# src/core/violation.c and include/ssemon/io/journal_ids.h) and the Prometheus alert
 # rules (promtool check rules, and promtool test rules on synthetic series).
 #
 # usage: test_units.sh PART SOURCE_DIR SSEMON
@@ -150,16 +150,16 @@ part_catalog() {
 
     # class name and id of every violation class, from the source of truth.
     sed -n 's/.*\[VIOLATION_[A-Z_]*\] *= *{"\([a-z_]*\)", *"\([0-9a-f]\{32\}\)".*/\1 \2/p' \
-        "$SRC/src/violation.c" >"$WORK/classes"
+        "$SRC/src/core/violation.c" >"$WORK/classes"
     local count
     count=$(sed -n 's/^#define VIOLATION_CLASS_COUNT \([0-9]*\).*/\1/p' \
-        "$SRC/include/ssemon/violation.h")
+        "$SRC/include/ssemon/core/violation.h")
     if [ "$(wc -l <"$WORK/classes")" -ne "${count:-0}" ]; then
         fail "found $(wc -l <"$WORK/classes") class ids in violation.c, expected ${count:-?}"
     fi
     sed -n 's/^#define JOURNAL_ID_[A-Z_]* "\([0-9a-f]\{32\}\)".*/\1/p' \
-        "$SRC/include/ssemon/journal_ids.h" >"$WORK/lifecycle"
-    [ -s "$WORK/lifecycle" ] || fail "no JOURNAL_ID_* in include/ssemon/journal_ids.h"
+        "$SRC/include/ssemon/io/journal_ids.h" >"$WORK/lifecycle"
+    [ -s "$WORK/lifecycle" ] || fail "no JOURNAL_ID_* in include/ssemon/io/journal_ids.h"
 
     local name id
     while read -r name id; do
@@ -171,7 +171,7 @@ part_catalog() {
     done <"$WORK/classes"
     while read -r id; do
         if grep -q "^$id ssemon: " "$WORK/list"; then
-            ok "catalog: $(grep "\"$id\"" "$SRC/include/ssemon/journal_ids.h" | awk '{print $2}') $id"
+            ok "catalog: $(grep "\"$id\"" "$SRC/include/ssemon/io/journal_ids.h" | awk '{print $2}') $id"
         else
             fail "catalog has no entry '$id' (journal_ids.h) defined by ssemon"
         fi
@@ -191,9 +191,9 @@ part_catalog() {
 
     # journalctl -x prints a missing field as its bare name, so every @FIELD@
     # must be one the journal sink actually sends.
-    local sink=$SRC/src/journal_sink.c field
+    local sink=$SRC/src/io/journal_sink.c field
     if [ ! -f "$sink" ]; then
-        fail "src/journal_sink.c is missing: cannot check the catalog's @FIELD@s"
+        fail "src/io/journal_sink.c is missing: cannot check the catalog's @FIELD@s"
     else
         for field in $(grep -v "^#" "$SRC/systemd/ssemon.catalog" | grep -o "@[A-Z_]*@" | tr -d @ | sort -u); do
             if grep -qF "\"$field\"" "$sink"; then
@@ -222,7 +222,7 @@ part_alerts() {
     fi
 
     # Every metric the rules use must be one the status endpoint exports.
-    local server=$SRC/src/status_render.c metric
+    local server=$SRC/src/io/status_render.c metric
     if [ ! -f "$server" ]; then
         fail "$server is missing: metric names cannot be cross-checked"
         return

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ssemon/sse_parser.h"
+#include "ssemon/core/sse_parser.h"
 
 #define SSE_REC_ANOMALIES 0x1u
 #define SSE_REC_STATE 0x2u

@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "ssemon/backoff.h"
+#include "ssemon/core/backoff.h"
 
 #define DRAWS 2000
 

@@ -24,11 +24,11 @@
 #include <unistd.h>
 
 #include "alloc_fail.h"
-#include "ssemon/config.h"
-#include "ssemon/json_position.h"
-#include "ssemon/monitor.h"
-#include "ssemon/subscription.h"
-#include "ssemon/validator.h"
+#include "ssemon/config/config.h"
+#include "ssemon/json/json_position.h"
+#include "ssemon/io/monitor.h"
+#include "ssemon/io/subscription.h"
+#include "ssemon/core/validator.h"
 
 /* ---- fixtures ---- */
 

@@ -17,8 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ssemon/contract.h"
-#include "ssemon/contract_load.h"
+#include "ssemon/core/contract.h"
+#include "ssemon/config/contract_load.h"
 
 #define SHIPPED_DIR SSEMON_SOURCE_DIR "/etc/ssemon/contracts"
 

@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "ssemon/http_header.h"
+#include "ssemon/core/http_header.h"
 
 static bool split(const char *line, struct http_header_field *f)
 {

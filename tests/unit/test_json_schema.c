@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "ssemon/json_schema.h"
-#include "ssemon/json_tape.h"
+#include "ssemon/json/json_schema.h"
+#include "ssemon/json/json_tape.h"
 
 struct fixture {
     struct json_tape t;

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "ssemon/json_tape.h"
+#include "ssemon/json/json_tape.h"
 
 #define LIT(s) (s), (sizeof(s) - 1)
 

@@ -16,7 +16,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "ssemon/json_writer.h"
+#include "ssemon/json/json_writer.h"
 
 #define S(lit) lit, sizeof(lit) - 1
 

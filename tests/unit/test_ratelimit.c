@@ -1,4 +1,4 @@
-#include "ssemon/ratelimit.h"
+#include "ssemon/core/ratelimit.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

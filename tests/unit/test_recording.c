@@ -1,8 +1,8 @@
 /* Unit tests of the recording format: every record kind round-trips, chunk
  * bytes pick "data" or "base64" by UTF-8 validity and survive exactly, and
  * damaged lines are refused with a reason. */
-#include "ssemon/json_writer.h"
-#include "ssemon/recording.h"
+#include "ssemon/json/json_writer.h"
+#include "ssemon/core/recording.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -234,15 +234,15 @@ static void test_base64_exact(void **state)
 static void test_closed_roundtrip(void **state)
 {
     struct rt_fixture *f = *state;
-    for (int reason = SUB_CLOSE_EOF; reason <= SUB_CLOSE_STOPPED; reason++) {
+    for (int reason = STREAM_CLOSE_EOF; reason <= STREAM_CLOSE_STOPPED; reason++) {
         struct recording_record r = {
             .rr_kind = RECORDING_CLOSED,
             .rr_t_ms = 5000,
-            .rr_reason = (enum sub_close_reason)reason,
-            .rr_error = reason == SUB_CLOSE_TRANSPORT ? "Connection reset by peer" : "",
+            .rr_reason = (enum stream_close_reason)reason,
+            .rr_error = reason == STREAM_CLOSE_TRANSPORT ? "Connection reset by peer" : "",
             .rr_status = 404,
             .rr_content_type = "text/plain",
-            .rr_before_headers = reason == SUB_CLOSE_TRANSPORT,
+            .rr_before_headers = reason == STREAM_CLOSE_TRANSPORT,
         };
         rt_roundtrip(f, &r);
         assert_int_equal(f->f_out.rr_reason, reason);

@@ -1,5 +1,5 @@
 /* regex_lite must agree with glibc's regexec on every pattern it accepts. */
-#include "ssemon/regex_lite.h"
+#include "ssemon/json/regex_lite.h"
 
 #include <regex.h>
 #include <setjmp.h>

@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ssemon/contract_load.h"
-#include "ssemon/sse_parser.h"
-#include "ssemon/validator.h"
+#include "ssemon/config/contract_load.h"
+#include "ssemon/core/sse_parser.h"
+#include "ssemon/core/validator.h"
 
 #define SHIPPED_DIR SSEMON_SOURCE_DIR "/etc/ssemon/contracts"
 #define MAX_STEPS 40

@@ -2,7 +2,7 @@
  * Conformance tests for sse_parser against the WHATWG HTML algorithm
  * "interpreting an event stream" (Server-sent events) with the WHATWG
  * Encoding "UTF-8 decode", plus the limits, anomalies and stats promised by
- * include/ssemon/sse_parser.h.
+ * include/ssemon/core/sse_parser.h.
  *
  * Most cases go through expect_lim(), which feeds the input whole, one byte
  * at a time, split in two at every position, in three at every pair of
@@ -22,7 +22,7 @@
 
 #include "alloc_fail.h"
 #include "sse_test_util.h"
-#include "ssemon/sse_parser.h"
+#include "ssemon/core/sse_parser.h"
 
 /* A string literal and its length, embedded NULs included. */
 #define S(lit) lit, sizeof(lit) - 1

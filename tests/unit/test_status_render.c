@@ -5,12 +5,12 @@
  * uses). `test_status_render --dump-metrics` prints a rendered exposition
  * for promtool (registered as its own test).
  */
-#include "ssemon/contract.h"
-#include "ssemon/json_writer.h"
-#include "ssemon/monitor.h"
-#include "ssemon/status_server.h"
-#include "ssemon/subscription.h"
-#include "ssemon/violation.h"
+#include "ssemon/core/contract.h"
+#include "ssemon/json/json_writer.h"
+#include "ssemon/io/monitor.h"
+#include "ssemon/io/status_server.h"
+#include "ssemon/io/subscription.h"
+#include "ssemon/core/violation.h"
 
 #include <curl/curl.h>
 #include <event2/event.h>

@@ -6,11 +6,11 @@
  * so the server and its clients take turns deterministically. Every wait
  * is bounded by an iteration count.
  */
-#include "ssemon/contract.h"
-#include "ssemon/deadline.h"
-#include "ssemon/monitor.h"
-#include "ssemon/status_server.h"
-#include "ssemon/subscription.h"
+#include "ssemon/core/contract.h"
+#include "ssemon/io/deadline.h"
+#include "ssemon/io/monitor.h"
+#include "ssemon/io/status_server.h"
+#include "ssemon/io/subscription.h"
 
 #include <curl/curl.h>
 #include <errno.h>

@@ -10,10 +10,10 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "ssemon/contract.h"
-#include "ssemon/sse_parser.h"
-#include "ssemon/validator.h"
-#include "ssemon/violation.h"
+#include "ssemon/core/contract.h"
+#include "ssemon/core/sse_parser.h"
+#include "ssemon/core/validator.h"
+#include "ssemon/core/violation.h"
 
 /* Contracts and payloads below are written with single quotes, turned into
  * double quotes before parsing, so they stay readable. */

@@ -1,0 +1,35 @@
+/*
+ * utf8: strict UTF-8 (RFC 3629: no overlongs, no surrogates, nothing above
+ * U+10FFFF) checks and cuts that never split a sequence. The one copy every
+ * layer uses. Base module: libc only.
+ */
+#ifndef SSEMON_BASE_UTF8_H
+#define SSEMON_BASE_UTF8_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Length (1 to 4) of the valid sequence that starts at s[0], with `avail`
+ * bytes readable (at least 1); 0 when it is invalid or truncated. */
+size_t utf8_seq_len(const unsigned char *s, size_t avail);
+
+/* Whether the `len` bytes at `buf` are entirely valid UTF-8. */
+bool utf8_valid(const void *buf, size_t len);
+
+/* The largest n <= max such that s[0..n) does not end inside a multi-byte
+ * sequence (it backs off over continuation bytes at the cut). `len` is the
+ * length of `s`; when len <= max, returns len. */
+size_t utf8_cut(const char *s, size_t len, size_t max);
+
+/* Copies `src` (NUL-terminated; NULL copies "") into dst[0..size), cut with
+ * utf8_cut so it fits with its NUL. `size` must be at least 1. Returns the
+ * number of bytes copied (without the NUL). */
+size_t utf8_copy(char *dst, size_t size, const char *src);
+
+/* Whether byte `c` starts a character (is not a continuation byte). */
+static inline bool utf8_is_lead(unsigned char c)
+{
+    return (c & 0xC0) != 0x80;
+}
+
+#endif

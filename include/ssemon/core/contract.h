@@ -1,0 +1,162 @@
+/*
+ * contract: the compiled, immutable model of a stream contract. Pure core
+ * module: built from a jansson document (already merged with what it
+ * extends; see contract_load.h for files), then shared read-only by any
+ * number of validators.
+ *
+ * The JSON format is documented completely in docs/contracts.md. In short:
+ *
+ *   {
+ *     "name": "task-stream", "description": "...",
+ *     "extends": "other",                         (resolved by contract_load)
+ *     "variables": ["task_id"],                   (names that may be bound)
+ *     "response": {"status": 200,
+ *                  "headers": {"Cache-Control": "no-cache",
+ *                              "X-Accel-Buffering": {"pattern": "^no$"},
+ *                              "X-Debug": {"absent": true}}},
+ *     "envelope": {"type": "/type", "payload": "/payload"},
+ *     "events": {
+ *       "heartbeat":  {"data": "json", "schema": {...}, "heartbeat": true},
+ *       "task_event": {"schema": {...}, "discriminator": "/event_type",
+ *                      "variants": {"task_started": {...schema...}, ...},
+ *                      "equals": {"/task_id": "task_id"}},
+ *       "ready": {"data": "text"}
+ *     },
+ *     "correlation_id": {"pointer": "/correlation_id", "presence": "required",
+ *                        "consistent": true, "equals": "request_id"},
+ *     "order": {"initial": "start",
+ *               "states": {"start": {"on": {"connection_open": "open"}},
+ *                          "open": {"on": {"task_event:task_started": "running",
+ *                                          "heartbeat": "open"}},
+ *                          "closed": {"final": true}}},
+ *     "heartbeat": {"interval_s": 5, "tolerance": 2.0, "comments": false,
+ *                   "reset_on_any_event": true},
+ *     "timing": {"first_event_ms": 1000, "lifecycle_timeout_s": 600},
+ *     "definitions": {...}                        ($ref targets for schemas)
+ *   }
+ */
+#ifndef SSEMON_CONTRACT_H
+#define SSEMON_CONTRACT_H
+
+#include <jansson.h>
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ssemon/json/json_schema.h"
+
+#define CONTRACT_NO_STATE ((size_t)-1)
+
+enum contract_data {
+    CONTRACT_DATA_JSON = 0, /* data must parse as JSON (default) */
+    CONTRACT_DATA_TEXT,     /* free text, never parsed */
+};
+
+/* A payload field that must equal a bound variable. */
+struct contract_equals {
+    char *ceq_pointer; /* JSON pointer into the payload */
+    char *ceq_var;     /* variable name */
+};
+
+/* The schema for one discriminator value of an event kind. */
+struct contract_variant {
+    char *cv_value;
+    struct json_schema *cv_schema; /* NULL: any payload */
+};
+
+struct contract_event {
+    char *ce_name;
+    enum contract_data ce_data;
+    struct json_schema *ce_schema; /* NULL: any payload */
+    char *ce_discriminator;        /* JSON pointer, or NULL */
+    struct contract_variant *ce_variants;
+    size_t ce_n_variants;
+    struct contract_equals *ce_equals;
+    size_t ce_n_equals;
+    bool ce_heartbeat;   /* this kind is a heartbeat */
+    bool ce_correlation; /* the correlation_id policy applies (default true) */
+};
+
+struct contract_header {
+    char *ch_name;    /* compared case-insensitively */
+    char *ch_equals;  /* exact value, or NULL */
+    char *ch_pattern; /* POSIX ERE source, or NULL */
+    regex_t ch_re;    /* compiled ch_pattern */
+    bool ch_absent;   /* the header must not be present */
+};
+
+enum contract_presence {
+    CONTRACT_CID_IGNORE = 0, /* no policy */
+    CONTRACT_CID_REQUIRED,
+    CONTRACT_CID_OPTIONAL,
+    CONTRACT_CID_ABSENT,
+};
+
+struct contract_correlation {
+    enum contract_presence cc_presence;
+    char *cc_pointer; /* default "/correlation_id" */
+    bool cc_consistent;
+    char *cc_equals_var; /* or NULL */
+};
+
+struct contract_transition {
+    size_t ct_event;  /* index into c_events */
+    char *ct_variant; /* discriminator value, or NULL for any */
+    size_t ct_target; /* index into c_states */
+};
+
+struct contract_state {
+    char *cs_name;
+    bool cs_final;
+    struct contract_transition *cs_on;
+    size_t cs_n_on;
+};
+
+struct contract {
+    char *c_name;
+    char *c_description;
+    char **c_variables; /* declared variable names */
+    size_t c_n_variables;
+
+    int c_status; /* expected HTTP status (200) */
+    struct contract_header *c_headers;
+    size_t c_n_headers;
+
+    char *c_env_type;    /* envelope: pointer to the kind in unnamed events, or NULL */
+    char *c_env_payload; /* envelope: pointer to the payload, or NULL (= whole data) */
+
+    struct contract_event *c_events;
+    size_t c_n_events;
+
+    struct contract_correlation c_cid;
+
+    struct contract_state *c_states; /* empty: no order rules */
+    size_t c_n_states;
+    size_t c_initial;
+
+    uint64_t c_hb_interval_ms; /* 0: no liveness rule */
+    double c_hb_tolerance;     /* default 2.0 */
+    bool c_hb_comments;        /* SSE comments count as heartbeats */
+    bool c_hb_reset_on_any;    /* any contract event resets the window (default true) */
+
+    uint64_t c_first_event_ms; /* 0: no rule */
+    uint64_t c_lifecycle_ms;   /* 0: no rule */
+};
+
+struct contract_error {
+    char ce_path[256];    /* JSON pointer of the offending value in the document */
+    char ce_message[256]; /* what is wrong */
+};
+
+/* Compiles a merged contract document ("extends" already resolved and
+ * removed). Returns NULL with *err filled. The caller keeps `doc`. */
+struct contract *contract_compile(const json_t *doc, struct contract_error *err);
+void contract_free(struct contract *c);
+
+/* Lookups; return CONTRACT_NO_STATE / (size_t)-1 when absent. */
+size_t contract_event_index(const struct contract *c, const char *name, size_t len);
+size_t contract_state_index(const struct contract *c, const char *name);
+bool contract_has_variable(const struct contract *c, const char *name);
+
+#endif

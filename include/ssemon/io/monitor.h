@@ -1,0 +1,143 @@
+/*
+ * monitor: one subscription watched live and judged continuously. Adapter
+ * module gluing the subscription engine, a validator and the deadline that
+ * drives the validator's clock-based rules (so a silent stream is reported
+ * while it is silent), and keeping everything the daemon shows about the
+ * subscription: its state, health, counters, histograms and last violation.
+ *
+ * The monitor never prints or logs: violations and lifecycle changes go to
+ * the caller's callbacks (the journal sink, the status server).
+ */
+#ifndef SSEMON_MONITOR_H
+#define SSEMON_MONITOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ssemon/core/contract.h"
+#include "ssemon/io/subscription.h"
+#include "ssemon/core/validator.h"
+#include "ssemon/core/violation.h"
+
+struct event_base;
+struct monitor;
+
+enum monitor_state {
+    MONITOR_CONNECTING = 0,
+    MONITOR_STREAMING,
+    MONITOR_BACKOFF,
+    MONITOR_STOPPED,
+};
+
+/* "connecting", "streaming", "backoff", "stopped". */
+const char *monitor_state_name(enum monitor_state s);
+
+enum monitor_lifecycle {
+    MONITOR_CONNECTED = 0, /* the first stream of this monitor opened */
+    MONITOR_LOST,          /* a streaming (or healthy) subscription failed */
+    MONITOR_RECOVERED,     /* a stream opened after one or more failures */
+};
+
+/* Buckets (upper bounds, seconds) of the two histograms, then +Inf. */
+#define MONITOR_GAP_BUCKETS 12
+#define MONITOR_LATENCY_BUCKETS 11
+#define MONITOR_RATIO_BUCKETS 6
+extern const double monitor_gap_bounds[MONITOR_GAP_BUCKETS];
+extern const double monitor_latency_bounds[MONITOR_LATENCY_BUCKETS];
+/* Heartbeat gap / (interval x tolerance): the same buckets for every
+ * subscription, so "gaps near the limit" is one alert rule. */
+extern const double monitor_ratio_bounds[MONITOR_RATIO_BUCKETS];
+
+struct monitor_histogram {
+    uint64_t mh_counts[16]; /* per bucket (not cumulative), last = +Inf */
+    uint64_t mh_count;
+    /* Sum of the observations in millionths (of a second, or of the
+     * ratio), each rounded to the nearest: an integer stays exact however
+     * long the daemon runs, and is written without floating point. */
+    uint64_t mh_sum_micro;
+};
+
+#define MONITOR_TEXT_MAX 256
+
+/* A violation kept for display; times are wall-clock ms since the epoch. */
+struct monitor_violation {
+    enum violation_class mv_class;
+    enum violation_severity mv_severity;
+    char mv_message[MONITOR_TEXT_MAX];
+    char mv_event[64];
+    char mv_state[64];
+    char mv_excerpt[VIOLATION_EXCERPT_MAX + 1];
+    uint64_t mv_wall_ms;
+};
+
+struct monitor_stats {
+    enum monitor_state ms_state;
+    uint64_t ms_connected_since_wall_ms; /* 0: not streaming */
+    uint64_t ms_reconnects;
+    uint64_t ms_events;
+    uint64_t ms_heartbeats;
+    uint64_t ms_bytes;
+    uint64_t ms_last_event_wall_ms;     /* 0: never */
+    uint64_t ms_last_heartbeat_wall_ms; /* 0: never */
+    uint64_t ms_violations_total;
+    uint64_t ms_violations[VIOLATION_CLASS_COUNT];
+    uint64_t ms_consecutive_failures;
+    bool ms_has_last_violation;
+    struct monitor_violation ms_last_violation;
+    uint64_t ms_last_error_mono_ms;        /* monotonic time of the last error violation; 0: none */
+    struct monitor_histogram ms_gap;       /* heartbeat gaps */
+    struct monitor_histogram ms_latency;   /* first-event latency */
+    struct monitor_histogram ms_gap_ratio; /* heartbeat gap / limit */
+    /* Events by kind: index i < n_events counts the contract's event i,
+     * the last slot counts everything else (bounded label set). */
+    uint64_t *ms_events_by_kind;
+    size_t ms_n_kinds;
+    bool ms_ended_by_contract; /* the last stream ended in a final state */
+};
+
+struct monitor_callbacks {
+    void (*mc_on_violation)(void *ctx, struct monitor *m, const struct violation *v);
+    /* `failures`: consecutive failed attempts before a RECOVERED; `detail`:
+     * the error text for LOST. */
+    void (*mc_on_lifecycle)(void *ctx, struct monitor *m, enum monitor_lifecycle what,
+                            uint64_t failures, const char *detail);
+};
+
+struct monitor_options {
+    const char *mo_name;                /* copied */
+    const char *mo_display_url;         /* redacted URL for displays; copied */
+    const struct contract *mo_contract; /* must outlive the monitor */
+    struct sub_options mo_sub;          /* copied by the engine */
+    struct validator_options mo_val;    /* vars copied by the validator */
+    uint64_t mo_healthy_window_ms;      /* an error violation this recent: unhealthy */
+};
+
+/* Creates a stopped monitor. Returns NULL (errno set) on failure. */
+struct monitor *monitor_new(struct sub_engine *e, struct event_base *base,
+                            const struct monitor_options *o, const struct monitor_callbacks *cbs,
+                            void *ctx);
+int monitor_start(struct monitor *m);
+/* Closes the connection; the stream is not judged for its end. */
+void monitor_stop(struct monitor *m);
+void monitor_free(struct monitor *m);
+
+const char *monitor_name(const struct monitor *m);
+const char *monitor_display_url(const struct monitor *m);
+const struct contract *monitor_contract(const struct monitor *m);
+const struct monitor_stats *monitor_stats(const struct monitor *m);
+/* Streaming (or between lifecycles of a stream that ended by contract) and
+ * no error violation within the healthy window, at monotonic time now_ms. */
+bool monitor_healthy(const struct monitor *m, uint64_t now_ms);
+/* The current order state, or NULL. */
+const char *monitor_order_state(const struct monitor *m);
+
+/* The violation for a connection that closed before its stream opened:
+ * connect_failed, http_status or content_type, with a readable message. */
+enum violation_class monitor_close_class(const struct sub_closed_info *info, char *msg,
+                                         size_t msg_size);
+
+/* Wall-clock ms since the epoch. */
+uint64_t monitor_wall_ms(void);
+
+#endif

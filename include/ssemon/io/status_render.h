@@ -1,0 +1,113 @@
+/*
+ * status_render: the status endpoint's documents. The /status JSON
+ * document and the Prometheus text exposition (format 0.0.4), rendered
+ * from the daemon's monitors through a view, or from hand-made rows (tests
+ * and benches render statistics no live stream produces on demand). No
+ * I/O: text goes to a json_writer the caller owns and sends.
+ *
+ * Both documents can be rendered in slices (status_json_begin/next,
+ * status_metrics_begin/next): the server sends a large one while it is
+ * being written, and its loop runs between slices.
+ */
+#ifndef SSEMON_STATUS_RENDER_H
+#define SSEMON_STATUS_RENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ssemon/io/monitor.h"
+
+struct json_writer;
+
+/* A violation kept in the daemon's recent list. */
+struct status_recent {
+    char sr_subscription[128];
+    struct monitor_violation sr_v;
+};
+
+/* What the daemon shows; valid for the duration of one request. */
+struct status_view {
+    const char *sv_version;
+    uint64_t sv_started_wall_ms;
+    uint64_t sv_started_mono_ms;
+    const char *sv_config_path;
+    struct monitor *const *sv_monitors; /* enabled subscriptions, config order */
+    size_t sv_n_monitors;
+    const struct status_recent *sv_recent; /* oldest first */
+    size_t sv_n_recent;
+    /* Changes whenever the monitors shown change (a reload): a document
+     * rendered in slices over several loop passes is abandoned then, since
+     * the monitors it points into may be gone. */
+    uint64_t sv_generation;
+};
+
+/* Renderers, used by the server and by tests. `now_mono_ms` is the
+ * monotonic clock at render time (deadline_now_ms): health is
+ * monitor_healthy(m, now_mono_ms), each monitor carrying its own window,
+ * and every time shown is a wall-clock stamp taken when it happened.
+ *
+ * status_render_json writes the whole /status document, or with
+ * `only_name` that subscription's object alone (nothing at all when no
+ * subscription has that name). status_render_metrics writes the
+ * Prometheus text exposition (format 0.0.4). Both append to `w`; check
+ * json_writer_failed() afterwards. */
+void status_render_json(const struct status_view *v, const char *only_name, uint64_t now_mono_ms,
+                        struct json_writer *w);
+void status_render_metrics(const struct status_view *v, uint64_t now_mono_ms,
+                           struct json_writer *w);
+
+/* One subscription as the renderers see it. A monitor yields one through
+ * status_row_from_monitor; tests build them by hand to render statistics
+ * no live stream would produce on demand. Every pointer is borrowed for
+ * the duration of one render. */
+struct status_row {
+    const char *row_name;
+    const char *row_url;                 /* already redacted */
+    const struct contract *row_contract; /* its name and event kinds; may be NULL */
+    const struct monitor_stats *row_stats;
+    bool row_healthy;
+};
+
+void status_row_from_monitor(const struct monitor *m, uint64_t now_mono_ms, struct status_row *out);
+
+/* The renderers over explicit rows: the view supplies the daemon-wide
+ * fields and the recent violations, `rows` stand in for its monitors
+ * (v->sv_monitors is not read). */
+void status_render_json_rows(const struct status_view *v, const struct status_row *rows,
+                             size_t n_rows, const char *only_name, uint64_t now_mono_ms,
+                             struct json_writer *w);
+void status_render_metrics_rows(const struct status_view *v, const struct status_row *rows,
+                                size_t n_rows, struct json_writer *w);
+
+/* The /status document in slices: status_json_begin takes the rows (each
+ * monitor's, health at `now_mono_ms`), the daemon-wide fields and the
+ * recent violations at once; status_json_next appends whole subscription
+ * objects, reading each monitor's counters as it writes them, until it has
+ * appended at least `min_bytes` or reached the end, and returns true once
+ * the document is complete. The monitors must stay alive until the last
+ * status_json_next call (status_json_free does not touch them). Returns
+ * NULL when out of memory. The slices concatenated are the document
+ * status_render_json writes. */
+struct status_json;
+struct status_json *status_json_begin(const struct status_view *v, uint64_t now_mono_ms);
+/* Over explicit rows (borrowed until the last status_json_next). */
+struct status_json *status_json_begin_rows(const struct status_view *v,
+                                           const struct status_row *rows, size_t n_rows,
+                                           uint64_t now_mono_ms);
+bool status_json_next(struct status_json *j, struct json_writer *w, size_t min_bytes);
+void status_json_free(struct status_json *j);
+
+/* The exposition in slices, the same way: status_metrics_begin also
+ * escapes each label value once; status_metrics_next appends whole lines,
+ * each subscription's lines of a family together (a histogram's buckets,
+ * sum and count always agree). */
+struct status_metrics;
+struct status_metrics *status_metrics_begin(const struct status_view *v, uint64_t now_mono_ms);
+/* Over explicit rows (borrowed until the last status_metrics_next). */
+struct status_metrics *status_metrics_begin_rows(const struct status_view *v,
+                                                 const struct status_row *rows, size_t n_rows);
+bool status_metrics_next(struct status_metrics *m, struct json_writer *w, size_t min_bytes);
+void status_metrics_free(struct status_metrics *m);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * status_server: the daemon's small local HTTP endpoint (libevent evhttp):
+ * GET /status, /status/NAME (JSON), /metrics (Prometheus text 0.0.4),
+ * /healthz, /readyz. Adapter. It reads the daemon's state through a view
+ * callback at request time and at each slice of a large document (which it
+ * sends in slices, chunked), so it never holds stale pointers across a
+ * reload (a document in flight then is cut short), and it never blocks the
+ * loop for long: slow or malformed clients are bounded by evhttp's limits
+ * and timeouts, and by 1 MiB queued per client.
+ */
+#ifndef SSEMON_STATUS_SERVER_H
+#define SSEMON_STATUS_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ssemon/io/status_render.h"
+
+struct event_base;
+struct status_server;
+
+typedef void (*status_view_fn)(void *ctx, struct status_view *out);
+
+struct status_server_limits {
+    size_t ssl_max_header_bytes;  /* default 8 KiB */
+    size_t ssl_max_body_bytes;    /* default 0: GET/HEAD only */
+    int ssl_timeout_s;            /* read/write timeout per connection, default 5 */
+    unsigned ssl_max_connections; /* default 64 */
+};
+
+/* The defaults above, the one place they are set. */
+void status_server_limits_default(struct status_server_limits *l);
+
+/* Listens on "HOST:PORT" (an IPv4 literal or [IPv6] literal, port 0 picks
+ * a free one) or a unix socket path ("/...": mode 0660; a stale socket left
+ * by a dead process is replaced, a live one or any other file is an error).
+ * `limits` may be NULL for the defaults; in a given struct, a zero header
+ * size, timeout or connection count means its default. While the
+ * connection cap is reached the server stops accepting (clients wait in
+ * the kernel's backlog) until a connection closes. `view` is called at
+ * each request that shows state; `ctx` is passed back to it. Returns NULL
+ * with a message in `err`. */
+struct status_server *status_server_new(struct event_base *base, const char *listen,
+                                        const struct status_server_limits *limits,
+                                        status_view_fn view, void *ctx, char *err, size_t err_size);
+/* Closes every connection and the listener (and removes the unix socket). */
+void status_server_free(struct status_server *s);
+/* The bound port (for "127.0.0.1:0" in tests), 0 for a unix socket. */
+unsigned status_server_port(const struct status_server *s);
+/* Connections currently open (accepted and not yet closed). */
+unsigned status_server_connections(const struct status_server *s);
+
+#endif

@@ -1,0 +1,547 @@
+/*
+ * ssemon run: the daemon. Every enabled subscription of the configuration is
+ * a monitor on one libevent loop; violations and lifecycle changes go to the
+ * journal sink and a recent list the status endpoint shows. SIGHUP reloads
+ * (unchanged subscriptions keep their connection and counters), SIGTERM and
+ * SIGINT stop. Runs in the foreground; Type=notify under systemd.
+ */
+#include "ssemon/cmd/cmd.h"
+#include "ssemon/config/config.h"
+#include "ssemon/io/deadline.h"
+#include "ssemon/io/journal_ids.h"
+#include "ssemon/io/journal_sink.h"
+#include "ssemon/io/monitor.h"
+#include "ssemon/io/notify.h"
+#include "ssemon/io/status_server.h"
+#include "ssemon/io/subscription.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#define RUN_RECENT_MAX 50
+#define RUN_PERIOD_MS 1000
+/* STATUS= counts violations over this many one-minute buckets. */
+#define RUN_STATUS_MINUTES 5
+
+struct run_daemon;
+
+struct run_sub {
+    struct run_daemon *rs_d;
+    struct config *rs_config; /* the configuration it was started from (a reference) */
+    const struct config_subscription *rs_cs;
+    struct monitor *rs_mon;
+    struct journal_rates rs_rates;
+    struct journal_subject rs_subj;
+};
+
+struct run_daemon {
+    struct event_base *rd_base;
+    struct sub_engine *rd_engine;
+    struct status_server *rd_status;
+    struct journal_sink *rd_sink;
+    struct config *rd_config;
+    const char *rd_config_path;
+    enum journal_target rd_target;
+
+    struct run_sub **rd_subs; /* enabled subscriptions, config order */
+    size_t rd_n_subs;
+    struct monitor **rd_view_monitors; /* the status view's, kept by run_apply */
+    uint64_t rd_generation;            /* changes when the monitors change */
+
+    struct status_recent rd_recent[RUN_RECENT_MAX]; /* ring */
+    size_t rd_recent_next;
+    size_t rd_recent_n;
+    struct status_recent rd_recent_view[RUN_RECENT_MAX];
+    bool rd_recent_dirty; /* rd_recent_view is behind the ring */
+
+    uint64_t rd_minute_count[RUN_STATUS_MINUTES];
+    uint64_t rd_minute_id[RUN_STATUS_MINUTES];
+
+    struct event *rd_sig[3];
+    struct deadline rd_period;
+    struct deadline rd_watchdog;
+    uint64_t rd_watchdog_ms;
+    uint64_t rd_started_wall_ms;
+    uint64_t rd_started_mono_ms;
+    char rd_last_status[256];
+    bool rd_stopping;
+};
+
+static void run_usage(FILE *f)
+{
+    fputs("usage: ssemon run [-c FILE] [--log-target auto|journal|stderr]\n"
+          "Runs the monitor daemon in the foreground: every enabled subscription of the\n"
+          "configuration (default " CONFIG_DEFAULT_PATH ") is watched and validated\n"
+          "continuously. SIGHUP reloads the configuration, SIGTERM/SIGINT stop.\n"
+          "  -c, --config FILE     configuration file\n"
+          "  --log-target T        where records go: journald, stderr (JSON lines), or\n"
+          "                        auto (journald when its socket exists; the default)\n",
+          f);
+}
+
+/* ---- records ---- */
+
+static void run_on_violation(void *ctx, struct monitor *m, const struct violation *v)
+{
+    struct run_sub *rs = ctx;
+    struct run_daemon *d = rs->rs_d;
+    uint64_t now = deadline_now_ms();
+    journal_sink_violation(d->rd_sink, &rs->rs_rates, &rs->rs_subj, v, now);
+
+    const struct monitor_stats *st = monitor_stats(m);
+    struct status_recent *r = &d->rd_recent[d->rd_recent_next];
+    snprintf(r->sr_subscription, sizeof(r->sr_subscription), "%s", monitor_name(m));
+    r->sr_v = st->ms_last_violation;
+    d->rd_recent_next = (d->rd_recent_next + 1) % RUN_RECENT_MAX;
+    if (d->rd_recent_n < RUN_RECENT_MAX)
+        d->rd_recent_n++;
+    d->rd_recent_dirty = true;
+
+    uint64_t minute = now / 60000;
+    size_t slot = minute % RUN_STATUS_MINUTES;
+    if (d->rd_minute_id[slot] != minute) {
+        d->rd_minute_id[slot] = minute;
+        d->rd_minute_count[slot] = 0;
+    }
+    d->rd_minute_count[slot]++;
+}
+
+static void run_on_lifecycle(void *ctx, struct monitor *m, enum monitor_lifecycle what,
+                             uint64_t failures, const char *detail)
+{
+    struct run_sub *rs = ctx;
+    (void)m;
+    journal_sink_lifecycle(rs->rs_d->rd_sink, &rs->rs_subj, what, failures, detail);
+}
+
+static void run_status_view(void *ctx, struct status_view *out)
+{
+    struct run_daemon *d = ctx;
+    /* Cheap when nothing changed: a streamed /metrics asks at every slice.
+     * The monitors' list is kept by run_apply; the recent ring is put in
+     * order only after a new violation. */
+    if (d->rd_recent_dirty) {
+        size_t first = (d->rd_recent_next + RUN_RECENT_MAX - d->rd_recent_n) % RUN_RECENT_MAX;
+        for (size_t i = 0; i < d->rd_recent_n; i++)
+            d->rd_recent_view[i] = d->rd_recent[(first + i) % RUN_RECENT_MAX];
+        d->rd_recent_dirty = false;
+    }
+    out->sv_version = SSEMON_VERSION;
+    out->sv_started_wall_ms = d->rd_started_wall_ms;
+    out->sv_started_mono_ms = d->rd_started_mono_ms;
+    out->sv_config_path = d->rd_config_path;
+    out->sv_monitors = d->rd_view_monitors;
+    out->sv_n_monitors = d->rd_n_subs;
+    out->sv_recent = d->rd_recent_view;
+    out->sv_n_recent = d->rd_recent_n;
+    out->sv_generation = d->rd_generation;
+}
+
+/* ---- subscriptions ---- */
+
+static struct run_sub *run_sub_new(struct run_daemon *d, struct config *cfg,
+                                   const struct config_subscription *cs)
+{
+    struct run_sub *rs = calloc(1, sizeof(*rs));
+    if (rs == NULL)
+        return NULL;
+    rs->rs_d = d;
+    rs->rs_config = config_ref(cfg);
+    rs->rs_cs = cs;
+    rs->rs_subj.js_subscription = config_subscription_name(cs);
+    rs->rs_subj.js_contract = config_subscription_contract(cs)->c_name;
+    rs->rs_subj.js_url = config_subscription_url_redacted(cs);
+    struct monitor_options mo;
+    memset(&mo, 0, sizeof(mo));
+    config_subscription_monitor_options(cs, &mo);
+    const struct monitor_callbacks cbs = {
+        .mc_on_violation = run_on_violation,
+        .mc_on_lifecycle = run_on_lifecycle,
+    };
+    rs->rs_mon = monitor_new(d->rd_engine, d->rd_base, &mo, &cbs, rs);
+    if (rs->rs_mon == NULL || monitor_start(rs->rs_mon) != 0) {
+        monitor_free(rs->rs_mon);
+        config_unref(rs->rs_config);
+        free(rs);
+        return NULL;
+    }
+    return rs;
+}
+
+static void run_sub_free(struct run_sub *rs)
+{
+    if (rs == NULL)
+        return;
+    /* Counts held back by flood control are reported, not lost. */
+    journal_sink_flush(rs->rs_d->rd_sink, &rs->rs_rates, &rs->rs_subj, UINT64_MAX);
+    monitor_stop(rs->rs_mon);
+    monitor_free(rs->rs_mon);
+    config_unref(rs->rs_config);
+    free(rs);
+}
+
+/* Builds the subscription list for `cfg`, keeping from `old` (which this
+ * empties) every subscription that is unchanged. Returns 0, or -1 on
+ * allocation failure (nothing changed then). */
+static int run_apply(struct run_daemon *d, struct config *cfg, size_t *kept, size_t *started)
+{
+    size_t n = config_subscription_count(cfg);
+    struct run_sub **subs = calloc(n > 0 ? n : 1, sizeof(*subs));
+    struct monitor **view = calloc(n > 0 ? n : 1, sizeof(*view));
+    if (subs == NULL || view == NULL) {
+        free(subs);
+        free(view);
+        return -1;
+    }
+    size_t m = 0;
+    *kept = *started = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct config_subscription *cs = config_subscription_at(cfg, i);
+        if (!config_subscription_enabled(cs))
+            continue;
+        struct run_sub *keep = NULL;
+        for (size_t j = 0; j < d->rd_n_subs; j++) {
+            struct run_sub *old = d->rd_subs[j];
+            if (old != NULL &&
+                strcmp(config_subscription_name(old->rs_cs), config_subscription_name(cs)) == 0) {
+                if (config_equal_subscription(old->rs_cs, cs)) {
+                    keep = old;
+                    d->rd_subs[j] = NULL;
+                }
+                break;
+            }
+        }
+        if (keep != NULL) {
+            subs[m++] = keep;
+            (*kept)++;
+            continue;
+        }
+        struct run_sub *rs = run_sub_new(d, cfg, cs);
+        if (rs == NULL) {
+            fprintf(stderr, "ssemon run: %s: cannot start: %s\n", config_subscription_name(cs),
+                    strerror(errno));
+            continue;
+        }
+        subs[m++] = rs;
+        (*started)++;
+    }
+    /* What is left of the old list was changed or removed. */
+    for (size_t j = 0; j < d->rd_n_subs; j++)
+        run_sub_free(d->rd_subs[j]);
+    free(d->rd_subs);
+    free(d->rd_view_monitors);
+    d->rd_subs = subs;
+    d->rd_n_subs = m;
+    d->rd_view_monitors = view;
+    for (size_t i = 0; i < m; i++)
+        view[i] = subs[i]->rs_mon;
+    d->rd_generation++;
+    return 0;
+}
+
+/* ---- status line, watchdog, periodic work ---- */
+
+static void run_update_status(struct run_daemon *d)
+{
+    uint64_t now = deadline_now_ms();
+    size_t healthy = 0;
+    for (size_t i = 0; i < d->rd_n_subs; i++)
+        if (monitor_healthy(d->rd_subs[i]->rs_mon, now))
+            healthy++;
+    uint64_t minute = now / 60000;
+    uint64_t recent = 0;
+    for (size_t i = 0; i < RUN_STATUS_MINUTES; i++)
+        if (minute - d->rd_minute_id[i] < RUN_STATUS_MINUTES)
+            recent += d->rd_minute_count[i];
+    char line[256];
+    snprintf(line, sizeof(line), "%zu/%zu healthy, %llu violation%s in %d min", healthy,
+             d->rd_n_subs, (unsigned long long)recent, recent == 1 ? "" : "s", RUN_STATUS_MINUTES);
+    if (strcmp(line, d->rd_last_status) != 0) {
+        memcpy(d->rd_last_status, line, sizeof(line));
+        notify_status(line);
+    }
+}
+
+static void run_on_period(void *ctx)
+{
+    struct run_daemon *d = ctx;
+    uint64_t now = deadline_now_ms();
+    for (size_t i = 0; i < d->rd_n_subs; i++)
+        journal_sink_flush(d->rd_sink, &d->rd_subs[i]->rs_rates, &d->rd_subs[i]->rs_subj, now);
+    run_update_status(d);
+    deadline_arm(&d->rd_period, RUN_PERIOD_MS);
+}
+
+static void run_on_watchdog(void *ctx)
+{
+    struct run_daemon *d = ctx;
+    /* Pinged from a loop timer: a stuck loop stops the pings. */
+    notify_watchdog();
+    deadline_arm(&d->rd_watchdog, d->rd_watchdog_ms);
+}
+
+/* ---- signals ---- */
+
+static void run_reload(struct run_daemon *d)
+{
+    notify_reloading();
+    struct config_errors errs;
+    struct config *cfg = config_load(d->rd_config_path, &errs);
+    char msg[1024];
+    if (cfg == NULL) {
+        snprintf(msg, sizeof(msg),
+                 "configuration reload refused (%zu error%s), keeping the running one: %s",
+                 errs.ces_n, errs.ces_n == 1 ? "" : "s",
+                 errs.ces_n > 0 ? errs.ces_items[0].cer_text : "out of memory");
+        for (size_t i = 0; i < errs.ces_n; i++)
+            fprintf(stderr, "%s\n", errs.ces_items[i].cer_text);
+        config_errors_free(&errs);
+        journal_sink_daemon(d->rd_sink, JOURNAL_ID_RELOAD_REFUSED, 3, msg);
+        notify_ready();
+        return;
+    }
+    config_errors_free(&errs);
+    if (!config_listen_equal(config_status_listen(cfg), config_status_listen(d->rd_config))) {
+        char err[256];
+        const struct status_server_limits lim = {0};
+        struct status_server *ns =
+            status_server_new(d->rd_base, config_status_listen(cfg)->lis_text, &lim,
+                              run_status_view, d, err, sizeof(err));
+        if (ns == NULL) {
+            snprintf(msg, sizeof(msg),
+                     "configuration reload refused, keeping the running one: status listen: %s",
+                     err);
+            journal_sink_daemon(d->rd_sink, JOURNAL_ID_RELOAD_REFUSED, 3, msg);
+            config_unref(cfg);
+            notify_ready();
+            return;
+        }
+        status_server_free(d->rd_status);
+        d->rd_status = ns;
+    }
+    size_t before = d->rd_n_subs;
+    size_t kept, started;
+    if (run_apply(d, cfg, &kept, &started) != 0) {
+        journal_sink_daemon(d->rd_sink, JOURNAL_ID_RELOAD_REFUSED, 3,
+                            "configuration reload refused: out of memory");
+        config_unref(cfg);
+        notify_ready();
+        return;
+    }
+    config_unref(d->rd_config);
+    d->rd_config = cfg;
+    const struct config_settings *defs = config_defaults(cfg);
+    journal_sink_set_rate(d->rd_sink, defs->cs_journal_burst, defs->cs_journal_interval_ms);
+    snprintf(msg, sizeof(msg),
+             "configuration reloaded: %zu subscription%s kept, %zu started, %zu stopped", kept,
+             kept == 1 ? "" : "s", started, before - kept);
+    journal_sink_daemon(d->rd_sink, JOURNAL_ID_RELOADED, 5, msg);
+    notify_ready();
+    run_update_status(d);
+}
+
+static void run_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct run_daemon *d = arg;
+    (void)what;
+    if (sig == SIGHUP) {
+        run_reload(d);
+        return;
+    }
+    if (d->rd_stopping)
+        return;
+    d->rd_stopping = true;
+    notify_stopping();
+    journal_sink_daemon(d->rd_sink, JOURNAL_ID_STOPPING, 6, "stopping");
+    event_base_loopbreak(d->rd_base);
+}
+
+/* A daemon holding thousands of subscriptions needs a socket each. */
+static void run_raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static int run_parse_args(int argc, char **argv, const char **path, enum journal_target *target)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"log-target", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            *path = optarg;
+            break;
+        case 'l':
+            if (strcmp(optarg, "auto") == 0)
+                *target = JOURNAL_TARGET_AUTO;
+            else if (strcmp(optarg, "journal") == 0 || strcmp(optarg, "journald") == 0)
+                *target = JOURNAL_TARGET_JOURNAL;
+            else if (strcmp(optarg, "stderr") == 0)
+                *target = JOURNAL_TARGET_STDERR;
+            else {
+                fprintf(stderr, "ssemon run: --log-target must be auto, journal or stderr\n");
+                return 2;
+            }
+            break;
+        case 'h':
+            run_usage(stdout);
+            return 0;
+        default:
+            fprintf(stderr, "ssemon run: unknown or incomplete option '%s'\n", argv[optind - 1]);
+            run_usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "ssemon run: unexpected argument '%s'\n", argv[optind]);
+        run_usage(stderr);
+        return 2;
+    }
+    return -1;
+}
+
+static void run_teardown(struct run_daemon *d)
+{
+    for (size_t i = 0; i < d->rd_n_subs; i++)
+        run_sub_free(d->rd_subs[i]);
+    free(d->rd_subs);
+    free(d->rd_view_monitors);
+    deadline_release(&d->rd_period);
+    deadline_release(&d->rd_watchdog);
+    for (size_t i = 0; i < 3; i++)
+        if (d->rd_sig[i] != NULL)
+            event_free(d->rd_sig[i]);
+    status_server_free(d->rd_status);
+    sub_engine_free(d->rd_engine);
+    journal_sink_free(d->rd_sink);
+    config_unref(d->rd_config);
+    if (d->rd_base != NULL)
+        event_base_free(d->rd_base);
+}
+
+static int run_start(struct run_daemon *d)
+{
+    char err[256];
+    const struct config_settings *defs = config_defaults(d->rd_config);
+    const struct journal_sink_options jso = {
+        .jso_target = d->rd_target,
+        .jso_burst = defs->cs_journal_burst,
+        .jso_interval_ms = defs->cs_journal_interval_ms,
+    };
+    d->rd_sink = journal_sink_new(&jso);
+    d->rd_base = event_base_new();
+    if (d->rd_sink == NULL || d->rd_base == NULL)
+        return -1;
+    /* Two levels: the monitors' validator deadlines (0) run before socket
+     * and other events (1) that are ready in the same turn. */
+    if (event_base_priority_init(d->rd_base, 2) != 0)
+        return -1;
+    d->rd_engine = sub_engine_new(d->rd_base);
+    if (d->rd_engine == NULL)
+        return -1;
+    const struct status_server_limits lim = {0};
+    d->rd_status = status_server_new(d->rd_base, config_status_listen(d->rd_config)->lis_text, &lim,
+                                     run_status_view, d, err, sizeof(err));
+    if (d->rd_status == NULL) {
+        fprintf(stderr, "ssemon run: status endpoint %s: %s\n",
+                config_status_listen(d->rd_config)->lis_text, err);
+        return -1;
+    }
+    static const int sigs[3] = {SIGHUP, SIGTERM, SIGINT};
+    for (size_t i = 0; i < 3; i++) {
+        d->rd_sig[i] = evsignal_new(d->rd_base, sigs[i], run_on_signal, d);
+        if (d->rd_sig[i] == NULL || event_add(d->rd_sig[i], NULL) != 0)
+            return -1;
+    }
+    if (deadline_init(&d->rd_period, d->rd_base, run_on_period, d) != 0 ||
+        deadline_init(&d->rd_watchdog, d->rd_base, run_on_watchdog, d) != 0)
+        return -1;
+    size_t kept, started;
+    if (run_apply(d, d->rd_config, &kept, &started) != 0)
+        return -1;
+    return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    const char *path = CONFIG_DEFAULT_PATH;
+    enum journal_target target = JOURNAL_TARGET_AUTO;
+    int rc = run_parse_args(argc, argv, &path, &target);
+    if (rc >= 0)
+        return rc;
+
+    struct config_errors errs;
+    struct config *cfg = config_load(path, &errs);
+    if (cfg == NULL) {
+        for (size_t i = 0; i < errs.ces_n; i++)
+            fprintf(stderr, "%s\n", errs.ces_items[i].cer_text);
+        if (errs.ces_oom)
+            fprintf(stderr, "ssemon run: out of memory while loading %s\n", path);
+        fprintf(stderr, "ssemon run: refusing to start: configuration has errors\n");
+        config_errors_free(&errs);
+        return 2;
+    }
+    config_errors_free(&errs);
+
+    signal(SIGPIPE, SIG_IGN);
+    run_raise_nofile();
+    struct run_daemon d;
+    memset(&d, 0, sizeof(d));
+    d.rd_config = cfg;
+    d.rd_config_path = path;
+    d.rd_target = target;
+    d.rd_started_wall_ms = monitor_wall_ms();
+    d.rd_started_mono_ms = deadline_now_ms();
+    if (run_start(&d) != 0) {
+        if (errno != 0)
+            fprintf(stderr, "ssemon run: cannot start: %s\n", strerror(errno));
+        run_teardown(&d);
+        return 1;
+    }
+    char msg[512];
+    const struct config_listen *lis = config_status_listen(cfg);
+    if (lis->lis_kind == CONFIG_LISTEN_UNIX)
+        snprintf(msg, sizeof(msg), "started: %zu subscription%s, status on %s", d.rd_n_subs,
+                 d.rd_n_subs == 1 ? "" : "s", lis->lis_path);
+    else
+        snprintf(msg, sizeof(msg), "started: %zu subscription%s, status on %s%s%s:%u", d.rd_n_subs,
+                 d.rd_n_subs == 1 ? "" : "s", lis->lis_kind == CONFIG_LISTEN_INET6 ? "[" : "",
+                 lis->lis_host, lis->lis_kind == CONFIG_LISTEN_INET6 ? "]" : "",
+                 status_server_port(d.rd_status));
+    journal_sink_daemon(d.rd_sink, JOURNAL_ID_STARTED, 6, msg);
+    notify_ready();
+    run_update_status(&d);
+    deadline_arm(&d.rd_period, RUN_PERIOD_MS);
+    uint64_t wd = notify_watchdog_usec();
+    if (wd > 0) {
+        d.rd_watchdog_ms = wd / 2000 > 0 ? wd / 2000 : 1;
+        notify_watchdog();
+        deadline_arm(&d.rd_watchdog, d.rd_watchdog_ms);
+    }
+
+    if (event_base_dispatch(d.rd_base) < 0) {
+        fprintf(stderr, "ssemon run: event loop failed\n");
+        rc = 1;
+    } else {
+        rc = 0;
+    }
+    run_teardown(&d);
+    return rc;
+}

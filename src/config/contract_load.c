@@ -1,0 +1,763 @@
+/*
+ * contract_load: the file side of contracts. Finds a contract by name or
+ * path, follows its "extends" chain, merges the documents child over parent
+ * and compiles the result; errors are mapped back to the file, line and
+ * column that hold the offending value, by walking the file's text again
+ * with json_tape (which records source offsets) only when there is an error.
+ */
+#include "ssemon/config/contract_load.h"
+#include "ssemon/json/json_position.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ssemon/json/json_tape.h"
+
+#define CONTRACT_LOAD_SUFFIX ".json"
+#define CONTRACT_LOAD_BUFFER_NAME "<buffer>"
+
+/* One document of an "extends" chain. */
+struct cl_file {
+    char *clf_name; /* as shown in errors */
+    char *clf_real; /* realpath for cycle detection, or NULL (buffers) */
+    char *clf_text; /* owned copy of the source */
+    size_t clf_len;
+    json_t *clf_doc;
+};
+
+struct cl_chain {
+    struct cl_file clc_files[CONTRACT_LOAD_MAX_DEPTH + 1]; /* [0] is the loaded one */
+    size_t clc_n;
+    const char *clc_dir;
+    unsigned clc_flags;
+    struct contract_load_error *clc_err;
+};
+
+/* ---- errors ---- */
+
+static void cl_error_format(struct contract_load_error *err)
+{
+    const char *file = err->cle_file;
+
+    if (err->cle_line > 0 && err->cle_path[0] != '\0') {
+        snprintf(err->cle_text, sizeof(err->cle_text), "%s:%u:%u: %s: %s", file, err->cle_line,
+                 err->cle_column, err->cle_path, err->cle_message);
+    } else if (err->cle_line > 0) {
+        snprintf(err->cle_text, sizeof(err->cle_text), "%s:%u:%u: %s", file, err->cle_line,
+                 err->cle_column, err->cle_message);
+    } else if (file[0] != '\0') {
+        snprintf(err->cle_text, sizeof(err->cle_text), "%s: %s", file, err->cle_message);
+    } else {
+        snprintf(err->cle_text, sizeof(err->cle_text), "%s", err->cle_message);
+    }
+}
+
+static void cl_error(struct contract_load_error *err, const char *file, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* An error without position (file I/O, name not found). */
+static void cl_error(struct contract_load_error *err, const char *file, const char *fmt, ...)
+{
+    va_list ap;
+
+    memset(err, 0, sizeof(*err));
+    snprintf(err->cle_file, sizeof(err->cle_file), "%s", file ? file : "");
+    va_start(ap, fmt);
+    vsnprintf(err->cle_message, sizeof(err->cle_message), fmt, ap);
+    va_end(ap);
+    cl_error_format(err);
+}
+
+/* Drops the last reference token of a JSON pointer; false for "". */
+static bool cl_pointer_parent(char *ptr)
+{
+    char *slash = strrchr(ptr, '/');
+
+    if (slash == NULL)
+        return false;
+    *slash = '\0';
+    return true;
+}
+
+/* Finds which file of the chain defines `path` (the most derived one that
+ * has it, else the one with its longest existing prefix) and where. */
+static void cl_locate(const struct cl_chain *ch, const char *path, size_t *file_idx, unsigned *line,
+                      unsigned *col)
+{
+    struct json_tape tapes[CONTRACT_LOAD_MAX_DEPTH + 1];
+    bool parsed[CONTRACT_LOAD_MAX_DEPTH + 1] = {false};
+    char ptr[sizeof(((struct contract_error *)0)->ce_path)];
+
+    *file_idx = 0;
+    *line = 0;
+    *col = 0;
+    snprintf(ptr, sizeof(ptr), "%s", path);
+    for (size_t i = 0; i < ch->clc_n; i++) {
+        json_tape_init(&tapes[i]);
+        parsed[i] = json_tape_parse(&tapes[i], ch->clc_files[i].clf_text, ch->clc_files[i].clf_len,
+                                    NULL) == JSON_TAPE_OK;
+    }
+    for (bool more = true; more; more = cl_pointer_parent(ptr)) {
+        bool found = false;
+        for (size_t i = 0; i < ch->clc_n && !found; i++) {
+            if (!parsed[i])
+                continue;
+            /* A member is shown at its key: that is where a reader looks. */
+            struct json_position pos;
+            if (json_position_in_tape(&tapes[i], ptr, JSON_POSITION_KEY, &pos) !=
+                JSON_POSITION_FOUND)
+                continue;
+            *file_idx = i;
+            *line = pos.jp_line > UINT_MAX ? UINT_MAX : (unsigned)pos.jp_line;
+            *col = pos.jp_column > UINT_MAX ? UINT_MAX : (unsigned)pos.jp_column;
+            found = true;
+        }
+        if (found)
+            break;
+    }
+    for (size_t i = 0; i < ch->clc_n; i++)
+        json_tape_free(&tapes[i]);
+}
+
+/* Appends `s` to the string in `dst`, truncating to `size`. */
+static void cl_append(char *dst, size_t size, const char *s)
+{
+    size_t used = strlen(dst), n = strlen(s);
+
+    if (used + 1 >= size)
+        return;
+    if (n > size - used - 1)
+        n = size - used - 1;
+    memcpy(dst + used, s, n);
+    dst[used + n] = '\0';
+}
+
+static void cl_error_at(const struct cl_chain *ch, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* An error at JSON path `path` of the merged document, reported in the file
+ * that defines it. */
+static void cl_error_at(const struct cl_chain *ch, const char *path, const char *fmt, ...)
+{
+    struct contract_load_error *err = ch->clc_err;
+    size_t idx;
+    unsigned line, col;
+    va_list ap;
+
+    cl_locate(ch, path, &idx, &line, &col);
+    memset(err, 0, sizeof(*err));
+    cl_append(err->cle_file, sizeof(err->cle_file), ch->clc_files[idx].clf_name);
+    cl_append(err->cle_path, sizeof(err->cle_path), path);
+    err->cle_line = line;
+    err->cle_column = col;
+    va_start(ap, fmt);
+    vsnprintf(err->cle_message, sizeof(err->cle_message), fmt, ap);
+    va_end(ap);
+    if (idx != 0) {
+        cl_append(err->cle_message, sizeof(err->cle_message), " (inherited by ");
+        cl_append(err->cle_message, sizeof(err->cle_message), ch->clc_files[0].clf_name);
+        cl_append(err->cle_message, sizeof(err->cle_message), ")");
+    }
+    cl_error_format(err);
+}
+
+/* ---- finding files ---- */
+
+static bool cl_is_path(const char *s)
+{
+    size_t n = strlen(s), sn = strlen(CONTRACT_LOAD_SUFFIX);
+
+    return strchr(s, '/') != NULL || (n >= sn && strcmp(s + n - sn, CONTRACT_LOAD_SUFFIX) == 0);
+}
+
+static bool cl_is_file(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The search path for names, in order; returns how many entries. */
+static size_t cl_search_dirs(const char *dir, unsigned flags, const char *out[3])
+{
+    size_t n = 0;
+
+    if (dir != NULL && dir[0] != '\0')
+        out[n++] = dir;
+    if (!(flags & CONTRACT_LOAD_DIR_ONLY)) {
+        out[n++] = CONTRACT_LOAD_SYSTEM_DIR;
+#if SSEMON_SEARCH_SOURCE_TREE
+        out[n++] = CONTRACT_LOAD_SOURCE_DIR;
+#endif
+    }
+    return n;
+}
+
+/* Resolves a NAME through the search path. Returns 0, or -1 with the
+ * searched directories listed in `searched`. */
+static int cl_find_name(const char *name, const char *dir, unsigned flags, char *out,
+                        size_t out_size, char *searched, size_t searched_size)
+{
+    const char *dirs[3];
+    size_t n = cl_search_dirs(dir, flags, dirs), used = 0;
+
+    if (searched_size > 0)
+        searched[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        int w = snprintf(out, out_size, "%s/%s%s", dirs[i], name, CONTRACT_LOAD_SUFFIX);
+        if (w > 0 && (size_t)w < out_size && cl_is_file(out))
+            return 0;
+        if (used < searched_size) {
+            w = snprintf(searched + used, searched_size - used, "%s%s", i ? ", " : "", dirs[i]);
+            if (w > 0)
+                used += (size_t)w;
+        }
+    }
+    return -1;
+}
+
+int contract_load_resolve(const char *name_or_path, const char *contracts_dir, unsigned flags,
+                          char *out, size_t out_size)
+{
+    char searched[8];
+
+    if (name_or_path == NULL || name_or_path[0] == '\0')
+        return -1;
+    if (cl_is_path(name_or_path)) {
+        int w = snprintf(out, out_size, "%s", name_or_path);
+        return w > 0 && (size_t)w < out_size && cl_is_file(out) ? 0 : -1;
+    }
+    return cl_find_name(name_or_path, contracts_dir, flags, out, out_size, searched,
+                        sizeof(searched));
+}
+
+/* Reads a whole regular file of at most CONTRACT_LOAD_MAX_BYTES. Never
+ * blocks on a FIFO or device: those are refused. */
+static int cl_read_file(const char *path, char **text, size_t *len, struct contract_load_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+
+    if (fd < 0) {
+        cl_error(err, path, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        cl_error(err, path, "not a regular file");
+        close(fd);
+        return -1;
+    }
+    if ((uintmax_t)st.st_size > CONTRACT_LOAD_MAX_BYTES) {
+        cl_error(err, path, "larger than %zu bytes", CONTRACT_LOAD_MAX_BYTES);
+        close(fd);
+        return -1;
+    }
+    size_t cap = (size_t)st.st_size + 1, n = 0;
+    char *buf = malloc(cap);
+    if (buf == NULL) {
+        cl_error(err, path, "out of memory");
+        close(fd);
+        return -1;
+    }
+    /* The file may grow while read: read to its end, within the limit. */
+    for (;;) {
+        if (n == cap) {
+            if (cap > CONTRACT_LOAD_MAX_BYTES) {
+                cl_error(err, path, "larger than %zu bytes", CONTRACT_LOAD_MAX_BYTES);
+                free(buf);
+                close(fd);
+                return -1;
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (nb == NULL) {
+                cl_error(err, path, "out of memory");
+                free(buf);
+                close(fd);
+                return -1;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            cl_error(err, path, "cannot read: %s", strerror(errno));
+            free(buf);
+            close(fd);
+            return -1;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    *text = buf;
+    *len = n;
+    return 0;
+}
+
+/* ---- the chain ---- */
+
+static void cl_chain_free(struct cl_chain *ch)
+{
+    for (size_t i = 0; i < ch->clc_n; i++) {
+        struct cl_file *f = &ch->clc_files[i];
+        free(f->clf_name);
+        free(f->clf_real);
+        free(f->clf_text);
+        json_decref(f->clf_doc);
+    }
+    ch->clc_n = 0;
+}
+
+/* Parses the text of the newest chain entry; the root must be an object. */
+static int cl_parse(struct cl_chain *ch, struct cl_file *f)
+{
+    json_error_t jerr;
+
+    f->clf_doc = json_loadb(f->clf_text, f->clf_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (f->clf_doc == NULL) {
+        struct contract_load_error *err = ch->clc_err;
+        memset(err, 0, sizeof(*err));
+        snprintf(err->cle_file, sizeof(err->cle_file), "%s", f->clf_name);
+        err->cle_line = jerr.line > 0 ? (unsigned)jerr.line : 1;
+        err->cle_column = jerr.column > 0 ? (unsigned)jerr.column : 1;
+        snprintf(err->cle_message, sizeof(err->cle_message), "invalid JSON: %s", jerr.text);
+        cl_error_format(err);
+        return -1;
+    }
+    if (!json_is_object(f->clf_doc)) {
+        struct contract_load_error *err = ch->clc_err;
+        memset(err, 0, sizeof(*err));
+        snprintf(err->cle_file, sizeof(err->cle_file), "%s", f->clf_name);
+        err->cle_line = 1;
+        err->cle_column = 1;
+        snprintf(err->cle_message, sizeof(err->cle_message), "a contract is a JSON object");
+        cl_error_format(err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Appends a file to the chain, taking ownership of `text`. */
+static int cl_push(struct cl_chain *ch, const char *name, char *text, size_t len)
+{
+    if (ch->clc_n > CONTRACT_LOAD_MAX_DEPTH) {
+        free(text);
+        cl_error_at(ch, "/extends", "\"extends\" chain longer than %d files",
+                    CONTRACT_LOAD_MAX_DEPTH + 1);
+        return -1;
+    }
+    struct cl_file *f = &ch->clc_files[ch->clc_n];
+    memset(f, 0, sizeof(*f));
+    f->clf_text = text;
+    f->clf_len = len;
+    f->clf_name = strdup(name);
+    f->clf_real = realpath(name, NULL);
+    ch->clc_n++;
+    if (f->clf_name == NULL) {
+        cl_error(ch->clc_err, name, "out of memory");
+        return -1;
+    }
+    return cl_parse(ch, f);
+}
+
+/* Where a relative "extends" path points: next to the extending file. */
+static int cl_relative(const char *from, const char *path, char *out, size_t out_size)
+{
+    const char *slash = strrchr(from, '/');
+    int w;
+
+    if (path[0] == '/' || slash == NULL)
+        w = snprintf(out, out_size, "%s", path);
+    else
+        w = snprintf(out, out_size, "%.*s/%s", (int)(slash - from), from, path);
+    return w > 0 && (size_t)w < out_size ? 0 : -1;
+}
+
+/* Follows "extends" from the newest entry until a document without it. */
+static int cl_follow(struct cl_chain *ch)
+{
+    for (;;) {
+        struct cl_file *child = &ch->clc_files[ch->clc_n - 1];
+        const json_t *ext = json_object_get(child->clf_doc, "extends");
+        char file[PATH_MAX], searched[600];
+
+        if (ext == NULL)
+            return 0;
+        /* Errors here belong to the child: locate them in it alone. */
+        struct cl_chain view = *ch;
+        view.clc_files[0] = *child;
+        view.clc_n = 1;
+        if (!json_is_string(ext) || json_string_value(ext)[0] == '\0') {
+            cl_error_at(&view, "/extends", "expected the NAME or path of a contract");
+            return -1;
+        }
+        const char *target = json_string_value(ext);
+        if (cl_is_path(target)) {
+            if (ch->clc_flags & CONTRACT_LOAD_DIR_ONLY) {
+                cl_error_at(&view, "/extends", "only a NAME can be extended here, not a path");
+                return -1;
+            }
+            if (cl_relative(child->clf_name, target, file, sizeof(file)) < 0) {
+                cl_error_at(&view, "/extends", "path too long");
+                return -1;
+            }
+        } else if (cl_find_name(target, ch->clc_dir, ch->clc_flags, file, sizeof(file), searched,
+                                sizeof(searched)) < 0) {
+            cl_error_at(&view, "/extends", "contract \"%s\" not found (searched: %s)", target,
+                        searched[0] ? searched : "nothing");
+            return -1;
+        }
+        char *real = realpath(file, NULL);
+        for (size_t i = 0; real != NULL && i < ch->clc_n; i++) {
+            if (ch->clc_files[i].clf_real == NULL || strcmp(ch->clc_files[i].clf_real, real) != 0)
+                continue;
+            free(real);
+            cl_error_at(&view, "/extends",
+                        "\"extends\" cycle: %s extends %s, which extends it back", child->clf_name,
+                        file);
+            return -1;
+        }
+        free(real);
+        if (ch->clc_n > CONTRACT_LOAD_MAX_DEPTH) {
+            cl_error_at(&view, "/extends", "\"extends\" chain longer than %d files",
+                        CONTRACT_LOAD_MAX_DEPTH + 1);
+            return -1;
+        }
+        char *text;
+        size_t len;
+        struct contract_load_error ferr;
+        if (cl_read_file(file, &text, &len, &ferr) < 0) {
+            cl_error_at(&view, "/extends", "cannot extend: %s", ferr.cle_text);
+            return -1;
+        }
+        if (cl_push(ch, file, text, len) < 0)
+            return -1;
+    }
+}
+
+/* ---- merging ---- */
+
+/* Child over parent, key by key: objects merge recursively; any other
+ * value, arrays included, replaces; null deletes an inherited key (a null
+ * with nothing to delete stays, so "const": null keeps its meaning). */
+static int cl_merge(json_t *dst, const json_t *src)
+{
+    const char *key;
+    json_t *val;
+
+    json_object_foreach((json_t *)src, key, val)
+    {
+        json_t *dv = json_object_get(dst, key);
+        if (json_is_null(val) && dv != NULL) {
+            json_object_del(dst, key);
+        } else if (json_is_object(val) && json_is_object(dv)) {
+            if (cl_merge(dv, val) < 0)
+                return -1;
+        } else if (json_object_set_new(dst, key, json_deep_copy(val)) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* "name.json" or "dir/name.json" -> "name". */
+static void cl_stem(const char *file, char *out, size_t out_size)
+{
+    const char *base = strrchr(file, '/');
+    size_t n, sn = strlen(CONTRACT_LOAD_SUFFIX);
+
+    base = base ? base + 1 : file;
+    n = strlen(base);
+    if (n > sn && strcmp(base + n - sn, CONTRACT_LOAD_SUFFIX) == 0)
+        n -= sn;
+    snprintf(out, out_size, "%.*s", (int)n, base);
+}
+
+/* Merges the chain from its root down. "name" and "abstract" describe one
+ * file and are not inherited; "extends" is consumed. */
+static json_t *cl_merged(struct cl_chain *ch)
+{
+    json_t *m = json_object();
+
+    if (m == NULL)
+        goto nomem;
+    for (size_t i = ch->clc_n; i-- > 0;) {
+        json_object_del(m, "name");
+        json_object_del(m, "abstract");
+        if (cl_merge(m, ch->clc_files[i].clf_doc) < 0)
+            goto nomem;
+        json_object_del(m, "extends");
+    }
+    if (json_object_get(m, "name") == NULL) {
+        char stem[256];
+        cl_stem(ch->clc_files[0].clf_name, stem, sizeof(stem));
+        if (json_object_set_new(m, "name", json_string(stem)) < 0)
+            goto nomem;
+    }
+    return m;
+nomem:
+    json_decref(m);
+    cl_error(ch->clc_err, ch->clc_files[0].clf_name, "out of memory");
+    return NULL;
+}
+
+/* ---- entry points ---- */
+
+static json_t *cl_document(struct cl_chain *ch, const char *file, char *text, size_t len)
+{
+    if (cl_push(ch, file, text, len) < 0 || cl_follow(ch) < 0)
+        return NULL;
+    return cl_merged(ch);
+}
+
+static struct contract *cl_compile(struct cl_chain *ch, json_t *doc)
+{
+    struct contract_error cerr;
+    struct contract *c = contract_compile(doc, &cerr);
+
+    if (c == NULL)
+        cl_error_at(ch, cerr.ce_path, "%s", cerr.ce_message);
+    return c;
+}
+
+static int cl_open(const char *name_or_path, const char *dir, unsigned flags, char *file,
+                   size_t file_size, char **text, size_t *len, struct contract_load_error *err)
+{
+    char searched[600];
+
+    if (name_or_path == NULL || name_or_path[0] == '\0') {
+        cl_error(err, NULL, "no contract name or path given");
+        return -1;
+    }
+    if (cl_is_path(name_or_path)) {
+        snprintf(file, file_size, "%s", name_or_path);
+    } else if (cl_find_name(name_or_path, dir, flags, file, file_size, searched, sizeof(searched)) <
+               0) {
+        cl_error(err, name_or_path, "contract not found (searched: %s)",
+                 searched[0] ? searched : "nothing");
+        return -1;
+    }
+    return cl_read_file(file, text, len, err);
+}
+
+static json_t *cl_load_document(const char *name_or_path, const char *dir, unsigned flags,
+                                struct cl_chain *ch, struct contract_load_error *err)
+{
+    char file[PATH_MAX], *text;
+    size_t len;
+
+    memset(ch, 0, sizeof(*ch));
+    ch->clc_dir = dir;
+    ch->clc_flags = flags;
+    ch->clc_err = err;
+    if (cl_open(name_or_path, dir, flags, file, sizeof(file), &text, &len, err) < 0)
+        return NULL;
+    return cl_document(ch, file, text, len);
+}
+
+json_t *contract_load_document(const char *name_or_path, const char *contracts_dir,
+                               struct contract_load_error *err)
+{
+    struct contract_load_error dummy;
+    struct cl_chain ch;
+
+    json_t *doc = cl_load_document(name_or_path, contracts_dir, 0, &ch, err ? err : &dummy);
+    cl_chain_free(&ch);
+    return doc;
+}
+
+struct contract *contract_load(const char *name_or_path, const char *contracts_dir,
+                               struct contract_load_error *err)
+{
+    struct contract_load_error dummy;
+    struct cl_chain ch;
+    struct contract *c = NULL;
+
+    json_t *doc = cl_load_document(name_or_path, contracts_dir, 0, &ch, err ? err : &dummy);
+    if (doc != NULL)
+        c = cl_compile(&ch, doc);
+    json_decref(doc);
+    cl_chain_free(&ch);
+    return c;
+}
+
+struct contract *contract_load_buffer(const char *text, size_t len, const char *file,
+                                      const char *contracts_dir, unsigned flags,
+                                      struct contract_load_error *err)
+{
+    struct contract_load_error dummy;
+    struct cl_chain ch;
+    struct contract *c = NULL;
+
+    if (err == NULL)
+        err = &dummy;
+    if (file == NULL || file[0] == '\0')
+        file = CONTRACT_LOAD_BUFFER_NAME;
+    memset(&ch, 0, sizeof(ch));
+    ch.clc_dir = contracts_dir;
+    ch.clc_flags = flags;
+    ch.clc_err = err;
+    if (len > CONTRACT_LOAD_MAX_BYTES) {
+        cl_error(err, file, "larger than %zu bytes", CONTRACT_LOAD_MAX_BYTES);
+        return NULL;
+    }
+    char *copy = malloc(len + 1);
+    if (copy == NULL) {
+        cl_error(err, file, "out of memory");
+        return NULL;
+    }
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    json_t *doc = cl_document(&ch, file, copy, len);
+    if (doc != NULL)
+        c = cl_compile(&ch, doc);
+    json_decref(doc);
+    cl_chain_free(&ch);
+    return c;
+}
+
+/* ---- listing ---- */
+
+static int cl_entry_cmp(const void *a, const void *b)
+{
+    const struct contract_load_entry *x = a, *y = b;
+
+    return strcmp(x->cen_name, y->cen_name);
+}
+
+static bool cl_listed(const struct contract_load_entry *e, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(e[i].cen_name, name) == 0)
+            return true;
+    return false;
+}
+
+/* Adds one file found in a directory; abstract or unreadable files are
+ * recorded without a file so the name is not looked up again further down
+ * the search path (it resolves to this file), then dropped. */
+static int cl_list_add(struct contract_load_entry **out, size_t *n, size_t *cap, const char *name,
+                       const char *path)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 8;
+        struct contract_load_entry *ne = realloc(*out, nc * sizeof(*ne));
+        if (ne == NULL)
+            return -1;
+        *out = ne;
+        *cap = nc;
+    }
+    struct contract_load_entry *e = &(*out)[*n];
+    memset(e, 0, sizeof(*e));
+    e->cen_name = strdup(name);
+    if (e->cen_name == NULL)
+        return -1;
+    (*n)++;
+
+    struct contract_load_error err;
+    char *text;
+    size_t len;
+    if (cl_read_file(path, &text, &len, &err) < 0)
+        return 0;
+    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    free(text);
+    if (!json_is_object(doc) || json_is_true(json_object_get(doc, "abstract"))) {
+        json_decref(doc);
+        return 0;
+    }
+    const char *desc = json_string_value(json_object_get(doc, "description"));
+    int rc = 0;
+    e->cen_file = strdup(path);
+    if (e->cen_file == NULL)
+        rc = -1;
+    if (desc != NULL && rc == 0) {
+        e->cen_description = strdup(desc);
+        if (e->cen_description == NULL)
+            rc = -1;
+    }
+    json_decref(doc);
+    return rc;
+}
+
+static int cl_list_dir(const char *dir, struct contract_load_entry **out, size_t *n, size_t *cap)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    size_t sn = strlen(CONTRACT_LOAD_SUFFIX);
+
+    if (d == NULL)
+        return 0;
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (de->d_name[0] == '.' || len <= sn ||
+            strcmp(de->d_name + len - sn, CONTRACT_LOAD_SUFFIX) != 0)
+            continue;
+        char name[NAME_MAX + 1], path[PATH_MAX];
+        snprintf(name, sizeof(name), "%.*s", (int)(len - sn), de->d_name);
+        int w = snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        if (w < 0 || (size_t)w >= sizeof(path) || !cl_is_file(path) || cl_listed(*out, *n, name))
+            continue;
+        if (cl_list_add(out, n, cap, name, path) < 0) {
+            closedir(d);
+            return -1;
+        }
+    }
+    closedir(d);
+    return 0;
+}
+
+int contract_load_list(const char *contracts_dir, struct contract_load_entry **out, size_t *n)
+{
+    const char *dirs[3];
+    size_t nd = cl_search_dirs(contracts_dir, 0, dirs), count = 0, cap = 0;
+    struct contract_load_entry *e = NULL;
+
+    *out = NULL;
+    *n = 0;
+    for (size_t i = 0; i < nd; i++) {
+        if (cl_list_dir(dirs[i], &e, &count, &cap) < 0) {
+            contract_load_list_free(e, count);
+            return -1;
+        }
+    }
+    /* Drop the names that resolve to something not loadable. */
+    size_t kept = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (e[i].cen_file == NULL) {
+            free(e[i].cen_name);
+            free(e[i].cen_description);
+            continue;
+        }
+        e[kept++] = e[i];
+    }
+    if (kept > 1)
+        qsort(e, kept, sizeof(*e), cl_entry_cmp);
+    if (kept == 0) {
+        free(e);
+        e = NULL;
+    }
+    *out = e;
+    *n = kept;
+    return 0;
+}
+
+void contract_load_list_free(struct contract_load_entry *entries, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(entries[i].cen_name);
+        free(entries[i].cen_file);
+        free(entries[i].cen_description);
+    }
+    free(entries);
+}

@@ -1,0 +1,417 @@
+/*
+ * One subscription, judged live. Every call into the validator is followed
+ * by re-arming the tick deadline at validator_next_deadline(), so time-based
+ * rules fire on time whether or not bytes arrive.
+ */
+#include "ssemon/io/monitor.h"
+
+#include "ssemon/io/deadline.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const double monitor_gap_bounds[MONITOR_GAP_BUCKETS] = {0.5, 1,  2,  5,  10, 15,
+                                                        20,  30, 45, 60, 90, 120};
+const double monitor_latency_bounds[MONITOR_LATENCY_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                                0.5,   1,    2.5,   5,    10};
+
+const double monitor_ratio_bounds[MONITOR_RATIO_BUCKETS] = {0.25, 0.5, 0.75, 0.8, 0.9, 1};
+
+struct monitor {
+    char *m_name;
+    char *m_url;
+    const struct contract *m_contract;
+    struct subscription *m_sub;
+    struct validator *m_val;
+    struct deadline m_tick;
+    uint64_t m_tick_at; /* when m_tick fires (monotonic ms); VALIDATOR_NO_DEADLINE: not armed */
+    struct monitor_callbacks m_cb;
+    void *m_ctx;
+    uint64_t m_healthy_window_ms;
+    struct monitor_stats m_st;
+    bool m_opened;         /* the current connection reached its stream */
+    bool m_ever_connected; /* some connection did */
+    uint64_t m_seen_heartbeats;
+    bool m_latency_seen; /* first-event latency of this lifecycle observed */
+};
+
+static const char *const monitor_state_names[] = {
+    [MONITOR_CONNECTING] = "connecting",
+    [MONITOR_STREAMING] = "streaming",
+    [MONITOR_BACKOFF] = "backoff",
+    [MONITOR_STOPPED] = "stopped",
+};
+
+const char *monitor_state_name(enum monitor_state s)
+{
+    if ((unsigned)s > MONITOR_STOPPED)
+        return "unknown";
+    return monitor_state_names[s];
+}
+
+uint64_t monitor_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void monitor_observe(struct monitor_histogram *h, const double *bounds, size_t n,
+                            double seconds)
+{
+    size_t i = 0;
+    while (i < n && seconds > bounds[i])
+        i++;
+    h->mh_counts[i]++;
+    h->mh_count++;
+    if (seconds > 0)
+        h->mh_sum_micro += (uint64_t)llround(seconds * 1e6);
+}
+
+static void monitor_copy_text(char *dst, size_t size, const char *src)
+{
+    if (src == NULL) {
+        dst[0] = '\0';
+        return;
+    }
+    size_t n = strlen(src);
+    if (n >= size) {
+        n = size - 1;
+        /* Never end inside a UTF-8 sequence. */
+        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+            n--;
+    }
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* ---- the validator's clock ---- */
+
+/* Most events push the validator's deadline later (a heartbeat restarts
+ * the window): the armed timer is then left alone and fires early, and the
+ * tick re-arms it for the real deadline. So the timer is touched about once
+ * per window, not once per event. */
+static void monitor_rearm(struct monitor *m)
+{
+    uint64_t next = validator_next_deadline(m->m_val);
+    if (next == VALIDATOR_NO_DEADLINE) {
+        if (m->m_tick_at != VALIDATOR_NO_DEADLINE) {
+            deadline_cancel(&m->m_tick);
+            m->m_tick_at = VALIDATOR_NO_DEADLINE;
+        }
+        return;
+    }
+    if (m->m_tick_at != VALIDATOR_NO_DEADLINE && m->m_tick_at <= next)
+        return;
+    uint64_t now = deadline_now_ms();
+    if (deadline_arm(&m->m_tick, next > now ? next - now : 0) == 0)
+        m->m_tick_at = next > now ? next : now;
+}
+
+static void monitor_on_tick(void *ctx)
+{
+    struct monitor *m = ctx;
+    m->m_tick_at = VALIDATOR_NO_DEADLINE;
+    validator_tick(m->m_val, deadline_now_ms());
+    monitor_rearm(m);
+}
+
+/* Heartbeat gaps and first-event latency, read off the validator after each
+ * call that may have changed them. */
+static void monitor_after_input(struct monitor *m)
+{
+    const struct validator_stats *vs = validator_stats(m->m_val);
+    if (vs->vs_heartbeats != m->m_seen_heartbeats) {
+        m->m_seen_heartbeats = vs->vs_heartbeats;
+        m->m_st.ms_heartbeats++;
+        m->m_st.ms_last_heartbeat_wall_ms = monitor_wall_ms();
+        monitor_observe(&m->m_st.ms_gap, monitor_gap_bounds, MONITOR_GAP_BUCKETS,
+                        (double)vs->vs_last_heartbeat_gap_ms / 1000.0);
+        if (vs->vs_hb_limit_ms > 0)
+            monitor_observe(&m->m_st.ms_gap_ratio, monitor_ratio_bounds, MONITOR_RATIO_BUCKETS,
+                            (double)vs->vs_last_heartbeat_gap_ms / (double)vs->vs_hb_limit_ms);
+    }
+    if (!m->m_latency_seen && vs->vs_first_event_latency_ms != UINT64_MAX) {
+        m->m_latency_seen = true;
+        monitor_observe(&m->m_st.ms_latency, monitor_latency_bounds, MONITOR_LATENCY_BUCKETS,
+                        (double)vs->vs_first_event_latency_ms / 1000.0);
+    }
+    monitor_rearm(m);
+}
+
+static void monitor_on_violation(void *ctx, const struct violation *v)
+{
+    struct monitor *m = ctx;
+    struct monitor_stats *st = &m->m_st;
+    st->ms_violations_total++;
+    if ((unsigned)v->v_class < VIOLATION_CLASS_COUNT)
+        st->ms_violations[v->v_class]++;
+    if (v->v_severity == VIOLATION_ERROR)
+        st->ms_last_error_mono_ms = deadline_now_ms();
+    struct monitor_violation *lv = &st->ms_last_violation;
+    st->ms_has_last_violation = true;
+    lv->mv_class = v->v_class;
+    lv->mv_severity = v->v_severity;
+    monitor_copy_text(lv->mv_message, sizeof(lv->mv_message), v->v_message);
+    monitor_copy_text(lv->mv_event, sizeof(lv->mv_event), v->v_event);
+    monitor_copy_text(lv->mv_state, sizeof(lv->mv_state), v->v_state);
+    monitor_copy_text(lv->mv_excerpt, sizeof(lv->mv_excerpt), v->v_excerpt);
+    lv->mv_wall_ms = monitor_wall_ms();
+    if (m->m_cb.mc_on_violation != NULL)
+        m->m_cb.mc_on_violation(m->m_ctx, m, v);
+}
+
+/* ---- the engine's callbacks ---- */
+
+static void monitor_on_connecting(void *ctx, struct subscription *s,
+                                  const struct sub_connecting_info *info)
+{
+    struct monitor *m = ctx;
+    (void)s;
+    m->m_st.ms_state = MONITOR_CONNECTING;
+    if (info->sci_attempt > 1)
+        m->m_st.ms_reconnects++;
+}
+
+static void monitor_on_open(void *ctx, struct subscription *s, const struct sub_open_info *info)
+{
+    struct monitor *m = ctx;
+    (void)s;
+    size_t n = info->soi_nheaders;
+    struct validator_header *vh = sub_headers_for_validator(info->soi_headers, n);
+    if (vh == NULL)
+        n = 0; /* judge the status without headers rather than not at all */
+    m->m_opened = true;
+    m->m_latency_seen = false;
+    m->m_st.ms_state = MONITOR_STREAMING;
+    m->m_st.ms_connected_since_wall_ms = monitor_wall_ms();
+    m->m_st.ms_ended_by_contract = false;
+    validator_open(m->m_val, deadline_now_ms(), (int)info->soi_status, vh, n);
+    free(vh);
+    uint64_t failures = m->m_st.ms_consecutive_failures;
+    m->m_st.ms_consecutive_failures = 0;
+    if (failures > 0 && m->m_ever_connected) {
+        if (m->m_cb.mc_on_lifecycle != NULL)
+            m->m_cb.mc_on_lifecycle(m->m_ctx, m, MONITOR_RECOVERED, failures, "");
+    } else if (!m->m_ever_connected) {
+        if (m->m_cb.mc_on_lifecycle != NULL)
+            m->m_cb.mc_on_lifecycle(m->m_ctx, m, MONITOR_CONNECTED, failures, "");
+    }
+    m->m_ever_connected = true;
+    monitor_after_input(m);
+}
+
+static void monitor_on_event(void *ctx, struct subscription *s, const struct sse_event *ev)
+{
+    struct monitor *m = ctx;
+    (void)s;
+    struct monitor_stats *st = &m->m_st;
+    st->ms_events++;
+    st->ms_last_event_wall_ms = monitor_wall_ms();
+    size_t k = contract_event_index(m->m_contract, ev->type, ev->type_len);
+    if (k >= st->ms_n_kinds - 1)
+        k = st->ms_n_kinds - 1;
+    st->ms_events_by_kind[k]++;
+    validator_event(m->m_val, deadline_now_ms(), ev);
+    monitor_after_input(m);
+}
+
+static void monitor_on_comment(void *ctx, struct subscription *s, const char *text, size_t len)
+{
+    struct monitor *m = ctx;
+    (void)s;
+    validator_comment(m->m_val, deadline_now_ms(), text, len);
+    monitor_after_input(m);
+}
+
+static void monitor_on_anomaly(void *ctx, struct subscription *s, enum sse_anomaly kind,
+                               const char *line, size_t len)
+{
+    struct monitor *m = ctx;
+    (void)s;
+    validator_anomaly(m->m_val, deadline_now_ms(), kind, line, len);
+    monitor_after_input(m);
+}
+
+static void monitor_on_chunk(void *ctx, struct subscription *s, const void *buf, size_t len)
+{
+    struct monitor *m = ctx;
+    (void)s;
+    (void)buf;
+    m->m_st.ms_bytes += len;
+}
+
+enum violation_class monitor_close_class(const struct sub_closed_info *info, char *msg,
+                                         size_t msg_size)
+{
+    const char *err = info->scl_error != NULL ? info->scl_error : "";
+    switch (info->scl_reason) {
+    case STREAM_CLOSE_HTTP_STATUS:
+        if (err[0] != '\0')
+            snprintf(msg, msg_size, "HTTP status %ld: %s", info->scl_status, err);
+        else
+            snprintf(msg, msg_size, "HTTP status %ld, expected 200", info->scl_status);
+        return VIOLATION_HTTP_STATUS;
+    case STREAM_CLOSE_CONTENT_TYPE:
+        snprintf(msg, msg_size, "content type \"%.200s\", expected text/event-stream",
+                 info->scl_content_type != NULL ? info->scl_content_type : "");
+        return VIOLATION_CONTENT_TYPE;
+    default:
+        snprintf(msg, msg_size, "connection failed: %s",
+                 err[0] != '\0' ? err : stream_close_reason_name(info->scl_reason));
+        return VIOLATION_CONNECT_FAILED;
+    }
+}
+
+static void monitor_on_closed(void *ctx, struct subscription *s, const struct sub_closed_info *info)
+{
+    struct monitor *m = ctx;
+    (void)s;
+    struct monitor_stats *st = &m->m_st;
+    uint64_t now = deadline_now_ms();
+    bool stopped = info->scl_reason == STREAM_CLOSE_STOPPED;
+    const char *err = info->scl_error != NULL && info->scl_error[0] != '\0'
+                          ? info->scl_error
+                          : stream_close_reason_name(info->scl_reason);
+    bool failed;
+    if (!m->m_opened) {
+        failed = !stopped;
+        if (failed) {
+            char msg[512];
+            enum violation_class cls = monitor_close_class(info, msg, sizeof(msg));
+            validator_connect_failed(m->m_val, now, cls, msg);
+        }
+    } else {
+        bool final = validator_in_final_state(m->m_val);
+        st->ms_ended_by_contract = final && info->scl_reason == STREAM_CLOSE_EOF;
+        failed = !stopped && !st->ms_ended_by_contract;
+        if (!stopped)
+            validator_end(m->m_val, now, info->scl_reason == STREAM_CLOSE_EOF ? NULL : err);
+        if (failed && m->m_cb.mc_on_lifecycle != NULL)
+            m->m_cb.mc_on_lifecycle(m->m_ctx, m, MONITOR_LOST, 0, err);
+    }
+    if (failed)
+        st->ms_consecutive_failures++;
+    m->m_opened = false;
+    st->ms_connected_since_wall_ms = 0;
+    st->ms_state = info->scl_will_retry ? MONITOR_BACKOFF : MONITOR_STOPPED;
+    monitor_rearm(m);
+}
+
+/* ---- lifecycle ---- */
+
+struct monitor *monitor_new(struct sub_engine *e, struct event_base *base,
+                            const struct monitor_options *o, const struct monitor_callbacks *cbs,
+                            void *ctx)
+{
+    struct monitor *m = calloc(1, sizeof(*m));
+    if (m == NULL)
+        return NULL;
+    m->m_contract = o->mo_contract;
+    m->m_healthy_window_ms = o->mo_healthy_window_ms;
+    if (cbs != NULL)
+        m->m_cb = *cbs;
+    m->m_ctx = ctx;
+    m->m_st.ms_state = MONITOR_STOPPED;
+    m->m_tick_at = VALIDATOR_NO_DEADLINE;
+    m->m_st.ms_n_kinds = o->mo_contract->c_n_events + 1;
+    m->m_st.ms_events_by_kind = calloc(m->m_st.ms_n_kinds, sizeof(uint64_t));
+    m->m_name = strdup(o->mo_name != NULL ? o->mo_name : "");
+    m->m_url = strdup(o->mo_display_url != NULL ? o->mo_display_url : "");
+    if (m->m_st.ms_events_by_kind == NULL || m->m_name == NULL || m->m_url == NULL)
+        goto fail;
+    if (deadline_init(&m->m_tick, base, monitor_on_tick, m) != 0)
+        goto fail;
+    /* A heartbeat window that expires while hundreds of sockets are ready
+     * is judged before them, not after (when the base has priorities). */
+    if (event_base_get_npriorities(base) > 1)
+        deadline_prioritize(&m->m_tick);
+    m->m_val = validator_new(o->mo_contract, &o->mo_val, monitor_on_violation, m);
+    if (m->m_val == NULL)
+        goto fail;
+    const struct sub_callbacks scb = {
+        .sc_on_connecting = monitor_on_connecting,
+        .sc_on_open = monitor_on_open,
+        .sc_on_event = monitor_on_event,
+        .sc_on_comment = monitor_on_comment,
+        .sc_on_anomaly = monitor_on_anomaly,
+        .sc_on_chunk = monitor_on_chunk,
+        .sc_on_closed = monitor_on_closed,
+    };
+    m->m_sub = subscription_new(e, &o->mo_sub, &scb, m);
+    if (m->m_sub == NULL)
+        goto fail;
+    return m;
+fail:
+    monitor_free(m);
+    errno = errno != 0 ? errno : ENOMEM;
+    return NULL;
+}
+
+int monitor_start(struct monitor *m)
+{
+    return subscription_start(m->m_sub);
+}
+
+void monitor_stop(struct monitor *m)
+{
+    subscription_stop(m->m_sub);
+    deadline_cancel(&m->m_tick);
+    m->m_tick_at = VALIDATOR_NO_DEADLINE;
+    m->m_st.ms_state = MONITOR_STOPPED;
+}
+
+void monitor_free(struct monitor *m)
+{
+    if (m == NULL)
+        return;
+    subscription_free(m->m_sub);
+    deadline_release(&m->m_tick);
+    validator_free(m->m_val);
+    free(m->m_st.ms_events_by_kind);
+    free(m->m_name);
+    free(m->m_url);
+    free(m);
+}
+
+const char *monitor_name(const struct monitor *m)
+{
+    return m->m_name;
+}
+
+const char *monitor_display_url(const struct monitor *m)
+{
+    return m->m_url;
+}
+
+const struct contract *monitor_contract(const struct monitor *m)
+{
+    return m->m_contract;
+}
+
+const struct monitor_stats *monitor_stats(const struct monitor *m)
+{
+    return &m->m_st;
+}
+
+bool monitor_healthy(const struct monitor *m, uint64_t now_ms)
+{
+    const struct monitor_stats *st = &m->m_st;
+    bool flowing = st->ms_state == MONITOR_STREAMING ||
+                   (st->ms_state == MONITOR_BACKOFF && st->ms_ended_by_contract);
+    if (!flowing)
+        return false;
+    if (st->ms_last_error_mono_ms == 0)
+        return true;
+    return now_ms - st->ms_last_error_mono_ms >= m->m_healthy_window_ms;
+}
+
+const char *monitor_order_state(const struct monitor *m)
+{
+    return validator_state(m->m_val);
+}

@@ -1,0 +1,988 @@
+/*
+ * The daemon's status endpoint. Small responses are rendered whole from the
+ * view the daemon hands over at that moment, and queued for evhttp to
+ * write. GET /status and GET /metrics (HTTP/1.1) are rendered and sent in
+ * slices, chunked: a scrape of 10,000 subscriptions is tens of MB, and
+ * rendering it at once would hold the loop (and monitoring) for tens of
+ * milliseconds and the whole document in memory per client. A stream
+ * renders in passes, each a turn of the loop: slices of 192 KiB until
+ * 1 MiB is queued for the client (about a millisecond), then the loop
+ * polls its sockets and runs its timers; the next pass comes when that
+ * queue has drained. A slow client thus holds at most about 1.25 MiB at
+ * the daemon, besides the kernel's socket buffer, and the write timeout
+ * drops one that stops reading. A stream keeps pointers into the
+ * monitors, so it ends, cut short, when the view's generation changes (a
+ * reload): the client sees a truncated body, never a short document
+ * passed off as whole. No request ever waits on anything, so a client can
+ * only hold its own connection, never the loop.
+ *
+ * libevent 2.1 has no connection cap for evhttp, so we keep one ourselves:
+ * the bufferevent callback counts each accepted connection, and a close
+ * callback on its evhttp_connection counts it out. The connection object
+ * only exists once evhttp has finished setting it up, after our callback
+ * returned, so a zero-delay event "adopts" the new bufferevents right
+ * after the accept (holding a reference on each meanwhile, so one that
+ * evhttp already dropped is recognised instead of touched after free).
+ */
+#include "ssemon/io/status_server.h"
+
+#include "ssemon/io/deadline.h"
+#include "ssemon/json/json_writer.h"
+#include "ssemon/core/violation.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/http_struct.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STATUS_DEFAULT_HEADER_BYTES 8192
+#define STATUS_DEFAULT_TIMEOUT_S 5
+#define STATUS_DEFAULT_MAX_CONNECTIONS 64
+#define STATUS_LISTEN_BACKLOG 128
+
+/* Bytes written to a client per write callback (libevent's default is
+ * 16 KiB): a scrape of tens of MB then takes tens of loop passes, not
+ * thousands; the kernel's socket buffer still paces a slow client. */
+#define STATUS_MAX_SINGLE_WRITE ((ev_ssize_t)1 << 20)
+
+#define STATUS_METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+/* A /status or /metrics response is rendered and sent in slices of about
+ * STATUS_SLICE_BYTES, and no new slice is rendered while
+ * STATUS_STREAM_AHEAD or more is still queued for the client. */
+#define STATUS_SLICE_BYTES ((size_t)192 << 10)
+#define STATUS_STREAM_AHEAD ((size_t)1 << 20)
+/* A slice's buffer: the slice, and room for the rows that end it (a slice
+ * stops at the first row boundary past STATUS_SLICE_BYTES). */
+#define STATUS_SLICE_BUFFER ((size_t)256 << 10)
+
+/* Documents at least this large are handed to libevent, not copied. */
+#define STATUS_HANDOVER_MIN ((size_t)64 << 10)
+
+struct status_server {
+    struct event_base *ss_base;
+    struct evhttp *ss_http;
+    struct evconnlistener *ss_listener; /* owned by ss_http once bound */
+    status_view_fn ss_view;
+    void *ss_ctx;
+    struct status_server_limits ss_limits;
+    char *ss_unix_path; /* owned; removed on free */
+    unsigned ss_port;
+    unsigned ss_connections;
+    bool ss_paused;  /* listener disabled at the connection cap */
+    bool ss_closing; /* in status_server_free: listeners are going away */
+    /* Accepted, not yet adopted: one reference held on each. */
+    struct bufferevent **ss_pending;
+    size_t ss_n_pending;
+    struct event *ss_adopt;
+    /* Adopted connections (a close callback set on each): the only ones a
+     * response may be streamed on, since only their end is seen. */
+    struct evhttp_connection **ss_adopted;
+    size_t ss_n_adopted;
+    struct status_stream *ss_streams; /* responses being sent in slices */
+    struct json_writer ss_out;        /* reused from response to response */
+    struct status_pool *ss_pool;      /* buffers of documents already sent */
+    /* Sizes of the last documents: the next is about as large, so its
+     * buffer is reserved at once instead of grown step by step. */
+    size_t ss_last_status;
+    size_t ss_last_metrics;
+};
+
+/* Large documents go to libevent by reference; once sent, their buffers
+ * come back here and serve the next ones, so a scrape of tens of MB does
+ * not have the kernel fault in fresh pages every time. libevent may free a
+ * connection's buffers after the server is gone (bufferevents finalize in
+ * a later loop pass), so the pool counts its users: the server and every
+ * buffer in flight. */
+#define STATUS_POOL_SLOTS 2
+
+struct status_pool {
+    unsigned sp_refs;
+    bool sp_server_gone; /* nothing will take buffers any more */
+    char *sp_buf[STATUS_POOL_SLOTS];
+    size_t sp_cap[STATUS_POOL_SLOTS];
+};
+
+/* A buffer in flight: what it needs to find its way back. */
+struct status_body {
+    struct status_pool *sb_pool;
+    size_t sb_cap;
+};
+
+static void status_pool_unref(struct status_pool *p)
+{
+    if (--p->sp_refs > 0)
+        return;
+    for (size_t i = 0; i < STATUS_POOL_SLOTS; i++)
+        free(p->sp_buf[i]);
+    free(p);
+}
+
+/* Keeps `buf` while the server is there to use it, in a free slot or in
+ * place of a smaller one; frees what it does not keep. */
+static void status_pool_put(struct status_pool *p, char *buf, size_t cap)
+{
+    if (!p->sp_server_gone) {
+        size_t smallest = 0;
+        for (size_t i = 1; i < STATUS_POOL_SLOTS; i++)
+            if (p->sp_cap[i] < p->sp_cap[smallest])
+                smallest = i;
+        if (cap > p->sp_cap[smallest]) {
+            char *old = p->sp_buf[smallest];
+            p->sp_buf[smallest] = buf;
+            p->sp_cap[smallest] = cap;
+            buf = old;
+        }
+    }
+    free(buf);
+}
+
+/* Gives the writer (empty, without a buffer) the smallest kept buffer of
+ * `need` to `max` bytes, if any. */
+static void status_pool_take(struct status_pool *p, struct json_writer *w, size_t need, size_t max)
+{
+    size_t best = STATUS_POOL_SLOTS;
+    for (size_t i = 0; i < STATUS_POOL_SLOTS; i++)
+        if (p->sp_buf[i] != NULL && p->sp_cap[i] >= need && p->sp_cap[i] <= max &&
+            (best == STATUS_POOL_SLOTS || p->sp_cap[i] < p->sp_cap[best]))
+            best = i;
+    if (best == STATUS_POOL_SLOTS)
+        return;
+    json_writer_adopt(w, p->sp_buf[best], p->sp_cap[best]);
+    p->sp_buf[best] = NULL;
+    p->sp_cap[best] = 0;
+}
+
+/* ---- the server ---- */
+
+void status_server_limits_default(struct status_server_limits *l)
+{
+    l->ssl_max_header_bytes = STATUS_DEFAULT_HEADER_BYTES;
+    l->ssl_max_body_bytes = 0;
+    l->ssl_timeout_s = STATUS_DEFAULT_TIMEOUT_S;
+    l->ssl_max_connections = STATUS_DEFAULT_MAX_CONNECTIONS;
+}
+
+static void status_server_resume(struct status_server *s)
+{
+    if (s->ss_paused && !s->ss_closing && s->ss_connections < s->ss_limits.ssl_max_connections &&
+        evconnlistener_enable(s->ss_listener) == 0)
+        s->ss_paused = false;
+}
+
+/* One /status or /metrics response being sent in slices. */
+struct status_stream {
+    struct status_stream *st_next;
+    struct status_server *st_server;
+    struct evhttp_request *st_req;
+    struct evhttp_connection *st_conn;
+    struct event *st_slice;            /* renders and sends the next slice */
+    struct status_metrics *st_metrics; /* one of these two */
+    struct status_json *st_json;
+    uint64_t st_generation; /* the view's, when the response began */
+};
+
+static void status_stream_free(struct status_stream *st)
+{
+    struct status_stream **pp = &st->st_server->ss_streams;
+    while (*pp != NULL && *pp != st)
+        pp = &(*pp)->st_next;
+    if (*pp == st)
+        *pp = st->st_next;
+    if (st->st_slice != NULL)
+        event_free(st->st_slice);
+    status_metrics_free(st->st_metrics);
+    status_json_free(st->st_json);
+    free(st);
+}
+
+static void status_server_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+    struct status_server *s = arg;
+    /* Counted out once, whatever evhttp does with the object afterwards. */
+    evhttp_connection_set_closecb(evcon, NULL, NULL);
+    if (s->ss_connections > 0)
+        s->ss_connections--;
+    for (size_t i = 0; i < s->ss_n_adopted; i++) {
+        if (s->ss_adopted[i] == evcon) {
+            s->ss_adopted[i] = s->ss_adopted[--s->ss_n_adopted];
+            break;
+        }
+    }
+    /* A response still being streamed on it is over. When the client went
+     * away (or timed out), evhttp has detached the request from the
+     * connection and leaves it to us: evhttp_send_reply_end frees a
+     * detached request. Otherwise (evhttp_free, or our own abort) the
+     * request is still attached and goes with the connection. */
+    struct status_stream *st = s->ss_streams;
+    while (st != NULL) {
+        struct status_stream *next = st->st_next;
+        if (st->st_conn == evcon) {
+            struct evhttp_request *req = st->st_req;
+            status_stream_free(st);
+            if (evhttp_request_get_connection(req) == NULL)
+                evhttp_send_reply_end(req);
+        }
+        st = next;
+    }
+    status_server_resume(s);
+}
+
+/* Runs right after the accepts that created the pending bufferevents. */
+static void status_server_adopt(evutil_socket_t fd, short what, void *arg)
+{
+    struct status_server *s = arg;
+    (void)fd;
+    (void)what;
+    for (size_t i = 0; i < s->ss_n_pending; i++) {
+        struct bufferevent *bev = s->ss_pending[i];
+        bufferevent_data_cb rd, wr;
+        bufferevent_event_cb ev;
+        void *cbarg = NULL;
+        bufferevent_getcb(bev, &rd, &wr, &ev, &cbarg);
+        /* evhttp runs every incoming connection's bufferevent with the
+         * connection as callback argument; bufferevent_free clears it, so
+         * NULL means evhttp gave up on the connection during the accept. */
+        struct evhttp_connection *evcon = cbarg;
+        if (evcon != NULL && evhttp_connection_get_bufferevent(evcon) == bev) {
+            evhttp_connection_set_closecb(evcon, status_server_conn_closed, s);
+            if (s->ss_n_adopted < s->ss_limits.ssl_max_connections)
+                s->ss_adopted[s->ss_n_adopted++] = evcon;
+        } else if (s->ss_connections > 0) {
+            s->ss_connections--;
+        }
+        bufferevent_decref(bev);
+    }
+    s->ss_n_pending = 0;
+    status_server_resume(s);
+}
+
+/* evhttp asks for each accepted connection's bufferevent here: the one
+ * place every connection passes through, so the one place to count. */
+static struct bufferevent *status_server_new_bev(struct event_base *base, void *arg)
+{
+    struct status_server *s = arg;
+    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (bev == NULL)
+        return NULL;
+    bufferevent_set_max_single_write(bev, STATUS_MAX_SINGLE_WRITE);
+    if (s->ss_n_pending >= s->ss_limits.ssl_max_connections)
+        return bev;
+    bufferevent_incref(bev);
+    s->ss_pending[s->ss_n_pending++] = bev;
+    s->ss_connections++;
+    event_active(s->ss_adopt, EV_TIMEOUT, 0);
+    if (s->ss_connections >= s->ss_limits.ssl_max_connections && !s->ss_paused &&
+        evconnlistener_disable(s->ss_listener) == 0)
+        s->ss_paused = true;
+    return bev;
+}
+
+static void status_server_reply(struct evhttp_request *req, int code, const char *reason,
+                                const char *content_type, const char *body, size_t len)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", content_type);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+        /* evhttp would send a HEAD response's body: give none, but say how
+         * long the GET's would be. */
+        char cl[32];
+        snprintf(cl, sizeof(cl), "%zu", len);
+        evhttp_add_header(h, "Content-Length", cl);
+        evhttp_send_reply(req, code, reason, NULL);
+        return;
+    }
+    struct evbuffer *b = evbuffer_new();
+    if (b == NULL || evbuffer_add(b, body, len) != 0) {
+        if (b != NULL)
+            evbuffer_free(b);
+        evhttp_remove_header(h, "Content-Type");
+        evhttp_send_reply(req, 500, "Internal Server Error", NULL);
+        return;
+    }
+    evhttp_send_reply(req, code, reason, b);
+    evbuffer_free(b);
+}
+
+static void status_server_free_body(const void *data, size_t len, void *arg)
+{
+    (void)len;
+    struct status_body *b = arg;
+    status_pool_put(b->sb_pool, (char *)data, b->sb_cap);
+    status_pool_unref(b->sb_pool);
+    free(b);
+}
+
+/* A large document is handed to libevent by reference (no copy of tens of
+ * megabytes); `body` (`cap` bytes allocated) goes back to the pool once
+ * sent, or is freed here on failure. */
+static void status_server_reply_owned(struct status_server *s, struct evhttp_request *req, int code,
+                                      const char *reason, const char *content_type, char *body,
+                                      size_t len, size_t cap)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", content_type);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    struct evbuffer *b = evbuffer_new();
+    struct status_body *sb = malloc(sizeof(*sb));
+    if (sb != NULL) {
+        sb->sb_pool = s->ss_pool;
+        sb->sb_cap = cap;
+        s->ss_pool->sp_refs++;
+    }
+    if (b == NULL || sb == NULL ||
+        evbuffer_add_reference(b, body, len, status_server_free_body, sb) != 0) {
+        if (b != NULL)
+            evbuffer_free(b);
+        if (sb != NULL) {
+            status_pool_unref(sb->sb_pool);
+            free(sb);
+        }
+        free(body);
+        evhttp_remove_header(h, "Content-Type");
+        evhttp_send_reply(req, 500, "Internal Server Error", NULL);
+        return;
+    }
+    evhttp_send_reply(req, code, reason, b);
+    evbuffer_free(b);
+}
+
+static void status_server_reply_text(struct evhttp_request *req, int code, const char *reason,
+                                     const char *text)
+{
+    status_server_reply(req, code, reason, "text/plain; charset=utf-8", text, strlen(text));
+}
+
+static void status_server_reply_writer(struct status_server *s, struct evhttp_request *req,
+                                       int code, const char *reason, const char *content_type)
+{
+    if (json_writer_failed(&s->ss_out)) {
+        status_server_reply_text(req, 500, "Internal Server Error", "out of memory\n");
+        return;
+    }
+    size_t len;
+    const char *text = json_writer_text(&s->ss_out, &len);
+    if (len < STATUS_HANDOVER_MIN || evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+        status_server_reply(req, code, reason, content_type, text, len);
+        return;
+    }
+    size_t cap = json_writer_capacity(&s->ss_out);
+    char *owned = json_writer_detach(&s->ss_out, &len);
+    status_server_reply_owned(s, req, code, reason, content_type, owned, len, cap);
+}
+
+enum status_route {
+    STATUS_ROUTE_NONE = 0,
+    STATUS_ROUTE_STATUS,
+    STATUS_ROUTE_ONE,
+    STATUS_ROUTE_METRICS,
+    STATUS_ROUTE_HEALTHZ,
+    STATUS_ROUTE_READYZ,
+};
+
+/* `*name` (for STATUS_ROUTE_ONE) is percent-decoded, malloc'ed, and the
+ * caller's to free. */
+static enum status_route status_server_route(const char *path, char **name)
+{
+    static const char one_prefix[] = "/status/";
+    *name = NULL;
+    if (path == NULL)
+        return STATUS_ROUTE_NONE;
+    if (strcmp(path, "/status") == 0)
+        return STATUS_ROUTE_STATUS;
+    if (strcmp(path, "/metrics") == 0)
+        return STATUS_ROUTE_METRICS;
+    if (strcmp(path, "/healthz") == 0)
+        return STATUS_ROUTE_HEALTHZ;
+    if (strcmp(path, "/readyz") == 0)
+        return STATUS_ROUTE_READYZ;
+    if (strncmp(path, one_prefix, sizeof(one_prefix) - 1) != 0)
+        return STATUS_ROUTE_NONE;
+    const char *rest = path + sizeof(one_prefix) - 1;
+    if (rest[0] == '\0' || strchr(rest, '/') != NULL)
+        return STATUS_ROUTE_NONE;
+    size_t len = 0;
+    char *decoded = evhttp_uridecode(rest, 0, &len);
+    if (decoded == NULL)
+        return STATUS_ROUTE_NONE;
+    /* Subscription names are [A-Za-z0-9_.-]+: anything else names none, and
+     * is not echoed back. */
+    if (len == 0 || strspn(decoded, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                    "0123456789_.-") != len) {
+        free(decoded);
+        return STATUS_ROUTE_NONE;
+    }
+    *name = decoded;
+    return STATUS_ROUTE_ONE;
+}
+
+static bool status_server_has(const struct status_view *v, const char *name)
+{
+    for (size_t i = 0; i < v->sv_n_monitors; i++)
+        if (strcmp(monitor_name(v->sv_monitors[i]), name) == 0)
+            return true;
+    return false;
+}
+
+static void status_server_readyz(struct status_server *s, struct evhttp_request *req,
+                                 const struct status_view *v, uint64_t now_mono_ms)
+{
+    struct json_writer *w = &s->ss_out;
+    bool ready = true;
+    for (size_t i = 0; i < v->sv_n_monitors; i++) {
+        const struct monitor *m = v->sv_monitors[i];
+        if (monitor_healthy(m, now_mono_ms))
+            continue;
+        ready = false;
+        const char *name = monitor_name(m);
+        json_writer_append(w, name, strlen(name));
+        json_writer_append(w, "\n", 1);
+    }
+    if (ready) {
+        status_server_reply_text(req, 200, "OK", "ok\n");
+        return;
+    }
+    status_server_reply_writer(s, req, 503, "Service Unavailable", "text/plain; charset=utf-8");
+}
+
+static bool status_server_is_adopted(struct status_server *s, struct evhttp_connection *evcon)
+{
+    /* A connection accepted in this loop pass may not be adopted yet. */
+    if (s->ss_n_pending > 0)
+        status_server_adopt(-1, 0, s);
+    for (size_t i = 0; i < s->ss_n_adopted; i++)
+        if (s->ss_adopted[i] == evcon)
+            return true;
+    return false;
+}
+
+/* The response can no longer be completed (the daemon reloaded, or memory
+ * ran out): the connection is dropped mid-body, so the client sees a
+ * truncated transfer and fails the scrape rather than taking part of a
+ * document for the whole. */
+static void status_stream_abort(struct status_stream *st)
+{
+    struct evhttp_connection *evcon = st->st_conn;
+    status_stream_free(st);
+    evhttp_connection_free(evcon);
+}
+
+static struct evbuffer *status_stream_output(const struct status_stream *st)
+{
+    return bufferevent_get_output(evhttp_connection_get_bufferevent(st->st_conn));
+}
+
+/* The next pass, in the loop's next turn: after the loop has polled its
+ * sockets (event_active would run it again in this turn, before any I/O). */
+static void status_stream_schedule(struct status_stream *st)
+{
+    static const struct timeval now = {0, 0};
+    event_add(st->st_slice, &now);
+}
+
+/* The queue to the client has drained: time for the next pass. */
+static void status_stream_written(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    status_stream_schedule(arg);
+}
+
+enum status_slice_result {
+    STATUS_SLICE_MORE = 0,
+    STATUS_SLICE_DONE,    /* the response is complete; the stream is freed */
+    STATUS_SLICE_ABORTED, /* the connection is dropped; the stream is freed */
+};
+
+/* Renders one slice and queues it as a chunk. */
+static enum status_slice_result status_stream_send_slice(struct status_stream *st)
+{
+    struct status_server *s = st->st_server;
+    struct json_writer w;
+    json_writer_init(&w);
+    /* The writer rounds its buffer up to a power of two: asking for one
+     * byte less than STATUS_SLICE_BUFFER (it adds the NUL) gets exactly
+     * that, reused from the pool when one was sent before. */
+    status_pool_take(s->ss_pool, &w, STATUS_SLICE_BUFFER, STATUS_SLICE_BUFFER);
+    json_writer_reserve(&w, STATUS_SLICE_BUFFER - 1);
+    bool done = st->st_metrics != NULL ? status_metrics_next(st->st_metrics, &w, STATUS_SLICE_BYTES)
+                                       : status_json_next(st->st_json, &w, STATUS_SLICE_BYTES);
+    struct evbuffer *b = evbuffer_new();
+    struct status_body *sb = malloc(sizeof(*sb));
+    if (json_writer_failed(&w) || b == NULL || sb == NULL) {
+        json_writer_free(&w);
+        if (b != NULL)
+            evbuffer_free(b);
+        free(sb);
+        status_stream_abort(st);
+        return STATUS_SLICE_ABORTED;
+    }
+    size_t cap = json_writer_capacity(&w);
+    size_t len = 0;
+    char *text = json_writer_detach(&w, &len);
+    sb->sb_pool = s->ss_pool;
+    sb->sb_cap = cap;
+    s->ss_pool->sp_refs++;
+    if (len == 0 || evbuffer_add_reference(b, text, len, status_server_free_body, sb) != 0) {
+        status_server_free_body(text, len, sb);
+        if (len > 0) {
+            evbuffer_free(b);
+            status_stream_abort(st);
+            return STATUS_SLICE_ABORTED;
+        }
+    }
+    struct evhttp_request *req = st->st_req;
+    if (evbuffer_get_length(b) > 0)
+        evhttp_send_reply_chunk_with_cb(req, b, status_stream_written, st);
+    evbuffer_free(b);
+    if (!done)
+        return STATUS_SLICE_MORE;
+    status_stream_free(st);
+    evhttp_send_reply_end(req);
+    return STATUS_SLICE_DONE;
+}
+
+/* One pass: slices until STATUS_STREAM_AHEAD is queued for the client
+ * (about a millisecond of rendering), then back to the loop. The next pass
+ * comes once that queue has drained (status_stream_written); the kernel's
+ * socket buffer keeps the client busy meanwhile. */
+static void status_stream_pass(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct status_stream *st = arg;
+    struct status_server *s = st->st_server;
+    if (evbuffer_get_length(status_stream_output(st)) >= STATUS_STREAM_AHEAD)
+        return; /* status_stream_written schedules the next pass */
+    struct status_view v;
+    memset(&v, 0, sizeof(v));
+    s->ss_view(s->ss_ctx, &v);
+    if (v.sv_generation != st->st_generation) {
+        status_stream_abort(st);
+        return;
+    }
+    do {
+        if (status_stream_send_slice(st) != STATUS_SLICE_MORE)
+            return;
+    } while (evbuffer_get_length(status_stream_output(st)) < STATUS_STREAM_AHEAD);
+}
+
+/* GET /status or /metrics: headers now, the body in slices from the loop.
+ * Returns false when it cannot stream (the caller renders the whole
+ * document). */
+static bool status_stream_start(struct status_server *s, struct evhttp_request *req,
+                                enum status_route route, const struct status_view *v,
+                                uint64_t now_mono)
+{
+    /* HTTP/1.0 has no chunked encoding: it gets the whole document (ended
+     * by the close, or by its Content-Length on a keep-alive connection).
+     * Streamed, evhttp 2.1 would announce a keep-alive response of length
+     * 0. (req->major/minor: 2.1 has no accessor for the version.) */
+    if (req->major != 1 || req->minor < 1)
+        return false;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    if (evcon == NULL || !status_server_is_adopted(s, evcon))
+        return false;
+    struct status_stream *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return false;
+    st->st_server = s;
+    st->st_req = req;
+    st->st_conn = evcon;
+    st->st_generation = v->sv_generation;
+    if (route == STATUS_ROUTE_METRICS)
+        st->st_metrics = status_metrics_begin(v, now_mono);
+    else
+        st->st_json = status_json_begin(v, now_mono);
+    st->st_slice = event_new(s->ss_base, -1, 0, status_stream_pass, st);
+    if ((st->st_metrics == NULL && st->st_json == NULL) || st->st_slice == NULL) {
+        status_metrics_free(st->st_metrics);
+        status_json_free(st->st_json);
+        if (st->st_slice != NULL)
+            event_free(st->st_slice);
+        free(st);
+        return false;
+    }
+    st->st_next = s->ss_streams;
+    s->ss_streams = st;
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type",
+                      route == STATUS_ROUTE_METRICS ? STATUS_METRICS_TYPE : "application/json");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_send_reply_start(req, 200, "OK");
+    status_stream_schedule(st);
+    return true;
+}
+
+/* Room for a document of about `size` bytes: a kept buffer if one is
+ * large enough (the writer has none after handing its last one over). */
+static void status_server_prepare(struct status_server *s, size_t size)
+{
+    if (json_writer_capacity(&s->ss_out) <= size)
+        status_pool_take(s->ss_pool, &s->ss_out, size + 1, SIZE_MAX);
+    json_writer_reserve(&s->ss_out, size);
+}
+
+static void status_server_handle(struct evhttp_request *req, void *arg)
+{
+    struct status_server *s = arg;
+    /* The request is in: from here on, evhttp's read timeout would only
+     * drop a client that reads a large response steadily but slowly (it is
+     * re-armed only when evhttp queues something, not while the queue
+     * drains). The write timeout alone drops one that stops reading; evhttp
+     * sets both again when it reads the connection's next request. */
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    if (evcon != NULL) {
+        struct timeval wt = {s->ss_limits.ssl_timeout_s, 0};
+        bufferevent_set_timeouts(evhttp_connection_get_bufferevent(evcon), NULL, &wt);
+    }
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    char *name = NULL;
+    enum status_route route =
+        status_server_route(uri != NULL ? evhttp_uri_get_path(uri) : NULL, &name);
+    if (route == STATUS_ROUTE_NONE) {
+        status_server_reply_text(req, 404, "Not Found", "not found\n");
+        return;
+    }
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+        free(name);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+        status_server_reply_text(req, 405, "Method Not Allowed", "method not allowed\n");
+        return;
+    }
+    if (route == STATUS_ROUTE_HEALTHZ) {
+        status_server_reply_text(req, 200, "OK", "ok\n");
+        return;
+    }
+
+    struct status_view v;
+    memset(&v, 0, sizeof(v));
+    s->ss_view(s->ss_ctx, &v);
+    uint64_t now_mono = deadline_now_ms();
+    json_writer_reset(&s->ss_out);
+    switch (route) {
+    case STATUS_ROUTE_STATUS:
+        if (cmd == EVHTTP_REQ_GET && status_stream_start(s, req, route, &v, now_mono))
+            break;
+        status_server_prepare(s, s->ss_last_status + s->ss_last_status / 8);
+        status_render_json(&v, NULL, now_mono, &s->ss_out);
+        s->ss_last_status = json_writer_text_len(&s->ss_out);
+        status_server_reply_writer(s, req, 200, "OK", "application/json");
+        break;
+    case STATUS_ROUTE_ONE:
+        if (!status_server_has(&v, name)) {
+            json_writer_object_begin(&s->ss_out);
+            json_writer_key(&s->ss_out, "error");
+            json_writer_cstring(&s->ss_out, "no such subscription");
+            json_writer_key(&s->ss_out, "name");
+            json_writer_cstring(&s->ss_out, name);
+            json_writer_object_end(&s->ss_out);
+            status_server_reply_writer(s, req, 404, "Not Found", "application/json");
+            break;
+        }
+        status_render_json(&v, name, now_mono, &s->ss_out);
+        status_server_reply_writer(s, req, 200, "OK", "application/json");
+        break;
+    case STATUS_ROUTE_METRICS:
+        if (cmd == EVHTTP_REQ_GET && status_stream_start(s, req, route, &v, now_mono))
+            break;
+        status_server_prepare(s, s->ss_last_metrics + s->ss_last_metrics / 8);
+        status_render_metrics(&v, now_mono, &s->ss_out);
+        s->ss_last_metrics = json_writer_text_len(&s->ss_out);
+        status_server_reply_writer(s, req, 200, "OK", STATUS_METRICS_TYPE);
+        break;
+    case STATUS_ROUTE_READYZ:
+        status_server_readyz(s, req, &v, now_mono);
+        break;
+    default:
+        status_server_reply_text(req, 404, "Not Found", "not found\n");
+        break;
+    }
+    free(name);
+}
+
+/* "IPV4:PORT" or "[IPV6]:PORT", numeric only: a listen address is never
+ * looked up in DNS. Port 0 picks a free port. */
+static bool status_server_parse_tcp(const char *listen, struct sockaddr_storage *ss, socklen_t *len)
+{
+    const char *host = listen;
+    const char *port;
+    size_t host_len;
+    int family;
+    if (listen[0] == '[') {
+        const char *rb = strchr(listen, ']');
+        if (rb == NULL || rb[1] != ':')
+            return false;
+        host = listen + 1;
+        host_len = (size_t)(rb - host);
+        port = rb + 2;
+        family = AF_INET6;
+    } else {
+        const char *colon = strchr(listen, ':');
+        if (colon == NULL || strchr(colon + 1, ':') != NULL)
+            return false;
+        host_len = (size_t)(colon - listen);
+        port = colon + 1;
+        family = AF_INET;
+    }
+    char hbuf[INET6_ADDRSTRLEN];
+    if (host_len == 0 || host_len >= sizeof(hbuf))
+        return false;
+    memcpy(hbuf, host, host_len);
+    hbuf[host_len] = '\0';
+    size_t digits = strspn(port, "0123456789");
+    if (digits == 0 || digits > 5 || port[digits] != '\0')
+        return false;
+    unsigned long p = strtoul(port, NULL, 10);
+    if (p > 65535)
+        return false;
+    memset(ss, 0, sizeof(*ss));
+    if (family == AF_INET) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)p);
+        *len = sizeof(*sin);
+        return inet_pton(AF_INET, hbuf, &sin->sin_addr) == 1;
+    }
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons((uint16_t)p);
+    *len = sizeof(*sin6);
+    return inet_pton(AF_INET6, hbuf, &sin6->sin6_addr) == 1;
+}
+
+static struct evconnlistener *status_server_listen_tcp(struct status_server *s, const char *listen,
+                                                       char *err, size_t err_size)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = 0;
+    if (!status_server_parse_tcp(listen, &ss, &len)) {
+        snprintf(err, err_size,
+                 "listen address \"%s\": expected IPV4:PORT, [IPV6]:PORT or an absolute unix "
+                 "socket path",
+                 listen);
+        return NULL;
+    }
+    struct evconnlistener *lev = evconnlistener_new_bind(
+        s->ss_base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
+        STATUS_LISTEN_BACKLOG, (struct sockaddr *)&ss, (int)len);
+    if (lev == NULL) {
+        snprintf(err, err_size, "cannot listen on %s: %s", listen, strerror(errno));
+        return NULL;
+    }
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof(bound);
+    if (getsockname(evconnlistener_get_fd(lev), (struct sockaddr *)&bound, &blen) == 0) {
+        if (bound.ss_family == AF_INET)
+            s->ss_port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+        else if (bound.ss_family == AF_INET6)
+            s->ss_port = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
+    }
+    return lev;
+}
+
+/* A socket file nobody accepts on is what a killed daemon leaves behind;
+ * one that accepts belongs to a running process and must not be stolen. */
+static int status_server_clear_stale(const char *path, char *err, size_t err_size)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(err, err_size, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        snprintf(err, err_size, "%s exists and is not a socket", path);
+        return -1;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, err_size, "socket: %s", strerror(errno));
+        return -1;
+    }
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+    int saved = errno;
+    close(fd);
+    if (rc == 0 || saved == EAGAIN || saved == EINPROGRESS) {
+        snprintf(err, err_size, "%s is in use by a running process", path);
+        return -1;
+    }
+    if (saved != ECONNREFUSED && saved != ENOENT) {
+        snprintf(err, err_size, "%s: %s", path, strerror(saved));
+        return -1;
+    }
+    if (unlink(path) != 0 && errno != ENOENT) {
+        snprintf(err, err_size, "cannot remove stale socket %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static struct evconnlistener *status_server_listen_unix(struct status_server *s, const char *path,
+                                                        char *err, size_t err_size)
+{
+    struct sockaddr_un sa;
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        snprintf(err, err_size, "unix socket path too long (at most %zu bytes): %s",
+                 sizeof(sa.sun_path) - 1, path);
+        return NULL;
+    }
+    if (status_server_clear_stale(path, err, err_size) != 0)
+        return NULL;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, err_size, "socket: %s", strerror(errno));
+        return NULL;
+    }
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        snprintf(err, err_size, "cannot bind %s: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    s->ss_unix_path = strdup(path);
+    /* Until the mode is set, the umask decides who may connect: listen()
+     * (in evconnlistener_new) only comes after. */
+    if (s->ss_unix_path == NULL || chmod(path, 0660) != 0) {
+        snprintf(err, err_size, "cannot set the mode of %s: %s", path,
+                 s->ss_unix_path == NULL ? strerror(ENOMEM) : strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    struct evconnlistener *lev =
+        evconnlistener_new(s->ss_base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+                           STATUS_LISTEN_BACKLOG, fd);
+    if (lev == NULL) {
+        snprintf(err, err_size, "cannot listen on %s: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    return lev;
+}
+
+struct status_server *status_server_new(struct event_base *base, const char *listen,
+                                        const struct status_server_limits *limits,
+                                        status_view_fn view, void *ctx, char *err, size_t err_size)
+{
+    struct status_server *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
+    s->ss_base = base;
+    s->ss_view = view;
+    s->ss_ctx = ctx;
+    json_writer_init(&s->ss_out);
+    status_server_limits_default(&s->ss_limits);
+    if (limits != NULL) {
+        if (limits->ssl_max_header_bytes > 0)
+            s->ss_limits.ssl_max_header_bytes = limits->ssl_max_header_bytes;
+        s->ss_limits.ssl_max_body_bytes = limits->ssl_max_body_bytes;
+        if (limits->ssl_timeout_s > 0)
+            s->ss_limits.ssl_timeout_s = limits->ssl_timeout_s;
+        if (limits->ssl_max_connections > 0)
+            s->ss_limits.ssl_max_connections = limits->ssl_max_connections;
+    }
+    s->ss_pending = calloc(s->ss_limits.ssl_max_connections, sizeof(*s->ss_pending));
+    s->ss_adopted = calloc(s->ss_limits.ssl_max_connections, sizeof(*s->ss_adopted));
+    s->ss_adopt = event_new(base, -1, 0, status_server_adopt, s);
+    s->ss_http = evhttp_new(base);
+    s->ss_pool = calloc(1, sizeof(*s->ss_pool));
+    if (s->ss_pool != NULL)
+        s->ss_pool->sp_refs = 1;
+    if (s->ss_pending == NULL || s->ss_adopted == NULL || s->ss_adopt == NULL ||
+        s->ss_http == NULL || s->ss_pool == NULL) {
+        snprintf(err, err_size, "out of memory");
+        status_server_free(s);
+        return NULL;
+    }
+    evhttp_set_max_headers_size(s->ss_http, (ev_ssize_t)s->ss_limits.ssl_max_header_bytes);
+    evhttp_set_max_body_size(s->ss_http, (ev_ssize_t)s->ss_limits.ssl_max_body_bytes);
+    evhttp_set_timeout(s->ss_http, s->ss_limits.ssl_timeout_s);
+    /* Every method evhttp knows reaches our handler, which answers 405 with
+     * an Allow header (evhttp's own refusal would not carry one). */
+    evhttp_set_allowed_methods(s->ss_http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                               EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                               EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+                                               EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+    evhttp_set_bevcb(s->ss_http, status_server_new_bev, s);
+    evhttp_set_gencb(s->ss_http, status_server_handle, s);
+
+    struct evconnlistener *lev = listen[0] == '/'
+                                     ? status_server_listen_unix(s, listen, err, err_size)
+                                     : status_server_listen_tcp(s, listen, err, err_size);
+    if (lev == NULL) {
+        status_server_free(s);
+        return NULL;
+    }
+    if (evhttp_bind_listener(s->ss_http, lev) == NULL) {
+        snprintf(err, err_size, "cannot serve HTTP on %s: out of memory", listen);
+        evconnlistener_free(lev);
+        status_server_free(s);
+        return NULL;
+    }
+    s->ss_listener = lev;
+    return s;
+}
+
+void status_server_free(struct status_server *s)
+{
+    if (s == NULL)
+        return;
+    s->ss_closing = true;
+    if (s->ss_http != NULL)
+        evhttp_free(s->ss_http);
+    for (size_t i = 0; i < s->ss_n_pending; i++)
+        bufferevent_decref(s->ss_pending[i]);
+    if (s->ss_adopt != NULL)
+        event_free(s->ss_adopt);
+    if (s->ss_unix_path != NULL) {
+        unlink(s->ss_unix_path);
+        free(s->ss_unix_path);
+    }
+    /* evhttp_free closed every connection, and with them their streams;
+     * none is left unless a close went unseen. */
+    while (s->ss_streams != NULL)
+        status_stream_free(s->ss_streams);
+    free(s->ss_pending);
+    free(s->ss_adopted);
+    json_writer_free(&s->ss_out);
+    if (s->ss_pool != NULL) {
+        s->ss_pool->sp_server_gone = true;
+        status_pool_unref(s->ss_pool);
+    }
+    free(s);
+}
+
+unsigned status_server_port(const struct status_server *s)
+{
+    return s->ss_port;
+}
+
+unsigned status_server_connections(const struct status_server *s)
+{
+    return s->ss_connections;
+}

@@ -1,0 +1,1052 @@
+#include "ssemon/io/subscription.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ssemon/core/backoff.h"
+#include "ssemon/io/deadline.h"
+#include "ssemon/core/http_header.h"
+#include "ssemon/core/validator.h"
+
+/* libcurl's receive buffer per transfer. SSE events are small and a process
+ * holds thousands of streams, so memory per stream matters more than bulk
+ * throughput. */
+#define SUB_RECV_BUFFER 4096L
+#define SUB_KEEPALIVE_IDLE_S 30L
+#define SUB_KEEPALIVE_INTVL_S 10L
+/* curl takes timeouts as long milliseconds. */
+#define SUB_MAX_TIMEOUT_MS ((uint64_t)24 * 3600 * 1000)
+#define SUB_ERROR_MAX 256
+
+enum sub_state {
+    SUB_IDLE,       /* not started, stopped, or finished without reconnect */
+    SUB_WAITING,    /* the retry deadline will start the next attempt */
+    SUB_CONNECTING, /* request under way, final headers not yet judged */
+    SUB_OPEN,       /* streaming */
+    SUB_CLOSING,    /* failed inside a curl callback; curl reports it done next */
+};
+
+/* One per socket curl asks us to watch (curl_multi_assign keeps it). */
+struct sub_sock {
+    struct event *sk_ev;
+    struct sub_sock *sk_prev;
+    struct sub_sock *sk_next;
+};
+
+struct sub_engine {
+    struct event_base *se_base;
+    CURLM *se_multi;
+    struct event *se_timer; /* curl's single timeout */
+    struct subscription *se_subs;
+    struct sub_sock *se_socks;
+    /* Subscriptions whose curl handle must be removed, or that must be
+     * freed, once no callback is running. */
+    struct subscription *se_reap;
+    int se_depth;    /* nesting of engine dispatch (event-loop callbacks) */
+    bool se_in_curl; /* inside a curl_multi call: handles may not be removed */
+    uint64_t se_seq; /* distinguishes seeds of subscriptions made together */
+};
+
+struct subscription {
+    struct sub_engine *sub_eng;
+    struct subscription *sub_prev;
+    struct subscription *sub_next;
+    struct subscription *sub_reap_next;
+    bool sub_on_reap;
+    bool sub_dead;     /* freed by the user; memory kept until reaped */
+    bool sub_attached; /* the easy handle is in the multi */
+    enum sub_state sub_state;
+
+    struct sub_callbacks sub_cbs;
+    void *sub_ctx;
+
+    /* Options, owned copies. */
+    char **sub_headers; /* ready for curl ("Name;" for an empty value) */
+    size_t sub_nheaders;
+    bool sub_user_accept;
+    bool sub_user_cache_control;
+    uint64_t sub_connect_timeout_ms;
+    uint64_t sub_idle_timeout_ms;
+    uint64_t sub_healthy_ms;
+    bool sub_reconnect;
+    bool sub_follow; /* curl follows redirects */
+
+    CURL *sub_easy;
+    struct curl_slist *sub_req_headers;
+    struct sse_parser *sub_parser;
+    struct deadline sub_watchdog; /* headers timeout, then idle timeout */
+    struct deadline sub_retry;
+    struct backoff sub_backoff;
+    char sub_curl_error[CURL_ERROR_SIZE];
+
+    /* The current connection. */
+    uint64_t sub_t_start;
+    uint64_t sub_t_open;
+    uint64_t sub_t_rx;
+    long sub_status;
+    bool sub_opened;
+    bool sub_got_headers;
+    bool sub_got_byte;
+    bool sub_has_location;
+    bool sub_ct_ok;
+    char sub_ctype[SUB_MAX_CONTENT_TYPE + 1];
+    /* Listed headers: [u32 name_len][u32 value_len][name][value]... */
+    char *sub_hdr_buf;
+    size_t sub_hdr_len;
+    size_t sub_hdr_cap;
+    size_t sub_hdr_count;
+    enum stream_close_reason sub_fail_reason; /* for SUB_CLOSING */
+    char sub_fail_msg[SUB_ERROR_MAX];
+
+    struct sub_stats sub_stats;
+};
+
+static void sub_engine_leave(struct sub_engine *e);
+static void sub_reap_push(struct subscription *s);
+
+void sub_options_init(struct sub_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->so_connect_timeout_ms = SUB_DEFAULT_CONNECT_TIMEOUT_MS;
+    o->so_max_redirects = SUB_DEFAULT_MAX_REDIRECTS;
+    o->so_backoff_min_ms = BACKOFF_DEFAULT_MIN_MS;
+    o->so_backoff_max_ms = BACKOFF_DEFAULT_MAX_MS;
+    o->so_healthy_ms = SUB_DEFAULT_HEALTHY_MS;
+    o->so_reconnect = true;
+}
+
+/* ---- engine: curl multi-socket glue ---- */
+
+static void sub_engine_action(struct sub_engine *e, curl_socket_t fd, int mask);
+
+static void sub_engine_sock_event(evutil_socket_t fd, short what, void *arg)
+{
+    int mask = 0;
+    if (what & EV_READ)
+        mask |= CURL_CSELECT_IN;
+    if (what & EV_WRITE)
+        mask |= CURL_CSELECT_OUT;
+    sub_engine_action(arg, fd, mask);
+}
+
+static void sub_engine_timer_event(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sub_engine_action(arg, CURL_SOCKET_TIMEOUT, 0);
+}
+
+static void sub_sock_free(struct sub_engine *e, struct sub_sock *sk)
+{
+    if (sk->sk_prev != NULL)
+        sk->sk_prev->sk_next = sk->sk_next;
+    else
+        e->se_socks = sk->sk_next;
+    if (sk->sk_next != NULL)
+        sk->sk_next->sk_prev = sk->sk_prev;
+    event_free(sk->sk_ev);
+    free(sk);
+}
+
+static int sub_engine_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *sockp)
+{
+    (void)easy;
+    struct sub_engine *e = userp;
+    struct sub_sock *sk = sockp;
+
+    if (what == CURL_POLL_REMOVE) {
+        if (sk != NULL) {
+            curl_multi_assign(e->se_multi, fd, NULL);
+            sub_sock_free(e, sk);
+        }
+        return 0;
+    }
+    short flags = EV_PERSIST;
+    if (what & CURL_POLL_IN)
+        flags |= EV_READ;
+    if (what & CURL_POLL_OUT)
+        flags |= EV_WRITE;
+
+    if (sk == NULL) {
+        sk = calloc(1, sizeof(*sk));
+        if (sk == NULL)
+            return -1;
+        sk->sk_ev = event_new(e->se_base, fd, flags, sub_engine_sock_event, e);
+        if (sk->sk_ev == NULL) {
+            free(sk);
+            return -1;
+        }
+        sk->sk_next = e->se_socks;
+        if (e->se_socks != NULL)
+            e->se_socks->sk_prev = sk;
+        e->se_socks = sk;
+        curl_multi_assign(e->se_multi, fd, sk);
+    } else {
+        event_del(sk->sk_ev);
+        event_assign(sk->sk_ev, e->se_base, fd, flags, sub_engine_sock_event, e);
+    }
+    if ((flags & (EV_READ | EV_WRITE)) != 0 && event_add(sk->sk_ev, NULL) != 0)
+        return -1;
+    return 0;
+}
+
+static int sub_engine_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    struct sub_engine *e = userp;
+    if (timeout_ms < 0) {
+        evtimer_del(e->se_timer);
+        return 0;
+    }
+    struct timeval tv = {
+        .tv_sec = timeout_ms / 1000,
+        .tv_usec = (timeout_ms % 1000) * 1000,
+    };
+    return evtimer_add(e->se_timer, &tv) == 0 ? 0 : -1;
+}
+
+struct sub_engine *sub_engine_new(struct event_base *base)
+{
+    struct sub_engine *e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return NULL;
+    e->se_base = base;
+    e->se_timer = evtimer_new(base, sub_engine_timer_event, e);
+    e->se_multi = curl_multi_init();
+    if (e->se_timer == NULL || e->se_multi == NULL)
+        goto fail;
+    if (curl_multi_setopt(e->se_multi, CURLMOPT_SOCKETFUNCTION, sub_engine_socket_cb) != CURLM_OK ||
+        curl_multi_setopt(e->se_multi, CURLMOPT_SOCKETDATA, e) != CURLM_OK ||
+        curl_multi_setopt(e->se_multi, CURLMOPT_TIMERFUNCTION, sub_engine_timer_cb) != CURLM_OK ||
+        curl_multi_setopt(e->se_multi, CURLMOPT_TIMERDATA, e) != CURLM_OK ||
+        /* A monitor watches each stream on its own connection: with HTTP/2
+         * multiplexing one broken connection would fail every subscription
+         * to that host at once, and hide per-stream behaviour. */
+        curl_multi_setopt(e->se_multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING) != CURLM_OK)
+        goto fail;
+    return e;
+fail:
+    if (e->se_multi != NULL)
+        curl_multi_cleanup(e->se_multi);
+    if (e->se_timer != NULL)
+        event_free(e->se_timer);
+    free(e);
+    return NULL;
+}
+
+static void sub_destroy(struct subscription *s);
+
+void sub_engine_free(struct sub_engine *e)
+{
+    if (e == NULL)
+        return;
+    while (e->se_subs != NULL) {
+        struct subscription *s = e->se_subs;
+        s->sub_dead = true;
+        sub_destroy(s);
+    }
+    curl_multi_cleanup(e->se_multi);
+    /* curl may close cached connections without announcing each socket. */
+    while (e->se_socks != NULL)
+        sub_sock_free(e, e->se_socks);
+    event_free(e->se_timer);
+    free(e);
+}
+
+/* ---- subscription helpers ---- */
+
+static uint64_t sub_cap_ms(uint64_t ms)
+{
+    return ms > SUB_MAX_TIMEOUT_MS ? SUB_MAX_TIMEOUT_MS : ms;
+}
+
+static void sub_detach(struct subscription *s)
+{
+    if (!s->sub_attached)
+        return;
+    struct sub_engine *e = s->sub_eng;
+    if (e->se_in_curl) {
+        sub_reap_push(s);
+        return;
+    }
+    e->se_in_curl = true;
+    curl_multi_remove_handle(e->se_multi, s->sub_easy);
+    e->se_in_curl = false;
+    s->sub_attached = false;
+}
+
+static void sub_reap_push(struct subscription *s)
+{
+    if (s->sub_on_reap)
+        return;
+    s->sub_on_reap = true;
+    s->sub_reap_next = s->sub_eng->se_reap;
+    s->sub_eng->se_reap = s;
+}
+
+static void sub_engine_reap(struct sub_engine *e)
+{
+    while (e->se_reap != NULL) {
+        struct subscription *s = e->se_reap;
+        e->se_reap = s->sub_reap_next;
+        s->sub_on_reap = false;
+        sub_detach(s);
+        if (s->sub_dead)
+            sub_destroy(s);
+    }
+}
+
+static void sub_engine_enter(struct sub_engine *e)
+{
+    e->se_depth++;
+}
+
+static void sub_engine_leave(struct sub_engine *e)
+{
+    if (--e->se_depth == 0)
+        sub_engine_reap(e);
+}
+
+/* Whether the subscription still wants callbacks for connection `state`. */
+static bool sub_live(const struct subscription *s, enum sub_state state)
+{
+    return !s->sub_dead && s->sub_state == state;
+}
+
+static void sub_report_closed(struct subscription *s, enum stream_close_reason reason,
+                              const char *error)
+{
+    uint64_t now = deadline_now_ms();
+    deadline_cancel(&s->sub_watchdog);
+    curl_slist_free_all(s->sub_req_headers);
+    s->sub_req_headers = NULL;
+
+    struct sub_closed_info info = {
+        .scl_reason = reason,
+        .scl_error = error != NULL ? error : "",
+        .scl_status = s->sub_status,
+        .scl_content_type = s->sub_ctype,
+        .scl_before_headers = !s->sub_got_headers,
+    };
+    bool opened = s->sub_opened;
+    if (opened)
+        info.scl_ms_open = now - s->sub_t_open;
+    if (opened && info.scl_ms_open >= s->sub_healthy_ms)
+        backoff_reset(&s->sub_backoff);
+    if (reason != STREAM_CLOSE_EOF && reason != STREAM_CLOSE_STOPPED)
+        s->sub_stats.ss_failures++;
+
+    uint64_t retry_ms = 0;
+    if (reason == STREAM_CLOSE_STOPPED || !s->sub_reconnect) {
+        s->sub_state = SUB_IDLE;
+    } else {
+        s->sub_state = SUB_WAITING;
+        if (!opened || !sse_parser_retry(s->sub_parser, &retry_ms))
+            retry_ms = backoff_next(&s->sub_backoff);
+        info.scl_will_retry = true;
+        info.scl_retry_in_ms = retry_ms;
+    }
+    if (s->sub_cbs.sc_on_closed != NULL && !s->sub_dead)
+        s->sub_cbs.sc_on_closed(s->sub_ctx, s, &info);
+    /* The callback may have stopped, restarted or freed the subscription. */
+    if (sub_live(s, SUB_WAITING) && !deadline_pending(&s->sub_retry) &&
+        deadline_arm(&s->sub_retry, retry_ms) != 0)
+        s->sub_state = SUB_IDLE;
+}
+
+/* Ends the current connection from outside curl's callbacks. */
+static void sub_close_now(struct subscription *s, enum stream_close_reason reason, const char *error)
+{
+    sub_detach(s);
+    sub_report_closed(s, reason, error);
+}
+
+/* Marks the current connection failed from inside a curl callback, which
+ * then returns an error so curl ends the transfer and reports it done. */
+static void sub_fail(struct subscription *s, enum stream_close_reason reason, const char *error)
+{
+    s->sub_state = SUB_CLOSING;
+    s->sub_fail_reason = reason;
+    snprintf(s->sub_fail_msg, sizeof(s->sub_fail_msg), "%s", error != NULL ? error : "");
+}
+
+/* ---- response headers ---- */
+
+static void sub_headers_reset(struct subscription *s)
+{
+    s->sub_status = 0;
+    s->sub_has_location = false;
+    s->sub_ct_ok = false;
+    s->sub_ctype[0] = '\0';
+    s->sub_hdr_len = 0;
+    s->sub_hdr_count = 0;
+}
+
+static void sub_headers_add(struct subscription *s, const struct http_header_field *f)
+{
+    size_t need = 2 * sizeof(uint32_t) + f->hf_name_len + f->hf_value_len;
+    if (s->sub_hdr_count >= SUB_MAX_LISTED_HEADERS ||
+        need > SUB_MAX_LISTED_HEADER_BYTES - s->sub_hdr_len)
+        return;
+    if (s->sub_hdr_len + need > s->sub_hdr_cap) {
+        size_t cap = s->sub_hdr_cap != 0 ? s->sub_hdr_cap : 512;
+        while (cap < s->sub_hdr_len + need)
+            cap *= 2;
+        char *nb = realloc(s->sub_hdr_buf, cap);
+        if (nb == NULL)
+            return; /* the list is informational; judging does not need it */
+        s->sub_hdr_buf = nb;
+        s->sub_hdr_cap = cap;
+    }
+    uint32_t lens[2] = {(uint32_t)f->hf_name_len, (uint32_t)f->hf_value_len};
+    char *p = s->sub_hdr_buf + s->sub_hdr_len;
+    memcpy(p, lens, sizeof(lens));
+    memcpy(p + sizeof(lens), f->hf_name, f->hf_name_len);
+    memcpy(p + sizeof(lens) + f->hf_name_len, f->hf_value, f->hf_value_len);
+    s->sub_hdr_len += need;
+    s->sub_hdr_count++;
+}
+
+static long sub_parse_status(const char *line, size_t len)
+{
+    const char *sp = memchr(line, ' ', len);
+    if (sp == NULL || line + len - sp < 4)
+        return 0;
+    long code = 0;
+    for (int i = 1; i <= 3; i++) {
+        char c = sp[i];
+        if (c < '0' || c > '9')
+            return 0;
+        code = code * 10 + (c - '0');
+    }
+    return code;
+}
+
+/* Whether curl will follow this (non-final) response. A wrong guess only
+ * delays the verdict until the transfer ends. */
+static bool sub_is_followed_redirect(const struct subscription *s)
+{
+    return s->sub_follow && s->sub_has_location && s->sub_status >= 300 && s->sub_status < 400 &&
+           s->sub_status != 304;
+}
+
+static void sub_call_open(struct subscription *s, uint64_t ms_to_headers)
+{
+    if (s->sub_cbs.sc_on_open == NULL)
+        return;
+    struct sub_header list[SUB_MAX_LISTED_HEADERS];
+    size_t n = 0;
+    size_t off = 0;
+    while (n < s->sub_hdr_count) {
+        uint32_t lens[2];
+        const char *p = s->sub_hdr_buf + off;
+        memcpy(lens, p, sizeof(lens));
+        list[n].sh_name = p + sizeof(lens);
+        list[n].sh_name_len = lens[0];
+        list[n].sh_value = p + sizeof(lens) + lens[0];
+        list[n].sh_value_len = lens[1];
+        off += sizeof(lens) + lens[0] + lens[1];
+        n++;
+    }
+    char *url = NULL;
+    long redirects = 0;
+    curl_easy_getinfo(s->sub_easy, CURLINFO_EFFECTIVE_URL, &url);
+    curl_easy_getinfo(s->sub_easy, CURLINFO_REDIRECT_COUNT, &redirects);
+    struct sub_open_info info = {
+        .soi_status = s->sub_status,
+        .soi_content_type = s->sub_ctype,
+        .soi_headers = list,
+        .soi_nheaders = n,
+        .soi_url = url != NULL ? url : "",
+        .soi_redirects = redirects,
+        .soi_ms_to_headers = ms_to_headers,
+    };
+    s->sub_cbs.sc_on_open(s->sub_ctx, s, &info);
+}
+
+/* The final response's headers are complete: open the stream or fail it.
+ * Returns whether curl should go on. Runs inside a curl callback. */
+static bool sub_judge(struct subscription *s)
+{
+    uint64_t now = deadline_now_ms();
+    uint64_t ms = now - s->sub_t_start;
+    s->sub_got_headers = true;
+    deadline_cancel(&s->sub_watchdog);
+    if (s->sub_status != 200) {
+        sub_fail(s, STREAM_CLOSE_HTTP_STATUS, "");
+        return false;
+    }
+    if (!s->sub_ct_ok) {
+        sub_fail(s, STREAM_CLOSE_CONTENT_TYPE, "");
+        return false;
+    }
+    s->sub_state = SUB_OPEN;
+    s->sub_opened = true;
+    s->sub_t_open = now;
+    s->sub_t_rx = now;
+    s->sub_stats.ss_opens++;
+    s->sub_stats.ss_last_ms_to_headers = ms;
+    if (s->sub_idle_timeout_ms != 0)
+        deadline_arm(&s->sub_watchdog, s->sub_idle_timeout_ms);
+    sub_call_open(s, ms);
+    return sub_live(s, SUB_OPEN);
+}
+
+static size_t sub_header_cb(char *line, size_t size, size_t nmemb, void *userp)
+{
+    struct subscription *s = userp;
+    size_t len = size * nmemb;
+    if (s->sub_dead)
+        return 0;
+    if (s->sub_state == SUB_OPEN)
+        return len; /* trailers */
+    if (s->sub_state != SUB_CONNECTING)
+        return 0;
+
+    if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {
+        /* Each hop of a redirect, and each 1xx, brings its own block. */
+        sub_headers_reset(s);
+        s->sub_status = sub_parse_status(line, len);
+        return len;
+    }
+    if (len == 0 || (len <= 2 && (line[0] == '\r' || line[0] == '\n'))) {
+        if (s->sub_status < 200 || sub_is_followed_redirect(s))
+            return len;
+        return sub_judge(s) ? len : 0;
+    }
+    struct http_header_field f;
+    if (!http_header_split(line, len, &f))
+        return len;
+    if (http_header_name_eq(f.hf_name, f.hf_name_len, "Content-Type")) {
+        s->sub_ct_ok = http_header_media_type_is(f.hf_value, f.hf_value_len, "text/event-stream");
+        size_t n = f.hf_value_len < SUB_MAX_CONTENT_TYPE ? f.hf_value_len : SUB_MAX_CONTENT_TYPE;
+        memcpy(s->sub_ctype, f.hf_value, n);
+        s->sub_ctype[n] = '\0';
+    } else if (http_header_name_eq(f.hf_name, f.hf_name_len, "Location")) {
+        s->sub_has_location = true;
+    }
+    sub_headers_add(s, &f);
+    return len;
+}
+
+static size_t sub_write_cb(char *buf, size_t size, size_t nmemb, void *userp)
+{
+    struct subscription *s = userp;
+    size_t len = size * nmemb;
+    /* Body bytes before a verdict: a response curl did not follow after all. */
+    if (sub_live(s, SUB_CONNECTING) && !sub_judge(s))
+        return 0;
+    if (!sub_live(s, SUB_OPEN))
+        return 0;
+    uint64_t now = deadline_now_ms();
+    s->sub_t_rx = now;
+    if (!s->sub_got_byte) {
+        s->sub_got_byte = true;
+        s->sub_stats.ss_last_ms_to_first_byte = now - s->sub_t_start;
+    }
+    s->sub_stats.ss_bytes += len;
+    if (s->sub_cbs.sc_on_chunk != NULL) {
+        s->sub_cbs.sc_on_chunk(s->sub_ctx, s, buf, len);
+        if (!sub_live(s, SUB_OPEN))
+            return 0;
+    }
+    if (sse_parser_feed(s->sub_parser, buf, len) != 0) {
+        if (sub_live(s, SUB_OPEN))
+            sub_fail(s, STREAM_CLOSE_TRANSPORT, "out of memory in the SSE parser");
+        return 0;
+    }
+    return sub_live(s, SUB_OPEN) ? len : 0;
+}
+
+/* ---- parser pass-through ---- */
+
+static void sub_on_event(void *ctx, const struct sse_event *ev)
+{
+    struct subscription *s = ctx;
+    if (!sub_live(s, SUB_OPEN))
+        return;
+    s->sub_stats.ss_events++;
+    if (s->sub_cbs.sc_on_event != NULL)
+        s->sub_cbs.sc_on_event(s->sub_ctx, s, ev);
+}
+
+static void sub_on_comment(void *ctx, const char *text, size_t len)
+{
+    struct subscription *s = ctx;
+    if (sub_live(s, SUB_OPEN) && s->sub_cbs.sc_on_comment != NULL)
+        s->sub_cbs.sc_on_comment(s->sub_ctx, s, text, len);
+}
+
+static void sub_on_retry(void *ctx, uint64_t ms)
+{
+    struct subscription *s = ctx;
+    if (sub_live(s, SUB_OPEN) && s->sub_cbs.sc_on_retry != NULL)
+        s->sub_cbs.sc_on_retry(s->sub_ctx, s, ms);
+}
+
+static void sub_on_anomaly(void *ctx, enum sse_anomaly kind, const char *line, size_t len)
+{
+    struct subscription *s = ctx;
+    if (sub_live(s, SUB_OPEN) && s->sub_cbs.sc_on_anomaly != NULL)
+        s->sub_cbs.sc_on_anomaly(s->sub_ctx, s, kind, line, len);
+}
+
+/* ---- connection lifecycle ---- */
+
+static void sub_transfer_done(struct subscription *s, CURLcode rc)
+{
+    enum sub_state state = s->sub_state;
+    sub_detach(s);
+    if (s->sub_dead)
+        return;
+    char msg[SUB_ERROR_MAX];
+    const char *curl_msg =
+        s->sub_curl_error[0] != '\0' ? s->sub_curl_error : curl_easy_strerror(rc);
+    switch (state) {
+    case SUB_CLOSING:
+        snprintf(msg, sizeof(msg), "%s", s->sub_fail_msg);
+        sub_report_closed(s, s->sub_fail_reason, msg);
+        return;
+    case SUB_OPEN:
+        if (rc == CURLE_OK)
+            sub_report_closed(s, STREAM_CLOSE_EOF, "");
+        else
+            sub_report_closed(s, STREAM_CLOSE_TRANSPORT, curl_msg);
+        return;
+    case SUB_CONNECTING:
+        if (rc == CURLE_TOO_MANY_REDIRECTS) {
+            s->sub_got_headers = true;
+            sub_report_closed(s, STREAM_CLOSE_HTTP_STATUS, curl_msg);
+        } else if (rc == CURLE_OK) {
+            s->sub_got_headers = s->sub_status != 0;
+            sub_report_closed(s, STREAM_CLOSE_HTTP_STATUS,
+                              s->sub_status != 0 ? "" : "the response had no status");
+        } else {
+            sub_report_closed(s, STREAM_CLOSE_TRANSPORT, curl_msg);
+        }
+        return;
+    case SUB_IDLE:
+    case SUB_WAITING:
+        /* Stopped (or stopped and restarted) while curl still held it. */
+        return;
+    }
+}
+
+static void sub_engine_drain(struct sub_engine *e)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(e->se_multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        CURLcode rc = msg->data.result;
+        char *priv = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+        if (priv != NULL)
+            sub_transfer_done((struct subscription *)(void *)priv, rc);
+    }
+}
+
+static void sub_engine_action(struct sub_engine *e, curl_socket_t fd, int mask)
+{
+    int running = 0;
+    sub_engine_enter(e);
+    e->se_in_curl = true;
+    curl_multi_socket_action(e->se_multi, fd, mask, &running);
+    e->se_in_curl = false;
+    sub_engine_drain(e);
+    sub_engine_leave(e);
+}
+
+static int sub_build_request_headers(struct subscription *s, const char *lid, size_t lid_len)
+{
+    struct curl_slist *list = NULL;
+    struct curl_slist *n;
+    if (!s->sub_user_accept) {
+        if ((n = curl_slist_append(list, "Accept: text/event-stream")) == NULL)
+            goto fail;
+        list = n;
+    }
+    if (!s->sub_user_cache_control) {
+        if ((n = curl_slist_append(list, "Cache-Control: no-cache")) == NULL)
+            goto fail;
+        list = n;
+    }
+    for (size_t i = 0; i < s->sub_nheaders; i++) {
+        if ((n = curl_slist_append(list, s->sub_headers[i])) == NULL)
+            goto fail;
+        list = n;
+    }
+    if (lid_len > 0) {
+        static const char prefix[] = "Last-Event-ID: ";
+        char *h = malloc(sizeof(prefix) + lid_len);
+        if (h == NULL)
+            goto fail;
+        memcpy(h, prefix, sizeof(prefix) - 1);
+        memcpy(h + sizeof(prefix) - 1, lid, lid_len);
+        h[sizeof(prefix) - 1 + lid_len] = '\0';
+        n = curl_slist_append(list, h);
+        free(h);
+        if (n == NULL)
+            goto fail;
+        list = n;
+    }
+    curl_slist_free_all(s->sub_req_headers);
+    s->sub_req_headers = list;
+    return 0;
+fail:
+    curl_slist_free_all(list);
+    return -1;
+}
+
+static void sub_attempt_begin(struct subscription *s)
+{
+    struct sub_engine *e = s->sub_eng;
+    sub_detach(s);
+    /* The previous stream ends here rather than at its close: a close can
+     * happen inside sse_parser_feed (a stop from on_event), and the parser
+     * must not be re-entered. Nothing is fed in between. */
+    sse_parser_end(s->sub_parser);
+
+    sub_headers_reset(s);
+    s->sub_curl_error[0] = '\0';
+    s->sub_got_headers = false;
+    s->sub_got_byte = false;
+    s->sub_opened = false;
+    s->sub_t_start = deadline_now_ms();
+    s->sub_state = SUB_CONNECTING;
+    s->sub_stats.ss_attempts++;
+    if (s->sub_stats.ss_attempts > 1)
+        s->sub_stats.ss_reconnects++;
+
+    size_t lid_len = 0;
+    const char *lid = sse_parser_last_event_id(s->sub_parser, &lid_len);
+    if (s->sub_cbs.sc_on_connecting != NULL) {
+        struct sub_connecting_info info = {
+            .sci_attempt = s->sub_stats.ss_attempts,
+            .sci_last_event_id = lid,
+            .sci_last_event_id_len = lid_len,
+        };
+        s->sub_cbs.sc_on_connecting(s->sub_ctx, s, &info);
+        if (!sub_live(s, SUB_CONNECTING))
+            return;
+    }
+    if (sub_build_request_headers(s, lid, lid_len) != 0) {
+        sub_report_closed(s, STREAM_CLOSE_TRANSPORT, "out of memory building the request");
+        return;
+    }
+    curl_easy_setopt(s->sub_easy, CURLOPT_HTTPHEADER, s->sub_req_headers);
+    e->se_in_curl = true;
+    CURLMcode mc = curl_multi_add_handle(e->se_multi, s->sub_easy);
+    e->se_in_curl = false;
+    if (mc != CURLM_OK) {
+        sub_report_closed(s, STREAM_CLOSE_TRANSPORT, curl_multi_strerror(mc));
+        return;
+    }
+    s->sub_attached = true;
+    if (deadline_arm(&s->sub_watchdog, s->sub_connect_timeout_ms) != 0)
+        sub_close_now(s, STREAM_CLOSE_TRANSPORT, "cannot arm the connect timer");
+}
+
+static void sub_retry_fire(void *ctx)
+{
+    struct subscription *s = ctx;
+    struct sub_engine *e = s->sub_eng;
+    sub_engine_enter(e);
+    if (sub_live(s, SUB_WAITING))
+        sub_attempt_begin(s);
+    sub_engine_leave(e);
+}
+
+static void sub_watchdog_fire(void *ctx)
+{
+    struct subscription *s = ctx;
+    struct sub_engine *e = s->sub_eng;
+    char msg[SUB_ERROR_MAX];
+    sub_engine_enter(e);
+    if (s->sub_dead) {
+        /* nothing: reaped below */
+    } else if (s->sub_state == SUB_CONNECTING) {
+        snprintf(msg, sizeof(msg), "no response headers within %" PRIu64 " ms",
+                 s->sub_connect_timeout_ms);
+        sub_close_now(s, STREAM_CLOSE_TRANSPORT, msg);
+    } else if (s->sub_state == SUB_OPEN) {
+        /* Re-armed lazily: bytes only move sub_t_rx, the timer catches up. */
+        uint64_t quiet = deadline_now_ms() - s->sub_t_rx;
+        if (quiet < s->sub_idle_timeout_ms) {
+            if (deadline_arm(&s->sub_watchdog, s->sub_idle_timeout_ms - quiet) != 0)
+                sub_close_now(s, STREAM_CLOSE_TRANSPORT, "cannot arm the idle timer");
+        } else {
+            snprintf(msg, sizeof(msg), "no data for %" PRIu64 " ms", s->sub_idle_timeout_ms);
+            sub_close_now(s, STREAM_CLOSE_IDLE_TIMEOUT, msg);
+        }
+    } else if (s->sub_state == SUB_CLOSING) {
+        snprintf(msg, sizeof(msg), "%s", s->sub_fail_msg);
+        sub_close_now(s, s->sub_fail_reason, msg);
+    }
+    sub_engine_leave(e);
+}
+
+/* ---- public API ---- */
+
+static int sub_copy_headers(struct subscription *s, const struct sub_options *o)
+{
+    if (o->so_nheaders == 0)
+        return 0;
+    s->sub_headers = calloc(o->so_nheaders, sizeof(*s->sub_headers));
+    if (s->sub_headers == NULL)
+        return ENOMEM;
+    for (size_t i = 0; i < o->so_nheaders; i++) {
+        const char *arg = o->so_headers[i];
+        struct http_header_field f;
+        if (arg == NULL || !http_header_arg_valid(arg, NULL) ||
+            !http_header_split(arg, strlen(arg), &f) ||
+            http_header_name_eq(f.hf_name, f.hf_name_len, "Last-Event-ID"))
+            return EINVAL;
+        if (http_header_name_eq(f.hf_name, f.hf_name_len, "Accept"))
+            s->sub_user_accept = true;
+        if (http_header_name_eq(f.hf_name, f.hf_name_len, "Cache-Control"))
+            s->sub_user_cache_control = true;
+        /* curl drops "Name:" entirely; "Name;" is its spelling of empty. */
+        size_t n = f.hf_value_len != 0 ? strlen(arg) : f.hf_name_len + 1;
+        char *h = malloc(n + 1);
+        if (h == NULL)
+            return ENOMEM;
+        memcpy(h, arg, n);
+        if (f.hf_value_len == 0)
+            h[f.hf_name_len] = ';';
+        h[n] = '\0';
+        s->sub_headers[i] = h;
+        s->sub_nheaders = i + 1;
+    }
+    return 0;
+}
+
+static int sub_setup_easy(struct subscription *s, const struct sub_options *o)
+{
+    CURL *c = s->sub_easy;
+    long redirects = o->so_max_redirects > 0 ? o->so_max_redirects : 0;
+    long connect_ms = (long)sub_cap_ms(s->sub_connect_timeout_ms);
+    CURLcode rc = CURLE_OK;
+#define SUB_SET(opt, val)                                                                          \
+    do {                                                                                           \
+        if (rc == CURLE_OK)                                                                        \
+            rc = curl_easy_setopt(c, opt, val);                                                    \
+    } while (0)
+    SUB_SET(CURLOPT_URL, o->so_url);
+    SUB_SET(CURLOPT_PRIVATE, (void *)s);
+    SUB_SET(CURLOPT_NOSIGNAL, 1L);
+    SUB_SET(CURLOPT_WRITEFUNCTION, sub_write_cb);
+    SUB_SET(CURLOPT_WRITEDATA, (void *)s);
+    SUB_SET(CURLOPT_HEADERFUNCTION, sub_header_cb);
+    SUB_SET(CURLOPT_HEADERDATA, (void *)s);
+    SUB_SET(CURLOPT_ERRORBUFFER, s->sub_curl_error);
+    SUB_SET(CURLOPT_BUFFERSIZE, SUB_RECV_BUFFER);
+    SUB_SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    SUB_SET(CURLOPT_FOLLOWLOCATION, redirects > 0 ? 1L : 0L);
+    SUB_SET(CURLOPT_MAXREDIRS, redirects);
+    SUB_SET(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+    SUB_SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    SUB_SET(CURLOPT_TCP_KEEPIDLE, SUB_KEEPALIVE_IDLE_S);
+    SUB_SET(CURLOPT_TCP_KEEPINTVL, SUB_KEEPALIVE_INTVL_S);
+    SUB_SET(CURLOPT_USERAGENT, "ssemon/" SSEMON_VERSION);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    SUB_SET(CURLOPT_PROTOCOLS_STR, "http,https");
+    SUB_SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+    SUB_SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+    SUB_SET(CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    SUB_SET(CURLOPT_SSL_VERIFYPEER, o->so_insecure ? 0L : 1L);
+    SUB_SET(CURLOPT_SSL_VERIFYHOST, o->so_insecure ? 0L : 2L);
+    if (o->so_ca_file != NULL)
+        SUB_SET(CURLOPT_CAINFO, o->so_ca_file);
+#undef SUB_SET
+    if (rc == CURLE_OUT_OF_MEMORY)
+        return ENOMEM;
+    return rc == CURLE_OK ? 0 : EINVAL;
+}
+
+static uint64_t sub_seed(struct subscription *s, const struct sub_options *o)
+{
+    if (o->so_seed != 0)
+        return o->so_seed;
+    uint64_t seed = deadline_now_ms() * UINT64_C(0x9E3779B97F4A7C15);
+    seed ^= (uint64_t)(uintptr_t)s;
+    seed ^= ++s->sub_eng->se_seq << 32;
+    return seed;
+}
+
+struct subscription *subscription_new(struct sub_engine *e, const struct sub_options *o,
+                                      const struct sub_callbacks *cbs, void *ctx)
+{
+    if (o->so_url == NULL || o->so_url[0] == '\0' ||
+        (o->so_last_event_id != NULL && strpbrk(o->so_last_event_id, "\r\n") != NULL)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    struct subscription *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    s->sub_eng = e;
+    s->sub_state = SUB_IDLE;
+    if (cbs != NULL)
+        s->sub_cbs = *cbs;
+    s->sub_ctx = ctx;
+    s->sub_connect_timeout_ms =
+        o->so_connect_timeout_ms != 0 ? o->so_connect_timeout_ms : SUB_DEFAULT_CONNECT_TIMEOUT_MS;
+    s->sub_idle_timeout_ms = o->so_idle_timeout_ms;
+    s->sub_healthy_ms = o->so_healthy_ms != 0 ? o->so_healthy_ms : SUB_DEFAULT_HEALTHY_MS;
+    s->sub_reconnect = o->so_reconnect;
+    s->sub_follow = o->so_max_redirects > 0;
+    backoff_init(&s->sub_backoff, o->so_backoff_min_ms, o->so_backoff_max_ms, sub_seed(s, o));
+
+    /* Linked first so sub_destroy can undo any partial construction. */
+    s->sub_next = e->se_subs;
+    if (e->se_subs != NULL)
+        e->se_subs->sub_prev = s;
+    e->se_subs = s;
+
+    static const struct sse_parser_callbacks pcbs = {
+        .on_event = sub_on_event,
+        .on_comment = sub_on_comment,
+        .on_retry = sub_on_retry,
+        .on_anomaly = sub_on_anomaly,
+    };
+    int err = ENOMEM;
+    s->sub_parser = sse_parser_new(&o->so_limits, &pcbs, s);
+    s->sub_easy = curl_easy_init();
+    if (s->sub_parser == NULL || s->sub_easy == NULL)
+        goto fail;
+    if (deadline_init(&s->sub_watchdog, e->se_base, sub_watchdog_fire, s) != 0 ||
+        deadline_init(&s->sub_retry, e->se_base, sub_retry_fire, s) != 0)
+        goto fail;
+    if ((err = sub_copy_headers(s, o)) != 0 || (err = sub_setup_easy(s, o)) != 0)
+        goto fail;
+    if (o->so_last_event_id != NULL && o->so_last_event_id[0] != '\0' &&
+        sse_parser_set_last_event_id(s->sub_parser, o->so_last_event_id,
+                                     strlen(o->so_last_event_id)) != 0) {
+        err = ENOMEM;
+        goto fail;
+    }
+    return s;
+fail:
+    s->sub_dead = true;
+    sub_destroy(s);
+    errno = err;
+    return NULL;
+}
+
+static void sub_destroy(struct subscription *s)
+{
+    struct sub_engine *e = s->sub_eng;
+    sub_detach(s);
+    if (s->sub_prev != NULL)
+        s->sub_prev->sub_next = s->sub_next;
+    else
+        e->se_subs = s->sub_next;
+    if (s->sub_next != NULL)
+        s->sub_next->sub_prev = s->sub_prev;
+    deadline_release(&s->sub_watchdog);
+    deadline_release(&s->sub_retry);
+    if (s->sub_easy != NULL)
+        curl_easy_cleanup(s->sub_easy);
+    curl_slist_free_all(s->sub_req_headers);
+    sse_parser_free(s->sub_parser);
+    for (size_t i = 0; i < s->sub_nheaders; i++)
+        free(s->sub_headers[i]);
+    free(s->sub_headers);
+    free(s->sub_hdr_buf);
+    free(s);
+}
+
+int subscription_start(struct subscription *s)
+{
+    if (s->sub_dead)
+        return -1;
+    if (s->sub_state != SUB_IDLE)
+        return 0;
+    backoff_reset(&s->sub_backoff);
+    s->sub_state = SUB_WAITING;
+    if (deadline_arm(&s->sub_retry, 0) != 0) {
+        s->sub_state = SUB_IDLE;
+        return -1;
+    }
+    return 0;
+}
+
+void subscription_stop(struct subscription *s)
+{
+    if (s->sub_dead)
+        return;
+    enum sub_state prev = s->sub_state;
+    deadline_cancel(&s->sub_retry);
+    deadline_cancel(&s->sub_watchdog);
+    if (prev == SUB_IDLE || prev == SUB_WAITING) {
+        s->sub_state = SUB_IDLE;
+        return;
+    }
+    sub_detach(s);
+    sub_report_closed(s, STREAM_CLOSE_STOPPED, "");
+}
+
+void subscription_free(struct subscription *s)
+{
+    if (s == NULL || s->sub_dead)
+        return;
+    s->sub_dead = true;
+    s->sub_state = SUB_IDLE;
+    deadline_cancel(&s->sub_retry);
+    deadline_cancel(&s->sub_watchdog);
+    if (s->sub_eng->se_depth > 0) {
+        sub_reap_push(s);
+        return;
+    }
+    sub_destroy(s);
+}
+
+bool subscription_running(const struct subscription *s)
+{
+    return !s->sub_dead && s->sub_state != SUB_IDLE;
+}
+
+const struct sub_stats *subscription_stats(const struct subscription *s)
+{
+    return &s->sub_stats;
+}
+
+const char *subscription_last_event_id(const struct subscription *s, size_t *len)
+{
+    return sse_parser_last_event_id(s->sub_parser, len);
+}
+
+struct validator_header *sub_headers_for_validator(const struct sub_header *h, size_t n)
+{
+    size_t head = (n > 0 ? n : 1) * sizeof(struct validator_header);
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += h[i].sh_name_len + h[i].sh_value_len + 2;
+    char *block = malloc(head + bytes);
+    if (block == NULL)
+        return NULL;
+    struct validator_header *vh = (struct validator_header *)(void *)block;
+    char *p = block + head;
+    for (size_t i = 0; i < n; i++) {
+        vh[i].vh_name = p;
+        memcpy(p, h[i].sh_name, h[i].sh_name_len);
+        p += h[i].sh_name_len;
+        *p++ = '\0';
+        vh[i].vh_value = p;
+        memcpy(p, h[i].sh_value, h[i].sh_value_len);
+        p += h[i].sh_value_len;
+        *p++ = '\0';
+    }
+    return vh;
+}

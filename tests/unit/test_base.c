@@ -1,0 +1,156 @@
+/* base: utf8, numfmt and clock, each tested once here for every layer that
+ * uses them. */
+#include "ssemon/base/clock.h"
+#include "ssemon/base/numfmt.h"
+#include "ssemon/base/utf8.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define LEN(s) (sizeof(s) - 1)
+
+static void test_utf8_seq_len(void **state)
+{
+    (void)state;
+    assert_int_equal(utf8_seq_len((const unsigned char *)"a", 1), 1);
+    assert_int_equal(utf8_seq_len((const unsigned char *)"\xC3\xA9", 2), 2);
+    assert_int_equal(utf8_seq_len((const unsigned char *)"\xE2\x82\xAC", 3), 3);
+    assert_int_equal(utf8_seq_len((const unsigned char *)"\xF0\x9F\x98\x80", 4), 4);
+    /* truncated */
+    assert_int_equal(utf8_seq_len((const unsigned char *)"\xE2\x82", 2), 0);
+    /* overlongs, surrogates, above U+10FFFF, stray continuation, C0/C1, F5+ */
+    assert_int_equal(utf8_seq_len((const unsigned char *)"\xC0\xAF", 2), 0);
+    assert_int_equal(utf8_seq_len((const unsigned char *)"\xC1\xBF", 2), 0);
+    assert_int_equal(utf8_seq_len((const unsigned char *)"\xE0\x9F\xBF", 3), 0);
+    assert_int_equal(utf8_seq_len((const unsigned char *)"\xED\xA0\x80", 3), 0);
+    assert_int_equal(utf8_seq_len((const unsigned char *)"\xF0\x8F\xBF\xBF", 4), 0);
+    assert_int_equal(utf8_seq_len((const unsigned char *)"\xF4\x90\x80\x80", 4), 0);
+    assert_int_equal(utf8_seq_len((const unsigned char *)"\xF5\x80\x80\x80", 4), 0);
+    assert_int_equal(utf8_seq_len((const unsigned char *)"\x80", 1), 0);
+    assert_int_equal(utf8_seq_len((const unsigned char *)"\xE2\x28\xA1", 3), 0);
+    /* the edges that are valid */
+    assert_int_equal(utf8_seq_len((const unsigned char *)"\xED\x9F\xBF", 3), 3);
+    assert_int_equal(utf8_seq_len((const unsigned char *)"\xF4\x8F\xBF\xBF", 4), 4);
+}
+
+static void test_utf8_valid(void **state)
+{
+    (void)state;
+    assert_true(utf8_valid("", 0));
+    assert_true(utf8_valid("h\xC3\xA9llo \xE2\x82\xAC", LEN("h\xC3\xA9llo \xE2\x82\xAC")));
+    assert_true(utf8_valid("a\0b", 3)); /* NUL is valid UTF-8 */
+    assert_false(utf8_valid("abc\xC3", 4));
+    assert_false(utf8_valid("\xFF", 1));
+    assert_false(utf8_valid("ok\xED\xB0\x80", 5));
+}
+
+static void test_utf8_cut(void **state)
+{
+    (void)state;
+    const char *s = "ab\xE2\x82\xAC" "cd"; /* "ab€cd", € is 3 bytes at [2,5) */
+    size_t len = strlen(s);
+    assert_int_equal(utf8_cut(s, len, 100), len);
+    assert_int_equal(utf8_cut(s, len, len), len);
+    assert_int_equal(utf8_cut(s, len, 2), 2);
+    assert_int_equal(utf8_cut(s, len, 3), 2);
+    assert_int_equal(utf8_cut(s, len, 4), 2);
+    assert_int_equal(utf8_cut(s, len, 5), 5);
+    assert_int_equal(utf8_cut(s, len, 0), 0);
+}
+
+static void test_utf8_copy(void **state)
+{
+    (void)state;
+    char buf[5];
+    assert_int_equal(utf8_copy(buf, sizeof(buf), "ab\xE2\x82\xAC"), 2);
+    assert_string_equal(buf, "ab");
+    assert_int_equal(utf8_copy(buf, sizeof(buf), "abcd"), 4);
+    assert_string_equal(buf, "abcd");
+    assert_int_equal(utf8_copy(buf, sizeof(buf), NULL), 0);
+    assert_string_equal(buf, "");
+    assert_int_equal(utf8_copy(buf, 1, "abc"), 0);
+    assert_string_equal(buf, "");
+}
+
+static void test_utf8_is_lead(void **state)
+{
+    (void)state;
+    assert_true(utf8_is_lead('a'));
+    assert_true(utf8_is_lead(0xC3));
+    assert_false(utf8_is_lead(0x80));
+    assert_false(utf8_is_lead(0xBF));
+}
+
+static void fmt(double v, int min_prec, const char *want)
+{
+    char buf[NUMFMT_DOUBLE_MAX];
+    size_t n = numfmt_double(buf, sizeof(buf), v, min_prec);
+    assert_string_equal(buf, want);
+    assert_int_equal(n, strlen(want));
+    assert_true(strtod(buf, NULL) == v);
+}
+
+static void test_numfmt_double(void **state)
+{
+    (void)state;
+    fmt(0.1, 1, "0.1");
+    fmt(1e10, 1, "1e+10");
+    fmt(1e10, 15, "10000000000");
+    fmt(0.005, 15, "0.005");
+    fmt(1.0 / 3.0, 1, "0.3333333333333333");
+    fmt(0.1 + 0.2, 15, "0.30000000000000004");
+    fmt(-2.5, 1, "-2.5");
+    fmt(5e-324, 1, "5e-324");
+    fmt(1.7976931348623157e308, 1, "1.7976931348623157e+308");
+    fmt(0.0, 1, "0");
+}
+
+/* Every double numfmt writes reads back exactly: a sweep of bit patterns. */
+static void test_numfmt_roundtrip(void **state)
+{
+    (void)state;
+    uint64_t x = 0x9E3779B97F4A7C15u;
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double v;
+        memcpy(&v, &x, sizeof(v));
+        if (v != v || v - v != 0) /* NaN or infinite */
+            continue;
+        char a[NUMFMT_DOUBLE_MAX], b[NUMFMT_DOUBLE_MAX];
+        numfmt_double(a, sizeof(a), v, 1);
+        numfmt_double(b, sizeof(b), v, 15);
+        assert_true(strtod(a, NULL) == v);
+        assert_true(strtod(b, NULL) == v);
+        assert_true(strlen(a) <= strlen(b) || strchr(b, 'e') == NULL);
+    }
+}
+
+static void test_clock(void **state)
+{
+    (void)state;
+    uint64_t m1 = clock_mono_ms(), m2 = clock_mono_ms();
+    assert_true(m2 >= m1);
+    /* After 2020-01-01 and before 2200-01-01. */
+    uint64_t w = clock_wall_ms();
+    assert_true(w > 1577836800000u);
+    assert_true(w < 7258118400000u);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_utf8_seq_len),   cmocka_unit_test(test_utf8_valid),
+        cmocka_unit_test(test_utf8_cut),       cmocka_unit_test(test_utf8_copy),
+        cmocka_unit_test(test_utf8_is_lead),   cmocka_unit_test(test_numfmt_double),
+        cmocka_unit_test(test_numfmt_roundtrip), cmocka_unit_test(test_clock),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
