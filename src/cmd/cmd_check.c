@@ -8,6 +8,7 @@
  * is the user's reference.
  */
 #include "ssemon/cmd/cmd.h"
+#include "ssemon/base/clock.h"
 #include "ssemon/core/contract.h"
 #include "ssemon/config/contract_load.h"
 #include "ssemon/io/deadline.h"
@@ -330,7 +331,7 @@ static int check_validator(struct check_run *r, bool timing)
 
 static uint64_t check_live_now(void)
 {
-    return deadline_now_ms();
+    return clock_mono_ms();
 }
 
 static void check_live_stop(struct check_run *r, enum check_stop why)
@@ -571,14 +572,14 @@ static int check_raw(struct check_run *r, FILE *f, const char *name, const char 
     }
     r->cr_opened = true;
     /* Header rules cannot be judged without a response: begin, not open. */
-    r->cr_now_ms = deadline_now_ms();
+    r->cr_now_ms = clock_mono_ms();
     validator_begin(r->cr_val, r->cr_now_ms);
     int rc = prefix_len > 0 ? check_feed(r, prefix, prefix_len) : 0;
     if (rc != 0)
         rc = 2;
     while (rc == 0) {
         size_t n = fread(buf, 1, CHECK_READ_SIZE, f);
-        r->cr_now_ms = deadline_now_ms();
+        r->cr_now_ms = clock_mono_ms();
         if (n > 0 && check_feed(r, buf, n) != 0) {
             rc = 2;
             break;
@@ -772,7 +773,7 @@ static int check_file(struct check_run *r, const struct check_args *a)
     if (r->cr_parser == NULL) {
         fputs("ssemon check: out of memory\n", stderr);
     } else {
-        r->cr_start_ms = deadline_now_ms();
+        r->cr_start_ms = clock_mono_ms();
         bool rec = check_is_recording(f, &first, &first_len, &first_cap);
         if (ferror(f))
             fprintf(stderr, "ssemon check: %s: %s\n", name, strerror(errno));

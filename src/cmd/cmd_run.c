@@ -6,6 +6,7 @@
  * SIGINT stop. Runs in the foreground; Type=notify under systemd.
  */
 #include "ssemon/cmd/cmd.h"
+#include "ssemon/base/clock.h"
 #include "ssemon/config/config.h"
 #include "ssemon/io/deadline.h"
 #include "ssemon/io/journal_ids.h"
@@ -91,7 +92,7 @@ static void run_on_violation(void *ctx, struct monitor *m, const struct violatio
 {
     struct run_sub *rs = ctx;
     struct run_daemon *d = rs->rs_d;
-    uint64_t now = deadline_now_ms();
+    uint64_t now = clock_mono_ms();
     journal_sink_violation(d->rd_sink, &rs->rs_rates, &rs->rs_subj, v, now);
 
     const struct monitor_stats *st = monitor_stats(m);
@@ -249,7 +250,7 @@ static int run_apply(struct run_daemon *d, struct config *cfg, size_t *kept, siz
 
 static void run_update_status(struct run_daemon *d)
 {
-    uint64_t now = deadline_now_ms();
+    uint64_t now = clock_mono_ms();
     size_t healthy = 0;
     for (size_t i = 0; i < d->rd_n_subs; i++)
         if (monitor_healthy(d->rd_subs[i]->rs_mon, now))
@@ -271,7 +272,7 @@ static void run_update_status(struct run_daemon *d)
 static void run_on_period(void *ctx)
 {
     struct run_daemon *d = ctx;
-    uint64_t now = deadline_now_ms();
+    uint64_t now = clock_mono_ms();
     for (size_t i = 0; i < d->rd_n_subs; i++)
         journal_sink_flush(d->rd_sink, &d->rd_subs[i]->rs_rates, &d->rd_subs[i]->rs_subj, now);
     run_update_status(d);
@@ -507,8 +508,8 @@ int cmd_run(int argc, char **argv)
     d.rd_config = cfg;
     d.rd_config_path = path;
     d.rd_target = target;
-    d.rd_started_wall_ms = monitor_wall_ms();
-    d.rd_started_mono_ms = deadline_now_ms();
+    d.rd_started_wall_ms = clock_wall_ms();
+    d.rd_started_mono_ms = clock_mono_ms();
     if (run_start(&d) != 0) {
         if (errno != 0)
             fprintf(stderr, "ssemon run: cannot start: %s\n", strerror(errno));

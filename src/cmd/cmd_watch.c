@@ -4,6 +4,7 @@
  * the output can be piped into jq as it happens.
  */
 #include "ssemon/cmd/cmd.h"
+#include "ssemon/base/clock.h"
 #include "ssemon/io/deadline.h"
 #include "ssemon/core/http_header.h"
 #include "ssemon/json/json_writer.h"
@@ -89,12 +90,9 @@ static void watch_finish(struct watch_run *r, int code)
 /* The wall-clock time now, RFC 3339 UTC with milliseconds. */
 static void watch_stamp(char *stamp, size_t size)
 {
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    snprintf(stamp, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000000));
+    char buf[CLOCK_RFC3339_SIZE];
+    clock_rfc3339(clock_wall_ms(), buf);
+    snprintf(stamp, size, "%s", buf);
 }
 
 static void watch_line_begin(struct watch_run *r)
@@ -138,7 +136,7 @@ static void watch_record(struct watch_run *r, struct recording_record *rec)
     if (r->wr_rec == NULL)
         return;
     if (rec->rr_kind != RECORDING_HEADER)
-        rec->rr_t_ms = deadline_now_ms() - r->wr_rec_base_ms;
+        rec->rr_t_ms = clock_mono_ms() - r->wr_rec_base_ms;
     struct json_writer *w = &r->wr_rec_out;
     json_writer_reset(w);
     recording_encode(w, rec);
@@ -598,7 +596,7 @@ static int watch_record_open(struct watch_run *r, const struct watch_args *a)
         free(url);
         return -1;
     }
-    r->wr_rec_base_ms = deadline_now_ms();
+    r->wr_rec_base_ms = clock_mono_ms();
     watch_stamp(stamp, sizeof(stamp));
     struct recording_record rec = {
         .rr_kind = RECORDING_HEADER,

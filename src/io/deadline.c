@@ -54,13 +54,6 @@ void deadline_release(struct deadline *d)
     d->dl_ev = NULL;
 }
 
-uint64_t deadline_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 int deadline_prioritize(struct deadline *d)
 {
     if (d->dl_ev == NULL)

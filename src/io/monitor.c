@@ -4,6 +4,7 @@
  * rules fire on time whether or not bytes arrive.
  */
 #include "ssemon/io/monitor.h"
+#include "ssemon/base/clock.h"
 
 #include "ssemon/io/deadline.h"
 
@@ -54,13 +55,6 @@ const char *monitor_state_name(enum monitor_state s)
     return monitor_state_names[s];
 }
 
-uint64_t monitor_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void monitor_observe(struct monitor_histogram *h, const double *bounds, size_t n,
                             double seconds)
 {
@@ -108,7 +102,7 @@ static void monitor_rearm(struct monitor *m)
     }
     if (m->m_tick_at != VALIDATOR_NO_DEADLINE && m->m_tick_at <= next)
         return;
-    uint64_t now = deadline_now_ms();
+    uint64_t now = clock_mono_ms();
     if (deadline_arm(&m->m_tick, next > now ? next - now : 0) == 0)
         m->m_tick_at = next > now ? next : now;
 }
@@ -117,7 +111,7 @@ static void monitor_on_tick(void *ctx)
 {
     struct monitor *m = ctx;
     m->m_tick_at = VALIDATOR_NO_DEADLINE;
-    validator_tick(m->m_val, deadline_now_ms());
+    validator_tick(m->m_val, clock_mono_ms());
     monitor_rearm(m);
 }
 
@@ -129,7 +123,7 @@ static void monitor_after_input(struct monitor *m)
     if (vs->vs_heartbeats != m->m_seen_heartbeats) {
         m->m_seen_heartbeats = vs->vs_heartbeats;
         m->m_st.ms_heartbeats++;
-        m->m_st.ms_last_heartbeat_wall_ms = monitor_wall_ms();
+        m->m_st.ms_last_heartbeat_wall_ms = clock_wall_ms();
         monitor_observe(&m->m_st.ms_gap, monitor_gap_bounds, MONITOR_GAP_BUCKETS,
                         (double)vs->vs_last_heartbeat_gap_ms / 1000.0);
         if (vs->vs_hb_limit_ms > 0)
@@ -152,7 +146,7 @@ static void monitor_on_violation(void *ctx, const struct violation *v)
     if ((unsigned)v->v_class < VIOLATION_CLASS_COUNT)
         st->ms_violations[v->v_class]++;
     if (v->v_severity == VIOLATION_ERROR)
-        st->ms_last_error_mono_ms = deadline_now_ms();
+        st->ms_last_error_mono_ms = clock_mono_ms();
     struct monitor_violation *lv = &st->ms_last_violation;
     st->ms_has_last_violation = true;
     lv->mv_class = v->v_class;
@@ -161,7 +155,7 @@ static void monitor_on_violation(void *ctx, const struct violation *v)
     monitor_copy_text(lv->mv_event, sizeof(lv->mv_event), v->v_event);
     monitor_copy_text(lv->mv_state, sizeof(lv->mv_state), v->v_state);
     monitor_copy_text(lv->mv_excerpt, sizeof(lv->mv_excerpt), v->v_excerpt);
-    lv->mv_wall_ms = monitor_wall_ms();
+    lv->mv_wall_ms = clock_wall_ms();
     if (m->m_cb.mc_on_violation != NULL)
         m->m_cb.mc_on_violation(m->m_ctx, m, v);
 }
@@ -189,9 +183,9 @@ static void monitor_on_open(void *ctx, struct subscription *s, const struct sub_
     m->m_opened = true;
     m->m_latency_seen = false;
     m->m_st.ms_state = MONITOR_STREAMING;
-    m->m_st.ms_connected_since_wall_ms = monitor_wall_ms();
+    m->m_st.ms_connected_since_wall_ms = clock_wall_ms();
     m->m_st.ms_ended_by_contract = false;
-    validator_open(m->m_val, deadline_now_ms(), (int)info->soi_status, vh, n);
+    validator_open(m->m_val, clock_mono_ms(), (int)info->soi_status, vh, n);
     free(vh);
     uint64_t failures = m->m_st.ms_consecutive_failures;
     m->m_st.ms_consecutive_failures = 0;
@@ -212,12 +206,12 @@ static void monitor_on_event(void *ctx, struct subscription *s, const struct sse
     (void)s;
     struct monitor_stats *st = &m->m_st;
     st->ms_events++;
-    st->ms_last_event_wall_ms = monitor_wall_ms();
+    st->ms_last_event_wall_ms = clock_wall_ms();
     size_t k = contract_event_index(m->m_contract, ev->type, ev->type_len);
     if (k >= st->ms_n_kinds - 1)
         k = st->ms_n_kinds - 1;
     st->ms_events_by_kind[k]++;
-    validator_event(m->m_val, deadline_now_ms(), ev);
+    validator_event(m->m_val, clock_mono_ms(), ev);
     monitor_after_input(m);
 }
 
@@ -225,7 +219,7 @@ static void monitor_on_comment(void *ctx, struct subscription *s, const char *te
 {
     struct monitor *m = ctx;
     (void)s;
-    validator_comment(m->m_val, deadline_now_ms(), text, len);
+    validator_comment(m->m_val, clock_mono_ms(), text, len);
     monitor_after_input(m);
 }
 
@@ -234,7 +228,7 @@ static void monitor_on_anomaly(void *ctx, struct subscription *s, enum sse_anoma
 {
     struct monitor *m = ctx;
     (void)s;
-    validator_anomaly(m->m_val, deadline_now_ms(), kind, line, len);
+    validator_anomaly(m->m_val, clock_mono_ms(), kind, line, len);
     monitor_after_input(m);
 }
 
@@ -273,7 +267,7 @@ static void monitor_on_closed(void *ctx, struct subscription *s, const struct su
     struct monitor *m = ctx;
     (void)s;
     struct monitor_stats *st = &m->m_st;
-    uint64_t now = deadline_now_ms();
+    uint64_t now = clock_mono_ms();
     bool stopped = info->scl_reason == STREAM_CLOSE_STOPPED;
     const char *err = info->scl_error != NULL && info->scl_error[0] != '\0'
                           ? info->scl_error

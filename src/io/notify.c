@@ -1,5 +1,7 @@
 #include "ssemon/io/notify.h"
 
+#include "ssemon/base/clock.h"
+
 #include <stdio.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
@@ -16,10 +18,7 @@ void notify_status(const char *status)
 
 void notify_reloading(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    unsigned long long usec =
-        (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000ULL;
+    unsigned long long usec = (unsigned long long)clock_mono_us();
     sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", usec);
 }
 

@@ -6,6 +6,8 @@
  */
 #include "ssemon/io/status_render.h"
 
+#include "ssemon/base/clock.h"
+
 #include "ssemon/core/contract.h"
 #include "ssemon/json/json_writer.h"
 #include "ssemon/core/violation.h"
@@ -19,46 +21,6 @@
 
 /* ---- rendering helpers ---- */
 
-/* RFC 3339, UTC, millisecond precision, "2023-11-14T22:13:20.123Z". By
- * hand (days to a civil date, proleptic Gregorian): /status writes three
- * per subscription, and snprintf was a tenth of the render. Years past
- * 9999 do not fit the format's four digits and are clamped to its end. */
-static void status_format_time(uint64_t wall_ms, char buf[static 25])
-{
-    const uint64_t max_ms = 253402300799999ull; /* 9999-12-31T23:59:59.999Z */
-    if (wall_ms > max_ms)
-        wall_ms = max_ms;
-    uint64_t secs = wall_ms / 1000u;
-    unsigned ms = (unsigned)(wall_ms % 1000u);
-    unsigned sod = (unsigned)(secs % 86400u);
-    /* Days since 0000-03-01, in 400-year eras of 146097 days. */
-    uint64_t z = secs / 86400u + 719468u;
-    uint64_t era = z / 146097u;
-    unsigned doe = (unsigned)(z - era * 146097u);
-    unsigned yoe = (doe - doe / 1460u + doe / 36524u - doe / 146096u) / 365u;
-    unsigned doy = doe - (365u * yoe + yoe / 4u - yoe / 100u);
-    unsigned mp = (5u * doy + 2u) / 153u;
-    unsigned day = doy - (153u * mp + 2u) / 5u + 1u;
-    unsigned month = mp < 10u ? mp + 3u : mp - 9u;
-    unsigned year = (unsigned)(era * 400u) + yoe + (month <= 2u ? 1u : 0u);
-    const unsigned fields[] = {year / 100u, year % 100u,     month,    day,
-                               sod / 3600u, sod / 60u % 60u, sod % 60u};
-    static const char seps[] = "\0\0--T::";
-    char *p = buf;
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-        if (seps[i] != '\0')
-            *p++ = seps[i];
-        *p++ = (char)('0' + fields[i] / 10u);
-        *p++ = (char)('0' + fields[i] % 10u);
-    }
-    *p++ = '.';
-    *p++ = (char)('0' + ms / 100u);
-    *p++ = (char)('0' + ms / 10u % 10u);
-    *p++ = (char)('0' + ms % 10u);
-    *p++ = 'Z';
-    *p = '\0';
-}
-
 /* A wall-clock stamp, or null for 0 ("never"). */
 static void status_json_time(struct json_writer *w, uint64_t wall_ms)
 {
@@ -66,9 +28,9 @@ static void status_json_time(struct json_writer *w, uint64_t wall_ms)
         json_writer_null(w);
         return;
     }
-    char buf[25];
-    status_format_time(wall_ms, buf);
-    json_writer_string(w, buf, 24);
+    char buf[CLOCK_RFC3339_SIZE];
+    clock_rfc3339(wall_ms, buf);
+    json_writer_string(w, buf, CLOCK_RFC3339_SIZE - 1);
 }
 
 /* Optional texts are kept as "" when absent; they show as null. */

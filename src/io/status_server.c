@@ -25,6 +25,7 @@
  * evhttp already dropped is recognised instead of touched after free).
  */
 #include "ssemon/io/status_server.h"
+#include "ssemon/base/clock.h"
 
 #include "ssemon/io/deadline.h"
 #include "ssemon/json/json_writer.h"
@@ -674,7 +675,7 @@ static void status_server_handle(struct evhttp_request *req, void *arg)
     struct status_view v;
     memset(&v, 0, sizeof(v));
     s->ss_view(s->ss_ctx, &v);
-    uint64_t now_mono = deadline_now_ms();
+    uint64_t now_mono = clock_mono_ms();
     json_writer_reset(&s->ss_out);
     switch (route) {
     case STATUS_ROUTE_STATUS:

@@ -1,4 +1,5 @@
 #include "ssemon/io/subscription.h"
+#include "ssemon/base/clock.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -321,7 +322,7 @@ static bool sub_live(const struct subscription *s, enum sub_state state)
 static void sub_report_closed(struct subscription *s, enum stream_close_reason reason,
                               const char *error)
 {
-    uint64_t now = deadline_now_ms();
+    uint64_t now = clock_mono_ms();
     deadline_cancel(&s->sub_watchdog);
     curl_slist_free_all(s->sub_req_headers);
     s->sub_req_headers = NULL;
@@ -473,7 +474,7 @@ static void sub_call_open(struct subscription *s, uint64_t ms_to_headers)
  * Returns whether curl should go on. Runs inside a curl callback. */
 static bool sub_judge(struct subscription *s)
 {
-    uint64_t now = deadline_now_ms();
+    uint64_t now = clock_mono_ms();
     uint64_t ms = now - s->sub_t_start;
     s->sub_got_headers = true;
     deadline_cancel(&s->sub_watchdog);
@@ -543,7 +544,7 @@ static size_t sub_write_cb(char *buf, size_t size, size_t nmemb, void *userp)
         return 0;
     if (!sub_live(s, SUB_OPEN))
         return 0;
-    uint64_t now = deadline_now_ms();
+    uint64_t now = clock_mono_ms();
     s->sub_t_rx = now;
     if (!s->sub_got_byte) {
         s->sub_got_byte = true;
@@ -718,7 +719,7 @@ static void sub_attempt_begin(struct subscription *s)
     s->sub_got_headers = false;
     s->sub_got_byte = false;
     s->sub_opened = false;
-    s->sub_t_start = deadline_now_ms();
+    s->sub_t_start = clock_mono_ms();
     s->sub_state = SUB_CONNECTING;
     s->sub_stats.ss_attempts++;
     if (s->sub_stats.ss_attempts > 1)
@@ -777,7 +778,7 @@ static void sub_watchdog_fire(void *ctx)
         sub_close_now(s, STREAM_CLOSE_TRANSPORT, msg);
     } else if (s->sub_state == SUB_OPEN) {
         /* Re-armed lazily: bytes only move sub_t_rx, the timer catches up. */
-        uint64_t quiet = deadline_now_ms() - s->sub_t_rx;
+        uint64_t quiet = clock_mono_ms() - s->sub_t_rx;
         if (quiet < s->sub_idle_timeout_ms) {
             if (deadline_arm(&s->sub_watchdog, s->sub_idle_timeout_ms - quiet) != 0)
                 sub_close_now(s, STREAM_CLOSE_TRANSPORT, "cannot arm the idle timer");
@@ -876,7 +877,7 @@ static uint64_t sub_seed(struct subscription *s, const struct sub_options *o)
 {
     if (o->so_seed != 0)
         return o->so_seed;
-    uint64_t seed = deadline_now_ms() * UINT64_C(0x9E3779B97F4A7C15);
+    uint64_t seed = clock_mono_ms() * UINT64_C(0x9E3779B97F4A7C15);
     seed ^= (uint64_t)(uintptr_t)s;
     seed ^= ++s->sub_eng->se_seq << 32;
     return seed;

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -144,6 +146,45 @@ static void test_clock(void **state)
     assert_true(w < 7258118400000u);
 }
 
+/* clock_rfc3339 against gmtime_r over 1970 to 9999, and the clamp past it. */
+static void test_clock_rfc3339(void **state)
+{
+    (void)state;
+    char buf[CLOCK_RFC3339_SIZE], want[64];
+    clock_rfc3339(0, buf);
+    assert_string_equal(buf, "1970-01-01T00:00:00.000Z");
+    clock_rfc3339(1700000000123u, buf);
+    assert_string_equal(buf, "2023-11-14T22:13:20.123Z");
+    clock_rfc3339(951782400000u, buf); /* a leap day of a century leap year */
+    assert_string_equal(buf, "2000-02-29T00:00:00.000Z");
+    uint64_t x = 88172645463325252u;
+    for (int i = 0; i < 5000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        uint64_t ms = x % 253402300800000u;
+        time_t secs = (time_t)(ms / 1000u);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 (unsigned)(ms % 1000u));
+        clock_rfc3339(ms, buf);
+        assert_string_equal(buf, want);
+    }
+    clock_rfc3339(UINT64_MAX, buf);
+    assert_string_equal(buf, "9999-12-31T23:59:59.999Z");
+}
+
+static void test_clock_mono_us(void **state)
+{
+    (void)state;
+    uint64_t ms = clock_mono_ms();
+    uint64_t us = clock_mono_us();
+    assert_true(us / 1000u >= ms);
+    assert_true(us / 1000u - ms < 60000u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -151,6 +192,7 @@ int main(void)
         cmocka_unit_test(test_utf8_cut),       cmocka_unit_test(test_utf8_copy),
         cmocka_unit_test(test_utf8_is_lead),   cmocka_unit_test(test_numfmt_double),
         cmocka_unit_test(test_numfmt_roundtrip), cmocka_unit_test(test_clock),
+        cmocka_unit_test(test_clock_rfc3339),   cmocka_unit_test(test_clock_mono_us),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

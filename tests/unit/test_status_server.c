@@ -7,6 +7,7 @@
  * is bounded by an iteration count.
  */
 #include "ssemon/core/contract.h"
+#include "ssemon/base/clock.h"
 #include "ssemon/io/deadline.h"
 #include "ssemon/io/monitor.h"
 #include "ssemon/io/status_server.h"
@@ -61,7 +62,7 @@ static void test_view(void *ctx, struct status_view *out)
     out->sv_version = "1.2.3";
     out->sv_started_wall_ms = 1700000000000ull;
     /* In the future: uptime_s stays 0, so two renders have equal lengths. */
-    out->sv_started_mono_ms = deadline_now_ms() + 1000000000ull;
+    out->sv_started_mono_ms = clock_mono_ms() + 1000000000ull;
     out->sv_config_path = "/etc/ssemon/test.json";
     out->sv_monitors = f->f_many != NULL ? f->f_many : f->f_mons;
     out->sv_n_monitors = f->f_many != NULL ? f->f_n_many : f->f_n_shown;

@@ -2,7 +2,7 @@
  * deadline: a one-shot timer on a libevent base. The timer machinery of the
  * adapters: idle timeouts, reconnect delays, and any "call me back at time
  * T" a pure module asks for (the caller turns T into a relative delay with
- * deadline_now_ms).
+ * clock_mono_ms, the clock libevent timers follow).
  *
  * A struct deadline is embedded in its owner and must not move between
  * deadline_init and deadline_release. The callback runs from the event
@@ -47,7 +47,5 @@ bool deadline_pending(const struct deadline *d);
 /* Disarms and frees; the struct may then be reused with deadline_init. */
 void deadline_release(struct deadline *d);
 
-/* Milliseconds on CLOCK_MONOTONIC, the clock libevent timers follow. */
-uint64_t deadline_now_ms(void);
 
 #endif

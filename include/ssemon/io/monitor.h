@@ -137,7 +137,5 @@ const char *monitor_order_state(const struct monitor *m);
 enum violation_class monitor_close_class(const struct sub_closed_info *info, char *msg,
                                          size_t msg_size);
 
-/* Wall-clock ms since the epoch. */
-uint64_t monitor_wall_ms(void);
 
 #endif

@@ -43,7 +43,7 @@ struct status_view {
 };
 
 /* Renderers, used by the server and by tests. `now_mono_ms` is the
- * monotonic clock at render time (deadline_now_ms): health is
+ * monotonic clock at render time (clock_mono_ms): health is
  * monitor_healthy(m, now_mono_ms), each monitor carrying its own window,
  * and every time shown is a wall-clock stamp taken when it happened.
  *
