@@ -52,7 +52,7 @@ if ! ninja -C "$build" ssemon bench_parser bench_corpus >"$build/bench-build.log
 fi
 bench_parser="$build/bench/bench_parser"
 bench_corpus="$build/bench/bench_corpus"
-ssemon="$build/src/ssemon"
+ssemon="$build/src/cmd/ssemon"
 
 # ---- eventsource-parser
 if [ ! -f "$esp_dir/node_modules/eventsource-parser/package.json" ]; then

@@ -90,7 +90,7 @@ dbench_build_all() {
     -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla \
     -o "$dbench_build/bench-daemon/probe" "$dbench_here/probe.c" ||
     dbench_die "bench/daemon/probe.c does not build"
-  dbench_ssemon="$dbench_build/src/ssemon"
+  dbench_ssemon="$dbench_build/src/cmd/ssemon"
   dbench_server="$dbench_build/tests/server/sse_testserver"
   dbench_probe="$dbench_build/bench-daemon/probe"
 }
