@@ -27,9 +27,9 @@
 #include "ssemon/io/status_server.h"
 #include "ssemon/base/clock.h"
 
+#include "ssemon/core/violation.h"
 #include "ssemon/io/deadline.h"
 #include "ssemon/json/json_writer.h"
-#include "ssemon/core/violation.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -207,8 +207,8 @@ static void status_stream_free(struct status_stream *st)
         *pp = st->st_next;
     if (st->st_slice != NULL)
         event_free(st->st_slice);
-    status_metrics_free(st->st_metrics);
-    status_json_free(st->st_json);
+    status_render_metrics_free(st->st_metrics);
+    status_render_json_free(st->st_json);
     free(st);
 }
 
@@ -521,8 +521,9 @@ static enum status_slice_result status_stream_send_slice(struct status_stream *s
      * that, reused from the pool when one was sent before. */
     status_pool_take(s->ss_pool, &w, STATUS_SLICE_BUFFER, STATUS_SLICE_BUFFER);
     json_writer_reserve(&w, STATUS_SLICE_BUFFER - 1);
-    bool done = st->st_metrics != NULL ? status_metrics_next(st->st_metrics, &w, STATUS_SLICE_BYTES)
-                                       : status_json_next(st->st_json, &w, STATUS_SLICE_BYTES);
+    bool done = st->st_metrics != NULL
+                    ? status_render_metrics_next(st->st_metrics, &w, STATUS_SLICE_BYTES)
+                    : status_render_json_next(st->st_json, &w, STATUS_SLICE_BYTES);
     struct evbuffer *b = evbuffer_new();
     struct status_body *sb = malloc(sizeof(*sb));
     if (json_writer_failed(&w) || b == NULL || sb == NULL) {
@@ -607,13 +608,13 @@ static bool status_stream_start(struct status_server *s, struct evhttp_request *
     st->st_conn = evcon;
     st->st_generation = v->sv_generation;
     if (route == STATUS_ROUTE_METRICS)
-        st->st_metrics = status_metrics_begin(v, now_mono);
+        st->st_metrics = status_render_metrics_begin(v, now_mono);
     else
-        st->st_json = status_json_begin(v, now_mono);
+        st->st_json = status_render_json_begin(v, now_mono);
     st->st_slice = event_new(s->ss_base, -1, 0, status_stream_pass, st);
     if ((st->st_metrics == NULL && st->st_json == NULL) || st->st_slice == NULL) {
-        status_metrics_free(st->st_metrics);
-        status_json_free(st->st_json);
+        status_render_metrics_free(st->st_metrics);
+        status_render_json_free(st->st_json);
         if (st->st_slice != NULL)
             event_free(st->st_slice);
         free(st);
