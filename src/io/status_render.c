@@ -7,6 +7,7 @@
 #include "ssemon/io/status_render.h"
 
 #include "ssemon/base/clock.h"
+#include "ssemon/base/numfmt.h"
 
 #include "ssemon/core/contract.h"
 #include "ssemon/core/violation.h"
@@ -382,45 +383,10 @@ static void status_render_put_ms_as_seconds(struct json_writer *w, uint64_t ms)
     status_render_put_fixed(w, ms, 3);
 }
 
-/* `ms` thousandths as a decimal: "12", "0.5", "-3.25", "1700000000.123". */
-static size_t status_render_format_ms(char *buf, size_t size, int64_t ms)
-{
-    char tmp[32];
-    size_t n = sizeof(tmp);
-    bool neg = ms < 0;
-    uint64_t u = neg ? (uint64_t)0 - (uint64_t)ms : (uint64_t)ms;
-    unsigned frac = (unsigned)(u % 1000);
-    u /= 1000;
-    if (frac != 0) {
-        unsigned digits = 3;
-        while (frac % 10 == 0) {
-            frac /= 10;
-            digits--;
-        }
-        for (unsigned i = 0; i < digits; i++) {
-            tmp[--n] = (char)('0' + frac % 10);
-            frac /= 10;
-        }
-        tmp[--n] = '.';
-    }
-    do {
-        tmp[--n] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (neg)
-        tmp[--n] = '-';
-    size_t len = sizeof(tmp) - n;
-    if (len >= size)
-        len = size - 1;
-    memcpy(buf, tmp + n, len);
-    buf[len] = '\0';
-    return len;
-}
-
 /* A bucket bound as written in the source: whole milliseconds exactly
- * ("0.005", "10"), anything else as the shortest of %.15g, %.16g, %.17g
- * that reads back exactly (Go's ParseFloat reads them all). Returns the
- * length written to `buf` (at least 32 bytes). */
+ * ("0.005", "10", "-3.25"), anything else as the shortest of %.15g, %.16g,
+ * %.17g that reads back exactly (Go's ParseFloat reads them all). `size`
+ * is at least NUMFMT_DOUBLE_MAX; returns the length written to `buf`. */
 static size_t status_render_format_double(char *buf, size_t size, double v)
 {
     if (isnan(v))
@@ -430,16 +396,17 @@ static size_t status_render_format_double(char *buf, size_t size, double v)
     double ms = v * 1000.0;
     if (fabs(ms) < 9e15) {
         double r = nearbyint(ms);
-        if (fabs(ms - r) <= 1e-9 * fmax(1.0, fabs(ms)) && (r / 1000.0 == v))
-            return status_render_format_ms(buf, size, (int64_t)r);
+        if (fabs(ms - r) <= 1e-9 * fmax(1.0, fabs(ms)) && (r / 1000.0 == v)) {
+            /* At most a sign, 16 digits, a point and 3 decimals. */
+            char *o = buf;
+            if (r < 0)
+                *o++ = '-';
+            o = status_render_fixed(o, (uint64_t)fabs(r), 3);
+            *o = '\0';
+            return (size_t)(o - buf);
+        }
     }
-    int n = 0;
-    for (int prec = 15; prec <= 17; prec++) {
-        n = snprintf(buf, size, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-    return n > 0 ? (size_t)n : 0;
+    return numfmt_double(buf, size, v, 15);
 }
 
 static inline bool status_render_label_plain(const char *s, size_t *len)
@@ -615,7 +582,7 @@ static bool status_render_hist_pieces_init(struct status_render_hist_pieces *h, 
               status_render_piece_set(&h->sh_sum, name, "_sum{subscription=\"", "") &&
               status_render_piece_set(&h->sh_count, name, "_count{subscription=\"", "");
     for (size_t b = 0; ok && b <= h->sh_n; b++) {
-        char bound[32];
+        char bound[NUMFMT_DOUBLE_MAX];
         if (b < h->sh_n)
             status_render_format_double(bound, sizeof(bound), bounds[b]);
         else
