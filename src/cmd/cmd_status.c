@@ -7,6 +7,8 @@
  */
 #include "ssemon/cmd/cmd.h"
 
+#include "ssemon/base/utf8.h"
+
 #include <curl/curl.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -203,12 +205,12 @@ static void cmd_status_fit(const char *s, size_t columns, char *out, size_t out_
 {
     size_t total = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
-        if ((*p & 0xC0) != 0x80)
+        if (utf8_is_lead(*p))
             total++;
     size_t keep = total <= columns ? total : (columns > 3 ? columns - 3 : 0);
     size_t o = 0, chars = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        bool starts = (*p & 0xC0) != 0x80;
+        bool starts = utf8_is_lead(*p);
         if (starts && chars == keep)
             break;
         if (o + 5 >= out_size)
