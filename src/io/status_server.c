@@ -295,12 +295,26 @@ static struct bufferevent *status_server_new_bev(struct event_base *base, void *
     return bev;
 }
 
-static void status_server_reply(struct evhttp_request *req, int code, const char *reason,
-                                const char *content_type, const char *body, size_t len)
+/* Every document is the state of one moment: no cache may keep it. */
+static struct evkeyvalq *status_server_headers(struct evhttp_request *req, const char *content_type)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Content-Type", content_type);
     evhttp_add_header(h, "Cache-Control", "no-store");
+    return h;
+}
+
+/* Out of memory once the headers are set: a bare 500 instead. */
+static void status_server_reply_failed(struct evhttp_request *req, struct evkeyvalq *h)
+{
+    evhttp_remove_header(h, "Content-Type");
+    evhttp_send_reply(req, 500, "Internal Server Error", NULL);
+}
+
+static void status_server_reply(struct evhttp_request *req, int code, const char *reason,
+                                const char *content_type, const char *body, size_t len)
+{
+    struct evkeyvalq *h = status_server_headers(req, content_type);
     if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
         /* evhttp would send a HEAD response's body: give none, but say how
          * long the GET's would be. */
@@ -314,12 +328,33 @@ static void status_server_reply(struct evhttp_request *req, int code, const char
     if (b == NULL || evbuffer_add(b, body, len) != 0) {
         if (b != NULL)
             evbuffer_free(b);
-        evhttp_remove_header(h, "Content-Type");
-        evhttp_send_reply(req, 500, "Internal Server Error", NULL);
+        status_server_reply_failed(req, h);
         return;
     }
     evhttp_send_reply(req, code, reason, b);
     evbuffer_free(b);
+}
+
+/* A buffer of `cap` bytes about to be handed to libevent; NULL when out of
+ * memory. */
+static struct status_server_body *status_server_body_new(struct status_server *s, size_t cap)
+{
+    struct status_server_body *sb = malloc(sizeof(*sb));
+    if (sb == NULL)
+        return NULL;
+    sb->sb_pool = s->ss_pool;
+    sb->sb_cap = cap;
+    s->ss_pool->sp_refs++;
+    return sb;
+}
+
+/* One that libevent was never given (NULL does nothing). */
+static void status_server_body_drop(struct status_server_body *sb)
+{
+    if (sb == NULL)
+        return;
+    status_server_pool_unref(sb->sb_pool);
+    free(sb);
 }
 
 static void status_server_free_body(const void *data, size_t len, void *arg)
@@ -338,27 +373,16 @@ static void status_server_reply_owned(struct status_server *s, struct evhttp_req
                                       const char *reason, const char *content_type, char *body,
                                       size_t len, size_t cap)
 {
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    evhttp_add_header(h, "Content-Type", content_type);
-    evhttp_add_header(h, "Cache-Control", "no-store");
+    struct evkeyvalq *h = status_server_headers(req, content_type);
     struct evbuffer *b = evbuffer_new();
-    struct status_server_body *sb = malloc(sizeof(*sb));
-    if (sb != NULL) {
-        sb->sb_pool = s->ss_pool;
-        sb->sb_cap = cap;
-        s->ss_pool->sp_refs++;
-    }
+    struct status_server_body *sb = status_server_body_new(s, cap);
     if (b == NULL || sb == NULL ||
         evbuffer_add_reference(b, body, len, status_server_free_body, sb) != 0) {
         if (b != NULL)
             evbuffer_free(b);
-        if (sb != NULL) {
-            status_server_pool_unref(sb->sb_pool);
-            free(sb);
-        }
+        status_server_body_drop(sb);
         free(body);
-        evhttp_remove_header(h, "Content-Type");
-        evhttp_send_reply(req, 500, "Internal Server Error", NULL);
+        status_server_reply_failed(req, h);
         return;
     }
     evhttp_send_reply(req, code, reason, b);
@@ -519,29 +543,25 @@ status_server_stream_send_slice(struct status_server_stream *st)
     struct json_writer w;
     json_writer_init(&w);
     /* The writer rounds its buffer up to a power of two: asking for one
-     * byte less than STATUS_SERVER_SLICE_BUFFER (it adds the NUL) gets exactly
-     * that, reused from the pool when one was sent before. */
+     * byte less than STATUS_SERVER_SLICE_BUFFER (it adds the NUL) gets
+     * exactly that, reused from the pool when one was sent before. */
     status_server_pool_take(s->ss_pool, &w, STATUS_SERVER_SLICE_BUFFER, STATUS_SERVER_SLICE_BUFFER);
     json_writer_reserve(&w, STATUS_SERVER_SLICE_BUFFER - 1);
     bool done = st->st_metrics != NULL
                     ? status_render_metrics_next(st->st_metrics, &w, STATUS_SERVER_SLICE_BYTES)
                     : status_render_json_next(st->st_json, &w, STATUS_SERVER_SLICE_BYTES);
     struct evbuffer *b = evbuffer_new();
-    struct status_server_body *sb = malloc(sizeof(*sb));
+    struct status_server_body *sb = status_server_body_new(s, json_writer_capacity(&w));
     if (json_writer_failed(&w) || b == NULL || sb == NULL) {
         json_writer_free(&w);
         if (b != NULL)
             evbuffer_free(b);
-        free(sb);
+        status_server_body_drop(sb);
         status_server_stream_abort(st);
         return STATUS_SERVER_SLICE_ABORTED;
     }
-    size_t cap = json_writer_capacity(&w);
     size_t len = 0;
     char *text = json_writer_detach(&w, &len);
-    sb->sb_pool = s->ss_pool;
-    sb->sb_cap = cap;
-    s->ss_pool->sp_refs++;
     if (len == 0 || evbuffer_add_reference(b, text, len, status_server_free_body, sb) != 0) {
         status_server_free_body(text, len, sb);
         if (len > 0) {
@@ -616,20 +636,13 @@ static bool status_server_stream_start(struct status_server *s, struct evhttp_re
         st->st_json = status_render_json_begin(v, now_mono);
     st->st_slice = event_new(s->ss_base, -1, 0, status_server_stream_pass, st);
     if ((st->st_metrics == NULL && st->st_json == NULL) || st->st_slice == NULL) {
-        status_render_metrics_free(st->st_metrics);
-        status_render_json_free(st->st_json);
-        if (st->st_slice != NULL)
-            event_free(st->st_slice);
-        free(st);
+        status_server_stream_free(st); /* not listed yet: only freed */
         return false;
     }
     st->st_next = s->ss_streams;
     s->ss_streams = st;
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    evhttp_add_header(h, "Content-Type",
-                      route == STATUS_SERVER_ROUTE_METRICS ? STATUS_SERVER_METRICS_TYPE
-                                                           : "application/json");
-    evhttp_add_header(h, "Cache-Control", "no-store");
+    status_server_headers(req, route == STATUS_SERVER_ROUTE_METRICS ? STATUS_SERVER_METRICS_TYPE
+                                                                    : "application/json");
     evhttp_send_reply_start(req, 200, "OK");
     status_server_stream_schedule(st);
     return true;
