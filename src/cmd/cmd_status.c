@@ -1,9 +1,13 @@
 /*
  * ssemon status: asks a running daemon for its /status document and prints
  * it as a table (or as is, with --json). The exit status tells scripts
- * whether everything shown is healthy.
+ * whether everything shown is healthy. Cmd layer. Its names start with
+ * cmd_status_, not status_: that prefix belongs to the io layer's
+ * status_render and status_server.
  */
 #include "ssemon/cmd/cmd.h"
+
+#include "ssemon/base/utf8.h"
 
 #include <curl/curl.h>
 #include <getopt.h>
@@ -17,14 +21,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define STATUS_DEFAULT_URL "http://127.0.0.1:9464"
-#define STATUS_TIMEOUT_MS 5000L
+#define CMD_STATUS_DEFAULT_URL "http://127.0.0.1:9464"
+#define CMD_STATUS_TIMEOUT_MS 5000L
 /* A /status document of 10,000 subscriptions is a few MiB. */
-#define STATUS_MAX_BODY ((size_t)64 << 20)
+#define CMD_STATUS_MAX_BODY ((size_t)64 << 20)
 /* Without a terminal to fit, messages are cut here. */
-#define STATUS_MESSAGE_COLUMNS 60
+#define CMD_STATUS_MESSAGE_COLUMNS 60
 
-struct status_body {
+struct cmd_status_body {
     char *sb_buf;
     size_t sb_len;
     size_t sb_cap;
@@ -32,14 +36,14 @@ struct status_body {
     bool sb_no_memory;
 };
 
-static void status_usage(FILE *f)
+static void cmd_status_usage(FILE *f)
 {
     fputs("usage: ssemon status [--url URL] [--json] [NAME]\n"
           "Asks a running ssemon daemon for the state of its subscriptions (all of them,\n"
           "or the one named NAME) and prints one line per subscription: state, health,\n"
           "events, violations and the last violation.\n"
           "  --url URL    the daemon's status endpoint: http://HOST:PORT (default\n"
-          "               " STATUS_DEFAULT_URL ") or unix:/PATH for a unix socket\n"
+          "               " CMD_STATUS_DEFAULT_URL ") or unix:/PATH for a unix socket\n"
           "  --json       print the JSON document as the daemon sent it\n"
           "  -h, --help   show this help\n"
           "Exit status: 0 when every subscription shown is healthy, 1 when one is not,\n"
@@ -48,7 +52,7 @@ static void status_usage(FILE *f)
           f);
 }
 
-__attribute__((format(printf, 1, 2))) static int status_fail(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static int cmd_status_fail(const char *fmt, ...)
 {
     va_list ap;
     fputs("ssemon status: ", stderr);
@@ -61,11 +65,11 @@ __attribute__((format(printf, 1, 2))) static int status_fail(const char *fmt, ..
 
 /* ---- fetching ---- */
 
-static size_t status_on_body(char *data, size_t size, size_t nmemb, void *ctx)
+static size_t cmd_status_on_body(char *data, size_t size, size_t nmemb, void *ctx)
 {
-    struct status_body *b = ctx;
+    struct cmd_status_body *b = ctx;
     size_t n = size * nmemb;
-    if (n > STATUS_MAX_BODY - b->sb_len) {
+    if (n > CMD_STATUS_MAX_BODY - b->sb_len) {
         b->sb_too_big = true;
         return 0;
     }
@@ -89,8 +93,8 @@ static size_t status_on_body(char *data, size_t size, size_t nmemb, void *ctx)
 
 /* GETs `path` from the endpoint. Returns 0 with the HTTP status in *code,
  * or 2 after printing why not. */
-static int status_fetch(const char *endpoint, const char *path, struct status_body *body,
-                        long *code)
+static int cmd_status_fetch(const char *endpoint, const char *path, struct cmd_status_body *body,
+                            long *code)
 {
     static const char unix_prefix[] = "unix:";
     char url[2048];
@@ -98,7 +102,7 @@ static int status_fetch(const char *endpoint, const char *path, struct status_bo
     if (strncmp(endpoint, unix_prefix, sizeof(unix_prefix) - 1) == 0) {
         socket_path = endpoint + sizeof(unix_prefix) - 1;
         if (socket_path[0] != '/')
-            return status_fail("--url %s: a unix socket wants an absolute path", endpoint);
+            return cmd_status_fail("--url %s: a unix socket wants an absolute path", endpoint);
         /* The host is only what the Host header says; the socket decides. */
         snprintf(url, sizeof(url), "http://localhost%s", path);
     } else {
@@ -108,22 +112,22 @@ static int status_fetch(const char *endpoint, const char *path, struct status_bo
         const char *scheme = strstr(endpoint, "://") != NULL ? "" : "http://";
         int n = snprintf(url, sizeof(url), "%s%.*s%s", scheme, (int)len, endpoint, path);
         if (n < 0 || (size_t)n >= sizeof(url))
-            return status_fail("--url is too long");
+            return cmd_status_fail("--url is too long");
     }
 
     CURL *h = curl_easy_init();
     if (h == NULL)
-        return status_fail("cannot initialise libcurl");
+        return cmd_status_fail("cannot initialise libcurl");
     char errbuf[CURL_ERROR_SIZE] = "";
     bool ok = curl_easy_setopt(h, CURLOPT_URL, url) == CURLE_OK &&
               curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, STATUS_TIMEOUT_MS) == CURLE_OK &&
+              curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, CMD_STATUS_TIMEOUT_MS) == CURLE_OK &&
               curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
               /* The endpoint is local by design; a proxy from the environment
                * would only be in the way. */
               curl_easy_setopt(h, CURLOPT_NOPROXY, "*") == CURLE_OK &&
               curl_easy_setopt(h, CURLOPT_USERAGENT, "ssemon/" SSEMON_VERSION) == CURLE_OK &&
-              curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, status_on_body) == CURLE_OK &&
+              curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, cmd_status_on_body) == CURLE_OK &&
               curl_easy_setopt(h, CURLOPT_WRITEDATA, body) == CURLE_OK;
 #if LIBCURL_VERSION_NUM >= 0x075500
     ok = ok && curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
@@ -135,38 +139,38 @@ static int status_fetch(const char *endpoint, const char *path, struct status_bo
         ok = curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, socket_path) == CURLE_OK;
     if (!ok) {
         curl_easy_cleanup(h);
-        return status_fail("cannot set up the request to %s", endpoint);
+        return cmd_status_fail("cannot set up the request to %s", endpoint);
     }
     CURLcode rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, code);
     curl_easy_cleanup(h);
     if (body->sb_too_big)
-        return status_fail("%s: the answer is larger than %zu MiB", endpoint,
-                           STATUS_MAX_BODY >> 20);
+        return cmd_status_fail("%s: the answer is larger than %zu MiB", endpoint,
+                               CMD_STATUS_MAX_BODY >> 20);
     if (body->sb_no_memory)
-        return status_fail("out of memory");
+        return cmd_status_fail("out of memory");
     if (rc != CURLE_OK)
-        return status_fail("cannot reach the daemon at %s: %s", endpoint,
-                           errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+        return cmd_status_fail("cannot reach the daemon at %s: %s", endpoint,
+                               errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
     return 0;
 }
 
 /* ---- the table ---- */
 
-static const char *status_str(const json_t *obj, const char *key, const char *fallback)
+static const char *cmd_status_str(const json_t *obj, const char *key, const char *fallback)
 {
     const char *s = json_string_value(json_object_get(obj, key));
     return s != NULL ? s : fallback;
 }
 
-static unsigned long long status_uint(const json_t *obj, const char *key)
+static unsigned long long cmd_status_uint(const json_t *obj, const char *key)
 {
     json_int_t v = json_integer_value(json_object_get(obj, key));
     return v > 0 ? (unsigned long long)v : 0;
 }
 
 /* Seconds since the epoch of an RFC 3339 UTC stamp, or -1. */
-static long long status_parse_time(const char *s)
+static long long cmd_status_parse_time(const char *s)
 {
     struct tm tm;
     memset(&tm, 0, sizeof(tm));
@@ -180,7 +184,7 @@ static long long status_parse_time(const char *s)
     return t == (time_t)-1 ? -1 : (long long)t;
 }
 
-static void status_format_age(long long seconds, char *buf, size_t size)
+static void cmd_status_format_age(long long seconds, char *buf, size_t size)
 {
     if (seconds < 0)
         seconds = 0;
@@ -197,16 +201,16 @@ static void status_format_age(long long seconds, char *buf, size_t size)
 /* Copies at most `columns` characters of `s` (UTF-8 aware, control bytes
  * shown as '?' so stream data cannot drive the terminal), ending in "..."
  * when cut. */
-static void status_fit(const char *s, size_t columns, char *out, size_t out_size)
+static void cmd_status_fit(const char *s, size_t columns, char *out, size_t out_size)
 {
     size_t total = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
-        if ((*p & 0xC0) != 0x80)
+        if (utf8_is_lead(*p))
             total++;
     size_t keep = total <= columns ? total : (columns > 3 ? columns - 3 : 0);
     size_t o = 0, chars = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        bool starts = (*p & 0xC0) != 0x80;
+        bool starts = utf8_is_lead(*p);
         if (starts && chars == keep)
             break;
         if (o + 5 >= out_size)
@@ -221,7 +225,7 @@ static void status_fit(const char *s, size_t columns, char *out, size_t out_size
     out[o] = '\0';
 }
 
-static size_t status_terminal_columns(void)
+static size_t cmd_status_terminal_columns(void)
 {
     struct winsize ws;
     if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
@@ -230,14 +234,14 @@ static size_t status_terminal_columns(void)
 }
 
 /* Whether the subscription object says healthy; prints its line. */
-static bool status_print_row(const json_t *sub, int name_width, size_t columns, time_t now)
+static bool cmd_status_print_row(const json_t *sub, int name_width, size_t columns, time_t now)
 {
     bool healthy = json_is_true(json_object_get(sub, "healthy"));
     char line[1024];
     int n = snprintf(line, sizeof(line), "%-*s  %-10s  %-7s  %10llu  %10llu  ", name_width,
-                     status_str(sub, "name", "?"), status_str(sub, "state", "?"),
-                     healthy ? "yes" : "NO", status_uint(sub, "events"),
-                     status_uint(json_object_get(sub, "violations"), "total"));
+                     cmd_status_str(sub, "name", "?"), cmd_status_str(sub, "state", "?"),
+                     healthy ? "yes" : "NO", cmd_status_uint(sub, "events"),
+                     cmd_status_uint(json_object_get(sub, "violations"), "total"));
     if (n < 0)
         n = 0;
     if ((size_t)n >= sizeof(line))
@@ -249,19 +253,19 @@ static bool status_print_row(const json_t *sub, int name_width, size_t columns, 
         snprintf(last, sizeof(last), "-");
     } else {
         char age[32] = "";
-        long long at = status_parse_time(status_str(lv, "at", NULL));
+        long long at = cmd_status_parse_time(cmd_status_str(lv, "at", NULL));
         if (at >= 0)
-            status_format_age((long long)now - at, age, sizeof(age));
+            cmd_status_format_age((long long)now - at, age, sizeof(age));
         char head[128];
-        snprintf(head, sizeof(head), "%s%s%s: ", status_str(lv, "class", "?"),
+        snprintf(head, sizeof(head), "%s%s%s: ", cmd_status_str(lv, "class", "?"),
                  age[0] != '\0' ? " " : "", age);
-        size_t room = STATUS_MESSAGE_COLUMNS;
+        size_t room = CMD_STATUS_MESSAGE_COLUMNS;
         if (columns > 0) {
             size_t used = (size_t)n + strlen(head);
             room = columns > used + 3 ? columns - used : 3;
         }
         char msg[512];
-        status_fit(status_str(lv, "message", ""), room, msg, sizeof(msg));
+        cmd_status_fit(cmd_status_str(lv, "message", ""), room, msg, sizeof(msg));
         snprintf(last, sizeof(last), "%s%s", head, msg);
     }
     printf("%s%s\n", line, last);
@@ -269,48 +273,48 @@ static bool status_print_row(const json_t *sub, int name_width, size_t columns, 
 }
 
 /* Prints the table; returns the exit status. */
-static int status_print_table(const json_t *doc, bool one)
+static int cmd_status_print_table(const json_t *doc, bool one)
 {
     const json_t *subs = one ? NULL : json_object_get(doc, "subscriptions");
     if (one ? !json_is_object(doc) : !json_is_array(subs))
-        return status_fail("unexpected answer from the daemon: no subscription %s",
-                           one ? "object" : "list");
+        return cmd_status_fail("unexpected answer from the daemon: no subscription %s",
+                               one ? "object" : "list");
     size_t n = one ? 1 : json_array_size(subs);
     int name_width = 4;
     for (size_t i = 0; i < n; i++) {
         const json_t *sub = one ? doc : json_array_get(subs, i);
-        int len = (int)strlen(status_str(sub, "name", "?"));
+        int len = (int)strlen(cmd_status_str(sub, "name", "?"));
         if (len > name_width)
             name_width = len;
     }
-    size_t columns = status_terminal_columns();
+    size_t columns = cmd_status_terminal_columns();
     time_t now = time(NULL);
     printf("%-*s  %-10s  %-7s  %10s  %10s  %s\n", name_width, "NAME", "STATE", "HEALTHY", "EVENTS",
            "VIOLATIONS", "LAST VIOLATION");
     bool all_healthy = true;
     for (size_t i = 0; i < n; i++) {
         const json_t *sub = one ? doc : json_array_get(subs, i);
-        if (!status_print_row(sub, name_width, columns, now))
+        if (!cmd_status_print_row(sub, name_width, columns, now))
             all_healthy = false;
     }
     return all_healthy ? 0 : 1;
 }
 
 /* The exit status --json reports: the same health rule as the table. */
-static int status_health_of(const json_t *doc, bool one)
+static int cmd_status_health_of(const json_t *doc, bool one)
 {
     if (one)
         return json_is_true(json_object_get(doc, "healthy")) ? 0 : 1;
     const json_t *subs = json_object_get(doc, "subscriptions");
     if (!json_is_array(subs))
-        return status_fail("unexpected answer from the daemon: no subscription list");
+        return cmd_status_fail("unexpected answer from the daemon: no subscription list");
     for (size_t i = 0; i < json_array_size(subs); i++)
         if (!json_is_true(json_object_get(json_array_get(subs, i), "healthy")))
             return 1;
     return 0;
 }
 
-static bool status_valid_name(const char *s)
+static bool cmd_status_valid_name(const char *s)
 {
     if (s[0] == '\0')
         return false;
@@ -332,7 +336,7 @@ int cmd_status(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *endpoint = STATUS_DEFAULT_URL;
+    const char *endpoint = CMD_STATUS_DEFAULT_URL;
     bool raw = false;
     int c;
     optind = 0; /* full re-initialisation: another command may have used getopt */
@@ -346,60 +350,60 @@ int cmd_status(int argc, char **argv)
             raw = true;
             break;
         case 'h':
-            status_usage(stdout);
+            cmd_status_usage(stdout);
             return 0;
         case ':':
-            status_usage(stderr);
-            return status_fail("option '%s' needs an argument", argv[optind - 1]);
+            cmd_status_usage(stderr);
+            return cmd_status_fail("option '%s' needs an argument", argv[optind - 1]);
         default:
-            status_usage(stderr);
-            return status_fail("unknown option '%s'", argv[optind - 1]);
+            cmd_status_usage(stderr);
+            return cmd_status_fail("unknown option '%s'", argv[optind - 1]);
         }
     }
     if (argc - optind > 1) {
-        status_usage(stderr);
-        return status_fail("expected at most one subscription NAME");
+        cmd_status_usage(stderr);
+        return cmd_status_fail("expected at most one subscription NAME");
     }
     const char *name = optind < argc ? argv[optind] : NULL;
-    if (name != NULL && !status_valid_name(name))
-        return status_fail("'%s' is not a subscription name ([A-Za-z0-9_.-]+)", name);
+    if (name != NULL && !cmd_status_valid_name(name))
+        return cmd_status_fail("'%s' is not a subscription name ([A-Za-z0-9_.-]+)", name);
     if (endpoint[0] == '\0')
-        return status_fail("--url wants a URL");
+        return cmd_status_fail("--url wants a URL");
 
     char path[256];
     snprintf(path, sizeof(path), "/status%s%s", name != NULL ? "/" : "", name != NULL ? name : "");
-    struct status_body body = {0};
+    struct cmd_status_body body = {0};
     long code = 0;
-    int rc = status_fetch(endpoint, path, &body, &code);
+    int rc = cmd_status_fetch(endpoint, path, &body, &code);
     if (rc != 0) {
         free(body.sb_buf);
         return rc;
     }
     if (code == 404 && name != NULL) {
         free(body.sb_buf);
-        return status_fail("the daemon has no subscription named '%s'", name);
+        return cmd_status_fail("the daemon has no subscription named '%s'", name);
     }
     if (code != 200) {
         free(body.sb_buf);
-        return status_fail("%s%s answered HTTP %ld", endpoint, path, code);
+        return cmd_status_fail("%s%s answered HTTP %ld", endpoint, path, code);
     }
     json_error_t jerr;
     json_t *doc = json_loadb(body.sb_buf != NULL ? body.sb_buf : "", body.sb_len, 0, &jerr);
     if (doc == NULL) {
         free(body.sb_buf);
-        return status_fail("the daemon's answer is not JSON: %s", jerr.text);
+        return cmd_status_fail("the daemon's answer is not JSON: %s", jerr.text);
     }
     if (raw) {
         fwrite(body.sb_buf, 1, body.sb_len, stdout);
         if (body.sb_len == 0 || body.sb_buf[body.sb_len - 1] != '\n')
             fputc('\n', stdout);
-        rc = status_health_of(doc, name != NULL);
+        rc = cmd_status_health_of(doc, name != NULL);
     } else {
-        rc = status_print_table(doc, name != NULL);
+        rc = cmd_status_print_table(doc, name != NULL);
     }
     json_decref(doc);
     free(body.sb_buf);
     if (fflush(stdout) != 0)
-        return status_fail("cannot write the output");
+        return cmd_status_fail("cannot write the output");
     return rc;
 }

@@ -7,10 +7,11 @@
 #include "ssemon/io/status_render.h"
 
 #include "ssemon/base/clock.h"
+#include "ssemon/base/numfmt.h"
 
 #include "ssemon/core/contract.h"
-#include "ssemon/json/json_writer.h"
 #include "ssemon/core/violation.h"
+#include "ssemon/json/json_writer.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -22,7 +23,7 @@
 /* ---- rendering helpers ---- */
 
 /* A wall-clock stamp, or null for 0 ("never"). */
-static void status_json_time(struct json_writer *w, uint64_t wall_ms)
+static void status_render_json_time(struct json_writer *w, uint64_t wall_ms)
 {
     if (wall_ms == 0) {
         json_writer_null(w);
@@ -34,7 +35,7 @@ static void status_json_time(struct json_writer *w, uint64_t wall_ms)
 }
 
 /* Optional texts are kept as "" when absent; they show as null. */
-static void status_json_opt_text(struct json_writer *w, const char *s)
+static void status_render_json_opt_text(struct json_writer *w, const char *s)
 {
     if (s == NULL || s[0] == '\0')
         json_writer_null(w);
@@ -42,8 +43,8 @@ static void status_json_opt_text(struct json_writer *w, const char *s)
         json_writer_cstring(w, s);
 }
 
-static void status_json_violation(struct json_writer *w, const char *subscription,
-                                  const struct monitor_violation *mv)
+static void status_render_json_violation(struct json_writer *w, const char *subscription,
+                                         const struct monitor_violation *mv)
 {
     json_writer_object_begin(w);
     if (subscription != NULL) {
@@ -57,17 +58,17 @@ static void status_json_violation(struct json_writer *w, const char *subscriptio
     JSON_WRITER_KEY(w, "message");
     json_writer_cstring(w, mv->mv_message);
     JSON_WRITER_KEY(w, "event");
-    status_json_opt_text(w, mv->mv_event);
+    status_render_json_opt_text(w, mv->mv_event);
     JSON_WRITER_KEY(w, "state");
-    status_json_opt_text(w, mv->mv_state);
+    status_render_json_opt_text(w, mv->mv_state);
     JSON_WRITER_KEY(w, "excerpt");
-    status_json_opt_text(w, mv->mv_excerpt);
+    status_render_json_opt_text(w, mv->mv_excerpt);
     JSON_WRITER_KEY(w, "at");
-    status_json_time(w, mv->mv_wall_ms);
+    status_render_json_time(w, mv->mv_wall_ms);
     json_writer_object_end(w);
 }
 
-static void status_json_subscription(struct json_writer *w, const struct status_row *r)
+static void status_render_json_subscription(struct json_writer *w, const struct status_row *r)
 {
     const struct monitor_stats *st = r->row_stats;
     json_writer_object_begin(w);
@@ -82,7 +83,7 @@ static void status_json_subscription(struct json_writer *w, const struct status_
     JSON_WRITER_KEY(w, "healthy");
     json_writer_bool(w, r->row_healthy);
     JSON_WRITER_KEY(w, "connected_since");
-    status_json_time(w, st->ms_connected_since_wall_ms);
+    status_render_json_time(w, st->ms_connected_since_wall_ms);
     JSON_WRITER_KEY(w, "reconnects");
     json_writer_uint(w, st->ms_reconnects);
     JSON_WRITER_KEY(w, "events");
@@ -92,9 +93,9 @@ static void status_json_subscription(struct json_writer *w, const struct status_
     JSON_WRITER_KEY(w, "bytes");
     json_writer_uint(w, st->ms_bytes);
     JSON_WRITER_KEY(w, "last_event_at");
-    status_json_time(w, st->ms_last_event_wall_ms);
+    status_render_json_time(w, st->ms_last_event_wall_ms);
     JSON_WRITER_KEY(w, "last_heartbeat_at");
-    status_json_time(w, st->ms_last_heartbeat_wall_ms);
+    status_render_json_time(w, st->ms_last_heartbeat_wall_ms);
     JSON_WRITER_KEY(w, "violations");
     json_writer_object_begin(w);
     JSON_WRITER_KEY(w, "total");
@@ -109,13 +110,14 @@ static void status_json_subscription(struct json_writer *w, const struct status_
     json_writer_object_end(w);
     JSON_WRITER_KEY(w, "last_violation");
     if (st->ms_has_last_violation)
-        status_json_violation(w, NULL, &st->ms_last_violation);
+        status_render_json_violation(w, NULL, &st->ms_last_violation);
     else
         json_writer_null(w);
     json_writer_object_end(w);
 }
 
-void status_row_from_monitor(const struct monitor *m, uint64_t now_mono_ms, struct status_row *out)
+void status_render_row_from_monitor(const struct monitor *m, uint64_t now_mono_ms,
+                                    struct status_row *out)
 {
     out->row_name = monitor_name(m);
     out->row_url = monitor_display_url(m);
@@ -126,7 +128,7 @@ void status_row_from_monitor(const struct monitor *m, uint64_t now_mono_ms, stru
 
 /* The renderers walk either the view's monitors, turned into rows one at a
  * time so no array is allocated per request, or explicit rows. */
-struct status_rows {
+struct status_render_rows {
     const struct status_view *srs_view;
     struct monitor *const *srs_monitors; /* NULL: read srs_rows */
     const struct status_row *srs_rows;
@@ -134,10 +136,11 @@ struct status_rows {
     uint64_t srs_now_mono_ms;
 };
 
-static void status_rows_get(const struct status_rows *rs, size_t i, struct status_row *out)
+static void status_render_rows_get(const struct status_render_rows *rs, size_t i,
+                                   struct status_row *out)
 {
     if (rs->srs_monitors != NULL)
-        status_row_from_monitor(rs->srs_monitors[i], rs->srs_now_mono_ms, out);
+        status_render_row_from_monitor(rs->srs_monitors[i], rs->srs_now_mono_ms, out);
     else
         *out = rs->srs_rows[i];
 }
@@ -157,7 +160,7 @@ struct status_json {
     bool sj_done;
 };
 
-void status_json_free(struct status_json *j)
+void status_render_json_free(struct status_json *j)
 {
     if (j == NULL)
         return;
@@ -167,7 +170,7 @@ void status_json_free(struct status_json *j)
     free(j);
 }
 
-static struct status_json *status_json_new(const struct status_rows *rs)
+static struct status_json *status_render_json_new(const struct status_render_rows *rs)
 {
     const struct status_view *v = rs->srs_view;
     struct status_json *j = calloc(1, sizeof(*j));
@@ -176,11 +179,11 @@ static struct status_json *status_json_new(const struct status_rows *rs)
     j->sj_n = rs->srs_n;
     j->sj_rows = calloc(j->sj_n ? j->sj_n : 1, sizeof(*j->sj_rows));
     if (j->sj_rows == NULL) {
-        status_json_free(j);
+        status_render_json_free(j);
         return NULL;
     }
     for (size_t i = 0; i < j->sj_n; i++)
-        status_rows_get(rs, i, &j->sj_rows[i]);
+        status_render_rows_get(rs, i, &j->sj_rows[i]);
 
     struct json_writer w;
     json_writer_init(&w);
@@ -188,7 +191,7 @@ static struct status_json *status_json_new(const struct status_rows *rs)
     JSON_WRITER_KEY(&w, "version");
     json_writer_cstring(&w, v->sv_version);
     JSON_WRITER_KEY(&w, "started_at");
-    status_json_time(&w, v->sv_started_wall_ms);
+    status_render_json_time(&w, v->sv_started_wall_ms);
     JSON_WRITER_KEY(&w, "uptime_s");
     uint64_t now = rs->srs_now_mono_ms;
     json_writer_uint(&w, now > v->sv_started_mono_ms ? (now - v->sv_started_mono_ms) / 1000u : 0);
@@ -204,33 +207,33 @@ static struct status_json *status_json_new(const struct status_rows *rs)
     json_writer_append(&w, "],\"recent_violations\":", 22);
     json_writer_array_begin(&w);
     for (size_t i = 0; i < v->sv_n_recent; i++)
-        status_json_violation(&w, v->sv_recent[i].sr_subscription, &v->sv_recent[i].sr_v);
+        status_render_json_violation(&w, v->sv_recent[i].sr_subscription, &v->sv_recent[i].sr_v);
     json_writer_array_end(&w);
     json_writer_append(&w, "}", 1);
     failed = failed || json_writer_failed(&w);
     j->sj_tail = json_writer_detach(&w, &j->sj_tail_len);
     if (failed || j->sj_head == NULL || j->sj_tail == NULL) {
-        status_json_free(j);
+        status_render_json_free(j);
         return NULL;
     }
     return j;
 }
 
-struct status_json *status_json_begin(const struct status_view *v, uint64_t now_mono_ms)
+struct status_json *status_render_json_begin(const struct status_view *v, uint64_t now_mono_ms)
 {
-    const struct status_rows rs = {v, v->sv_monitors, NULL, v->sv_n_monitors, now_mono_ms};
-    return status_json_new(&rs);
+    const struct status_render_rows rs = {v, v->sv_monitors, NULL, v->sv_n_monitors, now_mono_ms};
+    return status_render_json_new(&rs);
 }
 
-struct status_json *status_json_begin_rows(const struct status_view *v,
-                                           const struct status_row *rows, size_t n_rows,
-                                           uint64_t now_mono_ms)
+struct status_json *status_render_json_begin_rows(const struct status_view *v,
+                                                  const struct status_row *rows, size_t n_rows,
+                                                  uint64_t now_mono_ms)
 {
-    const struct status_rows rs = {v, NULL, rows, rows != NULL ? n_rows : 0, now_mono_ms};
-    return status_json_new(&rs);
+    const struct status_render_rows rs = {v, NULL, rows, rows != NULL ? n_rows : 0, now_mono_ms};
+    return status_render_json_new(&rs);
 }
 
-bool status_json_next(struct status_json *j, struct json_writer *w, size_t min_bytes)
+bool status_render_json_next(struct status_json *j, struct json_writer *w, size_t min_bytes)
 {
     size_t start = json_writer_text_len(w);
     if (!j->sj_head_done) {
@@ -244,7 +247,7 @@ bool status_json_next(struct status_json *j, struct json_writer *w, size_t min_b
          * them are written here. */
         if (j->sj_next > 0)
             json_writer_append(w, ",", 1);
-        status_json_subscription(w, &j->sj_rows[j->sj_next++]);
+        status_render_json_subscription(w, &j->sj_rows[j->sj_next++]);
     }
     if (!j->sj_done) {
         if (json_writer_text_len(w) - start >= min_bytes)
@@ -255,33 +258,33 @@ bool status_json_next(struct status_json *j, struct json_writer *w, size_t min_b
     return true;
 }
 
-static void status_render_json_any(const struct status_rows *rs, const char *only_name,
+static void status_render_json_any(const struct status_render_rows *rs, const char *only_name,
                                    struct json_writer *w)
 {
     struct status_row r;
     if (only_name != NULL) {
         for (size_t i = 0; i < rs->srs_n; i++) {
-            status_rows_get(rs, i, &r);
+            status_render_rows_get(rs, i, &r);
             if (strcmp(r.row_name, only_name) == 0) {
-                status_json_subscription(w, &r);
+                status_render_json_subscription(w, &r);
                 return;
             }
         }
         return;
     }
-    struct status_json *j = status_json_new(rs);
+    struct status_json *j = status_render_json_new(rs);
     if (j == NULL) {
         json_writer_set_failed(w);
         return;
     }
-    status_json_next(j, w, SIZE_MAX);
-    status_json_free(j);
+    status_render_json_next(j, w, SIZE_MAX);
+    status_render_json_free(j);
 }
 
 void status_render_json(const struct status_view *v, const char *only_name, uint64_t now_mono_ms,
                         struct json_writer *w)
 {
-    const struct status_rows rs = {v, v->sv_monitors, NULL, v->sv_n_monitors, now_mono_ms};
+    const struct status_render_rows rs = {v, v->sv_monitors, NULL, v->sv_n_monitors, now_mono_ms};
     status_render_json_any(&rs, only_name, w);
 }
 
@@ -289,7 +292,7 @@ void status_render_json_rows(const struct status_view *v, const struct status_ro
                              size_t n_rows, const char *only_name, uint64_t now_mono_ms,
                              struct json_writer *w)
 {
-    const struct status_rows rs = {v, NULL, rows, rows != NULL ? n_rows : 0, now_mono_ms};
+    const struct status_render_rows rs = {v, NULL, rows, rows != NULL ? n_rows : 0, now_mono_ms};
     status_render_json_any(&rs, only_name, w);
 }
 
@@ -302,27 +305,27 @@ void status_render_json_rows(const struct status_view *v, const struct status_ro
  * numbers are written by hand, and a sample line is then a few inline
  * copies into a buffer reserved from the last document's size. */
 
-static inline void status_put(struct json_writer *w, const char *s)
+static inline void status_render_put(struct json_writer *w, const char *s)
 {
     json_writer_append(w, s, strlen(s));
 }
 
 /* The line writer. A scrape of 10,000 subscriptions is some 650,000
  * short lines, so they are written straight into room claimed per row,
- * and pieces and labels are copied in whole blocks of STATUS_BLOCK bytes
- * (one load and one store each): their storage is padded so that reading
- * a whole last block stays inside it, and the claimed room has a block of
- * slack past the longest line. */
-#define STATUS_BLOCK 16
+ * and pieces and labels are copied in whole blocks of STATUS_RENDER_BLOCK
+ * bytes (one load and one store each): their storage is padded so that
+ * reading a whole last block stays inside it, and the claimed room has a
+ * block of slack past the longest line. */
+#define STATUS_RENDER_BLOCK 16
 
-static inline char *status_copy(char *dst, const char *src, size_t len)
+static inline char *status_render_copy(char *dst, const char *src, size_t len)
 {
-    for (size_t i = 0; i < len; i += STATUS_BLOCK)
-        memcpy(dst + i, src + i, STATUS_BLOCK);
+    for (size_t i = 0; i < len; i += STATUS_RENDER_BLOCK)
+        memcpy(dst + i, src + i, STATUS_RENDER_BLOCK);
     return dst + len;
 }
 
-static inline char *status_digits(char *dst, uint64_t v)
+static inline char *status_render_digits(char *dst, uint64_t v)
 {
     if (v < 10) {
         *dst = (char)('0' + v);
@@ -341,11 +344,11 @@ static inline char *status_digits(char *dst, uint64_t v)
 
 /* `units` / 10^`digits` (digits <= 6) as an exact decimal, trailing zeros
  * dropped. */
-static inline char *status_fixed(char *dst, uint64_t units, unsigned digits)
+static inline char *status_render_fixed(char *dst, uint64_t units, unsigned digits)
 {
     static const uint64_t scale[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
     uint64_t sc = scale[digits];
-    dst = status_digits(dst, units / sc);
+    dst = status_render_digits(dst, units / sc);
     uint64_t frac = units % sc;
     if (frac == 0)
         return dst;
@@ -362,64 +365,29 @@ static inline char *status_fixed(char *dst, uint64_t units, unsigned digits)
     return dst + n + 1;
 }
 
-static inline void status_put_u64(struct json_writer *w, uint64_t v)
+static inline void status_render_put_u64(struct json_writer *w, uint64_t v)
 {
     char buf[24];
-    json_writer_append(w, buf, (size_t)(status_digits(buf, v) - buf));
+    json_writer_append(w, buf, (size_t)(status_render_digits(buf, v) - buf));
 }
 
-static void status_put_fixed(struct json_writer *w, uint64_t units, unsigned digits)
+static void status_render_put_fixed(struct json_writer *w, uint64_t units, unsigned digits)
 {
     char buf[32];
-    json_writer_append(w, buf, (size_t)(status_fixed(buf, units, digits) - buf));
+    json_writer_append(w, buf, (size_t)(status_render_fixed(buf, units, digits) - buf));
 }
 
 /* A wall-clock millisecond stamp as exact decimal seconds ("1700000000.12"). */
-static void status_put_ms_as_seconds(struct json_writer *w, uint64_t ms)
+static void status_render_put_ms_as_seconds(struct json_writer *w, uint64_t ms)
 {
-    status_put_fixed(w, ms, 3);
-}
-
-/* `ms` thousandths as a decimal: "12", "0.5", "-3.25", "1700000000.123". */
-static size_t status_format_ms(char *buf, size_t size, int64_t ms)
-{
-    char tmp[32];
-    size_t n = sizeof(tmp);
-    bool neg = ms < 0;
-    uint64_t u = neg ? (uint64_t)0 - (uint64_t)ms : (uint64_t)ms;
-    unsigned frac = (unsigned)(u % 1000);
-    u /= 1000;
-    if (frac != 0) {
-        unsigned digits = 3;
-        while (frac % 10 == 0) {
-            frac /= 10;
-            digits--;
-        }
-        for (unsigned i = 0; i < digits; i++) {
-            tmp[--n] = (char)('0' + frac % 10);
-            frac /= 10;
-        }
-        tmp[--n] = '.';
-    }
-    do {
-        tmp[--n] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (neg)
-        tmp[--n] = '-';
-    size_t len = sizeof(tmp) - n;
-    if (len >= size)
-        len = size - 1;
-    memcpy(buf, tmp + n, len);
-    buf[len] = '\0';
-    return len;
+    status_render_put_fixed(w, ms, 3);
 }
 
 /* A bucket bound as written in the source: whole milliseconds exactly
- * ("0.005", "10"), anything else as the shortest of %.15g, %.16g, %.17g
- * that reads back exactly (Go's ParseFloat reads them all). Returns the
- * length written to `buf` (at least 32 bytes). */
-static size_t status_format_double(char *buf, size_t size, double v)
+ * ("0.005", "10", "-3.25"), anything else as the shortest of %.15g, %.16g,
+ * %.17g that reads back exactly (Go's ParseFloat reads them all). `size`
+ * is at least NUMFMT_DOUBLE_MAX; returns the length written to `buf`. */
+static size_t status_render_format_double(char *buf, size_t size, double v)
 {
     if (isnan(v))
         return (size_t)snprintf(buf, size, "NaN");
@@ -428,19 +396,20 @@ static size_t status_format_double(char *buf, size_t size, double v)
     double ms = v * 1000.0;
     if (fabs(ms) < 9e15) {
         double r = nearbyint(ms);
-        if (fabs(ms - r) <= 1e-9 * fmax(1.0, fabs(ms)) && (r / 1000.0 == v))
-            return status_format_ms(buf, size, (int64_t)r);
+        if (fabs(ms - r) <= 1e-9 * fmax(1.0, fabs(ms)) && (r / 1000.0 == v)) {
+            /* At most a sign, 16 digits, a point and 3 decimals. */
+            char *o = buf;
+            if (r < 0)
+                *o++ = '-';
+            o = status_render_fixed(o, (uint64_t)fabs(r), 3);
+            *o = '\0';
+            return (size_t)(o - buf);
+        }
     }
-    int n = 0;
-    for (int prec = 15; prec <= 17; prec++) {
-        n = snprintf(buf, size, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-    return n > 0 ? (size_t)n : 0;
+    return numfmt_double(buf, size, v, 15);
 }
 
-static inline bool status_label_plain(const char *s, size_t *len)
+static inline bool status_render_label_plain(const char *s, size_t *len)
 {
     size_t n = 0;
     for (; s[n] != '\0'; n++)
@@ -452,7 +421,7 @@ static inline bool status_label_plain(const char *s, size_t *len)
 
 /* Label values escape backslash, double quote and line feed; nothing
  * else. Writes to `out` (room for 2 * strlen(s)); returns the length. */
-static size_t status_label_escape(const char *s, char *out)
+static size_t status_render_label_escape(const char *s, char *out)
 {
     size_t n = 0;
     for (; *s != '\0'; s++) {
@@ -466,10 +435,10 @@ static size_t status_label_escape(const char *s, char *out)
     return n;
 }
 
-static void status_put_label_value(struct json_writer *w, const char *s)
+static void status_render_put_label_value(struct json_writer *w, const char *s)
 {
     size_t len;
-    if (status_label_plain(s, &len)) {
+    if (status_render_label_plain(s, &len)) {
         json_writer_append(w, s, len);
         return;
     }
@@ -480,20 +449,21 @@ static void status_put_label_value(struct json_writer *w, const char *s)
         json_writer_set_failed(w);
         return;
     }
-    json_writer_append(w, buf, status_label_escape(s, buf));
+    json_writer_append(w, buf, status_render_label_escape(s, buf));
     if (buf != stack)
         free(buf);
 }
 
 /* A piece of sample line composed once per render. */
-struct status_piece {
+struct status_render_piece {
     char sp_text[160];
     size_t sp_len;
 };
 
 /* Returns false when the piece does not fit (the render then fails rather
  * than write a cut line): names, class names and bounds are all short. */
-static bool status_piece_set(struct status_piece *p, const char *a, const char *b, const char *c)
+static bool status_render_piece_set(struct status_render_piece *p, const char *a, const char *b,
+                                    const char *c)
 {
     int n = snprintf(p->sp_text, sizeof(p->sp_text), "%s%s%s", a, b, c);
     if (n < 0 || (size_t)n >= sizeof(p->sp_text)) {
@@ -504,35 +474,35 @@ static bool status_piece_set(struct status_piece *p, const char *a, const char *
     return true;
 }
 
-static const struct status_piece status_close_plain = {"\"} ", 3};
+static const struct status_render_piece status_render_close_plain = {"\"} ", 3};
 
 /* What a family shows, one kind of line (or group of lines) per row. */
-enum status_family_kind {
-    STATUS_FAM_BUILD_INFO = 0, /* no rows: one line */
-    STATUS_FAM_START_TIME,     /* no rows: one line */
-    STATUS_FAM_UP,
-    STATUS_FAM_HEALTHY,
-    STATUS_FAM_EVENTS,
-    STATUS_FAM_HEARTBEATS,
-    STATUS_FAM_VIOLATIONS,
-    STATUS_FAM_RECONNECTS,
-    STATUS_FAM_BYTES,
-    STATUS_FAM_HIST_GAP,
-    STATUS_FAM_HIST_RATIO,
-    STATUS_FAM_HIST_LATENCY,
-    STATUS_FAM_LAST_EVENT,
-    STATUS_FAM_LAST_HEARTBEAT,
-    STATUS_FAM_COUNT
+enum status_render_family_kind {
+    STATUS_RENDER_FAM_BUILD_INFO = 0, /* no rows: one line */
+    STATUS_RENDER_FAM_START_TIME,     /* no rows: one line */
+    STATUS_RENDER_FAM_UP,
+    STATUS_RENDER_FAM_HEALTHY,
+    STATUS_RENDER_FAM_EVENTS,
+    STATUS_RENDER_FAM_HEARTBEATS,
+    STATUS_RENDER_FAM_VIOLATIONS,
+    STATUS_RENDER_FAM_RECONNECTS,
+    STATUS_RENDER_FAM_BYTES,
+    STATUS_RENDER_FAM_HIST_GAP,
+    STATUS_RENDER_FAM_HIST_RATIO,
+    STATUS_RENDER_FAM_HIST_LATENCY,
+    STATUS_RENDER_FAM_LAST_EVENT,
+    STATUS_RENDER_FAM_LAST_HEARTBEAT,
+    STATUS_RENDER_FAM_COUNT
 };
 
-struct status_family {
+struct status_render_family {
     const char *sf_name;
     const char *sf_type;
     const char *sf_help;
 };
 
-/* In exposition order (the order of enum status_family_kind). */
-static const struct status_family status_families[STATUS_FAM_COUNT] = {
+/* In exposition order (the order of enum status_render_family_kind). */
+static const struct status_render_family status_render_families[STATUS_RENDER_FAM_COUNT] = {
     {"ssemon_build_info", "gauge", "Always 1; the version label says which ssemon runs."},
     {"ssemon_start_time_seconds", "gauge",
      "When the daemon started, in seconds since the Unix epoch."},
@@ -561,9 +531,9 @@ static const struct status_family status_families[STATUS_FAM_COUNT] = {
 };
 
 /* A histogram family's pieces: line openings and one closing per bucket. */
-struct status_hist_pieces {
-    struct status_piece sh_bucket, sh_sum, sh_count;
-    struct status_piece sh_le[16];
+struct status_render_hist_pieces {
+    struct status_render_piece sh_bucket, sh_sum, sh_count;
+    struct status_render_piece sh_le[16];
     size_t sh_n; /* finite bounds; sh_le[sh_n] is +Inf */
 };
 
@@ -576,18 +546,18 @@ struct status_metrics {
     size_t sm_n;
     const char **sm_label; /* per row: the escaped subscription name */
     size_t *sm_label_len;
-    struct status_row *sm_owned_rows;              /* rows made from the view's monitors */
-    char *sm_arena;                                /* every label value, padded */
-    struct status_piece sm_open[STATUS_FAM_COUNT]; /* `NAME{subscription="` */
-    struct status_piece sm_class[VIOLATION_CLASS_COUNT];
-    struct status_hist_pieces sm_hist[3];
+    struct status_row *sm_owned_rows; /* rows made from the view's monitors */
+    char *sm_arena;                   /* every label value, padded */
+    struct status_render_piece sm_open[STATUS_RENDER_FAM_COUNT]; /* `NAME{subscription="` */
+    struct status_render_piece sm_class[VIOLATION_CLASS_COUNT];
+    struct status_render_hist_pieces sm_hist[3];
     /* The cursor: family, and row within it (header written once). */
     size_t sm_family;
     size_t sm_row;
     bool sm_header_done;
 };
 
-void status_metrics_free(struct status_metrics *m)
+void status_render_metrics_free(struct status_metrics *m)
 {
     if (m == NULL)
         return;
@@ -604,25 +574,25 @@ _Static_assert(MONITOR_GAP_BUCKETS < 16 && MONITOR_RATIO_BUCKETS < 16 &&
                    MONITOR_LATENCY_BUCKETS < 16,
                "struct monitor_histogram keeps 16 counts: at most 15 bounds and +Inf");
 
-static bool status_hist_pieces_init(struct status_hist_pieces *h, const char *name,
-                                    const double *bounds, size_t n_bounds)
+static bool status_render_hist_pieces_init(struct status_render_hist_pieces *h, const char *name,
+                                           const double *bounds, size_t n_bounds)
 {
     h->sh_n = n_bounds;
-    bool ok = status_piece_set(&h->sh_bucket, name, "_bucket{subscription=\"", "") &&
-              status_piece_set(&h->sh_sum, name, "_sum{subscription=\"", "") &&
-              status_piece_set(&h->sh_count, name, "_count{subscription=\"", "");
+    bool ok = status_render_piece_set(&h->sh_bucket, name, "_bucket{subscription=\"", "") &&
+              status_render_piece_set(&h->sh_sum, name, "_sum{subscription=\"", "") &&
+              status_render_piece_set(&h->sh_count, name, "_count{subscription=\"", "");
     for (size_t b = 0; ok && b <= h->sh_n; b++) {
-        char bound[32];
+        char bound[NUMFMT_DOUBLE_MAX];
         if (b < h->sh_n)
-            status_format_double(bound, sizeof(bound), bounds[b]);
+            status_render_format_double(bound, sizeof(bound), bounds[b]);
         else
             snprintf(bound, sizeof(bound), "+Inf");
-        ok = status_piece_set(&h->sh_le[b], "\",le=\"", bound, "\"} ");
+        ok = status_render_piece_set(&h->sh_le[b], "\",le=\"", bound, "\"} ");
     }
     return ok;
 }
 
-static struct status_metrics *status_metrics_new(const struct status_rows *rs)
+static struct status_metrics *status_render_metrics_new(const struct status_render_rows *rs)
 {
     struct status_metrics *m = calloc(1, sizeof(*m));
     if (m == NULL)
@@ -641,18 +611,20 @@ static struct status_metrics *status_metrics_new(const struct status_rows *rs)
         if (m->sm_owned_rows == NULL)
             goto fail;
         for (size_t i = 0; i < n; i++)
-            status_row_from_monitor(rs->srs_monitors[i], rs->srs_now_mono_ms, &m->sm_owned_rows[i]);
+            status_render_row_from_monitor(rs->srs_monitors[i], rs->srs_now_mono_ms,
+                                           &m->sm_owned_rows[i]);
         m->sm_rows = m->sm_owned_rows;
     } else {
         m->sm_rows = rs->srs_rows;
     }
-    /* Every label value in one arena, each followed by STATUS_BLOCK bytes
-     * of padding: the line writer copies in whole blocks. */
+    /* Every label value in one arena, each followed by STATUS_RENDER_BLOCK
+     * bytes of padding: the line writer copies in whole blocks. */
     size_t arena = 0;
     for (size_t i = 0; i < n; i++) {
         const char *name = m->sm_rows[i].row_name;
         size_t len;
-        arena += (status_label_plain(name, &len) ? len : 2 * strlen(name)) + STATUS_BLOCK;
+        arena +=
+            (status_render_label_plain(name, &len) ? len : 2 * strlen(name)) + STATUS_RENDER_BLOCK;
     }
     m->sm_arena = calloc(arena ? arena : 1, 1);
     if (m->sm_arena == NULL)
@@ -661,87 +633,95 @@ static struct status_metrics *status_metrics_new(const struct status_rows *rs)
     for (size_t i = 0; i < n; i++) {
         const char *name = m->sm_rows[i].row_name;
         size_t len;
-        if (status_label_plain(name, &len))
+        if (status_render_label_plain(name, &len))
             memcpy(at, name, len);
         else
-            len = status_label_escape(name, at);
+            len = status_render_label_escape(name, at);
         m->sm_label[i] = at;
         m->sm_label_len[i] = len;
-        at += len + STATUS_BLOCK;
+        at += len + STATUS_RENDER_BLOCK;
     }
     bool ok = true;
-    for (size_t f = 0; f < STATUS_FAM_COUNT; f++)
-        ok &= status_piece_set(&m->sm_open[f], status_families[f].sf_name, "{subscription=\"", "");
+    for (size_t f = 0; f < STATUS_RENDER_FAM_COUNT; f++)
+        ok &= status_render_piece_set(&m->sm_open[f], status_render_families[f].sf_name,
+                                      "{subscription=\"", "");
     for (int c = 0; c < VIOLATION_CLASS_COUNT; c++)
-        ok &= status_piece_set(&m->sm_class[c], "\",class=\"",
-                               violation_class_name((enum violation_class)c), "\"} ");
-    ok &= status_hist_pieces_init(&m->sm_hist[0], status_families[STATUS_FAM_HIST_GAP].sf_name,
-                                  monitor_gap_bounds, MONITOR_GAP_BUCKETS);
-    ok &= status_hist_pieces_init(&m->sm_hist[1], status_families[STATUS_FAM_HIST_RATIO].sf_name,
-                                  monitor_ratio_bounds, MONITOR_RATIO_BUCKETS);
-    ok &= status_hist_pieces_init(&m->sm_hist[2], status_families[STATUS_FAM_HIST_LATENCY].sf_name,
-                                  monitor_latency_bounds, MONITOR_LATENCY_BUCKETS);
+        ok &= status_render_piece_set(&m->sm_class[c], "\",class=\"",
+                                      violation_class_name((enum violation_class)c), "\"} ");
+    ok &= status_render_hist_pieces_init(&m->sm_hist[0],
+                                         status_render_families[STATUS_RENDER_FAM_HIST_GAP].sf_name,
+                                         monitor_gap_bounds, MONITOR_GAP_BUCKETS);
+    ok &= status_render_hist_pieces_init(
+        &m->sm_hist[1], status_render_families[STATUS_RENDER_FAM_HIST_RATIO].sf_name,
+        monitor_ratio_bounds, MONITOR_RATIO_BUCKETS);
+    ok &= status_render_hist_pieces_init(
+        &m->sm_hist[2], status_render_families[STATUS_RENDER_FAM_HIST_LATENCY].sf_name,
+        monitor_latency_bounds, MONITOR_LATENCY_BUCKETS);
     if (!ok)
         goto fail;
     return m;
 fail:
-    status_metrics_free(m);
+    status_render_metrics_free(m);
     return NULL;
 }
 
-struct status_metrics *status_metrics_begin(const struct status_view *v, uint64_t now_mono_ms)
+struct status_metrics *status_render_metrics_begin(const struct status_view *v,
+                                                   uint64_t now_mono_ms)
 {
-    const struct status_rows rs = {v, v->sv_monitors, NULL, v->sv_n_monitors, now_mono_ms};
-    return status_metrics_new(&rs);
+    const struct status_render_rows rs = {v, v->sv_monitors, NULL, v->sv_n_monitors, now_mono_ms};
+    return status_render_metrics_new(&rs);
 }
 
-struct status_metrics *status_metrics_begin_rows(const struct status_view *v,
-                                                 const struct status_row *rows, size_t n_rows)
+struct status_metrics *status_render_metrics_begin_rows(const struct status_view *v,
+                                                        const struct status_row *rows,
+                                                        size_t n_rows)
 {
-    const struct status_rows rs = {v, NULL, rows, rows != NULL ? n_rows : 0, 0};
-    return status_metrics_new(&rs);
+    const struct status_render_rows rs = {v, NULL, rows, rows != NULL ? n_rows : 0, 0};
+    return status_render_metrics_new(&rs);
 }
 
-static void status_metric_family(struct json_writer *w, const struct status_family *f)
+static void status_render_metric_family(struct json_writer *w, const struct status_render_family *f)
 {
-    status_put(w, "# HELP ");
-    status_put(w, f->sf_name);
+    status_render_put(w, "# HELP ");
+    status_render_put(w, f->sf_name);
     json_writer_append(w, " ", 1);
-    status_put(w, f->sf_help);
-    status_put(w, "\n# TYPE ");
-    status_put(w, f->sf_name);
+    status_render_put(w, f->sf_help);
+    status_render_put(w, "\n# TYPE ");
+    status_render_put(w, f->sf_name);
     json_writer_append(w, " ", 1);
-    status_put(w, f->sf_type);
+    status_render_put(w, f->sf_type);
     json_writer_append(w, "\n", 1);
 }
 
 /* Room one sample line of row i may take: the two pieces, the label, a
  * value (at most 21 characters: 20 digits and a point), the line feed and
  * a block of slack. */
-static inline size_t status_line_max(const struct status_metrics *m, size_t i)
+static inline size_t status_render_line_max(const struct status_metrics *m, size_t i)
 {
-    return 2 * sizeof(((struct status_piece *)NULL)->sp_text) + m->sm_label_len[i] + 32 +
-           STATUS_BLOCK;
+    return 2 * sizeof(((struct status_render_piece *)NULL)->sp_text) + m->sm_label_len[i] + 32 +
+           STATUS_RENDER_BLOCK;
 }
 
 /* `open`, row i's label value and `close`: all of a sample line but its
  * value and line feed. */
-static inline char *status_head(char *o, const struct status_metrics *m, size_t i,
-                                const struct status_piece *open, const struct status_piece *close)
+static inline char *status_render_head(char *o, const struct status_metrics *m, size_t i,
+                                       const struct status_render_piece *open,
+                                       const struct status_render_piece *close)
 {
-    o = status_copy(o, open->sp_text, open->sp_len);
-    o = status_copy(o, m->sm_label[i], m->sm_label_len[i]);
-    return status_copy(o, close->sp_text, close->sp_len);
+    o = status_render_copy(o, open->sp_text, open->sp_len);
+    o = status_render_copy(o, m->sm_label[i], m->sm_label_len[i]);
+    return status_render_copy(o, close->sp_text, close->sp_len);
 }
 
 /* Per contract event kind, plus "other" for everything else. A contract
  * kind literally named "other" is folded into it: two samples with the same
  * labels would make the whole exposition invalid. */
-static void status_metric_events(struct json_writer *w, const struct status_metrics *m, size_t i)
+static void status_render_metric_events(struct json_writer *w, const struct status_metrics *m,
+                                        size_t i)
 {
-    static const struct status_piece close_other = {"\",event=\"other\"} ", 17};
-    static const struct status_piece event_eq = {"\",event=\"", 9};
-    const struct status_piece *open = &m->sm_open[STATUS_FAM_EVENTS];
+    static const struct status_render_piece close_other = {"\",event=\"other\"} ", 17};
+    static const struct status_render_piece event_eq = {"\",event=\"", 9};
+    const struct status_render_piece *open = &m->sm_open[STATUS_RENDER_FAM_EVENTS];
     const struct status_row *r = &m->sm_rows[i];
     const struct monitor_stats *st = r->row_stats;
     size_t n_named = 0;
@@ -761,27 +741,27 @@ static void status_metric_events(struct json_writer *w, const struct status_metr
             continue;
         }
         size_t kind_len;
-        if (!status_label_plain(kind, &kind_len)) {
+        if (!status_render_label_plain(kind, &kind_len)) {
             /* Escapes needed: the general path. */
-            char *o = json_writer_claim(w, status_line_max(m, i));
+            char *o = json_writer_claim(w, status_render_line_max(m, i));
             if (o == NULL)
                 return;
-            json_writer_commit(w, (size_t)(status_head(o, m, i, open, &event_eq) - o));
-            status_put_label_value(w, kind);
+            json_writer_commit(w, (size_t)(status_render_head(o, m, i, open, &event_eq) - o));
+            status_render_put_label_value(w, kind);
             json_writer_append(w, "\"} ", 3);
-            status_put_u64(w, n);
+            status_render_put_u64(w, n);
             json_writer_append(w, "\n", 1);
             continue;
         }
-        char *o = json_writer_claim(w, status_line_max(m, i) + kind_len);
+        char *o = json_writer_claim(w, status_render_line_max(m, i) + kind_len);
         if (o == NULL)
             return;
         char *start = o;
-        o = status_head(o, m, i, open, &event_eq);
+        o = status_render_head(o, m, i, open, &event_eq);
         memcpy(o, kind, kind_len); /* exact: the name is not padded */
         o += kind_len;
         memcpy(o, "\"} ", 3);
-        o = status_digits(o + 3, n);
+        o = status_render_digits(o + 3, n);
         *o++ = '\n';
         json_writer_commit(w, (size_t)(o - start));
     }
@@ -789,21 +769,21 @@ static void status_metric_events(struct json_writer *w, const struct status_metr
         other += st->ms_events_by_kind[st->ms_n_kinds - 1];
     else
         other += st->ms_events > named_total ? st->ms_events - named_total : 0;
-    char *o = json_writer_claim(w, status_line_max(m, i));
+    char *o = json_writer_claim(w, status_render_line_max(m, i));
     if (o == NULL)
         return;
     char *start = o;
-    o = status_head(o, m, i, open, &close_other);
-    o = status_digits(o, other);
+    o = status_render_head(o, m, i, open, &close_other);
+    o = status_render_digits(o, other);
     *o++ = '\n';
     json_writer_commit(w, (size_t)(o - start));
 }
 
-static void status_metric_histogram(struct json_writer *w, const struct status_metrics *m, size_t i,
-                                    const struct status_hist_pieces *hp,
-                                    const struct monitor_histogram *h)
+static void status_render_metric_histogram(struct json_writer *w, const struct status_metrics *m,
+                                           size_t i, const struct status_render_hist_pieces *hp,
+                                           const struct monitor_histogram *h)
 {
-    char *o = json_writer_claim(w, (hp->sh_n + 3) * status_line_max(m, i));
+    char *o = json_writer_claim(w, (hp->sh_n + 3) * status_render_line_max(m, i));
     if (o == NULL)
         return;
     char *start = o;
@@ -812,86 +792,86 @@ static void status_metric_histogram(struct json_writer *w, const struct status_m
     uint64_t cumulative = 0;
     for (size_t b = 0; b <= hp->sh_n; b++) {
         cumulative += h->mh_counts[b];
-        o = status_head(o, m, i, &hp->sh_bucket, &hp->sh_le[b]);
-        o = status_digits(o, cumulative);
+        o = status_render_head(o, m, i, &hp->sh_bucket, &hp->sh_le[b]);
+        o = status_render_digits(o, cumulative);
         *o++ = '\n';
     }
-    o = status_head(o, m, i, &hp->sh_sum, &status_close_plain);
-    o = status_fixed(o, h->mh_sum_micro, 6);
+    o = status_render_head(o, m, i, &hp->sh_sum, &status_render_close_plain);
+    o = status_render_fixed(o, h->mh_sum_micro, 6);
     *o++ = '\n';
-    o = status_head(o, m, i, &hp->sh_count, &status_close_plain);
-    o = status_digits(o, cumulative);
+    o = status_render_head(o, m, i, &hp->sh_count, &status_render_close_plain);
+    o = status_render_digits(o, cumulative);
     *o++ = '\n';
     json_writer_commit(w, (size_t)(o - start));
 }
 
-static void status_metric_violations(struct json_writer *w, const struct status_metrics *m,
-                                     size_t i)
+static void status_render_metric_violations(struct json_writer *w, const struct status_metrics *m,
+                                            size_t i)
 {
-    char *o = json_writer_claim(w, VIOLATION_CLASS_COUNT * status_line_max(m, i));
+    char *o = json_writer_claim(w, VIOLATION_CLASS_COUNT * status_render_line_max(m, i));
     if (o == NULL)
         return;
     char *start = o;
     const struct monitor_stats *st = m->sm_rows[i].row_stats;
     for (int c = 0; c < VIOLATION_CLASS_COUNT; c++) {
-        o = status_head(o, m, i, &m->sm_open[STATUS_FAM_VIOLATIONS], &m->sm_class[c]);
-        o = status_digits(o, st->ms_violations[c]);
+        o = status_render_head(o, m, i, &m->sm_open[STATUS_RENDER_FAM_VIOLATIONS], &m->sm_class[c]);
+        o = status_render_digits(o, st->ms_violations[c]);
         *o++ = '\n';
     }
     json_writer_commit(w, (size_t)(o - start));
 }
 
 /* Row i's lines of family f. */
-static void status_metric_row(struct json_writer *w, const struct status_metrics *m, size_t f,
-                              size_t i)
+static void status_render_metric_row(struct json_writer *w, const struct status_metrics *m,
+                                     size_t f, size_t i)
 {
     const struct status_row *r = &m->sm_rows[i];
     const struct monitor_stats *st = r->row_stats;
-    switch ((enum status_family_kind)f) {
-    case STATUS_FAM_EVENTS:
-        status_metric_events(w, m, i);
+    switch ((enum status_render_family_kind)f) {
+    case STATUS_RENDER_FAM_EVENTS:
+        status_render_metric_events(w, m, i);
         return;
-    case STATUS_FAM_VIOLATIONS:
-        status_metric_violations(w, m, i);
+    case STATUS_RENDER_FAM_VIOLATIONS:
+        status_render_metric_violations(w, m, i);
         return;
-    case STATUS_FAM_HIST_GAP:
-        status_metric_histogram(w, m, i, &m->sm_hist[0], &st->ms_gap);
+    case STATUS_RENDER_FAM_HIST_GAP:
+        status_render_metric_histogram(w, m, i, &m->sm_hist[0], &st->ms_gap);
         return;
-    case STATUS_FAM_HIST_RATIO:
-        status_metric_histogram(w, m, i, &m->sm_hist[1], &st->ms_gap_ratio);
+    case STATUS_RENDER_FAM_HIST_RATIO:
+        status_render_metric_histogram(w, m, i, &m->sm_hist[1], &st->ms_gap_ratio);
         return;
-    case STATUS_FAM_HIST_LATENCY:
-        status_metric_histogram(w, m, i, &m->sm_hist[2], &st->ms_latency);
+    case STATUS_RENDER_FAM_HIST_LATENCY:
+        status_render_metric_histogram(w, m, i, &m->sm_hist[2], &st->ms_latency);
         return;
     default:
         break;
     }
-    char *o = json_writer_claim(w, status_line_max(m, i));
+    char *o = json_writer_claim(w, status_render_line_max(m, i));
     if (o == NULL)
         return;
     char *start = o;
-    o = status_head(o, m, i, &m->sm_open[f], &status_close_plain);
-    switch ((enum status_family_kind)f) {
-    case STATUS_FAM_UP:
+    o = status_render_head(o, m, i, &m->sm_open[f], &status_render_close_plain);
+    switch ((enum status_render_family_kind)f) {
+    case STATUS_RENDER_FAM_UP:
         *o++ = st->ms_state == MONITOR_STREAMING ? '1' : '0';
         break;
-    case STATUS_FAM_HEALTHY:
+    case STATUS_RENDER_FAM_HEALTHY:
         *o++ = r->row_healthy ? '1' : '0';
         break;
-    case STATUS_FAM_HEARTBEATS:
-        o = status_digits(o, st->ms_heartbeats);
+    case STATUS_RENDER_FAM_HEARTBEATS:
+        o = status_render_digits(o, st->ms_heartbeats);
         break;
-    case STATUS_FAM_RECONNECTS:
-        o = status_digits(o, st->ms_reconnects);
+    case STATUS_RENDER_FAM_RECONNECTS:
+        o = status_render_digits(o, st->ms_reconnects);
         break;
-    case STATUS_FAM_BYTES:
-        o = status_digits(o, st->ms_bytes);
+    case STATUS_RENDER_FAM_BYTES:
+        o = status_render_digits(o, st->ms_bytes);
         break;
-    case STATUS_FAM_LAST_EVENT:
-        o = status_fixed(o, st->ms_last_event_wall_ms, 3);
+    case STATUS_RENDER_FAM_LAST_EVENT:
+        o = status_render_fixed(o, st->ms_last_event_wall_ms, 3);
         break;
-    case STATUS_FAM_LAST_HEARTBEAT:
-        o = status_fixed(o, st->ms_last_heartbeat_wall_ms, 3);
+    case STATUS_RENDER_FAM_LAST_HEARTBEAT:
+        o = status_render_fixed(o, st->ms_last_heartbeat_wall_ms, 3);
         break;
     default:
         break;
@@ -900,33 +880,33 @@ static void status_metric_row(struct json_writer *w, const struct status_metrics
     json_writer_commit(w, (size_t)(o - start));
 }
 
-bool status_metrics_next(struct status_metrics *m, struct json_writer *w, size_t min_bytes)
+bool status_render_metrics_next(struct status_metrics *m, struct json_writer *w, size_t min_bytes)
 {
     size_t start = json_writer_text_len(w);
-    while (m->sm_family < STATUS_FAM_COUNT) {
+    while (m->sm_family < STATUS_RENDER_FAM_COUNT) {
         if (json_writer_failed(w))
             return false;
         if (json_writer_text_len(w) - start >= min_bytes)
             return false;
         size_t f = m->sm_family;
         if (!m->sm_header_done) {
-            status_metric_family(w, &status_families[f]);
+            status_render_metric_family(w, &status_render_families[f]);
             m->sm_header_done = true;
         }
-        if (f == STATUS_FAM_BUILD_INFO) {
-            status_put(w, "ssemon_build_info{version=\"");
-            status_put_label_value(w, m->sm_version);
-            status_put(w, "\"} 1\n");
+        if (f == STATUS_RENDER_FAM_BUILD_INFO) {
+            status_render_put(w, "ssemon_build_info{version=\"");
+            status_render_put_label_value(w, m->sm_version);
+            status_render_put(w, "\"} 1\n");
             m->sm_row = m->sm_n;
-        } else if (f == STATUS_FAM_START_TIME) {
-            status_put(w, "ssemon_start_time_seconds ");
-            status_put_ms_as_seconds(w, m->sm_started_wall_ms);
+        } else if (f == STATUS_RENDER_FAM_START_TIME) {
+            status_render_put(w, "ssemon_start_time_seconds ");
+            status_render_put_ms_as_seconds(w, m->sm_started_wall_ms);
             json_writer_append(w, "\n", 1);
             m->sm_row = m->sm_n;
         }
         /* Rows until the slice is full. */
         while (m->sm_row < m->sm_n) {
-            status_metric_row(w, m, f, m->sm_row++);
+            status_render_metric_row(w, m, f, m->sm_row++);
             if (json_writer_text_len(w) - start >= min_bytes)
                 break;
         }
@@ -939,26 +919,26 @@ bool status_metrics_next(struct status_metrics *m, struct json_writer *w, size_t
     return true;
 }
 
-static void status_render_metrics_any(const struct status_rows *rs, struct json_writer *w)
+static void status_render_metrics_any(const struct status_render_rows *rs, struct json_writer *w)
 {
-    struct status_metrics *m = status_metrics_new(rs);
+    struct status_metrics *m = status_render_metrics_new(rs);
     if (m == NULL) {
         json_writer_set_failed(w);
         return;
     }
-    status_metrics_next(m, w, SIZE_MAX);
-    status_metrics_free(m);
+    status_render_metrics_next(m, w, SIZE_MAX);
+    status_render_metrics_free(m);
 }
 
 void status_render_metrics(const struct status_view *v, uint64_t now_mono_ms, struct json_writer *w)
 {
-    const struct status_rows rs = {v, v->sv_monitors, NULL, v->sv_n_monitors, now_mono_ms};
+    const struct status_render_rows rs = {v, v->sv_monitors, NULL, v->sv_n_monitors, now_mono_ms};
     status_render_metrics_any(&rs, w);
 }
 
 void status_render_metrics_rows(const struct status_view *v, const struct status_row *rows,
                                 size_t n_rows, struct json_writer *w)
 {
-    const struct status_rows rs = {v, NULL, rows, rows != NULL ? n_rows : 0, 0};
+    const struct status_render_rows rs = {v, NULL, rows, rows != NULL ? n_rows : 0, 0};
     status_render_metrics_any(&rs, w);
 }

@@ -27,9 +27,9 @@
 #include "ssemon/io/status_server.h"
 #include "ssemon/base/clock.h"
 
+#include "ssemon/core/violation.h"
 #include "ssemon/io/deadline.h"
 #include "ssemon/json/json_writer.h"
-#include "ssemon/core/violation.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -51,35 +51,35 @@
 #include <time.h>
 #include <unistd.h>
 
-#define STATUS_DEFAULT_HEADER_BYTES 8192
-#define STATUS_DEFAULT_TIMEOUT_S 5
-#define STATUS_DEFAULT_MAX_CONNECTIONS 64
-#define STATUS_LISTEN_BACKLOG 128
+#define STATUS_SERVER_DEFAULT_HEADER_BYTES 8192
+#define STATUS_SERVER_DEFAULT_TIMEOUT_S 5
+#define STATUS_SERVER_DEFAULT_MAX_CONNECTIONS 64
+#define STATUS_SERVER_LISTEN_BACKLOG 128
 
 /* Bytes written to a client per write callback (libevent's default is
  * 16 KiB): a scrape of tens of MB then takes tens of loop passes, not
  * thousands; the kernel's socket buffer still paces a slow client. */
-#define STATUS_MAX_SINGLE_WRITE ((ev_ssize_t)1 << 20)
+#define STATUS_SERVER_MAX_SINGLE_WRITE ((ev_ssize_t)1 << 20)
 
-#define STATUS_METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define STATUS_SERVER_METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 /* A /status or /metrics response is rendered and sent in slices of about
- * STATUS_SLICE_BYTES, and no new slice is rendered while
- * STATUS_STREAM_AHEAD or more is still queued for the client. */
-#define STATUS_SLICE_BYTES ((size_t)192 << 10)
-#define STATUS_STREAM_AHEAD ((size_t)1 << 20)
+ * STATUS_SERVER_SLICE_BYTES, and no new slice is rendered while
+ * STATUS_SERVER_STREAM_AHEAD or more is still queued for the client. */
+#define STATUS_SERVER_SLICE_BYTES ((size_t)192 << 10)
+#define STATUS_SERVER_STREAM_AHEAD ((size_t)1 << 20)
 /* A slice's buffer: the slice, and room for the rows that end it (a slice
- * stops at the first row boundary past STATUS_SLICE_BYTES). */
-#define STATUS_SLICE_BUFFER ((size_t)256 << 10)
+ * stops at the first row boundary past STATUS_SERVER_SLICE_BYTES). */
+#define STATUS_SERVER_SLICE_BUFFER ((size_t)256 << 10)
 
 /* Documents at least this large are handed to libevent, not copied. */
-#define STATUS_HANDOVER_MIN ((size_t)64 << 10)
+#define STATUS_SERVER_HANDOVER_MIN ((size_t)64 << 10)
 
 struct status_server {
     struct event_base *ss_base;
     struct evhttp *ss_http;
     struct evconnlistener *ss_listener; /* owned by ss_http once bound */
-    status_view_fn ss_view;
+    status_server_view_fn ss_view;
     void *ss_ctx;
     struct status_server_limits ss_limits;
     char *ss_unix_path; /* owned; removed on free */
@@ -95,9 +95,9 @@ struct status_server {
      * response may be streamed on, since only their end is seen. */
     struct evhttp_connection **ss_adopted;
     size_t ss_n_adopted;
-    struct status_stream *ss_streams; /* responses being sent in slices */
-    struct json_writer ss_out;        /* reused from response to response */
-    struct status_pool *ss_pool;      /* buffers of documents already sent */
+    struct status_server_stream *ss_streams; /* responses being sent in slices */
+    struct json_writer ss_out;               /* reused from response to response */
+    struct status_server_pool *ss_pool;      /* buffers of documents already sent */
     /* Sizes of the last documents: the next is about as large, so its
      * buffer is reserved at once instead of grown step by step. */
     size_t ss_last_status;
@@ -110,37 +110,37 @@ struct status_server {
  * connection's buffers after the server is gone (bufferevents finalize in
  * a later loop pass), so the pool counts its users: the server and every
  * buffer in flight. */
-#define STATUS_POOL_SLOTS 2
+#define STATUS_SERVER_POOL_SLOTS 2
 
-struct status_pool {
+struct status_server_pool {
     unsigned sp_refs;
     bool sp_server_gone; /* nothing will take buffers any more */
-    char *sp_buf[STATUS_POOL_SLOTS];
-    size_t sp_cap[STATUS_POOL_SLOTS];
+    char *sp_buf[STATUS_SERVER_POOL_SLOTS];
+    size_t sp_cap[STATUS_SERVER_POOL_SLOTS];
 };
 
 /* A buffer in flight: what it needs to find its way back. */
-struct status_body {
-    struct status_pool *sb_pool;
+struct status_server_body {
+    struct status_server_pool *sb_pool;
     size_t sb_cap;
 };
 
-static void status_pool_unref(struct status_pool *p)
+static void status_server_pool_unref(struct status_server_pool *p)
 {
     if (--p->sp_refs > 0)
         return;
-    for (size_t i = 0; i < STATUS_POOL_SLOTS; i++)
+    for (size_t i = 0; i < STATUS_SERVER_POOL_SLOTS; i++)
         free(p->sp_buf[i]);
     free(p);
 }
 
 /* Keeps `buf` while the server is there to use it, in a free slot or in
  * place of a smaller one; frees what it does not keep. */
-static void status_pool_put(struct status_pool *p, char *buf, size_t cap)
+static void status_server_pool_put(struct status_server_pool *p, char *buf, size_t cap)
 {
     if (!p->sp_server_gone) {
         size_t smallest = 0;
-        for (size_t i = 1; i < STATUS_POOL_SLOTS; i++)
+        for (size_t i = 1; i < STATUS_SERVER_POOL_SLOTS; i++)
             if (p->sp_cap[i] < p->sp_cap[smallest])
                 smallest = i;
         if (cap > p->sp_cap[smallest]) {
@@ -155,14 +155,15 @@ static void status_pool_put(struct status_pool *p, char *buf, size_t cap)
 
 /* Gives the writer (empty, without a buffer) the smallest kept buffer of
  * `need` to `max` bytes, if any. */
-static void status_pool_take(struct status_pool *p, struct json_writer *w, size_t need, size_t max)
+static void status_server_pool_take(struct status_server_pool *p, struct json_writer *w,
+                                    size_t need, size_t max)
 {
-    size_t best = STATUS_POOL_SLOTS;
-    for (size_t i = 0; i < STATUS_POOL_SLOTS; i++)
+    size_t best = STATUS_SERVER_POOL_SLOTS;
+    for (size_t i = 0; i < STATUS_SERVER_POOL_SLOTS; i++)
         if (p->sp_buf[i] != NULL && p->sp_cap[i] >= need && p->sp_cap[i] <= max &&
-            (best == STATUS_POOL_SLOTS || p->sp_cap[i] < p->sp_cap[best]))
+            (best == STATUS_SERVER_POOL_SLOTS || p->sp_cap[i] < p->sp_cap[best]))
             best = i;
-    if (best == STATUS_POOL_SLOTS)
+    if (best == STATUS_SERVER_POOL_SLOTS)
         return;
     json_writer_adopt(w, p->sp_buf[best], p->sp_cap[best]);
     p->sp_buf[best] = NULL;
@@ -173,10 +174,10 @@ static void status_pool_take(struct status_pool *p, struct json_writer *w, size_
 
 void status_server_limits_default(struct status_server_limits *l)
 {
-    l->ssl_max_header_bytes = STATUS_DEFAULT_HEADER_BYTES;
+    l->ssl_max_header_bytes = STATUS_SERVER_DEFAULT_HEADER_BYTES;
     l->ssl_max_body_bytes = 0;
-    l->ssl_timeout_s = STATUS_DEFAULT_TIMEOUT_S;
-    l->ssl_max_connections = STATUS_DEFAULT_MAX_CONNECTIONS;
+    l->ssl_timeout_s = STATUS_SERVER_DEFAULT_TIMEOUT_S;
+    l->ssl_max_connections = STATUS_SERVER_DEFAULT_MAX_CONNECTIONS;
 }
 
 static void status_server_resume(struct status_server *s)
@@ -187,8 +188,8 @@ static void status_server_resume(struct status_server *s)
 }
 
 /* One /status or /metrics response being sent in slices. */
-struct status_stream {
-    struct status_stream *st_next;
+struct status_server_stream {
+    struct status_server_stream *st_next;
     struct status_server *st_server;
     struct evhttp_request *st_req;
     struct evhttp_connection *st_conn;
@@ -198,17 +199,17 @@ struct status_stream {
     uint64_t st_generation; /* the view's, when the response began */
 };
 
-static void status_stream_free(struct status_stream *st)
+static void status_server_stream_free(struct status_server_stream *st)
 {
-    struct status_stream **pp = &st->st_server->ss_streams;
+    struct status_server_stream **pp = &st->st_server->ss_streams;
     while (*pp != NULL && *pp != st)
         pp = &(*pp)->st_next;
     if (*pp == st)
         *pp = st->st_next;
     if (st->st_slice != NULL)
         event_free(st->st_slice);
-    status_metrics_free(st->st_metrics);
-    status_json_free(st->st_json);
+    status_render_metrics_free(st->st_metrics);
+    status_render_json_free(st->st_json);
     free(st);
 }
 
@@ -230,12 +231,12 @@ static void status_server_conn_closed(struct evhttp_connection *evcon, void *arg
      * connection and leaves it to us: evhttp_send_reply_end frees a
      * detached request. Otherwise (evhttp_free, or our own abort) the
      * request is still attached and goes with the connection. */
-    struct status_stream *st = s->ss_streams;
+    struct status_server_stream *st = s->ss_streams;
     while (st != NULL) {
-        struct status_stream *next = st->st_next;
+        struct status_server_stream *next = st->st_next;
         if (st->st_conn == evcon) {
             struct evhttp_request *req = st->st_req;
-            status_stream_free(st);
+            status_server_stream_free(st);
             if (evhttp_request_get_connection(req) == NULL)
                 evhttp_send_reply_end(req);
         }
@@ -281,7 +282,7 @@ static struct bufferevent *status_server_new_bev(struct event_base *base, void *
     struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (bev == NULL)
         return NULL;
-    bufferevent_set_max_single_write(bev, STATUS_MAX_SINGLE_WRITE);
+    bufferevent_set_max_single_write(bev, STATUS_SERVER_MAX_SINGLE_WRITE);
     if (s->ss_n_pending >= s->ss_limits.ssl_max_connections)
         return bev;
     bufferevent_incref(bev);
@@ -294,12 +295,26 @@ static struct bufferevent *status_server_new_bev(struct event_base *base, void *
     return bev;
 }
 
-static void status_server_reply(struct evhttp_request *req, int code, const char *reason,
-                                const char *content_type, const char *body, size_t len)
+/* Every document is the state of one moment: no cache may keep it. */
+static struct evkeyvalq *status_server_headers(struct evhttp_request *req, const char *content_type)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Content-Type", content_type);
     evhttp_add_header(h, "Cache-Control", "no-store");
+    return h;
+}
+
+/* Out of memory once the headers are set: a bare 500 instead. */
+static void status_server_reply_failed(struct evhttp_request *req, struct evkeyvalq *h)
+{
+    evhttp_remove_header(h, "Content-Type");
+    evhttp_send_reply(req, 500, "Internal Server Error", NULL);
+}
+
+static void status_server_reply(struct evhttp_request *req, int code, const char *reason,
+                                const char *content_type, const char *body, size_t len)
+{
+    struct evkeyvalq *h = status_server_headers(req, content_type);
     if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
         /* evhttp would send a HEAD response's body: give none, but say how
          * long the GET's would be. */
@@ -313,20 +328,41 @@ static void status_server_reply(struct evhttp_request *req, int code, const char
     if (b == NULL || evbuffer_add(b, body, len) != 0) {
         if (b != NULL)
             evbuffer_free(b);
-        evhttp_remove_header(h, "Content-Type");
-        evhttp_send_reply(req, 500, "Internal Server Error", NULL);
+        status_server_reply_failed(req, h);
         return;
     }
     evhttp_send_reply(req, code, reason, b);
     evbuffer_free(b);
 }
 
+/* A buffer of `cap` bytes about to be handed to libevent; NULL when out of
+ * memory. */
+static struct status_server_body *status_server_body_new(struct status_server *s, size_t cap)
+{
+    struct status_server_body *sb = malloc(sizeof(*sb));
+    if (sb == NULL)
+        return NULL;
+    sb->sb_pool = s->ss_pool;
+    sb->sb_cap = cap;
+    s->ss_pool->sp_refs++;
+    return sb;
+}
+
+/* One that libevent was never given (NULL does nothing). */
+static void status_server_body_drop(struct status_server_body *sb)
+{
+    if (sb == NULL)
+        return;
+    status_server_pool_unref(sb->sb_pool);
+    free(sb);
+}
+
 static void status_server_free_body(const void *data, size_t len, void *arg)
 {
     (void)len;
-    struct status_body *b = arg;
-    status_pool_put(b->sb_pool, (char *)data, b->sb_cap);
-    status_pool_unref(b->sb_pool);
+    struct status_server_body *b = arg;
+    status_server_pool_put(b->sb_pool, (char *)data, b->sb_cap);
+    status_server_pool_unref(b->sb_pool);
     free(b);
 }
 
@@ -337,27 +373,16 @@ static void status_server_reply_owned(struct status_server *s, struct evhttp_req
                                       const char *reason, const char *content_type, char *body,
                                       size_t len, size_t cap)
 {
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    evhttp_add_header(h, "Content-Type", content_type);
-    evhttp_add_header(h, "Cache-Control", "no-store");
+    struct evkeyvalq *h = status_server_headers(req, content_type);
     struct evbuffer *b = evbuffer_new();
-    struct status_body *sb = malloc(sizeof(*sb));
-    if (sb != NULL) {
-        sb->sb_pool = s->ss_pool;
-        sb->sb_cap = cap;
-        s->ss_pool->sp_refs++;
-    }
+    struct status_server_body *sb = status_server_body_new(s, cap);
     if (b == NULL || sb == NULL ||
         evbuffer_add_reference(b, body, len, status_server_free_body, sb) != 0) {
         if (b != NULL)
             evbuffer_free(b);
-        if (sb != NULL) {
-            status_pool_unref(sb->sb_pool);
-            free(sb);
-        }
+        status_server_body_drop(sb);
         free(body);
-        evhttp_remove_header(h, "Content-Type");
-        evhttp_send_reply(req, 500, "Internal Server Error", NULL);
+        status_server_reply_failed(req, h);
         return;
     }
     evhttp_send_reply(req, code, reason, b);
@@ -379,7 +404,7 @@ static void status_server_reply_writer(struct status_server *s, struct evhttp_re
     }
     size_t len;
     const char *text = json_writer_text(&s->ss_out, &len);
-    if (len < STATUS_HANDOVER_MIN || evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+    if (len < STATUS_SERVER_HANDOVER_MIN || evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
         status_server_reply(req, code, reason, content_type, text, len);
         return;
     }
@@ -388,49 +413,49 @@ static void status_server_reply_writer(struct status_server *s, struct evhttp_re
     status_server_reply_owned(s, req, code, reason, content_type, owned, len, cap);
 }
 
-enum status_route {
-    STATUS_ROUTE_NONE = 0,
-    STATUS_ROUTE_STATUS,
-    STATUS_ROUTE_ONE,
-    STATUS_ROUTE_METRICS,
-    STATUS_ROUTE_HEALTHZ,
-    STATUS_ROUTE_READYZ,
+enum status_server_route_id {
+    STATUS_SERVER_ROUTE_NONE = 0,
+    STATUS_SERVER_ROUTE_STATUS,
+    STATUS_SERVER_ROUTE_ONE,
+    STATUS_SERVER_ROUTE_METRICS,
+    STATUS_SERVER_ROUTE_HEALTHZ,
+    STATUS_SERVER_ROUTE_READYZ,
 };
 
-/* `*name` (for STATUS_ROUTE_ONE) is percent-decoded, malloc'ed, and the
+/* `*name` (for STATUS_SERVER_ROUTE_ONE) is percent-decoded, malloc'ed, and the
  * caller's to free. */
-static enum status_route status_server_route(const char *path, char **name)
+static enum status_server_route_id status_server_route(const char *path, char **name)
 {
     static const char one_prefix[] = "/status/";
     *name = NULL;
     if (path == NULL)
-        return STATUS_ROUTE_NONE;
+        return STATUS_SERVER_ROUTE_NONE;
     if (strcmp(path, "/status") == 0)
-        return STATUS_ROUTE_STATUS;
+        return STATUS_SERVER_ROUTE_STATUS;
     if (strcmp(path, "/metrics") == 0)
-        return STATUS_ROUTE_METRICS;
+        return STATUS_SERVER_ROUTE_METRICS;
     if (strcmp(path, "/healthz") == 0)
-        return STATUS_ROUTE_HEALTHZ;
+        return STATUS_SERVER_ROUTE_HEALTHZ;
     if (strcmp(path, "/readyz") == 0)
-        return STATUS_ROUTE_READYZ;
+        return STATUS_SERVER_ROUTE_READYZ;
     if (strncmp(path, one_prefix, sizeof(one_prefix) - 1) != 0)
-        return STATUS_ROUTE_NONE;
+        return STATUS_SERVER_ROUTE_NONE;
     const char *rest = path + sizeof(one_prefix) - 1;
     if (rest[0] == '\0' || strchr(rest, '/') != NULL)
-        return STATUS_ROUTE_NONE;
+        return STATUS_SERVER_ROUTE_NONE;
     size_t len = 0;
     char *decoded = evhttp_uridecode(rest, 0, &len);
     if (decoded == NULL)
-        return STATUS_ROUTE_NONE;
+        return STATUS_SERVER_ROUTE_NONE;
     /* Subscription names are [A-Za-z0-9_.-]+: anything else names none, and
      * is not echoed back. */
     if (len == 0 || strspn(decoded, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                     "0123456789_.-") != len) {
         free(decoded);
-        return STATUS_ROUTE_NONE;
+        return STATUS_SERVER_ROUTE_NONE;
     }
     *name = decoded;
-    return STATUS_ROUTE_ONE;
+    return STATUS_SERVER_ROUTE_ONE;
 }
 
 static bool status_server_has(const struct status_view *v, const char *name)
@@ -477,118 +502,117 @@ static bool status_server_is_adopted(struct status_server *s, struct evhttp_conn
  * ran out): the connection is dropped mid-body, so the client sees a
  * truncated transfer and fails the scrape rather than taking part of a
  * document for the whole. */
-static void status_stream_abort(struct status_stream *st)
+static void status_server_stream_abort(struct status_server_stream *st)
 {
     struct evhttp_connection *evcon = st->st_conn;
-    status_stream_free(st);
+    status_server_stream_free(st);
     evhttp_connection_free(evcon);
 }
 
-static struct evbuffer *status_stream_output(const struct status_stream *st)
+static struct evbuffer *status_server_stream_output(const struct status_server_stream *st)
 {
     return bufferevent_get_output(evhttp_connection_get_bufferevent(st->st_conn));
 }
 
 /* The next pass, in the loop's next turn: after the loop has polled its
  * sockets (event_active would run it again in this turn, before any I/O). */
-static void status_stream_schedule(struct status_stream *st)
+static void status_server_stream_schedule(struct status_server_stream *st)
 {
     static const struct timeval now = {0, 0};
     event_add(st->st_slice, &now);
 }
 
 /* The queue to the client has drained: time for the next pass. */
-static void status_stream_written(struct evhttp_connection *evcon, void *arg)
+static void status_server_stream_written(struct evhttp_connection *evcon, void *arg)
 {
     (void)evcon;
-    status_stream_schedule(arg);
+    status_server_stream_schedule(arg);
 }
 
-enum status_slice_result {
-    STATUS_SLICE_MORE = 0,
-    STATUS_SLICE_DONE,    /* the response is complete; the stream is freed */
-    STATUS_SLICE_ABORTED, /* the connection is dropped; the stream is freed */
+enum status_server_slice_result {
+    STATUS_SERVER_SLICE_MORE = 0,
+    STATUS_SERVER_SLICE_DONE,    /* the response is complete; the stream is freed */
+    STATUS_SERVER_SLICE_ABORTED, /* the connection is dropped; the stream is freed */
 };
 
 /* Renders one slice and queues it as a chunk. */
-static enum status_slice_result status_stream_send_slice(struct status_stream *st)
+static enum status_server_slice_result
+status_server_stream_send_slice(struct status_server_stream *st)
 {
     struct status_server *s = st->st_server;
     struct json_writer w;
     json_writer_init(&w);
     /* The writer rounds its buffer up to a power of two: asking for one
-     * byte less than STATUS_SLICE_BUFFER (it adds the NUL) gets exactly
-     * that, reused from the pool when one was sent before. */
-    status_pool_take(s->ss_pool, &w, STATUS_SLICE_BUFFER, STATUS_SLICE_BUFFER);
-    json_writer_reserve(&w, STATUS_SLICE_BUFFER - 1);
-    bool done = st->st_metrics != NULL ? status_metrics_next(st->st_metrics, &w, STATUS_SLICE_BYTES)
-                                       : status_json_next(st->st_json, &w, STATUS_SLICE_BYTES);
+     * byte less than STATUS_SERVER_SLICE_BUFFER (it adds the NUL) gets
+     * exactly that, reused from the pool when one was sent before. */
+    status_server_pool_take(s->ss_pool, &w, STATUS_SERVER_SLICE_BUFFER, STATUS_SERVER_SLICE_BUFFER);
+    json_writer_reserve(&w, STATUS_SERVER_SLICE_BUFFER - 1);
+    bool done = st->st_metrics != NULL
+                    ? status_render_metrics_next(st->st_metrics, &w, STATUS_SERVER_SLICE_BYTES)
+                    : status_render_json_next(st->st_json, &w, STATUS_SERVER_SLICE_BYTES);
     struct evbuffer *b = evbuffer_new();
-    struct status_body *sb = malloc(sizeof(*sb));
+    struct status_server_body *sb = status_server_body_new(s, json_writer_capacity(&w));
     if (json_writer_failed(&w) || b == NULL || sb == NULL) {
         json_writer_free(&w);
         if (b != NULL)
             evbuffer_free(b);
-        free(sb);
-        status_stream_abort(st);
-        return STATUS_SLICE_ABORTED;
+        status_server_body_drop(sb);
+        status_server_stream_abort(st);
+        return STATUS_SERVER_SLICE_ABORTED;
     }
-    size_t cap = json_writer_capacity(&w);
     size_t len = 0;
     char *text = json_writer_detach(&w, &len);
-    sb->sb_pool = s->ss_pool;
-    sb->sb_cap = cap;
-    s->ss_pool->sp_refs++;
     if (len == 0 || evbuffer_add_reference(b, text, len, status_server_free_body, sb) != 0) {
         status_server_free_body(text, len, sb);
         if (len > 0) {
             evbuffer_free(b);
-            status_stream_abort(st);
-            return STATUS_SLICE_ABORTED;
+            status_server_stream_abort(st);
+            return STATUS_SERVER_SLICE_ABORTED;
         }
     }
     struct evhttp_request *req = st->st_req;
     if (evbuffer_get_length(b) > 0)
-        evhttp_send_reply_chunk_with_cb(req, b, status_stream_written, st);
+        evhttp_send_reply_chunk_with_cb(req, b, status_server_stream_written, st);
     evbuffer_free(b);
     if (!done)
-        return STATUS_SLICE_MORE;
-    status_stream_free(st);
+        return STATUS_SERVER_SLICE_MORE;
+    status_server_stream_free(st);
     evhttp_send_reply_end(req);
-    return STATUS_SLICE_DONE;
+    return STATUS_SERVER_SLICE_DONE;
 }
 
-/* One pass: slices until STATUS_STREAM_AHEAD is queued for the client
- * (about a millisecond of rendering), then back to the loop. The next pass
- * comes once that queue has drained (status_stream_written); the kernel's
- * socket buffer keeps the client busy meanwhile. */
-static void status_stream_pass(evutil_socket_t fd, short what, void *arg)
+/* One pass: slices until STATUS_SERVER_STREAM_AHEAD is queued for the
+ * client (about a millisecond of rendering), then back to the loop. The
+ * next pass comes once that queue has drained
+ * (status_server_stream_written); the kernel's socket buffer keeps the
+ * client busy meanwhile. */
+static void status_server_stream_pass(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    struct status_stream *st = arg;
+    struct status_server_stream *st = arg;
     struct status_server *s = st->st_server;
-    if (evbuffer_get_length(status_stream_output(st)) >= STATUS_STREAM_AHEAD)
-        return; /* status_stream_written schedules the next pass */
+    if (evbuffer_get_length(status_server_stream_output(st)) >= STATUS_SERVER_STREAM_AHEAD)
+        return; /* status_server_stream_written schedules the next pass */
     struct status_view v;
     memset(&v, 0, sizeof(v));
     s->ss_view(s->ss_ctx, &v);
     if (v.sv_generation != st->st_generation) {
-        status_stream_abort(st);
+        status_server_stream_abort(st);
         return;
     }
     do {
-        if (status_stream_send_slice(st) != STATUS_SLICE_MORE)
+        if (status_server_stream_send_slice(st) != STATUS_SERVER_SLICE_MORE)
             return;
-    } while (evbuffer_get_length(status_stream_output(st)) < STATUS_STREAM_AHEAD);
+    } while (evbuffer_get_length(status_server_stream_output(st)) < STATUS_SERVER_STREAM_AHEAD);
 }
 
 /* GET /status or /metrics: headers now, the body in slices from the loop.
  * Returns false when it cannot stream (the caller renders the whole
  * document). */
-static bool status_stream_start(struct status_server *s, struct evhttp_request *req,
-                                enum status_route route, const struct status_view *v,
-                                uint64_t now_mono)
+static bool status_server_stream_start(struct status_server *s, struct evhttp_request *req,
+                                       enum status_server_route_id route,
+                                       const struct status_view *v, uint64_t now_mono)
 {
     /* HTTP/1.0 has no chunked encoding: it gets the whole document (ended
      * by the close, or by its Content-Length on a keep-alive connection).
@@ -599,34 +623,28 @@ static bool status_stream_start(struct status_server *s, struct evhttp_request *
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     if (evcon == NULL || !status_server_is_adopted(s, evcon))
         return false;
-    struct status_stream *st = calloc(1, sizeof(*st));
+    struct status_server_stream *st = calloc(1, sizeof(*st));
     if (st == NULL)
         return false;
     st->st_server = s;
     st->st_req = req;
     st->st_conn = evcon;
     st->st_generation = v->sv_generation;
-    if (route == STATUS_ROUTE_METRICS)
-        st->st_metrics = status_metrics_begin(v, now_mono);
+    if (route == STATUS_SERVER_ROUTE_METRICS)
+        st->st_metrics = status_render_metrics_begin(v, now_mono);
     else
-        st->st_json = status_json_begin(v, now_mono);
-    st->st_slice = event_new(s->ss_base, -1, 0, status_stream_pass, st);
+        st->st_json = status_render_json_begin(v, now_mono);
+    st->st_slice = event_new(s->ss_base, -1, 0, status_server_stream_pass, st);
     if ((st->st_metrics == NULL && st->st_json == NULL) || st->st_slice == NULL) {
-        status_metrics_free(st->st_metrics);
-        status_json_free(st->st_json);
-        if (st->st_slice != NULL)
-            event_free(st->st_slice);
-        free(st);
+        status_server_stream_free(st); /* not listed yet: only freed */
         return false;
     }
     st->st_next = s->ss_streams;
     s->ss_streams = st;
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    evhttp_add_header(h, "Content-Type",
-                      route == STATUS_ROUTE_METRICS ? STATUS_METRICS_TYPE : "application/json");
-    evhttp_add_header(h, "Cache-Control", "no-store");
+    status_server_headers(req, route == STATUS_SERVER_ROUTE_METRICS ? STATUS_SERVER_METRICS_TYPE
+                                                                    : "application/json");
     evhttp_send_reply_start(req, 200, "OK");
-    status_stream_schedule(st);
+    status_server_stream_schedule(st);
     return true;
 }
 
@@ -635,7 +653,7 @@ static bool status_stream_start(struct status_server *s, struct evhttp_request *
 static void status_server_prepare(struct status_server *s, size_t size)
 {
     if (json_writer_capacity(&s->ss_out) <= size)
-        status_pool_take(s->ss_pool, &s->ss_out, size + 1, SIZE_MAX);
+        status_server_pool_take(s->ss_pool, &s->ss_out, size + 1, SIZE_MAX);
     json_writer_reserve(&s->ss_out, size);
 }
 
@@ -654,9 +672,9 @@ static void status_server_handle(struct evhttp_request *req, void *arg)
     }
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     char *name = NULL;
-    enum status_route route =
+    enum status_server_route_id route =
         status_server_route(uri != NULL ? evhttp_uri_get_path(uri) : NULL, &name);
-    if (route == STATUS_ROUTE_NONE) {
+    if (route == STATUS_SERVER_ROUTE_NONE) {
         status_server_reply_text(req, 404, "Not Found", "not found\n");
         return;
     }
@@ -667,7 +685,7 @@ static void status_server_handle(struct evhttp_request *req, void *arg)
         status_server_reply_text(req, 405, "Method Not Allowed", "method not allowed\n");
         return;
     }
-    if (route == STATUS_ROUTE_HEALTHZ) {
+    if (route == STATUS_SERVER_ROUTE_HEALTHZ) {
         status_server_reply_text(req, 200, "OK", "ok\n");
         return;
     }
@@ -678,15 +696,15 @@ static void status_server_handle(struct evhttp_request *req, void *arg)
     uint64_t now_mono = clock_mono_ms();
     json_writer_reset(&s->ss_out);
     switch (route) {
-    case STATUS_ROUTE_STATUS:
-        if (cmd == EVHTTP_REQ_GET && status_stream_start(s, req, route, &v, now_mono))
+    case STATUS_SERVER_ROUTE_STATUS:
+        if (cmd == EVHTTP_REQ_GET && status_server_stream_start(s, req, route, &v, now_mono))
             break;
         status_server_prepare(s, s->ss_last_status + s->ss_last_status / 8);
         status_render_json(&v, NULL, now_mono, &s->ss_out);
         s->ss_last_status = json_writer_text_len(&s->ss_out);
         status_server_reply_writer(s, req, 200, "OK", "application/json");
         break;
-    case STATUS_ROUTE_ONE:
+    case STATUS_SERVER_ROUTE_ONE:
         if (!status_server_has(&v, name)) {
             json_writer_object_begin(&s->ss_out);
             json_writer_key(&s->ss_out, "error");
@@ -700,15 +718,15 @@ static void status_server_handle(struct evhttp_request *req, void *arg)
         status_render_json(&v, name, now_mono, &s->ss_out);
         status_server_reply_writer(s, req, 200, "OK", "application/json");
         break;
-    case STATUS_ROUTE_METRICS:
-        if (cmd == EVHTTP_REQ_GET && status_stream_start(s, req, route, &v, now_mono))
+    case STATUS_SERVER_ROUTE_METRICS:
+        if (cmd == EVHTTP_REQ_GET && status_server_stream_start(s, req, route, &v, now_mono))
             break;
         status_server_prepare(s, s->ss_last_metrics + s->ss_last_metrics / 8);
         status_render_metrics(&v, now_mono, &s->ss_out);
         s->ss_last_metrics = json_writer_text_len(&s->ss_out);
-        status_server_reply_writer(s, req, 200, "OK", STATUS_METRICS_TYPE);
+        status_server_reply_writer(s, req, 200, "OK", STATUS_SERVER_METRICS_TYPE);
         break;
-    case STATUS_ROUTE_READYZ:
+    case STATUS_SERVER_ROUTE_READYZ:
         status_server_readyz(s, req, &v, now_mono);
         break;
     default:
@@ -782,7 +800,7 @@ static struct evconnlistener *status_server_listen_tcp(struct status_server *s, 
     }
     struct evconnlistener *lev = evconnlistener_new_bind(
         s->ss_base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
-        STATUS_LISTEN_BACKLOG, (struct sockaddr *)&ss, (int)len);
+        STATUS_SERVER_LISTEN_BACKLOG, (struct sockaddr *)&ss, (int)len);
     if (lev == NULL) {
         snprintf(err, err_size, "cannot listen on %s: %s", listen, strerror(errno));
         return NULL;
@@ -875,7 +893,7 @@ static struct evconnlistener *status_server_listen_unix(struct status_server *s,
     }
     struct evconnlistener *lev =
         evconnlistener_new(s->ss_base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-                           STATUS_LISTEN_BACKLOG, fd);
+                           STATUS_SERVER_LISTEN_BACKLOG, fd);
     if (lev == NULL) {
         snprintf(err, err_size, "cannot listen on %s: %s", path, strerror(errno));
         close(fd);
@@ -886,7 +904,8 @@ static struct evconnlistener *status_server_listen_unix(struct status_server *s,
 
 struct status_server *status_server_new(struct event_base *base, const char *listen,
                                         const struct status_server_limits *limits,
-                                        status_view_fn view, void *ctx, char *err, size_t err_size)
+                                        status_server_view_fn view, void *ctx, char *err,
+                                        size_t err_size)
 {
     struct status_server *s = calloc(1, sizeof(*s));
     if (s == NULL) {
@@ -967,13 +986,13 @@ void status_server_free(struct status_server *s)
     /* evhttp_free closed every connection, and with them their streams;
      * none is left unless a close went unseen. */
     while (s->ss_streams != NULL)
-        status_stream_free(s->ss_streams);
+        status_server_stream_free(s->ss_streams);
     free(s->ss_pending);
     free(s->ss_adopted);
     json_writer_free(&s->ss_out);
     if (s->ss_pool != NULL) {
         s->ss_pool->sp_server_gone = true;
-        status_pool_unref(s->ss_pool);
+        status_server_pool_unref(s->ss_pool);
     }
     free(s);
 }

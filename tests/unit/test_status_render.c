@@ -6,11 +6,11 @@
  * for promtool (registered as its own test).
  */
 #include "ssemon/core/contract.h"
-#include "ssemon/json/json_writer.h"
+#include "ssemon/core/violation.h"
 #include "ssemon/io/monitor.h"
 #include "ssemon/io/status_server.h"
 #include "ssemon/io/subscription.h"
-#include "ssemon/core/violation.h"
+#include "ssemon/json/json_writer.h"
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -539,12 +539,12 @@ typedef bool (*slice_next_fn)(void *doc, struct json_writer *w, size_t min_bytes
 
 static bool metrics_next(void *doc, struct json_writer *w, size_t min_bytes)
 {
-    return status_metrics_next(doc, w, min_bytes);
+    return status_render_metrics_next(doc, w, min_bytes);
 }
 
 static bool json_next(void *doc, struct json_writer *w, size_t min_bytes)
 {
-    return status_json_next(doc, w, min_bytes);
+    return status_render_json_next(doc, w, min_bytes);
 }
 
 /* Renders `doc` in slices of at least `min_bytes`: each call makes that
@@ -605,14 +605,14 @@ static void test_metrics_slices(void **state)
     const char *whole_text = json_writer_text(&whole, &whole_len);
     assert_true(whole_len > 100000);
     for (size_t k = 0; k < sizeof(slice_sizes) / sizeof(slice_sizes[0]); k++) {
-        struct status_metrics *m = status_metrics_begin_rows(&f->f_view, rows, SLICE_ROWS);
+        struct status_metrics *m = status_render_metrics_begin_rows(&f->f_view, rows, SLICE_ROWS);
         assert_non_null(m);
         size_t calls = check_slices(metrics_next, m, slice_sizes[k], true, whole_text, whole_len);
         if (slice_sizes[k] == SIZE_MAX)
             assert_int_equal(calls, 1);
         else if (slice_sizes[k] <= 4096)
             assert_true(calls > 10);
-        status_metrics_free(m);
+        status_render_metrics_free(m);
     }
     json_writer_free(&whole);
 }
@@ -644,14 +644,14 @@ static void test_json_slices(void **state)
     json_decref(doc);
     for (size_t k = 0; k < sizeof(slice_sizes) / sizeof(slice_sizes[0]); k++) {
         struct status_json *j =
-            status_json_begin_rows(&f->f_view, rows, SLICE_ROWS, 50000 + 3725400);
+            status_render_json_begin_rows(&f->f_view, rows, SLICE_ROWS, 50000 + 3725400);
         assert_non_null(j);
         size_t calls = check_slices(json_next, j, slice_sizes[k], false, whole_text, whole_len);
         if (slice_sizes[k] == SIZE_MAX)
             assert_int_equal(calls, 1);
         else if (slice_sizes[k] == 1)
             assert_int_equal(calls, SLICE_ROWS + 2); /* head, each object, tail */
-        status_json_free(j);
+        status_render_json_free(j);
     }
     json_writer_free(&whole);
 }

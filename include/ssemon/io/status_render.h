@@ -3,11 +3,19 @@
  * document and the Prometheus text exposition (format 0.0.4), rendered
  * from the daemon's monitors through a view, or from hand-made rows (tests
  * and benches render statistics no live stream produces on demand). No
- * I/O: text goes to a json_writer the caller owns and sends.
+ * I/O: text goes to a json_writer the caller owns and sends. Io layer (it
+ * reads monitors); every function and private name starts with
+ * status_render_ (the shared types status_view, status_row, status_recent,
+ * status_json and status_metrics keep their names).
  *
- * Both documents can be rendered in slices (status_json_begin/next,
- * status_metrics_begin/next): the server sends a large one while it is
- * being written, and its loop runs between slices.
+ * Both documents can be rendered in slices (status_render_json_begin/next,
+ * status_render_metrics_begin/next): the server sends a large one while it
+ * is being written, and its loop runs between slices.
+ *
+ * Ownership: everything a status_view or status_row points to is the
+ * caller's and only borrowed during the call (or, for the slice renderers,
+ * until the last _next call); a struct status_json or status_metrics is
+ * the caller's, freed with its _free function.
  */
 #ifndef SSEMON_STATUS_RENDER_H
 #define SSEMON_STATUS_RENDER_H
@@ -58,9 +66,9 @@ void status_render_metrics(const struct status_view *v, uint64_t now_mono_ms,
                            struct json_writer *w);
 
 /* One subscription as the renderers see it. A monitor yields one through
- * status_row_from_monitor; tests build them by hand to render statistics
- * no live stream would produce on demand. Every pointer is borrowed for
- * the duration of one render. */
+ * status_render_row_from_monitor; tests build them by hand to render
+ * statistics no live stream would produce on demand. Every pointer is
+ * borrowed for the duration of one render. */
 struct status_row {
     const char *row_name;
     const char *row_url;                 /* already redacted */
@@ -69,7 +77,8 @@ struct status_row {
     bool row_healthy;
 };
 
-void status_row_from_monitor(const struct monitor *m, uint64_t now_mono_ms, struct status_row *out);
+void status_render_row_from_monitor(const struct monitor *m, uint64_t now_mono_ms,
+                                    struct status_row *out);
 
 /* The renderers over explicit rows: the view supplies the daemon-wide
  * fields and the recent violations, `rows` stand in for its monitors
@@ -80,34 +89,36 @@ void status_render_json_rows(const struct status_view *v, const struct status_ro
 void status_render_metrics_rows(const struct status_view *v, const struct status_row *rows,
                                 size_t n_rows, struct json_writer *w);
 
-/* The /status document in slices: status_json_begin takes the rows (each
- * monitor's, health at `now_mono_ms`), the daemon-wide fields and the
- * recent violations at once; status_json_next appends whole subscription
- * objects, reading each monitor's counters as it writes them, until it has
- * appended at least `min_bytes` or reached the end, and returns true once
- * the document is complete. The monitors must stay alive until the last
- * status_json_next call (status_json_free does not touch them). Returns
- * NULL when out of memory. The slices concatenated are the document
- * status_render_json writes. */
+/* The /status document in slices: status_render_json_begin takes the rows
+ * (each monitor's, health at `now_mono_ms`), the daemon-wide fields and
+ * the recent violations at once; status_render_json_next appends whole
+ * subscription objects, reading each monitor's counters as it writes them,
+ * until it has appended at least `min_bytes` or reached the end, and
+ * returns true once the document is complete. The monitors must stay alive
+ * until the last status_render_json_next call (status_render_json_free
+ * does not touch them). Returns NULL when out of memory. The slices
+ * concatenated are the document status_render_json writes. */
 struct status_json;
-struct status_json *status_json_begin(const struct status_view *v, uint64_t now_mono_ms);
-/* Over explicit rows (borrowed until the last status_json_next). */
-struct status_json *status_json_begin_rows(const struct status_view *v,
-                                           const struct status_row *rows, size_t n_rows,
-                                           uint64_t now_mono_ms);
-bool status_json_next(struct status_json *j, struct json_writer *w, size_t min_bytes);
-void status_json_free(struct status_json *j);
+struct status_json *status_render_json_begin(const struct status_view *v, uint64_t now_mono_ms);
+/* Over explicit rows (borrowed until the last status_render_json_next). */
+struct status_json *status_render_json_begin_rows(const struct status_view *v,
+                                                  const struct status_row *rows, size_t n_rows,
+                                                  uint64_t now_mono_ms);
+bool status_render_json_next(struct status_json *j, struct json_writer *w, size_t min_bytes);
+void status_render_json_free(struct status_json *j);
 
-/* The exposition in slices, the same way: status_metrics_begin also
- * escapes each label value once; status_metrics_next appends whole lines,
- * each subscription's lines of a family together (a histogram's buckets,
- * sum and count always agree). */
+/* The exposition in slices, the same way: status_render_metrics_begin
+ * also escapes each label value once; status_render_metrics_next appends
+ * whole lines, each subscription's lines of a family together (a
+ * histogram's buckets, sum and count always agree). */
 struct status_metrics;
-struct status_metrics *status_metrics_begin(const struct status_view *v, uint64_t now_mono_ms);
-/* Over explicit rows (borrowed until the last status_metrics_next). */
-struct status_metrics *status_metrics_begin_rows(const struct status_view *v,
-                                                 const struct status_row *rows, size_t n_rows);
-bool status_metrics_next(struct status_metrics *m, struct json_writer *w, size_t min_bytes);
-void status_metrics_free(struct status_metrics *m);
+struct status_metrics *status_render_metrics_begin(const struct status_view *v,
+                                                   uint64_t now_mono_ms);
+/* Over explicit rows (borrowed until the last status_render_metrics_next). */
+struct status_metrics *status_render_metrics_begin_rows(const struct status_view *v,
+                                                        const struct status_row *rows,
+                                                        size_t n_rows);
+bool status_render_metrics_next(struct status_metrics *m, struct json_writer *w, size_t min_bytes);
+void status_render_metrics_free(struct status_metrics *m);
 
 #endif

@@ -6,7 +6,15 @@
  * sends in slices, chunked), so it never holds stale pointers across a
  * reload (a document in flight then is cut short), and it never blocks the
  * loop for long: slow or malformed clients are bounded by evhttp's limits
- * and timeouts, and by 1 MiB queued per client.
+ * and timeouts, and by 1 MiB queued per client. Io layer; every function
+ * and private name starts with status_server_ (STATUS_SERVER_ for macros).
+ *
+ * Ownership: the server is the caller's (status_server_free). It borrows
+ * the event base and `ctx`, which must outlive it, and copies what it keeps
+ * of `listen` and `limits`. What a view points to is the daemon's: the
+ * server reads it during the callback's turn of the loop, and a document
+ * streamed over several turns keeps pointers into the monitors only while
+ * the view's generation stays the same.
  */
 #ifndef SSEMON_STATUS_SERVER_H
 #define SSEMON_STATUS_SERVER_H
@@ -20,7 +28,7 @@
 struct event_base;
 struct status_server;
 
-typedef void (*status_view_fn)(void *ctx, struct status_view *out);
+typedef void (*status_server_view_fn)(void *ctx, struct status_view *out);
 
 struct status_server_limits {
     size_t ssl_max_header_bytes;  /* default 8 KiB */
@@ -43,7 +51,8 @@ void status_server_limits_default(struct status_server_limits *l);
  * with a message in `err`. */
 struct status_server *status_server_new(struct event_base *base, const char *listen,
                                         const struct status_server_limits *limits,
-                                        status_view_fn view, void *ctx, char *err, size_t err_size);
+                                        status_server_view_fn view, void *ctx, char *err,
+                                        size_t err_size);
 /* Closes every connection and the listener (and removes the unix socket). */
 void status_server_free(struct status_server *s);
 /* The bound port (for "127.0.0.1:0" in tests), 0 for a unix socket. */
