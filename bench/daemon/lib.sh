@@ -70,9 +70,7 @@ dbench_cleanup() {
 
 # Release build of ssemon and the test server in build-bench/, and the
 # probe. BENCH_CMAKE_ARGS adds configure arguments (word-split). The
-# project's own flags only: the Release build is warning-free (the
-# -Wno-error flags the runs in docs/benchmarks.md mention are no longer
-# needed).
+# project's own flags only: the Release build is warning-free.
 dbench_build_all() {
   local cflags=""
   dbench_say "building ssemon, sse_testserver and bench_status_render in $dbench_build (Release)"
