@@ -2,7 +2,7 @@
  * bench_corpus: writes a deterministic event-stream corpus for the parser
  * benchmarks, and a sidecar OUT.json with its byte and event counts.
  *
- *   backend  the Flask backend's traffic as upstream-streams.md describes it:
+ *   backend  the Flask backend's traffic as docs/streams.md describes it:
  *            named events with one json.dumps-style data line (task events
  *            of 100-400 bytes, heartbeats, version events, connection
  *            events) and ~5% gateway comment heartbeats.

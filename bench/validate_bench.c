@@ -5,7 +5,7 @@
  *
  * The corpus is generated in memory, deterministically from a seed: many
  * complete task lifecycles of the Flask backend's task stream, exactly as
- * /work/shared/reference/upstream-streams.md describes them (connection_open,
+ * docs/streams.md describes them (connection_open,
  * task_started, progress updates, task_completed or task_failed,
  * connection_close; some task-not-found lifecycles; heartbeats where a task
  * is silent for 5 s), with json.dumps-style payloads, uuid4 task ids and

@@ -1,6 +1,6 @@
 /*
  * The shipped contracts against faithful streams: raw SSE bytes exactly as
- * the backend and the gateway send them (shared/reference/upstream-streams.md
+ * the backend and the gateway send them (docs/streams.md
  * of the project), fed through sse_parser and the validator with an injected
  * clock (connection open at t=0, bytes at realistic offsets, timers fired
  * at validator_next_deadline as a live adapter would). Each faithful stream
