@@ -19,6 +19,7 @@
  * and each level prepends its own segment to the path while unwinding.
  */
 #include "ssemon/json/json_schema.h"
+#include "ssemon/json/pattern.h"
 #include "ssemon/json/regex_lite.h"
 
 #include <regex.h>
@@ -602,198 +603,6 @@ static bool js_kw_length(struct js_compiler *c, const char *kw, const json_t *v,
     return false;
 }
 
-/* Limits on what glibc's regcomp would build (see js_pattern_cost). */
-#define JS_RE_MAX_NODES 4096
-#define JS_RE_MAX_OPTIONAL 512
-#define JS_RE_MAX_NEST 64
-
-struct js_recost {
-    uint64_t rc_nodes; /* elements once every repetition is expanded */
-    uint64_t rc_opt;   /* optional elements and alternatives among them */
-    bool rc_empty;     /* can match the empty string */
-};
-
-struct js_relevel {
-    struct js_recost rl_sum;  /* the group so far */
-    struct js_recost rl_last; /* its last element, which a quantifier repeats */
-    bool rl_has_last;         /* the current branch has a last element */
-    bool rl_last_repeated;    /* ... and it is already a repetition */
-    bool rl_branch_empty;     /* the current branch can match "" so far */
-    bool rl_before_last;      /* ... not counting its last element */
-    bool rl_alt_empty;        /* an earlier branch can match "" */
-};
-
-/* The end (']') of the bracket expression starting at p ('['), or the last
- * byte before the terminator when it is unterminated. */
-static const char *js_skip_bracket(const char *p)
-{
-    const char *q = p + 1;
-    if (*q == '^')
-        q++;
-    if (*q == ']')
-        q++;
-    while (*q != '\0' && *q != ']') {
-        if (*q == '[' && (q[1] == ':' || q[1] == '.' || q[1] == '=')) {
-            char close = q[1];
-            q += 2;
-            while (*q != '\0' && !(q[0] == close && q[1] == ']'))
-                q++;
-            if (*q == '\0')
-                break;
-            q++;
-        }
-        q++;
-    }
-    return *q != '\0' ? q : q - 1;
-}
-
-/* Reads an interval "{m}", "{m,}" or "{m,n}" at p (glibc also takes "{,n}"
- * for "{0,n}"); *max is UINT64_MAX when unbounded. Returns its last byte,
- * or NULL when it is not one. */
-static const char *js_interval(const char *p, uint64_t *min, uint64_t *max)
-{
-    uint64_t v[2] = {0, 0};
-    int which = 0;
-    bool digits[2] = {false, false};
-    for (p++; *p != '}'; p++) {
-        if (*p >= '0' && *p <= '9') {
-            if (v[which] < 1000000)
-                v[which] = v[which] * 10 + (uint64_t)(*p - '0');
-            digits[which] = true;
-        } else if (*p == ',' && which == 0) {
-            which = 1;
-        } else {
-            return NULL;
-        }
-    }
-    if (!digits[0] && which == 0)
-        return NULL;
-    *min = v[0];
-    *max = which == 0 ? v[0] : digits[1] ? v[1] : UINT64_MAX;
-    return p;
-}
-
-/* The element `e` repeated by a quantifier: glibc copies it once per
- * mandatory and per optional repetition. */
-static struct js_recost js_repeat(struct js_recost e, uint64_t min, uint64_t max)
-{
-    struct js_recost r;
-    uint64_t copies = max == UINT64_MAX ? min + 1 : max;
-    if (copies == 0)
-        copies = 1;
-    r.rc_nodes = e.rc_nodes * copies + copies;
-    r.rc_opt = e.rc_opt * copies + (max == UINT64_MAX ? 1 : max - min);
-    r.rc_empty = e.rc_empty || min == 0;
-    return r;
-}
-
-static void js_relevel_open(struct js_relevel *l)
-{
-    memset(l, 0, sizeof(*l));
-    l->rl_branch_empty = true;
-}
-
-static void js_relevel_add(struct js_relevel *l, struct js_recost e, bool repeated)
-{
-    l->rl_sum.rc_nodes += e.rc_nodes;
-    l->rl_sum.rc_opt += e.rc_opt;
-    l->rl_before_last = l->rl_branch_empty;
-    l->rl_branch_empty = l->rl_branch_empty && e.rc_empty;
-    l->rl_last = e;
-    l->rl_has_last = true;
-    l->rl_last_repeated = repeated;
-}
-
-/* glibc's regcomp expands every repetition into copies, builds closures
- * that grow with the square of chains of optional elements, and takes
- * exponential time on repetitions of something that can match the empty
- * string ("(a|)+", "(a*){2}", stacked "a?+"). A pattern a few dozen bytes
- * long can take gigabytes or hours. Returns why the pattern is refused, or
- * NULL. regcomp still decides what is valid. */
-static const char *js_pattern_cost(const char *src)
-{
-    struct js_relevel lv[JS_RE_MAX_NEST + 1];
-    size_t depth = 0;
-    js_relevel_open(&lv[0]);
-    for (const char *p = src; *p != '\0'; p++) {
-        struct js_relevel *l = &lv[depth];
-        struct js_recost atom = {1, 0, false};
-        bool repeated = false;
-        uint64_t min;
-        uint64_t max;
-        const char *end;
-        switch (*p) {
-        case '\\':
-            if (p[1] >= '1' && p[1] <= '9')
-                return "back-references are not supported";
-            /* GNU word-boundary anchors match the empty string */
-            atom.rc_empty = p[1] != '\0' && strchr("bB<>`'", p[1]) != NULL;
-            if (p[1] != '\0')
-                p++;
-            break;
-        case '[':
-            p = js_skip_bracket(p);
-            break;
-        case '^':
-        case '$':
-            atom.rc_empty = true;
-            break;
-        case '(':
-            if (depth == JS_RE_MAX_NEST)
-                return "groups are nested too deeply";
-            js_relevel_open(&lv[++depth]);
-            continue;
-        case ')':
-            if (depth == 0)
-                break;
-            atom = l->rl_sum;
-            atom.rc_nodes++;
-            atom.rc_empty = l->rl_alt_empty || l->rl_branch_empty;
-            l = &lv[--depth];
-            break;
-        case '|':
-            l->rl_sum.rc_nodes++;
-            l->rl_sum.rc_opt++;
-            l->rl_alt_empty = l->rl_alt_empty || l->rl_branch_empty;
-            l->rl_branch_empty = true;
-            l->rl_has_last = false;
-            continue;
-        case '*':
-        case '?':
-        case '+':
-        case '{':
-            if (*p == '{') {
-                end = js_interval(p, &min, &max);
-                if (end == NULL)
-                    break; /* a literal brace */
-            } else {
-                end = p;
-                min = *p == '+' ? 1 : 0;
-                max = *p == '?' ? 1 : UINT64_MAX;
-            }
-            if (!l->rl_has_last)
-                break; /* nothing to repeat: regcomp decides */
-            if (l->rl_last_repeated)
-                return "adjacent repetition operators (undefined in POSIX ERE)";
-            if (l->rl_last.rc_empty)
-                return "a repetition of something that can match the empty string";
-            p = end;
-            atom = js_repeat(l->rl_last, min, max);
-            l->rl_sum.rc_nodes -= l->rl_last.rc_nodes;
-            l->rl_sum.rc_opt -= l->rl_last.rc_opt;
-            l->rl_branch_empty = l->rl_before_last;
-            repeated = true;
-            break;
-        default:
-            break;
-        }
-        js_relevel_add(l, atom, repeated);
-        if (l->rl_sum.rc_nodes > JS_RE_MAX_NODES || l->rl_sum.rc_opt > JS_RE_MAX_OPTIONAL)
-            return "it is too complex for the regex engine (use minLength/maxLength for lengths)";
-    }
-    return NULL;
-}
-
 static bool js_kw_pattern(struct js_compiler *c, struct js_node *n, const json_t *v)
 {
     struct json_schema *s = c->c_s;
@@ -806,28 +615,27 @@ static bool js_kw_pattern(struct js_compiler *c, struct js_node *n, const json_t
         js_cerr(c, "pattern", "\"pattern\" must not contain U+0000");
         return false;
     }
-    const char *refusal = js_pattern_cost(src);
-    if (refusal != NULL) {
+    regex_t re;
+    char why[PATTERN_WHY_MAX];
+    enum pattern_status st = pattern_compile(&re, src, why, sizeof(why));
+    if (st != PATTERN_OK) {
         char ex[JS_EXCERPT + 8];
         js_excerpt(ex, sizeof(ex), src, strlen(src), JS_EXCERPT);
-        js_cerr(c, "pattern", "pattern \"%s\" refused: %s", ex, refusal);
+        if (st == PATTERN_INVALID)
+            js_cerr(c, "pattern", "invalid pattern \"%s\": %s", ex, why);
+        else
+            js_cerr(c, "pattern", "pattern \"%s\" refused: %s%s", ex, why,
+                    st == PATTERN_TOO_COMPLEX ? " (use minLength/maxLength for lengths)" : "");
         return false;
     }
     if (!js_reserve((void **)&s->s_regex, &s->s_capregex, s->s_nregex + 1, sizeof(regex_t)) ||
         !js_reserve((void **)&s->s_lite, &s->s_caplite, s->s_nregex + 1,
                     sizeof(struct regex_lite *))) {
+        regfree(&re);
         js_nomem(c);
         return false;
     }
-    int rc = regcomp(&s->s_regex[s->s_nregex], src, REG_EXTENDED | REG_NOSUB);
-    if (rc != 0) {
-        char why[128];
-        char ex[JS_EXCERPT + 8];
-        regerror(rc, &s->s_regex[s->s_nregex], why, sizeof(why));
-        js_excerpt(ex, sizeof(ex), src, strlen(src), JS_EXCERPT);
-        js_cerr(c, "pattern", "invalid pattern \"%s\": %s", ex, why);
-        return false;
-    }
+    s->s_regex[s->s_nregex] = re;
     s->s_lite[s->s_nregex] = regex_lite_compile(src);
     n->sn_regex = (uint32_t)s->s_nregex++;
     n->sn_pattern = js_pool_add(c, src, strlen(src));
