@@ -6,6 +6,7 @@
  * would report a broken stream as healthy.
  */
 #include "ssemon/core/contract.h"
+#include "ssemon/json/json_schema_compile.h"
 #include "ssemon/json/pattern.h"
 
 #include <math.h>
