@@ -436,7 +436,7 @@ static bool js_check_string(struct js_vctx *v, const struct jsm_node *n, size_t 
     if (n->sn_kw & (JSM_KW_MINLEN | JSM_KW_MAXLEN)) {
         uint64_t cps = 0;
         for (size_t i = 0; i < len; i++)
-            cps += ((unsigned char)str[i] & 0xC0) != 0x80;
+            cps += utf8_is_lead((unsigned char)str[i]);
         if ((n->sn_kw & JSM_KW_MINLEN) && cps < n->sn_minlen) {
             if (v->v_err != NULL)
                 js_excerpt_node(v->v_t, inst, ex, sizeof(ex));

@@ -12,6 +12,7 @@
  * jansson does, so both give bit-identical doubles.
  */
 #include "ssemon/json/json_tape.h"
+#include "ssemon/base/utf8.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -236,45 +237,6 @@ static inline const char *jt_skip_plain(const char *p, const char *end)
     return p;
 }
 
-/* Length of the valid UTF-8 sequence starting at p (lead byte >= 0x80), or 0
- * when it is invalid or truncated. Strict: no overlongs, no surrogates,
- * nothing above U+10FFFF (RFC 3629, as jansson checks). */
-static size_t jt_utf8_seq(const char *s, const char *end)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t avail = (size_t)(end - s);
-    unsigned c = p[0];
-    unsigned lo = 0x80;
-    unsigned hi = 0xBF;
-    size_t n;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (avail < n)
-        return 0;
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++) {
-        if (p[i] < 0x80 || p[i] > 0xBF)
-            return 0;
-    }
-    return n;
-}
-
 static int jt_hex4(const char *p)
 {
     int v = 0;
@@ -398,7 +360,7 @@ jt_string_escaped(struct jt_parse *ps, const char *start, const char *p, struct 
         } else if (c < 0x20) {
             return jt_fail(ps, p, "control character in string (must be escaped)");
         } else {
-            size_t n = jt_utf8_seq(p, end);
+            size_t n = utf8_seq_len((const unsigned char *)p, (size_t)(end - p));
             if (n == 0)
                 return jt_fail(ps, p, "invalid UTF-8 in string");
             memcpy(d, p, n);
@@ -437,7 +399,7 @@ static inline const char *jt_string(struct jt_parse *ps, const char *p, struct j
             return jt_string_escaped(ps, start, p, nd);
         if (c < 0x20)
             return jt_fail(ps, p, "control character in string (must be escaped)");
-        size_t n = jt_utf8_seq(p, end);
+        size_t n = utf8_seq_len((const unsigned char *)p, (size_t)(end - p));
         if (n == 0)
             return jt_fail(ps, p, "invalid UTF-8 in string");
         p += n;

@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ssemon/base/utf8.h"
 #include "ssemon/json/json_schema.h"
 #include "ssemon/json/json_tape.h"
 #include "ssemon/json/regex_lite.h"
@@ -162,14 +163,8 @@ static inline void jsm_err_text(struct json_schema_error *err)
 /* A quoted excerpt of `s`: at most `max` bytes, cut on a UTF-8 boundary. */
 static inline void jsm_excerpt(char *out, size_t cap, const char *s, size_t len, size_t max)
 {
-    bool cut = false;
-    if (len > max) {
-        len = max;
-        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
-            len--;
-        cut = true;
-    }
-    snprintf(out, cap, "%.*s%s", (int)len, s, cut ? "..." : "");
+    size_t n = utf8_cut(s, len, max);
+    snprintf(out, cap, "%.*s%s", (int)n, s, n < len ? "..." : "");
 }
 
 #endif
