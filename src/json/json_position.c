@@ -6,6 +6,7 @@
  * object member, which only the walk knows.
  */
 #include "ssemon/json/json_position.h"
+#include "ssemon/base/utf8.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -22,7 +23,7 @@ void json_position_at_offset(const char *text, size_t len, size_t offset, struct
         if (c == '\n') {
             line++;
             col = 1;
-        } else if ((c & 0xC0) != 0x80) {
+        } else if (utf8_is_lead(c)) {
             col++;
         }
     }

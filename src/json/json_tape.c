@@ -13,6 +13,7 @@
  */
 #include "ssemon/json/json_tape.h"
 #include "ssemon/base/utf8.h"
+#include "ssemon/json/json_position.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -117,24 +118,6 @@ static void *jt_nomem(struct jt_parse *ps, const char *at)
     ps->ps_errmsg = "out of memory";
     ps->ps_status = JSON_TAPE_ENOMEM;
     return NULL;
-}
-
-static void jt_locate(const char *text, size_t off, struct json_tape_error *err)
-{
-    size_t line = 1;
-    size_t col = 1;
-    for (size_t i = 0; i < off; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (c == '\n') {
-            line++;
-            col = 1;
-        } else if ((c & 0xC0) != 0x80) {
-            col++;
-        }
-    }
-    err->je_offset = off;
-    err->je_line = line;
-    err->je_column = col;
 }
 
 /* ---- storage ---- */
@@ -774,8 +757,11 @@ int json_tape_parse(struct json_tape *t, const char *text, size_t len, struct js
 
     t->jt_count = 0;
     if (err != NULL) {
-        size_t off = (size_t)(ps.ps_errpos - ps.ps_text);
-        jt_locate(ps.ps_text, off, err);
+        struct json_position pos;
+        json_position_at_offset(ps.ps_text, len, (size_t)(ps.ps_errpos - ps.ps_text), &pos);
+        err->je_offset = pos.jp_offset;
+        err->je_line = pos.jp_line;
+        err->je_column = pos.jp_column;
         err->je_msg = ps.ps_errmsg;
     }
     return ps.ps_status;
