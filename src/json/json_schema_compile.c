@@ -6,6 +6,7 @@
  * definition has its node; enum/const values are serialized last.
  */
 #include "ssemon/json/json_schema_compile.h"
+#include "ssemon/base/numfmt.h"
 #include "ssemon/json/json_schema_model.h"
 #include "ssemon/json/pattern.h"
 
@@ -202,16 +203,6 @@ static uint32_t jsc_const_add(struct jsc_compiler *c, const json_t *v)
     return (uint32_t)c->c_nconsts++;
 }
 
-/* Shortest %g text that reads back as `d`. */
-static void jsc_fmt_double(char *out, size_t cap, double d)
-{
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(out, cap, "%.*g", prec, d);
-        if (strtod(out, NULL) == d)
-            return;
-    }
-}
-
 static bool jsc_num_from_json(struct jsc_compiler *c, const json_t *v, struct jsm_num *num)
 {
     char text[40];
@@ -222,7 +213,9 @@ static bool jsc_num_from_json(struct jsc_compiler *c, const json_t *v, struct js
     } else {
         num->jn_int = false;
         num->jn_d = json_real_value(v);
-        jsc_fmt_double(text, sizeof(text), num->jn_d);
+        /* 15, not 1: a bound such as 10000000000 is quoted in messages as
+         * written, not as 1e+10. */
+        numfmt_double(text, sizeof(text), num->jn_d, 15);
     }
     num->jn_text = jsc_pool_add(c, text, strlen(text));
     return num->jn_text != JSM_NONE;
