@@ -802,30 +802,45 @@ size_t json_tape_object_get(const struct json_tape *t, size_t obj, const char *k
     return found;
 }
 
-/* RFC 6901: "~0" is '~', "~1" is '/', any other '~' is malformed. */
-static bool jt_token_valid(const char *tok, size_t len)
+bool json_tape_token_eq(const char *tok, size_t toklen, const char *key, size_t keylen)
 {
-    for (size_t i = 0; i < len; i++) {
-        if (tok[i] == '~' && (i + 1 == len || (tok[i + 1] != '0' && tok[i + 1] != '1')))
-            return false;
-    }
-    return true;
-}
+    size_t k = 0;
 
-static bool jt_token_eq(const char *tok, size_t toklen, const char *key, size_t keylen)
-{
-    size_t j = 0;
     for (size_t i = 0; i < toklen; i++) {
         char c = tok[i];
         if (c == '~') {
+            if (i + 1 >= toklen)
+                return false;
             i++;
-            c = tok[i] == '0' ? '~' : '/';
+            if (tok[i] == '0')
+                c = '~';
+            else if (tok[i] == '1')
+                c = '/';
+            else
+                return false;
         }
-        if (j == keylen || key[j] != c)
+        if (k >= keylen || key[k] != c)
             return false;
-        j++;
+        k++;
     }
-    return j == keylen;
+    return k == keylen;
+}
+
+size_t json_tape_token_index(const char *tok, size_t toklen)
+{
+    size_t n = 0;
+
+    if (toklen == 0 || (toklen > 1 && tok[0] == '0'))
+        return SIZE_MAX;
+    for (size_t i = 0; i < toklen; i++) {
+        if (!jt_digit(tok[i]))
+            return SIZE_MAX;
+        size_t d = (size_t)(tok[i] - '0');
+        if (n > (SIZE_MAX - 1 - d) / 10)
+            return SIZE_MAX;
+        n = n * 10 + d;
+    }
+    return n;
 }
 
 static size_t jt_pointer_member(const struct json_tape *t, size_t obj, const char *tok, size_t len)
@@ -837,7 +852,7 @@ static size_t jt_pointer_member(const struct json_tape *t, size_t obj, const cha
     for (size_t i = obj + 1; i < end; i = json_tape_next(t, i + 1)) {
         size_t klen;
         const char *k = json_tape_string(t, i, &klen);
-        if (jt_token_eq(tok, len, k, klen)) {
+        if (json_tape_token_eq(tok, len, k, klen)) {
             found = i + 1;
             if (!dups)
                 break;
@@ -848,18 +863,7 @@ static size_t jt_pointer_member(const struct json_tape *t, size_t obj, const cha
 
 static size_t jt_pointer_item(const struct json_tape *t, size_t arr, const char *tok, size_t len)
 {
-    /* Array indexes are "0" or digits without a leading zero ("-", the
-     * position after the last item, never designates a node). */
-    if (len == 0 || (len > 1 && tok[0] == '0'))
-        return JSON_TAPE_NONE;
-    size_t idx = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (!jt_digit(tok[i]))
-            return JSON_TAPE_NONE;
-        if (idx > (SIZE_MAX - 9) / 10)
-            return JSON_TAPE_NONE;
-        idx = idx * 10 + (size_t)(tok[i] - '0');
-    }
+    size_t idx = json_tape_token_index(tok, len);
     if (idx >= t->jt_nodes[arr].tn_u.tn_c.tc_count)
         return JSON_TAPE_NONE;
     size_t n = arr + 1;
@@ -879,8 +883,6 @@ size_t json_tape_pointer(const struct json_tape *t, size_t node, const char *ptr
         const char *tok = ptr;
         size_t len = strcspn(ptr, "/");
         ptr += len;
-        if (!jt_token_valid(tok, len))
-            return JSON_TAPE_NONE;
         switch (t->jt_nodes[node].tn_type) {
         case JSON_TAPE_OBJECT:
             node = jt_pointer_member(t, node, tok, len);
