@@ -6,6 +6,8 @@
  * would report a broken stream as healthy.
  */
 #include "ssemon/core/contract.h"
+#include "ssemon/json/json_schema_compile.h"
+#include "ssemon/json/pattern.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -334,12 +336,13 @@ static int cc_header_rule(struct cc *cc, struct contract_header *h, const json_t
         return h->ch_equals ? 0 : -1;
     }
     if (pattern != NULL) {
-        int rc = regcomp(&h->ch_re, pattern, REG_EXTENDED | REG_NOSUB);
-        if (rc != 0) {
-            char msg[128];
-            regerror(rc, &h->ch_re, msg, sizeof(msg));
+        char why[PATTERN_WHY_MAX];
+        enum pattern_status st = pattern_compile(&h->ch_re, pattern, why, sizeof(why));
+        if (st != PATTERN_OK) {
             cc_push(cc, "pattern");
-            return cc_fail(cc, "invalid POSIX extended regular expression: %s", msg);
+            if (st == PATTERN_INVALID)
+                return cc_fail(cc, "invalid POSIX extended regular expression: %s", why);
+            return cc_fail(cc, "POSIX extended regular expression refused: %s", why);
         }
         h->ch_pattern = strdup(pattern);
         if (h->ch_pattern == NULL) {

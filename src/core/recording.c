@@ -1,4 +1,5 @@
 #include "ssemon/core/recording.h"
+#include "ssemon/base/utf8.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -21,62 +22,12 @@ const char *recording_kind_name(enum recording_kind k)
     return recording_kind_names[k];
 }
 
-/* Length of the valid UTF-8 sequence starting at s[0], 0 when invalid. */
-static size_t recording_utf8_seq(const unsigned char *s, size_t len)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0; /* overlong */
-        else if (c == 0xED)
-            hi = 0x9F; /* surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90; /* overlong */
-        else if (c == 0xF4)
-            hi = 0x8F; /* above U+10FFFF */
-    } else {
-        return 0;
-    }
-    if (len < n || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    return n;
-}
-
-bool recording_utf8_valid(const void *buf, size_t len)
-{
-    const unsigned char *s = buf;
-    size_t i = 0;
-    while (i < len) {
-        if (s[i] < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n = recording_utf8_seq(s + i, len - i);
-        if (n == 0)
-            return false;
-        i += n;
-    }
-    return true;
-}
-
 /* A JSON string of `s`, each byte of an invalid sequence replaced by U+FFFD
  * (json_writer copies high bytes as they are, and a reader such as jansson
  * rejects the line when they are not UTF-8). */
 static void recording_put_bytes(struct json_writer *w, const char *s, size_t len)
 {
-    if (recording_utf8_valid(s, len)) {
+    if (utf8_valid(s, len)) {
         json_writer_string(w, s, len);
         return;
     }
@@ -84,7 +35,7 @@ static void recording_put_bytes(struct json_writer *w, const char *s, size_t len
     json_writer_raw(w, "\"", 1);
     size_t run = 0, i = 0;
     while (i < len) {
-        size_t n = recording_utf8_seq(u + i, len - i);
+        size_t n = utf8_seq_len(u + i, len - i);
         if (n != 0) {
             i += n;
             continue;
@@ -180,7 +131,7 @@ void recording_encode(struct json_writer *w, const struct recording_record *r)
         recording_put_headers(w, r);
         break;
     case RECORDING_CHUNK:
-        if (recording_utf8_valid(r->rr_data, r->rr_len)) {
+        if (utf8_valid(r->rr_data, r->rr_len)) {
             json_writer_key(w, "data");
             json_writer_string(w, r->rr_data, r->rr_len);
         } else {

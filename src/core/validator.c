@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ssemon/base/utf8.h"
 #include "ssemon/json/json_schema.h"
 #include "ssemon/json/json_tape.h"
 
@@ -135,39 +136,6 @@ static uint64_t validator_hash(const char *s, size_t len)
     return h;
 }
 
-/* Length of the valid UTF-8 sequence at s[0..avail), 0 when invalid. */
-static size_t validator_utf8_len(const unsigned char *s, size_t avail)
-{
-    unsigned char c = s[0];
-    size_t n;
-    unsigned lo = 0x80, hi = 0xbf;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4;
-    else
-        return 0;
-    if (c == 0xe0)
-        lo = 0xa0;
-    else if (c == 0xed)
-        hi = 0x9f;
-    else if (c == 0xf0)
-        lo = 0x90;
-    else if (c == 0xf4)
-        hi = 0x8f;
-    if (avail < n || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return n;
-}
-
 /* Copies at most `cap - 1` bytes of `s` into `out` as valid UTF-8 without
  * NUL bytes (both replaced by U+FFFD, since reports travel as C strings into
  * JSON writers), never cutting a sequence. */
@@ -178,7 +146,7 @@ static void validator_copy_text(char *out, size_t cap, const char *s, size_t len
     size_t o = 0;
 
     for (size_t i = 0; i < len;) {
-        size_t n = u[i] == 0 ? 0 : validator_utf8_len(u + i, len - i);
+        size_t n = u[i] == 0 ? 0 : utf8_seq_len(u + i, len - i);
         const char *src = n ? s + i : repl;
         size_t w = n ? n : 3;
         if (o + w > cap - 1)
@@ -236,7 +204,7 @@ static void validator_msg_quote(struct validator_msg *m, const char *s, size_t l
     validator_msg_printf(m, "\"");
     for (size_t i = 0; i < len;) {
         char tmp[8];
-        size_t n = validator_utf8_len(u + i, len - i);
+        size_t n = utf8_seq_len(u + i, len - i);
         size_t w;
 
         if (n == 0) {

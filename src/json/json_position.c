@@ -6,6 +6,7 @@
  * object member, which only the walk knows.
  */
 #include "ssemon/json/json_position.h"
+#include "ssemon/base/utf8.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -22,7 +23,7 @@ void json_position_at_offset(const char *text, size_t len, size_t offset, struct
         if (c == '\n') {
             line++;
             col = 1;
-        } else if ((c & 0xC0) != 0x80) {
+        } else if (utf8_is_lead(c)) {
             col++;
         }
     }
@@ -30,50 +31,6 @@ void json_position_at_offset(const char *text, size_t len, size_t offset, struct
     out->jp_line = line;
     out->jp_column = col;
     out->jp_matched = 0;
-}
-
-/* Whether the reference token `tok` (escaped, `toklen` bytes) names the
- * decoded key `key`. A malformed escape matches nothing. */
-static bool json_position_token_eq(const char *tok, size_t toklen, const char *key, size_t keylen)
-{
-    size_t k = 0;
-
-    for (size_t i = 0; i < toklen; i++) {
-        char c = tok[i];
-        if (c == '~') {
-            if (i + 1 >= toklen)
-                return false;
-            i++;
-            if (tok[i] == '0')
-                c = '~';
-            else if (tok[i] == '1')
-                c = '/';
-            else
-                return false;
-        }
-        if (k >= keylen || key[k] != c)
-            return false;
-        k++;
-    }
-    return k == keylen;
-}
-
-/* The array index a token spells, or SIZE_MAX when it spells none. */
-static size_t json_position_index(const char *tok, size_t toklen)
-{
-    size_t n = 0;
-
-    if (toklen == 0 || (toklen > 1 && tok[0] == '0'))
-        return SIZE_MAX;
-    for (size_t i = 0; i < toklen; i++) {
-        if (tok[i] < '0' || tok[i] > '9')
-            return SIZE_MAX;
-        size_t d = (size_t)(tok[i] - '0');
-        if (n > (SIZE_MAX - 1 - d) / 10)
-            return SIZE_MAX;
-        n = n * 10 + d;
-    }
-    return n;
 }
 
 /* The child of container `node` that the token names, or JSON_TAPE_NONE.
@@ -91,14 +48,14 @@ static size_t json_position_child(const struct json_tape *t, size_t node, const 
         for (size_t key = node + 1; key < end; key = json_tape_next(t, key + 1)) {
             size_t klen;
             const char *k = json_tape_string(t, key, &klen);
-            if (json_position_token_eq(tok, toklen, k, klen))
+            if (json_tape_token_eq(tok, toklen, k, klen))
                 found = key + 1;
         }
         *member = found != JSON_TAPE_NONE;
         return found;
     }
     if (json_tape_type(t, node) == JSON_TAPE_ARRAY) {
-        size_t want = json_position_index(tok, toklen);
+        size_t want = json_tape_token_index(tok, toklen);
         size_t item, i = 0;
         if (want >= json_tape_count(t, node))
             return JSON_TAPE_NONE;

@@ -12,6 +12,8 @@
  * jansson does, so both give bit-identical doubles.
  */
 #include "ssemon/json/json_tape.h"
+#include "ssemon/base/utf8.h"
+#include "ssemon/json/json_position.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -118,24 +120,6 @@ static void *jt_nomem(struct jt_parse *ps, const char *at)
     return NULL;
 }
 
-static void jt_locate(const char *text, size_t off, struct json_tape_error *err)
-{
-    size_t line = 1;
-    size_t col = 1;
-    for (size_t i = 0; i < off; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (c == '\n') {
-            line++;
-            col = 1;
-        } else if ((c & 0xC0) != 0x80) {
-            col++;
-        }
-    }
-    err->je_offset = off;
-    err->je_line = line;
-    err->je_column = col;
-}
-
 /* ---- storage ---- */
 
 static bool jt_grow_nodes(struct json_tape *t)
@@ -234,45 +218,6 @@ static inline const char *jt_skip_plain(const char *p, const char *end)
         p++;
     }
     return p;
-}
-
-/* Length of the valid UTF-8 sequence starting at p (lead byte >= 0x80), or 0
- * when it is invalid or truncated. Strict: no overlongs, no surrogates,
- * nothing above U+10FFFF (RFC 3629, as jansson checks). */
-static size_t jt_utf8_seq(const char *s, const char *end)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t avail = (size_t)(end - s);
-    unsigned c = p[0];
-    unsigned lo = 0x80;
-    unsigned hi = 0xBF;
-    size_t n;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (avail < n)
-        return 0;
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++) {
-        if (p[i] < 0x80 || p[i] > 0xBF)
-            return 0;
-    }
-    return n;
 }
 
 static int jt_hex4(const char *p)
@@ -398,7 +343,7 @@ jt_string_escaped(struct jt_parse *ps, const char *start, const char *p, struct 
         } else if (c < 0x20) {
             return jt_fail(ps, p, "control character in string (must be escaped)");
         } else {
-            size_t n = jt_utf8_seq(p, end);
+            size_t n = utf8_seq_len((const unsigned char *)p, (size_t)(end - p));
             if (n == 0)
                 return jt_fail(ps, p, "invalid UTF-8 in string");
             memcpy(d, p, n);
@@ -437,7 +382,7 @@ static inline const char *jt_string(struct jt_parse *ps, const char *p, struct j
             return jt_string_escaped(ps, start, p, nd);
         if (c < 0x20)
             return jt_fail(ps, p, "control character in string (must be escaped)");
-        size_t n = jt_utf8_seq(p, end);
+        size_t n = utf8_seq_len((const unsigned char *)p, (size_t)(end - p));
         if (n == 0)
             return jt_fail(ps, p, "invalid UTF-8 in string");
         p += n;
@@ -812,8 +757,11 @@ int json_tape_parse(struct json_tape *t, const char *text, size_t len, struct js
 
     t->jt_count = 0;
     if (err != NULL) {
-        size_t off = (size_t)(ps.ps_errpos - ps.ps_text);
-        jt_locate(ps.ps_text, off, err);
+        struct json_position pos;
+        json_position_at_offset(ps.ps_text, len, (size_t)(ps.ps_errpos - ps.ps_text), &pos);
+        err->je_offset = pos.jp_offset;
+        err->je_line = pos.jp_line;
+        err->je_column = pos.jp_column;
         err->je_msg = ps.ps_errmsg;
     }
     return ps.ps_status;
@@ -854,30 +802,45 @@ size_t json_tape_object_get(const struct json_tape *t, size_t obj, const char *k
     return found;
 }
 
-/* RFC 6901: "~0" is '~', "~1" is '/', any other '~' is malformed. */
-static bool jt_token_valid(const char *tok, size_t len)
+bool json_tape_token_eq(const char *tok, size_t toklen, const char *key, size_t keylen)
 {
-    for (size_t i = 0; i < len; i++) {
-        if (tok[i] == '~' && (i + 1 == len || (tok[i + 1] != '0' && tok[i + 1] != '1')))
-            return false;
-    }
-    return true;
-}
+    size_t k = 0;
 
-static bool jt_token_eq(const char *tok, size_t toklen, const char *key, size_t keylen)
-{
-    size_t j = 0;
     for (size_t i = 0; i < toklen; i++) {
         char c = tok[i];
         if (c == '~') {
+            if (i + 1 >= toklen)
+                return false;
             i++;
-            c = tok[i] == '0' ? '~' : '/';
+            if (tok[i] == '0')
+                c = '~';
+            else if (tok[i] == '1')
+                c = '/';
+            else
+                return false;
         }
-        if (j == keylen || key[j] != c)
+        if (k >= keylen || key[k] != c)
             return false;
-        j++;
+        k++;
     }
-    return j == keylen;
+    return k == keylen;
+}
+
+size_t json_tape_token_index(const char *tok, size_t toklen)
+{
+    size_t n = 0;
+
+    if (toklen == 0 || (toklen > 1 && tok[0] == '0'))
+        return SIZE_MAX;
+    for (size_t i = 0; i < toklen; i++) {
+        if (!jt_digit(tok[i]))
+            return SIZE_MAX;
+        size_t d = (size_t)(tok[i] - '0');
+        if (n > (SIZE_MAX - 1 - d) / 10)
+            return SIZE_MAX;
+        n = n * 10 + d;
+    }
+    return n;
 }
 
 static size_t jt_pointer_member(const struct json_tape *t, size_t obj, const char *tok, size_t len)
@@ -889,7 +852,7 @@ static size_t jt_pointer_member(const struct json_tape *t, size_t obj, const cha
     for (size_t i = obj + 1; i < end; i = json_tape_next(t, i + 1)) {
         size_t klen;
         const char *k = json_tape_string(t, i, &klen);
-        if (jt_token_eq(tok, len, k, klen)) {
+        if (json_tape_token_eq(tok, len, k, klen)) {
             found = i + 1;
             if (!dups)
                 break;
@@ -900,18 +863,7 @@ static size_t jt_pointer_member(const struct json_tape *t, size_t obj, const cha
 
 static size_t jt_pointer_item(const struct json_tape *t, size_t arr, const char *tok, size_t len)
 {
-    /* Array indexes are "0" or digits without a leading zero ("-", the
-     * position after the last item, never designates a node). */
-    if (len == 0 || (len > 1 && tok[0] == '0'))
-        return JSON_TAPE_NONE;
-    size_t idx = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (!jt_digit(tok[i]))
-            return JSON_TAPE_NONE;
-        if (idx > (SIZE_MAX - 9) / 10)
-            return JSON_TAPE_NONE;
-        idx = idx * 10 + (size_t)(tok[i] - '0');
-    }
+    size_t idx = json_tape_token_index(tok, len);
     if (idx >= t->jt_nodes[arr].tn_u.tn_c.tc_count)
         return JSON_TAPE_NONE;
     size_t n = arr + 1;
@@ -931,8 +883,6 @@ size_t json_tape_pointer(const struct json_tape *t, size_t node, const char *ptr
         const char *tok = ptr;
         size_t len = strcspn(ptr, "/");
         ptr += len;
-        if (!jt_token_valid(tok, len))
-            return JSON_TAPE_NONE;
         switch (t->jt_nodes[node].tn_type) {
         case JSON_TAPE_OBJECT:
             node = jt_pointer_member(t, node, tok, len);

@@ -1,8 +1,8 @@
 #include "ssemon/json/json_writer.h"
+#include "ssemon/base/numfmt.h"
 
 #include <inttypes.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -283,19 +283,9 @@ void json_writer_double(struct json_writer *w, double v)
         json_writer_null(w);
         return;
     }
-    char tmp[64];
-    int n = snprintf(tmp, sizeof(tmp), "%.17g", v);
-    /* Prefer the shortest text that reads back exactly. */
-    for (int prec = 1; prec < 17; prec++) {
-        char t2[64];
-        int n2 = snprintf(t2, sizeof(t2), "%.*g", prec, v);
-        if (strtod(t2, NULL) == v) {
-            memcpy(tmp, t2, (size_t)n2 + 1);
-            n = n2;
-            break;
-        }
-    }
-    json_writer_raw(w, tmp, (size_t)n);
+    char tmp[NUMFMT_DOUBLE_MAX];
+    size_t n = numfmt_double(tmp, sizeof(tmp), v, 1);
+    json_writer_raw(w, tmp, n);
 }
 
 void json_writer_bool(struct json_writer *w, bool v)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ssemon/json/json_schema.h"
+#include "ssemon/json/json_schema_compile.h"
 #include "ssemon/json/json_tape.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -15,10 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include "ssemon/core/contract.h"
 #include "ssemon/config/contract_load.h"
+#include "ssemon/core/contract.h"
 
 #define SHIPPED_DIR SSEMON_SOURCE_DIR "/etc/ssemon/contracts"
 
@@ -451,6 +452,20 @@ static void test_compile_pointers_and_patterns(void **state)
     compile_err("{\"events\": {\"a\": {}}, \"response\": {\"headers\": {\"X\": "
                 "{\"pattern\": \"(\"}}}}",
                 "/response/headers/X/pattern", "invalid POSIX extended regular expression");
+    /* The same policy as schema patterns: what would cost regcomp
+     * gigabytes or hours is refused before it sees it. */
+    compile_err("{\"events\": {\"a\": {}}, \"response\": {\"headers\": {\"X\": "
+                "{\"pattern\": \"(((a{1,100}){1,100}){1,100})\"}}}}",
+                "/response/headers/X/pattern",
+                "POSIX extended regular expression refused: it is too complex for the regex "
+                "engine");
+    compile_err("{\"events\": {\"a\": {}}, \"response\": {\"headers\": {\"X\": "
+                "{\"pattern\": \"^(a|)+$\"}}}}",
+                "/response/headers/X/pattern",
+                "refused: a repetition of something that can match the empty string");
+    compile_err("{\"events\": {\"a\": {}}, \"response\": {\"headers\": {\"X\": "
+                "{\"pattern\": \"(a)\\\\1\"}}}}",
+                "/response/headers/X/pattern", "refused: back-references are not supported");
 
     struct contract *c = compile_ok("{\"events\": {\"a\": {\"discriminator\": \"\", "
                                     "\"variants\": {\"x\": true}}}, "
@@ -894,6 +909,47 @@ static void test_load_error_positions(void **state)
     assert_int_equal(err.cle_line, 3);
     assert_int_equal(err.cle_column, 19);
     assert_non_null(strstr(err.cle_message, "multipleOf"));
+
+    /* A response header pattern refused by the pattern policy. */
+    write_file(td, "hdrbad.json",
+               "{\"events\": {\"a\": {}},\n"
+               " \"response\": {\"headers\": {\n"
+               "   \"X-Accel-Buffering\": {\"pattern\": \"(((a{1,100}){1,100}){1,100})\"}}}}");
+    path_in(td, "hdrbad.json", file, sizeof(file));
+    c = contract_load("hdrbad", td->td_path, &err);
+    assert_null(c);
+    snprintf(want, sizeof(want),
+             "%s:3:26: /response/headers/X-Accel-Buffering/pattern: POSIX extended regular "
+             "expression refused: it is too complex for the regex engine",
+             file);
+    assert_string_equal(err.cle_text, want);
+}
+
+/* What users see: `ssemon check` prints the load error with its position
+ * and exits 2 (SSEMON_BIN: the built executable, set by CMake). */
+static void test_check_refused_pattern(void **state)
+{
+    struct tmpdir *td = *state;
+    char file[PATH_MAX], cmd[3 * PATH_MAX], want[PATH_MAX + 200], out[1024];
+
+    write_file(td, "hdr.json",
+               "{\"events\": {\"a\": {}},\n"
+               " \"response\": {\"headers\": {\n"
+               "   \"X\": {\"pattern\": \"^(a|)+$\"}}}}\n");
+    path_in(td, "hdr.json", file, sizeof(file));
+    snprintf(cmd, sizeof(cmd), "'%s' check --contract '%s' '%s' 2>&1", SSEMON_BIN, file, file);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    int status = pclose(p);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 2);
+    snprintf(want, sizeof(want),
+             "ssemon check: %s:3:10: /response/headers/X/pattern: POSIX extended regular "
+             "expression refused: a repetition of something that can match the empty string\n",
+             file);
+    assert_string_equal(out, want);
 }
 
 static void test_load_buffer(void **state)
@@ -1127,6 +1183,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_extends_paths, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_load_extends_errors, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_load_error_positions, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_check_refused_pattern, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test(test_load_buffer),
         cmocka_unit_test(test_shipped_task_stream),
         cmocka_unit_test(test_shipped_task_stream_gateway),

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "ssemon/json/json_schema.h"
+#include "ssemon/json/json_schema_compile.h"
 #include "ssemon/json/json_tape.h"
 
 struct fixture {

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -542,6 +543,33 @@ static void test_pointer(void **state)
     assert_int_equal(json_tape_object_get(t, 999, LIT("a")), JSON_TAPE_NONE);
 }
 
+static void test_pointer_tokens(void **state)
+{
+    (void)state;
+    assert_true(json_tape_token_eq(LIT("a~1b"), LIT("a/b")));
+    assert_true(json_tape_token_eq(LIT("a~0b"), LIT("a~b")));
+    assert_true(json_tape_token_eq(LIT("~01"), LIT("~1")));
+    assert_true(json_tape_token_eq(LIT(""), LIT("")));
+    assert_false(json_tape_token_eq(LIT("a~1b"), LIT("a~1b")));
+    assert_false(json_tape_token_eq(LIT("a~2b"), LIT("a~2b")));
+    assert_false(json_tape_token_eq(LIT("a~"), LIT("a~")));
+    assert_false(json_tape_token_eq(LIT("ab"), LIT("abc")));
+    assert_false(json_tape_token_eq(LIT("abc"), LIT("ab")));
+
+    assert_int_equal(json_tape_token_index(LIT("0")), 0);
+    assert_int_equal(json_tape_token_index(LIT("107")), 107);
+    char big[32];
+    int n = snprintf(big, sizeof(big), "%zu", SIZE_MAX - 1);
+    assert_int_equal(json_tape_token_index(big, (size_t)n), SIZE_MAX - 1);
+    n = snprintf(big, sizeof(big), "%zu", SIZE_MAX);
+    assert_int_equal(json_tape_token_index(big, (size_t)n), SIZE_MAX);
+    assert_int_equal(json_tape_token_index(LIT("99999999999999999999")), SIZE_MAX);
+    assert_int_equal(json_tape_token_index(LIT("01")), SIZE_MAX);
+    assert_int_equal(json_tape_token_index(LIT("")), SIZE_MAX);
+    assert_int_equal(json_tape_token_index(LIT("-")), SIZE_MAX);
+    assert_int_equal(json_tape_token_index(LIT("1x")), SIZE_MAX);
+}
+
 static void test_duplicate_keys(void **state)
 {
     struct fixture *f = *state;
@@ -636,6 +664,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_depth_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_position, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pointer, setup, teardown),
+        cmocka_unit_test(test_pointer_tokens),
         cmocka_unit_test_setup_teardown(test_duplicate_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reuse_and_shrink, setup, teardown),
     };

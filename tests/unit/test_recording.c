@@ -1,8 +1,9 @@
 /* Unit tests of the recording format: every record kind round-trips, chunk
  * bytes pick "data" or "base64" by UTF-8 validity and survive exactly, and
  * damaged lines are refused with a reason. */
-#include "ssemon/json/json_writer.h"
+#include "ssemon/base/utf8.h"
 #include "ssemon/core/recording.h"
+#include "ssemon/json/json_writer.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -331,13 +332,13 @@ static void test_decode_errors(void **state)
 static void test_utf8_valid(void **state)
 {
     (void)state;
-    assert_true(recording_utf8_valid("", 0));
-    assert_true(recording_utf8_valid("\xf0\x9f\x98\x80 \xef\xbf\xbf \xe0\xa0\x80", 12));
-    assert_true(recording_utf8_valid("\xf4\x8f\xbf\xbf", 4));
-    assert_false(recording_utf8_valid("\xf8\x88\x80\x80\x80", 5));
-    assert_false(recording_utf8_valid("\xe0\x9f\xbf", 3));
-    assert_false(recording_utf8_valid("\xc1\xbf", 2));
-    assert_false(recording_utf8_valid("\xe2\x82", 2));
+    assert_true(utf8_valid("", 0));
+    assert_true(utf8_valid("\xf0\x9f\x98\x80 \xef\xbf\xbf \xe0\xa0\x80", 12));
+    assert_true(utf8_valid("\xf4\x8f\xbf\xbf", 4));
+    assert_false(utf8_valid("\xf8\x88\x80\x80\x80", 5));
+    assert_false(utf8_valid("\xe0\x9f\xbf", 3));
+    assert_false(utf8_valid("\xc1\xbf", 2));
+    assert_false(utf8_valid("\xe2\x82", 2));
 }
 
 int main(void)

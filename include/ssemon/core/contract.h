@@ -82,7 +82,7 @@ struct contract_header {
     char *ch_name;    /* compared case-insensitively */
     char *ch_equals;  /* exact value, or NULL */
     char *ch_pattern; /* POSIX ERE source, or NULL */
-    regex_t ch_re;    /* compiled ch_pattern */
+    regex_t ch_re;    /* ch_pattern compiled by pattern_compile (json/pattern.h) */
     bool ch_absent;   /* the header must not be present */
 };
 

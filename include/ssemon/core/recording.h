@@ -86,11 +86,6 @@ struct recording_record {
  * left in `w` (json_writer_failed). */
 void recording_encode(struct json_writer *w, const struct recording_record *r);
 
-/* True when `len` bytes are valid UTF-8 (RFC 3629: no overlong forms, no
- * surrogates, nothing above U+10FFFF), the rule that picks "data" over
- * "base64" for a chunk. */
-bool recording_utf8_valid(const void *buf, size_t len);
-
 /* Owns the memory decoded records point into; reused line after line. */
 struct recording_decoder {
     void *rd_doc;            /* json_t of the last line (owned) */

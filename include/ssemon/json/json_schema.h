@@ -1,7 +1,8 @@
 /*
- * json_schema: a JSON Schema subset (draft 2020-12 semantics), compiled once
- * from jansson at load time, then validated against json_tape nodes on the
- * hot path. Pure core module: no I/O, no global state.
+ * json_schema: validation of json_tape nodes against a JSON Schema subset
+ * (draft 2020-12 semantics), on the hot path. The schema is compiled once,
+ * at load time, by json_schema_compile (json_schema_compile.h). JSON layer,
+ * pure: no I/O, no global state.
  *
  * Supported keywords:
  *   type (a name or an array of names; "integer" is any number without a
@@ -13,10 +14,11 @@
  *   REG_NOSUB), searched anywhere in the string; a string containing U+0000
  *   never matches; back-references, and patterns whose repetitions would
  *   expand beyond a few thousand elements in glibc's regcomp, e.g.
- *   "^.{1,5000}$", are refused), format ("date-time": RFC 3339 full
- *   date-time; "uuid": 8-4-4-4-12 hex digits), items (one schema for every
- *   item), $ref ("#/definitions/NAME" or "#/$defs/NAME" of the root document; applied
- *   together with its sibling keywords, as in 2020-12), definitions and $defs
+ *   "^.{1,5000}$", are refused: the policy of pattern.h), format
+ *   ("date-time": RFC 3339 full date-time; "uuid": 8-4-4-4-12 hex digits),
+ *   items (one schema for every item), $ref ("#/definitions/NAME" or
+ *   "#/$defs/NAME" of the root document; applied together with its sibling
+ *   keywords, as in 2020-12), definitions and $defs
  *   (their schemas are compiled too, so an error there is reported even when
  *   nothing refers to it), and the annotations title, description, $comment,
  *   examples, default, $schema and $id (checked for form, otherwise ignored).
@@ -32,7 +34,6 @@
 #ifndef SSEMON_JSON_SCHEMA_H
 #define SSEMON_JSON_SCHEMA_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -53,17 +54,9 @@ struct json_schema_error {
     char se_text[JSON_SCHEMA_PATH_MAX + JSON_SCHEMA_MSG_MAX + 16];
 };
 
+/* A compiled schema (json_schema_compile.h), immutable once compiled: it
+ * may be shared by validators on any number of threads. */
 struct json_schema;
-
-/* Compiles `schema`, resolving $ref against `root` (the document holding
- * "definitions"/"$defs"; NULL means `schema` itself). Nothing is kept from
- * either json_t: the caller may free them afterwards. Returns NULL with *err
- * filled (err may be NULL). The caller owns the result (json_schema_free).
- * The compiled schema is immutable and may be shared by validators on any
- * number of threads. */
-struct json_schema *json_schema_compile(const json_t *schema, const json_t *root,
-                                        struct json_schema_error *err);
-void json_schema_free(struct json_schema *s);
 
 /* Validates node `node` of tape `t`. Returns true when it conforms, else
  * false with *err filled (err may be NULL: then no message is built).

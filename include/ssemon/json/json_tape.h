@@ -139,6 +139,16 @@ int json_tape_parse(struct json_tape *t, const char *text, size_t len, struct js
  * `ptr` is malformed. */
 size_t json_tape_pointer(const struct json_tape *t, size_t node, const char *ptr);
 
+/* Whether the RFC 6901 reference token `tok` (`toklen` bytes, escaped:
+ * "~0" is '~', "~1" is '/') names the decoded key `key`. A malformed escape
+ * matches nothing. */
+bool json_tape_token_eq(const char *tok, size_t toklen, const char *key, size_t keylen);
+
+/* The array index the reference token `tok` spells ("0", or digits without
+ * a leading zero), or SIZE_MAX when it spells none ("-", the position after
+ * the last item, included). */
+size_t json_tape_token_index(const char *tok, size_t toklen);
+
 /* The value of member `key` of object `obj` (last duplicate wins), or
  * JSON_TAPE_NONE (also when `obj` is not an object). */
 size_t json_tape_object_get(const struct json_tape *t, size_t obj, const char *key, size_t keylen);

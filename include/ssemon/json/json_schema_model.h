@@ -1,0 +1,170 @@
+/*
+ * json_schema_model: the compiled form of a schema, built and freed by
+ * json_schema_compile, read by json_schema to validate. Internal to those
+ * two modules (no other module includes it); json layer, pure.
+ *
+ * A schema is a flat array of nodes that refer to each other by index
+ * (subschemas, $ref targets), with side arrays for property tables (sorted
+ * by length then bytes, for binary search), required names, regexes and a
+ * string pool. enum/const values are serialized into one JSON array and
+ * parsed into a json_tape owned by the schema, so instance and constants
+ * are compared with one tape-to-tape equality and nothing of the caller's
+ * json_t is kept. $ref targets are compiled once each, so recursive
+ * definitions are plain cycles in the node graph; chains made of $ref alone
+ * are refused at compile time, so validation always ends.
+ *
+ * Everything here is owned by the struct json_schema it belongs to.
+ */
+#ifndef SSEMON_JSON_SCHEMA_MODEL_H
+#define SSEMON_JSON_SCHEMA_MODEL_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ssemon/base/utf8.h"
+#include "ssemon/json/json_schema.h"
+#include "ssemon/json/json_tape.h"
+#include "ssemon/json/regex_lite.h"
+
+/* "No node", "no entry". */
+#define JSM_NONE UINT32_MAX
+/* Bytes of a value (instance, pattern, name) quoted in a message. */
+#define JSM_EXCERPT 48
+
+/* sn_kw: keywords present on a node */
+enum {
+    JSM_KW_FALSE = 1u << 0, /* the schema `false` */
+    JSM_KW_TYPE = 1u << 1,
+    JSM_KW_CONST = 1u << 2,
+    JSM_KW_ENUM = 1u << 3,
+    JSM_KW_MIN = 1u << 4,
+    JSM_KW_MAX = 1u << 5,
+    JSM_KW_XMIN = 1u << 6,
+    JSM_KW_XMAX = 1u << 7,
+    JSM_KW_MINLEN = 1u << 8,
+    JSM_KW_MAXLEN = 1u << 9,
+    JSM_KW_PATTERN = 1u << 10,
+    JSM_KW_FORMAT = 1u << 11,
+    JSM_KW_PROPS = 1u << 12,
+    JSM_KW_ADDL = 1u << 13,
+    JSM_KW_REQ = 1u << 14,
+    JSM_KW_ITEMS = 1u << 15,
+    JSM_KW_REF = 1u << 16,
+};
+#define JSM_KW_NUMBER (JSM_KW_MIN | JSM_KW_MAX | JSM_KW_XMIN | JSM_KW_XMAX)
+#define JSM_KW_STRING (JSM_KW_MINLEN | JSM_KW_MAXLEN | JSM_KW_PATTERN | JSM_KW_FORMAT)
+#define JSM_KW_OBJECT (JSM_KW_PROPS | JSM_KW_ADDL | JSM_KW_REQ)
+
+/* type bits */
+enum {
+    JSM_T_NULL = 1u << 0,
+    JSM_T_BOOLEAN = 1u << 1,
+    JSM_T_OBJECT = 1u << 2,
+    JSM_T_ARRAY = 1u << 3,
+    JSM_T_NUMBER = 1u << 4,
+    JSM_T_STRING = 1u << 5,
+    JSM_T_INTEGER = 1u << 6,
+};
+#define JSM_N_TYPES 7
+
+/* The name of type bit `k` (0 to JSM_N_TYPES - 1), as written in schemas. */
+static inline const char *jsm_type_name(int k)
+{
+    static const char *const names[JSM_N_TYPES] = {"null",   "boolean", "object", "array",
+                                                   "number", "string",  "integer"};
+    return names[k];
+}
+
+enum jsm_format {
+    JSM_FMT_NONE = 0,
+    JSM_FMT_DATETIME,
+    JSM_FMT_UUID,
+};
+
+struct jsm_num {
+    bool jn_int; /* jn_i holds it; else jn_d */
+    int64_t jn_i;
+    double jn_d;
+    uint32_t jn_text; /* pool offset of its text, for messages */
+};
+
+struct jsm_prop {
+    uint32_t pr_name; /* pool offset */
+    uint32_t pr_len;
+    uint32_t pr_schema; /* node */
+};
+
+struct jsm_req {
+    uint32_t rq_name; /* pool offset */
+    uint32_t rq_len;
+    uint32_t rq_prop; /* position in the node's property table, or JSM_NONE */
+};
+
+struct jsm_node {
+    uint32_t sn_kw;
+    uint8_t sn_types;
+    uint8_t sn_format;
+    uint32_t sn_ref;   /* node */
+    uint32_t sn_items; /* node */
+    uint32_t sn_addl;  /* node */
+    uint32_t sn_props; /* first entry in s_props */
+    uint32_t sn_nprops;
+    uint32_t sn_reqs; /* first entry in s_reqs */
+    uint32_t sn_nreqs;
+    uint32_t sn_const; /* constant index */
+    uint32_t sn_enum;  /* first constant index */
+    uint32_t sn_nenum;
+    uint32_t sn_regex;   /* index in s_regex */
+    uint32_t sn_pattern; /* pool offset of the pattern source */
+    uint64_t sn_minlen;
+    uint64_t sn_maxlen;
+    struct jsm_num sn_min;
+    struct jsm_num sn_max;
+    struct jsm_num sn_xmin;
+    struct jsm_num sn_xmax;
+};
+
+struct json_schema {
+    struct jsm_node *s_nodes;
+    size_t s_nnodes;
+    size_t s_capnodes;
+    struct jsm_prop *s_props;
+    size_t s_nprops;
+    size_t s_capprops;
+    struct jsm_req *s_reqs;
+    size_t s_nreqs;
+    size_t s_capreqs;
+    regex_t *s_regex;
+    size_t s_nregex; /* compiled ones: regfree'd on free */
+    size_t s_capregex;
+    /* s_lite[i]: the fast matcher for s_regex[i], NULL when the pattern is
+     * outside its subset (regexec then does all the work). */
+    struct regex_lite **s_lite;
+    size_t s_caplite;
+    char *s_pool;
+    size_t s_poollen;
+    size_t s_poolcap;
+    uint32_t *s_consts; /* constant index -> node of s_ctape */
+    size_t s_nconsts;
+    char *s_ctext; /* text of s_ctape: the constants as one JSON array */
+    struct json_tape s_ctape;
+};
+
+/* Fills err->se_text from its path and message. */
+static inline void jsm_err_text(struct json_schema_error *err)
+{
+    snprintf(err->se_text, sizeof(err->se_text), "%s: %s",
+             err->se_path[0] != '\0' ? err->se_path : "(root)", err->se_msg);
+}
+
+/* A quoted excerpt of `s`: at most `max` bytes, cut on a UTF-8 boundary. */
+static inline void jsm_excerpt(char *out, size_t cap, const char *s, size_t len, size_t max)
+{
+    size_t n = utf8_cut(s, len, max);
+    snprintf(out, cap, "%.*s%s", (int)n, s, n < len ? "..." : "");
+}
+
+#endif
