@@ -62,6 +62,20 @@ size_t utf8_cut(const char *s, size_t len, size_t max)
     return n;
 }
 
+size_t utf8_trim_partial(const char *s, size_t len)
+{
+    size_t i = len, follow = 0;
+    while (i > 0 && follow < 3 && !utf8_is_lead((unsigned char)s[i - 1])) {
+        i--;
+        follow++;
+    }
+    if (i == 0)
+        return len;
+    unsigned char c = (unsigned char)s[i - 1];
+    size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    return follow + 1 < need ? i - 1 : len;
+}
+
 size_t utf8_copy(char *dst, size_t size, const char *src)
 {
     if (src == NULL) {

@@ -186,10 +186,8 @@ __attribute__((format(printf, 2, 3))) static void validator_msg_printf(struct va
         m->vm_len += (size_t)n;
         return;
     }
-    /* Truncated: back off to a character boundary. */
-    size_t end = m->vm_cap - 1;
-    while (end > m->vm_len && ((unsigned char)m->vm_buf[end] & 0xc0) == 0x80)
-        end--;
+    /* Truncated by bytes: drop a character cut short at the end. */
+    size_t end = m->vm_len + utf8_trim_partial(m->vm_buf + m->vm_len, m->vm_cap - 1 - m->vm_len);
     m->vm_len = end;
     m->vm_buf[end] = '\0';
 }

@@ -66,6 +66,21 @@ static void test_utf8_cut(void **state)
     assert_int_equal(utf8_cut(s, len, 0), 0);
 }
 
+static void test_utf8_trim_partial(void **state)
+{
+    (void)state;
+    assert_int_equal(utf8_trim_partial("", 0), 0);
+    assert_int_equal(utf8_trim_partial("abc", 3), 3);
+    assert_int_equal(utf8_trim_partial("ab\xC3\xA9", 4), 4);     /* complete */
+    assert_int_equal(utf8_trim_partial("ab\xC3", 3), 2);          /* 1 of 2 */
+    assert_int_equal(utf8_trim_partial("ab\xE2\x82", 4), 2);      /* 2 of 3 */
+    assert_int_equal(utf8_trim_partial("ab\xE2\x82\xAC", 5), 5);  /* complete */
+    assert_int_equal(utf8_trim_partial("a\xF0\x9F\x98", 4), 1);   /* 3 of 4 */
+    assert_int_equal(utf8_trim_partial("a\xF0\x9F\x98\x80", 5), 5);
+    assert_int_equal(utf8_trim_partial("a\x80\x80", 3), 3); /* stray continuations: kept */
+    assert_int_equal(utf8_trim_partial("\x80\x80\x80\x80\x80", 5), 5);
+}
+
 static void test_utf8_copy(void **state)
 {
     (void)state;
@@ -190,6 +205,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_utf8_seq_len),   cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_utf8_cut),       cmocka_unit_test(test_utf8_copy),
+        cmocka_unit_test(test_utf8_trim_partial),
         cmocka_unit_test(test_utf8_is_lead),   cmocka_unit_test(test_numfmt_double),
         cmocka_unit_test(test_numfmt_roundtrip), cmocka_unit_test(test_clock),
         cmocka_unit_test(test_clock_rfc3339),   cmocka_unit_test(test_clock_mono_us),

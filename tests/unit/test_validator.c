@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "ssemon/base/utf8.h"
 #include "ssemon/core/contract.h"
 #include "ssemon/core/sse_parser.h"
 #include "ssemon/core/validator.h"
@@ -1335,10 +1336,40 @@ static void test_text_and_json_kinds(void **state)
     fx_free(f);
 }
 
+/* A message longer than the validator's buffer is cut on a character
+ * boundary, wherever the cut falls: 300 two-byte variant names listed after
+ * a value of 1 to 7 bytes put the cut at every offset of their period. */
+static void test_long_message_cut_on_character(void **state)
+{
+    (void)state;
+    char sq[8192];
+    size_t o = (size_t)snprintf(sq, sizeof(sq),
+                                "{'name': 'long', 'events': {'k': {'discriminator': '/t',"
+                                " 'variants': {");
+    for (int i = 0; i < 300; i++)
+        o += (size_t)snprintf(sq + o, sizeof(sq) - o, "%s'\xC3\xA9%03d': true", i ? ", " : "", i);
+    snprintf(sq + o, sizeof(sq) - o, "}}}}");
+    struct validator_options opts = {0};
+    for (int width = 1; width <= 7; width++) {
+        struct fx *f = fx_new(sq, &opts);
+        char data[64];
+        snprintf(data, sizeof(data), "{'t': '%.*s'}", width, "zzzzzzz");
+        validator_begin(f->f_v, 0);
+        ev(f, 10, "k", data);
+        expect_n(f, 1);
+        assert_int_equal(f->f_r[0].rv_class, VIOLATION_SCHEMA);
+        size_t len = strlen(f->f_r[0].rv_msg);
+        assert_true(len > 1000);
+        assert_true(utf8_valid(f->f_r[0].rv_msg, len));
+        fx_free(f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_faithful_stream),
+        cmocka_unit_test(test_long_message_cut_on_character),
         cmocka_unit_test(test_faithful_stream_through_parser),
         cmocka_unit_test(test_connect_failed_alone),
         cmocka_unit_test(test_http_status_alone),

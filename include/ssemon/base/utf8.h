@@ -21,6 +21,12 @@ bool utf8_valid(const void *buf, size_t len);
  * length of `s`; when len <= max, returns len. */
 size_t utf8_cut(const char *s, size_t len, size_t max);
 
+/* The length of s[0..len) without a multi-byte sequence cut short at its
+ * end (what a byte-counting truncation such as snprintf's leaves): when the
+ * last lead byte announces more bytes than follow it, the text ends before
+ * that lead byte. Anything else, invalid bytes included, is kept. */
+size_t utf8_trim_partial(const char *s, size_t len);
+
 /* Copies `src` (NUL-terminated; NULL copies "") into dst[0..size), cut with
  * utf8_cut so it fits with its NUL. `size` must be at least 1. Returns the
  * number of bytes copied (without the NUL). */
