@@ -5,6 +5,7 @@
  */
 #include "ssemon/io/monitor.h"
 #include "ssemon/base/clock.h"
+#include "ssemon/base/utf8.h"
 
 #include "ssemon/io/deadline.h"
 
@@ -65,23 +66,6 @@ static void monitor_observe(struct monitor_histogram *h, const double *bounds, s
     h->mh_count++;
     if (seconds > 0)
         h->mh_sum_micro += (uint64_t)llround(seconds * 1e6);
-}
-
-static void monitor_copy_text(char *dst, size_t size, const char *src)
-{
-    if (src == NULL) {
-        dst[0] = '\0';
-        return;
-    }
-    size_t n = strlen(src);
-    if (n >= size) {
-        n = size - 1;
-        /* Never end inside a UTF-8 sequence. */
-        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
-            n--;
-    }
-    memcpy(dst, src, n);
-    dst[n] = '\0';
 }
 
 /* ---- the validator's clock ---- */
@@ -151,10 +135,10 @@ static void monitor_on_violation(void *ctx, const struct violation *v)
     st->ms_has_last_violation = true;
     lv->mv_class = v->v_class;
     lv->mv_severity = v->v_severity;
-    monitor_copy_text(lv->mv_message, sizeof(lv->mv_message), v->v_message);
-    monitor_copy_text(lv->mv_event, sizeof(lv->mv_event), v->v_event);
-    monitor_copy_text(lv->mv_state, sizeof(lv->mv_state), v->v_state);
-    monitor_copy_text(lv->mv_excerpt, sizeof(lv->mv_excerpt), v->v_excerpt);
+    utf8_copy(lv->mv_message, sizeof(lv->mv_message), v->v_message);
+    utf8_copy(lv->mv_event, sizeof(lv->mv_event), v->v_event);
+    utf8_copy(lv->mv_state, sizeof(lv->mv_state), v->v_state);
+    utf8_copy(lv->mv_excerpt, sizeof(lv->mv_excerpt), v->v_excerpt);
     lv->mv_wall_ms = clock_wall_ms();
     if (m->m_cb.mc_on_violation != NULL)
         m->m_cb.mc_on_violation(m->m_ctx, m, v);
