@@ -7,39 +7,35 @@
  * first-event rules are judged offline and deterministically). docs/check.md
  * is the user's reference.
  */
-#include "ssemon/cmd/cmd.h"
 #include "ssemon/base/clock.h"
-#include "ssemon/core/contract.h"
+#include "ssemon/cmd/cli.h"
+#include "ssemon/cmd/cmd.h"
 #include "ssemon/config/contract_load.h"
-#include "ssemon/io/deadline.h"
-#include "ssemon/core/http_header.h"
-#include "ssemon/json/json_writer.h"
-#include "ssemon/io/monitor.h"
+#include "ssemon/core/contract.h"
 #include "ssemon/core/recording.h"
 #include "ssemon/core/sse_parser.h"
-#include "ssemon/io/subscription.h"
 #include "ssemon/core/validator.h"
 #include "ssemon/core/violation.h"
+#include "ssemon/io/deadline.h"
+#include "ssemon/io/monitor.h"
+#include "ssemon/io/subscription.h"
+#include "ssemon/json/json_writer.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
-#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 /* After the contract's final state, the server must end the stream; an
  * event it still sends within this grace is judged (event after close). */
 #define CHECK_GRACE_MS 1000u
-#define CHECK_MAX_SECONDS (365.0 * 24 * 3600)
 #define CHECK_MAX_HEADERS 64
 #define CHECK_MAX_VARS 64
 #define CHECK_READ_SIZE ((size_t)64 << 10)
@@ -134,17 +130,6 @@ static void check_usage(FILE *f, const char *contracts_dir)
     for (size_t i = 0; i < n; i++)
         fprintf(f, "  %s\n", list[i].cen_name);
     contract_load_list_free(list, n);
-}
-
-__attribute__((format(printf, 1, 2))) static int check_usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("ssemon check: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs("\n(see 'ssemon check --help')\n", stderr);
-    va_end(ap);
-    return 2;
 }
 
 /* ---- output ---- */
@@ -267,8 +252,9 @@ static void check_event(struct check_run *r, uint64_t now_ms, const struct sse_e
 
 /* A connection that never reached its stream is reported by its own class
  * alone (the validator never adds stream_ended to it). */
-static void check_never_opened(struct check_run *r, uint64_t now_ms, enum stream_close_reason reason,
-                               const char *error, long status, const char *content_type)
+static void check_never_opened(struct check_run *r, uint64_t now_ms,
+                               enum stream_close_reason reason, const char *error, long status,
+                               const char *content_type)
 {
     char msg[640];
     enum violation_class cls = VIOLATION_CONNECT_FAILED;
@@ -303,7 +289,8 @@ static void check_closed(struct check_run *r, uint64_t now_ms, enum stream_close
     else if (judged && reason == STREAM_CLOSE_EOF)
         validator_end(r->cr_val, now_ms, NULL);
     else if (judged)
-        validator_end(r->cr_val, now_ms, error[0] != '\0' ? error : stream_close_reason_name(reason));
+        validator_end(r->cr_val, now_ms,
+                      error[0] != '\0' ? error : stream_close_reason_name(reason));
     check_connection_reset(r);
 }
 
@@ -794,37 +781,6 @@ static int check_file(struct check_run *r, const struct check_args *a)
 
 /* ---- arguments ---- */
 
-/* Seconds (fractions allowed) to milliseconds, rounded up so a tiny
- * positive value never becomes 0. */
-static bool check_seconds_arg(const char *s, uint64_t *ms)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v <= 0 || v > CHECK_MAX_SECONDS)
-        return false;
-    double x = v * 1000.0;
-    *ms = (uint64_t)x;
-    if ((double)*ms < x)
-        (*ms)++;
-    return true;
-}
-
-static bool check_is_url(const char *s)
-{
-    return strncasecmp(s, "http://", 7) == 0 || strncasecmp(s, "https://", 8) == 0;
-}
-
-static bool check_url_ok(const char *url)
-{
-    CURLU *u = curl_url();
-    if (u == NULL)
-        return false;
-    bool ok = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK;
-    curl_url_cleanup(u);
-    return ok;
-}
-
 enum check_opt {
     CHECK_OPT_CONTRACT = 256,
     CHECK_OPT_CONTRACTS_DIR,
@@ -854,13 +810,13 @@ static int check_var_arg(struct check_args *a, char *arg)
 {
     char *eq = strchr(arg, '=');
     if (eq == NULL || eq == arg)
-        return check_usage_error("--var wants NAME=VALUE, not '%s'", arg);
+        return cli_usage_error("check", "--var wants NAME=VALUE, not '%s'", arg);
     *eq = '\0';
     for (size_t i = 0; i < a->ca_n_vars; i++)
         if (strcmp(a->ca_vars[i].vv_name, arg) == 0)
-            return check_usage_error("--var %s given twice", arg);
+            return cli_usage_error("check", "--var %s given twice", arg);
     if (a->ca_n_vars >= CHECK_MAX_VARS)
-        return check_usage_error("too many --var options (at most %d)", CHECK_MAX_VARS);
+        return cli_usage_error("check", "too many --var options (at most %d)", CHECK_MAX_VARS);
     a->ca_vars[a->ca_n_vars].vv_name = arg;
     a->ca_vars[a->ca_n_vars].vv_value = eq + 1;
     a->ca_n_vars++;
@@ -870,14 +826,17 @@ static int check_var_arg(struct check_args *a, char *arg)
 static int check_header_arg(struct check_args *a, const char *arg)
 {
     const char *why = NULL;
-    if (!http_header_arg_valid(arg, &why))
-        return check_usage_error("--header '%s': %s", arg, why);
-    struct http_header_field f;
-    if (http_header_split(arg, strlen(arg), &f) &&
-        http_header_name_eq(f.hf_name, f.hf_name_len, "Last-Event-ID"))
-        return check_usage_error("--header '%s': a check sends no Last-Event-ID", arg);
+    switch (cli_header_arg(arg, &why)) {
+    case CLI_HEADER_INVALID:
+        return cli_usage_error("check", "--header '%s': %s", arg, why);
+    case CLI_HEADER_LAST_EVENT_ID:
+        return cli_usage_error("check", "--header '%s': a check sends no Last-Event-ID", arg);
+    case CLI_HEADER_OK:
+        break;
+    }
     if (a->ca_n_headers >= CHECK_MAX_HEADERS)
-        return check_usage_error("too many --header options (at most %d)", CHECK_MAX_HEADERS);
+        return cli_usage_error("check", "too many --header options (at most %d)",
+                               CHECK_MAX_HEADERS);
     a->ca_headers[a->ca_n_headers++] = arg;
     return 0;
 }
@@ -904,9 +863,9 @@ static int check_parse_args(int argc, char **argv, struct check_args *a)
             rc = check_var_arg(a, optarg);
             break;
         case CHECK_OPT_HB:
-            if (!check_seconds_arg(optarg, &a->ca_hb_interval_ms))
-                rc = check_usage_error("--heartbeat-interval wants positive seconds, not '%s'",
-                                       optarg);
+            if (!cli_seconds(optarg, false, &a->ca_hb_interval_ms))
+                rc = cli_usage_error(
+                    "check", "--heartbeat-interval wants positive seconds, not '%s'", optarg);
             break;
         case CHECK_OPT_STRICT:
             a->ca_lenient = false;
@@ -915,33 +874,34 @@ static int check_parse_args(int argc, char **argv, struct check_args *a)
             a->ca_lenient = true;
             break;
         case CHECK_OPT_MAX_DURATION:
-            if (!check_seconds_arg(optarg, &a->ca_max_ms))
-                rc = check_usage_error("--max-duration wants positive seconds, not '%s'", optarg);
+            if (!cli_seconds(optarg, false, &a->ca_max_ms))
+                rc = cli_usage_error("check", "--max-duration wants positive seconds, not '%s'",
+                                     optarg);
             break;
         case CHECK_OPT_HEADER:
             rc = check_header_arg(a, optarg);
             break;
         case ':':
-            return check_usage_error("option '%s' needs an argument", argv[optind - 1]);
+            return cli_usage_error("check", "option '%s' needs an argument", argv[optind - 1]);
         default:
-            return check_usage_error("unknown option '%s'", argv[optind - 1]);
+            return cli_usage_error("check", "unknown option '%s'", argv[optind - 1]);
         }
         if (rc != 0)
             return rc;
     }
     if (a->ca_contract == NULL)
-        return check_usage_error("--contract is required");
+        return cli_usage_error("check", "--contract is required");
     if (optind != argc - 1)
-        return check_usage_error("expected exactly one SOURCE (a URL, a file or '-')");
+        return cli_usage_error("check", "expected exactly one SOURCE (a URL, a file or '-')");
     a->ca_source = argv[optind];
-    if (check_is_url(a->ca_source)) {
+    if (cli_is_url(a->ca_source)) {
         a->ca_kind = CHECK_SOURCE_URL;
-        if (!check_url_ok(a->ca_source))
-            return check_usage_error("'%s' is not a valid URL", a->ca_source);
+        if (!cli_url_ok(a->ca_source))
+            return cli_usage_error("check", "'%s' is not a valid URL", a->ca_source);
     } else {
         a->ca_kind = CHECK_SOURCE_FILE;
         if (a->ca_n_headers > 0)
-            return check_usage_error("--header applies only to a URL source");
+            return cli_usage_error("check", "--header applies only to a URL source");
     }
     return 0;
 }
