@@ -17,7 +17,7 @@
 #include "ssemon/core/validator.h"
 #include "ssemon/core/violation.h"
 #include "ssemon/io/deadline.h"
-#include "ssemon/io/monitor.h"
+#include "ssemon/io/judge.h"
 #include "ssemon/io/subscription.h"
 #include "ssemon/json/json_writer.h"
 
@@ -26,7 +26,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,9 +38,6 @@
 #define CHECK_MAX_HEADERS 64
 #define CHECK_MAX_VARS 64
 #define CHECK_READ_SIZE ((size_t)64 << 10)
-/* Deadlines ticked between two records of a replay: each rule fires at most
- * once per re-arming, so a handful suffices; the cap only bounds a bug. */
-#define CHECK_MAX_TICKS 64
 
 enum check_source {
     CHECK_SOURCE_URL = 0,
@@ -74,24 +70,19 @@ enum check_stop {
 struct check_run {
     const struct check_args *cr_args;
     const struct contract *cr_contract;
-    struct validator *cr_val;
+    struct judge *cr_judge;
     struct json_writer cr_out;
     uint64_t cr_start_ms; /* the validator clock at t = 0 */
     uint64_t cr_now_ms;   /* replay: the time of the record being replayed */
     uint64_t cr_events;
     uint64_t cr_violations;
-    bool cr_failed;       /* an error-severity violation */
-    bool cr_fatal;        /* out of memory or output error: exit 2 */
-    bool cr_opened;       /* the current connection reached its stream */
-    bool cr_final_seen;   /* the current connection reached a final state */
-    uint64_t cr_final_ms; /* ... at this time */
-    bool cr_abandoned;    /* replay: the grace passed with the stream still open */
-    bool cr_replay;       /* the source is a recording */
+    bool cr_failed;    /* an error-severity violation */
+    bool cr_fatal;     /* out of memory or output error: exit 2 */
+    bool cr_abandoned; /* replay: the grace passed with the stream still open */
 
     /* Live only. */
     struct event_base *cr_base;
     struct subscription *cr_sub;
-    struct deadline cr_tick;  /* the validator's next deadline */
     struct deadline cr_grace; /* end of the grace after the final state */
     struct deadline cr_limit; /* --max-duration */
     enum check_stop cr_stop;
@@ -199,115 +190,57 @@ static void check_summary(struct check_run *r)
 
 /* ---- the stream's facts, whatever the source ---- */
 
-/* Remembers when the current connection first reached a final state, which
- * starts the grace for the end of the stream. */
-static void check_note_final(struct check_run *r, uint64_t now_ms)
+static void check_out_of_memory(struct check_run *r)
 {
-    if (r->cr_opened && !r->cr_final_seen && validator_in_final_state(r->cr_val)) {
-        r->cr_final_seen = true;
-        r->cr_final_ms = now_ms;
-    }
-}
-
-static void check_connection_reset(struct check_run *r)
-{
-    r->cr_opened = false;
-    r->cr_final_seen = false;
-    r->cr_abandoned = false;
-}
-
-/* Headers arrive as (pointer, length) pairs from a live stream or as C
- * strings from a recording; the validator wants C strings. Returns -1 on
- * allocation failure. */
-static int check_open(struct check_run *r, uint64_t now_ms, long status,
-                      const struct sub_header *sh, const struct recording_field *rf, size_t n)
-{
-    struct validator_header *vh = NULL;
-    if (sh != NULL) {
-        vh = sub_headers_for_validator(sh, n);
-    } else if ((vh = calloc(n > 0 ? n : 1, sizeof(*vh))) != NULL) {
-        for (size_t i = 0; i < n; i++) {
-            vh[i].vh_name = rf[i].rf_name;
-            vh[i].vh_value = rf[i].rf_value;
-        }
-    }
-    if (vh == NULL) {
-        fputs("ssemon check: out of memory\n", stderr);
-        r->cr_fatal = true;
-        return -1;
-    }
-    r->cr_opened = true;
-    validator_open(r->cr_val, now_ms, status > INT_MAX ? INT_MAX : (int)status, vh, n);
-    check_note_final(r, now_ms);
-    free(vh);
-    return 0;
-}
-
-static void check_event(struct check_run *r, uint64_t now_ms, const struct sse_event *ev)
-{
-    r->cr_events++;
-    validator_event(r->cr_val, now_ms, ev);
-    check_note_final(r, now_ms);
-}
-
-/* A connection that never reached its stream is reported by its own class
- * alone (the validator never adds stream_ended to it). */
-static void check_never_opened(struct check_run *r, uint64_t now_ms,
-                               enum stream_close_reason reason, const char *error, long status,
-                               const char *content_type)
-{
-    char msg[640];
-    enum violation_class cls = VIOLATION_CONNECT_FAILED;
-    if (reason == STREAM_CLOSE_STOPPED) {
-        snprintf(msg, sizeof(msg), "%s",
-                 r->cr_stop == CHECK_STOP_SIGNAL
-                     ? "interrupted before the response headers arrived"
-                     : "no response headers before the end of the check (--max-duration)");
-    } else {
-        /* The daemon words these the same way: one mapping for both. */
-        const struct sub_closed_info info = {
-            .scl_reason = reason,
-            .scl_error = error,
-            .scl_status = status,
-            .scl_content_type = content_type,
-            .scl_before_headers = true,
-        };
-        cls = monitor_close_class(&info, msg, sizeof(msg));
-    }
-    validator_connect_failed(r->cr_val, now_ms, cls, msg);
+    fputs("ssemon check: out of memory\n", stderr);
+    r->cr_fatal = true;
 }
 
 /* The end of a connection. A stream the check itself stopped (time limit,
- * grace, signal, end of a recording) is not judged for its end. */
-static void check_closed(struct check_run *r, uint64_t now_ms, enum stream_close_reason reason,
-                         const char *error, long status, const char *content_type)
+ * grace, signal, end of a recording) is not judged for its end; one stopped
+ * before its response is reported, in the check's own words. */
+static void check_closed(struct check_run *r, uint64_t now_ms, const struct sub_closed_info *info)
 {
-    /* Abandoned: the live check would already have stopped waiting. */
-    bool judged = !r->cr_abandoned && reason != STREAM_CLOSE_STOPPED;
-    if (!r->cr_opened)
-        check_never_opened(r, now_ms, reason, error, status, content_type);
-    else if (judged && reason == STREAM_CLOSE_EOF)
-        validator_end(r->cr_val, now_ms, NULL);
-    else if (judged)
-        validator_end(r->cr_val, now_ms,
-                      error[0] != '\0' ? error : stream_close_reason_name(reason));
-    check_connection_reset(r);
+    struct sub_closed_info stopped;
+    if (r->cr_abandoned) {
+        /* The live check would already have stopped the stream itself. */
+        stopped = *info;
+        stopped.scl_reason = STREAM_CLOSE_STOPPED;
+        info = &stopped;
+    }
+    judge_close(r->cr_judge, now_ms, info,
+                r->cr_stop == CHECK_STOP_SIGNAL
+                    ? "interrupted before the response headers arrived"
+                    : "no response headers before the end of the check (--max-duration)");
+    r->cr_abandoned = false;
 }
 
+static void check_on_timer_error(void *ctx);
+
 /* Timing is on for a URL and a recording (both have a clock), off for raw
- * bytes, so the validator is made once the source's kind is known. */
-static int check_validator(struct check_run *r, bool timing)
+ * bytes, so the judge is made once the source's kind is known. `base`: the
+ * live check's loop, NULL for a file. */
+static int check_judge(struct check_run *r, bool timing, struct event_base *base)
 {
     const struct check_args *a = r->cr_args;
-    const struct validator_options vo = {
-        .vo_vars = a->ca_vars,
-        .vo_n_vars = a->ca_n_vars,
-        .vo_hb_interval_ms = a->ca_hb_interval_ms,
-        .vo_lenient = a->ca_lenient,
-        .vo_timing = timing,
+    const struct judge_options jo = {
+        .jo_contract = r->cr_contract,
+        .jo_val =
+            {
+                .vo_vars = a->ca_vars,
+                .vo_n_vars = a->ca_n_vars,
+                .vo_hb_interval_ms = a->ca_hb_interval_ms,
+                .vo_lenient = a->ca_lenient,
+                .vo_timing = timing,
+            },
+        .jo_base = base,
     };
-    r->cr_val = validator_new(r->cr_contract, &vo, check_on_violation, r);
-    if (r->cr_val == NULL) {
+    const struct judge_callbacks cb = {
+        .jc_on_violation = check_on_violation,
+        .jc_on_timer_error = check_on_timer_error,
+    };
+    r->cr_judge = judge_new(&jo, &cb, r);
+    if (r->cr_judge == NULL) {
         fputs("ssemon check: out of memory\n", stderr);
         return -1;
     }
@@ -329,36 +262,31 @@ static void check_live_stop(struct check_run *r, enum check_stop why)
     r->cr_stop = why;
     /* Calls on_closed(stopped) synchronously while a connection is active. */
     subscription_stop(r->cr_sub);
-    deadline_cancel(&r->cr_tick);
+    judge_disarm(r->cr_judge);
     deadline_cancel(&r->cr_grace);
     deadline_cancel(&r->cr_limit);
     event_base_loopbreak(r->cr_base);
 }
 
-/* After every validator call: follow its next deadline, and start the grace
- * once a final state is reached. */
-static void check_live_rearm(struct check_run *r)
-{
-    if (r->cr_done)
-        return;
-    uint64_t now = check_live_now();
-    uint64_t next = validator_next_deadline(r->cr_val);
-    if (next == VALIDATOR_NO_DEADLINE)
-        deadline_cancel(&r->cr_tick);
-    else if (deadline_arm(&r->cr_tick, next > now ? next - now : 0) != 0)
-        r->cr_fatal = true;
-    if (r->cr_final_seen && !deadline_pending(&r->cr_grace) &&
-        deadline_arm(&r->cr_grace, CHECK_GRACE_MS) != 0)
-        r->cr_fatal = true;
-    if (r->cr_fatal)
-        check_live_stop(r, CHECK_STOP_NONE);
-}
-
-static void check_live_on_tick(void *ctx)
+/* The judge could not follow the validator's deadlines: a check that might
+ * miss a time rule stops (exit 2) rather than pass. */
+static void check_on_timer_error(void *ctx)
 {
     struct check_run *r = ctx;
-    validator_tick(r->cr_val, check_live_now());
-    check_live_rearm(r);
+    r->cr_fatal = true;
+    check_live_stop(r, CHECK_STOP_NONE);
+}
+
+/* After every call into the judge: the grace starts once a final state is
+ * reached. */
+static void check_live_after(struct check_run *r)
+{
+    if (r->cr_done || !judge_final_reached(r->cr_judge, NULL) || deadline_pending(&r->cr_grace))
+        return;
+    if (deadline_arm(&r->cr_grace, CHECK_GRACE_MS) != 0) {
+        r->cr_fatal = true;
+        check_live_stop(r, CHECK_STOP_NONE);
+    }
 }
 
 static void check_live_on_grace(void *ctx)
@@ -371,7 +299,7 @@ static void check_live_on_grace(void *ctx)
 static void check_live_on_limit(void *ctx)
 {
     struct check_run *r = ctx;
-    validator_tick(r->cr_val, check_live_now());
+    judge_tick(r->cr_judge, check_live_now());
     check_live_stop(r, CHECK_STOP_LIMIT);
 }
 
@@ -380,7 +308,7 @@ static void check_live_on_signal(evutil_socket_t sig, short what, void *arg)
     (void)sig;
     (void)what;
     struct check_run *r = arg;
-    validator_tick(r->cr_val, check_live_now());
+    judge_tick(r->cr_judge, check_live_now());
     check_live_stop(r, CHECK_STOP_SIGNAL);
 }
 
@@ -388,28 +316,30 @@ static void check_live_on_open(void *ctx, struct subscription *s, const struct s
 {
     (void)s;
     struct check_run *r = ctx;
-    if (check_open(r, check_live_now(), info->soi_status, info->soi_headers, NULL,
+    if (judge_open(r->cr_judge, check_live_now(), info->soi_status, info->soi_headers,
                    info->soi_nheaders) != 0) {
+        check_out_of_memory(r);
         check_live_stop(r, CHECK_STOP_NONE);
         return;
     }
-    check_live_rearm(r);
+    check_live_after(r);
 }
 
 static void check_live_on_event(void *ctx, struct subscription *s, const struct sse_event *ev)
 {
     (void)s;
     struct check_run *r = ctx;
-    check_event(r, check_live_now(), ev);
-    check_live_rearm(r);
+    r->cr_events++;
+    judge_event(r->cr_judge, check_live_now(), ev);
+    check_live_after(r);
 }
 
 static void check_live_on_comment(void *ctx, struct subscription *s, const char *text, size_t len)
 {
     (void)s;
     struct check_run *r = ctx;
-    validator_comment(r->cr_val, check_live_now(), text, len);
-    check_live_rearm(r);
+    judge_comment(r->cr_judge, check_live_now(), text, len);
+    check_live_after(r);
 }
 
 static void check_live_on_anomaly(void *ctx, struct subscription *s, enum sse_anomaly kind,
@@ -417,8 +347,8 @@ static void check_live_on_anomaly(void *ctx, struct subscription *s, enum sse_an
 {
     (void)s;
     struct check_run *r = ctx;
-    validator_anomaly(r->cr_val, check_live_now(), kind, line, len);
-    check_live_rearm(r);
+    judge_anomaly(r->cr_judge, check_live_now(), kind, line, len);
+    check_live_after(r);
 }
 
 static void check_live_on_closed(void *ctx, struct subscription *s,
@@ -426,11 +356,10 @@ static void check_live_on_closed(void *ctx, struct subscription *s,
 {
     (void)s;
     struct check_run *r = ctx;
-    check_closed(r, check_live_now(), info->scl_reason, info->scl_error, info->scl_status,
-                 info->scl_content_type);
+    check_closed(r, check_live_now(), info);
     if (!r->cr_done) {
         r->cr_done = true;
-        deadline_cancel(&r->cr_tick);
+        judge_disarm(r->cr_judge);
         deadline_cancel(&r->cr_grace);
         deadline_cancel(&r->cr_limit);
         event_base_loopbreak(r->cr_base);
@@ -459,7 +388,6 @@ static int check_live_loop(struct check_run *r, struct sub_engine *eng, const st
     int rc = 2;
     if (sigint == NULL || sigterm == NULL || evsignal_add(sigint, NULL) != 0 ||
         evsignal_add(sigterm, NULL) != 0 ||
-        deadline_init(&r->cr_tick, r->cr_base, check_live_on_tick, r) != 0 ||
         deadline_init(&r->cr_grace, r->cr_base, check_live_on_grace, r) != 0 ||
         deadline_init(&r->cr_limit, r->cr_base, check_live_on_limit, r) != 0) {
         fputs("ssemon check: cannot set up the event loop\n", stderr);
@@ -484,7 +412,6 @@ static int check_live_loop(struct check_run *r, struct sub_engine *eng, const st
 out:
     subscription_free(r->cr_sub);
     r->cr_sub = NULL;
-    deadline_release(&r->cr_tick);
     deadline_release(&r->cr_grace);
     deadline_release(&r->cr_limit);
     if (sigterm != NULL)
@@ -496,8 +423,6 @@ out:
 
 static int check_live(struct check_run *r, const struct check_args *a)
 {
-    if (check_validator(r, true) != 0)
-        return 2;
     r->cr_start_ms = check_live_now();
     r->cr_base = event_base_new();
     struct sub_engine *eng = r->cr_base != NULL ? sub_engine_new(r->cr_base) : NULL;
@@ -505,10 +430,15 @@ static int check_live(struct check_run *r, const struct check_args *a)
     if (eng == NULL) {
         fputs("ssemon check: cannot create the event loop\n", stderr);
         rc = 2;
+    } else if (check_judge(r, true, r->cr_base) != 0) {
+        rc = 2;
     } else {
         rc = check_live_loop(r, eng, a);
     }
     sub_engine_free(eng);
+    /* The judge's timer lives on the base: released before it. */
+    judge_free(r->cr_judge);
+    r->cr_judge = NULL;
     if (r->cr_base != NULL)
         event_base_free(r->cr_base);
     r->cr_base = NULL;
@@ -520,28 +450,26 @@ static int check_live(struct check_run *r, const struct check_args *a)
 static void check_parser_on_event(void *ctx, const struct sse_event *ev)
 {
     struct check_run *r = ctx;
-    check_event(r, r->cr_now_ms, ev);
+    r->cr_events++;
+    judge_event(r->cr_judge, r->cr_now_ms, ev);
 }
 
 static void check_parser_on_comment(void *ctx, const char *text, size_t len)
 {
     struct check_run *r = ctx;
-    validator_comment(r->cr_val, r->cr_now_ms, text, len);
-    check_note_final(r, r->cr_now_ms);
+    judge_comment(r->cr_judge, r->cr_now_ms, text, len);
 }
 
 static void check_parser_on_anomaly(void *ctx, enum sse_anomaly kind, const char *line, size_t len)
 {
     struct check_run *r = ctx;
-    validator_anomaly(r->cr_val, r->cr_now_ms, kind, line, len);
-    check_note_final(r, r->cr_now_ms);
+    judge_anomaly(r->cr_judge, r->cr_now_ms, kind, line, len);
 }
 
 static int check_feed(struct check_run *r, const void *buf, size_t len)
 {
     if (sse_parser_feed(r->cr_parser, buf, len) != 0) {
-        fputs("ssemon check: out of memory\n", stderr);
-        r->cr_fatal = true;
+        check_out_of_memory(r);
         return -1;
     }
     return 0;
@@ -557,10 +485,9 @@ static int check_raw(struct check_run *r, FILE *f, const char *name, const char 
         fputs("ssemon check: out of memory\n", stderr);
         return 2;
     }
-    r->cr_opened = true;
     /* Header rules cannot be judged without a response: begin, not open. */
     r->cr_now_ms = clock_mono_ms();
-    validator_begin(r->cr_val, r->cr_now_ms);
+    judge_begin(r->cr_judge, r->cr_now_ms);
     int rc = prefix_len > 0 ? check_feed(r, prefix, prefix_len) : 0;
     if (rc != 0)
         rc = 2;
@@ -581,26 +508,11 @@ static int check_raw(struct check_run *r, FILE *f, const char *name, const char 
     }
     free(buf);
     if (rc == 0) {
+        static const struct sub_closed_info eof = {.scl_reason = STREAM_CLOSE_EOF, .scl_error = ""};
         sse_parser_end(r->cr_parser);
-        validator_end(r->cr_val, r->cr_now_ms, NULL);
+        judge_close(r->cr_judge, r->cr_now_ms, &eof, NULL);
     }
     return rc;
-}
-
-/* Fires every validator deadline up to `until` at its own time, as the
- * live check's timer would have. */
-static void check_replay_ticks(struct check_run *r, uint64_t until)
-{
-    uint64_t last = 0;
-    for (int i = 0; i < CHECK_MAX_TICKS; i++) {
-        uint64_t d = validator_next_deadline(r->cr_val);
-        if (d == VALIDATOR_NO_DEADLINE || d > until || (i > 0 && d <= last))
-            return;
-        last = d;
-        r->cr_now_ms = d;
-        validator_tick(r->cr_val, d);
-        check_note_final(r, d);
-    }
 }
 
 __attribute__((format(printf, 3, 4))) static int check_replay_error(const char *name, size_t line,
@@ -621,36 +533,50 @@ static int check_replay_record(struct check_run *r, const struct recording_recor
                                const char *name, size_t line)
 {
     uint64_t now = rec->rr_t_ms;
+    uint64_t final_ms;
+    bool open = judge_is_open(r->cr_judge);
     /* The live check would have stopped once the grace passed. */
-    if (r->cr_final_seen && !r->cr_abandoned && now > r->cr_final_ms + CHECK_GRACE_MS)
+    if (!r->cr_abandoned && judge_final_reached(r->cr_judge, &final_ms) &&
+        now > final_ms + CHECK_GRACE_MS)
         r->cr_abandoned = true;
     r->cr_now_ms = now;
     switch (rec->rr_kind) {
     case RECORDING_HEADER:
         return check_replay_error(name, line, "a second recording header");
     case RECORDING_CONNECTING:
-        if (r->cr_opened)
+        if (open)
             return check_replay_error(name, line, "a connection starts before the last closed");
-        check_connection_reset(r);
+        r->cr_abandoned = false;
         return 0;
     case RECORDING_OPEN:
-        if (r->cr_opened)
+        if (open)
             return check_replay_error(name, line, "\"open\" on an open connection");
-        check_connection_reset(r);
-        return check_open(r, now, rec->rr_status, NULL, rec->rr_headers, rec->rr_n_headers) == 0
-                   ? 0
-                   : 2;
+        r->cr_abandoned = false;
+        if (judge_open_recorded(r->cr_judge, now, rec->rr_status, rec->rr_headers,
+                                rec->rr_n_headers) != 0) {
+            check_out_of_memory(r);
+            return 2;
+        }
+        return 0;
     case RECORDING_CHUNK:
-        if (!r->cr_opened)
+        if (!open)
             return check_replay_error(name, line, "a chunk outside an open connection");
         if (r->cr_abandoned)
             return 0;
         return check_feed(r, rec->rr_data, rec->rr_len) == 0 ? 0 : 2;
-    case RECORDING_CLOSED:
-        if (r->cr_opened)
+    case RECORDING_CLOSED: {
+        const struct sub_closed_info info = {
+            .scl_reason = rec->rr_reason,
+            .scl_error = rec->rr_error,
+            .scl_status = rec->rr_status,
+            .scl_content_type = rec->rr_content_type,
+            .scl_before_headers = rec->rr_before_headers,
+        };
+        if (open)
             sse_parser_end(r->cr_parser);
-        check_closed(r, now, rec->rr_reason, rec->rr_error, rec->rr_status, rec->rr_content_type);
+        check_closed(r, now, &info);
         return 0;
+    }
     }
     return 0;
 }
@@ -672,7 +598,6 @@ static int check_replay(struct check_run *r, FILE *f, const char *name, const ch
 
     recording_decoder_init(&dec);
     r->cr_start_ms = 0;
-    r->cr_replay = true;
     if (recording_decode(&dec, first, first_len, &rec, err, sizeof(err)) != 0)
         rc = check_replay_error(name, lineno, "%s", err);
     else if (rec.rr_kind != RECORDING_HEADER)
@@ -703,13 +628,13 @@ static int check_replay(struct check_run *r, FILE *f, const char *name, const ch
             break;
         }
         last_t = rec.rr_t_ms;
-        check_replay_ticks(r, rec.rr_t_ms);
+        judge_advance(r->cr_judge, rec.rr_t_ms);
         rc = check_replay_record(r, &rec, name, lineno);
     }
     /* The end of the recording, or of --max-duration, with a stream still
      * open: stop there, as the live check does at its limit. */
     if (rc == 0 && !r->cr_fatal)
-        check_replay_ticks(r, limited ? a->ca_max_ms : last_t);
+        judge_advance(r->cr_judge, limited ? a->ca_max_ms : last_t);
     free(line);
     recording_decoder_free(&dec);
     return r->cr_fatal ? 2 : rc;
@@ -764,7 +689,7 @@ static int check_file(struct check_run *r, const struct check_args *a)
         bool rec = check_is_recording(f, &first, &first_len, &first_cap);
         if (ferror(f))
             fprintf(stderr, "ssemon check: %s: %s\n", name, strerror(errno));
-        else if (check_validator(r, rec) != 0)
+        else if (check_judge(r, rec, NULL) != 0)
             rc = 2;
         else if (rec)
             rc = check_replay(r, f, name, first, first_len);
@@ -964,7 +889,7 @@ int cmd_check(int argc, char **argv)
         check_summary(&r);
         rc = r.cr_fatal ? 2 : r.cr_failed ? 1 : 0;
     }
-    validator_free(r.cr_val);
+    judge_free(r.cr_judge);
     json_writer_free(&r.cr_out);
     contract_free(c);
     return rc;
