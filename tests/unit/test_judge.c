@@ -137,6 +137,15 @@ static size_t fx_count(const struct fx *f, enum violation_class cls)
     return n;
 }
 
+/* The latest violation, which must be the n-th in all and of class `cls`. */
+static const struct seen *fx_last(const struct fx *f, size_t n, enum violation_class cls)
+{
+    assert_int_equal(f->f_n, n);
+    const struct seen *s = &f->f_seen[n - 1];
+    assert_int_equal(s->s_class, cls);
+    return s;
+}
+
 /* ---- opening ---- */
 
 static void test_open_transport_headers(void **state)
@@ -171,9 +180,7 @@ static void test_open_recorded_headers(void **state)
     assert_int_equal(judge_open_recorded(f->f_j, 0, 200, good, 2), 0);
     assert_int_equal(f->f_n, 0);
     assert_int_equal(judge_open_recorded(f->f_j, 10, 200, good, 1), 0);
-    assert_int_equal(f->f_n, 1);
-    assert_int_equal(f->f_seen[0].s_class, VIOLATION_HEADER);
-    assert_non_null(strstr(f->f_seen[0].s_message, "X-Trace"));
+    assert_non_null(strstr(fx_last(f, 1, VIOLATION_HEADER)->s_message, "X-Trace"));
     fx_free(f);
 }
 
@@ -182,13 +189,12 @@ static void test_open_status(void **state)
     (void)state;
     struct fx *f = fx_new(false, true);
     assert_int_equal(judge_open(f->f_j, 0, 503, good_headers, 2), 0);
-    assert_int_equal(f->f_n, 1);
-    assert_int_equal(f->f_seen[0].s_class, VIOLATION_HTTP_STATUS);
-    assert_string_equal(f->f_seen[0].s_message, "HTTP status 503, expected 200");
+    assert_string_equal(fx_last(f, 1, VIOLATION_HTTP_STATUS)->s_message,
+                        "HTTP status 503, expected 200");
     /* A recorded status beyond int is clamped, not wrapped. */
     assert_int_equal(judge_open(f->f_j, 5, (long)INT64_C(4294967496), NULL, 0), 0);
-    assert_int_equal(f->f_n, 2);
-    assert_string_equal(f->f_seen[1].s_message, "HTTP status 2147483647, expected 200");
+    assert_string_equal(fx_last(f, 2, VIOLATION_HTTP_STATUS)->s_message,
+                        "HTTP status 2147483647, expected 200");
     fx_free(f);
 }
 
@@ -230,10 +236,9 @@ static void test_close_before_stream(void **state)
             .scl_before_headers = true,
         };
         assert_int_equal(judge_close(f->f_j, 42, &info, "unused"), JUDGE_END_UNOPENED);
-        assert_int_equal(f->f_n, 1);
-        assert_int_equal(f->f_seen[0].s_class, cases[i].cls);
-        assert_string_equal(f->f_seen[0].s_message, cases[i].message);
-        assert_int_equal(f->f_seen[0].s_time, 42);
+        const struct seen *v = fx_last(f, 1, cases[i].cls);
+        assert_string_equal(v->s_message, cases[i].message);
+        assert_int_equal(v->s_time, 42);
         fx_free(f);
     }
 }
@@ -268,10 +273,9 @@ static void test_close_stopped_before_stream(void **state)
     assert_int_equal(f->f_n, 0);
     /* ...a check that gave up waiting says why. */
     assert_int_equal(judge_close(f->f_j, 9, &info, "interrupted"), JUDGE_END_STOPPED);
-    assert_int_equal(f->f_n, 1);
-    assert_int_equal(f->f_seen[0].s_class, VIOLATION_CONNECT_FAILED);
-    assert_string_equal(f->f_seen[0].s_message, "interrupted");
-    assert_int_equal(f->f_seen[0].s_time, 9);
+    const struct seen *v = fx_last(f, 1, VIOLATION_CONNECT_FAILED);
+    assert_string_equal(v->s_message, "interrupted");
+    assert_int_equal(v->s_time, 9);
     fx_free(f);
 }
 
@@ -299,9 +303,7 @@ static void test_close_open_stream(void **state)
     assert_int_equal(judge_open(f->f_j, 0, 200, good_headers, 2), 0);
     fx_event(f, 10, "hello");
     assert_int_equal(judge_close(f->f_j, 30, &eof, NULL), JUDGE_END_LOST);
-    assert_int_equal(f->f_n, 1);
-    assert_int_equal(f->f_seen[0].s_class, VIOLATION_STREAM_ENDED);
-    assert_int_equal(f->f_seen[0].s_time, 30);
+    assert_int_equal(fx_last(f, 1, VIOLATION_STREAM_ENDED)->s_time, 30);
     fx_free(f);
 
     /* A transport error: lost, with its text. */
@@ -390,9 +392,7 @@ static void test_replay_fires_at_deadlines(void **state)
     assert_int_equal(f->f_n, 0);
     /* Far past it: reported at the deadline's own time, once. */
     judge_advance(f->f_j, 1500);
-    assert_int_equal(f->f_n, 1);
-    assert_int_equal(f->f_seen[0].s_class, VIOLATION_FIRST_EVENT_LATE);
-    assert_int_equal(f->f_seen[0].s_time, 1001);
+    assert_int_equal(fx_last(f, 1, VIOLATION_FIRST_EVENT_LATE)->s_time, 1001);
     judge_advance(f->f_j, 1600);
     assert_int_equal(f->f_n, 1);
 
@@ -403,19 +403,15 @@ static void test_replay_fires_at_deadlines(void **state)
     judge_advance(f->f_j, 3700);
     assert_int_equal(f->f_n, 1);
     judge_advance(f->f_j, 5000);
-    assert_int_equal(f->f_n, 2);
-    assert_int_equal(f->f_seen[1].s_class, VIOLATION_HEARTBEAT_MISSED);
-    assert_int_equal(f->f_seen[1].s_time, 3701);
+    assert_int_equal(fx_last(f, 2, VIOLATION_HEARTBEAT_MISSED)->s_time, 3701);
     fx_event(f, 5000, "heartbeat");
     judge_advance(f->f_j, 20000);
-    assert_int_equal(f->f_n, 3);
-    assert_int_equal(f->f_seen[2].s_time, 7001);
+    assert_int_equal(fx_last(f, 3, VIOLATION_HEARTBEAT_MISSED)->s_time, 7001);
 
     /* The lifecycle limit (60 s from the open) comes due in one long
      * silence, after the heartbeat rule's once-per-window report. */
     judge_advance(f->f_j, 100000);
-    assert_int_equal(fx_count(f, VIOLATION_LIFECYCLE_TIMEOUT), 1);
-    assert_int_equal(f->f_seen[f->f_n - 1].s_time, 60001);
+    assert_int_equal(fx_last(f, 4, VIOLATION_LIFECYCLE_TIMEOUT)->s_time, 60001);
     fx_free(f);
 }
 
@@ -428,9 +424,7 @@ static void test_replay_events_catch_up(void **state)
     struct fx *f = fx_new(false, true);
     assert_int_equal(judge_open(f->f_j, 0, 200, good_headers, 2), 0);
     fx_event(f, 1800, "hello");
-    assert_int_equal(f->f_n, 1);
-    assert_int_equal(f->f_seen[0].s_class, VIOLATION_FIRST_EVENT_LATE);
-    assert_int_equal(f->f_seen[0].s_time, 1800);
+    assert_int_equal(fx_last(f, 1, VIOLATION_FIRST_EVENT_LATE)->s_time, 1800);
     fx_free(f);
 }
 
@@ -445,8 +439,7 @@ static void test_raw_no_timing(void **state)
     assert_int_equal(f->f_n, 0);
     const struct sub_closed_info eof = {.scl_reason = STREAM_CLOSE_EOF, .scl_error = ""};
     assert_int_equal(judge_close(f->f_j, 20, &eof, NULL), JUDGE_END_LOST);
-    assert_int_equal(f->f_n, 1);
-    assert_int_equal(f->f_seen[0].s_class, VIOLATION_STREAM_ENDED);
+    fx_last(f, 1, VIOLATION_STREAM_ENDED);
     fx_free(f);
 }
 
@@ -470,9 +463,7 @@ static void test_live_timer_ticks(void **state)
     assert_int_equal(f->f_n, 0);
     assert_int_equal(fx_pending(f), 1);
     assert_int_equal(event_base_loop(f->f_base, EVLOOP_ONCE), 0);
-    assert_int_equal(f->f_n, 1);
-    assert_int_equal(f->f_seen[0].s_class, VIOLATION_FIRST_EVENT_LATE);
-    assert_int_equal(f->f_seen[0].s_time, 1500);
+    assert_int_equal(fx_last(f, 1, VIOLATION_FIRST_EVENT_LATE)->s_time, 1500);
     /* Re-armed for what comes next (the lifecycle limit). */
     assert_int_equal(fx_pending(f), 1);
     judge_disarm(f->f_j);
@@ -496,15 +487,14 @@ static void test_live_timer_stops_and_restarts(void **state)
     assert_int_equal(fx_pending(f), 0);
     /* The next stream arms it again; its heartbeat window (from the first
      * event at 150) is due by the clock, so it fires on the loop's next
-     * turn, and the first event was in time. */
+     * turn. */
     test_clock_ms = 10000;
     assert_int_equal(judge_open(f->f_j, 100, 200, good_headers, 2), 0);
     fx_event(f, 150, "hello");
     assert_int_equal(fx_pending(f), 1);
     assert_int_equal(event_base_loop(f->f_base, EVLOOP_ONCE), 0);
-    assert_int_equal(fx_count(f, VIOLATION_FIRST_EVENT_LATE), 0);
-    assert_int_equal(fx_count(f, VIOLATION_HEARTBEAT_MISSED), 1);
-    assert_int_equal(f->f_seen[f->f_n - 1].s_time, 10000);
+    /* The first stream's end, then the window: the first event was in time. */
+    assert_int_equal(fx_last(f, 2, VIOLATION_HEARTBEAT_MISSED)->s_time, 10000);
     fx_free(f);
 }
 
