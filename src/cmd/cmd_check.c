@@ -74,7 +74,6 @@ struct check_run {
     struct json_writer cr_out;
     uint64_t cr_start_ms; /* the validator clock at t = 0 */
     uint64_t cr_now_ms;   /* replay: the time of the record being replayed */
-    uint64_t cr_events;
     uint64_t cr_violations;
     bool cr_failed;    /* an error-severity violation */
     bool cr_fatal;     /* out of memory or output error: exit 2 */
@@ -87,9 +86,6 @@ struct check_run {
     struct deadline cr_limit; /* --max-duration */
     enum check_stop cr_stop;
     bool cr_done;
-
-    /* File and replay: the parser the engine owns in live mode. */
-    struct sse_parser *cr_parser;
 };
 
 static void check_usage(FILE *f, const char *contracts_dir)
@@ -179,7 +175,7 @@ static void check_summary(struct check_run *r)
     struct json_writer *w = &r->cr_out;
     json_writer_object_begin(w);
     json_writer_key(w, "events");
-    json_writer_uint(w, r->cr_events);
+    json_writer_uint(w, validator_stats(judge_validator(r->cr_judge))->vs_events);
     json_writer_key(w, "violations");
     json_writer_uint(w, r->cr_violations);
     json_writer_key(w, "result");
@@ -329,7 +325,6 @@ static void check_live_on_event(void *ctx, struct subscription *s, const struct 
 {
     (void)s;
     struct check_run *r = ctx;
-    r->cr_events++;
     judge_event(r->cr_judge, check_live_now(), ev);
     check_live_after(r);
 }
@@ -436,39 +431,14 @@ static int check_live(struct check_run *r, const struct check_args *a)
         rc = check_live_loop(r, eng, a);
     }
     sub_engine_free(eng);
-    /* The judge's timer lives on the base: released before it. */
-    judge_free(r->cr_judge);
-    r->cr_judge = NULL;
-    if (r->cr_base != NULL)
-        event_base_free(r->cr_base);
-    r->cr_base = NULL;
     return rc;
 }
 
 /* ---- files: raw bytes and recordings ---- */
 
-static void check_parser_on_event(void *ctx, const struct sse_event *ev)
-{
-    struct check_run *r = ctx;
-    r->cr_events++;
-    judge_event(r->cr_judge, r->cr_now_ms, ev);
-}
-
-static void check_parser_on_comment(void *ctx, const char *text, size_t len)
-{
-    struct check_run *r = ctx;
-    judge_comment(r->cr_judge, r->cr_now_ms, text, len);
-}
-
-static void check_parser_on_anomaly(void *ctx, enum sse_anomaly kind, const char *line, size_t len)
-{
-    struct check_run *r = ctx;
-    judge_anomaly(r->cr_judge, r->cr_now_ms, kind, line, len);
-}
-
 static int check_feed(struct check_run *r, const void *buf, size_t len)
 {
-    if (sse_parser_feed(r->cr_parser, buf, len) != 0) {
+    if (judge_feed(r->cr_judge, r->cr_now_ms, buf, len) != 0) {
         check_out_of_memory(r);
         return -1;
     }
@@ -509,7 +479,6 @@ static int check_raw(struct check_run *r, FILE *f, const char *name, const char 
     free(buf);
     if (rc == 0) {
         static const struct sub_closed_info eof = {.scl_reason = STREAM_CLOSE_EOF, .scl_error = ""};
-        sse_parser_end(r->cr_parser);
         judge_close(r->cr_judge, r->cr_now_ms, &eof, NULL);
     }
     return rc;
@@ -572,8 +541,6 @@ static int check_replay_record(struct check_run *r, const struct recording_recor
             .scl_content_type = rec->rr_content_type,
             .scl_before_headers = rec->rr_before_headers,
         };
-        if (open)
-            sse_parser_end(r->cr_parser);
         check_closed(r, now, &info);
         return 0;
     }
@@ -662,11 +629,6 @@ static bool check_is_recording(FILE *f, char **first, size_t *first_len, size_t 
 
 static int check_file(struct check_run *r, const struct check_args *a)
 {
-    static const struct sse_parser_callbacks cbs = {
-        .on_event = check_parser_on_event,
-        .on_comment = check_parser_on_comment,
-        .on_anomaly = check_parser_on_anomaly,
-    };
     const char *name = a->ca_source;
     FILE *f = stdin;
     if (strcmp(name, "-") == 0) {
@@ -681,24 +643,17 @@ static int check_file(struct check_run *r, const struct check_args *a)
     int rc = 2;
     char *first = NULL;
     size_t first_len = 0, first_cap = 0;
-    r->cr_parser = sse_parser_new(NULL, &cbs, r);
-    if (r->cr_parser == NULL) {
-        fputs("ssemon check: out of memory\n", stderr);
-    } else {
-        r->cr_start_ms = clock_mono_ms();
-        bool rec = check_is_recording(f, &first, &first_len, &first_cap);
-        if (ferror(f))
-            fprintf(stderr, "ssemon check: %s: %s\n", name, strerror(errno));
-        else if (check_judge(r, rec, NULL) != 0)
-            rc = 2;
-        else if (rec)
-            rc = check_replay(r, f, name, first, first_len);
-        else
-            rc = check_raw(r, f, name, first, first_len);
-    }
+    r->cr_start_ms = clock_mono_ms();
+    bool rec = check_is_recording(f, &first, &first_len, &first_cap);
+    if (ferror(f))
+        fprintf(stderr, "ssemon check: %s: %s\n", name, strerror(errno));
+    else if (check_judge(r, rec, NULL) != 0)
+        rc = 2;
+    else if (rec)
+        rc = check_replay(r, f, name, first, first_len);
+    else
+        rc = check_raw(r, f, name, first, first_len);
     free(first);
-    sse_parser_free(r->cr_parser);
-    r->cr_parser = NULL;
     if (f != stdin)
         fclose(f);
     return rc;
@@ -889,7 +844,10 @@ int cmd_check(int argc, char **argv)
         check_summary(&r);
         rc = r.cr_fatal ? 2 : r.cr_failed ? 1 : 0;
     }
+    /* The judge's timer lives on the base: freed before it. */
     judge_free(r.cr_judge);
+    if (r.cr_base != NULL)
+        event_base_free(r.cr_base);
     json_writer_free(&r.cr_out);
     contract_free(c);
     return rc;

@@ -30,9 +30,11 @@ struct judge {
     struct deadline j_timer;
     uint64_t j_armed_at; /* when j_timer fires; VALIDATOR_NO_DEADLINE: not armed */
     uint64_t (*j_clock)(void);
-    bool j_open;         /* the current connection reached its stream */
-    bool j_final_seen;   /* ... and a final state */
-    uint64_t j_final_ms; /* ... first at this time */
+    struct sse_parser *j_parser; /* judge_feed's, made on first use */
+    uint64_t j_feed_ms;          /* the time of the bytes being fed */
+    bool j_open;                 /* the current connection reached its stream */
+    bool j_final_seen;           /* ... and a final state */
+    uint64_t j_final_ms;         /* ... first at this time */
 };
 
 static void judge_on_violation(void *ctx, const struct violation *v)
@@ -119,6 +121,7 @@ void judge_free(struct judge *j)
     if (j->j_live)
         deadline_release(&j->j_timer);
     validator_free(j->j_val);
+    sse_parser_free(j->j_parser);
     free(j);
 }
 
@@ -194,6 +197,37 @@ void judge_begin(struct judge *j, uint64_t now_ms)
 }
 
 /* ---- the stream's content and time ---- */
+
+static void judge_parsed_event(void *ctx, const struct sse_event *ev)
+{
+    struct judge *j = ctx;
+    judge_event(j, j->j_feed_ms, ev);
+}
+
+static void judge_parsed_comment(void *ctx, const char *text, size_t len)
+{
+    struct judge *j = ctx;
+    judge_comment(j, j->j_feed_ms, text, len);
+}
+
+static void judge_parsed_anomaly(void *ctx, enum sse_anomaly kind, const char *line, size_t len)
+{
+    struct judge *j = ctx;
+    judge_anomaly(j, j->j_feed_ms, kind, line, len);
+}
+
+int judge_feed(struct judge *j, uint64_t now_ms, const void *buf, size_t len)
+{
+    static const struct sse_parser_callbacks cbs = {
+        .on_event = judge_parsed_event,
+        .on_comment = judge_parsed_comment,
+        .on_anomaly = judge_parsed_anomaly,
+    };
+    if (j->j_parser == NULL && (j->j_parser = sse_parser_new(NULL, &cbs, j)) == NULL)
+        return -1;
+    j->j_feed_ms = now_ms;
+    return sse_parser_feed(j->j_parser, buf, len);
+}
 
 void judge_event(struct judge *j, uint64_t now_ms, const struct sse_event *ev)
 {
@@ -277,20 +311,22 @@ enum judge_end judge_close(struct judge *j, uint64_t now_ms, const struct sub_cl
 {
     bool stopped = info->scl_reason == STREAM_CLOSE_STOPPED;
     enum judge_end end = JUDGE_END_STOPPED;
-    if (!j->j_open) {
-        /* Reported alone: the validator never adds stream_ended to it. */
+    if (j->j_open) {
+        if (j->j_parser != NULL)
+            sse_parser_end(j->j_parser);
         if (!stopped) {
-            char msg[JUDGE_MSG_MAX];
-            enum violation_class cls = judge_close_class(info, msg, sizeof(msg));
-            validator_connect_failed(j->j_val, now_ms, cls, msg);
-            end = JUDGE_END_UNOPENED;
-        } else if (stop_message != NULL) {
-            validator_connect_failed(j->j_val, now_ms, VIOLATION_CONNECT_FAILED, stop_message);
+            bool eof = info->scl_reason == STREAM_CLOSE_EOF;
+            end = eof && validator_in_final_state(j->j_val) ? JUDGE_END_FINAL : JUDGE_END_LOST;
+            validator_end(j->j_val, now_ms, eof ? NULL : judge_close_detail(info));
         }
     } else if (!stopped) {
-        bool eof = info->scl_reason == STREAM_CLOSE_EOF;
-        end = eof && validator_in_final_state(j->j_val) ? JUDGE_END_FINAL : JUDGE_END_LOST;
-        validator_end(j->j_val, now_ms, eof ? NULL : judge_close_detail(info));
+        /* Reported alone: the validator never adds stream_ended to it. */
+        char msg[JUDGE_MSG_MAX];
+        enum violation_class cls = judge_close_class(info, msg, sizeof(msg));
+        validator_connect_failed(j->j_val, now_ms, cls, msg);
+        end = JUDGE_END_UNOPENED;
+    } else if (stop_message != NULL) {
+        validator_connect_failed(j->j_val, now_ms, VIOLATION_CONNECT_FAILED, stop_message);
     }
     j->j_open = false;
     j->j_final_seen = false;

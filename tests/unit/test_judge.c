@@ -351,6 +351,42 @@ static void test_close_detail(void **state)
     assert_string_equal(judge_close_detail(&none), "eof");
 }
 
+/* ---- raw bytes: the judge's own parser ---- */
+
+static void test_feed_parses_at_feed_time(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(false, true);
+    assert_int_equal(judge_open(f->f_j, 0, 200, good_headers, 2), 0);
+    /* An event split across feeds is judged at the time of the feed that
+     * completes it. */
+    static const char a[] = "event: hello\ndata: x\n\nevent: sur";
+    static const char b[] = "prise\ndata: x\n\n";
+    assert_int_equal(judge_feed(f->f_j, 10, a, sizeof(a) - 1), 0);
+    assert_int_equal(f->f_n, 0);
+    assert_int_equal(judge_feed(f->f_j, 700, b, sizeof(b) - 1), 0);
+    assert_int_equal(fx_last(f, 1, VIOLATION_UNKNOWN_EVENT)->s_time, 700);
+    /* A comment and an anomaly go the same way. */
+    static const char c[] = ": ping\nbogus: 1\n\n";
+    assert_int_equal(judge_feed(f->f_j, 800, c, sizeof(c) - 1), 0);
+    assert_int_equal(fx_last(f, 2, VIOLATION_SSE_SYNTAX)->s_time, 800);
+    /* The stream ends inside its last event: dropped, so the final state
+     * is never reached. */
+    static const char d[] = "event: bye\ndata: x\n";
+    assert_int_equal(judge_feed(f->f_j, 900, d, sizeof(d) - 1), 0);
+    const struct sub_closed_info eof = {.scl_reason = STREAM_CLOSE_EOF, .scl_error = ""};
+    assert_int_equal(judge_close(f->f_j, 1000, &eof, NULL), JUDGE_END_LOST);
+    assert_int_equal(fx_last(f, 3, VIOLATION_STREAM_ENDED)->s_time, 1000);
+    /* The next connection starts clean: its leading blank line dispatches
+     * nothing left over from the last. */
+    assert_int_equal(judge_open(f->f_j, 2000, 200, good_headers, 2), 0);
+    static const char e[] = "\nevent: hello\ndata: x\n\nevent: bye\ndata: x\n\n";
+    assert_int_equal(judge_feed(f->f_j, 2100, e, sizeof(e) - 1), 0);
+    assert_int_equal(judge_close(f->f_j, 2200, &eof, NULL), JUDGE_END_FINAL);
+    assert_int_equal(f->f_n, 3);
+    fx_free(f);
+}
+
 /* ---- the final state ---- */
 
 static void test_final_noted(void **state)
@@ -509,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_close_stopped_before_stream),
         cmocka_unit_test(test_close_open_stream),
         cmocka_unit_test(test_close_detail),
+        cmocka_unit_test(test_feed_parses_at_feed_time),
         cmocka_unit_test(test_final_noted),
         cmocka_unit_test(test_replay_fires_at_deadlines),
         cmocka_unit_test(test_replay_events_catch_up),

@@ -8,7 +8,10 @@
  *  - a connection's stream opens with its status and response headers, taken
  *    as the transport (sub_header) or a recording (recording_field) gives
  *    them and converted here, the one place, to the validator's C strings;
- *  - parser output is passed on at the time the caller gives;
+ *  - parser output is passed on at the time the caller gives; a stream
+ *    without a transport (a file, a recording) is handed over as raw bytes
+ *    and parsed by the judge's own parser, which, like a transport's, lives
+ *    across connections (the last event ID persists);
  *  - the validator's next deadline is kept: live, on the judge's own timer
  *    on an event base, re-armed after every call, whose tick reads the
  *    clock; replayed (no base), by judge_advance, which fires each deadline
@@ -22,7 +25,7 @@
  * Time: monotonic milliseconds, passed in on every call; the judge reads
  * its clock only when its own timer fires.
  *
- * Ownership: the judge owns its validator and its timer. The contract and
+ * Ownership: the judge owns its validator, its timer and its parser. The contract and
  * the event base are borrowed and must outlive the judge; options,
  * variables and callbacks are copied by judge_new. Headers, events, texts
  * and closed infos passed in are read during the call only. A violation's
@@ -92,7 +95,12 @@ int judge_open_recorded(struct judge *j, uint64_t now_ms, long status,
  * starts, header rules are not judged. */
 void judge_begin(struct judge *j, uint64_t now_ms);
 
-/* Parser output, with the sse_parser meaning. */
+/* Raw bytes of a stream the judge parses itself: what they hold is judged
+ * at `now_ms`. Returns 0, or -1 when out of memory (the parser then
+ * restarts at the start of a stream). */
+int judge_feed(struct judge *j, uint64_t now_ms, const void *buf, size_t len);
+
+/* Parser output, with the sse_parser meaning (a transport's parser). */
 void judge_event(struct judge *j, uint64_t now_ms, const struct sse_event *ev);
 void judge_comment(struct judge *j, uint64_t now_ms, const char *text, size_t len);
 void judge_anomaly(struct judge *j, uint64_t now_ms, enum sse_anomaly kind, const char *line,
@@ -109,7 +117,8 @@ void judge_disarm(struct judge *j);
 
 /* The connection ended. Before its stream: reported by its class and the
  * transport's wording, or, when the caller stopped it, with `stop_message`
- * as connect_failed (NULL: not reported). An open stream: its end judged by
+ * as connect_failed (NULL: not reported). An open stream: bytes fed but not
+ * yet a whole event are dropped, as a browser does, and its end is judged by
  * validator_end, unless stopped. Either way the connection is over. */
 enum judge_end judge_close(struct judge *j, uint64_t now_ms, const struct sub_closed_info *info,
                            const char *stop_message);
