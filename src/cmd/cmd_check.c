@@ -237,7 +237,7 @@ static int check_judge(struct check_run *r, bool timing, struct event_base *base
     };
     r->cr_judge = judge_new(&jo, &cb, r);
     if (r->cr_judge == NULL) {
-        fputs("ssemon check: out of memory\n", stderr);
+        check_out_of_memory(r);
         return -1;
     }
     return 0;
@@ -452,7 +452,7 @@ static int check_raw(struct check_run *r, FILE *f, const char *name, const char 
 {
     char *buf = malloc(CHECK_READ_SIZE);
     if (buf == NULL) {
-        fputs("ssemon check: out of memory\n", stderr);
+        check_out_of_memory(r);
         return 2;
     }
     /* Header rules cannot be judged without a response: begin, not open. */

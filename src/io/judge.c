@@ -1,8 +1,8 @@
 /*
- * A validator and its clock. Every call into the validator ends in
- * judge_after: the final state is noted, and (live) the timer follows the
- * validator's next deadline, so time rules fire on time whether or not
- * bytes arrive.
+ * A validator and its clock. Every call into the validator is followed by
+ * judge_after (by judge_rearm alone after a close): the final state is
+ * noted, and (live) the timer follows the validator's next deadline, so
+ * time rules fire on time whether or not bytes arrive.
  */
 #include "ssemon/io/judge.h"
 #include "ssemon/base/clock.h"
