@@ -7,45 +7,37 @@
  * first-event rules are judged offline and deterministically). docs/check.md
  * is the user's reference.
  */
-#include "ssemon/cmd/cmd.h"
 #include "ssemon/base/clock.h"
-#include "ssemon/core/contract.h"
+#include "ssemon/cmd/cli.h"
+#include "ssemon/cmd/cmd.h"
 #include "ssemon/config/contract_load.h"
-#include "ssemon/io/deadline.h"
-#include "ssemon/core/http_header.h"
-#include "ssemon/json/json_writer.h"
-#include "ssemon/io/monitor.h"
+#include "ssemon/core/contract.h"
 #include "ssemon/core/recording.h"
 #include "ssemon/core/sse_parser.h"
-#include "ssemon/io/subscription.h"
 #include "ssemon/core/validator.h"
 #include "ssemon/core/violation.h"
+#include "ssemon/io/deadline.h"
+#include "ssemon/io/judge.h"
+#include "ssemon/io/subscription.h"
+#include "ssemon/json/json_writer.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <limits.h>
-#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 /* After the contract's final state, the server must end the stream; an
  * event it still sends within this grace is judged (event after close). */
 #define CHECK_GRACE_MS 1000u
-#define CHECK_MAX_SECONDS (365.0 * 24 * 3600)
 #define CHECK_MAX_HEADERS 64
 #define CHECK_MAX_VARS 64
 #define CHECK_READ_SIZE ((size_t)64 << 10)
-/* Deadlines ticked between two records of a replay: each rule fires at most
- * once per re-arming, so a handful suffices; the cap only bounds a bug. */
-#define CHECK_MAX_TICKS 64
 
 enum check_source {
     CHECK_SOURCE_URL = 0,
@@ -78,31 +70,22 @@ enum check_stop {
 struct check_run {
     const struct check_args *cr_args;
     const struct contract *cr_contract;
-    struct validator *cr_val;
+    struct judge *cr_judge;
     struct json_writer cr_out;
     uint64_t cr_start_ms; /* the validator clock at t = 0 */
     uint64_t cr_now_ms;   /* replay: the time of the record being replayed */
-    uint64_t cr_events;
     uint64_t cr_violations;
-    bool cr_failed;       /* an error-severity violation */
-    bool cr_fatal;        /* out of memory or output error: exit 2 */
-    bool cr_opened;       /* the current connection reached its stream */
-    bool cr_final_seen;   /* the current connection reached a final state */
-    uint64_t cr_final_ms; /* ... at this time */
-    bool cr_abandoned;    /* replay: the grace passed with the stream still open */
-    bool cr_replay;       /* the source is a recording */
+    bool cr_failed;    /* an error-severity violation */
+    bool cr_fatal;     /* out of memory or output error: exit 2 */
+    bool cr_abandoned; /* replay: the grace passed with the stream still open */
 
     /* Live only. */
     struct event_base *cr_base;
     struct subscription *cr_sub;
-    struct deadline cr_tick;  /* the validator's next deadline */
     struct deadline cr_grace; /* end of the grace after the final state */
     struct deadline cr_limit; /* --max-duration */
     enum check_stop cr_stop;
     bool cr_done;
-
-    /* File and replay: the parser the engine owns in live mode. */
-    struct sse_parser *cr_parser;
 };
 
 static void check_usage(FILE *f, const char *contracts_dir)
@@ -134,17 +117,6 @@ static void check_usage(FILE *f, const char *contracts_dir)
     for (size_t i = 0; i < n; i++)
         fprintf(f, "  %s\n", list[i].cen_name);
     contract_load_list_free(list, n);
-}
-
-__attribute__((format(printf, 1, 2))) static int check_usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("ssemon check: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs("\n(see 'ssemon check --help')\n", stderr);
-    va_end(ap);
-    return 2;
 }
 
 /* ---- output ---- */
@@ -203,7 +175,7 @@ static void check_summary(struct check_run *r)
     struct json_writer *w = &r->cr_out;
     json_writer_object_begin(w);
     json_writer_key(w, "events");
-    json_writer_uint(w, r->cr_events);
+    json_writer_uint(w, validator_stats(judge_validator(r->cr_judge))->vs_events);
     json_writer_key(w, "violations");
     json_writer_uint(w, r->cr_violations);
     json_writer_key(w, "result");
@@ -214,114 +186,58 @@ static void check_summary(struct check_run *r)
 
 /* ---- the stream's facts, whatever the source ---- */
 
-/* Remembers when the current connection first reached a final state, which
- * starts the grace for the end of the stream. */
-static void check_note_final(struct check_run *r, uint64_t now_ms)
+static void check_out_of_memory(struct check_run *r)
 {
-    if (r->cr_opened && !r->cr_final_seen && validator_in_final_state(r->cr_val)) {
-        r->cr_final_seen = true;
-        r->cr_final_ms = now_ms;
-    }
-}
-
-static void check_connection_reset(struct check_run *r)
-{
-    r->cr_opened = false;
-    r->cr_final_seen = false;
-    r->cr_abandoned = false;
-}
-
-/* Headers arrive as (pointer, length) pairs from a live stream or as C
- * strings from a recording; the validator wants C strings. Returns -1 on
- * allocation failure. */
-static int check_open(struct check_run *r, uint64_t now_ms, long status,
-                      const struct sub_header *sh, const struct recording_field *rf, size_t n)
-{
-    struct validator_header *vh = NULL;
-    if (sh != NULL) {
-        vh = sub_headers_for_validator(sh, n);
-    } else if ((vh = calloc(n > 0 ? n : 1, sizeof(*vh))) != NULL) {
-        for (size_t i = 0; i < n; i++) {
-            vh[i].vh_name = rf[i].rf_name;
-            vh[i].vh_value = rf[i].rf_value;
-        }
-    }
-    if (vh == NULL) {
-        fputs("ssemon check: out of memory\n", stderr);
-        r->cr_fatal = true;
-        return -1;
-    }
-    r->cr_opened = true;
-    validator_open(r->cr_val, now_ms, status > INT_MAX ? INT_MAX : (int)status, vh, n);
-    check_note_final(r, now_ms);
-    free(vh);
-    return 0;
-}
-
-static void check_event(struct check_run *r, uint64_t now_ms, const struct sse_event *ev)
-{
-    r->cr_events++;
-    validator_event(r->cr_val, now_ms, ev);
-    check_note_final(r, now_ms);
-}
-
-/* A connection that never reached its stream is reported by its own class
- * alone (the validator never adds stream_ended to it). */
-static void check_never_opened(struct check_run *r, uint64_t now_ms, enum stream_close_reason reason,
-                               const char *error, long status, const char *content_type)
-{
-    char msg[640];
-    enum violation_class cls = VIOLATION_CONNECT_FAILED;
-    if (reason == STREAM_CLOSE_STOPPED) {
-        snprintf(msg, sizeof(msg), "%s",
-                 r->cr_stop == CHECK_STOP_SIGNAL
-                     ? "interrupted before the response headers arrived"
-                     : "no response headers before the end of the check (--max-duration)");
-    } else {
-        /* The daemon words these the same way: one mapping for both. */
-        const struct sub_closed_info info = {
-            .scl_reason = reason,
-            .scl_error = error,
-            .scl_status = status,
-            .scl_content_type = content_type,
-            .scl_before_headers = true,
-        };
-        cls = monitor_close_class(&info, msg, sizeof(msg));
-    }
-    validator_connect_failed(r->cr_val, now_ms, cls, msg);
+    fputs("ssemon check: out of memory\n", stderr);
+    r->cr_fatal = true;
 }
 
 /* The end of a connection. A stream the check itself stopped (time limit,
- * grace, signal, end of a recording) is not judged for its end. */
-static void check_closed(struct check_run *r, uint64_t now_ms, enum stream_close_reason reason,
-                         const char *error, long status, const char *content_type)
+ * grace, signal, end of a recording) is not judged for its end; one stopped
+ * before its response is reported, in the check's own words. */
+static void check_closed(struct check_run *r, uint64_t now_ms, const struct sub_closed_info *info)
 {
-    /* Abandoned: the live check would already have stopped waiting. */
-    bool judged = !r->cr_abandoned && reason != STREAM_CLOSE_STOPPED;
-    if (!r->cr_opened)
-        check_never_opened(r, now_ms, reason, error, status, content_type);
-    else if (judged && reason == STREAM_CLOSE_EOF)
-        validator_end(r->cr_val, now_ms, NULL);
-    else if (judged)
-        validator_end(r->cr_val, now_ms, error[0] != '\0' ? error : stream_close_reason_name(reason));
-    check_connection_reset(r);
+    struct sub_closed_info stopped;
+    if (r->cr_abandoned) {
+        /* The live check would already have stopped the stream itself. */
+        stopped = *info;
+        stopped.scl_reason = STREAM_CLOSE_STOPPED;
+        info = &stopped;
+    }
+    judge_close(r->cr_judge, now_ms, info,
+                r->cr_stop == CHECK_STOP_SIGNAL
+                    ? "interrupted before the response headers arrived"
+                    : "no response headers before the end of the check (--max-duration)");
+    r->cr_abandoned = false;
 }
 
+static void check_on_timer_error(void *ctx);
+
 /* Timing is on for a URL and a recording (both have a clock), off for raw
- * bytes, so the validator is made once the source's kind is known. */
-static int check_validator(struct check_run *r, bool timing)
+ * bytes, so the judge is made once the source's kind is known. `base`: the
+ * live check's loop, NULL for a file. */
+static int check_judge(struct check_run *r, bool timing, struct event_base *base)
 {
     const struct check_args *a = r->cr_args;
-    const struct validator_options vo = {
-        .vo_vars = a->ca_vars,
-        .vo_n_vars = a->ca_n_vars,
-        .vo_hb_interval_ms = a->ca_hb_interval_ms,
-        .vo_lenient = a->ca_lenient,
-        .vo_timing = timing,
+    const struct judge_options jo = {
+        .jo_contract = r->cr_contract,
+        .jo_val =
+            {
+                .vo_vars = a->ca_vars,
+                .vo_n_vars = a->ca_n_vars,
+                .vo_hb_interval_ms = a->ca_hb_interval_ms,
+                .vo_lenient = a->ca_lenient,
+                .vo_timing = timing,
+            },
+        .jo_base = base,
     };
-    r->cr_val = validator_new(r->cr_contract, &vo, check_on_violation, r);
-    if (r->cr_val == NULL) {
-        fputs("ssemon check: out of memory\n", stderr);
+    const struct judge_callbacks cb = {
+        .jc_on_violation = check_on_violation,
+        .jc_on_timer_error = check_on_timer_error,
+    };
+    r->cr_judge = judge_new(&jo, &cb, r);
+    if (r->cr_judge == NULL) {
+        check_out_of_memory(r);
         return -1;
     }
     return 0;
@@ -342,36 +258,31 @@ static void check_live_stop(struct check_run *r, enum check_stop why)
     r->cr_stop = why;
     /* Calls on_closed(stopped) synchronously while a connection is active. */
     subscription_stop(r->cr_sub);
-    deadline_cancel(&r->cr_tick);
+    judge_disarm(r->cr_judge);
     deadline_cancel(&r->cr_grace);
     deadline_cancel(&r->cr_limit);
     event_base_loopbreak(r->cr_base);
 }
 
-/* After every validator call: follow its next deadline, and start the grace
- * once a final state is reached. */
-static void check_live_rearm(struct check_run *r)
-{
-    if (r->cr_done)
-        return;
-    uint64_t now = check_live_now();
-    uint64_t next = validator_next_deadline(r->cr_val);
-    if (next == VALIDATOR_NO_DEADLINE)
-        deadline_cancel(&r->cr_tick);
-    else if (deadline_arm(&r->cr_tick, next > now ? next - now : 0) != 0)
-        r->cr_fatal = true;
-    if (r->cr_final_seen && !deadline_pending(&r->cr_grace) &&
-        deadline_arm(&r->cr_grace, CHECK_GRACE_MS) != 0)
-        r->cr_fatal = true;
-    if (r->cr_fatal)
-        check_live_stop(r, CHECK_STOP_NONE);
-}
-
-static void check_live_on_tick(void *ctx)
+/* The judge could not follow the validator's deadlines: a check that might
+ * miss a time rule stops (exit 2) rather than pass. */
+static void check_on_timer_error(void *ctx)
 {
     struct check_run *r = ctx;
-    validator_tick(r->cr_val, check_live_now());
-    check_live_rearm(r);
+    r->cr_fatal = true;
+    check_live_stop(r, CHECK_STOP_NONE);
+}
+
+/* After every call into the judge: the grace starts once a final state is
+ * reached. */
+static void check_live_after(struct check_run *r)
+{
+    if (r->cr_done || !judge_final_reached(r->cr_judge, NULL) || deadline_pending(&r->cr_grace))
+        return;
+    if (deadline_arm(&r->cr_grace, CHECK_GRACE_MS) != 0) {
+        r->cr_fatal = true;
+        check_live_stop(r, CHECK_STOP_NONE);
+    }
 }
 
 static void check_live_on_grace(void *ctx)
@@ -384,7 +295,7 @@ static void check_live_on_grace(void *ctx)
 static void check_live_on_limit(void *ctx)
 {
     struct check_run *r = ctx;
-    validator_tick(r->cr_val, check_live_now());
+    judge_tick(r->cr_judge, check_live_now());
     check_live_stop(r, CHECK_STOP_LIMIT);
 }
 
@@ -393,7 +304,7 @@ static void check_live_on_signal(evutil_socket_t sig, short what, void *arg)
     (void)sig;
     (void)what;
     struct check_run *r = arg;
-    validator_tick(r->cr_val, check_live_now());
+    judge_tick(r->cr_judge, check_live_now());
     check_live_stop(r, CHECK_STOP_SIGNAL);
 }
 
@@ -401,28 +312,29 @@ static void check_live_on_open(void *ctx, struct subscription *s, const struct s
 {
     (void)s;
     struct check_run *r = ctx;
-    if (check_open(r, check_live_now(), info->soi_status, info->soi_headers, NULL,
+    if (judge_open(r->cr_judge, check_live_now(), info->soi_status, info->soi_headers,
                    info->soi_nheaders) != 0) {
+        check_out_of_memory(r);
         check_live_stop(r, CHECK_STOP_NONE);
         return;
     }
-    check_live_rearm(r);
+    check_live_after(r);
 }
 
 static void check_live_on_event(void *ctx, struct subscription *s, const struct sse_event *ev)
 {
     (void)s;
     struct check_run *r = ctx;
-    check_event(r, check_live_now(), ev);
-    check_live_rearm(r);
+    judge_event(r->cr_judge, check_live_now(), ev);
+    check_live_after(r);
 }
 
 static void check_live_on_comment(void *ctx, struct subscription *s, const char *text, size_t len)
 {
     (void)s;
     struct check_run *r = ctx;
-    validator_comment(r->cr_val, check_live_now(), text, len);
-    check_live_rearm(r);
+    judge_comment(r->cr_judge, check_live_now(), text, len);
+    check_live_after(r);
 }
 
 static void check_live_on_anomaly(void *ctx, struct subscription *s, enum sse_anomaly kind,
@@ -430,8 +342,8 @@ static void check_live_on_anomaly(void *ctx, struct subscription *s, enum sse_an
 {
     (void)s;
     struct check_run *r = ctx;
-    validator_anomaly(r->cr_val, check_live_now(), kind, line, len);
-    check_live_rearm(r);
+    judge_anomaly(r->cr_judge, check_live_now(), kind, line, len);
+    check_live_after(r);
 }
 
 static void check_live_on_closed(void *ctx, struct subscription *s,
@@ -439,11 +351,10 @@ static void check_live_on_closed(void *ctx, struct subscription *s,
 {
     (void)s;
     struct check_run *r = ctx;
-    check_closed(r, check_live_now(), info->scl_reason, info->scl_error, info->scl_status,
-                 info->scl_content_type);
+    check_closed(r, check_live_now(), info);
     if (!r->cr_done) {
         r->cr_done = true;
-        deadline_cancel(&r->cr_tick);
+        judge_disarm(r->cr_judge);
         deadline_cancel(&r->cr_grace);
         deadline_cancel(&r->cr_limit);
         event_base_loopbreak(r->cr_base);
@@ -472,7 +383,6 @@ static int check_live_loop(struct check_run *r, struct sub_engine *eng, const st
     int rc = 2;
     if (sigint == NULL || sigterm == NULL || evsignal_add(sigint, NULL) != 0 ||
         evsignal_add(sigterm, NULL) != 0 ||
-        deadline_init(&r->cr_tick, r->cr_base, check_live_on_tick, r) != 0 ||
         deadline_init(&r->cr_grace, r->cr_base, check_live_on_grace, r) != 0 ||
         deadline_init(&r->cr_limit, r->cr_base, check_live_on_limit, r) != 0) {
         fputs("ssemon check: cannot set up the event loop\n", stderr);
@@ -497,7 +407,6 @@ static int check_live_loop(struct check_run *r, struct sub_engine *eng, const st
 out:
     subscription_free(r->cr_sub);
     r->cr_sub = NULL;
-    deadline_release(&r->cr_tick);
     deadline_release(&r->cr_grace);
     deadline_release(&r->cr_limit);
     if (sigterm != NULL)
@@ -509,8 +418,6 @@ out:
 
 static int check_live(struct check_run *r, const struct check_args *a)
 {
-    if (check_validator(r, true) != 0)
-        return 2;
     r->cr_start_ms = check_live_now();
     r->cr_base = event_base_new();
     struct sub_engine *eng = r->cr_base != NULL ? sub_engine_new(r->cr_base) : NULL;
@@ -518,43 +425,21 @@ static int check_live(struct check_run *r, const struct check_args *a)
     if (eng == NULL) {
         fputs("ssemon check: cannot create the event loop\n", stderr);
         rc = 2;
+    } else if (check_judge(r, true, r->cr_base) != 0) {
+        rc = 2;
     } else {
         rc = check_live_loop(r, eng, a);
     }
     sub_engine_free(eng);
-    if (r->cr_base != NULL)
-        event_base_free(r->cr_base);
-    r->cr_base = NULL;
     return rc;
 }
 
 /* ---- files: raw bytes and recordings ---- */
 
-static void check_parser_on_event(void *ctx, const struct sse_event *ev)
-{
-    struct check_run *r = ctx;
-    check_event(r, r->cr_now_ms, ev);
-}
-
-static void check_parser_on_comment(void *ctx, const char *text, size_t len)
-{
-    struct check_run *r = ctx;
-    validator_comment(r->cr_val, r->cr_now_ms, text, len);
-    check_note_final(r, r->cr_now_ms);
-}
-
-static void check_parser_on_anomaly(void *ctx, enum sse_anomaly kind, const char *line, size_t len)
-{
-    struct check_run *r = ctx;
-    validator_anomaly(r->cr_val, r->cr_now_ms, kind, line, len);
-    check_note_final(r, r->cr_now_ms);
-}
-
 static int check_feed(struct check_run *r, const void *buf, size_t len)
 {
-    if (sse_parser_feed(r->cr_parser, buf, len) != 0) {
-        fputs("ssemon check: out of memory\n", stderr);
-        r->cr_fatal = true;
+    if (judge_feed(r->cr_judge, r->cr_now_ms, buf, len) != 0) {
+        check_out_of_memory(r);
         return -1;
     }
     return 0;
@@ -567,13 +452,12 @@ static int check_raw(struct check_run *r, FILE *f, const char *name, const char 
 {
     char *buf = malloc(CHECK_READ_SIZE);
     if (buf == NULL) {
-        fputs("ssemon check: out of memory\n", stderr);
+        check_out_of_memory(r);
         return 2;
     }
-    r->cr_opened = true;
     /* Header rules cannot be judged without a response: begin, not open. */
     r->cr_now_ms = clock_mono_ms();
-    validator_begin(r->cr_val, r->cr_now_ms);
+    judge_begin(r->cr_judge, r->cr_now_ms);
     int rc = prefix_len > 0 ? check_feed(r, prefix, prefix_len) : 0;
     if (rc != 0)
         rc = 2;
@@ -594,26 +478,10 @@ static int check_raw(struct check_run *r, FILE *f, const char *name, const char 
     }
     free(buf);
     if (rc == 0) {
-        sse_parser_end(r->cr_parser);
-        validator_end(r->cr_val, r->cr_now_ms, NULL);
+        static const struct sub_closed_info eof = {.scl_reason = STREAM_CLOSE_EOF, .scl_error = ""};
+        judge_close(r->cr_judge, r->cr_now_ms, &eof, NULL);
     }
     return rc;
-}
-
-/* Fires every validator deadline up to `until` at its own time, as the
- * live check's timer would have. */
-static void check_replay_ticks(struct check_run *r, uint64_t until)
-{
-    uint64_t last = 0;
-    for (int i = 0; i < CHECK_MAX_TICKS; i++) {
-        uint64_t d = validator_next_deadline(r->cr_val);
-        if (d == VALIDATOR_NO_DEADLINE || d > until || (i > 0 && d <= last))
-            return;
-        last = d;
-        r->cr_now_ms = d;
-        validator_tick(r->cr_val, d);
-        check_note_final(r, d);
-    }
 }
 
 __attribute__((format(printf, 3, 4))) static int check_replay_error(const char *name, size_t line,
@@ -634,36 +502,48 @@ static int check_replay_record(struct check_run *r, const struct recording_recor
                                const char *name, size_t line)
 {
     uint64_t now = rec->rr_t_ms;
+    uint64_t final_ms;
+    bool open = judge_is_open(r->cr_judge);
     /* The live check would have stopped once the grace passed. */
-    if (r->cr_final_seen && !r->cr_abandoned && now > r->cr_final_ms + CHECK_GRACE_MS)
+    if (!r->cr_abandoned && judge_final_reached(r->cr_judge, &final_ms) &&
+        now > final_ms + CHECK_GRACE_MS)
         r->cr_abandoned = true;
     r->cr_now_ms = now;
     switch (rec->rr_kind) {
     case RECORDING_HEADER:
         return check_replay_error(name, line, "a second recording header");
     case RECORDING_CONNECTING:
-        if (r->cr_opened)
+        if (open)
             return check_replay_error(name, line, "a connection starts before the last closed");
-        check_connection_reset(r);
+        r->cr_abandoned = false;
         return 0;
     case RECORDING_OPEN:
-        if (r->cr_opened)
+        if (open)
             return check_replay_error(name, line, "\"open\" on an open connection");
-        check_connection_reset(r);
-        return check_open(r, now, rec->rr_status, NULL, rec->rr_headers, rec->rr_n_headers) == 0
-                   ? 0
-                   : 2;
+        r->cr_abandoned = false;
+        if (judge_open_recorded(r->cr_judge, now, rec->rr_status, rec->rr_headers,
+                                rec->rr_n_headers) != 0) {
+            check_out_of_memory(r);
+            return 2;
+        }
+        return 0;
     case RECORDING_CHUNK:
-        if (!r->cr_opened)
+        if (!open)
             return check_replay_error(name, line, "a chunk outside an open connection");
         if (r->cr_abandoned)
             return 0;
         return check_feed(r, rec->rr_data, rec->rr_len) == 0 ? 0 : 2;
-    case RECORDING_CLOSED:
-        if (r->cr_opened)
-            sse_parser_end(r->cr_parser);
-        check_closed(r, now, rec->rr_reason, rec->rr_error, rec->rr_status, rec->rr_content_type);
+    case RECORDING_CLOSED: {
+        const struct sub_closed_info info = {
+            .scl_reason = rec->rr_reason,
+            .scl_error = rec->rr_error,
+            .scl_status = rec->rr_status,
+            .scl_content_type = rec->rr_content_type,
+            .scl_before_headers = rec->rr_before_headers,
+        };
+        check_closed(r, now, &info);
         return 0;
+    }
     }
     return 0;
 }
@@ -685,7 +565,6 @@ static int check_replay(struct check_run *r, FILE *f, const char *name, const ch
 
     recording_decoder_init(&dec);
     r->cr_start_ms = 0;
-    r->cr_replay = true;
     if (recording_decode(&dec, first, first_len, &rec, err, sizeof(err)) != 0)
         rc = check_replay_error(name, lineno, "%s", err);
     else if (rec.rr_kind != RECORDING_HEADER)
@@ -716,13 +595,13 @@ static int check_replay(struct check_run *r, FILE *f, const char *name, const ch
             break;
         }
         last_t = rec.rr_t_ms;
-        check_replay_ticks(r, rec.rr_t_ms);
+        judge_advance(r->cr_judge, rec.rr_t_ms);
         rc = check_replay_record(r, &rec, name, lineno);
     }
     /* The end of the recording, or of --max-duration, with a stream still
      * open: stop there, as the live check does at its limit. */
     if (rc == 0 && !r->cr_fatal)
-        check_replay_ticks(r, limited ? a->ca_max_ms : last_t);
+        judge_advance(r->cr_judge, limited ? a->ca_max_ms : last_t);
     free(line);
     recording_decoder_free(&dec);
     return r->cr_fatal ? 2 : rc;
@@ -750,11 +629,6 @@ static bool check_is_recording(FILE *f, char **first, size_t *first_len, size_t 
 
 static int check_file(struct check_run *r, const struct check_args *a)
 {
-    static const struct sse_parser_callbacks cbs = {
-        .on_event = check_parser_on_event,
-        .on_comment = check_parser_on_comment,
-        .on_anomaly = check_parser_on_anomaly,
-    };
     const char *name = a->ca_source;
     FILE *f = stdin;
     if (strcmp(name, "-") == 0) {
@@ -769,61 +643,23 @@ static int check_file(struct check_run *r, const struct check_args *a)
     int rc = 2;
     char *first = NULL;
     size_t first_len = 0, first_cap = 0;
-    r->cr_parser = sse_parser_new(NULL, &cbs, r);
-    if (r->cr_parser == NULL) {
-        fputs("ssemon check: out of memory\n", stderr);
-    } else {
-        r->cr_start_ms = clock_mono_ms();
-        bool rec = check_is_recording(f, &first, &first_len, &first_cap);
-        if (ferror(f))
-            fprintf(stderr, "ssemon check: %s: %s\n", name, strerror(errno));
-        else if (check_validator(r, rec) != 0)
-            rc = 2;
-        else if (rec)
-            rc = check_replay(r, f, name, first, first_len);
-        else
-            rc = check_raw(r, f, name, first, first_len);
-    }
+    r->cr_start_ms = clock_mono_ms();
+    bool rec = check_is_recording(f, &first, &first_len, &first_cap);
+    if (ferror(f))
+        fprintf(stderr, "ssemon check: %s: %s\n", name, strerror(errno));
+    else if (check_judge(r, rec, NULL) != 0)
+        rc = 2;
+    else if (rec)
+        rc = check_replay(r, f, name, first, first_len);
+    else
+        rc = check_raw(r, f, name, first, first_len);
     free(first);
-    sse_parser_free(r->cr_parser);
-    r->cr_parser = NULL;
     if (f != stdin)
         fclose(f);
     return rc;
 }
 
 /* ---- arguments ---- */
-
-/* Seconds (fractions allowed) to milliseconds, rounded up so a tiny
- * positive value never becomes 0. */
-static bool check_seconds_arg(const char *s, uint64_t *ms)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v <= 0 || v > CHECK_MAX_SECONDS)
-        return false;
-    double x = v * 1000.0;
-    *ms = (uint64_t)x;
-    if ((double)*ms < x)
-        (*ms)++;
-    return true;
-}
-
-static bool check_is_url(const char *s)
-{
-    return strncasecmp(s, "http://", 7) == 0 || strncasecmp(s, "https://", 8) == 0;
-}
-
-static bool check_url_ok(const char *url)
-{
-    CURLU *u = curl_url();
-    if (u == NULL)
-        return false;
-    bool ok = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK;
-    curl_url_cleanup(u);
-    return ok;
-}
 
 enum check_opt {
     CHECK_OPT_CONTRACT = 256,
@@ -854,13 +690,13 @@ static int check_var_arg(struct check_args *a, char *arg)
 {
     char *eq = strchr(arg, '=');
     if (eq == NULL || eq == arg)
-        return check_usage_error("--var wants NAME=VALUE, not '%s'", arg);
+        return cli_usage_error("check", "--var wants NAME=VALUE, not '%s'", arg);
     *eq = '\0';
     for (size_t i = 0; i < a->ca_n_vars; i++)
         if (strcmp(a->ca_vars[i].vv_name, arg) == 0)
-            return check_usage_error("--var %s given twice", arg);
+            return cli_usage_error("check", "--var %s given twice", arg);
     if (a->ca_n_vars >= CHECK_MAX_VARS)
-        return check_usage_error("too many --var options (at most %d)", CHECK_MAX_VARS);
+        return cli_usage_error("check", "too many --var options (at most %d)", CHECK_MAX_VARS);
     a->ca_vars[a->ca_n_vars].vv_name = arg;
     a->ca_vars[a->ca_n_vars].vv_value = eq + 1;
     a->ca_n_vars++;
@@ -870,14 +706,17 @@ static int check_var_arg(struct check_args *a, char *arg)
 static int check_header_arg(struct check_args *a, const char *arg)
 {
     const char *why = NULL;
-    if (!http_header_arg_valid(arg, &why))
-        return check_usage_error("--header '%s': %s", arg, why);
-    struct http_header_field f;
-    if (http_header_split(arg, strlen(arg), &f) &&
-        http_header_name_eq(f.hf_name, f.hf_name_len, "Last-Event-ID"))
-        return check_usage_error("--header '%s': a check sends no Last-Event-ID", arg);
+    switch (cli_header_arg(arg, &why)) {
+    case CLI_HEADER_INVALID:
+        return cli_usage_error("check", "--header '%s': %s", arg, why);
+    case CLI_HEADER_LAST_EVENT_ID:
+        return cli_usage_error("check", "--header '%s': a check sends no Last-Event-ID", arg);
+    case CLI_HEADER_OK:
+        break;
+    }
     if (a->ca_n_headers >= CHECK_MAX_HEADERS)
-        return check_usage_error("too many --header options (at most %d)", CHECK_MAX_HEADERS);
+        return cli_usage_error("check", "too many --header options (at most %d)",
+                               CHECK_MAX_HEADERS);
     a->ca_headers[a->ca_n_headers++] = arg;
     return 0;
 }
@@ -904,9 +743,9 @@ static int check_parse_args(int argc, char **argv, struct check_args *a)
             rc = check_var_arg(a, optarg);
             break;
         case CHECK_OPT_HB:
-            if (!check_seconds_arg(optarg, &a->ca_hb_interval_ms))
-                rc = check_usage_error("--heartbeat-interval wants positive seconds, not '%s'",
-                                       optarg);
+            if (!cli_seconds(optarg, false, &a->ca_hb_interval_ms))
+                rc = cli_usage_error(
+                    "check", "--heartbeat-interval wants positive seconds, not '%s'", optarg);
             break;
         case CHECK_OPT_STRICT:
             a->ca_lenient = false;
@@ -915,33 +754,34 @@ static int check_parse_args(int argc, char **argv, struct check_args *a)
             a->ca_lenient = true;
             break;
         case CHECK_OPT_MAX_DURATION:
-            if (!check_seconds_arg(optarg, &a->ca_max_ms))
-                rc = check_usage_error("--max-duration wants positive seconds, not '%s'", optarg);
+            if (!cli_seconds(optarg, false, &a->ca_max_ms))
+                rc = cli_usage_error("check", "--max-duration wants positive seconds, not '%s'",
+                                     optarg);
             break;
         case CHECK_OPT_HEADER:
             rc = check_header_arg(a, optarg);
             break;
         case ':':
-            return check_usage_error("option '%s' needs an argument", argv[optind - 1]);
+            return cli_usage_error("check", "option '%s' needs an argument", argv[optind - 1]);
         default:
-            return check_usage_error("unknown option '%s'", argv[optind - 1]);
+            return cli_usage_error("check", "unknown option '%s'", argv[optind - 1]);
         }
         if (rc != 0)
             return rc;
     }
     if (a->ca_contract == NULL)
-        return check_usage_error("--contract is required");
+        return cli_usage_error("check", "--contract is required");
     if (optind != argc - 1)
-        return check_usage_error("expected exactly one SOURCE (a URL, a file or '-')");
+        return cli_usage_error("check", "expected exactly one SOURCE (a URL, a file or '-')");
     a->ca_source = argv[optind];
-    if (check_is_url(a->ca_source)) {
+    if (cli_is_url(a->ca_source)) {
         a->ca_kind = CHECK_SOURCE_URL;
-        if (!check_url_ok(a->ca_source))
-            return check_usage_error("'%s' is not a valid URL", a->ca_source);
+        if (!cli_url_ok(a->ca_source))
+            return cli_usage_error("check", "'%s' is not a valid URL", a->ca_source);
     } else {
         a->ca_kind = CHECK_SOURCE_FILE;
         if (a->ca_n_headers > 0)
-            return check_usage_error("--header applies only to a URL source");
+            return cli_usage_error("check", "--header applies only to a URL source");
     }
     return 0;
 }
@@ -1004,7 +844,10 @@ int cmd_check(int argc, char **argv)
         check_summary(&r);
         rc = r.cr_fatal ? 2 : r.cr_failed ? 1 : 0;
     }
-    validator_free(r.cr_val);
+    /* The judge's timer lives on the base: freed before it. */
+    judge_free(r.cr_judge);
+    if (r.cr_base != NULL)
+        event_base_free(r.cr_base);
     json_writer_free(&r.cr_out);
     contract_free(c);
     return rc;

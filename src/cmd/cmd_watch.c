@@ -3,31 +3,26 @@
  * connection changes, retry fields, anomalies), one flushed line each so
  * the output can be piped into jq as it happens.
  */
-#include "ssemon/cmd/cmd.h"
 #include "ssemon/base/clock.h"
-#include "ssemon/io/deadline.h"
+#include "ssemon/cmd/cli.h"
+#include "ssemon/cmd/cmd.h"
 #include "ssemon/core/http_header.h"
-#include "ssemon/json/json_writer.h"
 #include "ssemon/core/recording.h"
+#include "ssemon/io/deadline.h"
 #include "ssemon/io/subscription.h"
+#include "ssemon/json/json_writer.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
 #include <limits.h>
-#include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
-/* Longest accepted duration argument: a year is "forever" for a watch. */
-#define WATCH_MAX_SECONDS (365.0 * 24 * 3600)
 #define WATCH_MAX_REDIRECTS 50L
 #define WATCH_MAX_HEADERS 64
 
@@ -317,7 +312,8 @@ static void watch_on_closed(void *ctx, struct subscription *s, const struct sub_
     };
     watch_record(r, &rec);
     if (!info->scl_will_retry) {
-        bool clean = info->scl_reason == STREAM_CLOSE_EOF || info->scl_reason == STREAM_CLOSE_STOPPED;
+        bool clean =
+            info->scl_reason == STREAM_CLOSE_EOF || info->scl_reason == STREAM_CLOSE_STOPPED;
         watch_finish(r, clean ? 0 : 1);
     }
 }
@@ -337,61 +333,6 @@ static void watch_on_duration(evutil_socket_t fd, short what, void *arg)
 }
 
 /* ---- arguments ---- */
-
-/* Seconds (fractions allowed) to milliseconds, rounded up so a tiny
- * positive value never becomes 0 (= off). */
-static bool watch_seconds_arg(const char *s, bool allow_zero, uint64_t *ms)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v < 0 || v > WATCH_MAX_SECONDS ||
-        (v == 0 && !allow_zero))
-        return false;
-    double x = v * 1000.0;
-    *ms = (uint64_t)x;
-    if ((double)*ms < x)
-        (*ms)++;
-    return true;
-}
-
-static bool watch_count_arg(const char *s, long min, long max, long *out)
-{
-    char *end;
-    errno = 0;
-    if (s[0] < '0' || s[0] > '9')
-        return false;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
-static bool watch_url_ok(const char *url)
-{
-    CURLU *u = curl_url();
-    if (u == NULL)
-        return false;
-    char *scheme = NULL;
-    bool ok = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-              curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-              (strcasecmp(scheme, "http") == 0 || strcasecmp(scheme, "https") == 0);
-    curl_free(scheme);
-    curl_url_cleanup(u);
-    return ok;
-}
-
-__attribute__((format(printf, 1, 2))) static int watch_usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("ssemon watch: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs("\n(see 'ssemon watch --help')\n", stderr);
-    va_end(ap);
-    return 2;
-}
 
 enum watch_opt {
     WATCH_OPT_HEADER = 256,
@@ -450,53 +391,55 @@ static int watch_parse_args(int argc, char **argv, struct watch_args *a)
             a->wa_help = true;
             return 0;
         case WATCH_OPT_HEADER: {
-            if (!http_header_arg_valid(optarg, &why))
-                return watch_usage_error("--header '%s': %s", optarg, why);
-            struct http_header_field f;
-            if (http_header_split(optarg, strlen(optarg), &f) &&
-                http_header_name_eq(f.hf_name, f.hf_name_len, "Last-Event-ID"))
-                return watch_usage_error("use --last-event-id instead of --header '%s'", optarg);
+            enum cli_header h = cli_header_arg(optarg, &why);
+            if (h == CLI_HEADER_INVALID)
+                return cli_usage_error("watch", "--header '%s': %s", optarg, why);
+            if (h == CLI_HEADER_LAST_EVENT_ID)
+                return cli_usage_error("watch", "use --last-event-id instead of --header '%s'",
+                                       optarg);
             if (o->so_nheaders >= WATCH_MAX_HEADERS)
-                return watch_usage_error("too many --header options (at most %d)",
-                                         WATCH_MAX_HEADERS);
+                return cli_usage_error("watch", "too many --header options (at most %d)",
+                                       WATCH_MAX_HEADERS);
             a->wa_headers[o->so_nheaders++] = optarg;
             break;
         }
         case WATCH_OPT_MAX_EVENTS:
-            if (!watch_count_arg(optarg, 1, LONG_MAX, &n))
-                return watch_usage_error("--max-events wants a positive integer, not '%s'", optarg);
+            if (!cli_count(optarg, 1, LONG_MAX, &n))
+                return cli_usage_error("watch", "--max-events wants a positive integer, not '%s'",
+                                       optarg);
             a->wa_max_events = (uint64_t)n;
             break;
         case WATCH_OPT_DURATION:
-            if (!watch_seconds_arg(optarg, false, &a->wa_duration_ms))
-                return watch_usage_error("--duration wants positive seconds, not '%s'", optarg);
+            if (!cli_seconds(optarg, false, &a->wa_duration_ms))
+                return cli_usage_error("watch", "--duration wants positive seconds, not '%s'",
+                                       optarg);
             break;
         case WATCH_OPT_IDLE:
-            if (!watch_seconds_arg(optarg, true, &o->so_idle_timeout_ms))
-                return watch_usage_error("--idle-timeout wants seconds (0 = off), not '%s'",
-                                         optarg);
+            if (!cli_seconds(optarg, true, &o->so_idle_timeout_ms))
+                return cli_usage_error("watch", "--idle-timeout wants seconds (0 = off), not '%s'",
+                                       optarg);
             break;
         case WATCH_OPT_CONNECT:
-            if (!watch_seconds_arg(optarg, false, &o->so_connect_timeout_ms))
-                return watch_usage_error("--connect-timeout wants positive seconds, not '%s'",
-                                         optarg);
+            if (!cli_seconds(optarg, false, &o->so_connect_timeout_ms))
+                return cli_usage_error(
+                    "watch", "--connect-timeout wants positive seconds, not '%s'", optarg);
             break;
         case WATCH_OPT_NO_RECONNECT:
             o->so_reconnect = false;
             break;
         case WATCH_OPT_LAST_ID:
             if (strpbrk(optarg, "\r\n") != NULL)
-                return watch_usage_error("--last-event-id must not contain CR or LF");
+                return cli_usage_error("watch", "--last-event-id must not contain CR or LF");
             o->so_last_event_id = optarg;
             break;
         case WATCH_OPT_MAX_REDIRECTS:
-            if (!watch_count_arg(optarg, 0, WATCH_MAX_REDIRECTS, &n))
-                return watch_usage_error("--max-redirects wants 0 to 50, not '%s'", optarg);
+            if (!cli_count(optarg, 0, WATCH_MAX_REDIRECTS, &n))
+                return cli_usage_error("watch", "--max-redirects wants 0 to 50, not '%s'", optarg);
             o->so_max_redirects = n;
             break;
         case WATCH_OPT_CACERT:
             if (access(optarg, R_OK) != 0)
-                return watch_usage_error("--cacert: cannot read '%s'", optarg);
+                return cli_usage_error("watch", "--cacert: cannot read '%s'", optarg);
             o->so_ca_file = optarg;
             break;
         case WATCH_OPT_INSECURE:
@@ -509,15 +452,15 @@ static int watch_parse_args(int argc, char **argv, struct watch_args *a)
             a->wa_record = optarg;
             break;
         case ':':
-            return watch_usage_error("option '%s' needs an argument", argv[optind - 1]);
+            return cli_usage_error("watch", "option '%s' needs an argument", argv[optind - 1]);
         default:
-            return watch_usage_error("unknown option '%s'", argv[optind - 1]);
+            return cli_usage_error("watch", "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind != argc - 1)
-        return watch_usage_error("expected exactly one URL");
-    if (!watch_url_ok(argv[optind]))
-        return watch_usage_error("'%s' is not an http:// or https:// URL", argv[optind]);
+        return cli_usage_error("watch", "expected exactly one URL");
+    if (!cli_url_ok(argv[optind]))
+        return cli_usage_error("watch", "'%s' is not an http:// or https:// URL", argv[optind]);
     o->so_url = argv[optind];
     o->so_headers = a->wa_headers;
     return 0;

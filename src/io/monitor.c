@@ -1,15 +1,13 @@
 /*
- * One subscription, judged live. Every call into the validator is followed
- * by re-arming the tick deadline at validator_next_deadline(), so time-based
- * rules fire on time whether or not bytes arrive.
+ * One subscription, judged live: the engine's callbacks feed a judge (which
+ * keeps the validator's clock) and the counters the daemon shows.
  */
 #include "ssemon/io/monitor.h"
 #include "ssemon/base/clock.h"
-
-#include "ssemon/io/deadline.h"
+#include "ssemon/base/utf8.h"
+#include "ssemon/io/judge.h"
 
 #include <errno.h>
-#include <event2/event.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,14 +26,11 @@ struct monitor {
     char *m_url;
     const struct contract *m_contract;
     struct subscription *m_sub;
-    struct validator *m_val;
-    struct deadline m_tick;
-    uint64_t m_tick_at; /* when m_tick fires (monotonic ms); VALIDATOR_NO_DEADLINE: not armed */
+    struct judge *m_judge;
     struct monitor_callbacks m_cb;
     void *m_ctx;
     uint64_t m_healthy_window_ms;
     struct monitor_stats m_st;
-    bool m_opened;         /* the current connection reached its stream */
     bool m_ever_connected; /* some connection did */
     uint64_t m_seen_heartbeats;
     bool m_latency_seen; /* first-event latency of this lifecycle observed */
@@ -67,59 +62,11 @@ static void monitor_observe(struct monitor_histogram *h, const double *bounds, s
         h->mh_sum_micro += (uint64_t)llround(seconds * 1e6);
 }
 
-static void monitor_copy_text(char *dst, size_t size, const char *src)
-{
-    if (src == NULL) {
-        dst[0] = '\0';
-        return;
-    }
-    size_t n = strlen(src);
-    if (n >= size) {
-        n = size - 1;
-        /* Never end inside a UTF-8 sequence. */
-        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
-            n--;
-    }
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
-/* ---- the validator's clock ---- */
-
-/* Most events push the validator's deadline later (a heartbeat restarts
- * the window): the armed timer is then left alone and fires early, and the
- * tick re-arms it for the real deadline. So the timer is touched about once
- * per window, not once per event. */
-static void monitor_rearm(struct monitor *m)
-{
-    uint64_t next = validator_next_deadline(m->m_val);
-    if (next == VALIDATOR_NO_DEADLINE) {
-        if (m->m_tick_at != VALIDATOR_NO_DEADLINE) {
-            deadline_cancel(&m->m_tick);
-            m->m_tick_at = VALIDATOR_NO_DEADLINE;
-        }
-        return;
-    }
-    if (m->m_tick_at != VALIDATOR_NO_DEADLINE && m->m_tick_at <= next)
-        return;
-    uint64_t now = clock_mono_ms();
-    if (deadline_arm(&m->m_tick, next > now ? next - now : 0) == 0)
-        m->m_tick_at = next > now ? next : now;
-}
-
-static void monitor_on_tick(void *ctx)
-{
-    struct monitor *m = ctx;
-    m->m_tick_at = VALIDATOR_NO_DEADLINE;
-    validator_tick(m->m_val, clock_mono_ms());
-    monitor_rearm(m);
-}
-
 /* Heartbeat gaps and first-event latency, read off the validator after each
  * call that may have changed them. */
 static void monitor_after_input(struct monitor *m)
 {
-    const struct validator_stats *vs = validator_stats(m->m_val);
+    const struct validator_stats *vs = validator_stats(judge_validator(m->m_judge));
     if (vs->vs_heartbeats != m->m_seen_heartbeats) {
         m->m_seen_heartbeats = vs->vs_heartbeats;
         m->m_st.ms_heartbeats++;
@@ -135,7 +82,6 @@ static void monitor_after_input(struct monitor *m)
         monitor_observe(&m->m_st.ms_latency, monitor_latency_bounds, MONITOR_LATENCY_BUCKETS,
                         (double)vs->vs_first_event_latency_ms / 1000.0);
     }
-    monitor_rearm(m);
 }
 
 static void monitor_on_violation(void *ctx, const struct violation *v)
@@ -151,10 +97,10 @@ static void monitor_on_violation(void *ctx, const struct violation *v)
     st->ms_has_last_violation = true;
     lv->mv_class = v->v_class;
     lv->mv_severity = v->v_severity;
-    monitor_copy_text(lv->mv_message, sizeof(lv->mv_message), v->v_message);
-    monitor_copy_text(lv->mv_event, sizeof(lv->mv_event), v->v_event);
-    monitor_copy_text(lv->mv_state, sizeof(lv->mv_state), v->v_state);
-    monitor_copy_text(lv->mv_excerpt, sizeof(lv->mv_excerpt), v->v_excerpt);
+    utf8_copy(lv->mv_message, sizeof(lv->mv_message), v->v_message);
+    utf8_copy(lv->mv_event, sizeof(lv->mv_event), v->v_event);
+    utf8_copy(lv->mv_state, sizeof(lv->mv_state), v->v_state);
+    utf8_copy(lv->mv_excerpt, sizeof(lv->mv_excerpt), v->v_excerpt);
     lv->mv_wall_ms = clock_wall_ms();
     if (m->m_cb.mc_on_violation != NULL)
         m->m_cb.mc_on_violation(m->m_ctx, m, v);
@@ -176,17 +122,14 @@ static void monitor_on_open(void *ctx, struct subscription *s, const struct sub_
 {
     struct monitor *m = ctx;
     (void)s;
-    size_t n = info->soi_nheaders;
-    struct validator_header *vh = sub_headers_for_validator(info->soi_headers, n);
-    if (vh == NULL)
-        n = 0; /* judge the status without headers rather than not at all */
-    m->m_opened = true;
+    uint64_t now = clock_mono_ms();
     m->m_latency_seen = false;
     m->m_st.ms_state = MONITOR_STREAMING;
     m->m_st.ms_connected_since_wall_ms = clock_wall_ms();
     m->m_st.ms_ended_by_contract = false;
-    validator_open(m->m_val, clock_mono_ms(), (int)info->soi_status, vh, n);
-    free(vh);
+    if (judge_open(m->m_judge, now, info->soi_status, info->soi_headers, info->soi_nheaders) != 0)
+        judge_open(m->m_judge, now, info->soi_status, NULL,
+                   0); /* the status, rather than nothing */
     uint64_t failures = m->m_st.ms_consecutive_failures;
     m->m_st.ms_consecutive_failures = 0;
     if (failures > 0 && m->m_ever_connected) {
@@ -211,7 +154,7 @@ static void monitor_on_event(void *ctx, struct subscription *s, const struct sse
     if (k >= st->ms_n_kinds - 1)
         k = st->ms_n_kinds - 1;
     st->ms_events_by_kind[k]++;
-    validator_event(m->m_val, clock_mono_ms(), ev);
+    judge_event(m->m_judge, clock_mono_ms(), ev);
     monitor_after_input(m);
 }
 
@@ -219,7 +162,7 @@ static void monitor_on_comment(void *ctx, struct subscription *s, const char *te
 {
     struct monitor *m = ctx;
     (void)s;
-    validator_comment(m->m_val, clock_mono_ms(), text, len);
+    judge_comment(m->m_judge, clock_mono_ms(), text, len);
     monitor_after_input(m);
 }
 
@@ -228,7 +171,7 @@ static void monitor_on_anomaly(void *ctx, struct subscription *s, enum sse_anoma
 {
     struct monitor *m = ctx;
     (void)s;
-    validator_anomaly(m->m_val, clock_mono_ms(), kind, line, len);
+    judge_anomaly(m->m_judge, clock_mono_ms(), kind, line, len);
     monitor_after_input(m);
 }
 
@@ -240,61 +183,22 @@ static void monitor_on_chunk(void *ctx, struct subscription *s, const void *buf,
     m->m_st.ms_bytes += len;
 }
 
-enum violation_class monitor_close_class(const struct sub_closed_info *info, char *msg,
-                                         size_t msg_size)
-{
-    const char *err = info->scl_error != NULL ? info->scl_error : "";
-    switch (info->scl_reason) {
-    case STREAM_CLOSE_HTTP_STATUS:
-        if (err[0] != '\0')
-            snprintf(msg, msg_size, "HTTP status %ld: %s", info->scl_status, err);
-        else
-            snprintf(msg, msg_size, "HTTP status %ld, expected 200", info->scl_status);
-        return VIOLATION_HTTP_STATUS;
-    case STREAM_CLOSE_CONTENT_TYPE:
-        snprintf(msg, msg_size, "content type \"%.200s\", expected text/event-stream",
-                 info->scl_content_type != NULL ? info->scl_content_type : "");
-        return VIOLATION_CONTENT_TYPE;
-    default:
-        snprintf(msg, msg_size, "connection failed: %s",
-                 err[0] != '\0' ? err : stream_close_reason_name(info->scl_reason));
-        return VIOLATION_CONNECT_FAILED;
-    }
-}
-
 static void monitor_on_closed(void *ctx, struct subscription *s, const struct sub_closed_info *info)
 {
     struct monitor *m = ctx;
     (void)s;
     struct monitor_stats *st = &m->m_st;
-    uint64_t now = clock_mono_ms();
-    bool stopped = info->scl_reason == STREAM_CLOSE_STOPPED;
-    const char *err = info->scl_error != NULL && info->scl_error[0] != '\0'
-                          ? info->scl_error
-                          : stream_close_reason_name(info->scl_reason);
-    bool failed;
-    if (!m->m_opened) {
-        failed = !stopped;
-        if (failed) {
-            char msg[512];
-            enum violation_class cls = monitor_close_class(info, msg, sizeof(msg));
-            validator_connect_failed(m->m_val, now, cls, msg);
-        }
-    } else {
-        bool final = validator_in_final_state(m->m_val);
-        st->ms_ended_by_contract = final && info->scl_reason == STREAM_CLOSE_EOF;
-        failed = !stopped && !st->ms_ended_by_contract;
-        if (!stopped)
-            validator_end(m->m_val, now, info->scl_reason == STREAM_CLOSE_EOF ? NULL : err);
-        if (failed && m->m_cb.mc_on_lifecycle != NULL)
-            m->m_cb.mc_on_lifecycle(m->m_ctx, m, MONITOR_LOST, 0, err);
-    }
-    if (failed)
+    enum judge_end end = judge_close(m->m_judge, clock_mono_ms(), info, NULL);
+    /* False since the stream opened; a connection that never opened keeps
+     * the last stream's verdict. */
+    if (end == JUDGE_END_FINAL)
+        st->ms_ended_by_contract = true;
+    if (end == JUDGE_END_LOST && m->m_cb.mc_on_lifecycle != NULL)
+        m->m_cb.mc_on_lifecycle(m->m_ctx, m, MONITOR_LOST, 0, judge_close_detail(info));
+    if (end == JUDGE_END_UNOPENED || end == JUDGE_END_LOST)
         st->ms_consecutive_failures++;
-    m->m_opened = false;
     st->ms_connected_since_wall_ms = 0;
     st->ms_state = info->scl_will_retry ? MONITOR_BACKOFF : MONITOR_STOPPED;
-    monitor_rearm(m);
 }
 
 /* ---- lifecycle ---- */
@@ -312,21 +216,22 @@ struct monitor *monitor_new(struct sub_engine *e, struct event_base *base,
         m->m_cb = *cbs;
     m->m_ctx = ctx;
     m->m_st.ms_state = MONITOR_STOPPED;
-    m->m_tick_at = VALIDATOR_NO_DEADLINE;
     m->m_st.ms_n_kinds = o->mo_contract->c_n_events + 1;
     m->m_st.ms_events_by_kind = calloc(m->m_st.ms_n_kinds, sizeof(uint64_t));
     m->m_name = strdup(o->mo_name != NULL ? o->mo_name : "");
     m->m_url = strdup(o->mo_display_url != NULL ? o->mo_display_url : "");
     if (m->m_st.ms_events_by_kind == NULL || m->m_name == NULL || m->m_url == NULL)
         goto fail;
-    if (deadline_init(&m->m_tick, base, monitor_on_tick, m) != 0)
-        goto fail;
-    /* A heartbeat window that expires while hundreds of sockets are ready
-     * is judged before them, not after (when the base has priorities). */
-    if (event_base_get_npriorities(base) > 1)
-        deadline_prioritize(&m->m_tick);
-    m->m_val = validator_new(o->mo_contract, &o->mo_val, monitor_on_violation, m);
-    if (m->m_val == NULL)
+    /* The daemon's base has priorities: a heartbeat window that expires
+     * while hundreds of sockets are ready is then judged before them. */
+    const struct judge_options jo = {
+        .jo_contract = o->mo_contract,
+        .jo_val = o->mo_val,
+        .jo_base = base,
+    };
+    const struct judge_callbacks jcb = {.jc_on_violation = monitor_on_violation};
+    m->m_judge = judge_new(&jo, &jcb, m);
+    if (m->m_judge == NULL)
         goto fail;
     const struct sub_callbacks scb = {
         .sc_on_connecting = monitor_on_connecting,
@@ -355,8 +260,7 @@ int monitor_start(struct monitor *m)
 void monitor_stop(struct monitor *m)
 {
     subscription_stop(m->m_sub);
-    deadline_cancel(&m->m_tick);
-    m->m_tick_at = VALIDATOR_NO_DEADLINE;
+    judge_disarm(m->m_judge);
     m->m_st.ms_state = MONITOR_STOPPED;
 }
 
@@ -365,8 +269,7 @@ void monitor_free(struct monitor *m)
     if (m == NULL)
         return;
     subscription_free(m->m_sub);
-    deadline_release(&m->m_tick);
-    validator_free(m->m_val);
+    judge_free(m->m_judge);
     free(m->m_st.ms_events_by_kind);
     free(m->m_name);
     free(m->m_url);
@@ -407,5 +310,5 @@ bool monitor_healthy(const struct monitor *m, uint64_t now_ms)
 
 const char *monitor_order_state(const struct monitor *m)
 {
-    return validator_state(m->m_val);
+    return validator_state(judge_validator(m->m_judge));
 }

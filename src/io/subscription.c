@@ -10,9 +10,8 @@
 #include <string.h>
 
 #include "ssemon/core/backoff.h"
-#include "ssemon/io/deadline.h"
 #include "ssemon/core/http_header.h"
-#include "ssemon/core/validator.h"
+#include "ssemon/io/deadline.h"
 
 /* libcurl's receive buffer per transfer. SSE events are small and a process
  * holds thousands of streams, so memory per stream matters more than bulk
@@ -361,7 +360,8 @@ static void sub_report_closed(struct subscription *s, enum stream_close_reason r
 }
 
 /* Ends the current connection from outside curl's callbacks. */
-static void sub_close_now(struct subscription *s, enum stream_close_reason reason, const char *error)
+static void sub_close_now(struct subscription *s, enum stream_close_reason reason,
+                          const char *error)
 {
     sub_detach(s);
     sub_report_closed(s, reason, error);
@@ -1026,28 +1026,4 @@ const struct sub_stats *subscription_stats(const struct subscription *s)
 const char *subscription_last_event_id(const struct subscription *s, size_t *len)
 {
     return sse_parser_last_event_id(s->sub_parser, len);
-}
-
-struct validator_header *sub_headers_for_validator(const struct sub_header *h, size_t n)
-{
-    size_t head = (n > 0 ? n : 1) * sizeof(struct validator_header);
-    size_t bytes = 0;
-    for (size_t i = 0; i < n; i++)
-        bytes += h[i].sh_name_len + h[i].sh_value_len + 2;
-    char *block = malloc(head + bytes);
-    if (block == NULL)
-        return NULL;
-    struct validator_header *vh = (struct validator_header *)(void *)block;
-    char *p = block + head;
-    for (size_t i = 0; i < n; i++) {
-        vh[i].vh_name = p;
-        memcpy(p, h[i].sh_name, h[i].sh_name_len);
-        p += h[i].sh_name_len;
-        *p++ = '\0';
-        vh[i].vh_value = p;
-        memcpy(p, h[i].sh_value, h[i].sh_value_len);
-        p += h[i].sh_value_len;
-        *p++ = '\0';
-    }
-    return vh;
 }

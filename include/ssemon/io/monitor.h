@@ -1,9 +1,10 @@
 /*
  * monitor: one subscription watched live and judged continuously. Adapter
- * module gluing the subscription engine, a validator and the deadline that
- * drives the validator's clock-based rules (so a silent stream is reported
- * while it is silent), and keeping everything the daemon shows about the
- * subscription: its state, health, counters, histograms and last violation.
+ * module gluing the subscription engine to a judge (io/judge: the validator
+ * and the timer that drives its clock-based rules, so a silent stream is
+ * reported while it is silent), and keeping everything the daemon shows
+ * about the subscription: its state, health, counters, histograms and last
+ * violation.
  *
  * The monitor never prints or logs: violations and lifecycle changes go to
  * the caller's callbacks (the journal sink, the status server).
@@ -16,9 +17,9 @@
 #include <stdint.h>
 
 #include "ssemon/core/contract.h"
-#include "ssemon/io/subscription.h"
 #include "ssemon/core/validator.h"
 #include "ssemon/core/violation.h"
+#include "ssemon/io/subscription.h"
 
 struct event_base;
 struct monitor;
@@ -131,11 +132,5 @@ const struct monitor_stats *monitor_stats(const struct monitor *m);
 bool monitor_healthy(const struct monitor *m, uint64_t now_ms);
 /* The current order state, or NULL. */
 const char *monitor_order_state(const struct monitor *m);
-
-/* The violation for a connection that closed before its stream opened:
- * connect_failed, http_status or content_type, with a readable message. */
-enum violation_class monitor_close_class(const struct sub_closed_info *info, char *msg,
-                                         size_t msg_size);
-
 
 #endif

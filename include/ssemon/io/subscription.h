@@ -92,11 +92,6 @@ struct sub_header {
     size_t sh_value_len;
 };
 
-struct validator_header;
-/* The headers as the validator takes them (C strings): `n` entries in one
- * allocation, strings included; free() it. NULL when out of memory. */
-struct validator_header *sub_headers_for_validator(const struct sub_header *h, size_t n);
-
 struct sub_connecting_info {
     uint64_t sci_attempt; /* 1-based count of attempts since subscription_new */
     /* Sent as Last-Event-ID; "" when none is sent. Valid during the callback. */

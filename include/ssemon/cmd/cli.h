@@ -1,0 +1,49 @@
+/*
+ * cli: the command-line argument helpers the commands share: durations in
+ * seconds, counts, request header arguments ("K: V"), http(s) URLs, and the
+ * wording of a usage error. Cmd layer (libcurl parses URLs). Each command
+ * keeps its own messages for what is its own; these helpers only decide.
+ *
+ * Nothing is allocated and nothing is kept: strings are the caller's (argv)
+ * and are only read; a `why` is pointed at a static string.
+ */
+#ifndef SSEMON_CMD_CLI_H
+#define SSEMON_CMD_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The longest duration any command accepts: a year is "forever" here. */
+#define CLI_MAX_SECONDS (365.0 * 24 * 3600)
+
+/* Writes "ssemon CMD: MESSAGE" and "(see 'ssemon CMD --help')" on stderr.
+ * Returns 2, the usage exit status, so a parser can return it as is. */
+__attribute__((format(printf, 2, 3))) int cli_usage_error(const char *cmd, const char *fmt, ...);
+
+/* Seconds, fractions allowed, up to CLI_MAX_SECONDS, to milliseconds
+ * rounded up (a tiny positive value never becomes 0, which often means
+ * "off"). 0 is accepted only when `allow_zero`; a sign other than on a zero,
+ * trailing text, inf and nan never. *ms is written only on success. */
+bool cli_seconds(const char *s, bool allow_zero, uint64_t *ms);
+
+/* A decimal integer in [min, max] that starts with a digit (no sign, no
+ * space). *out is written only on success. */
+bool cli_count(const char *s, long min, long max, long *out);
+
+enum cli_header {
+    CLI_HEADER_OK = 0,
+    CLI_HEADER_INVALID,       /* not a valid "Name: value": *why says how */
+    CLI_HEADER_LAST_EVENT_ID, /* valid, but names Last-Event-ID, which a command sends itself */
+};
+
+/* Judges a --header argument (see http_header_arg_valid). */
+enum cli_header cli_header_arg(const char *arg, const char **why);
+
+/* Whether `s` starts with "http://" or "https://" (any case): a source that
+ * is meant as a URL rather than a file name. */
+bool cli_is_url(const char *s);
+
+/* Whether libcurl parses `url` and its scheme is http or https. */
+bool cli_url_ok(const char *url);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * The argument helpers. Durations use strtod so "0.25" and "1e-3" work as
+ * users expect; counts use strtol but insist on a leading digit, so "-1",
+ * " 5" and "+5" are refused rather than wrapped or skipped.
+ */
+#include "ssemon/cmd/cli.h"
+#include "ssemon/core/http_header.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "ssemon %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n(see 'ssemon %s --help')\n", cmd);
+    va_end(ap);
+    return 2;
+}
+
+bool cli_seconds(const char *s, bool allow_zero, uint64_t *ms)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v < 0 || v > CLI_MAX_SECONDS ||
+        (v == 0 && !allow_zero))
+        return false;
+    double x = v * 1000.0;
+    *ms = (uint64_t)x;
+    if ((double)*ms < x)
+        (*ms)++;
+    return true;
+}
+
+bool cli_count(const char *s, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    if (s[0] < '0' || s[0] > '9')
+        return false;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+enum cli_header cli_header_arg(const char *arg, const char **why)
+{
+    if (!http_header_arg_valid(arg, why))
+        return CLI_HEADER_INVALID;
+    struct http_header_field f;
+    if (http_header_split(arg, strlen(arg), &f) &&
+        http_header_name_eq(f.hf_name, f.hf_name_len, "Last-Event-ID"))
+        return CLI_HEADER_LAST_EVENT_ID;
+    return CLI_HEADER_OK;
+}
+
+bool cli_is_url(const char *s)
+{
+    return strncasecmp(s, "http://", 7) == 0 || strncasecmp(s, "https://", 8) == 0;
+}
+
+bool cli_url_ok(const char *url)
+{
+    CURLU *u = curl_url();
+    if (u == NULL)
+        return false;
+    char *scheme = NULL;
+    bool ok = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+              curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+              (strcasecmp(scheme, "http") == 0 || strcasecmp(scheme, "https") == 0);
+    curl_free(scheme);
+    curl_url_cleanup(u);
+    return ok;
+}
