@@ -2,6 +2,7 @@
  * ssemon parse: raw stream bytes in, one JSON object per dispatched event
  * out. The offline window onto the parser: what a browser would see.
  */
+#include "ssemon/cmd/cli.h"
 #include "ssemon/cmd/cmd.h"
 #include "ssemon/json/json_writer.h"
 #include "ssemon/core/sse_parser.h"
@@ -10,6 +11,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,19 +104,6 @@ static void parse_on_anomaly(void *ctx, enum sse_anomaly kind, const char *line,
     parse_end_line(r);
 }
 
-static bool parse_size_arg(const char *s, size_t *out)
-{
-    char *end;
-    errno = 0;
-    if (s[0] < '0' || s[0] > '9')
-        return false;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v == 0 || v > SIZE_MAX)
-        return false;
-    *out = (size_t)v;
-    return true;
-}
-
 static void parse_summary(struct parse_run *r, const struct sse_parser *p)
 {
     struct json_writer *w = &r->pr_out;
@@ -195,13 +184,16 @@ int cmd_parse(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c':
-            if (!parse_size_arg(optarg, &chunk)) {
+        case 'c': {
+            long n;
+            if (!cli_count(optarg, 1, LONG_MAX, &n)) {
                 fprintf(stderr, "ssemon parse: --chunk needs a positive integer, got '%s'\n",
                         optarg);
                 return 2;
             }
+            chunk = (size_t)n;
             break;
+        }
         case 'l':
             seed = optarg;
             break;
