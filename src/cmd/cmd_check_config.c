@@ -56,19 +56,19 @@ int cmd_check_config(int argc, char **argv)
         return 2;
     }
 
-    struct config_errors errors;
+    struct diag_list errors;
     struct config *cfg = config_load(path, &errors);
     if (cfg != NULL) {
         config_unref(cfg);
-        config_errors_free(&errors);
+        diag_list_free(&errors);
         if (puts("configuration OK") == EOF || fflush(stdout) == EOF)
             return 2;
         return 0;
     }
-    for (size_t i = 0; i < errors.ces_n; i++)
-        fprintf(stderr, "%s\n", errors.ces_items[i].cer_text);
-    if (errors.ces_oom)
+    for (size_t i = 0; i < errors.dl_n; i++)
+        fprintf(stderr, "%s\n", errors.dl_items[i].dg_text);
+    if (errors.dl_oom)
         fprintf(stderr, "%s: out of memory while checking the configuration\n", path);
-    config_errors_free(&errors);
+    diag_list_free(&errors);
     return 2;
 }

@@ -146,6 +146,20 @@ static void run_status_view(void *ctx, struct status_view *out)
 
 /* ---- subscriptions ---- */
 
+/* What the monitor of `cs` is given. Every pointer points into the
+ * configuration, which outlives the monitor (run_sub holds a reference);
+ * the sub_options carry the raw URL and secret headers for the engine. */
+static void run_monitor_options(const struct config_subscription *cs, struct monitor_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->mo_name = config_subscription_name(cs);
+    o->mo_display_url = config_subscription_url_redacted(cs);
+    o->mo_contract = config_subscription_contract(cs);
+    config_subscription_sub_options(cs, &o->mo_sub);
+    config_subscription_validator_options(cs, &o->mo_val);
+    o->mo_healthy_window_ms = config_subscription_settings(cs)->cs_healthy_window_ms;
+}
+
 static struct run_sub *run_sub_new(struct run_daemon *d, struct config *cfg,
                                    const struct config_subscription *cs)
 {
@@ -159,8 +173,7 @@ static struct run_sub *run_sub_new(struct run_daemon *d, struct config *cfg,
     rs->rs_subj.js_contract = config_subscription_contract(cs)->c_name;
     rs->rs_subj.js_url = config_subscription_url_redacted(cs);
     struct monitor_options mo;
-    memset(&mo, 0, sizeof(mo));
-    config_subscription_monitor_options(cs, &mo);
+    run_monitor_options(cs, &mo);
     const struct monitor_callbacks cbs = {
         .mc_on_violation = run_on_violation,
         .mc_on_lifecycle = run_on_lifecycle,
@@ -211,7 +224,7 @@ static int run_apply(struct run_daemon *d, struct config *cfg, size_t *kept, siz
             struct run_sub *old = d->rd_subs[j];
             if (old != NULL &&
                 strcmp(config_subscription_name(old->rs_cs), config_subscription_name(cs)) == 0) {
-                if (config_equal_subscription(old->rs_cs, cs)) {
+                if (config_subscription_equal(old->rs_cs, cs)) {
                     keep = old;
                     d->rd_subs[j] = NULL;
                 }
@@ -292,22 +305,22 @@ static void run_on_watchdog(void *ctx)
 static void run_reload(struct run_daemon *d)
 {
     notify_reloading();
-    struct config_errors errs;
+    struct diag_list errs;
     struct config *cfg = config_load(d->rd_config_path, &errs);
     char msg[1024];
     if (cfg == NULL) {
         snprintf(msg, sizeof(msg),
                  "configuration reload refused (%zu error%s), keeping the running one: %s",
-                 errs.ces_n, errs.ces_n == 1 ? "" : "s",
-                 errs.ces_n > 0 ? errs.ces_items[0].cer_text : "out of memory");
-        for (size_t i = 0; i < errs.ces_n; i++)
-            fprintf(stderr, "%s\n", errs.ces_items[i].cer_text);
-        config_errors_free(&errs);
+                 errs.dl_n, errs.dl_n == 1 ? "" : "s",
+                 errs.dl_n > 0 ? errs.dl_items[0].dg_text : "out of memory");
+        for (size_t i = 0; i < errs.dl_n; i++)
+            fprintf(stderr, "%s\n", errs.dl_items[i].dg_text);
+        diag_list_free(&errs);
         journal_sink_daemon(d->rd_sink, JOURNAL_ID_RELOAD_REFUSED, 3, msg);
         notify_ready();
         return;
     }
-    config_errors_free(&errs);
+    diag_list_free(&errs);
     if (!config_listen_equal(config_status_listen(cfg), config_status_listen(d->rd_config))) {
         char err[256];
         const struct status_server_limits lim = {0};
@@ -488,18 +501,18 @@ int cmd_run(int argc, char **argv)
     if (rc >= 0)
         return rc;
 
-    struct config_errors errs;
+    struct diag_list errs;
     struct config *cfg = config_load(path, &errs);
     if (cfg == NULL) {
-        for (size_t i = 0; i < errs.ces_n; i++)
-            fprintf(stderr, "%s\n", errs.ces_items[i].cer_text);
-        if (errs.ces_oom)
+        for (size_t i = 0; i < errs.dl_n; i++)
+            fprintf(stderr, "%s\n", errs.dl_items[i].dg_text);
+        if (errs.dl_oom)
             fprintf(stderr, "ssemon run: out of memory while loading %s\n", path);
         fprintf(stderr, "ssemon run: refusing to start: configuration has errors\n");
-        config_errors_free(&errs);
+        diag_list_free(&errs);
         return 2;
     }
-    config_errors_free(&errs);
+    diag_list_free(&errs);
 
     signal(SIGPIPE, SIG_IGN);
     run_raise_nofile();

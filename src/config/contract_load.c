@@ -6,19 +6,18 @@
  * with json_tape (which records source offsets) only when there is an error.
  */
 #include "ssemon/config/contract_load.h"
-#include "ssemon/json/json_position.h"
 
 #include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
+#include "ssemon/base/file.h"
+#include "ssemon/config/diag.h"
+#include "ssemon/json/json_position.h"
 #include "ssemon/json/json_tape.h"
 
 #define CONTRACT_LOAD_SUFFIX ".json"
@@ -43,21 +42,15 @@ struct cl_chain {
 
 /* ---- errors ---- */
 
+/* A pointer is shown only with a position; an error with neither a file
+ * nor a position (a name not found) is its message alone. */
 static void cl_error_format(struct contract_load_error *err)
 {
-    const char *file = err->cle_file;
+    bool anywhere = err->cle_file[0] != '\0' || err->cle_line > 0;
 
-    if (err->cle_line > 0 && err->cle_path[0] != '\0') {
-        snprintf(err->cle_text, sizeof(err->cle_text), "%s:%u:%u: %s: %s", file, err->cle_line,
-                 err->cle_column, err->cle_path, err->cle_message);
-    } else if (err->cle_line > 0) {
-        snprintf(err->cle_text, sizeof(err->cle_text), "%s:%u:%u: %s", file, err->cle_line,
-                 err->cle_column, err->cle_message);
-    } else if (file[0] != '\0') {
-        snprintf(err->cle_text, sizeof(err->cle_text), "%s: %s", file, err->cle_message);
-    } else {
-        snprintf(err->cle_text, sizeof(err->cle_text), "%s", err->cle_message);
-    }
+    diag_format(err->cle_text, sizeof(err->cle_text), anywhere ? err->cle_file : NULL,
+                err->cle_line, err->cle_column, err->cle_line > 0 ? err->cle_path : "",
+                err->cle_message);
 }
 
 static void cl_error(struct contract_load_error *err, const char *file, const char *fmt, ...)
@@ -243,66 +236,15 @@ int contract_load_resolve(const char *name_or_path, const char *contracts_dir, u
  * blocks on a FIFO or device: those are refused. */
 static int cl_read_file(const char *path, char **text, size_t *len, struct contract_load_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    struct stat st;
+    struct file_error ferr;
+    char why[256];
 
-    if (fd < 0) {
-        cl_error(err, path, "cannot open: %s", strerror(errno));
-        return -1;
-    }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        cl_error(err, path, "not a regular file");
-        close(fd);
-        return -1;
-    }
-    if ((uintmax_t)st.st_size > CONTRACT_LOAD_MAX_BYTES) {
-        cl_error(err, path, "larger than %zu bytes", CONTRACT_LOAD_MAX_BYTES);
-        close(fd);
-        return -1;
-    }
-    size_t cap = (size_t)st.st_size + 1, n = 0;
-    char *buf = malloc(cap);
-    if (buf == NULL) {
-        cl_error(err, path, "out of memory");
-        close(fd);
-        return -1;
-    }
-    /* The file may grow while read: read to its end, within the limit. */
-    for (;;) {
-        if (n == cap) {
-            if (cap > CONTRACT_LOAD_MAX_BYTES) {
-                cl_error(err, path, "larger than %zu bytes", CONTRACT_LOAD_MAX_BYTES);
-                free(buf);
-                close(fd);
-                return -1;
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (nb == NULL) {
-                cl_error(err, path, "out of memory");
-                free(buf);
-                close(fd);
-                return -1;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            cl_error(err, path, "cannot read: %s", strerror(errno));
-            free(buf);
-            close(fd);
-            return -1;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    close(fd);
-    *text = buf;
-    *len = n;
-    return 0;
+    *text = file_read(path, CONTRACT_LOAD_MAX_BYTES, FILE_REGULAR, len, &ferr);
+    if (*text != NULL)
+        return 0;
+    file_error_text(&ferr, why, sizeof(why));
+    cl_error(err, path, "%s", why);
+    return -1;
 }
 
 /* ---- the chain ---- */

@@ -14,9 +14,8 @@
 #include <string.h>
 
 #include "ssemon/config/config.h"
-#include "ssemon/io/monitor.h"
-#include "ssemon/io/subscription.h"
 #include "ssemon/core/validator.h"
+#include "ssemon/io/subscription.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -39,19 +38,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
-static void fuzz_check_errors(const struct config_errors *e)
+static void fuzz_check_errors(const struct diag_list *e)
 {
-    for (size_t i = 0; i < e->ces_n; i++) {
-        const struct config_error *ce = &e->ces_items[i];
-        fuzz_check(ce->cer_text[0] != '\0', "empty error");
-        fuzz_check(strpbrk(ce->cer_text, "\r\n") == NULL, "error spans lines");
-        fuzz_check((ce->cer_line == 0) == (ce->cer_column == 0), "half a position");
-        fuzz_check(strncmp(ce->cer_text, "fuzz.json", 9) == 0, "error without its file");
-        fuzz_check(ce->cer_path[0] == '\0' || ce->cer_path[0] == '/', "path not a pointer");
-        if (i > 0 && ce->cer_line > 0 && e->ces_items[i - 1].cer_line > 0)
-            fuzz_check(ce->cer_line > e->ces_items[i - 1].cer_line ||
-                           (ce->cer_line == e->ces_items[i - 1].cer_line &&
-                            ce->cer_column >= e->ces_items[i - 1].cer_column),
+    for (size_t i = 0; i < e->dl_n; i++) {
+        const struct diag *ce = &e->dl_items[i];
+        fuzz_check(ce->dg_text[0] != '\0', "empty error");
+        fuzz_check(strpbrk(ce->dg_text, "\r\n") == NULL, "error spans lines");
+        fuzz_check((ce->dg_line == 0) == (ce->dg_column == 0), "half a position");
+        fuzz_check(strncmp(ce->dg_text, "fuzz.json", 9) == 0, "error without its file");
+        fuzz_check(ce->dg_path[0] == '\0' || ce->dg_path[0] == '/', "path not a pointer");
+        if (i > 0 && ce->dg_line > 0 && e->dl_items[i - 1].dg_line > 0)
+            fuzz_check(ce->dg_line > e->dl_items[i - 1].dg_line ||
+                           (ce->dg_line == e->dl_items[i - 1].dg_line &&
+                            ce->dg_column >= e->dl_items[i - 1].dg_column),
                        "errors out of file order");
     }
 }
@@ -71,7 +70,7 @@ static void fuzz_check_config(const struct config *c, const struct config *again
             "name characters");
         fuzz_check(config_subscription_find(c, name) == s, "find by name");
         fuzz_check(config_subscription_contract(s) != NULL, "contract");
-        fuzz_check(config_equal_subscription(s, config_subscription_at(again, i)),
+        fuzz_check(config_subscription_equal(s, config_subscription_at(again, i)),
                    "equal across loads");
         const struct config_settings *st = config_subscription_settings(s);
         fuzz_check(st->cs_backoff_min_ms <= st->cs_backoff_max_ms, "backoff order");
@@ -83,36 +82,33 @@ static void fuzz_check_config(const struct config *c, const struct config *again
                 fuzz_check(colon != NULL && strcmp(colon, ": <redacted>") == 0, "secret logged");
             }
         }
-        struct monitor_options mo;
-        config_subscription_monitor_options(s, &mo);
-        fuzz_check(mo.mo_contract == config_subscription_contract(s), "monitor contract");
-        fuzz_check(mo.mo_sub.so_nheaders == config_subscription_header_count(s), "header lines");
-        fuzz_check(strcmp(mo.mo_display_url, config_subscription_url_redacted(s)) == 0,
-                   "display URL");
+        struct sub_options so;
+        config_subscription_sub_options(s, &so);
+        fuzz_check(so.so_nheaders == config_subscription_header_count(s), "header lines");
+        fuzz_check(config_subscription_url_redacted(s) != NULL, "display URL");
     }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct config_errors e1, e2;
+    struct diag_list e1, e2;
     struct config *c1 = config_load_buffer((const char *)data, size, "fuzz.json", &e1);
     struct config *c2 = config_load_buffer((const char *)data, size, "fuzz.json", &e2);
 
     fuzz_check((c1 == NULL) == (c2 == NULL), "loads disagree");
-    fuzz_check(e1.ces_n == e2.ces_n, "error counts differ");
-    for (size_t i = 0; i < e1.ces_n; i++)
-        fuzz_check(strcmp(e1.ces_items[i].cer_text, e2.ces_items[i].cer_text) == 0,
-                   "errors differ");
+    fuzz_check(e1.dl_n == e2.dl_n, "error counts differ");
+    for (size_t i = 0; i < e1.dl_n; i++)
+        fuzz_check(strcmp(e1.dl_items[i].dg_text, e2.dl_items[i].dg_text) == 0, "errors differ");
     fuzz_check_errors(&e1);
     if (c1 != NULL) {
-        fuzz_check(e1.ces_n == 0, "errors with a configuration");
+        fuzz_check(e1.dl_n == 0, "errors with a configuration");
         fuzz_check_config(c1, c2);
     } else {
-        fuzz_check(e1.ces_n > 0 || e1.ces_oom, "no configuration and no error");
+        fuzz_check(e1.dl_n > 0 || e1.dl_oom, "no configuration and no error");
     }
     config_unref(c1);
     config_unref(c2);
-    config_errors_free(&e1);
-    config_errors_free(&e2);
+    diag_list_free(&e1);
+    diag_list_free(&e2);
     return 0;
 }

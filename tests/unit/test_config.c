@@ -3,7 +3,9 @@
  * with its exact FILE:LINE:COL: PATH, several errors at once, the layering
  * of defaults, credentials from a temporary CREDENTIALS_DIRECTORY, secret
  * redaction, equality across loads (what a reload keeps), the options
- * handed to the engine, validator and monitor, and allocation failures
+ * handed to the engine and validator (and what the daemon builds a
+ * monitor's from: name, redacted URL, contract, healthy window), the
+ * diagnostics machinery (diag) itself, and allocation failures
  * (injected by wrapping the allocator at link time).
  *
  * Configuration texts are written with ' for " (see J()) so they stay
@@ -25,10 +27,9 @@
 
 #include "alloc_fail.h"
 #include "ssemon/config/config.h"
-#include "ssemon/json/json_position.h"
-#include "ssemon/io/monitor.h"
-#include "ssemon/io/subscription.h"
 #include "ssemon/core/validator.h"
+#include "ssemon/io/subscription.h"
+#include "ssemon/json/json_position.h"
 
 /* ---- fixtures ---- */
 
@@ -100,7 +101,7 @@ static char *J(const char *text)
     return s;
 }
 
-static struct config *load(const char *text, struct config_errors *e)
+static struct config *load(const char *text, struct diag_list *e)
 {
     char *s = J(text);
     struct config *c = config_load_buffer(s, strlen(s), "cfg.json", e);
@@ -110,7 +111,7 @@ static struct config *load(const char *text, struct config_errors *e)
 
 /* Loads a configuration written to the temporary directory (so relative
  * paths are relative to it). */
-static struct config *load_file(const char *rel, const char *text, struct config_errors *e)
+static struct config *load_file(const char *rel, const char *text, struct diag_list *e)
 {
     char path[512];
     char *s = J(text);
@@ -121,65 +122,65 @@ static struct config *load_file(const char *rel, const char *text, struct config
 
 static struct config *load_ok(const char *text)
 {
-    struct config_errors e;
+    struct diag_list e;
     struct config *c = load(text, &e);
-    for (size_t i = 0; i < e.ces_n; i++)
-        fprintf(stderr, "unexpected: %s\n", e.ces_items[i].cer_text);
-    assert_int_equal(e.ces_n, 0);
-    assert_false(e.ces_oom);
+    for (size_t i = 0; i < e.dl_n; i++)
+        fprintf(stderr, "unexpected: %s\n", e.dl_items[i].dg_text);
+    assert_int_equal(e.dl_n, 0);
+    assert_false(e.dl_oom);
     assert_non_null(c);
-    config_errors_free(&e);
+    diag_list_free(&e);
     return c;
 }
 
-static void check_errors(const struct config_errors *e, const char *const *want, size_t n)
+static void check_errors(const struct diag_list *e, const char *const *want, size_t n)
 {
-    bool same = e->ces_n == n;
+    bool same = e->dl_n == n;
     for (size_t i = 0; same && i < n; i++)
-        same = strcmp(e->ces_items[i].cer_text, want[i]) == 0;
+        same = strcmp(e->dl_items[i].dg_text, want[i]) == 0;
     if (!same) {
         for (size_t i = 0; i < n; i++)
             fprintf(stderr, "want: %s\n", want[i]);
-        for (size_t i = 0; i < e->ces_n; i++)
-            fprintf(stderr, "got:  %s\n", e->ces_items[i].cer_text);
+        for (size_t i = 0; i < e->dl_n; i++)
+            fprintf(stderr, "got:  %s\n", e->dl_items[i].dg_text);
     }
     assert_true(same);
-    assert_false(e->ces_oom);
+    assert_false(e->dl_oom);
 }
 
 /* On a mismatch, shows what each error's position points at in `text`. */
-static void show_positions(const char *text, const struct config_errors *e)
+static void show_positions(const char *text, const struct diag_list *e)
 {
-    for (size_t i = 0; i < e->ces_n; i++) {
-        const struct config_error *ce = &e->ces_items[i];
+    for (size_t i = 0; i < e->dl_n; i++) {
+        const struct diag *ce = &e->dl_items[i];
         const char *p = text;
-        for (size_t l = 1; l < ce->cer_line && p != NULL; l++) {
+        for (size_t l = 1; l < ce->dg_line && p != NULL; l++) {
             p = strchr(p, '\n');
             p = p != NULL ? p + 1 : NULL;
         }
-        for (size_t c = 1; p != NULL && c < ce->cer_column && *p != '\0'; p++)
+        for (size_t c = 1; p != NULL && c < ce->dg_column && *p != '\0'; p++)
             if (((unsigned char)p[1] & 0xC0) != 0x80)
                 c++;
-        if (p != NULL && ce->cer_line > 0)
-            fprintf(stderr, "at %zu:%zu: %.16s\n", ce->cer_line, ce->cer_column, p);
+        if (p != NULL && ce->dg_line > 0)
+            fprintf(stderr, "at %zu:%zu: %.16s\n", ce->dg_line, ce->dg_column, p);
     }
 }
 
 static void expect_errors(const char *text, const char *const *want, size_t n)
 {
-    struct config_errors e;
+    struct diag_list e;
     struct config *c = load(text, &e);
     assert_null(c);
-    bool same = e.ces_n == n;
+    bool same = e.dl_n == n;
     for (size_t i = 0; same && i < n; i++)
-        same = strcmp(e.ces_items[i].cer_text, want[i]) == 0;
+        same = strcmp(e.dl_items[i].dg_text, want[i]) == 0;
     if (!same) {
         char *s = J(text);
         show_positions(s, &e);
         free(s);
     }
     check_errors(&e, want, n);
-    config_errors_free(&e);
+    diag_list_free(&e);
 }
 
 #define EXPECT_ERRORS(text, ...)                                                                   \
@@ -274,7 +275,7 @@ static void test_builtin_defaults(void **state)
 {
     (void)state;
     struct config_settings d;
-    config_defaults_init(&d);
+    config_settings_defaults(&d);
     assert_int_equal(d.cs_backoff_min_ms, 500);
     assert_int_equal(d.cs_backoff_max_ms, 30000);
     assert_int_equal(d.cs_connect_timeout_ms, 10000);
@@ -428,10 +429,10 @@ static void test_listen_forms(void **state)
     path[0] = '/';
     path[108] = '\0';
     snprintf(text, sizeof(text), "{'status': {'listen': '%s'}, 'subscriptions': []}", path);
-    struct config_errors e;
+    struct diag_list e;
     assert_null(load(text, &e));
-    assert_int_equal(e.ces_n, 1);
-    config_errors_free(&e);
+    assert_int_equal(e.dl_n, 1);
+    diag_list_free(&e);
     path[107] = '\0';
     snprintf(text, sizeof(text), "{'status': {'listen': '%s'}, 'subscriptions': []}", path);
     config_unref(load_ok(text));
@@ -595,7 +596,7 @@ static void test_error_subscription_fields(void **state)
     snprintf(want, sizeof(want),
              "cfg.json:7:12: /subscriptions/5/name: name \"%s\" is longer than 127 bytes",
              long_name);
-    struct config_errors e;
+    struct diag_list e;
     assert_null(load(text, &e));
     static const char *const fixed[] = {
         "cfg.json:2:12: /subscriptions/0/name: must not be empty",
@@ -624,10 +625,10 @@ static void test_error_subscription_fields(void **state)
     /* Two errors whose text depends on the installation come on top: the
      * far-off contract name (the list of known contracts) and the abstract
      * one (the path of its file). */
-    assert_int_equal(e.ces_n, nfixed + 2);
+    assert_int_equal(e.dl_n, nfixed + 2);
     size_t j = 0;
-    for (size_t i = 0; i < e.ces_n; i++) {
-        const char *got = e.ces_items[i].cer_text;
+    for (size_t i = 0; i < e.dl_n; i++) {
+        const char *got = e.dl_items[i].dg_text;
         static const char far[] = "cfg.json:4:57: /subscriptions/2/contract: unknown contract "
                                   "\"zzzzzzzzzzzzzz\" (known: ";
         static const char abstract[] =
@@ -645,7 +646,7 @@ static void test_error_subscription_fields(void **state)
         j++;
     }
     assert_int_equal(j, nfixed);
-    config_errors_free(&e);
+    diag_list_free(&e);
 }
 
 static void test_error_vars(void **state)
@@ -708,7 +709,7 @@ static void test_error_paths(void **state)
     char text[1024];
     write_file("afile", "x");
     write_file("plain.json", "{\"name\": \"plain\", \"events\": {\"tick\": {\"data\": \"text\"}}}");
-    struct config_errors e;
+    struct diag_list e;
     snprintf(text, sizeof(text),
              "{'contracts_dir': 'afile', 'subscriptions': [\n"
              " {'name': 'a', 'url': 'http://h/', 'contract': 'sub/none.json',\n"
@@ -732,7 +733,7 @@ static void test_error_paths(void **state)
              "%s/paths.json:5:14: /subscriptions/1/ca_file: CA file \"%s/.\" is not a regular file",
              tmpdir, tmpdir);
     check_errors(&e, w, 4);
-    config_errors_free(&e);
+    diag_list_free(&e);
 
     /* A missing directory; a file that is not there. */
     snprintf(text, sizeof(text), "{'contracts_dir': '/nonexistent/dir', 'subscriptions': []}");
@@ -741,13 +742,13 @@ static void test_error_paths(void **state)
     assert_null(config_load("/nonexistent/ssemon.json", &e));
     const char *const w2[] = {"/nonexistent/ssemon.json: cannot open: No such file or directory"};
     check_errors(&e, w2, 1);
-    config_errors_free(&e);
+    diag_list_free(&e);
     assert_null(config_load(tmpdir, &e));
     char w3[600];
     snprintf(w3, sizeof(w3), "%s: is a directory", tmpdir);
     const char *const w3p[] = {w3};
     check_errors(&e, w3p, 1);
-    config_errors_free(&e);
+    diag_list_free(&e);
 }
 
 static void test_error_backoff_order(void **state)
@@ -806,13 +807,12 @@ static void test_error_cap(void **state)
     for (size_t i = 0; i < n; i++)
         o += (size_t)snprintf(text + o, cap - o, ", \"k%zu\": 1", i);
     snprintf(text + o, cap - o, "}");
-    struct config_errors e;
+    struct diag_list e;
     assert_null(config_load_buffer(text, strlen(text), "cfg.json", &e));
-    assert_int_equal(e.ces_n, CONFIG_MAX_ERRORS + 1);
-    assert_string_equal(e.ces_items[0].cer_text, "cfg.json:1:23: /k0: unknown key \"k0\"");
-    assert_string_equal(e.ces_items[CONFIG_MAX_ERRORS].cer_text,
-                        "cfg.json: 5 more errors not shown");
-    config_errors_free(&e);
+    assert_int_equal(e.dl_n, CONFIG_MAX_ERRORS + 1);
+    assert_string_equal(e.dl_items[0].dg_text, "cfg.json:1:23: /k0: unknown key \"k0\"");
+    assert_string_equal(e.dl_items[CONFIG_MAX_ERRORS].dg_text, "cfg.json: 5 more errors not shown");
+    diag_list_free(&e);
     free(text);
 }
 
@@ -823,28 +823,28 @@ static void test_error_too_large(void **state)
     char *text = malloc(len);
     assert_non_null(text);
     memset(text, ' ', len);
-    struct config_errors e;
+    struct diag_list e;
     assert_null(config_load_buffer(text, len, "big.json", &e));
     const char *const w[] = {"big.json: larger than 16777216 bytes"};
     check_errors(&e, w, 1);
-    config_errors_free(&e);
+    diag_list_free(&e);
     free(text);
 }
 
 static void test_error_fields(void **state)
 {
     (void)state;
-    struct config_errors e;
+    struct diag_list e;
     assert_null(load("{'subscriptions': [],\n 'x': 1}", &e));
-    assert_int_equal(e.ces_n, 1);
-    const struct config_error *ce = &e.ces_items[0];
-    assert_string_equal(ce->cer_file, "cfg.json");
-    assert_int_equal(ce->cer_line, 2);
-    assert_int_equal(ce->cer_column, 2);
-    assert_string_equal(ce->cer_path, "/x");
-    assert_string_equal(ce->cer_message, "unknown key \"x\"");
-    config_errors_free(&e);
-    config_errors_free(&e); /* idempotent */
+    assert_int_equal(e.dl_n, 1);
+    const struct diag *ce = &e.dl_items[0];
+    assert_string_equal(ce->dg_file, "cfg.json");
+    assert_int_equal(ce->dg_line, 2);
+    assert_int_equal(ce->dg_column, 2);
+    assert_string_equal(ce->dg_path, "/x");
+    assert_string_equal(ce->dg_message, "unknown key \"x\"");
+    diag_list_free(&e);
+    diag_list_free(&e); /* idempotent */
 }
 
 /* ---- secrets ---- */
@@ -862,7 +862,7 @@ static void test_credentials(void **state)
     write_file("plain-secret.txt", "from-a-file");
     setenv("CREDENTIALS_DIRECTORY", tmp_path(dir, sizeof(dir), "creds"), 1);
 
-    struct config_errors e;
+    struct diag_list e;
     struct config *c =
         load_file("creds.json",
                   "{'defaults': {'headers': {'Authorization': {'credential': 'api-token'},"
@@ -871,7 +871,7 @@ static void test_credentials(void **state)
                   " 'contract': 'task-stream', 'headers': {'X-Key': {'file': 'plain-secret.txt'},"
                   " 'X-Crlf': {'credential': 'crlf'}}}]}",
                   &e);
-    assert_int_equal(e.ces_n, 0);
+    assert_int_equal(e.dl_n, 0);
     assert_non_null(c);
     const struct config_subscription *s = config_subscription_at(c, 0);
 
@@ -904,9 +904,6 @@ static void test_credentials(void **state)
     assert_int_equal(config_subscription_header_log(s, 9, small, sizeof(small)), 0);
     assert_string_equal(small, "");
     assert_string_equal(config_subscription_url_redacted(s), "https://***@h.example/s");
-    struct monitor_options mo;
-    config_subscription_monitor_options(s, &mo);
-    assert_string_equal(mo.mo_display_url, "https://***@h.example/s");
     config_unref(c);
 
     /* Unreadable, empty, multi-line credentials; an unset directory. The
@@ -950,9 +947,9 @@ static void test_credentials(void **state)
              "one line)",
              tmpdir);
     check_errors(&e, w, 7);
-    for (size_t i = 0; i < e.ces_n; i++)
-        assert_null(strstr(e.ces_items[i].cer_text, "line-one-secret"));
-    config_errors_free(&e);
+    for (size_t i = 0; i < e.dl_n; i++)
+        assert_null(strstr(e.dl_items[i].dg_text, "line-one-secret"));
+    diag_list_free(&e);
 
     unsetenv("CREDENTIALS_DIRECTORY");
     EXPECT_ERRORS("{'subscriptions': [{'name': 'a', 'url': 'http://h/', 'contract': 'task-stream',"
@@ -965,17 +962,17 @@ static void test_credentials(void **state)
 static void test_url_secret_never_in_errors(void **state)
 {
     (void)state;
-    struct config_errors e;
+    struct diag_list e;
     assert_null(load("{'subscriptions': [{'name': 'a', 'url': 'ftp://me:hunter2@h/',"
                      " 'contract': 'task-stream'}, {'name': 'b', 'url': 'http://me:hunter2@/',"
                      " 'contract': 'task-stream'}]}",
                      &e));
-    assert_int_equal(e.ces_n, 2);
-    for (size_t i = 0; i < e.ces_n; i++) {
-        assert_null(strstr(e.ces_items[i].cer_text, "hunter2"));
-        assert_non_null(strstr(e.ces_items[i].cer_text, "***@"));
+    assert_int_equal(e.dl_n, 2);
+    for (size_t i = 0; i < e.dl_n; i++) {
+        assert_null(strstr(e.dl_items[i].dg_text, "hunter2"));
+        assert_non_null(strstr(e.dl_items[i].dg_text, "***@"));
     }
-    config_errors_free(&e);
+    diag_list_free(&e);
 }
 
 /* ---- options for the modules that run a subscription ---- */
@@ -1028,15 +1025,11 @@ static void test_options(void **state)
     assert_true(vo.vo_lenient);
     assert_true(vo.vo_timing);
 
-    struct monitor_options mo;
-    config_subscription_monitor_options(v, &mo);
-    assert_string_equal(mo.mo_name, "v");
-    assert_string_equal(mo.mo_display_url, "http://127.0.0.1:1/v?request_id=r1");
-    assert_ptr_equal(mo.mo_contract, config_subscription_contract(v));
-    assert_string_equal(mo.mo_contract->c_name, "version-stream");
-    assert_int_equal(mo.mo_healthy_window_ms, 60000);
-    assert_string_equal(mo.mo_sub.so_url, so.so_url);
-    assert_int_equal(mo.mo_val.vo_hb_interval_ms, 30000);
+    /* What `ssemon run` builds the monitor's options from. */
+    assert_string_equal(config_subscription_name(v), "v");
+    assert_string_equal(config_subscription_url_redacted(v), "http://127.0.0.1:1/v?request_id=r1");
+    assert_string_equal(config_subscription_contract(v)->c_name, "version-stream");
+    assert_int_equal(config_subscription_settings(v)->cs_healthy_window_ms, 60000);
     assert_string_equal(config_subscription_contract_name(v), "version-stream");
 
     /* null: back to the system store. */
@@ -1090,7 +1083,7 @@ static void test_contracts_shared_and_refcounted(void **state)
 
 static bool equal_named(const struct config *a, const struct config *b, const char *name)
 {
-    return config_equal_subscription(config_subscription_find(a, name),
+    return config_subscription_equal(config_subscription_find(a, name),
                                      config_subscription_find(b, name));
 }
 
@@ -1123,7 +1116,7 @@ static void test_equality(void **state)
     struct config *b = load_ok(text);
     assert_true(equal_named(a, b, "same"));
     assert_true(equal_named(a, b, "other"));
-    assert_false(config_equal_subscription(config_subscription_find(a, "same"),
+    assert_false(config_subscription_equal(config_subscription_find(a, "same"),
                                            config_subscription_find(a, "other")));
     assert_true(config_listen_equal(config_status_listen(a), config_status_listen(b)));
     config_unref(b);
@@ -1212,12 +1205,12 @@ static void test_equality(void **state)
         assert_non_null(at);
         snprintf(changed, sizeof(changed), "%.*s%s%s", (int)(at - base), base, changes[i][1],
                  at + strlen(changes[i][0]));
-        struct config_errors e;
+        struct diag_list e;
         char path[512];
         char *s = J(changed);
         b = config_load_buffer(s, strlen(s), tmp_path(path, sizeof(path), "x.json"), &e);
         free(s);
-        assert_int_equal(e.ces_n, 0);
+        assert_int_equal(e.dl_n, 0);
         assert_non_null(b);
         assert_false(equal_named(a, b, "same"));
         assert_true(equal_named(a, b, "other"));
@@ -1241,14 +1234,14 @@ static void test_relative_paths(void **state)
                                    "\"text\"}}}");
     write_file("rel/ca.pem", "x\n");
     write_file("rel/key.txt", "k\n");
-    struct config_errors e;
+    struct diag_list e;
     struct config *c = load_file(
         "rel/ssemon.json",
         "{'contracts_dir': 'c', 'defaults': {'ca_file': 'ca.pem', 'headers': {'K': {'file': "
         "'key.txt'}}}, 'subscriptions': [{'name': 'a', 'url': 'http://h/', 'contract': "
         "'local'}, {'name': 'b', 'url': 'http://h/', 'contract': 'c/local.json'}]}",
         &e);
-    assert_int_equal(e.ces_n, 0);
+    assert_int_equal(e.dl_n, 0);
     assert_non_null(c);
     char want[512];
     assert_string_equal(config_contracts_dir(c), tmp_path(want, sizeof(want), "rel/c"));
@@ -1266,10 +1259,10 @@ static void test_relative_paths(void **state)
 static void test_shipped_example(void **state)
 {
     (void)state;
-    struct config_errors e;
+    struct diag_list e;
     struct config *c = config_load(SSEMON_SOURCE_DIR "/etc/ssemon/ssemon.json", &e);
-    for (size_t i = 0; i < e.ces_n; i++)
-        fprintf(stderr, "%s\n", e.ces_items[i].cer_text);
+    for (size_t i = 0; i < e.dl_n; i++)
+        fprintf(stderr, "%s\n", e.dl_items[i].dg_text);
     assert_non_null(c);
     assert_int_equal(config_subscription_count(c), 4);
     for (size_t i = 0; i < config_subscription_count(c); i++) {
@@ -1277,7 +1270,7 @@ static void test_shipped_example(void **state)
         assert_non_null(config_subscription_contract(s));
         assert_true(config_subscription_enabled(s));
     }
-    config_errors_free(&e);
+    diag_list_free(&e);
     config_unref(c);
 }
 
@@ -1308,7 +1301,7 @@ static void test_allocation_failures(void **state)
     bool succeeded = false;
     /* Bounded: the load makes far fewer allocations than this. */
     for (long k = 0; k < 20000 && !succeeded; k++) {
-        struct config_errors e;
+        struct diag_list e;
         alloc_failed = 0;
         alloc_countdown = k;
         struct config *c = config_load_buffer(text, strlen(text), file, &e);
@@ -1324,9 +1317,9 @@ static void test_allocation_failures(void **state)
             check_errors(&e, w, 1);
             succeeded = true;
         } else {
-            assert_true(e.ces_oom || e.ces_n > 0);
+            assert_true(e.dl_oom || e.dl_n > 0);
         }
-        config_errors_free(&e);
+        diag_list_free(&e);
     }
     assert_true(succeeded);
 
@@ -1337,13 +1330,13 @@ static void test_allocation_failures(void **state)
     memmove(bang, bang + 8, strlen(bang + 8) + 1);
     succeeded = false;
     for (long k = 0; k < 20000 && !succeeded; k++) {
-        struct config_errors e;
+        struct diag_list e;
         alloc_failed = 0;
         alloc_countdown = k;
         struct config *c = config_load_buffer(text, strlen(text), file, &e);
         alloc_countdown = -1;
         if (c != NULL) {
-            assert_int_equal(e.ces_n, 0);
+            assert_int_equal(e.dl_n, 0);
             assert_int_equal(config_subscription_count(c), 2);
             struct sub_options so;
             config_subscription_sub_options(config_subscription_at(c, 0), &so);
@@ -1351,10 +1344,10 @@ static void test_allocation_failures(void **state)
             succeeded = alloc_failed == 0;
         } else {
             assert_true(alloc_failed > 0);
-            assert_true(e.ces_oom || e.ces_n > 0);
+            assert_true(e.dl_oom || e.dl_n > 0);
         }
         config_unref(c);
-        config_errors_free(&e);
+        diag_list_free(&e);
     }
     assert_true(succeeded);
     free(text);

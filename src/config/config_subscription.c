@@ -1,0 +1,426 @@
+#include "ssemon/config/config_subscription.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ssemon/config/config_contracts.h"
+#include "ssemon/config/config_doc.h"
+#include "ssemon/config/config_headers.h"
+#include "ssemon/config/config_keys.h"
+#include "ssemon/core/http_header.h"
+#include "ssemon/io/subscription.h"
+
+struct config_subscription {
+    char *csu_name;
+    char *csu_url; /* may carry user-info: only for sub_options */
+    char *csu_url_redacted;
+    char *csu_contract_name;
+    const struct config_contract *csu_contract;
+    struct validator_var *csu_vars; /* names and values owned */
+    size_t csu_n_vars;
+    struct config_headers csu_headers;
+    struct config_settings csu_settings;
+    char *csu_ca_file; /* what csu_settings.cs_ca_file points to */
+};
+
+/* ---- reading ---- */
+
+static bool config_sub_name_ok(const char *s)
+{
+    for (const char *c = s; *c != '\0'; c++) {
+        bool ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                  (*c >= '0' && *c <= '9') || *c == '_' || *c == '.' || *c == '-';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+/* An http(s) URL with a host, as libcurl parses it. Messages show the URL
+ * redacted. */
+static bool config_sub_url_ok(struct config_doc *d, const char *url, const char *path)
+{
+    char *red = http_header_redact_url(url);
+    char q[DIAG_QUOTE_MAX];
+    bool ok = false;
+
+    if (red == NULL) {
+        config_doc_nomem(d);
+        return false;
+    }
+    diag_quote(q, sizeof(q), red);
+    free(red);
+    CURLU *h = curl_url();
+    if (h == NULL) {
+        config_doc_nomem(d);
+        return false;
+    }
+    /* Any scheme parses, so that ours is the one message about schemes. */
+    CURLUcode rc = curl_url_set(h, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
+    if (rc != CURLUE_OK) {
+        config_doc_err(d, path, "invalid URL \"%s\": %s", q, curl_url_strerror(rc));
+        goto out;
+    }
+    char *scheme = NULL;
+    if (curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK || scheme == NULL ||
+        (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)) {
+        char qs[DIAG_QUOTE_MAX];
+        diag_quote(qs, sizeof(qs), scheme != NULL ? scheme : "");
+        config_doc_err(d, path, "unsupported URL scheme \"%s\" in \"%s\": use http or https", qs,
+                       q);
+        curl_free(scheme);
+        goto out;
+    }
+    curl_free(scheme);
+    char *host = NULL;
+    if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK || host == NULL || host[0] == '\0') {
+        config_doc_err(d, path, "invalid URL \"%s\": no host", q);
+        curl_free(host);
+        goto out;
+    }
+    curl_free(host);
+    ok = true;
+out:
+    curl_url_cleanup(h);
+    return ok;
+}
+
+static int config_sub_var_cmp(const void *pa, const void *pb)
+{
+    const struct validator_var *a = pa, *b = pb;
+    return strcmp(a->vv_name, b->vv_name);
+}
+
+/* Reports a variable the contract does not declare, with those it does. */
+static void config_sub_undeclared(struct config_doc *d, const struct config_subscription *sub,
+                                  const struct contract *c, const char *q, const char *vpath)
+{
+    char declared[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < c->c_n_variables; i++) {
+        int w = snprintf(declared + used, sizeof(declared) - used, "%s%s", i ? ", " : "",
+                         c->c_variables[i]);
+        if (w < 0 || (size_t)w >= sizeof(declared) - used)
+            break;
+        used += (size_t)w;
+    }
+    char qc[DIAG_QUOTE_MAX];
+    diag_quote(qc, sizeof(qc), sub->csu_contract_name);
+    if (c->c_n_variables == 0)
+        config_doc_err_key(d, vpath, "contract \"%s\" declares no variables, not \"%s\"", qc, q);
+    else
+        config_doc_err_key(d, vpath,
+                           "variable \"%s\" is not declared by contract \"%s\" (it declares: %s)",
+                           q, qc, declared);
+}
+
+/* "vars": each a string, each declared by the contract (when it loaded). */
+static void config_sub_vars(struct config_doc *d, size_t n, const char *path,
+                            struct config_subscription *sub)
+{
+    const struct json_tape *t = &d->cd_tape;
+    const struct contract *c = sub->csu_contract ? sub->csu_contract->cct_contract : NULL;
+    struct json_tape_iter it;
+    size_t key, val;
+
+    if (!config_doc_is_object(d, n, path))
+        return;
+    config_keys_check(d, n, path, CONFIG_KEYS_ANY);
+    size_t count = json_tape_count(t, n);
+    if (count == 0)
+        return;
+    sub->csu_vars = calloc(count, sizeof(*sub->csu_vars));
+    if (sub->csu_vars == NULL) {
+        config_doc_nomem(d);
+        return;
+    }
+    json_tape_iter_init(t, n, &it);
+    while (!config_doc_out_of_memory(d) && json_tape_object_next(t, &it, &key, &val)) {
+        size_t len;
+        const char *k = json_tape_string(t, key, &len);
+        char *vpath = config_doc_pointer(path, k, len);
+        if (vpath == NULL) {
+            config_doc_nomem(d);
+            break;
+        }
+        char q[DIAG_QUOTE_MAX];
+        diag_escape(q, sizeof(q), k, len, true);
+        char *name = strndup(k, len);
+        char *value = name != NULL ? config_doc_string(d, val, vpath, true) : NULL;
+        if (name == NULL) {
+            config_doc_nomem(d);
+        } else if (c != NULL && !contract_has_variable(c, name)) {
+            config_sub_undeclared(d, sub, c, q, vpath);
+        } else if (value != NULL) {
+            sub->csu_vars[sub->csu_n_vars].vv_name = name;
+            sub->csu_vars[sub->csu_n_vars].vv_value = value;
+            sub->csu_n_vars++;
+            name = value = NULL;
+        }
+        free(name);
+        free(value);
+        free(vpath);
+    }
+    qsort(sub->csu_vars, sub->csu_n_vars, sizeof(*sub->csu_vars), config_sub_var_cmp);
+}
+
+/* The required string member `key` of subscription `n` (a new string), or
+ * NULL after reporting it missing or invalid. *kpath receives the member's
+ * path (owned by the caller; NULL when out of memory). */
+static char *config_sub_required(struct config_doc *d, size_t n, const char *path, const char *key,
+                                 char **kpath)
+{
+    *kpath = config_doc_pointer_lit(path, key);
+    if (*kpath == NULL) {
+        config_doc_nomem(d);
+        return NULL;
+    }
+    size_t v = config_doc_get(d, n, key);
+    if (v == JSON_TAPE_NONE) {
+        config_doc_err(d, *kpath,
+                       "missing (a subscription needs \"name\", \"url\" and \"contract\")");
+        return NULL;
+    }
+    return config_doc_string(d, v, *kpath, false);
+}
+
+/* The settings and headers: the file's defaults, then the subscription's
+ * own keys. False when there was no memory to start from the defaults. */
+static bool config_sub_settings(struct config_doc *d, size_t n, const char *path,
+                                const struct config_settings *defaults,
+                                const struct config_headers *headers,
+                                struct config_subscription *sub)
+{
+    struct config_settings_layer ly = {0};
+
+    sub->csu_settings = *defaults;
+    if (defaults->cs_ca_file != NULL) {
+        sub->csu_ca_file = strdup(defaults->cs_ca_file);
+        if (sub->csu_ca_file == NULL) {
+            config_doc_nomem(d);
+            return false;
+        }
+    }
+    if (config_headers_copy(&sub->csu_headers, headers) != 0) {
+        config_doc_nomem(d);
+        return false;
+    }
+    config_settings_apply(d, n, path, CONFIG_KEYS_IN_SUB, &sub->csu_settings, &sub->csu_ca_file,
+                          &sub->csu_headers, &ly);
+    sub->csu_settings.cs_ca_file = sub->csu_ca_file;
+    config_settings_check_backoff(d, path, &sub->csu_settings, &ly);
+    if (config_headers_finish(&sub->csu_headers) != 0)
+        config_doc_nomem(d);
+    return true;
+}
+
+/* "name": kept only when valid. */
+static void config_sub_name(struct config_doc *d, size_t n, const char *path,
+                            struct config_subscription *sub)
+{
+    char *p = NULL;
+    char *name = config_sub_required(d, n, path, "name", &p);
+
+    if (name != NULL) {
+        char q[DIAG_QUOTE_MAX];
+        diag_quote(q, sizeof(q), name);
+        if (strlen(name) > CONFIG_NAME_MAX)
+            config_doc_err(d, p, "name \"%s\" is longer than %d bytes", q, CONFIG_NAME_MAX);
+        else if (!config_sub_name_ok(name))
+            config_doc_err(d, p, "invalid name \"%s\": use letters, digits, '_', '.' and '-'", q);
+        else
+            sub->csu_name = name;
+        if (sub->csu_name == NULL)
+            free(name);
+    }
+    free(p);
+}
+
+struct config_subscription *config_subscription_load(struct config_doc *d, size_t n,
+                                                     const char *path,
+                                                     const struct config_settings *defaults,
+                                                     const struct config_headers *headers,
+                                                     struct config_contracts *contracts,
+                                                     const char *contracts_dir)
+{
+    struct config_subscription *sub = calloc(1, sizeof(*sub));
+    char *p = NULL;
+
+    if (sub == NULL) {
+        config_doc_nomem(d);
+        return NULL;
+    }
+    if (!config_doc_is_object(d, n, path))
+        return sub;
+    config_keys_check(d, n, path, CONFIG_KEYS_SUB);
+    if (!config_sub_settings(d, n, path, defaults, headers, sub))
+        return sub;
+    config_sub_name(d, n, path, sub);
+    char *url = config_sub_required(d, n, path, "url", &p);
+    if (url != NULL && config_sub_url_ok(d, url, p)) {
+        sub->csu_url = url;
+        sub->csu_url_redacted = http_header_redact_url(url);
+        if (sub->csu_url_redacted == NULL)
+            config_doc_nomem(d);
+    } else {
+        free(url);
+    }
+    free(p);
+    sub->csu_contract_name = config_sub_required(d, n, path, "contract", &p);
+    if (sub->csu_contract_name != NULL)
+        sub->csu_contract =
+            config_contracts_get(contracts, d, contracts_dir, sub->csu_contract_name, p);
+    free(p);
+    size_t vars = config_doc_get(d, n, "vars");
+    if (vars != JSON_TAPE_NONE && !config_doc_out_of_memory(d)) {
+        p = config_doc_pointer_lit(path, "vars");
+        if (p == NULL) {
+            config_doc_nomem(d);
+            return sub;
+        }
+        config_sub_vars(d, vars, p, sub);
+        free(p);
+    }
+    return sub;
+}
+
+void config_subscription_free(struct config_subscription *s)
+{
+    if (s == NULL)
+        return;
+    free(s->csu_name);
+    free(s->csu_url);
+    free(s->csu_url_redacted);
+    free(s->csu_contract_name);
+    for (size_t i = 0; i < s->csu_n_vars; i++) {
+        free((char *)s->csu_vars[i].vv_name);
+        free((char *)s->csu_vars[i].vv_value);
+    }
+    free(s->csu_vars);
+    config_headers_free(&s->csu_headers);
+    free(s->csu_ca_file);
+    free(s);
+}
+
+/* ---- accessors ---- */
+
+const char *config_subscription_name(const struct config_subscription *s)
+{
+    return s->csu_name;
+}
+
+const char *config_subscription_url_redacted(const struct config_subscription *s)
+{
+    return s->csu_url_redacted;
+}
+
+const char *config_subscription_contract_name(const struct config_subscription *s)
+{
+    return s->csu_contract_name;
+}
+
+const struct contract *config_subscription_contract(const struct config_subscription *s)
+{
+    return s->csu_contract->cct_contract;
+}
+
+bool config_subscription_enabled(const struct config_subscription *s)
+{
+    return s->csu_settings.cs_enabled;
+}
+
+const struct config_settings *config_subscription_settings(const struct config_subscription *s)
+{
+    return &s->csu_settings;
+}
+
+const struct validator_var *config_subscription_vars(const struct config_subscription *s, size_t *n)
+{
+    *n = s->csu_n_vars;
+    return s->csu_vars;
+}
+
+size_t config_subscription_header_count(const struct config_subscription *s)
+{
+    return s->csu_headers.hs_n;
+}
+
+const char *config_subscription_header_name(const struct config_subscription *s, size_t i)
+{
+    return i < s->csu_headers.hs_n ? s->csu_headers.hs_items[i].cfh_name : NULL;
+}
+
+bool config_subscription_header_secret(const struct config_subscription *s, size_t i)
+{
+    return i < s->csu_headers.hs_n && s->csu_headers.hs_items[i].cfh_secret;
+}
+
+int config_subscription_header_log(const struct config_subscription *s, size_t i, char *buf,
+                                   size_t size)
+{
+    return config_headers_log(&s->csu_headers, i, buf, size);
+}
+
+void config_subscription_sub_options(const struct config_subscription *s, struct sub_options *o)
+{
+    const struct config_settings *st = &s->csu_settings;
+
+    sub_options_init(o);
+    o->so_url = s->csu_url;
+    o->so_headers = s->csu_headers.hs_lines;
+    o->so_nheaders = s->csu_headers.hs_n;
+    o->so_connect_timeout_ms = st->cs_connect_timeout_ms;
+    o->so_idle_timeout_ms = st->cs_idle_timeout_ms;
+    o->so_backoff_min_ms = st->cs_backoff_min_ms;
+    o->so_backoff_max_ms = st->cs_backoff_max_ms;
+    o->so_healthy_ms = st->cs_healthy_reset_ms;
+    o->so_reconnect = true;
+    o->so_ca_file = st->cs_ca_file;
+    o->so_insecure = st->cs_insecure;
+    o->so_limits.max_line = st->cs_max_line;
+    o->so_limits.max_event = st->cs_max_event;
+}
+
+void config_subscription_validator_options(const struct config_subscription *s,
+                                           struct validator_options *o)
+{
+    const struct config_settings *st = &s->csu_settings;
+
+    memset(o, 0, sizeof(*o));
+    o->vo_vars = s->csu_vars;
+    o->vo_n_vars = s->csu_n_vars;
+    o->vo_hb_interval_ms = st->cs_heartbeat_interval_ms;
+    o->vo_hb_tolerance = st->cs_heartbeat_tolerance;
+    o->vo_lenient = !st->cs_strict;
+    o->vo_timing = true;
+}
+
+/* ---- equality ---- */
+
+static bool config_sub_str_eq(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+bool config_subscription_equal(const struct config_subscription *a,
+                               const struct config_subscription *b)
+{
+    if (!config_sub_str_eq(a->csu_name, b->csu_name) ||
+        !config_sub_str_eq(a->csu_url, b->csu_url) ||
+        !config_sub_str_eq(a->csu_contract_name, b->csu_contract_name) ||
+        !config_sub_str_eq(a->csu_contract->cct_text, b->csu_contract->cct_text) ||
+        !config_settings_equal(&a->csu_settings, &b->csu_settings))
+        return false;
+    if (a->csu_n_vars != b->csu_n_vars)
+        return false;
+    for (size_t i = 0; i < a->csu_n_vars; i++) {
+        if (strcmp(a->csu_vars[i].vv_name, b->csu_vars[i].vv_name) != 0 ||
+            strcmp(a->csu_vars[i].vv_value, b->csu_vars[i].vv_value) != 0)
+            return false;
+    }
+    return config_headers_equal(&a->csu_headers, &b->csu_headers);
+}
