@@ -321,11 +321,11 @@ static void run_reload(struct run_daemon *d)
         return;
     }
     diag_list_free(&errs);
-    if (!config_listen_equal(config_status_listen(cfg), config_status_listen(d->rd_config))) {
+    if (!listen_addr_equal(config_status_listen(cfg), config_status_listen(d->rd_config))) {
         char err[256];
         const struct status_server_limits lim = {0};
         struct status_server *ns =
-            status_server_new(d->rd_base, config_status_listen(cfg)->lis_text, &lim,
+            status_server_new(d->rd_base, config_status_listen(cfg)->la_text, &lim,
                               run_status_view, d, err, sizeof(err));
         if (ns == NULL) {
             snprintf(msg, sizeof(msg),
@@ -471,11 +471,11 @@ static int run_start(struct run_daemon *d)
     if (d->rd_engine == NULL)
         return -1;
     const struct status_server_limits lim = {0};
-    d->rd_status = status_server_new(d->rd_base, config_status_listen(d->rd_config)->lis_text, &lim,
+    d->rd_status = status_server_new(d->rd_base, config_status_listen(d->rd_config)->la_text, &lim,
                                      run_status_view, d, err, sizeof(err));
     if (d->rd_status == NULL) {
         fprintf(stderr, "ssemon run: status endpoint %s: %s\n",
-                config_status_listen(d->rd_config)->lis_text, err);
+                config_status_listen(d->rd_config)->la_text, err);
         return -1;
     }
     static const int sigs[3] = {SIGHUP, SIGTERM, SIGINT};
@@ -530,14 +530,14 @@ int cmd_run(int argc, char **argv)
         return 1;
     }
     char msg[512];
-    const struct config_listen *lis = config_status_listen(cfg);
-    if (lis->lis_kind == CONFIG_LISTEN_UNIX)
+    const struct listen_addr *lis = config_status_listen(cfg);
+    if (lis->la_kind == LISTEN_ADDR_UNIX)
         snprintf(msg, sizeof(msg), "started: %zu subscription%s, status on %s", d.rd_n_subs,
-                 d.rd_n_subs == 1 ? "" : "s", lis->lis_path);
+                 d.rd_n_subs == 1 ? "" : "s", lis->la_path);
     else
         snprintf(msg, sizeof(msg), "started: %zu subscription%s, status on %s%s%s:%u", d.rd_n_subs,
-                 d.rd_n_subs == 1 ? "" : "s", lis->lis_kind == CONFIG_LISTEN_INET6 ? "[" : "",
-                 lis->lis_host, lis->lis_kind == CONFIG_LISTEN_INET6 ? "]" : "",
+                 d.rd_n_subs == 1 ? "" : "s", lis->la_kind == LISTEN_ADDR_INET6 ? "[" : "",
+                 lis->la_host, lis->la_kind == LISTEN_ADDR_INET6 ? "]" : "",
                  status_server_port(d.rd_status));
     journal_sink_daemon(d.rd_sink, JOURNAL_ID_STARTED, 6, msg);
     notify_ready();

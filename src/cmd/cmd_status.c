@@ -6,6 +6,7 @@
  * status_render and status_server.
  */
 #include "ssemon/cmd/cmd.h"
+#include "ssemon/core/subscription_name.h"
 
 #include "ssemon/base/utf8.h"
 
@@ -314,20 +315,6 @@ static int cmd_status_health_of(const json_t *doc, bool one)
     return 0;
 }
 
-static bool cmd_status_valid_name(const char *s)
-{
-    if (s[0] == '\0')
-        return false;
-    for (const char *p = s; *p != '\0'; p++) {
-        char c = *p;
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '.' || c == '-';
-        if (!ok)
-            return false;
-    }
-    return true;
-}
-
 int cmd_status(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -365,7 +352,7 @@ int cmd_status(int argc, char **argv)
         return cmd_status_fail("expected at most one subscription NAME");
     }
     const char *name = optind < argc ? argv[optind] : NULL;
-    if (name != NULL && !cmd_status_valid_name(name))
+    if (name != NULL && !subscription_name_chars_ok(name, strlen(name)))
         return cmd_status_fail("'%s' is not a subscription name ([A-Za-z0-9_.-]+)", name);
     if (endpoint[0] == '\0')
         return cmd_status_fail("--url wants a URL");

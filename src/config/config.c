@@ -16,7 +16,7 @@ struct config {
     unsigned cfg_refs;
     char *cfg_path;
     char *cfg_contracts_dir;
-    struct config_listen cfg_listen;
+    struct listen_addr cfg_listen;
     struct config_settings cfg_defaults;
     char *cfg_ca_file; /* what cfg_defaults.cs_ca_file points to */
     struct config_subscription **cfg_subs;
@@ -264,7 +264,7 @@ struct config *config_load_buffer(const char *text, size_t len, const char *file
     }
     cfg->cfg_refs = 1;
     cfg->cfg_path = strdup(file);
-    if (cfg->cfg_path == NULL || !config_listen_parse(CONFIG_DEFAULT_LISTEN, &cfg->cfg_listen)) {
+    if (cfg->cfg_path == NULL || !listen_addr_parse(CONFIG_DEFAULT_LISTEN, &cfg->cfg_listen)) {
         config_doc_nomem(d);
         goto done;
     }
@@ -330,7 +330,7 @@ const char *config_path(const struct config *c)
     return c->cfg_path;
 }
 
-const struct config_listen *config_status_listen(const struct config *c)
+const struct listen_addr *config_status_listen(const struct config *c)
 {
     return &c->cfg_listen;
 }

@@ -1,5 +1,7 @@
 #include "ssemon/config/config_subscription.h"
 
+#include "ssemon/core/subscription_name.h"
+
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,17 +28,6 @@ struct config_subscription {
 };
 
 /* ---- reading ---- */
-
-static bool config_sub_name_ok(const char *s)
-{
-    for (const char *c = s; *c != '\0'; c++) {
-        bool ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-                  (*c >= '0' && *c <= '9') || *c == '_' || *c == '.' || *c == '-';
-        if (!ok)
-            return false;
-    }
-    return true;
-}
 
 /* An http(s) URL with a host, as libcurl parses it. Messages show the URL
  * redacted. */
@@ -228,7 +219,7 @@ static void config_sub_name(struct config_doc *d, size_t n, const char *path,
         diag_quote(q, sizeof(q), name);
         if (strlen(name) > CONFIG_NAME_MAX)
             config_doc_err(d, p, "name \"%s\" is longer than %d bytes", q, CONFIG_NAME_MAX);
-        else if (!config_sub_name_ok(name))
+        else if (!subscription_name_chars_ok(name, strlen(name)))
             config_doc_err(d, p, "invalid name \"%s\": use letters, digits, '_', '.' and '-'", q);
         else
             sub->csu_name = name;

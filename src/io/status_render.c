@@ -325,22 +325,6 @@ static inline char *status_render_copy(char *dst, const char *src, size_t len)
     return dst + len;
 }
 
-static inline char *status_render_digits(char *dst, uint64_t v)
-{
-    if (v < 10) {
-        *dst = (char)('0' + v);
-        return dst + 1;
-    }
-    char tmp[20];
-    char *p = tmp + sizeof(tmp);
-    do {
-        *--p = (char)('0' + v % 10u);
-        v /= 10u;
-    } while (v != 0);
-    size_t n = (size_t)(tmp + sizeof(tmp) - p);
-    memcpy(dst, p, n);
-    return dst + n;
-}
 
 /* `units` / 10^`digits` (digits <= 6) as an exact decimal, trailing zeros
  * dropped. */
@@ -348,7 +332,7 @@ static inline char *status_render_fixed(char *dst, uint64_t units, unsigned digi
 {
     static const uint64_t scale[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
     uint64_t sc = scale[digits];
-    dst = status_render_digits(dst, units / sc);
+    dst = numfmt_u64(dst, units / sc);
     uint64_t frac = units % sc;
     if (frac == 0)
         return dst;
@@ -368,7 +352,7 @@ static inline char *status_render_fixed(char *dst, uint64_t units, unsigned digi
 static inline void status_render_put_u64(struct json_writer *w, uint64_t v)
 {
     char buf[24];
-    json_writer_append(w, buf, (size_t)(status_render_digits(buf, v) - buf));
+    json_writer_append(w, buf, (size_t)(numfmt_u64(buf, v) - buf));
 }
 
 static void status_render_put_fixed(struct json_writer *w, uint64_t units, unsigned digits)
@@ -761,7 +745,7 @@ static void status_render_metric_events(struct json_writer *w, const struct stat
         memcpy(o, kind, kind_len); /* exact: the name is not padded */
         o += kind_len;
         memcpy(o, "\"} ", 3);
-        o = status_render_digits(o + 3, n);
+        o = numfmt_u64(o + 3, n);
         *o++ = '\n';
         json_writer_commit(w, (size_t)(o - start));
     }
@@ -774,7 +758,7 @@ static void status_render_metric_events(struct json_writer *w, const struct stat
         return;
     char *start = o;
     o = status_render_head(o, m, i, open, &close_other);
-    o = status_render_digits(o, other);
+    o = numfmt_u64(o, other);
     *o++ = '\n';
     json_writer_commit(w, (size_t)(o - start));
 }
@@ -793,14 +777,14 @@ static void status_render_metric_histogram(struct json_writer *w, const struct s
     for (size_t b = 0; b <= hp->sh_n; b++) {
         cumulative += h->mh_counts[b];
         o = status_render_head(o, m, i, &hp->sh_bucket, &hp->sh_le[b]);
-        o = status_render_digits(o, cumulative);
+        o = numfmt_u64(o, cumulative);
         *o++ = '\n';
     }
     o = status_render_head(o, m, i, &hp->sh_sum, &status_render_close_plain);
     o = status_render_fixed(o, h->mh_sum_micro, 6);
     *o++ = '\n';
     o = status_render_head(o, m, i, &hp->sh_count, &status_render_close_plain);
-    o = status_render_digits(o, cumulative);
+    o = numfmt_u64(o, cumulative);
     *o++ = '\n';
     json_writer_commit(w, (size_t)(o - start));
 }
@@ -815,7 +799,7 @@ static void status_render_metric_violations(struct json_writer *w, const struct 
     const struct monitor_stats *st = m->sm_rows[i].row_stats;
     for (int c = 0; c < VIOLATION_CLASS_COUNT; c++) {
         o = status_render_head(o, m, i, &m->sm_open[STATUS_RENDER_FAM_VIOLATIONS], &m->sm_class[c]);
-        o = status_render_digits(o, st->ms_violations[c]);
+        o = numfmt_u64(o, st->ms_violations[c]);
         *o++ = '\n';
     }
     json_writer_commit(w, (size_t)(o - start));
@@ -859,13 +843,13 @@ static void status_render_metric_row(struct json_writer *w, const struct status_
         *o++ = r->row_healthy ? '1' : '0';
         break;
     case STATUS_RENDER_FAM_HEARTBEATS:
-        o = status_render_digits(o, st->ms_heartbeats);
+        o = numfmt_u64(o, st->ms_heartbeats);
         break;
     case STATUS_RENDER_FAM_RECONNECTS:
-        o = status_render_digits(o, st->ms_reconnects);
+        o = numfmt_u64(o, st->ms_reconnects);
         break;
     case STATUS_RENDER_FAM_BYTES:
-        o = status_render_digits(o, st->ms_bytes);
+        o = numfmt_u64(o, st->ms_bytes);
         break;
     case STATUS_RENDER_FAM_LAST_EVENT:
         o = status_render_fixed(o, st->ms_last_event_wall_ms, 3);

@@ -25,6 +25,9 @@
  * evhttp already dropped is recognised instead of touched after free).
  */
 #include "ssemon/io/status_server.h"
+
+#include "ssemon/core/listen_addr.h"
+#include "ssemon/core/subscription_name.h"
 #include "ssemon/base/clock.h"
 
 #include "ssemon/core/violation.h"
@@ -449,8 +452,7 @@ static enum status_server_route_id status_server_route(const char *path, char **
         return STATUS_SERVER_ROUTE_NONE;
     /* Subscription names are [A-Za-z0-9_.-]+: anything else names none, and
      * is not echoed back. */
-    if (len == 0 || strspn(decoded, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                    "0123456789_.-") != len) {
+    if (!subscription_name_chars_ok(decoded, len)) {
         free(decoded);
         return STATUS_SERVER_ROUTE_NONE;
     }
@@ -736,54 +738,25 @@ static void status_server_handle(struct evhttp_request *req, void *arg)
     free(name);
 }
 
-/* "IPV4:PORT" or "[IPV6]:PORT", numeric only: a listen address is never
- * looked up in DNS. Port 0 picks a free port. */
+/* A TCP listen address (core/listen_addr) as a socket address. */
 static bool status_server_parse_tcp(const char *listen, struct sockaddr_storage *ss, socklen_t *len)
 {
-    const char *host = listen;
-    const char *port;
-    size_t host_len;
-    int family;
-    if (listen[0] == '[') {
-        const char *rb = strchr(listen, ']');
-        if (rb == NULL || rb[1] != ':')
-            return false;
-        host = listen + 1;
-        host_len = (size_t)(rb - host);
-        port = rb + 2;
-        family = AF_INET6;
-    } else {
-        const char *colon = strchr(listen, ':');
-        if (colon == NULL || strchr(colon + 1, ':') != NULL)
-            return false;
-        host_len = (size_t)(colon - listen);
-        port = colon + 1;
-        family = AF_INET;
-    }
-    char hbuf[INET6_ADDRSTRLEN];
-    if (host_len == 0 || host_len >= sizeof(hbuf))
-        return false;
-    memcpy(hbuf, host, host_len);
-    hbuf[host_len] = '\0';
-    size_t digits = strspn(port, "0123456789");
-    if (digits == 0 || digits > 5 || port[digits] != '\0')
-        return false;
-    unsigned long p = strtoul(port, NULL, 10);
-    if (p > 65535)
+    struct listen_addr la;
+    if (!listen_addr_parse(listen, &la) || la.la_kind == LISTEN_ADDR_UNIX)
         return false;
     memset(ss, 0, sizeof(*ss));
-    if (family == AF_INET) {
+    if (la.la_kind == LISTEN_ADDR_INET) {
         struct sockaddr_in *sin = (struct sockaddr_in *)ss;
         sin->sin_family = AF_INET;
-        sin->sin_port = htons((uint16_t)p);
+        sin->sin_port = htons((uint16_t)la.la_port);
         *len = sizeof(*sin);
-        return inet_pton(AF_INET, hbuf, &sin->sin_addr) == 1;
+        return inet_pton(AF_INET, la.la_host, &sin->sin_addr) == 1;
     }
     struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
     sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons((uint16_t)p);
+    sin6->sin6_port = htons((uint16_t)la.la_port);
     *len = sizeof(*sin6);
-    return inet_pton(AF_INET6, hbuf, &sin6->sin6_addr) == 1;
+    return inet_pton(AF_INET6, la.la_host, &sin6->sin6_addr) == 1;
 }
 
 static struct evconnlistener *status_server_listen_tcp(struct status_server *s, const char *listen,

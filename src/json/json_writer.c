@@ -249,32 +249,22 @@ void json_writer_commit(struct json_writer *w, size_t k)
     w->jw_buf[w->jw_len] = '\0';
 }
 
-/* Decimal digits of `v` written backwards, ending at `end`; returns the
- * first digit. */
-static char *json_writer_digits(char *end, uint64_t v)
-{
-    do {
-        *--end = (char)('0' + v % 10u);
-        v /= 10u;
-    } while (v != 0);
-    return end;
-}
-
 void json_writer_int(struct json_writer *w, int64_t v)
 {
-    char tmp[24];
+    char tmp[NUMFMT_U64_MAX + 1];
     uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    char *p = json_writer_digits(tmp + sizeof(tmp), mag);
+    char *p = tmp;
     if (v < 0)
-        *--p = '-';
-    json_writer_raw(w, p, (size_t)(tmp + sizeof(tmp) - p));
+        *p++ = '-';
+    p = numfmt_u64(p, mag);
+    json_writer_raw(w, tmp, (size_t)(p - tmp));
 }
 
 void json_writer_uint(struct json_writer *w, uint64_t v)
 {
-    char tmp[24];
-    char *p = json_writer_digits(tmp + sizeof(tmp), v);
-    json_writer_raw(w, p, (size_t)(tmp + sizeof(tmp) - p));
+    char tmp[NUMFMT_U64_MAX];
+    char *p = numfmt_u64(tmp, v);
+    json_writer_raw(w, tmp, (size_t)(p - tmp));
 }
 
 void json_writer_double(struct json_writer *w, double v)

@@ -150,6 +150,34 @@ static void test_numfmt_roundtrip(void **state)
     }
 }
 
+static void test_numfmt_u64(void **state)
+{
+    (void)state;
+    static const struct {
+        uint64_t v;
+        const char *want;
+    } cases[] = {{0, "0"}, {9, "9"}, {10, "10"}, {1234567890, "1234567890"},
+                 {UINT64_MAX, "18446744073709551615"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char buf[NUMFMT_U64_MAX + 1];
+        char *end = numfmt_u64(buf, cases[i].v);
+        *end = '\0';
+        assert_string_equal(buf, cases[i].want);
+    }
+    /* Against snprintf over a sweep. */
+    uint64_t x = 0x2545F4914F6CDD1Du;
+    for (int i = 0; i < 10000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        uint64_t v = x >> (i % 64);
+        char a[NUMFMT_U64_MAX + 1], b[32];
+        *numfmt_u64(a, v) = '\0';
+        snprintf(b, sizeof(b), "%llu", (unsigned long long)v);
+        assert_string_equal(a, b);
+    }
+}
+
 static void test_clock(void **state)
 {
     (void)state;
@@ -207,7 +235,8 @@ int main(void)
         cmocka_unit_test(test_utf8_cut),       cmocka_unit_test(test_utf8_copy),
         cmocka_unit_test(test_utf8_trim_partial),
         cmocka_unit_test(test_utf8_is_lead),   cmocka_unit_test(test_numfmt_double),
-        cmocka_unit_test(test_numfmt_roundtrip), cmocka_unit_test(test_clock),
+        cmocka_unit_test(test_numfmt_roundtrip),
+        cmocka_unit_test(test_numfmt_u64), cmocka_unit_test(test_clock),
         cmocka_unit_test(test_clock_rfc3339),   cmocka_unit_test(test_clock_mono_us),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

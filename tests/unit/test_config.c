@@ -299,11 +299,11 @@ static void test_builtin_defaults(void **state)
     assert_int_equal(config_subscription_count(c), 0);
     assert_null(config_contracts_dir(c));
     assert_string_equal(config_path(c), "cfg.json");
-    const struct config_listen *l = config_status_listen(c);
-    assert_int_equal(l->lis_kind, CONFIG_LISTEN_INET);
-    assert_string_equal(l->lis_text, "127.0.0.1:9464");
-    assert_string_equal(l->lis_host, "127.0.0.1");
-    assert_int_equal(l->lis_port, 9464);
+    const struct listen_addr *l = config_status_listen(c);
+    assert_int_equal(l->la_kind, LISTEN_ADDR_INET);
+    assert_string_equal(l->la_text, "127.0.0.1:9464");
+    assert_string_equal(l->la_host, "127.0.0.1");
+    assert_int_equal(l->la_port, 9464);
     config_unref(c);
 }
 
@@ -383,27 +383,27 @@ static void test_listen_forms(void **state)
     (void)state;
     static const struct {
         const char *text;
-        enum config_listen_kind kind;
+        enum listen_addr_kind kind;
         const char *host;
         unsigned port;
         const char *path;
     } ok[] = {
-        {"127.0.0.1:9464", CONFIG_LISTEN_INET, "127.0.0.1", 9464, ""},
-        {"0.0.0.0:0", CONFIG_LISTEN_INET, "0.0.0.0", 0, ""},
-        {"[::1]:65535", CONFIG_LISTEN_INET6, "::1", 65535, ""},
-        {"/run/ssemon/status.sock", CONFIG_LISTEN_UNIX, "", 0, "/run/ssemon/status.sock"},
+        {"127.0.0.1:9464", LISTEN_ADDR_INET, "127.0.0.1", 9464, ""},
+        {"0.0.0.0:0", LISTEN_ADDR_INET, "0.0.0.0", 0, ""},
+        {"[::1]:65535", LISTEN_ADDR_INET6, "::1", 65535, ""},
+        {"/run/ssemon/status.sock", LISTEN_ADDR_UNIX, "", 0, "/run/ssemon/status.sock"},
     };
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         char text[256];
         snprintf(text, sizeof(text), "{'status': {'listen': '%s'}, 'subscriptions': []}",
                  ok[i].text);
         struct config *c = load_ok(text);
-        const struct config_listen *l = config_status_listen(c);
-        assert_int_equal(l->lis_kind, ok[i].kind);
-        assert_string_equal(l->lis_text, ok[i].text);
-        assert_string_equal(l->lis_host, ok[i].host);
-        assert_int_equal(l->lis_port, ok[i].port);
-        assert_string_equal(l->lis_path, ok[i].path);
+        const struct listen_addr *l = config_status_listen(c);
+        assert_int_equal(l->la_kind, ok[i].kind);
+        assert_string_equal(l->la_text, ok[i].text);
+        assert_string_equal(l->la_host, ok[i].host);
+        assert_int_equal(l->la_port, ok[i].port);
+        assert_string_equal(l->la_path, ok[i].path);
         config_unref(c);
     }
 
@@ -1118,7 +1118,7 @@ static void test_equality(void **state)
     assert_true(equal_named(a, b, "other"));
     assert_false(config_subscription_equal(config_subscription_find(a, "same"),
                                            config_subscription_find(a, "other")));
-    assert_true(config_listen_equal(config_status_listen(a), config_status_listen(b)));
+    assert_true(listen_addr_equal(config_status_listen(a), config_status_listen(b)));
     config_unref(b);
 
     /* Members in another order: still equal. */
@@ -1218,7 +1218,7 @@ static void test_equality(void **state)
     }
     snprintf(text, sizeof(text), "{'status': {'listen': '[::1]:9464'}, 'subscriptions': []}");
     b = load_ok(text);
-    assert_false(config_listen_equal(config_status_listen(a), config_status_listen(b)));
+    assert_false(listen_addr_equal(config_status_listen(a), config_status_listen(b)));
     config_unref(b);
     config_unref(a);
     unsetenv("CREDENTIALS_DIRECTORY");

@@ -1,11 +1,14 @@
 /*
- * numfmt: doubles as the shortest decimal text that reads back exactly.
+ * numfmt: numbers as text: doubles as the shortest decimal text that reads
+ * back exactly, unsigned integers in decimal.
  * Base module: libc only.
  */
 #ifndef SSEMON_BASE_NUMFMT_H
 #define SSEMON_BASE_NUMFMT_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 /* Room for any numfmt_double text and its NUL. */
 #define NUMFMT_DOUBLE_MAX 32
@@ -16,5 +19,28 @@
  * round-trip text ("1e+10"); 15 keeps plain notation up to 15 digits
  * ("10000000000"). Returns the length written. */
 size_t numfmt_double(char *buf, size_t size, double v, int min_prec);
+
+/* Room for any numfmt_u64 text (20 digits). */
+#define NUMFMT_U64_MAX 20
+
+/* Writes `v` in decimal at dst (no NUL, at most NUMFMT_U64_MAX bytes) and
+ * returns the end of what it wrote. Inline: the metrics renderer writes
+ * millions of these per scrape. */
+static inline char *numfmt_u64(char *dst, uint64_t v)
+{
+    if (v < 10) {
+        *dst = (char)('0' + v);
+        return dst + 1;
+    }
+    char tmp[NUMFMT_U64_MAX];
+    char *p = tmp + sizeof(tmp);
+    do {
+        *--p = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v != 0);
+    size_t n = (size_t)(tmp + sizeof(tmp) - p);
+    memcpy(dst, p, n);
+    return dst + n;
+}
 
 #endif

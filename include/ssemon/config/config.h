@@ -71,7 +71,7 @@ struct config *config_ref(struct config *c);
 void config_unref(struct config *c);
 
 const char *config_path(const struct config *c);
-const struct config_listen *config_status_listen(const struct config *c);
+const struct listen_addr *config_status_listen(const struct config *c);
 /* The resolved contracts directory, or NULL when the file sets none. */
 const char *config_contracts_dir(const struct config *c);
 /* The built-in defaults with the file's "defaults" applied. */

@@ -19,6 +19,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "ssemon/core/subscription_name.h"
+
 #include "ssemon/config/config_settings.h"
 #include "ssemon/core/contract.h"
 #include "ssemon/core/validator.h"
@@ -28,9 +30,8 @@ struct config_doc;
 struct config_headers;
 struct sub_options;
 
-/* Subscription names: [A-Za-z0-9_.-]+, at most this many bytes (they are
- * journal fields and metric labels). */
-#define CONFIG_NAME_MAX 127
+/* Subscription names: core/subscription_name's rule. */
+#define CONFIG_NAME_MAX SUBSCRIPTION_NAME_MAX
 
 struct config_subscription;
 
