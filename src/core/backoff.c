@@ -53,3 +53,12 @@ uint64_t backoff_next(struct backoff *b)
     /* Modulo bias is below 2^-40 for any realistic span: irrelevant here. */
     return floor + backoff_rand(b) % (span + 1);
 }
+
+uint64_t backoff_clamp(const struct backoff *b, uint64_t ms)
+{
+    if (ms < b->bo_min_ms)
+        return b->bo_min_ms;
+    if (ms > b->bo_max_ms)
+        return b->bo_max_ms;
+    return ms;
+}

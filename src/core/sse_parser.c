@@ -92,6 +92,7 @@ static const char *const sse_anomaly_names[SSE_ANOMALY_COUNT] = {
     [SSE_ANOMALY_BAD_RETRY] = "bad_retry",
     [SSE_ANOMALY_LINE_TOO_LONG] = "line_too_long",
     [SSE_ANOMALY_EVENT_TOO_LARGE] = "event_too_large",
+    [SSE_ANOMALY_RETRY_OUT_OF_RANGE] = "retry_out_of_range",
 };
 
 const char *sse_anomaly_name(enum sse_anomaly kind)

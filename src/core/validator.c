@@ -874,6 +874,8 @@ static const char *validator_anomaly_text(enum sse_anomaly kind)
         return "line longer than the parser's limit (its event discarded)";
     case SSE_ANOMALY_EVENT_TOO_LARGE:
         return "event data larger than the parser's limit (event discarded)";
+    case SSE_ANOMALY_RETRY_OUT_OF_RANGE:
+        return "retry field outside the reconnect range (clamped into it)";
     }
     return "unknown anomaly";
 }

@@ -90,6 +90,7 @@ struct subscription {
     uint64_t sub_t_rx;
     long sub_status;
     bool sub_opened;
+    bool sub_retry_reported; /* retry_out_of_range already reported */
     bool sub_got_headers;
     bool sub_got_byte;
     bool sub_has_location;
@@ -348,6 +349,8 @@ static void sub_report_closed(struct subscription *s, enum stream_close_reason r
         s->sub_state = SUB_WAITING;
         if (!opened || !sse_parser_retry(s->sub_parser, &retry_ms))
             retry_ms = backoff_next(&s->sub_backoff);
+        else
+            retry_ms = backoff_clamp(&s->sub_backoff, retry_ms);
         info.scl_will_retry = true;
         info.scl_retry_in_ms = retry_ms;
     }
@@ -583,11 +586,27 @@ static void sub_on_comment(void *ctx, const char *text, size_t len)
         s->sub_cbs.sc_on_comment(s->sub_ctx, s, text, len);
 }
 
+/* A retry outside the backoff range is clamped when it is used (see
+ * sub_report_closed) and reported once per connection: a server that sends
+ * it before every event must not flood the monitor with anomalies. */
 static void sub_on_retry(void *ctx, uint64_t ms)
 {
     struct subscription *s = ctx;
-    if (sub_live(s, SUB_OPEN) && s->sub_cbs.sc_on_retry != NULL)
+    if (!sub_live(s, SUB_OPEN))
+        return;
+    if (s->sub_cbs.sc_on_retry != NULL) {
         s->sub_cbs.sc_on_retry(s->sub_ctx, s, ms);
+        if (!sub_live(s, SUB_OPEN))
+            return;
+    }
+    if (s->sub_retry_reported || backoff_clamp(&s->sub_backoff, ms) == ms)
+        return;
+    s->sub_retry_reported = true;
+    if (s->sub_cbs.sc_on_anomaly != NULL) {
+        char line[sizeof("retry: ") + 20];
+        int n = snprintf(line, sizeof(line), "retry: %" PRIu64, ms);
+        s->sub_cbs.sc_on_anomaly(s->sub_ctx, s, SSE_ANOMALY_RETRY_OUT_OF_RANGE, line, (size_t)n);
+    }
 }
 
 static void sub_on_anomaly(void *ctx, enum sse_anomaly kind, const char *line, size_t len)
@@ -719,6 +738,7 @@ static void sub_attempt_begin(struct subscription *s)
     s->sub_got_headers = false;
     s->sub_got_byte = false;
     s->sub_opened = false;
+    s->sub_retry_reported = false;
     s->sub_t_start = clock_mono_ms();
     s->sub_state = SUB_CONNECTING;
     s->sub_stats.ss_attempts++;

@@ -14,6 +14,7 @@ static const char *const sse_rec_kinds[] = {
     [SSE_ANOMALY_BAD_RETRY] = "bad_retry",
     [SSE_ANOMALY_LINE_TOO_LONG] = "line_too_long",
     [SSE_ANOMALY_EVENT_TOO_LARGE] = "event_too_large",
+    [SSE_ANOMALY_RETRY_OUT_OF_RANGE] = "retry_out_of_range",
 };
 _Static_assert(sizeof(sse_rec_kinds) / sizeof(sse_rec_kinds[0]) == SSE_ANOMALY_COUNT,
                "one transcript name per anomaly kind");

@@ -143,6 +143,42 @@ static void test_many_failures_do_not_overflow(void **state)
     assert_int_equal(b.bo_failures, UINT32_MAX);
 }
 
+static void test_clamp_server_retry(void **state)
+{
+    (void)state;
+    struct backoff b;
+    backoff_init(&b, 500, 3000, 9);
+    /* retry: 0 and anything below the floor wait the floor. */
+    assert_int_equal(backoff_clamp(&b, 0), 500);
+    assert_int_equal(backoff_clamp(&b, 499), 500);
+    /* Inside the range (ends included) the server's value is kept. */
+    assert_int_equal(backoff_clamp(&b, 500), 500);
+    assert_int_equal(backoff_clamp(&b, 1234), 1234);
+    assert_int_equal(backoff_clamp(&b, 3000), 3000);
+    /* A day, or a saturated value, waits the ceiling. */
+    assert_int_equal(backoff_clamp(&b, 3001), 3000);
+    assert_int_equal(backoff_clamp(&b, 86400000), 3000);
+    assert_int_equal(backoff_clamp(&b, UINT64_MAX), 3000);
+    /* The defaults apply when the bounds are 0. */
+    backoff_init(&b, 0, 0, 9);
+    assert_int_equal(backoff_clamp(&b, 0), BACKOFF_DEFAULT_MIN_MS);
+    assert_int_equal(backoff_clamp(&b, 86400000), BACKOFF_DEFAULT_MAX_MS);
+}
+
+static void test_clamp_leaves_the_sequence_alone(void **state)
+{
+    (void)state;
+    struct backoff a;
+    struct backoff b;
+    backoff_init(&a, 100, 10000, 77);
+    backoff_init(&b, 100, 10000, 77);
+    for (int i = 0; i < 20; i++) {
+        (void)backoff_clamp(&b, (uint64_t)i * 1000);
+        assert_int_equal(backoff_ceiling(&a), backoff_ceiling(&b));
+        assert_int_equal(backoff_next(&a), backoff_next(&b));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -154,6 +190,8 @@ int main(void)
         cmocka_unit_test(test_reset_returns_to_first_range),
         cmocka_unit_test(test_same_seed_same_sequence),
         cmocka_unit_test(test_many_failures_do_not_overflow),
+        cmocka_unit_test(test_clamp_server_retry),
+        cmocka_unit_test(test_clamp_leaves_the_sequence_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -552,6 +552,10 @@ static void test_retry_valid(void **state)
     /* Leading zeros make a long string of a small number. */
     EXPECT_STATE("retry: 000000000000000000000000000000001\n", "R[1] L[] T[1]");
     expect_anomaly(S("retry: 1000\nretry: 0\n"), SSE_ANOMALY_BAD_RETRY, 0);
+    /* The parser knows no reconnect range: any valid value is taken as is,
+     * and only a subscription reports retry_out_of_range. */
+    expect_anomaly(S("retry: 0\nretry: 86400000\nretry: 99999999999999999999999\n"),
+                   SSE_ANOMALY_RETRY_OUT_OF_RANGE, 0);
 }
 
 static void test_retry_invalid(void **state)
@@ -1571,6 +1575,7 @@ static void test_anomaly_names(void **state)
     (void)state;
     assert_string_equal(sse_anomaly_name(SSE_ANOMALY_UNKNOWN_FIELD), "unknown_field");
     assert_string_equal(sse_anomaly_name(SSE_ANOMALY_NO_COLON), "no_colon");
+    assert_string_equal(sse_anomaly_name(SSE_ANOMALY_RETRY_OUT_OF_RANGE), "retry_out_of_range");
     for (unsigned k = 0; k < SSE_ANOMALY_COUNT; k++) {
         const char *name = sse_anomaly_name((enum sse_anomaly)k);
         assert_non_null(name);

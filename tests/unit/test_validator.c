@@ -483,7 +483,8 @@ static void test_anomalies_strict(void **state)
     validator_anomaly(f->f_v, 9, SSE_ANOMALY_BAD_RETRY, "retry: 1x", 9);
     validator_anomaly(f->f_v, 10, SSE_ANOMALY_LINE_TOO_LONG, "data: xxxx", 10);
     validator_anomaly(f->f_v, 11, SSE_ANOMALY_EVENT_TOO_LARGE, "data: yyyy", 10);
-    expect_n(f, 8);
+    validator_anomaly(f->f_v, 12, SSE_ANOMALY_RETRY_OUT_OF_RANGE, "retry: 0", 8);
+    expect_n(f, 9);
     expect(f, 2, VIOLATION_SSE_SYNTAX, "invalid_utf8: invalid UTF-8 (replaced by U+FFFD)");
     expect(f, 3, VIOLATION_SSE_SYNTAX, "nul: U+0000 in a line");
     assert_string_equal(f->f_r[3].rv_excerpt, "data: a\xef\xbf\xbd"
@@ -495,6 +496,9 @@ static void test_anomalies_strict(void **state)
            "line_too_long: line longer than the parser's limit (its event discarded)");
     expect(f, 7, VIOLATION_LINE_TOO_LONG,
            "event_too_large: event data larger than the parser's limit (event discarded)");
+    expect(f, 8, VIOLATION_SSE_SYNTAX,
+           "retry_out_of_range: retry field outside the reconnect range (clamped into it)");
+    assert_string_equal(f->f_r[8].rv_excerpt, "retry: 0");
     for (size_t i = 0; i < f->f_n; i++)
         assert_int_equal(f->f_r[i].rv_sev, VIOLATION_ERROR);
     /* anomalies do not count as events: the first-event rule still runs */
@@ -513,12 +517,16 @@ static void test_anomalies_lenient(void **state)
     open_ok(f, 0);
     feed(f, 5, "foo: bar\n");
     validator_anomaly(f->f_v, 6, SSE_ANOMALY_LINE_TOO_LONG, "x", 1);
-    expect_n(f, 2);
+    validator_anomaly(f->f_v, 7, SSE_ANOMALY_RETRY_OUT_OF_RANGE, "retry: 0", 8);
+    expect_n(f, 3);
     expect(f, 0, VIOLATION_SSE_SYNTAX, "unknown_field: line with an unknown field name (ignored)");
     assert_int_equal(f->f_r[0].rv_sev, VIOLATION_WARNING);
     /* too long is data lost: always an error */
     assert_int_equal(f->f_r[1].rv_class, VIOLATION_LINE_TOO_LONG);
     assert_int_equal(f->f_r[1].rv_sev, VIOLATION_ERROR);
+    /* a clamped retry is an SSE-level anomaly like the others */
+    assert_int_equal(f->f_r[2].rv_class, VIOLATION_SSE_SYNTAX);
+    assert_int_equal(f->f_r[2].rv_sev, VIOLATION_WARNING);
     fx_free(f);
 }
 

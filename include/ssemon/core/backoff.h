@@ -8,6 +8,10 @@
  *     delay   = uniform in [max(min_ms, ceiling / 2), ceiling]
  * so every delay lies in [min_ms, max_ms], the range doubles per failure,
  * and clients that failed together spread out instead of retrying in step.
+ *
+ * A server's own reconnection time (the SSE retry field) is honoured only
+ * inside the same range (backoff_clamp): a server must not set the pace of
+ * its monitor, neither hammering it nor silencing it.
  */
 #ifndef SSEMON_BACKOFF_H
 #define SSEMON_BACKOFF_H
@@ -36,5 +40,10 @@ void backoff_reset(struct backoff *b);
 
 /* The upper bound of the range the next call to backoff_next draws from. */
 uint64_t backoff_ceiling(const struct backoff *b);
+
+/* `ms` moved into [min_ms, max_ms]: the reconnect delay for a server that
+ * asked for `ms`. The result differs from `ms` exactly when `ms` is out of
+ * range. Does not touch the sequence. */
+uint64_t backoff_clamp(const struct backoff *b, uint64_t ms);
 
 #endif

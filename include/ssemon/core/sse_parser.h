@@ -45,8 +45,12 @@ enum sse_anomaly {
     SSE_ANOMALY_LINE_TOO_LONG,
     /* Error: an event's data grew beyond max_event. The event is discarded. */
     SSE_ANOMALY_EVENT_TOO_LARGE,
+    /* A valid retry field outside the reconnect range of its subscription,
+     * which clamps it. Never reported by the parser (it knows no range): the
+     * subscription reports it, once per connection (io/subscription.h). */
+    SSE_ANOMALY_RETRY_OUT_OF_RANGE,
 };
-#define SSE_ANOMALY_COUNT 8
+#define SSE_ANOMALY_COUNT 9
 
 /* Stable lower-case name of an anomaly ("unknown_field", "no_colon", ...). */
 const char *sse_anomaly_name(enum sse_anomaly kind);

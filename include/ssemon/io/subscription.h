@@ -22,11 +22,16 @@
  * survive reconnects.
  *
  * Reconnects (so_reconnect): after a connection that opened, the delay is
- * the server's retry field when the stream ever sent one, else the backoff;
+ * the server's retry field when the stream ever sent one, clamped into
+ * [so_backoff_min_ms, so_backoff_max_ms] (backoff_clamp), else the backoff;
  * after a connection that never opened (transport failure before headers,
  * bad status, bad content type) it is always the backoff, so a failing
  * server is not hammered at its own retry rate. The backoff resets once a
- * connection has stayed open for so_healthy_ms.
+ * connection has stayed open for so_healthy_ms. A retry field outside that
+ * range is reported as the anomaly SSE_ANOMALY_RETRY_OUT_OF_RANGE, at most
+ * once per connection (the first such field of the connection), with the
+ * line "retry: N" (N the value as parsed, saturated at UINT64_MAX): a server
+ * cannot set the monitor's pace, neither by retry: 0 nor by retry: 86400000.
  *
  * Re-entrancy: every callback may call subscription_stop, subscription_start
  * or subscription_free on its own or any other subscription of the engine,
@@ -123,7 +128,9 @@ struct sub_closed_info {
 
 /* Every callback may be NULL. `ctx` is the pointer given to
  * subscription_new. Pass-through callbacks have the sse_parser meaning and
- * fire only while the connection is open; on_chunk sees the raw body bytes
+ * fire only while the connection is open (on_retry gets the server's value,
+ * before any clamp; on_anomaly also gets retry_out_of_range, right after the
+ * on_retry of the field that caused it); on_chunk sees the raw body bytes
  * before they are parsed. After subscription_stop returns, or from inside
  * subscription_free, no callback fires any more. */
 struct sub_callbacks {
