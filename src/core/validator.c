@@ -905,6 +905,11 @@ void validator_anomaly(struct validator *v, uint64_t now_ms, enum sse_anomaly ki
         cls = VIOLATION_LINE_TOO_LONG;
         sev = VIOLATION_ERROR;
     }
+    /* A retry outside the monitor's range is valid SSE (a browser honours
+     * it); the clamp is the monitor's own policy, so it is worth knowing but
+     * never makes a stream unhealthy. */
+    if (kind == SSE_ANOMALY_RETRY_OUT_OF_RANGE)
+        sev = VIOLATION_WARNING;
     m = validator_msg(v);
     validator_msg_printf(&m, "%s: %s", name != NULL ? name : "anomaly",
                          validator_anomaly_text(kind));

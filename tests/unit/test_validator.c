@@ -499,8 +499,10 @@ static void test_anomalies_strict(void **state)
     expect(f, 8, VIOLATION_SSE_SYNTAX,
            "retry_out_of_range: retry field outside the reconnect range (clamped into it)");
     assert_string_equal(f->f_r[8].rv_excerpt, "retry: 0");
-    for (size_t i = 0; i < f->f_n; i++)
+    for (size_t i = 0; i + 1 < f->f_n; i++)
         assert_int_equal(f->f_r[i].rv_sev, VIOLATION_ERROR);
+    /* a clamped retry is valid SSE: a warning even when strict */
+    assert_int_equal(f->f_r[8].rv_sev, VIOLATION_WARNING);
     /* anomalies do not count as events: the first-event rule still runs */
     assert_int_equal(validator_next_deadline(f->f_v), 1001);
     fx_free(f);
