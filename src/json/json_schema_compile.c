@@ -1291,6 +1291,19 @@ const struct json_schema *json_schema_compile_add(struct json_schema_set *set, c
     return entry;
 }
 
+/* Gives back what a growing array reserved beyond its end (a set lives as
+ * long as its contract); keeps the array as it is if that fails. */
+static void jsc_shrink(void **ptr, size_t *cap, size_t n, size_t elem)
+{
+    if (n == 0 || n >= *cap)
+        return;
+    void *p = realloc(*ptr, n * elem);
+    if (p == NULL)
+        return;
+    *ptr = p;
+    *cap = n;
+}
+
 bool json_schema_compile_finish(struct json_schema_set *set, struct json_schema_error *err)
 {
     struct jsc_compiler failed = {.c_err = err};
@@ -1304,6 +1317,10 @@ bool json_schema_compile_finish(struct json_schema_set *set, struct json_schema_
     bool ok = jsc_build_consts(c);
     jsc_abandon(set);
     set->s_ready = ok;
+    jsc_shrink((void **)&set->s_nodes, &set->s_capnodes, set->s_nnodes, sizeof(*set->s_nodes));
+    jsc_shrink((void **)&set->s_props, &set->s_capprops, set->s_nprops, sizeof(*set->s_props));
+    jsc_shrink((void **)&set->s_reqs, &set->s_capreqs, set->s_nreqs, sizeof(*set->s_reqs));
+    jsc_shrink((void **)&set->s_pool, &set->s_poolcap, set->s_poollen, 1);
     return ok;
 }
 

@@ -31,7 +31,7 @@
 
 /* The default limits: far above what a real contract needs (the shipped
  * ones use a few dozen schemas), low enough that the largest document they
- * admit loads in about half a second and 150 MB, plus its patterns: each
+ * admit loads in under a second and 150 MB, plus its patterns: each
  * distinct one costs what glibc's regcomp builds for it, which pattern.h
  * bounds per pattern (up to about 4 MB and 10 ms). */
 #define JSON_SCHEMA_MAX_NODES 100000      /* schemas and subschemas, in all */
