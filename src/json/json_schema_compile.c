@@ -445,7 +445,8 @@ static bool jsc_kw_required(struct jsc_compiler *c, uint32_t node, const json_t 
         s->s_nreqs++;
     }
     bool nomem = false;
-    uint32_t repeat = jsc_required_repeat(c, s->s_reqs + first, (uint32_t)count, &nomem);
+    uint32_t repeat =
+        count > 1 ? jsc_required_repeat(c, s->s_reqs + first, (uint32_t)count, &nomem) : JSM_NONE;
     if (nomem) {
         jsc_nomem(c);
         return false;
@@ -468,6 +469,8 @@ static bool jsc_kw_required(struct jsc_compiler *c, uint32_t node, const json_t 
  * exist. */
 static void jsc_link_required(struct json_schema_set *s, struct jsm_node *n)
 {
+    if (n->sn_nreqs == 0 || n->sn_nprops == 0)
+        return;
     const struct jsm_prop *p = s->s_props + n->sn_props;
     for (uint32_t r = 0; r < n->sn_nreqs; r++) {
         struct jsm_req *rq = &s->s_reqs[n->sn_reqs + r];
