@@ -1284,6 +1284,13 @@ static void test_lifecycle_timeout(void **state)
 
 /* ---- time the caller could not observe ---- */
 
+/* Exactly one violation so far: this one. */
+static void expect_one(const struct fx *f, enum violation_class cls, const char *msg)
+{
+    expect_n(f, 1);
+    expect(f, 0, cls, msg);
+}
+
 /* A pause inside a heartbeat window moves its deadline by the pause; a
  * heartbeat read right after it is in time, and its gap leaves the pause
  * out; the part of a pause before the window started does not count. */
@@ -1312,9 +1319,8 @@ static void test_pause_heartbeat_window(void **state)
     validator_tick(f->f_v, 28010);
     expect_n(f, 0);
     validator_tick(f->f_v, 28011);
-    expect_n(f, 1);
-    expect(f, 0, VIOLATION_HEARTBEAT_MISSED,
-           "no heartbeat for 10001 ms (limit 10000 ms: interval 5000 ms x 2)");
+    expect_one(f, VIOLATION_HEARTBEAT_MISSED,
+               "no heartbeat for 10001 ms (limit 10000 ms: interval 5000 ms x 2)");
 
     /* a pause that began before the window only counts from its start */
     ev(f, 30000, "heartbeat", "");
@@ -1350,9 +1356,8 @@ static void test_pause_first_event_and_lifecycle(void **state)
     expect_n(f, 0);
     assert_int_equal(validator_next_deadline(f->f_v), 63201);
     validator_tick(f->f_v, 63201);
-    expect_n(f, 1);
-    expect(f, 0, VIOLATION_LIFECYCLE_TIMEOUT,
-           "final state not reached within 60000 ms (in state \"waiting\")");
+    expect_one(f, VIOLATION_LIFECYCLE_TIMEOUT,
+               "final state not reached within 60000 ms (in state \"waiting\")");
     fx_free(f);
 
     /* the first-event rule is still judged after a pause */
@@ -1360,9 +1365,8 @@ static void test_pause_first_event_and_lifecycle(void **state)
     open_ok(f, 0);
     validator_pause(f->f_v, 500, 2500);
     validator_tick(f->f_v, 3001);
-    expect_n(f, 1);
-    expect(f, 0, VIOLATION_FIRST_EVENT_LATE,
-           "no event within 1000 ms of the response headers (waited 1001 ms)");
+    expect_one(f, VIOLATION_FIRST_EVENT_LATE,
+               "no event within 1000 ms of the response headers (waited 1001 ms)");
     fx_free(f);
 
     /* outside a lifecycle a pause is only counted */
