@@ -42,6 +42,13 @@ void config_doc_free(struct config_doc *d)
 int config_doc_parse(struct config_doc *d, const char *text, size_t len)
 {
     struct json_tape_error jerr;
+
+    /* A UTF-8 byte order mark (editors on Windows write one) is skipped:
+     * positions count from the character after it. */
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+        text += 3;
+        len -= 3;
+    }
     int rc = json_tape_parse(&d->cd_tape, text, len, &jerr);
 
     if (rc == JSON_TAPE_ENOMEM) {

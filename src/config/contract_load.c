@@ -247,6 +247,17 @@ static int cl_read_file(const char *path, char **text, size_t *len, struct contr
     return -1;
 }
 
+/* Drops a UTF-8 byte order mark (editors on Windows write one) from the
+ * start of an owned, NUL-terminated text: positions then count from the
+ * character after it. */
+static void cl_skip_bom(char *text, size_t *len)
+{
+    if (*len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+        memmove(text, text + 3, *len - 3 + 1);
+        *len -= 3;
+    }
+}
+
 /* ---- the chain ---- */
 
 static void cl_chain_free(struct cl_chain *ch)
@@ -301,6 +312,7 @@ static int cl_push(struct cl_chain *ch, const char *name, char *text, size_t len
     }
     struct cl_file *f = &ch->clc_files[ch->clc_n];
     memset(f, 0, sizeof(*f));
+    cl_skip_bom(text, &len);
     f->clf_text = text;
     f->clf_len = len;
     f->clf_name = strdup(name);
@@ -612,6 +624,7 @@ static int cl_list_add(struct contract_load_entry **out, size_t *n, size_t *cap,
     size_t len;
     if (cl_read_file(path, &text, &len, &err) < 0)
         return 0;
+    cl_skip_bom(text, &len);
     json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
     free(text);
     if (!json_is_object(doc) || json_is_true(json_object_get(doc, "abstract"))) {

@@ -279,20 +279,28 @@ static bool contract_header_name_valid(const char *s)
     return true;
 }
 
-static struct json_schema *cc_schema(struct cc *cc, const json_t *schema)
+/* Every schema is inside the contract document, so json_schema names the
+ * offending value by its path from the document's root (also when it is in
+ * a definition). */
+static int cc_schema_fail(struct cc *cc, const struct json_schema_error *serr)
+{
+    snprintf(cc->cc_err->ce_path, sizeof(cc->cc_err->ce_path), "%s", serr->se_path);
+    snprintf(cc->cc_err->ce_message, sizeof(cc->cc_err->ce_message), "%s", serr->se_msg);
+    return -1;
+}
+
+/* Compiles the schema at the current path into the contract's set. */
+static const struct json_schema *cc_schema(struct cc *cc, const json_t *schema)
 {
     struct json_schema_error serr;
 
     memset(&serr, 0, sizeof(serr));
-    struct json_schema *s = json_schema_compile(schema, cc->cc_doc, &serr);
-    if (s != NULL)
-        return s;
-    /* Every schema is inside the contract document, so json_schema names
-     * the offending value by its path from the document's root (also when
-     * it is in a $ref target elsewhere). */
-    snprintf(cc->cc_err->ce_path, sizeof(cc->cc_err->ce_path), "%s", serr.se_path);
-    snprintf(cc->cc_err->ce_message, sizeof(cc->cc_err->ce_message), "%s", serr.se_msg);
-    return NULL;
+    /* A path cut short is no address: then the compiler finds the schema. */
+    const struct json_schema *s = json_schema_compile_add(
+        cc->cc_c->c_schemas, schema, cc->cc_truncated ? NULL : cc->cc_path, &serr);
+    if (s == NULL)
+        cc_schema_fail(cc, &serr);
+    return s;
 }
 
 /* ---- response ---- */
@@ -937,30 +945,37 @@ static int cc_lifecycle_reachable(struct cc *cc)
     return cc_fail(cc, "\"lifecycle_timeout_s\" needs an \"order\" with a final state");
 }
 
-/* Definitions are compiled on their own too: one that no schema references
- * is still checked, so an unsupported keyword never hides there. */
-static int cc_definitions(struct cc *cc, const char *key)
+/* Starts the contract's schema set: every definition is compiled here,
+ * once (one that no schema references is still checked, so an unsupported
+ * keyword never hides there). */
+static int cc_definitions(struct cc *cc)
 {
-    const json_t *defs = json_object_get(cc->cc_doc, key);
-    const char *name;
-    json_t *schema;
+    static const char *const keys[] = {"definitions", "$defs"};
+    struct json_schema_error serr;
 
-    if (defs == NULL)
-        return 0;
-    size_t saved = cc_push(cc, key);
-    if (cc_object(cc, defs) < 0)
-        return -1;
-    json_object_foreach((json_t *)defs, name, schema)
-    {
-        size_t saved_def = cc_push(cc, name);
-        struct json_schema *s = cc_schema(cc, schema);
-        if (s == NULL)
+    for (size_t i = 0; i < 2; i++) {
+        const json_t *defs = json_object_get(cc->cc_doc, keys[i]);
+        if (defs == NULL)
+            continue;
+        size_t saved = cc_push(cc, keys[i]);
+        if (cc_object(cc, defs) < 0)
             return -1;
-        json_schema_free(s);
-        cc_pop(cc, saved_def);
+        cc_pop(cc, saved);
     }
-    cc_pop(cc, saved);
-    return 0;
+    memset(&serr, 0, sizeof(serr));
+    cc->cc_c->c_schemas = json_schema_compile_new(cc->cc_doc, NULL, &serr);
+    return cc->cc_c->c_schemas != NULL ? 0 : cc_schema_fail(cc, &serr);
+}
+
+/* After the last schema: the set becomes usable. */
+static int cc_schemas_finish(struct cc *cc)
+{
+    struct json_schema_error serr;
+
+    memset(&serr, 0, sizeof(serr));
+    if (json_schema_compile_finish(cc->cc_c->c_schemas, &serr))
+        return 0;
+    return cc_schema_fail(cc, &serr);
 }
 
 static int cc_section(struct cc *cc, const char *key, int (*fn)(struct cc *, const json_t *))
@@ -1012,7 +1027,7 @@ static int cc_top(struct cc *cc)
         if (c->c_description == NULL)
             return -1;
     }
-    if (cc_definitions(cc, "definitions") < 0 || cc_definitions(cc, "$defs") < 0)
+    if (cc_definitions(cc) < 0)
         return -1;
     if (cc_section(cc, "variables", cc_variables) < 0 ||
         cc_section(cc, "response", cc_response) < 0 || cc_section(cc, "envelope", cc_envelope) < 0)
@@ -1027,7 +1042,7 @@ static int cc_top(struct cc *cc)
         return -1;
     if (cc_heartbeat_resettable(cc) < 0 || cc_lifecycle_reachable(cc) < 0)
         return -1;
-    return 0;
+    return cc_schemas_finish(cc);
 }
 
 struct contract *contract_compile(const json_t *doc, struct contract_error *err)
@@ -1066,12 +1081,9 @@ struct contract *contract_compile(const json_t *doc, struct contract_error *err)
 static void contract_event_free(struct contract_event *e)
 {
     free(e->ce_name);
-    json_schema_free(e->ce_schema);
     free(e->ce_discriminator);
-    for (size_t i = 0; i < e->ce_n_variants; i++) {
+    for (size_t i = 0; i < e->ce_n_variants; i++)
         free(e->ce_variants[i].cv_value);
-        json_schema_free(e->ce_variants[i].cv_schema);
-    }
     free(e->ce_variants);
     for (size_t i = 0; i < e->ce_n_equals; i++) {
         free(e->ce_equals[i].ceq_pointer);
@@ -1114,6 +1126,7 @@ void contract_free(struct contract *c)
         free(s->cs_on);
     }
     free(c->c_states);
+    json_schema_compile_free(c->c_schemas);
     free(c);
 }
 

@@ -641,6 +641,27 @@ void validator_tick(struct validator *v, uint64_t now_ms)
     validator_run_time(v, now_ms);
 }
 
+/* How much of the pause [from, to] falls after `start`. */
+static uint64_t validator_paused_after(uint64_t start, uint64_t from, uint64_t to)
+{
+    uint64_t begin = start > from ? start : from;
+    return to > begin ? to - begin : 0;
+}
+
+void validator_pause(struct validator *v, uint64_t from_ms, uint64_t to_ms)
+{
+    if (to_ms <= from_ms)
+        return;
+    v->val_stats.vs_unobserved_ms += to_ms - from_ms;
+    if (!v->val_live)
+        return;
+    /* The first-event wait and the lifecycle both run from the open; a
+     * window not started yet starts from it too (validator_fire_first). */
+    v->val_open_ms += validator_paused_after(v->val_open_ms, from_ms, to_ms);
+    if (v->val_win_started)
+        v->val_win_start += validator_paused_after(v->val_win_start, from_ms, to_ms);
+}
+
 uint64_t validator_next_deadline(const struct validator *v)
 {
     uint64_t d = validator_first_deadline(v);
@@ -1373,7 +1394,8 @@ void validator_event(struct validator *v, uint64_t now_ms, const struct sse_even
     v->val_stats.vs_last_event_ms = now_ms;
     if (!v->val_first_seen) {
         v->val_first_seen = true;
-        v->val_stats.vs_first_event_latency_ms = now_ms - v->val_open_ms;
+        v->val_stats.vs_first_event_latency_ms =
+            now_ms > v->val_open_ms ? now_ms - v->val_open_ms : 0;
     }
     validator_judge(v, now_ms, ev);
     /* The window starts with the first event of any kind, if the event

@@ -3,6 +3,15 @@
  * judge_after (by judge_rearm alone after a close): the final state is
  * noted, and (live) the timer follows the validator's next deadline, so
  * time rules fire on time whether or not bytes arrive.
+ *
+ * The timer runs ahead of sockets, so a deadline is judged before bytes
+ * that arrived after it. But when it fires much later than due, the loop
+ * was held (a reload compiling contracts, a stopped process) and no byte
+ * could be read meanwhile: the validator is told that time was not
+ * observed (validator_pause) instead of being asked to judge it, and the
+ * judgement is left to a second timer at the sockets' priority, which
+ * libevent runs after the sockets that were ready by then, so the bytes
+ * that waited are read first.
  */
 #include "ssemon/io/judge.h"
 #include "ssemon/base/clock.h"
@@ -21,6 +30,9 @@
 /* Room for a close's message: 200 bytes of content type, or a transport
  * error (a recording's may be long; the validator bounds it again). */
 #define JUDGE_MSG_MAX 640
+/* A timer firing this much later than due means the loop was held. A
+ * healthy loop, even a busy one, is late by a few milliseconds. */
+#define JUDGE_STALL_MS 100
 
 struct judge {
     struct validator *j_val;
@@ -29,6 +41,10 @@ struct judge {
     bool j_live; /* j_timer is initialised */
     struct deadline j_timer;
     uint64_t j_armed_at; /* when j_timer fires; VALIDATOR_NO_DEADLINE: not armed */
+    /* After a stall: judges once the sockets have been read (armed: j_timer
+     * is left alone until it has run). */
+    struct deadline j_after_stall;
+    bool j_stall_look;
     uint64_t (*j_clock)(void);
     struct sse_parser *j_parser; /* judge_feed's, made on first use */
     uint64_t j_feed_ms;          /* the time of the bytes being fed */
@@ -50,7 +66,7 @@ static void judge_on_violation(void *ctx, const struct violation *v)
  * per window, not once per event. */
 static void judge_rearm(struct judge *j)
 {
-    if (!j->j_live)
+    if (!j->j_live || j->j_stall_look)
         return;
     uint64_t next = validator_next_deadline(j->j_val);
     if (next == VALIDATOR_NO_DEADLINE) {
@@ -82,7 +98,28 @@ static void judge_on_timer(void *ctx)
 {
     struct judge *j = ctx;
     uint64_t now = j->j_clock();
+    uint64_t due = j->j_armed_at;
     j->j_armed_at = VALIDATOR_NO_DEADLINE;
+    if (now > due && now - due > JUDGE_STALL_MS) {
+        /* The loop last looked before `due`: from then on, nothing was
+         * observed. */
+        validator_pause(j->j_val, due - 1, now);
+        if (deadline_arm(&j->j_after_stall, 0) == 0) {
+            j->j_stall_look = true;
+            return;
+        }
+        /* No second timer: judge now, as without a stall. */
+    }
+    validator_tick(j->j_val, now);
+    judge_after(j, now);
+}
+
+/* The loop has read what was ready after the stall: judge now. */
+static void judge_on_after_stall(void *ctx)
+{
+    struct judge *j = ctx;
+    uint64_t now = j->j_clock();
+    j->j_stall_look = false;
     validator_tick(j->j_val, now);
     judge_after(j, now);
 }
@@ -99,7 +136,10 @@ struct judge *judge_new(const struct judge_options *o, const struct judge_callba
     j->j_armed_at = VALIDATOR_NO_DEADLINE;
     if (o->jo_base != NULL) {
         j->j_live = true;
-        if (deadline_init(&j->j_timer, o->jo_base, judge_on_timer, j) != 0)
+        /* Both initialised before either can fail: judge_free releases both. */
+        int rt = deadline_init(&j->j_timer, o->jo_base, judge_on_timer, j);
+        int ra = deadline_init(&j->j_after_stall, o->jo_base, judge_on_after_stall, j);
+        if (rt != 0 || ra != 0)
             goto fail;
         if (event_base_get_npriorities(o->jo_base) > 1)
             deadline_prioritize(&j->j_timer);
@@ -118,8 +158,10 @@ void judge_free(struct judge *j)
 {
     if (j == NULL)
         return;
-    if (j->j_live)
+    if (j->j_live) {
         deadline_release(&j->j_timer);
+        deadline_release(&j->j_after_stall);
+    }
     validator_free(j->j_val);
     sse_parser_free(j->j_parser);
     free(j);
@@ -271,7 +313,9 @@ void judge_disarm(struct judge *j)
     if (!j->j_live)
         return;
     deadline_cancel(&j->j_timer);
+    deadline_cancel(&j->j_after_stall);
     j->j_armed_at = VALIDATOR_NO_DEADLINE;
+    j->j_stall_look = false;
 }
 
 /* ---- a connection ends ---- */

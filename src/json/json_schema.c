@@ -221,7 +221,7 @@ static bool js_is_uuid(const char *s, size_t len)
 /* ---- validation ---- */
 
 struct js_vctx {
-    const struct json_schema *v_s;
+    const struct json_schema_set *v_s;
     const struct json_tape *v_t;
     struct json_schema_error *v_err; /* NULL: no messages */
     bool v_truncated;                /* the path lost its outer segments */
@@ -357,7 +357,7 @@ static bool js_fail_type(struct js_vctx *v, unsigned allowed, size_t inst)
 
 static bool js_check_enum(struct js_vctx *v, const struct jsm_node *n, size_t inst)
 {
-    const struct json_schema *s = v->v_s;
+    const struct json_schema_set *s = v->v_s;
     for (uint32_t i = 0; i < n->sn_nenum; i++) {
         if (js_equal(v->v_t, inst, &s->s_ctape, s->s_consts[n->sn_enum + i], 0))
             return true;
@@ -429,7 +429,7 @@ __attribute__((noinline)) static int js_regexec(const regex_t *re, const char *s
 
 static bool js_check_string(struct js_vctx *v, const struct jsm_node *n, size_t inst)
 {
-    const struct json_schema *s = v->v_s;
+    const struct json_schema_set *s = v->v_s;
     size_t len;
     const char *str = json_tape_string(v->v_t, inst, &len);
     char ex[JSM_EXCERPT + 8];
@@ -482,8 +482,8 @@ static bool js_check_string(struct js_vctx *v, const struct jsm_node *n, size_t 
 
 static bool js_validate(struct js_vctx *v, uint32_t sn, size_t inst, unsigned depth);
 
-static uint32_t js_prop_find(const struct json_schema *s, const struct jsm_node *n, const char *key,
-                             size_t len)
+static uint32_t js_prop_find(const struct json_schema_set *s, const struct jsm_node *n,
+                             const char *key, size_t len)
 {
     const struct jsm_prop *p = s->s_props + n->sn_props;
     uint32_t lo = 0;
@@ -508,7 +508,7 @@ static uint32_t js_prop_find(const struct json_schema *s, const struct jsm_node 
 static bool js_check_required(struct js_vctx *v, const struct jsm_node *n, size_t inst,
                               uint64_t seen, bool scanned)
 {
-    const struct json_schema *s = v->v_s;
+    const struct json_schema_set *s = v->v_s;
     for (uint32_t r = 0; r < n->sn_nreqs; r++) {
         const struct jsm_req *rq = &s->s_reqs[n->sn_reqs + r];
         const char *name = s->s_pool + rq->rq_name;
@@ -529,7 +529,7 @@ static bool js_check_required(struct js_vctx *v, const struct jsm_node *n, size_
 static bool js_check_object(struct js_vctx *v, const struct jsm_node *n, size_t inst,
                             unsigned depth)
 {
-    const struct json_schema *s = v->v_s;
+    const struct json_schema_set *s = v->v_s;
     const struct json_tape *t = v->v_t;
     if (!(n->sn_kw & (JSM_KW_PROPS | JSM_KW_ADDL)))
         return js_check_required(v, n, inst, 0, false);
@@ -589,7 +589,7 @@ static bool js_check_items(struct js_vctx *v, const struct jsm_node *n, size_t i
 
 static bool js_validate(struct js_vctx *v, uint32_t sn, size_t inst, unsigned depth)
 {
-    const struct json_schema *s = v->v_s;
+    const struct json_schema_set *s = v->v_s;
     const struct json_tape *t = v->v_t;
     if (depth > JS_MAX_DEPTH)
         return js_vfail(v, "value nested too deeply to validate");
@@ -643,10 +643,12 @@ static bool js_validate(struct js_vctx *v, uint32_t sn, size_t inst, unsigned de
 bool json_schema_validate(const struct json_schema *s, const struct json_tape *t, size_t node,
                           struct json_schema_error *err)
 {
-    struct js_vctx v = {.v_s = s, .v_t = t, .v_err = err};
-    if (node >= t->jt_count) {
+    struct js_vctx v = {.v_s = s->sh_set, .v_t = t, .v_err = err};
+    if (!s->sh_set->s_ready) {
+        js_vfail(&v, "the schema set is not finished (json_schema_compile_finish)");
+    } else if (node >= t->jt_count) {
         js_vfail(&v, "no value to validate");
-    } else if (js_validate(&v, 0, node, 0)) {
+    } else if (js_validate(&v, s->sh_node, node, 0)) {
         return true;
     }
     if (err != NULL) {

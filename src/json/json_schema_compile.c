@@ -1,9 +1,13 @@
 /*
- * json_schema_compile: one recursive pass over the jansson schema, keyword
- * by keyword, that appends nodes to the model (json_schema_model.h) while
- * it tracks the JSON pointer of the value being compiled, for errors. $ref
- * values are collected on the way and resolved at the end, once every
- * definition has its node; enum/const values are serialized last.
+ * json_schema_compile: one recursive pass over each jansson schema, keyword
+ * by keyword, that appends nodes to the set (json_schema_model.h) while it
+ * tracks the JSON pointer of the value being compiled, for errors. The
+ * root's definitions are compiled first, their $ref values collected and
+ * resolved once every definition has its node; the schemas added later
+ * resolve theirs at once, by binary search in the sorted definitions.
+ * enum/const values are serialized last, by json_schema_compile_finish.
+ * Every step is linear or n log n in the document: a definition is compiled
+ * once, properties and required names are sorted, not compared pairwise.
  */
 #include "ssemon/json/json_schema_compile.h"
 #include "ssemon/base/numfmt.h"
@@ -119,12 +123,18 @@ struct jsc_pending {
 struct jsc_def {
     bool df_defs;
     const char *df_name; /* borrowed from the root document during compile */
+    size_t df_namelen;
     uint32_t df_node;
 };
 
 struct jsc_compiler {
-    struct json_schema *c_s;
+    struct json_schema_set *c_s;
     const json_t *c_root;
+    struct json_schema_limits c_lim;
+    size_t c_depth;        /* of the schema being compiled: 1 for an entry or a definition */
+    size_t c_outer_path;   /* length of c_path at that entry or definition */
+    uint32_t *c_regex_src; /* pool offset of each regex's source, for sharing */
+    size_t c_capregex_src;
     struct jsc_buf c_path;   /* pointer of the schema value being compiled */
     const json_t **c_consts; /* borrowed, by constant index */
     size_t c_nconsts;
@@ -132,9 +142,10 @@ struct jsc_compiler {
     struct jsc_pending *c_pending;
     size_t c_npending;
     size_t c_cappending;
-    struct jsc_def *c_defs;
+    struct jsc_def *c_defs; /* sorted (jsc_def_cmp) once c_defs_ready */
     size_t c_ndefs;
     size_t c_capdefs;
+    bool c_defs_ready; /* every definition is compiled: a $ref resolves at once */
     struct json_schema_error *c_err;
     bool c_failed;
 };
@@ -168,7 +179,7 @@ static uint32_t jsc_nomem(struct jsc_compiler *c)
 
 static uint32_t jsc_pool_add(struct jsc_compiler *c, const char *s, size_t len)
 {
-    struct json_schema *s_ = c->c_s;
+    struct json_schema_set *s_ = c->c_s;
     if (s_->s_poollen + len + 1 > UINT32_MAX ||
         !jsc_reserve((void **)&s_->s_pool, &s_->s_poolcap, s_->s_poollen + len + 1, 1)) {
         jsc_nomem(c);
@@ -183,7 +194,10 @@ static uint32_t jsc_pool_add(struct jsc_compiler *c, const char *s, size_t len)
 
 static uint32_t jsc_node_new(struct jsc_compiler *c)
 {
-    struct json_schema *s = c->c_s;
+    struct json_schema_set *s = c->c_s;
+    if (s->s_nnodes >= c->c_lim.sl_nodes)
+        return jsc_cerr(c, NULL, "more than %zu schemas and subschemas in all (the limit)",
+                        c->c_lim.sl_nodes);
     if (s->s_nnodes >= UINT32_MAX - 1 ||
         !jsc_reserve((void **)&s->s_nodes, &s->s_capnodes, s->s_nnodes + 1, sizeof(*s->s_nodes)))
         return jsc_nomem(c);
@@ -194,8 +208,11 @@ static uint32_t jsc_node_new(struct jsc_compiler *c)
     return (uint32_t)s->s_nnodes++;
 }
 
-static uint32_t jsc_const_add(struct jsc_compiler *c, const json_t *v)
+static uint32_t jsc_const_add(struct jsc_compiler *c, const char *kw, const json_t *v)
 {
+    if (c->c_nconsts >= c->c_lim.sl_constants)
+        return jsc_cerr(c, kw, "more than %zu enum and const values in all (the limit)",
+                        c->c_lim.sl_constants);
     if (!jsc_reserve((void **)&c->c_consts, &c->c_capconsts, c->c_nconsts + 1,
                      sizeof(const json_t *)))
         return jsc_nomem(c);
@@ -278,32 +295,32 @@ static bool jsc_kw_type(struct jsc_compiler *c, struct jsm_node *n, const json_t
     return true;
 }
 
-/* Sorts a node's property table by (length, bytes) for binary search. */
-static void jsc_props_sort(struct json_schema *s, uint32_t first, uint32_t count)
+/* Names in the pool ordered by (length, bytes): the order of property
+ * tables, which json_schema searches by bisection. */
+static int jsc_name_cmp(const char *pool, uint32_t a, uint32_t alen, uint32_t b, uint32_t blen)
 {
-    if (count < 2)
-        return;
-    struct jsm_prop *p = s->s_props + first;
-    for (uint32_t i = 1; i < count; i++) {
-        struct jsm_prop x = p[i];
-        uint32_t j = i;
-        while (j > 0) {
-            const struct jsm_prop *y = &p[j - 1];
-            int cmp = y->pr_len != x.pr_len
-                          ? (y->pr_len < x.pr_len ? -1 : 1)
-                          : memcmp(s->s_pool + y->pr_name, s->s_pool + x.pr_name, x.pr_len);
-            if (cmp <= 0)
-                break;
-            p[j] = p[j - 1];
-            j--;
-        }
-        p[j] = x;
-    }
+    if (alen != blen)
+        return alen < blen ? -1 : 1;
+    return memcmp(pool + a, pool + b, alen);
+}
+
+static int jsc_prop_cmp(const void *x, const void *y, void *pool)
+{
+    const struct jsm_prop *a = x;
+    const struct jsm_prop *b = y;
+    return jsc_name_cmp(pool, a->pr_name, a->pr_len, b->pr_name, b->pr_len);
+}
+
+/* Sorts a node's property table for binary search. */
+static void jsc_props_sort(struct json_schema_set *s, uint32_t first, uint32_t count)
+{
+    if (count > 1)
+        qsort_r(s->s_props + first, count, sizeof(*s->s_props), jsc_prop_cmp, s->s_pool);
 }
 
 static bool jsc_kw_properties(struct jsc_compiler *c, uint32_t node, const json_t *v)
 {
-    struct json_schema *s = c->c_s;
+    struct json_schema_set *s = c->c_s;
     if (!json_is_object(v)) {
         jsc_cerr(c, "properties", "\"properties\" must be an object");
         return false;
@@ -344,15 +361,64 @@ static bool jsc_kw_properties(struct jsc_compiler *c, uint32_t node, const json_
     return true;
 }
 
-static bool jsc_kw_required(struct jsc_compiler *c, struct jsm_node *n, const json_t *v)
+struct jsc_req_order {
+    const char *ro_pool;
+    const struct jsm_req *ro_reqs;
+};
+
+/* Required names by (length, bytes), then by position. */
+static int jsc_req_cmp(const void *x, const void *y, void *ctx)
 {
-    struct json_schema *s = c->c_s;
+    const struct jsc_req_order *o = ctx;
+    uint32_t i = *(const uint32_t *)x;
+    uint32_t j = *(const uint32_t *)y;
+    const struct jsm_req *a = &o->ro_reqs[i];
+    const struct jsm_req *b = &o->ro_reqs[j];
+    int cmp = jsc_name_cmp(o->ro_pool, a->rq_name, a->rq_len, b->rq_name, b->rq_len);
+    return cmp != 0 ? cmp : i < j ? -1 : i > j ? 1 : 0;
+}
+
+/* The first of `count` required names (from `reqs`) that repeats an earlier
+ * one, or JSM_NONE: found by sorting, so a long list costs n log n. */
+static uint32_t jsc_required_repeat(struct jsc_compiler *c, const struct jsm_req *reqs,
+                                    uint32_t count, bool *nomem)
+{
+    if (count < 2)
+        return JSM_NONE;
+    uint32_t *order = malloc(count * sizeof(*order));
+    if (order == NULL) {
+        *nomem = true;
+        return JSM_NONE;
+    }
+    for (uint32_t i = 0; i < count; i++)
+        order[i] = i;
+    struct jsc_req_order o = {.ro_pool = c->c_s->s_pool, .ro_reqs = reqs};
+    qsort_r(order, count, sizeof(*order), jsc_req_cmp, &o);
+    /* In a run of equal names the second is the earliest repeat. */
+    uint32_t repeat = JSM_NONE;
+    for (uint32_t k = 1; k < count; k++) {
+        const struct jsm_req *a = &reqs[order[k - 1]];
+        const struct jsm_req *b = &reqs[order[k]];
+        bool same = jsc_name_cmp(o.ro_pool, a->rq_name, a->rq_len, b->rq_name, b->rq_len) == 0;
+        bool second = k < 2 || jsc_name_cmp(o.ro_pool, reqs[order[k - 2]].rq_name,
+                                            reqs[order[k - 2]].rq_len, a->rq_name, a->rq_len) != 0;
+        if (same && second && order[k] < repeat)
+            repeat = order[k];
+    }
+    free(order);
+    return repeat;
+}
+
+static bool jsc_kw_required(struct jsc_compiler *c, uint32_t node, const json_t *v)
+{
+    struct json_schema_set *s = c->c_s;
     if (!json_is_array(v)) {
         jsc_cerr(c, "required", "\"required\" must be an array of strings");
         return false;
     }
     size_t count = json_array_size(v);
-    if (!jsc_reserve((void **)&s->s_reqs, &s->s_capreqs, s->s_nreqs + count, sizeof(*s->s_reqs))) {
+    if (s->s_nreqs + count >= UINT32_MAX ||
+        !jsc_reserve((void **)&s->s_reqs, &s->s_capreqs, s->s_nreqs + count, sizeof(*s->s_reqs))) {
         jsc_nomem(c);
         return false;
     }
@@ -370,43 +436,58 @@ static bool jsc_kw_required(struct jsc_compiler *c, struct jsm_node *n, const js
             jsc_buf_cut(&c->c_path, keep);
             return false;
         }
-        const char *name = json_string_value(e);
-        size_t len = json_string_length(e);
-        for (uint32_t k = first; k < s->s_nreqs; k++) {
-            if (s->s_reqs[k].rq_len == len &&
-                memcmp(s->s_pool + s->s_reqs[k].rq_name, name, len) == 0) {
-                char ex[JSM_EXCERPT + 8];
-                jsm_excerpt(ex, sizeof(ex), name, len, JSM_EXCERPT);
-                jsc_cerr(c, "required", "\"required\" lists \"%s\" twice", ex);
-                return false;
-            }
-        }
-        uint32_t off = jsc_pool_add(c, name, len);
+        uint32_t off = jsc_pool_add(c, json_string_value(e), json_string_length(e));
         if (off == JSM_NONE)
             return false;
         s->s_reqs[s->s_nreqs].rq_name = off;
-        s->s_reqs[s->s_nreqs].rq_len = (uint32_t)len;
+        s->s_reqs[s->s_nreqs].rq_len = (uint32_t)json_string_length(e);
         s->s_reqs[s->s_nreqs].rq_prop = JSM_NONE;
         s->s_nreqs++;
     }
+    bool nomem = false;
+    uint32_t repeat =
+        count > 1 ? jsc_required_repeat(c, s->s_reqs + first, (uint32_t)count, &nomem) : JSM_NONE;
+    if (nomem) {
+        jsc_nomem(c);
+        return false;
+    }
+    if (repeat != JSM_NONE) {
+        const struct jsm_req *rq = &s->s_reqs[first + repeat];
+        char ex[JSM_EXCERPT + 8];
+        jsm_excerpt(ex, sizeof(ex), s->s_pool + rq->rq_name, rq->rq_len, JSM_EXCERPT);
+        jsc_cerr(c, "required", "\"required\" lists \"%s\" twice", ex);
+        return false;
+    }
+    struct jsm_node *n = &s->s_nodes[node];
     n->sn_reqs = first;
     n->sn_nreqs = (uint32_t)count;
     n->sn_kw |= JSM_KW_REQ;
     return true;
 }
 
-/* Links required names to the node's property table (once both exist). */
-static void jsc_link_required(struct json_schema *s, struct jsm_node *n)
+/* Links required names to the node's (sorted) property table, once both
+ * exist. */
+static void jsc_link_required(struct json_schema_set *s, struct jsm_node *n)
 {
+    if (n->sn_nreqs == 0 || n->sn_nprops == 0)
+        return;
+    const struct jsm_prop *p = s->s_props + n->sn_props;
     for (uint32_t r = 0; r < n->sn_nreqs; r++) {
         struct jsm_req *rq = &s->s_reqs[n->sn_reqs + r];
-        for (uint32_t p = 0; p < n->sn_nprops; p++) {
-            const struct jsm_prop *pr = &s->s_props[n->sn_props + p];
-            if (pr->pr_len == rq->rq_len &&
-                memcmp(s->s_pool + pr->pr_name, s->s_pool + rq->rq_name, rq->rq_len) == 0) {
-                rq->rq_prop = p;
+        uint32_t lo = 0;
+        uint32_t hi = n->sn_nprops;
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            int cmp =
+                jsc_name_cmp(s->s_pool, p[mid].pr_name, p[mid].pr_len, rq->rq_name, rq->rq_len);
+            if (cmp == 0) {
+                rq->rq_prop = mid;
                 break;
             }
+            if (cmp < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
         }
     }
 }
@@ -441,7 +522,7 @@ static bool jsc_kw_length(struct jsc_compiler *c, const char *kw, const json_t *
 
 static bool jsc_kw_pattern(struct jsc_compiler *c, struct jsm_node *n, const json_t *v)
 {
-    struct json_schema *s = c->c_s;
+    struct json_schema_set *s = c->c_s;
     const char *src = json_string_value(v);
     if (src == NULL) {
         jsc_cerr(c, "pattern", "\"pattern\" must be a string");
@@ -449,6 +530,21 @@ static bool jsc_kw_pattern(struct jsc_compiler *c, struct jsm_node *n, const jso
     }
     if (strlen(src) != json_string_length(v)) {
         jsc_cerr(c, "pattern", "\"pattern\" must not contain U+0000");
+        return false;
+    }
+    /* A source seen before shares its regex: one regcomp per distinct
+     * pattern, which is what the limit counts. */
+    for (size_t i = 0; i < s->s_nregex; i++) {
+        if (strcmp(s->s_pool + c->c_regex_src[i], src) == 0) {
+            n->sn_regex = (uint32_t)i;
+            n->sn_pattern = c->c_regex_src[i];
+            n->sn_kw |= JSM_KW_PATTERN;
+            return true;
+        }
+    }
+    if (s->s_nregex >= c->c_lim.sl_patterns) {
+        jsc_cerr(c, "pattern", "more than %zu different patterns in all (the limit)",
+                 c->c_lim.sl_patterns);
         return false;
     }
     regex_t re;
@@ -464,19 +560,22 @@ static bool jsc_kw_pattern(struct jsc_compiler *c, struct jsm_node *n, const jso
                      st == PATTERN_TOO_COMPLEX ? " (use minLength/maxLength for lengths)" : "");
         return false;
     }
-    if (!jsc_reserve((void **)&s->s_regex, &s->s_capregex, s->s_nregex + 1, sizeof(regex_t)) ||
+    uint32_t off = jsc_pool_add(c, src, strlen(src));
+    if (off == JSM_NONE ||
+        !jsc_reserve((void **)&s->s_regex, &s->s_capregex, s->s_nregex + 1, sizeof(regex_t)) ||
         !jsc_reserve((void **)&s->s_lite, &s->s_caplite, s->s_nregex + 1,
-                     sizeof(struct regex_lite *))) {
+                     sizeof(struct regex_lite *)) ||
+        !jsc_reserve((void **)&c->c_regex_src, &c->c_capregex_src, s->s_nregex + 1,
+                     sizeof(*c->c_regex_src))) {
         regfree(&re);
         jsc_nomem(c);
         return false;
     }
     s->s_regex[s->s_nregex] = re;
     s->s_lite[s->s_nregex] = regex_lite_compile(src);
+    c->c_regex_src[s->s_nregex] = off;
     n->sn_regex = (uint32_t)s->s_nregex++;
-    n->sn_pattern = jsc_pool_add(c, src, strlen(src));
-    if (n->sn_pattern == JSM_NONE)
-        return false;
+    n->sn_pattern = off;
     n->sn_kw |= JSM_KW_PATTERN;
     return true;
 }
@@ -500,6 +599,57 @@ static bool jsc_kw_format(struct jsc_compiler *c, struct jsm_node *n, const json
     }
     n->sn_kw |= JSM_KW_FORMAT;
     return true;
+}
+
+/* ---- definitions ---- */
+
+/* Definitions ordered by kind ("definitions" before "$defs"), then name
+ * by (length, bytes). */
+static int jsc_def_order(bool adefs, const char *a, size_t alen, bool bdefs, const char *b,
+                         size_t blen)
+{
+    if (adefs != bdefs)
+        return adefs ? 1 : -1;
+    if (alen != blen)
+        return alen < blen ? -1 : 1;
+    return memcmp(a, b, alen);
+}
+
+static int jsc_def_cmp(const void *x, const void *y)
+{
+    const struct jsc_def *a = x;
+    const struct jsc_def *b = y;
+    return jsc_def_order(a->df_defs, a->df_name, a->df_namelen, b->df_defs, b->df_name,
+                         b->df_namelen);
+}
+
+/* The node of a root definition, or JSM_NONE (c_defs sorted). */
+static uint32_t jsc_def_find(const struct jsc_compiler *c, bool defs, const char *name, size_t len)
+{
+    size_t lo = 0;
+    size_t hi = c->c_ndefs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct jsc_def *df = &c->c_defs[mid];
+        int cmp = jsc_def_order(df->df_defs, df->df_name, df->df_namelen, defs, name, len);
+        if (cmp == 0)
+            return df->df_node;
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return JSM_NONE;
+}
+
+/* Reports a $ref to a definition that does not exist, at the current path
+ * plus `seg`. */
+static void jsc_unresolved(struct jsc_compiler *c, const char *seg, bool defs, const char *name,
+                           size_t len)
+{
+    char ex[JSM_EXCERPT + 8];
+    jsm_excerpt(ex, sizeof(ex), name, len, JSM_EXCERPT);
+    jsc_cerr(c, seg, "unresolved $ref: no \"%s\" in %s", ex, defs ? "$defs" : "definitions");
 }
 
 /* Decodes a URI fragment's percent escapes (RFC 3986) into out. */
@@ -580,6 +730,19 @@ static bool jsc_kw_ref(struct jsc_compiler *c, uint32_t node, const json_t *v)
                  "unsupported $ref \"%s\" (only \"#/definitions/NAME\" and \"#/$defs/NAME\")", ex);
         return false;
     }
+    if (c->c_defs_ready) {
+        uint32_t target = jsc_def_find(c, defs, name.b_ptr, name.b_len);
+        if (target == JSM_NONE)
+            jsc_unresolved(c, "$ref", defs, name.b_ptr, name.b_len);
+        free(name.b_ptr);
+        if (target == JSM_NONE)
+            return false;
+        /* A definition's $ref chains were checked when it compiled, and
+         * nothing refers to this node: no cycle can pass through it. */
+        c->c_s->s_nodes[node].sn_ref = target;
+        c->c_s->s_nodes[node].sn_kw |= JSM_KW_REF;
+        return true;
+    }
     struct jsc_buf path = {0};
     if (!jsc_buf_add(&path, jsc_buf_str(&c->c_path), c->c_path.b_len) ||
         !jsc_buf_seg(&path, "$ref", 4) ||
@@ -608,6 +771,7 @@ static bool jsc_def_add(struct jsc_compiler *c, bool defs, const char *name, uin
     }
     c->c_defs[c->c_ndefs].df_defs = defs;
     c->c_defs[c->c_ndefs].df_name = name;
+    c->c_defs[c->c_ndefs].df_namelen = strlen(name);
     c->c_defs[c->c_ndefs].df_node = node;
     c->c_ndefs++;
     return true;
@@ -707,7 +871,7 @@ static const struct {
 static bool jsc_keyword(struct jsc_compiler *c, uint32_t node, const json_t *obj, const char *key,
                         const json_t *v)
 {
-    struct json_schema *s = c->c_s;
+    struct json_schema_set *s = c->c_s;
     size_t nk = sizeof(jsc_keywords) / sizeof(jsc_keywords[0]);
     size_t k = 0;
     while (k < nk && strcmp(jsc_keywords[k].kw_name, key) != 0)
@@ -729,7 +893,7 @@ static bool jsc_keyword(struct jsc_compiler *c, uint32_t node, const json_t *obj
     case JSC_K_PROPERTIES:
         return jsc_kw_properties(c, node, v);
     case JSC_K_REQUIRED:
-        return jsc_kw_required(c, &s->s_nodes[node], v);
+        return jsc_kw_required(c, node, v);
     case JSC_K_ADDL:
         idx = jsc_compile_sub(c, v, key, NULL);
         if (idx == JSM_NONE)
@@ -753,16 +917,21 @@ static bool jsc_keyword(struct jsc_compiler *c, uint32_t node, const json_t *obj
             jsc_cerr(c, key, "\"enum\" must be an array");
             return false;
         }
+        if (json_array_size(v) > c->c_lim.sl_enum) {
+            jsc_cerr(c, key, "\"enum\" has %zu entries, more than the limit of %zu",
+                     json_array_size(v), c->c_lim.sl_enum);
+            return false;
+        }
         s->s_nodes[node].sn_enum = (uint32_t)c->c_nconsts;
         s->s_nodes[node].sn_nenum = (uint32_t)json_array_size(v);
         for (size_t i = 0; i < json_array_size(v); i++) {
-            if (jsc_const_add(c, json_array_get(v, i)) == JSM_NONE)
+            if (jsc_const_add(c, key, json_array_get(v, i)) == JSM_NONE)
                 return false;
         }
         s->s_nodes[node].sn_kw |= JSM_KW_ENUM;
         return true;
     case JSC_K_CONST:
-        idx = jsc_const_add(c, v);
+        idx = jsc_const_add(c, key, v);
         if (idx == JSM_NONE)
             return false;
         s->s_nodes[node].sn_const = idx;
@@ -804,6 +973,22 @@ static bool jsc_keyword(struct jsc_compiler *c, uint32_t node, const json_t *obj
     return false;
 }
 
+static uint32_t jsc_compile_object(struct jsc_compiler *c, const json_t *j)
+{
+    uint32_t idx = jsc_node_new(c);
+    if (idx == JSM_NONE)
+        return JSM_NONE;
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)j, key, v)
+    {
+        if (!jsc_keyword(c, idx, j, key, v))
+            return JSM_NONE;
+    }
+    jsc_link_required(c->c_s, &c->c_s->s_nodes[idx]);
+    return idx;
+}
+
 static uint32_t jsc_compile_node(struct jsc_compiler *c, const json_t *j)
 {
     if (c->c_failed)
@@ -816,17 +1001,18 @@ static uint32_t jsc_compile_node(struct jsc_compiler *c, const json_t *j)
     }
     if (!json_is_object(j))
         return jsc_cerr(c, NULL, "a schema must be an object or a boolean");
-    uint32_t idx = jsc_node_new(c);
-    if (idx == JSM_NONE)
-        return JSM_NONE;
-    const char *key;
-    const json_t *v;
-    json_object_foreach((json_t *)j, key, v)
-    {
-        if (!jsc_keyword(c, idx, j, key, v))
-            return JSM_NONE;
+    if (c->c_depth >= c->c_lim.sl_depth) {
+        /* Reported at the outermost schema: a path that deep would not fit
+         * an error, nor lead to a position in the file. */
+        jsc_buf_cut(&c->c_path, c->c_outer_path);
+        return jsc_cerr(c, NULL, "subschemas nested more than %zu deep (the limit)",
+                        c->c_lim.sl_depth);
     }
-    jsc_link_required(c->c_s, &c->c_s->s_nodes[idx]);
+    if (c->c_depth == 0)
+        c->c_outer_path = c->c_path.b_len;
+    c->c_depth++;
+    uint32_t idx = jsc_compile_object(c, j);
+    c->c_depth--;
     return idx;
 }
 
@@ -863,52 +1049,63 @@ static bool jsc_locate(const json_t *cur, const json_t *target, struct jsc_buf *
     return false;
 }
 
+/* Points the root definitions' $ref at their targets (c_defs sorted). */
 static bool jsc_resolve_refs(struct jsc_compiler *c)
 {
-    struct json_schema *s = c->c_s;
+    struct json_schema_set *s = c->c_s;
     for (size_t i = 0; i < c->c_npending; i++) {
         struct jsc_pending *pd = &c->c_pending[i];
-        uint32_t target = JSM_NONE;
-        for (size_t k = 0; k < c->c_ndefs; k++) {
-            const struct jsc_def *df = &c->c_defs[k];
-            if (df->df_defs == pd->pd_defs && strlen(df->df_name) == pd->pd_namelen &&
-                memcmp(df->df_name, pd->pd_name, pd->pd_namelen) == 0) {
-                target = df->df_node;
-                break;
-            }
-        }
+        uint32_t target = jsc_def_find(c, pd->pd_defs, pd->pd_name, pd->pd_namelen);
         if (target == JSM_NONE) {
-            char ex[JSM_EXCERPT + 8];
-            jsm_excerpt(ex, sizeof(ex), pd->pd_name, pd->pd_namelen, JSM_EXCERPT);
             jsc_buf_cut(&c->c_path, 0);
-            jsc_buf_add(&c->c_path, pd->pd_path, strlen(pd->pd_path));
-            jsc_cerr(c, NULL, "unresolved $ref: no \"%s\" in %s", ex,
-                     pd->pd_defs ? "$defs" : "definitions");
+            if (!jsc_buf_add(&c->c_path, pd->pd_path, strlen(pd->pd_path)))
+                jsc_nomem(c);
+            jsc_unresolved(c, NULL, pd->pd_defs, pd->pd_name, pd->pd_namelen);
             return false;
         }
         s->s_nodes[pd->pd_node].sn_ref = target;
     }
-    /* A chain of $ref alone never reaches the instance: refuse cycles. */
-    for (size_t i = 0; i < c->c_npending; i++) {
+    return true;
+}
+
+/* A chain of $ref never consumes the instance, so a cycle of them would
+ * never end: refused, at the first $ref (in document order) that leads
+ * into one. Each node is walked once: a walk stops at a node an earlier
+ * walk passed (its chain ends) and fails at one of its own. */
+static bool jsc_refuse_ref_cycles(struct jsc_compiler *c)
+{
+    struct json_schema_set *s = c->c_s;
+    if (c->c_npending == 0)
+        return true;
+    uint32_t *walk = calloc(s->s_nnodes, sizeof(*walk));
+    if (walk == NULL) {
+        jsc_nomem(c);
+        return false;
+    }
+    bool ok = true;
+    for (size_t i = 0; ok && i < c->c_npending; i++) {
+        uint32_t stamp = (uint32_t)i + 1;
         uint32_t n = c->c_pending[i].pd_node;
-        size_t steps = 0;
-        while (s->s_nodes[n].sn_kw & JSM_KW_REF) {
+        while (walk[n] == 0 && (s->s_nodes[n].sn_kw & JSM_KW_REF)) {
+            walk[n] = stamp;
             n = s->s_nodes[n].sn_ref;
-            if (++steps > s->s_nnodes) {
-                jsc_buf_cut(&c->c_path, 0);
-                jsc_buf_add(&c->c_path, c->c_pending[i].pd_path, strlen(c->c_pending[i].pd_path));
-                jsc_cerr(c, NULL, "circular $ref (a chain of $ref that never applies a keyword)");
-                return false;
-            }
+        }
+        if (walk[n] == stamp) {
+            jsc_buf_cut(&c->c_path, 0);
+            if (!jsc_buf_add(&c->c_path, c->c_pending[i].pd_path, strlen(c->c_pending[i].pd_path)))
+                jsc_nomem(c);
+            jsc_cerr(c, NULL, "circular $ref (a chain of $ref that never applies a keyword)");
+            ok = false;
         }
     }
-    return true;
+    free(walk);
+    return ok;
 }
 
 /* Serializes every enum/const value into one JSON array and parses it. */
 static bool jsc_build_consts(struct jsc_compiler *c)
 {
-    struct json_schema *s = c->c_s;
+    struct json_schema_set *s = c->c_s;
     if (c->c_nconsts == 0)
         return true;
     struct jsc_buf text = {0};
@@ -950,8 +1147,10 @@ static bool jsc_build_consts(struct jsc_compiler *c)
     return true;
 }
 
-static void jsc_compiler_done(struct jsc_compiler *c)
+static void jsc_compiler_free(struct jsc_compiler *c)
 {
+    if (c == NULL)
+        return;
     free(c->c_path.b_ptr);
     free(c->c_consts);
     for (size_t i = 0; i < c->c_npending; i++) {
@@ -960,62 +1159,186 @@ static void jsc_compiler_done(struct jsc_compiler *c)
     }
     free(c->c_pending);
     free(c->c_defs);
+    free(c->c_regex_src);
+    free(c);
 }
 
-static bool jsc_compile_all(struct jsc_compiler *c, const json_t *schema)
+static size_t jsc_limit(size_t given, size_t dflt)
 {
-    bool nomem = false;
-    if (c->c_root != schema && !jsc_locate(c->c_root, schema, &c->c_path, &nomem)) {
-        jsc_buf_cut(&c->c_path, 0);
-        if (nomem) {
-            jsc_nomem(c);
+    return given != 0 ? given : dflt;
+}
+
+/* Compiles the root's "definitions" and "$defs", sorts them for lookup,
+ * resolves their $ref and refuses $ref cycles among them. */
+static bool jsc_compile_defs(struct jsc_compiler *c)
+{
+    static const char *const kws[] = {"definitions", "$defs"};
+    const json_t *defs[2] = {NULL, NULL};
+    size_t count = 0;
+    for (size_t i = 0; i < 2; i++) {
+        defs[i] = json_is_object(c->c_root) ? json_object_get(c->c_root, kws[i]) : NULL;
+        if (defs[i] == NULL)
+            continue;
+        if (!json_is_object(defs[i])) {
+            jsc_cerr(c, kws[i], "\"%s\" must be an object", kws[i]);
+            return false;
+        }
+        count += json_object_size(defs[i]);
+        if (count > c->c_lim.sl_definitions) {
+            jsc_cerr(c, kws[i], "%zu definitions, more than the limit of %zu", count,
+                     c->c_lim.sl_definitions);
             return false;
         }
     }
-    if (jsc_compile_node(c, schema) == JSM_NONE)
-        return false;
-    jsc_buf_cut(&c->c_path, 0);
-    static const char *const kws[] = {"definitions", "$defs"};
     for (size_t i = 0; i < 2; i++) {
-        const json_t *defs = json_object_get(c->c_root, kws[i]);
-        if (defs != NULL && !jsc_kw_defs(c, kws[i], defs, true))
+        if (defs[i] != NULL && !jsc_kw_defs(c, kws[i], defs[i], true))
             return false;
     }
-    return jsc_resolve_refs(c) && jsc_build_consts(c);
+    if (c->c_ndefs > 1)
+        qsort(c->c_defs, c->c_ndefs, sizeof(*c->c_defs), jsc_def_cmp);
+    c->c_defs_ready = true;
+    return jsc_resolve_refs(c) && jsc_refuse_ref_cycles(c);
 }
 
-struct json_schema *json_schema_compile(const json_t *schema, const json_t *root,
-                                        struct json_schema_error *err)
+/* Ends a failed step: the set keeps nothing half-built that could be used. */
+static void jsc_abandon(struct json_schema_set *set)
 {
-    struct jsc_compiler c = {.c_root = root != NULL ? root : schema, .c_err = err};
-    if (schema == NULL) {
-        jsc_cerr(&c, NULL, "no schema");
-        return NULL;
-    }
-    c.c_s = calloc(1, sizeof(*c.c_s));
-    if (c.c_s == NULL) {
-        jsc_nomem(&c);
-        jsc_compiler_done(&c);
-        return NULL;
-    }
-    json_tape_init(&c.c_s->s_ctape);
-    bool ok = jsc_compile_all(&c, schema);
-    jsc_compiler_done(&c);
-    if (!ok) {
-        json_schema_free(c.c_s);
-        return NULL;
-    }
-    return c.c_s;
+    jsc_compiler_free(set->s_build);
+    set->s_build = NULL;
 }
 
-void json_schema_free(struct json_schema *s)
+struct json_schema_set *json_schema_compile_new(const json_t *root,
+                                                const struct json_schema_limits *limits,
+                                                struct json_schema_error *err)
+{
+    struct json_schema_set *set = calloc(1, sizeof(*set));
+    struct jsc_compiler *c = calloc(1, sizeof(*c));
+    struct jsc_compiler failed = {.c_err = err};
+    if (set == NULL || c == NULL || root == NULL) {
+        if (root == NULL)
+            jsc_cerr(&failed, NULL, "no schema");
+        else
+            jsc_nomem(&failed);
+        free(set);
+        free(c);
+        return NULL;
+    }
+    json_tape_init(&set->s_ctape);
+    set->s_build = c;
+    struct json_schema_limits lim = {0};
+    if (limits != NULL)
+        lim = *limits;
+    c->c_lim.sl_nodes = jsc_limit(lim.sl_nodes, JSON_SCHEMA_MAX_NODES);
+    c->c_lim.sl_definitions = jsc_limit(lim.sl_definitions, JSON_SCHEMA_MAX_DEFINITIONS);
+    c->c_lim.sl_depth = jsc_limit(lim.sl_depth, JSON_SCHEMA_MAX_DEPTH);
+    c->c_lim.sl_enum = jsc_limit(lim.sl_enum, JSON_SCHEMA_MAX_ENUM);
+    c->c_lim.sl_constants = jsc_limit(lim.sl_constants, JSON_SCHEMA_MAX_CONSTANTS);
+    c->c_lim.sl_patterns = jsc_limit(lim.sl_patterns, JSON_SCHEMA_MAX_PATTERNS);
+    c->c_s = set;
+    c->c_root = root;
+    c->c_err = err;
+    if (!jsc_compile_defs(c)) {
+        json_schema_compile_free(set);
+        return NULL;
+    }
+    return set;
+}
+
+/* Sets the path of `schema` inside the root: `path`, or found. */
+static bool jsc_start_path(struct jsc_compiler *c, const json_t *schema, const char *path)
+{
+    bool nomem = false;
+    jsc_buf_cut(&c->c_path, 0);
+    if (path != NULL) {
+        nomem = !jsc_buf_add(&c->c_path, path, strlen(path));
+    } else if (!jsc_locate(c->c_root, schema, &c->c_path, &nomem)) {
+        /* Not inside the root: errors are relative to the schema. */
+        jsc_buf_cut(&c->c_path, 0);
+    }
+    if (nomem)
+        jsc_nomem(c);
+    return !nomem;
+}
+
+const struct json_schema *json_schema_compile_add(struct json_schema_set *set, const json_t *schema,
+                                                  const char *path, struct json_schema_error *err)
+{
+    struct jsc_compiler failed = {.c_err = err};
+    if (set == NULL || set->s_build == NULL || schema == NULL) {
+        jsc_cerr(&failed, NULL, schema == NULL ? "no schema" : "the schema set is closed");
+        return NULL;
+    }
+    struct jsc_compiler *c = set->s_build;
+    c->c_err = err;
+    struct json_schema *entry = malloc(sizeof(*entry));
+    if (entry == NULL || !jsc_reserve((void **)&set->s_entries, &set->s_capentries,
+                                      set->s_nentries + 1, sizeof(*set->s_entries))) {
+        free(entry);
+        jsc_nomem(c);
+        jsc_abandon(set);
+        return NULL;
+    }
+    set->s_entries[set->s_nentries++] = entry;
+    entry->sh_set = set;
+    entry->sh_node = JSM_NONE;
+    if (!jsc_start_path(c, schema, path)) {
+        jsc_abandon(set);
+        return NULL;
+    }
+    c->c_depth = 0;
+    entry->sh_node = jsc_compile_node(c, schema);
+    if (entry->sh_node == JSM_NONE) {
+        jsc_abandon(set);
+        return NULL;
+    }
+    return entry;
+}
+
+/* Gives back what a growing array reserved beyond its end (a set lives as
+ * long as its contract); keeps the array as it is if that fails. */
+static void jsc_shrink(void **ptr, size_t *cap, size_t n, size_t elem)
+{
+    if (n == 0 || n >= *cap)
+        return;
+    void *p = realloc(*ptr, n * elem);
+    if (p == NULL)
+        return;
+    *ptr = p;
+    *cap = n;
+}
+
+bool json_schema_compile_finish(struct json_schema_set *set, struct json_schema_error *err)
+{
+    struct jsc_compiler failed = {.c_err = err};
+    if (set == NULL || set->s_build == NULL) {
+        jsc_cerr(&failed, NULL, "the schema set is closed");
+        return false;
+    }
+    struct jsc_compiler *c = set->s_build;
+    c->c_err = err;
+    jsc_buf_cut(&c->c_path, 0);
+    bool ok = jsc_build_consts(c);
+    jsc_abandon(set);
+    set->s_ready = ok;
+    jsc_shrink((void **)&set->s_nodes, &set->s_capnodes, set->s_nnodes, sizeof(*set->s_nodes));
+    jsc_shrink((void **)&set->s_props, &set->s_capprops, set->s_nprops, sizeof(*set->s_props));
+    jsc_shrink((void **)&set->s_reqs, &set->s_capreqs, set->s_nreqs, sizeof(*set->s_reqs));
+    jsc_shrink((void **)&set->s_pool, &set->s_poolcap, set->s_poollen, 1);
+    return ok;
+}
+
+void json_schema_compile_free(struct json_schema_set *s)
 {
     if (s == NULL)
         return;
+    jsc_compiler_free(s->s_build);
     for (size_t i = 0; i < s->s_nregex; i++) {
         regfree(&s->s_regex[i]);
         regex_lite_free(s->s_lite[i]);
     }
+    for (size_t i = 0; i < s->s_nentries; i++)
+        free(s->s_entries[i]);
+    free(s->s_entries);
     free(s->s_regex);
     free(s->s_lite);
     free(s->s_nodes);

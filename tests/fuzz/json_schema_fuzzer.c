@@ -30,18 +30,39 @@ static void fz_check(const struct json_schema *s, const struct json_tape *t)
         abort();
 }
 
-static void fz_compile(const json_t *schema, const json_t *root, const struct json_tape *t)
+static void fz_refused(const struct json_schema_error *err)
 {
+    if (strlen(err->se_msg) == 0 || strlen(err->se_text) == 0)
+        abort();
+}
+
+/* `schema` compiled in a set with root `root` (`path` given or NULL: found
+ * by the compiler), then validated. Small limits, so the fuzzer also
+ * reaches every refusal for cost. */
+static void fz_compile(const json_t *schema, const json_t *root, const char *path,
+                       const struct json_tape *t)
+{
+    static const struct json_schema_limits lim = {
+        .sl_nodes = 500,
+        .sl_definitions = 50,
+        .sl_depth = 16,
+        .sl_enum = 50,
+        .sl_constants = 200,
+        .sl_patterns = 8,
+    };
     struct json_schema_error err;
-    struct json_schema *s = json_schema_compile(schema, root, &err);
-    if (s == NULL) {
-        if (strlen(err.se_msg) == 0 || strlen(err.se_text) == 0)
-            abort();
+    struct json_schema_set *set = json_schema_compile_new(root, &lim, &err);
+    if (set == NULL) {
+        fz_refused(&err);
         return;
     }
-    if (json_tape_root(t) != JSON_TAPE_NONE)
+    const struct json_schema *s = json_schema_compile_add(set, schema, path, &err);
+    if (s == NULL || !json_schema_compile_finish(set, &err)) {
+        fz_refused(&err);
+    } else if (json_tape_root(t) != JSON_TAPE_NONE) {
         fz_check(s, t);
-    json_schema_free(s);
+    }
+    json_schema_compile_free(set);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -58,12 +79,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_tape_init(&tape);
     json_tape_parse(&tape, inst, ilen, NULL);
 
-    fz_compile(schema, NULL, &tape);
+    fz_compile(schema, schema, "", &tape);
     /* A contract-shaped document: exercise locating the schema in its root
      * and $ref resolution against the root. */
     json_t *sub = json_object_get(schema, "schema");
     if (sub != NULL)
-        fz_compile(sub, schema, &tape);
+        fz_compile(sub, schema, NULL, &tape);
 
     json_tape_free(&tape);
     json_decref(schema);

@@ -450,6 +450,33 @@ static void test_error_syntax(void **state)
                             "which may be empty)");
 }
 
+/* A UTF-8 byte order mark before the document is skipped, in a buffer and
+ * in a file: line 1 column 1 is the character after it. */
+static void test_byte_order_mark(void **state)
+{
+    (void)state;
+    config_unref(load_ok("\xEF\xBB\xBF{'subscriptions': []}"));
+    EXPECT_ERRORS("\xEF\xBB\xBF[]",
+                  "cfg.json:1:1: the configuration must be a JSON object, got an array");
+    EXPECT_ERRORS("\xEF\xBB\xBF{'subscriptions': [], 'statuss': {}}",
+                  "cfg.json:1:23: /statuss: unknown key \"statuss\" (did you mean \"status\"?)");
+    EXPECT_ERRORS("\xEF\xBB\xBF{'subscriptions': [],\n  'x': }",
+                  "cfg.json:2:8: invalid JSON: invalid value");
+    /* only at the start: anywhere else it is a character like any other */
+    EXPECT_ERRORS(" \xEF\xBB\xBF{}", "cfg.json:1:2: invalid JSON: invalid value");
+
+    struct diag_list e;
+    char path[512];
+    struct config *c = load_file("bom.json", "\xEF\xBB\xBF{'subscriptions': [], 'x': 1}", &e);
+    assert_null(c);
+    assert_int_equal(e.dl_n, 1);
+    char want[600];
+    snprintf(want, sizeof(want), "%s:1:23: /x: unknown key \"x\"",
+             tmp_path(path, sizeof(path), "bom.json"));
+    assert_string_equal(e.dl_items[0].dg_text, want);
+    diag_list_free(&e);
+}
+
 static void test_error_unknown_keys(void **state)
 {
     (void)state;
@@ -1363,6 +1390,7 @@ int main(void)
         cmocka_unit_test(test_layering),
         cmocka_unit_test(test_listen_forms),
         cmocka_unit_test(test_error_syntax),
+        cmocka_unit_test(test_byte_order_mark),
         cmocka_unit_test(test_error_unknown_keys),
         cmocka_unit_test(test_error_defaults_only),
         cmocka_unit_test(test_error_sorted_by_position),

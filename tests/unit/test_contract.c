@@ -20,6 +20,7 @@
 
 #include "ssemon/config/contract_load.h"
 #include "ssemon/core/contract.h"
+#include "ssemon/json/json_schema_compile.h"
 
 #define SHIPPED_DIR SSEMON_SOURCE_DIR "/etc/ssemon/contracts"
 
@@ -980,6 +981,178 @@ static void test_load_buffer(void **state)
     assert_null(c);
 }
 
+/* A UTF-8 byte order mark before a contract is skipped (a loaded file, an
+ * extended one, a listed one, a buffer), and positions count from the
+ * character after it. */
+static void test_load_byte_order_mark(void **state)
+{
+    struct tmpdir *td = *state;
+    struct contract_load_error err, plain;
+    char file[PATH_MAX], want[PATH_MAX + 200];
+
+    write_file(td, "bomparent.json", "\xEF\xBB\xBF{\"abstract\": true, \"events\": {\"a\": {}}}");
+    write_file(td, "bom.json",
+               "\xEF\xBB\xBF{\"description\": \"with a BOM\", \"extends\": \"bomparent\"}");
+    struct contract *c = contract_load("bom", td->td_path, &err);
+    if (c == NULL)
+        fail_msg("%s", err.cle_text);
+    assert_string_equal(c->c_name, "bom");
+    assert_int_equal(c->c_n_events, 1);
+    contract_free(c);
+
+    struct contract_load_entry *e;
+    size_t n;
+    assert_int_equal(contract_load_list(td->td_path, &e, &n), 0);
+    bool listed = false;
+    for (size_t i = 0; i < n; i++)
+        listed = listed || (strcmp(e[i].cen_name, "bom") == 0 && e[i].cen_description != NULL &&
+                            strcmp(e[i].cen_description, "with a BOM") == 0);
+    contract_load_list_free(e, n);
+    assert_true(listed);
+
+    /* a contract error: line 1 column 1 is the "{" after the mark */
+    write_file(td, "bombad.json", "\xEF\xBB\xBF{\"events\": {\"a\": {\"dat\": 1}}}");
+    assert_null(contract_load("bombad", td->td_path, &err));
+    path_in(td, "bombad.json", file, sizeof(file));
+    snprintf(want, sizeof(want), "%s:1:19: /events/a/dat: unknown key \"dat\"", file);
+    assert_non_null(strstr(err.cle_text, want));
+
+    /* a syntax error: the same position as without the mark */
+    write_file(td, "bomjson.json", "\xEF\xBB\xBF{\"events\":\n  {\"a\": }}");
+    write_file(td, "plainjson.json", "{\"events\":\n  {\"a\": }}");
+    assert_null(contract_load("bomjson", td->td_path, &err));
+    assert_null(contract_load("plainjson", td->td_path, &plain));
+    assert_int_equal(err.cle_line, 2);
+    assert_int_equal(err.cle_line, plain.cle_line);
+    assert_int_equal(err.cle_column, plain.cle_column);
+    assert_string_equal(err.cle_message, plain.cle_message);
+
+    const char buf[] = "\xEF\xBB\xBF{\"events\": {\"a\": {}}}";
+    c = contract_load_buffer(buf, sizeof(buf) - 1, "mem.json", NULL, 0, &err);
+    if (c == NULL)
+        fail_msg("%s", err.cle_text);
+    contract_free(c);
+}
+
+/* A growing text for generated contracts. */
+struct gen {
+    char *g_buf;
+    size_t g_len;
+    size_t g_cap;
+};
+
+__attribute__((format(printf, 2, 3))) static void gen_add(struct gen *g, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int n = vsnprintf(g->g_buf + g->g_len, g->g_cap - g->g_len, fmt, ap);
+        va_end(ap);
+        assert_true(n >= 0);
+        if ((size_t)n < g->g_cap - g->g_len) {
+            g->g_len += (size_t)n;
+            return;
+        }
+        g->g_cap = (g->g_cap + (size_t)n + 1) * 2;
+        g->g_buf = realloc(g->g_buf, g->g_cap);
+        assert_non_null(g->g_buf);
+    }
+}
+
+static struct contract *gen_load(struct gen *g, struct contract_load_error *err)
+{
+    struct contract *c = contract_load_buffer(g->g_buf, g->g_len, "big.json", NULL, 0, err);
+    free(g->g_buf);
+    memset(g, 0, sizeof(*g));
+    return c;
+}
+
+/* What a contract may cost is bounded, each bound refused with its
+ * position; 4000 definitions that each refer to the next one, and the
+ * largest enum allowed, load. */
+static void test_load_limits(void **state)
+{
+    (void)state;
+    struct contract_load_error err;
+    struct gen g = {0};
+
+    gen_add(&g, "{\"events\": {\"a\": {\"schema\": {\"$ref\": \"#/definitions/d0\"}}},\n"
+                " \"definitions\": {");
+    for (int i = 0; i < 4000; i++) {
+        gen_add(&g, "%s\"d%d\": {\"type\": \"object\", \"properties\": {\"next\": ", i ? ", " : "",
+                i);
+        if (i < 3999)
+            gen_add(&g, "{\"$ref\": \"#/definitions/d%d\"}}}", i + 1);
+        else
+            gen_add(&g, "{\"type\": \"integer\"}}}");
+    }
+    gen_add(&g, "}}");
+    struct contract *c = gen_load(&g, &err);
+    if (c == NULL)
+        fail_msg("%s", err.cle_text);
+    assert_non_null(c->c_events[0].ce_schema);
+    contract_free(c);
+
+    /* one definition too many, at "definitions" */
+    gen_add(&g, "{\"events\": {\"a\": {}},\n \"definitions\": {");
+    for (int i = 0; i <= JSON_SCHEMA_MAX_DEFINITIONS; i++)
+        gen_add(&g, "%s\"d%d\": true", i ? ", " : "", i);
+    gen_add(&g, "}}");
+    assert_null(gen_load(&g, &err));
+    assert_string_equal(
+        err.cle_text,
+        "big.json:2:2: /definitions: 10001 definitions, more than the limit of 10000");
+
+    /* the largest enum loads; one entry more is refused, at "enum" */
+    for (int extra = 0; extra < 2; extra++) {
+        gen_add(&g, "{\"events\": {\"a\": {\"schema\": {\"$ref\": \"#/definitions/big\"}}},\n"
+                    " \"definitions\": {\"big\": {\"enum\": [");
+        for (int i = 0; i < JSON_SCHEMA_MAX_ENUM + extra; i++)
+            gen_add(&g, "%s\"value-%d\"", i ? ", " : "", i);
+        gen_add(&g, "]}}}");
+        c = gen_load(&g, &err);
+        if (extra == 0) {
+            if (c == NULL)
+                fail_msg("%s", err.cle_text);
+            contract_free(c);
+        } else {
+            assert_null(c);
+            assert_string_equal(err.cle_text, "big.json:2:26: /definitions/big/enum: \"enum\" has "
+                                              "10001 entries, more than the limit of 10000");
+        }
+    }
+
+    /* too deep: reported at the schema that holds the nesting */
+    gen_add(&g, "{\"events\": {\"a\": {\"schema\": ");
+    for (int i = 0; i < JSON_SCHEMA_MAX_DEPTH; i++)
+        gen_add(&g, "{\"items\": ");
+    gen_add(&g, "{}");
+    for (int i = 0; i < JSON_SCHEMA_MAX_DEPTH; i++)
+        gen_add(&g, "}");
+    gen_add(&g, "}}}");
+    assert_null(gen_load(&g, &err));
+    assert_string_equal(err.cle_text, "big.json:1:19: /events/a/schema: subschemas nested more "
+                                      "than 64 deep (the limit)");
+
+    /* distinct patterns: the same one shared by every property costs one */
+    for (int distinct = 0; distinct < 2; distinct++) {
+        gen_add(&g, "{\"events\": {\"a\": {\"schema\": {\"properties\": {");
+        for (int i = 0; i <= JSON_SCHEMA_MAX_PATTERNS; i++)
+            gen_add(&g, "%s\"p%d\": {\"pattern\": \"^x%d\"}", i ? ", " : "", i, distinct ? i : 0);
+        gen_add(&g, "}}}}}");
+        c = gen_load(&g, &err);
+        if (!distinct) {
+            if (c == NULL)
+                fail_msg("%s", err.cle_text);
+            contract_free(c);
+        } else {
+            assert_null(c);
+            assert_non_null(strstr(err.cle_text, "/events/a/schema/properties/p100/pattern: more "
+                                                 "than 100 different patterns in all (the limit)"));
+        }
+    }
+}
+
 /* ---- shipped contracts ---- */
 
 static struct contract *load_shipped(const char *name)
@@ -1185,6 +1358,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_error_positions, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_check_refused_pattern, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test(test_load_buffer),
+        cmocka_unit_test_setup_teardown(test_load_byte_order_mark, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test(test_load_limits),
         cmocka_unit_test(test_shipped_task_stream),
         cmocka_unit_test(test_shipped_task_stream_gateway),
         cmocka_unit_test(test_shipped_version_streams),

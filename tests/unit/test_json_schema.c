@@ -19,7 +19,8 @@
 
 struct fixture {
     struct json_tape t;
-    struct json_schema *s;
+    struct json_schema_set *set;
+    const struct json_schema *s; /* in set */
     struct json_schema_error err;
 };
 
@@ -36,7 +37,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    json_schema_free(f->s);
+    json_schema_compile_free(f->set);
     json_tape_free(&f->t);
     free(f);
     return 0;
@@ -51,30 +52,57 @@ static json_t *load(const char *text)
     return j;
 }
 
+/* The whole compile of one schema inside `root` (NULL: its own root):
+ * a set of one. Returns the schema, with *set to free, or NULL (*set NULL)
+ * with *err filled. */
+static const struct json_schema *compile_one(const json_t *schema, const json_t *root,
+                                             const struct json_schema_limits *lim,
+                                             struct json_schema_set **set,
+                                             struct json_schema_error *err)
+{
+    *set = json_schema_compile_new(root != NULL ? root : schema, lim, err);
+    const struct json_schema *s =
+        *set != NULL ? json_schema_compile_add(*set, schema, root != NULL ? NULL : "", err) : NULL;
+    if (s == NULL || !json_schema_compile_finish(*set, err)) {
+        json_schema_compile_free(*set);
+        *set = NULL;
+        return NULL;
+    }
+    return s;
+}
+
 /* Compiles `text` (a schema that is its own root) into f->s. */
 static void compile(struct fixture *f, const char *text)
 {
     json_t *j = load(text);
-    json_schema_free(f->s);
-    f->s = json_schema_compile(j, NULL, &f->err);
+    json_schema_compile_free(f->set);
+    f->s = compile_one(j, NULL, NULL, &f->set, &f->err);
     if (f->s == NULL)
         fail_msg("compile failed: %s\nschema: %s", f->err.se_text, text);
     json_decref(j);
 }
 
-/* Compiling must fail with exactly this "PATH: MESSAGE" text. */
-static void compile_error(const char *text, const char *want)
+/* Compiling with `lim` (NULL: the defaults) must fail with exactly this
+ * "PATH: MESSAGE" text. */
+static void compile_error_lim(const char *text, const struct json_schema_limits *lim,
+                              const char *want)
 {
     struct json_schema_error err;
+    struct json_schema_set *set;
     json_t *j = load(text);
-    struct json_schema *s = json_schema_compile(j, NULL, &err);
+    const struct json_schema *s = compile_one(j, NULL, lim, &set, &err);
     json_decref(j);
     if (s != NULL) {
-        json_schema_free(s);
+        json_schema_compile_free(set);
         fail_msg("compiled, expected error \"%s\"\nschema: %s", want, text);
     }
     if (strcmp(err.se_text, want) != 0)
         fail_msg("got error \"%s\", want \"%s\"", err.se_text, want);
+}
+
+static void compile_error(const char *text, const char *want)
+{
+    compile_error_lim(text, NULL, want);
 }
 
 static bool check(struct fixture *f, const char *instance)
@@ -615,7 +643,7 @@ static void test_schema_in_root(void **state)
                        "   \"properties\": {\"timestamp\": {\"$ref\": \"#/definitions/ts\"}}}}}}");
     json_t *schema =
         json_object_get(json_object_get(json_object_get(doc, "events"), "heartbeat"), "schema");
-    f->s = json_schema_compile(schema, doc, &f->err);
+    f->s = compile_one(schema, doc, NULL, &f->set, &f->err);
     json_decref(doc); /* nothing of the document is kept */
     assert_non_null(f->s);
     valid(f, "{\"timestamp\": \"2025-11-19T21:00:00.123456+00:00\"}");
@@ -626,7 +654,8 @@ static void test_schema_in_root(void **state)
                "{\"multipleOf\": 2}}}}}}");
     schema = json_object_get(json_object_get(json_object_get(doc, "events"), "progress"), "schema");
     struct json_schema_error err;
-    assert_null(json_schema_compile(schema, doc, &err));
+    struct json_schema_set *set;
+    assert_null(compile_one(schema, doc, NULL, &set, &err));
     assert_string_equal(
         err.se_text,
         "/events/progress/schema/properties/value: unsupported keyword \"multipleOf\"");
@@ -637,7 +666,7 @@ static void test_schema_in_root(void **state)
     json_object_set_new(json_object_get(json_object_get(doc, "definitions"), "ts"), "format",
                         json_string("email"));
     json_object_del(json_object_get(json_object_get(schema, "properties"), "value"), "multipleOf");
-    assert_null(json_schema_compile(schema, doc, &err));
+    assert_null(compile_one(schema, doc, NULL, &set, &err));
     assert_string_equal(
         err.se_text,
         "/definitions/ts/format: unsupported format \"email\" (supported: date-time, uuid)");
@@ -739,11 +768,221 @@ static void test_compile_errors(void **state)
 
     /* err may be NULL; a NULL schema is refused */
     json_t *j = load("{\"foo\": 1}");
-    assert_null(json_schema_compile(j, NULL, NULL));
-    json_decref(j);
+    struct json_schema_set *set = json_schema_compile_new(j, NULL, NULL);
+    assert_non_null(set);
+    assert_null(json_schema_compile_add(set, j, "", NULL));
+    /* after an error the set takes nothing more */
     struct json_schema_error err;
-    assert_null(json_schema_compile(NULL, NULL, &err));
-    json_schema_free(NULL);
+    assert_null(json_schema_compile_add(set, j, "", &err));
+    assert_false(json_schema_compile_finish(set, &err));
+    json_schema_compile_free(set);
+    json_decref(j);
+    assert_null(json_schema_compile_new(NULL, NULL, &err));
+    assert_string_equal(err.se_text, "(root): no schema");
+    json_schema_compile_free(NULL);
+}
+
+/* ---- what a set may cost ---- */
+
+/* A document with `n` definitions d0..d(n-1), each an object whose "next"
+ * refers to the following one, and "events" e0..e(n-1) whose schemas each
+ * refer to one definition: the shape that cost n x n before definitions
+ * were shared. */
+static json_t *many_definitions(size_t n)
+{
+    json_t *doc = json_object();
+    json_t *defs = json_object();
+    json_t *events = json_object();
+    char name[32];
+    char ref[64];
+    for (size_t i = 0; i < n; i++) {
+        json_t *props = json_pack("{s:{s:s}}", "id", "type", "integer");
+        if (i + 1 < n) {
+            snprintf(ref, sizeof(ref), "#/definitions/d%zu", i + 1);
+            json_object_set_new(props, "next", json_pack("{s:s}", "$ref", ref));
+        }
+        snprintf(name, sizeof(name), "d%zu", i);
+        json_object_set_new(defs, name,
+                            json_pack("{s:s,s:o}", "type", "object", "properties", props));
+        snprintf(ref, sizeof(ref), "#/definitions/d%zu", i);
+        snprintf(name, sizeof(name), "e%zu", i);
+        json_object_set_new(events, name, json_pack("{s:s}", "$ref", ref));
+    }
+    json_object_set_new(doc, "definitions", defs);
+    json_object_set_new(doc, "events", events);
+    return doc;
+}
+
+/* Every definition is compiled once, however many schemas refer to it: n
+ * definitions of 3 schemas each and n referring schemas fit in 4 n nodes
+ * (compiling each definition per referring schema needed about 3 n x n). */
+static void test_definitions_compiled_once(void **state)
+{
+    (void)state;
+    const size_t n = 2000;
+    json_t *doc = many_definitions(n);
+    const struct json_schema_limits lim = {.sl_nodes = 4 * n, .sl_definitions = n};
+    struct json_schema_error err;
+    struct json_schema_set *set = json_schema_compile_new(doc, &lim, &err);
+    if (set == NULL)
+        fail_msg("%s", err.se_text);
+    const json_t *events = json_object_get(doc, "events");
+    const struct json_schema *first = NULL;
+    const struct json_schema *last = NULL;
+    char path[64];
+    for (size_t i = 0; i < n; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "e%zu", i);
+        snprintf(path, sizeof(path), "/events/e%zu", i);
+        const struct json_schema *s =
+            json_schema_compile_add(set, json_object_get(events, name), path, &err);
+        if (s == NULL)
+            fail_msg("%s", err.se_text);
+        if (i == 0)
+            first = s;
+        last = s;
+    }
+    assert_true(json_schema_compile_finish(set, &err));
+    json_decref(doc); /* nothing of the document is kept */
+
+    struct json_tape t;
+    json_tape_init(&t);
+    const char *ok = "{\"id\": 1, \"next\": {\"id\": 2, \"next\": {\"id\": 3}}}";
+    const char *bad = "{\"id\": 1, \"next\": {\"id\": 2, \"next\": {\"id\": \"x\"}}}";
+    assert_int_equal(json_tape_parse(&t, ok, strlen(ok), NULL), JSON_TAPE_OK);
+    assert_true(json_schema_validate(first, &t, json_tape_root(&t), &err));
+    assert_true(json_schema_validate(last, &t, json_tape_root(&t), &err));
+    assert_int_equal(json_tape_parse(&t, bad, strlen(bad), NULL), JSON_TAPE_OK);
+    assert_false(json_schema_validate(first, &t, json_tape_root(&t), &err));
+    assert_string_equal(err.se_text, "/next/next/id: expected integer, got string");
+    json_tape_free(&t);
+    json_schema_compile_free(set);
+
+    /* the default limits take this document too */
+    doc = many_definitions(n);
+    set = json_schema_compile_new(doc, NULL, &err);
+    assert_non_null(set);
+    assert_non_null(json_schema_compile_add(
+        set, json_object_get(json_object_get(doc, "events"), "e0"), NULL, &err));
+    assert_true(json_schema_compile_finish(set, &err));
+    json_schema_compile_free(set);
+    json_decref(doc);
+}
+
+/* Going beyond a limit is an error at the value that crossed it. */
+static void test_limits(void **state)
+{
+    (void)state;
+    const struct json_schema_limits nodes = {.sl_nodes = 2};
+    compile_error_lim("{\"properties\": {\"a\": {}, \"b\": {}}}", &nodes,
+                      "/properties/b: more than 2 schemas and subschemas in all (the limit)");
+    json_t *fits = load("{\"properties\": {\"a\": {}, \"b\": true}}");
+    struct json_schema_set *set;
+    struct json_schema_error err;
+    const struct json_schema_limits three = {.sl_nodes = 3};
+    assert_non_null(compile_one(fits, NULL, &three, &set, &err));
+    json_schema_compile_free(set);
+    json_decref(fits);
+
+    const struct json_schema_limits defs = {.sl_definitions = 2};
+    compile_error_lim("{\"definitions\": {\"a\": {}, \"b\": {}, \"c\": {}}}", &defs,
+                      "/definitions: 3 definitions, more than the limit of 2");
+    compile_error_lim("{\"definitions\": {\"a\": {}}, \"$defs\": {\"b\": {}, \"c\": {}}}", &defs,
+                      "/$defs: 3 definitions, more than the limit of 2");
+
+    const struct json_schema_limits depth = {.sl_depth = 3};
+    compile_error_lim("{\"items\": {\"items\": {\"items\": {}}}}", &depth,
+                      "(root): subschemas nested more than 3 deep (the limit)");
+    compile_error_lim(
+        "{\"definitions\": {\"d\": {\"items\": {\"items\": {\"items\": {}}}}}}", &depth,
+        "/definitions/d: subschemas nested more than 3 deep (the limit)");
+
+    const struct json_schema_limits enums = {.sl_enum = 2};
+    compile_error_lim("{\"properties\": {\"k\": {\"enum\": [1, 2, 3]}}}", &enums,
+                      "/properties/k/enum: \"enum\" has 3 entries, more than the limit of 2");
+
+    const struct json_schema_limits consts = {.sl_constants = 3};
+    compile_error_lim("{\"properties\": {\"a\": {\"enum\": [1, 2]}, \"b\": {\"const\": 3},"
+                      " \"c\": {\"const\": 4}}}",
+                      &consts,
+                      "/properties/c/const: more than 3 enum and const values in all (the limit)");
+
+    /* a pattern seen before shares its regex: only distinct ones count */
+    const struct json_schema_limits pats = {.sl_patterns = 1};
+    compile_error_lim(
+        "{\"properties\": {\"a\": {\"pattern\": \"^x\"}, \"b\": {\"pattern\": \"^x\"},"
+        " \"c\": {\"pattern\": \"^y\"}}}",
+        &pats, "/properties/c/pattern: more than 1 different patterns in all (the limit)");
+
+    /* the default enum limit: 10000 entries are fine, one more is not */
+    json_t *big = json_object();
+    json_t *values = json_array();
+    for (int i = 0; i < JSON_SCHEMA_MAX_ENUM; i++)
+        json_array_append_new(values, json_integer(i));
+    json_object_set_new(big, "enum", values);
+    const struct json_schema *s = compile_one(big, NULL, NULL, &set, &err);
+    assert_non_null(s);
+    struct json_tape t;
+    json_tape_init(&t);
+    assert_int_equal(json_tape_parse(&t, "9999", 4, NULL), JSON_TAPE_OK);
+    assert_true(json_schema_validate(s, &t, json_tape_root(&t), NULL));
+    json_tape_free(&t);
+    json_schema_compile_free(set);
+    json_array_append_new(values, json_integer(-1));
+    assert_null(compile_one(big, NULL, NULL, &set, &err));
+    assert_string_equal(err.se_text,
+                        "/enum: \"enum\" has 10001 entries, more than the limit of 10000");
+    json_decref(big);
+}
+
+/* Long property tables and required lists are sorted, not compared in
+ * pairs: lookups stay right, and the first repeat is the one reported. */
+static void test_many_properties(void **state)
+{
+    struct fixture *f = *state;
+    const int n = 2000;
+    json_t *schema = json_object();
+    json_t *props = json_object();
+    json_t *req = json_array();
+    for (int i = n; i-- > 0;) {
+        char name[32];
+        snprintf(name, sizeof(name), "p%d", i);
+        json_object_set_new(props, name, json_pack("{s:s}", "type", "integer"));
+        json_array_append_new(req, json_string(name));
+    }
+    json_object_set_new(schema, "properties", props);
+    json_object_set_new(schema, "required", req);
+    f->s = compile_one(schema, NULL, NULL, &f->set, &f->err);
+    assert_non_null(f->s);
+    /* every member, in document order, one of them wrong or missing */
+    size_t cap = (size_t)n * 24 + 16;
+    char *inst = malloc(cap);
+    assert_non_null(inst);
+    for (int wrong = 0; wrong < 3; wrong++) {
+        size_t len = (size_t)snprintf(inst, cap, "{");
+        for (int i = 0; i < n; i++) {
+            if (wrong == 2 && i == n - 1)
+                continue;
+            len += (size_t)snprintf(inst + len, cap - len, "%s\"p%d\": %s", i ? ", " : "", i,
+                                    wrong == 1 && i == 1234 ? "\"x\"" : "1");
+        }
+        snprintf(inst + len, cap - len, "}");
+        if (wrong == 0)
+            valid(f, inst);
+        else if (wrong == 1)
+            invalid(f, inst, "/p1234: expected integer, got string");
+        else
+            invalid(f, inst, "(root): missing required property \"p1999\"");
+    }
+    free(inst);
+    json_array_append_new(req, json_string("p5"));
+    json_array_append_new(req, json_string("p3"));
+    json_array_append_new(req, json_string("p3"));
+    struct json_schema_set *set;
+    struct json_schema_error err;
+    assert_null(compile_one(schema, NULL, NULL, &set, &err));
+    assert_string_equal(err.se_text, "/required: \"required\" lists \"p5\" twice");
+    json_decref(schema);
 }
 
 /* ---- messages and paths ---- */
@@ -838,6 +1077,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deep_recursion, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_in_root, setup, teardown),
         cmocka_unit_test(test_compile_errors),
+        cmocka_unit_test(test_definitions_compiled_once),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test_setup_teardown(test_many_properties, setup, teardown),
         cmocka_unit_test_setup_teardown(test_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_failure_in_document_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validate_guards, setup, teardown),

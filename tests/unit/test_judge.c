@@ -84,8 +84,9 @@ static void on_violation(void *ctx, const struct violation *v)
     s->s_time = v->v_time_ms;
 }
 
-/* `live`: on an event base with the test clock; else replayed. */
-static struct fx *fx_new(bool live, bool timing)
+/* `live`: on an event base with the test clock (with two priorities, as
+ * the daemon's, when `prio`); else replayed. */
+static struct fx *fx_new_base(bool live, bool timing, bool prio)
 {
     struct fx *f = calloc(1, sizeof(*f));
     assert_non_null(f);
@@ -93,6 +94,8 @@ static struct fx *fx_new(bool live, bool timing)
     if (live) {
         f->f_base = event_base_new();
         assert_non_null(f->f_base);
+        if (prio)
+            assert_int_equal(event_base_priority_init(f->f_base, 2), 0);
     }
     const struct judge_options o = {
         .jo_contract = f->f_c,
@@ -104,6 +107,11 @@ static struct fx *fx_new(bool live, bool timing)
     f->f_j = judge_new(&o, &cb, f);
     assert_non_null(f->f_j);
     return f;
+}
+
+static struct fx *fx_new(bool live, bool timing)
+{
+    return fx_new_base(live, timing, false);
 }
 
 static void fx_free(struct fx *f)
@@ -534,6 +542,96 @@ static void test_live_timer_stops_and_restarts(void **state)
     fx_free(f);
 }
 
+/* ---- live: a loop stall is not charged to the stream ---- */
+
+/* A socket with bytes that waited during a stall: an event at the sockets'
+ * priority, made ready before the loop turns, which delivers a heartbeat
+ * at the clock's time when the loop reads it. */
+static void socket_heartbeat(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    fx_event(arg, test_clock_ms, "heartbeat");
+}
+
+/* Runs what the loop has to run now: one non-blocking loop call turns
+ * until nothing is active (a timer armed for later stays armed). */
+static void fx_drain(struct fx *f)
+{
+    assert_int_equal(event_base_loop(f->f_base, EVLOOP_NONBLOCK), 0);
+}
+
+/* A stream whose window is due at 2001, the timer armed for it at once. */
+static struct fx *fx_stall_ready(void)
+{
+    struct fx *f = fx_new_base(true, true, true);
+    test_clock_ms = 2001;
+    assert_int_equal(judge_open(f->f_j, 0, 200, good_headers, 2), 0);
+    fx_event(f, 0, "hello");
+    assert_int_equal(fx_pending(f), 1);
+    return f;
+}
+
+/* The loop was held from 2001 to 5000 while a heartbeat waited in the
+ * socket: the timer, which runs before sockets, fires 3 s late and must not
+ * report the silence it could not observe; the heartbeat is read, then the
+ * judge looks again and finds the stream in time. */
+static void test_live_stall_not_charged(void **state)
+{
+    (void)state;
+    struct fx *f = fx_stall_ready();
+    struct event *sock = event_new(f->f_base, -1, 0, socket_heartbeat, f);
+    assert_non_null(sock);
+    test_clock_ms = 5000;
+    event_active(sock, EV_READ, 0);
+    fx_drain(f);
+    assert_int_equal(f->f_n, 0);
+    const struct validator_stats *st = validator_stats(judge_validator(f->f_j));
+    assert_int_equal(st->vs_heartbeats, 1);
+    assert_int_equal(st->vs_unobserved_ms, 3000);
+    /* the gap the histograms see is the observed one */
+    assert_int_equal(st->vs_last_heartbeat_gap_ms, 2000);
+    /* re-armed for the next window (lifecycle 60 s from the open, moved by
+     * the stall; the window from the heartbeat) */
+    assert_int_equal(fx_pending(f), 1);
+    assert_int_equal(validator_next_deadline(judge_validator(f->f_j)), 7001);
+    event_free(sock);
+    fx_free(f);
+}
+
+/* The same stall with nothing in the socket: the stream had been silent
+ * for its whole limit when the loop stopped looking, and is reported as
+ * soon as the loop looks on its own again. */
+static void test_live_stall_silent_stream_reported(void **state)
+{
+    (void)state;
+    struct fx *f = fx_stall_ready();
+    test_clock_ms = 5000;
+    fx_drain(f);
+    assert_int_equal(f->f_n, 0);
+    /* due 1 ms later on the test clock (and on libevent's) */
+    assert_int_equal(validator_next_deadline(judge_validator(f->f_j)), 5001);
+    test_clock_ms = 5001;
+    assert_int_equal(event_base_loop(f->f_base, EVLOOP_ONCE), 0);
+    const struct seen *v = fx_last(f, 1, VIOLATION_HEARTBEAT_MISSED);
+    assert_int_equal(v->s_time, 5001);
+    assert_string_equal(v->s_message,
+                        "no heartbeat for 2001 ms (limit 2000 ms: interval 1000 ms x 2)");
+    fx_free(f);
+}
+
+/* A timer late by less than a stall judges at once, as always. */
+static void test_live_late_timer_judges(void **state)
+{
+    (void)state;
+    struct fx *f = fx_stall_ready();
+    test_clock_ms = 2080;
+    assert_int_equal(event_base_loop(f->f_base, EVLOOP_ONCE), 0);
+    assert_int_equal(fx_last(f, 1, VIOLATION_HEARTBEAT_MISSED)->s_time, 2080);
+    assert_int_equal(validator_stats(judge_validator(f->f_j))->vs_unobserved_ms, 0);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -552,6 +650,9 @@ int main(void)
         cmocka_unit_test(test_raw_no_timing),
         cmocka_unit_test(test_live_timer_ticks),
         cmocka_unit_test(test_live_timer_stops_and_restarts),
+        cmocka_unit_test(test_live_stall_not_charged),
+        cmocka_unit_test(test_live_stall_silent_stream_reported),
+        cmocka_unit_test(test_live_late_timer_judges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1292,6 +1292,101 @@ static void test_lifecycle_timeout(void **state)
     fx_free(f);
 }
 
+/* ---- time the caller could not observe ---- */
+
+/* Exactly one violation so far: this one. */
+static void expect_one(const struct fx *f, enum violation_class cls, const char *msg)
+{
+    expect_n(f, 1);
+    expect(f, 0, cls, msg);
+}
+
+/* A pause inside a heartbeat window moves its deadline by the pause; a
+ * heartbeat read right after it is in time, and its gap leaves the pause
+ * out; the part of a pause before the window started does not count. */
+static void test_pause_heartbeat_window(void **state)
+{
+    (void)state;
+    struct fx *f = fx_newf(live_contract_fmt, ", 'reset_on_any_event': false", NULL);
+    const struct validator_stats *st = validator_stats(f->f_v);
+
+    validator_open(f->f_v, 0, 200, NULL, 0);
+    ev(f, 500, "heartbeat", "");
+    assert_int_equal(validator_next_deadline(f->f_v), 10501);
+    /* the loop was held from 9000 to 15000: the window has run 8500 ms */
+    validator_pause(f->f_v, 9000, 15000);
+    assert_int_equal(st->vs_unobserved_ms, 6000);
+    assert_int_equal(validator_next_deadline(f->f_v), 16501);
+    validator_tick(f->f_v, 15000);
+    expect_n(f, 0);
+    ev(f, 15010, "heartbeat", "");
+    expect_n(f, 0);
+    assert_int_equal(st->vs_last_heartbeat_gap_ms, 8510);
+    assert_int_equal(validator_next_deadline(f->f_v), 25011);
+
+    /* a silent stream is still reported, after its observed limit */
+    validator_pause(f->f_v, 20000, 23000);
+    validator_tick(f->f_v, 28010);
+    expect_n(f, 0);
+    validator_tick(f->f_v, 28011);
+    expect_one(f, VIOLATION_HEARTBEAT_MISSED,
+               "no heartbeat for 10001 ms (limit 10000 ms: interval 5000 ms x 2)");
+
+    /* a pause that began before the window only counts from its start */
+    ev(f, 30000, "heartbeat", "");
+    validator_pause(f->f_v, 29000, 31000);
+    assert_int_equal(validator_next_deadline(f->f_v), 41001);
+    /* an empty or reversed pause changes nothing */
+    validator_pause(f->f_v, 31000, 31000);
+    validator_pause(f->f_v, 32000, 31000);
+    assert_int_equal(validator_next_deadline(f->f_v), 41001);
+    assert_int_equal(st->vs_unobserved_ms, 6000 + 3000 + 2000);
+    fx_free(f);
+}
+
+/* The first-event wait and the lifecycle run from the open: a pause moves
+ * both, and the first-event latency leaves it out. */
+static void test_pause_first_event_and_lifecycle(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(task_contract, &task_opts);
+    const struct validator_stats *st = validator_stats(f->f_v);
+
+    open_ok(f, 0);
+    assert_int_equal(validator_next_deadline(f->f_v), 1001);
+    validator_pause(f->f_v, 800, 4000);
+    assert_int_equal(validator_next_deadline(f->f_v), 4201);
+    validator_tick(f->f_v, 4000);
+    ev(f, 4001, "connection_open", OPEN);
+    expect_n(f, 0);
+    assert_int_equal(st->vs_first_event_latency_ms, 801);
+    /* lifecycle: 60 s from the open, plus the pause */
+    for (uint64_t t = 9000; t <= 63000; t += 5000)
+        ev(f, t, "heartbeat", HB);
+    expect_n(f, 0);
+    assert_int_equal(validator_next_deadline(f->f_v), 63201);
+    validator_tick(f->f_v, 63201);
+    expect_one(f, VIOLATION_LIFECYCLE_TIMEOUT,
+               "final state not reached within 60000 ms (in state \"waiting\")");
+    fx_free(f);
+
+    /* the first-event rule is still judged after a pause */
+    f = fx_new(task_contract, &task_opts);
+    open_ok(f, 0);
+    validator_pause(f->f_v, 500, 2500);
+    validator_tick(f->f_v, 3001);
+    expect_one(f, VIOLATION_FIRST_EVENT_LATE,
+               "no event within 1000 ms of the response headers (waited 1001 ms)");
+    fx_free(f);
+
+    /* outside a lifecycle a pause is only counted */
+    f = fx_new(task_contract, &task_opts);
+    validator_pause(f->f_v, 0, 100);
+    assert_int_equal(validator_stats(f->f_v)->vs_unobserved_ms, 100);
+    assert_int_equal(validator_next_deadline(f->f_v), VALIDATOR_NO_DEADLINE);
+    fx_free(f);
+}
+
 /* ---- reports ---- */
 
 static void test_excerpt_bounds(void **state)
@@ -1414,6 +1509,8 @@ int main(void)
         cmocka_unit_test(test_liveness_overrides),
         cmocka_unit_test(test_no_window_after_end),
         cmocka_unit_test(test_lifecycle_timeout),
+        cmocka_unit_test(test_pause_heartbeat_window),
+        cmocka_unit_test(test_pause_first_event_and_lifecycle),
         cmocka_unit_test(test_excerpt_bounds),
         cmocka_unit_test(test_text_and_json_kinds),
     };

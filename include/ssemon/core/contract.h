@@ -48,6 +48,8 @@
 
 #define CONTRACT_NO_STATE ((size_t)-1)
 
+struct json_schema_set;
+
 enum contract_data {
     CONTRACT_DATA_JSON = 0, /* data must parse as JSON (default) */
     CONTRACT_DATA_TEXT,     /* free text, never parsed */
@@ -62,14 +64,14 @@ struct contract_equals {
 /* The schema for one discriminator value of an event kind. */
 struct contract_variant {
     char *cv_value;
-    struct json_schema *cv_schema; /* NULL: any payload */
+    const struct json_schema *cv_schema; /* in c_schemas; NULL: any payload */
 };
 
 struct contract_event {
     char *ce_name;
     enum contract_data ce_data;
-    struct json_schema *ce_schema; /* NULL: any payload */
-    char *ce_discriminator;        /* JSON pointer, or NULL */
+    const struct json_schema *ce_schema; /* in c_schemas; NULL: any payload */
+    char *ce_discriminator;              /* JSON pointer, or NULL */
     struct contract_variant *ce_variants;
     size_t ce_n_variants;
     struct contract_equals *ce_equals;
@@ -142,6 +144,10 @@ struct contract {
 
     uint64_t c_first_event_ms; /* 0: no rule */
     uint64_t c_lifecycle_ms;   /* 0: no rule */
+
+    /* Every schema of the contract, compiled together: each definition once,
+     * shared by the schemas that refer to it. Owned; freed by contract_free. */
+    struct json_schema_set *c_schemas;
 };
 
 struct contract_error {
@@ -150,7 +156,10 @@ struct contract_error {
 };
 
 /* Compiles a merged contract document ("extends" already resolved and
- * removed). Returns NULL with *err filled. The caller keeps `doc`. */
+ * removed). Returns NULL with *err filled. The caller keeps `doc`. What a
+ * contract's schemas may cost is bounded (JSON_SCHEMA_MAX_* in
+ * json_schema_compile.h); beyond a bound is an error at the value that
+ * crossed it. */
 struct contract *contract_compile(const json_t *doc, struct contract_error *err);
 void contract_free(struct contract *c);
 

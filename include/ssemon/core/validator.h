@@ -20,6 +20,8 @@
  * `now_ms` of the call that found it. A deadline is the first millisecond at
  * which its rule is broken: a first event exactly first_event_ms after the
  * headers, or a heartbeat gap of exactly interval x tolerance, is in time.
+ * Time the caller could not observe the stream (validator_pause) does not
+ * count towards any rule.
  *
  * Reports: v_event is the event kind (the variant, when there is one, is in
  * the message: "event task_event/task_completed not allowed in state ...");
@@ -75,6 +77,7 @@ struct validator_stats {
     uint64_t vs_first_event_latency_ms; /* of the current lifecycle; UINT64_MAX: none */
     uint64_t vs_last_heartbeat_gap_ms;  /* gap closed by the latest heartbeat */
     uint64_t vs_hb_limit_ms;            /* heartbeat interval x tolerance; 0: no rule */
+    uint64_t vs_unobserved_ms;          /* paused time in all (validator_pause) */
 };
 
 struct validator;
@@ -124,6 +127,15 @@ void validator_end(struct validator *v, uint64_t now_ms, const char *error);
 
 /* Checks the time rules at `now_ms`. */
 void validator_tick(struct validator *v, uint64_t now_ms);
+/* The caller could not observe the stream from `from_ms` to `to_ms` (its
+ * `now`): an event loop held by other work, whose timer fired that late,
+ * while the stream's bytes waited in its socket. That time is not charged
+ * to the stream: the heartbeat window, the first-event wait and the
+ * lifecycle each run on as if the clock had stopped for the part of the
+ * pause that falls inside them, so their deadlines move later by it, and
+ * the heartbeat gap and first-event latency reported afterwards leave it
+ * out. Nothing is judged; the next call judges at its own time. */
+void validator_pause(struct validator *v, uint64_t from_ms, uint64_t to_ms);
 /* The next time validator_tick has something to check, or
  * VALIDATOR_NO_DEADLINE. */
 uint64_t validator_next_deadline(const struct validator *v);

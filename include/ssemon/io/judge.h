@@ -23,7 +23,13 @@
  *    contract (after which a server should end it).
  *
  * Time: monotonic milliseconds, passed in on every call; the judge reads
- * its clock only when its own timer fires.
+ * its clock only when its own timer fires. A loop stall is never charged
+ * to the stream: when the timer fires more than 100 ms later than due, the
+ * loop was held (a reload, a stopped process) and could not read the
+ * stream, so that time is not observed time (validator_pause), and the
+ * judgement waits until the loop has read the bytes that were ready
+ * meanwhile (a silent stream is still reported then, its deadline moved by
+ * the stall).
  *
  * Ownership: the judge owns its validator, its timer and its parser. The contract and
  * the event base are borrowed and must outlive the judge; options,

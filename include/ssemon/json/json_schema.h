@@ -1,8 +1,9 @@
 /*
  * json_schema: validation of json_tape nodes against a JSON Schema subset
- * (draft 2020-12 semantics), on the hot path. The schema is compiled once,
- * at load time, by json_schema_compile (json_schema_compile.h). JSON layer,
- * pure: no I/O, no global state.
+ * (draft 2020-12 semantics), on the hot path. The schemas of a document are
+ * compiled once, together, at load time, by json_schema_compile
+ * (json_schema_compile.h), which also bounds what they may cost. JSON
+ * layer, pure: no I/O, no global state.
  *
  * Supported keywords:
  *   type (a name or an array of names; "integer" is any number without a
@@ -54,8 +55,9 @@ struct json_schema_error {
     char se_text[JSON_SCHEMA_PATH_MAX + JSON_SCHEMA_MSG_MAX + 16];
 };
 
-/* A compiled schema (json_schema_compile.h), immutable once compiled: it
- * may be shared by validators on any number of threads. */
+/* A compiled schema, one of a set (json_schema_compile.h) that owns it;
+ * immutable once the set is finished: it may be shared by validators on any
+ * number of threads. */
 struct json_schema;
 
 /* Validates node `node` of tape `t`. Returns true when it conforms, else

@@ -1,24 +1,79 @@
 /*
- * json_schema_compile: turns a schema written as JSON (a jansson value) into
- * the compiled form json_schema_validate reads, once, at load time. What
- * compiles is exactly the subset described in json_schema.h: any other
- * keyword or format is an error, so nothing is silently ignored. JSON layer,
- * pure: no I/O, no global state.
+ * json_schema_compile: turns the schemas written in one JSON document (a
+ * jansson value: a contract, or a schema on its own) into the compiled set
+ * json_schema_validate reads, once, at load time. What compiles is exactly
+ * the subset described in json_schema.h: any other keyword or format is an
+ * error, so nothing is silently ignored. JSON layer, pure: no I/O, no global
+ * state.
+ *
+ * A set is built in three steps: json_schema_compile_new compiles every
+ * definition of the root document ("definitions" and "$defs") once;
+ * json_schema_compile_add compiles each schema, its $ref pointing at the
+ * definition's compiled node (so the cost is linear in the document, however
+ * many schemas refer to a definition); json_schema_compile_finish builds the
+ * constants, after which the schemas validate. What a set may cost is
+ * bounded (struct json_schema_limits): going beyond a limit is a compile
+ * error at the value that crossed it.
+ *
+ * Ownership: the set owns every schema json_schema_compile_add returns (they
+ * live until json_schema_compile_free). The root document and the schemas
+ * are borrowed until json_schema_compile_finish returns; nothing of them is
+ * kept after it. After any error the set is unusable: free it.
  */
 #ifndef SSEMON_JSON_SCHEMA_COMPILE_H
 #define SSEMON_JSON_SCHEMA_COMPILE_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 #include "ssemon/json/json_schema.h"
 
-/* Compiles `schema`, resolving $ref against `root` (the document holding
- * "definitions"/"$defs"; NULL means `schema` itself). Nothing is kept from
- * either json_t: the caller may free them afterwards. Returns NULL with *err
- * filled (err may be NULL). The caller owns the result (json_schema_free). */
-struct json_schema *json_schema_compile(const json_t *schema, const json_t *root,
-                                        struct json_schema_error *err);
-/* Frees a compiled schema (NULL is fine). */
-void json_schema_free(struct json_schema *s);
+/* The default limits: far above what a real contract needs (the shipped
+ * ones use a few dozen schemas), low enough that the largest document they
+ * admit loads in under a second and 150 MB, plus its patterns: each
+ * distinct one costs what glibc's regcomp builds for it, which pattern.h
+ * bounds per pattern (up to about 4 MB and 10 ms). */
+#define JSON_SCHEMA_MAX_NODES 100000      /* schemas and subschemas, in all */
+#define JSON_SCHEMA_MAX_DEFINITIONS 10000 /* "definitions" and "$defs" of the root */
+#define JSON_SCHEMA_MAX_DEPTH 64          /* subschemas nested in one another */
+#define JSON_SCHEMA_MAX_ENUM 10000        /* entries of one "enum" */
+#define JSON_SCHEMA_MAX_CONSTANTS 100000  /* enum entries and const values, in all */
+#define JSON_SCHEMA_MAX_PATTERNS 100      /* distinct "pattern" sources, in all */
+
+/* What one set may hold; a field of 0 means its default above. */
+struct json_schema_limits {
+    size_t sl_nodes;
+    size_t sl_definitions;
+    size_t sl_depth;
+    size_t sl_enum;
+    size_t sl_constants;
+    size_t sl_patterns;
+};
+
+/* A set of schemas compiled together (json_schema_model.h). */
+struct json_schema_set;
+
+/* Starts a set for the schemas of document `root` and compiles the root's
+ * definitions (an error in one is reported even when nothing refers to it).
+ * `limits` NULL means the defaults. Returns NULL with *err filled (err may
+ * be NULL). */
+struct json_schema_set *json_schema_compile_new(const json_t *root,
+                                                const struct json_schema_limits *limits,
+                                                struct json_schema_error *err);
+
+/* Compiles `schema`, a value inside the root document at JSON pointer
+ * `path` (NULL: found by searching the document; the root itself is ""),
+ * into the set. Returns it (owned by the set; it validates once the set is
+ * finished), or NULL with *err filled. */
+const struct json_schema *json_schema_compile_add(struct json_schema_set *set, const json_t *schema,
+                                                  const char *path, struct json_schema_error *err);
+
+/* Completes the set: afterwards its schemas validate and nothing more can
+ * be added. Returns false with *err filled. */
+bool json_schema_compile_finish(struct json_schema_set *set, struct json_schema_error *err);
+
+/* Frees a set and all its schemas (NULL is fine). */
+void json_schema_compile_free(struct json_schema_set *set);
 
 #endif

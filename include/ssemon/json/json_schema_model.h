@@ -1,19 +1,24 @@
 /*
- * json_schema_model: the compiled form of a schema, built and freed by
- * json_schema_compile, read by json_schema to validate. Internal to those
+ * json_schema_model: the compiled form of a set of schemas, built and freed
+ * by json_schema_compile, read by json_schema to validate. Internal to those
  * two modules (no other module includes it); json layer, pure.
  *
- * A schema is a flat array of nodes that refer to each other by index
+ * A set is a flat array of nodes that refer to each other by index
  * (subschemas, $ref targets), with side arrays for property tables (sorted
- * by length then bytes, for binary search), required names, regexes and a
- * string pool. enum/const values are serialized into one JSON array and
- * parsed into a json_tape owned by the schema, so instance and constants
- * are compared with one tape-to-tape equality and nothing of the caller's
- * json_t is kept. $ref targets are compiled once each, so recursive
- * definitions are plain cycles in the node graph; chains made of $ref alone
- * are refused at compile time, so validation always ends.
+ * by length then bytes, for binary search), required names, regexes (one
+ * per distinct pattern source) and a string pool. Every schema of the set
+ * is one entry node into that array, and every definition of the root
+ * document is compiled once, at the start: a $ref anywhere in the set
+ * points at the definition's node, so a definition costs the same whether
+ * one schema or a thousand refer to it. Recursive definitions are plain
+ * cycles in the node graph; chains made of $ref alone are refused at
+ * compile time, so validation always ends. enum/const values are
+ * serialized into one JSON array and parsed into a json_tape owned by the
+ * set, so instance and constants are compared with one tape-to-tape
+ * equality and nothing of the caller's json_t is kept.
  *
- * Everything here is owned by the struct json_schema it belongs to.
+ * Everything here is owned by the struct json_schema_set it belongs to,
+ * the struct json_schema entries included.
  */
 #ifndef SSEMON_JSON_SCHEMA_MODEL_H
 #define SSEMON_JSON_SCHEMA_MODEL_H
@@ -127,7 +132,7 @@ struct jsm_node {
     struct jsm_num sn_xmax;
 };
 
-struct json_schema {
+struct json_schema_set {
     struct jsm_node *s_nodes;
     size_t s_nnodes;
     size_t s_capnodes;
@@ -151,6 +156,18 @@ struct json_schema {
     size_t s_nconsts;
     char *s_ctext; /* text of s_ctape: the constants as one JSON array */
     struct json_tape s_ctape;
+    struct json_schema **s_entries; /* what json_schema_compile_add returned */
+    size_t s_nentries;
+    size_t s_capentries;
+    /* The compiler's state between calls; NULL once finished (or failed). */
+    struct jsc_compiler *s_build;
+    bool s_ready; /* finished: the entries may validate */
+};
+
+/* One schema of a set: where validation starts. */
+struct json_schema {
+    const struct json_schema_set *sh_set;
+    uint32_t sh_node;
 };
 
 /* Fills err->se_text from its path and message. */
