@@ -17,18 +17,41 @@
  * only hold its own connection, never the loop.
  *
  * libevent 2.1 has no connection cap for evhttp, so we keep one ourselves:
- * the bufferevent callback counts each accepted connection, and a close
- * callback on its evhttp_connection counts it out. The connection object
+ * the bufferevent callback sees each accepted connection, and a close
+ * callback on its evhttp_connection sees it go. The connection object
  * only exists once evhttp has finished setting it up, after our callback
- * returned, so a zero-delay event "adopts" the new bufferevents right
- * after the accept (holding a reference on each meanwhile, so one that
- * evhttp already dropped is recognised instead of touched after free).
+ * returned, so an event made active at the accept "adopts" the new
+ * bufferevents in the same turn of the loop, after the listener's
+ * callback (holding a reference on each meanwhile, so one that evhttp
+ * already dropped is recognised instead of touched after free).
+ *
+ * Nobody may hold the port. evhttp's read timeout is re-armed by every
+ * byte, so a client sending one byte every few seconds (slowloris) would
+ * keep its connection for ever: each request gets a deadline of its own
+ * instead, armed when its connection is adopted or the previous response
+ * on it is sent, and disarmed only when the request is whole (our handler
+ * runs). And a cap that stops accepting lets a flood of connections keep
+ * everybody else in the kernel's backlog: the listener goes on, and room
+ * is made when a batch is adopted, by closing the connections that have
+ * waited longest for their request. Connections being answered are
+ * served in turn: above the cap they take a reserve of half the cap, and
+ * only once every place is taken does the one answered longest go, past
+ * a short grace (a slow reader holds its place by reading a byte now and
+ * then). The order of a turn of the loop makes this fair to a client that
+ * sends its request at once: the listener accepts at most half the cap
+ * per turn (then is switched off until the adoption), so a connection
+ * accepted in one turn is polled in the next, where its read callback,
+ * activated by the poll, runs before the adoption that the listener's
+ * callback activates; and only connections adopted in an earlier turn
+ * are closed to make room. Over TCP, TCP_DEFER_ACCEPT keeps connections
+ * that send nothing in the kernel, so they take no place at all, and a
+ * connection is accepted with its first bytes already there.
  */
 #include "ssemon/io/status_server.h"
 
+#include "ssemon/base/clock.h"
 #include "ssemon/core/listen_addr.h"
 #include "ssemon/core/subscription_name.h"
-#include "ssemon/base/clock.h"
 
 #include "ssemon/core/violation.h"
 #include "ssemon/io/deadline.h"
@@ -45,6 +68,7 @@
 #include <event2/util.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +81,12 @@
 #define STATUS_SERVER_DEFAULT_HEADER_BYTES 8192
 #define STATUS_SERVER_DEFAULT_TIMEOUT_S 5
 #define STATUS_SERVER_DEFAULT_MAX_CONNECTIONS 64
-#define STATUS_SERVER_LISTEN_BACKLOG 128
+#define STATUS_SERVER_DEFAULT_REQUEST_DEADLINE_S 5
+/* Connections waiting to be accepted (the kernel caps it at
+ * net.core.somaxconn): a backlog that overflows drops new handshakes, and
+ * a client whose handshake is dropped retries only a second later. The
+ * listener drains it at up to half the cap per turn of the loop. */
+#define STATUS_SERVER_LISTEN_BACKLOG 4096
 
 /* Bytes written to a client per write callback (libevent's default is
  * 16 KiB): a scrape of tens of MB then takes tens of loop passes, not
@@ -78,6 +107,24 @@
 /* Documents at least this large are handed to libevent, not copied. */
 #define STATUS_SERVER_HANDOVER_MIN ((size_t)64 << 10)
 
+/* A connection being answered is not closed to make room during its
+ * first STATUS_SERVER_ANSWER_GRACE_MS: a burst of requests is served in
+ * turn, as fast as the loop goes. After that, one that is still being
+ * answered (a slow reader of a large document, holding its place by
+ * reading a byte now and then) may go for a newcomer. */
+#define STATUS_SERVER_ANSWER_GRACE_MS 500
+
+/* An adopted connection: a slot of the server's table, for as long as the
+ * connection is open (its close callback frees the slot). */
+struct status_server_conn {
+    struct status_server *sc_server;
+    struct evhttp_connection *sc_evcon; /* NULL: the slot is free */
+    struct deadline sc_deadline;        /* its next request must have arrived by then */
+    uint64_t sc_order;                  /* when it began waiting or being answered */
+    uint64_t sc_answer_ms;              /* monotonic time its answer began */
+    bool sc_answering;                  /* its request is in, the response not yet sent */
+};
+
 struct status_server {
     struct event_base *ss_base;
     struct evhttp *ss_http;
@@ -87,17 +134,28 @@ struct status_server {
     struct status_server_limits ss_limits;
     char *ss_unix_path; /* owned; removed on free */
     unsigned ss_port;
-    unsigned ss_connections;
-    bool ss_paused;  /* listener disabled at the connection cap */
-    bool ss_closing; /* in status_server_free: listeners are going away */
-    /* Accepted, not yet adopted: one reference held on each. */
+    /* Accepted in this turn of the loop, not yet adopted: one reference
+     * held on each. The listener takes ss_quota of them at most (half the
+     * cap, or less when no more places can be had), then is off
+     * (ss_accept_off) until they are adopted, or, when every place is
+     * taken by a connection answered for less than its grace, until one
+     * closes or its grace ends (ss_room). */
     struct bufferevent **ss_pending;
     size_t ss_n_pending;
+    size_t ss_batch;
+    size_t ss_quota;
+    bool ss_accept_off;
+    bool ss_closing; /* in status_server_free: the listener is going away */
     struct event *ss_adopt;
+    struct deadline ss_room;
     /* Adopted connections (a close callback set on each): the only ones a
-     * response may be streamed on, since only their end is seen. */
-    struct evhttp_connection **ss_adopted;
-    size_t ss_n_adopted;
+     * response may be streamed on, since only their end is seen. The cap,
+     * and a reserve of ss_batch used only while every place is taken by a
+     * connection being answered. */
+    struct status_server_conn *ss_conns;
+    size_t ss_n_slots;
+    size_t ss_n_conns;
+    uint64_t ss_order;                       /* orders the connections' sc_order */
     struct status_server_stream *ss_streams; /* responses being sent in slices */
     struct json_writer ss_out;               /* reused from response to response */
     struct status_server_pool *ss_pool;      /* buffers of documents already sent */
@@ -181,13 +239,7 @@ void status_server_limits_default(struct status_server_limits *l)
     l->ssl_max_body_bytes = 0;
     l->ssl_timeout_s = STATUS_SERVER_DEFAULT_TIMEOUT_S;
     l->ssl_max_connections = STATUS_SERVER_DEFAULT_MAX_CONNECTIONS;
-}
-
-static void status_server_resume(struct status_server *s)
-{
-    if (s->ss_paused && !s->ss_closing && s->ss_connections < s->ss_limits.ssl_max_connections &&
-        evconnlistener_enable(s->ss_listener) == 0)
-        s->ss_paused = false;
+    l->ssl_request_deadline_s = STATUS_SERVER_DEFAULT_REQUEST_DEADLINE_S;
 }
 
 /* One /status or /metrics response being sent in slices. */
@@ -216,23 +268,126 @@ static void status_server_stream_free(struct status_server_stream *st)
     free(st);
 }
 
+/* The connection's request has arrived (`answering`), or it waits for
+ * the next one, which must arrive before the deadline. */
+static void status_server_conn_phase(struct status_server_conn *c, bool answering)
+{
+    struct status_server *s = c->sc_server;
+    c->sc_answering = answering;
+    c->sc_order = ++s->ss_order;
+    if (answering) {
+        c->sc_answer_ms = clock_mono_ms();
+        deadline_cancel(&c->sc_deadline);
+    } else {
+        deadline_arm(&c->sc_deadline, (uint64_t)s->ss_limits.ssl_request_deadline_s * 1000);
+    }
+}
+
+/* The slot of an adopted connection, NULL for any other. */
+static struct status_server_conn *status_server_conn_of(struct status_server *s,
+                                                        const struct evhttp_connection *evcon)
+{
+    for (size_t i = 0; i < s->ss_n_slots; i++)
+        if (s->ss_conns[i].sc_evcon == evcon)
+            return &s->ss_conns[i];
+    return NULL;
+}
+
+/* May be closed to make room, at `now_ms`. */
+static bool status_server_conn_yields(const struct status_server_conn *c, uint64_t now_ms)
+{
+    return !c->sc_answering || now_ms - c->sc_answer_ms >= STATUS_SERVER_ANSWER_GRACE_MS;
+}
+
+/* The connection to close to make room: the one waiting longest for its
+ * request, else (when `answering` too) the one answered longest past its
+ * grace; NULL when none may go. Only adopted connections are candidates,
+ * so never one accepted in this turn of the loop, which has not been read
+ * yet. */
+static struct status_server_conn *status_server_conn_victim(struct status_server *s,
+                                                            uint64_t now_ms, bool answering)
+{
+    struct status_server_conn *best = NULL;
+    for (size_t i = 0; i < s->ss_n_slots; i++) {
+        struct status_server_conn *c = &s->ss_conns[i];
+        if (c->sc_evcon == NULL || !status_server_conn_yields(c, now_ms) ||
+            (c->sc_answering && !answering))
+            continue;
+        if (best == NULL || (!c->sc_answering && best->sc_answering) ||
+            (c->sc_answering == best->sc_answering && c->sc_order < best->sc_order))
+            best = c;
+    }
+    return best;
+}
+
+/* How many the listener may take in the next turn of the loop: the places
+ * that are sure to be had then, at most half the cap. Free slots, and
+ * connections answered past their grace (they can only close, or wait for
+ * a next request, and then still yield); a connection waiting for its
+ * request is not counted on, since its request may come in the next turn
+ * before the adoption. With no place, the listener is off, and ss_room
+ * looks again when the first grace ends (a close looks sooner). Called
+ * after each adoption, and while the listener is off, at each close. */
+static void status_server_accept_update(struct status_server *s)
+{
+    if (s->ss_closing || s->ss_n_pending > 0)
+        return;
+    uint64_t now = clock_mono_ms();
+    size_t places = s->ss_n_slots - s->ss_n_conns;
+    uint64_t first_grace_end = now + STATUS_SERVER_ANSWER_GRACE_MS;
+    for (size_t i = 0; i < s->ss_n_slots && places < s->ss_batch; i++) {
+        const struct status_server_conn *c = &s->ss_conns[i];
+        if (c->sc_evcon == NULL || !c->sc_answering)
+            continue;
+        if (status_server_conn_yields(c, now))
+            places++;
+        else if (c->sc_answer_ms + STATUS_SERVER_ANSWER_GRACE_MS < first_grace_end)
+            first_grace_end = c->sc_answer_ms + STATUS_SERVER_ANSWER_GRACE_MS;
+    }
+    if (places == 0) {
+        if (!s->ss_accept_off && evconnlistener_disable(s->ss_listener) == 0)
+            s->ss_accept_off = true;
+        deadline_arm(&s->ss_room, first_grace_end > now ? first_grace_end - now : 1);
+        return;
+    }
+    if (s->ss_accept_off) {
+        if (evconnlistener_enable(s->ss_listener) != 0)
+            return;
+        s->ss_accept_off = false;
+    }
+    s->ss_quota = places < s->ss_batch ? places : s->ss_batch;
+    deadline_cancel(&s->ss_room);
+}
+
+static void status_server_room(void *arg)
+{
+    status_server_accept_update(arg);
+}
+
+/* The slot is free again; the connection is closing or closed. */
+static void status_server_conn_release(struct status_server_conn *c)
+{
+    struct status_server *s = c->sc_server;
+    deadline_cancel(&c->sc_deadline);
+    c->sc_evcon = NULL;
+    c->sc_answering = false;
+    s->ss_n_conns--;
+    if (s->ss_accept_off)
+        status_server_accept_update(s);
+}
+
 static void status_server_conn_closed(struct evhttp_connection *evcon, void *arg)
 {
-    struct status_server *s = arg;
+    struct status_server_conn *c = arg;
+    struct status_server *s = c->sc_server;
     /* Counted out once, whatever evhttp does with the object afterwards. */
     evhttp_connection_set_closecb(evcon, NULL, NULL);
-    if (s->ss_connections > 0)
-        s->ss_connections--;
-    for (size_t i = 0; i < s->ss_n_adopted; i++) {
-        if (s->ss_adopted[i] == evcon) {
-            s->ss_adopted[i] = s->ss_adopted[--s->ss_n_adopted];
-            break;
-        }
-    }
+    if (c->sc_evcon == evcon)
+        status_server_conn_release(c);
     /* A response still being streamed on it is over. When the client went
      * away (or timed out), evhttp has detached the request from the
      * connection and leaves it to us: evhttp_send_reply_end frees a
-     * detached request. Otherwise (evhttp_free, or our own abort) the
+     * detached request. Otherwise (evhttp_free, or our own close) the
      * request is still attached and goes with the connection. */
     struct status_server_stream *st = s->ss_streams;
     while (st != NULL) {
@@ -245,36 +400,95 @@ static void status_server_conn_closed(struct evhttp_connection *evcon, void *arg
         }
         st = next;
     }
-    status_server_resume(s);
 }
 
-/* Runs right after the accepts that created the pending bufferevents. */
+/* Closes an adopted connection now (its close callback frees the slot and
+ * whatever is streamed on it). */
+static void status_server_conn_close(struct status_server_conn *c)
+{
+    struct evhttp_connection *evcon = c->sc_evcon;
+    evhttp_connection_free(evcon);
+    if (c->sc_evcon == evcon) /* evhttp always calls it; never leave a dangling slot */
+        status_server_conn_release(c);
+}
+
+/* The request did not arrive whole in time, however steadily it came. */
+static void status_server_conn_expired(void *arg)
+{
+    status_server_conn_close(arg);
+}
+
+/* The response has been sent (evhttp's on-complete callback): a kept-alive
+ * connection now waits for its next request. */
+static void status_server_request_done(struct evhttp_request *req, void *arg)
+{
+    struct status_server_conn *c = arg;
+    if (c->sc_evcon != NULL && c->sc_evcon == evhttp_request_get_connection(req))
+        status_server_conn_phase(c, false);
+}
+
+/* The connection evhttp made of a pending bufferevent, NULL when evhttp
+ * gave up on it during the accept: evhttp runs every incoming
+ * connection's bufferevent with the connection as callback argument, and
+ * bufferevent_free clears it. */
+static struct evhttp_connection *status_server_pending_conn(struct bufferevent *bev)
+{
+    bufferevent_data_cb rd, wr;
+    bufferevent_event_cb ev;
+    void *cbarg = NULL;
+    bufferevent_getcb(bev, &rd, &wr, &ev, &cbarg);
+    struct evhttp_connection *evcon = cbarg;
+    if (evcon == NULL || evhttp_connection_get_bufferevent(evcon) != bev)
+        return NULL;
+    return evcon;
+}
+
+/* Runs in the turn of the loop of the accepts that created the pending
+ * bufferevents, after the listener's callback. */
 static void status_server_adopt(evutil_socket_t fd, short what, void *arg)
 {
     struct status_server *s = arg;
     (void)fd;
     (void)what;
+    size_t incoming = 0;
+    for (size_t i = 0; i < s->ss_n_pending; i++)
+        if (status_server_pending_conn(s->ss_pending[i]) != NULL)
+            incoming++;
+    /* Room within the cap, made by connections that have had their chance
+     * to send a request; else room in the reserve, made by those answered
+     * past their grace. */
+    uint64_t now = clock_mono_ms();
+    struct status_server_conn *victim;
+    while (s->ss_n_conns + incoming > s->ss_limits.ssl_max_connections &&
+           (victim = status_server_conn_victim(s, now, false)) != NULL)
+        status_server_conn_close(victim);
+    while (s->ss_n_conns + incoming > s->ss_n_slots &&
+           (victim = status_server_conn_victim(s, now, true)) != NULL)
+        status_server_conn_close(victim);
+    size_t slot = 0;
     for (size_t i = 0; i < s->ss_n_pending; i++) {
         struct bufferevent *bev = s->ss_pending[i];
-        bufferevent_data_cb rd, wr;
-        bufferevent_event_cb ev;
-        void *cbarg = NULL;
-        bufferevent_getcb(bev, &rd, &wr, &ev, &cbarg);
-        /* evhttp runs every incoming connection's bufferevent with the
-         * connection as callback argument; bufferevent_free clears it, so
-         * NULL means evhttp gave up on the connection during the accept. */
-        struct evhttp_connection *evcon = cbarg;
-        if (evcon != NULL && evhttp_connection_get_bufferevent(evcon) == bev) {
-            evhttp_connection_set_closecb(evcon, status_server_conn_closed, s);
-            if (s->ss_n_adopted < s->ss_limits.ssl_max_connections)
-                s->ss_adopted[s->ss_n_adopted++] = evcon;
-        } else if (s->ss_connections > 0) {
-            s->ss_connections--;
-        }
+        struct evhttp_connection *evcon = status_server_pending_conn(bev);
         bufferevent_decref(bev);
+        if (evcon == NULL)
+            continue;
+        while (slot < s->ss_n_slots && s->ss_conns[slot].sc_evcon != NULL)
+            slot++;
+        if (slot == s->ss_n_slots) {
+            /* Never while connections answered past their grace only close
+             * or wait again (a kept-alive one whose next request came in
+             * meanwhile would not yield): turned away. */
+            evhttp_connection_free(evcon);
+            continue;
+        }
+        struct status_server_conn *c = &s->ss_conns[slot];
+        c->sc_evcon = evcon;
+        s->ss_n_conns++;
+        evhttp_connection_set_closecb(evcon, status_server_conn_closed, c);
+        status_server_conn_phase(c, false);
     }
     s->ss_n_pending = 0;
-    status_server_resume(s);
+    status_server_accept_update(s);
 }
 
 /* evhttp asks for each accepted connection's bufferevent here: the one
@@ -286,15 +500,16 @@ static struct bufferevent *status_server_new_bev(struct event_base *base, void *
     if (bev == NULL)
         return NULL;
     bufferevent_set_max_single_write(bev, STATUS_SERVER_MAX_SINGLE_WRITE);
-    if (s->ss_n_pending >= s->ss_limits.ssl_max_connections)
-        return bev;
-    bufferevent_incref(bev);
-    s->ss_pending[s->ss_n_pending++] = bev;
-    s->ss_connections++;
-    event_active(s->ss_adopt, EV_TIMEOUT, 0);
-    if (s->ss_connections >= s->ss_limits.ssl_max_connections && !s->ss_paused &&
+    if (s->ss_n_pending < s->ss_batch) {
+        bufferevent_incref(bev);
+        s->ss_pending[s->ss_n_pending++] = bev;
+        event_active(s->ss_adopt, EV_TIMEOUT, 0);
+    }
+    /* The rest of the backlog waits for the next turn: what was accepted
+     * in this one is polled first. */
+    if (s->ss_n_pending >= s->ss_quota && !s->ss_accept_off &&
         evconnlistener_disable(s->ss_listener) == 0)
-        s->ss_paused = true;
+        s->ss_accept_off = true;
     return bev;
 }
 
@@ -489,17 +704,6 @@ static void status_server_readyz(struct status_server *s, struct evhttp_request 
     status_server_reply_writer(s, req, 503, "Service Unavailable", "text/plain; charset=utf-8");
 }
 
-static bool status_server_is_adopted(struct status_server *s, struct evhttp_connection *evcon)
-{
-    /* A connection accepted in this loop pass may not be adopted yet. */
-    if (s->ss_n_pending > 0)
-        status_server_adopt(-1, 0, s);
-    for (size_t i = 0; i < s->ss_n_adopted; i++)
-        if (s->ss_adopted[i] == evcon)
-            return true;
-    return false;
-}
-
 /* The response can no longer be completed (the daemon reloaded, or memory
  * ran out): the connection is dropped mid-body, so the client sees a
  * truncated transfer and fails the scrape rather than taking part of a
@@ -623,7 +827,7 @@ static bool status_server_stream_start(struct status_server *s, struct evhttp_re
     if (req->major != 1 || req->minor < 1)
         return false;
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-    if (evcon == NULL || !status_server_is_adopted(s, evcon))
+    if (evcon == NULL || status_server_conn_of(s, evcon) == NULL)
         return false;
     struct status_server_stream *st = calloc(1, sizeof(*st));
     if (st == NULL)
@@ -665,12 +869,21 @@ static void status_server_handle(struct evhttp_request *req, void *arg)
     /* The request is in: from here on, evhttp's read timeout would only
      * drop a client that reads a large response steadily but slowly (it is
      * re-armed only when evhttp queues something, not while the queue
-     * drains). The write timeout alone drops one that stops reading; evhttp
-     * sets both again when it reads the connection's next request. */
+     * drains). The write timeout alone drops one that stops reading; the
+     * connection's next request is bounded by its deadline (evhttp does
+     * not arm the read timeout again). */
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     if (evcon != NULL) {
         struct timeval wt = {s->ss_limits.ssl_timeout_s, 0};
         bufferevent_set_timeouts(evhttp_connection_get_bufferevent(evcon), NULL, &wt);
+        /* Its deadline is met; the next request's starts once this one is
+         * answered. (Every connection is adopted in the turn of its accept,
+         * before its first read.) */
+        struct status_server_conn *c = status_server_conn_of(s, evcon);
+        if (c != NULL) {
+            status_server_conn_phase(c, true);
+            evhttp_request_set_on_complete_cb(req, status_server_request_done, c);
+        }
     }
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     char *name = NULL;
@@ -778,6 +991,13 @@ static struct evconnlistener *status_server_listen_tcp(struct status_server *s, 
         snprintf(err, err_size, "cannot listen on %s: %s", listen, strerror(errno));
         return NULL;
     }
+    /* A connection is handed over once its client has sent something: one
+     * that says nothing stays in the kernel (which gives up on it, or hands
+     * it over after about this long) and takes no place of the cap. Where
+     * the option is missing, such a connection is only one more to evict. */
+    int defer_s = s->ss_limits.ssl_request_deadline_s;
+    (void)setsockopt(evconnlistener_get_fd(lev), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_s,
+                     sizeof(defer_s));
     struct sockaddr_storage bound;
     socklen_t blen = sizeof(bound);
     if (getsockname(evconnlistener_get_fd(lev), (struct sockaddr *)&bound, &blen) == 0) {
@@ -898,16 +1118,28 @@ struct status_server *status_server_new(struct event_base *base, const char *lis
             s->ss_limits.ssl_timeout_s = limits->ssl_timeout_s;
         if (limits->ssl_max_connections > 0)
             s->ss_limits.ssl_max_connections = limits->ssl_max_connections;
+        if (limits->ssl_request_deadline_s > 0)
+            s->ss_limits.ssl_request_deadline_s = limits->ssl_request_deadline_s;
     }
-    s->ss_pending = calloc(s->ss_limits.ssl_max_connections, sizeof(*s->ss_pending));
-    s->ss_adopted = calloc(s->ss_limits.ssl_max_connections, sizeof(*s->ss_adopted));
+    s->ss_batch = (s->ss_limits.ssl_max_connections + 1) / 2;
+    s->ss_quota = s->ss_batch;
+    s->ss_n_slots = s->ss_limits.ssl_max_connections + s->ss_batch;
+    s->ss_pending = calloc(s->ss_batch, sizeof(*s->ss_pending));
+    s->ss_conns = calloc(s->ss_n_slots, sizeof(*s->ss_conns));
+    bool conns_ok =
+        s->ss_conns != NULL && deadline_init(&s->ss_room, base, status_server_room, s) == 0;
+    for (size_t i = 0; conns_ok && i < s->ss_n_slots; i++) {
+        s->ss_conns[i].sc_server = s;
+        conns_ok = deadline_init(&s->ss_conns[i].sc_deadline, base, status_server_conn_expired,
+                                 &s->ss_conns[i]) == 0;
+    }
     s->ss_adopt = event_new(base, -1, 0, status_server_adopt, s);
     s->ss_http = evhttp_new(base);
     s->ss_pool = calloc(1, sizeof(*s->ss_pool));
     if (s->ss_pool != NULL)
         s->ss_pool->sp_refs = 1;
-    if (s->ss_pending == NULL || s->ss_adopted == NULL || s->ss_adopt == NULL ||
-        s->ss_http == NULL || s->ss_pool == NULL) {
+    if (s->ss_pending == NULL || !conns_ok || s->ss_adopt == NULL || s->ss_http == NULL ||
+        s->ss_pool == NULL) {
         snprintf(err, err_size, "out of memory");
         status_server_free(s);
         return NULL;
@@ -945,6 +1177,7 @@ void status_server_free(struct status_server *s)
 {
     if (s == NULL)
         return;
+    /* Every connection's close callback runs here, and frees its slot. */
     s->ss_closing = true;
     if (s->ss_http != NULL)
         evhttp_free(s->ss_http);
@@ -952,6 +1185,9 @@ void status_server_free(struct status_server *s)
         bufferevent_decref(s->ss_pending[i]);
     if (s->ss_adopt != NULL)
         event_free(s->ss_adopt);
+    for (size_t i = 0; s->ss_conns != NULL && i < s->ss_n_slots; i++)
+        deadline_release(&s->ss_conns[i].sc_deadline);
+    deadline_release(&s->ss_room);
     if (s->ss_unix_path != NULL) {
         unlink(s->ss_unix_path);
         free(s->ss_unix_path);
@@ -961,7 +1197,7 @@ void status_server_free(struct status_server *s)
     while (s->ss_streams != NULL)
         status_server_stream_free(s->ss_streams);
     free(s->ss_pending);
-    free(s->ss_adopted);
+    free(s->ss_conns);
     json_writer_free(&s->ss_out);
     if (s->ss_pool != NULL) {
         s->ss_pool->sp_server_gone = true;
@@ -977,5 +1213,5 @@ unsigned status_server_port(const struct status_server *s)
 
 unsigned status_server_connections(const struct status_server *s)
 {
-    return s->ss_connections;
+    return (unsigned)(s->ss_n_conns + s->ss_n_pending);
 }

@@ -6,8 +6,8 @@
  * so the server and its clients take turns deterministically. Every wait
  * is bounded by an iteration count.
  */
-#include "ssemon/core/contract.h"
 #include "ssemon/base/clock.h"
+#include "ssemon/core/contract.h"
 #include "ssemon/io/deadline.h"
 #include "ssemon/io/monitor.h"
 #include "ssemon/io/status_server.h"
@@ -531,7 +531,7 @@ static void test_keep_alive(void **state)
 static void test_malformed(void **state)
 {
     struct fixture *f = *state;
-    const struct status_server_limits lim = {1024, 0, 1, 8};
+    const struct status_server_limits lim = {1024, 0, 1, 8, 0};
     start_tcp(f, &lim);
     unsigned port = status_server_port(f->f_server);
     struct response *r = malloc(sizeof(*r));
@@ -564,16 +564,17 @@ static void test_malformed(void **state)
     assert_true(r->r_status == 0 || (r->r_status >= 400 && r->r_status < 500));
     close(fd);
 
-    /* A request that never finishes, and a client that never speaks: both
-     * closed by the timeout (1 s here), not held forever. */
+    /* A request that stops short: closed by the timeout (1 s here), not
+     * held forever. A client that never speaks is not even handed over by
+     * the kernel (TCP_DEFER_ACCEPT): it holds nothing at the server. */
     int slow = connect_tcp(port);
     send_str(slow, "GET /status HTTP/1.1\r\nHost: t\r\n");
     int mute = connect_tcp(port);
-    spin_until_connections(f, 2);
+    spin_until_connections(f, 1);
+    spin_n(f, 40);
+    assert_int_equal(status_server_connections(f->f_server), 1);
     assert_true(read_response(f, slow, r, true));
     assert_int_equal(r->r_status, 0);
-    assert_true(read_response(f, mute, r, true));
-    assert_int_equal(r->r_len, 0);
     close(slow);
     close(mute);
     spin_until_connections(f, 0);
@@ -585,39 +586,75 @@ static void test_malformed(void **state)
     free(r);
 }
 
+/* A connection that has begun a request and waits (one byte of it is
+ * enough for the kernel to hand it over). */
+static int connect_waiting(struct fixture *f, unsigned n_before)
+{
+    int fd = connect_tcp(status_server_port(f->f_server));
+    send_str(fd, "GET /status HTTP/1.1\r\n");
+    spin_until_connections(f, n_before + 1);
+    return fd;
+}
+
+/* True when the server has closed `fd` (bounded wait). */
+static bool closed_by_server(struct fixture *f, int fd)
+{
+    char buf[4096];
+    for (int i = 0; i < MAX_SLICES; i++) {
+        ssize_t n = recv(fd, buf, sizeof(buf), 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+            return true;
+        if (n < 0)
+            spin(f);
+    }
+    return false;
+}
+
+/* Still open: nothing to read, no end seen. */
+static bool still_open(int fd)
+{
+    char c;
+    return recv(fd, &c, 1, MSG_PEEK) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/* At the cap the server goes on accepting: a new connection closes the
+ * one that has waited longest for its request, and is answered. */
 static void test_connection_cap(void **state)
 {
     struct fixture *f = *state;
-    const struct status_server_limits lim = {0, 0, 30, 4};
+    const struct status_server_limits lim = {0, 0, 30, 4, 30};
     start_tcp(f, &lim);
     unsigned port = status_server_port(f->f_server);
-    int idle[4];
-    for (int i = 0; i < 4; i++)
-        idle[i] = connect_tcp(port);
-    spin_until_connections(f, 4);
+    int waiting[4];
+    for (unsigned i = 0; i < 4; i++)
+        waiting[i] = connect_waiting(f, i);
 
-    /* The fifth waits in the backlog: connected as far as the kernel goes,
-     * but not accepted, so not answered. */
-    int fifth = connect_tcp(port);
-    send_str(fifth, "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-    spin_n(f, 40);
-    assert_int_equal(status_server_connections(f->f_server), 4);
-    char c;
-    assert_int_equal(recv(fifth, &c, 1, 0), -1);
-    assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
-
-    /* One slot frees: the fifth is served. */
-    close(idle[0]);
-    struct response *r = malloc(sizeof(*r));
-    assert_non_null(r);
-    assert_true(read_response(f, fifth, r, true));
+    /* A fifth: answered at once; the oldest waiting one made room. */
+    struct response *r = request(f, "GET", "/healthz");
     expect(r, 200, NULL, "ok\n");
-    close(fifth);
+    assert_true(closed_by_server(f, waiting[0]));
     for (int i = 1; i < 4; i++)
-        close(idle[i]);
+        assert_true(still_open(waiting[i]));
+    close(waiting[0]);
+    spin_until_connections(f, 3);
+
+    /* Room left: nobody goes. Then full again: the next oldest goes. */
+    int more = connect_waiting(f, 3);
+    int last = connect_tcp(port);
+    send_str(last, "GET /status HTTP/1.1\r\n");
+    assert_true(closed_by_server(f, waiting[1]));
+    spin_until_connections(f, 4);
+    assert_true(still_open(waiting[2]) && still_open(waiting[3]) && still_open(more) &&
+                still_open(last));
+    close(waiting[1]);
+    for (int i = 2; i < 4; i++)
+        close(waiting[i]);
+    close(more);
+    close(last);
     spin_until_connections(f, 0);
 
-    /* Many at once, far beyond the cap: all served in turn. */
+    /* Many at once, far beyond the cap: all served in turn, none closed to
+     * make room once its request is in. */
     enum { MANY = 40 };
     int fds[MANY];
     for (int i = 0; i < MANY; i++) {
@@ -627,10 +664,143 @@ static void test_connection_cap(void **state)
     for (int i = 0; i < MANY; i++) {
         assert_true(read_response(f, fds[i], r, true));
         expect(r, 200, "application/json", NULL);
-        assert_true(status_server_connections(f->f_server) <= 4);
+        /* The cap, and the reserve (half the cap) of a moment when every
+         * connection is being answered. */
+        assert_true(status_server_connections(f->f_server) <= 6);
         close(fds[i]);
     }
     spin_until_connections(f, 0);
+    free(r);
+}
+
+/* Seconds since `t0` on the monotonic clock. */
+static double elapsed_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* A request trickling in, a byte every 100 ms, is closed when its deadline
+ * (1 s) is over, although each byte would re-arm the read timeout (30 s):
+ * the deadline is for the whole request. */
+static void test_request_deadline(void **state)
+{
+    struct fixture *f = *state;
+    const struct status_server_limits lim = {.ssl_timeout_s = 30, .ssl_request_deadline_s = 1};
+    start_tcp(f, &lim);
+    int fd = connect_tcp(status_server_port(f->f_server));
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    static const char drip[] =
+        "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaa"
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    bool closed = false;
+    size_t sent = 0;
+    double closed_at = 0;
+    /* At most 1,000 slices of 5 ms with a byte every 20: 5 s. */
+    for (int i = 0; i < MAX_SLICES / 2 && !closed && sent < sizeof(drip) - 1; i++) {
+        if (i % 20 == 0 && send(fd, drip + sent, 1, MSG_NOSIGNAL) == 1)
+            sent++;
+        spin(f);
+        char c;
+        ssize_t n = recv(fd, &c, 1, 0);
+        closed = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+        if (closed)
+            closed_at = elapsed_since(&t0);
+    }
+    close(fd);
+    if (!closed)
+        fail_msg("still open after %zu bytes over %.1f s", sent, elapsed_since(&t0));
+    /* Not before the deadline (a little slack for the timer's clock). */
+    assert_true(closed_at > 0.9);
+    assert_true(sent > 5);
+    spin_until_connections(f, 0);
+}
+
+/* After a response, a kept-alive connection waits for its next request
+ * only until the deadline; a request that arrives in time is answered
+ * and re-arms it. */
+static void test_keep_alive_deadline(void **state)
+{
+    struct fixture *f = *state;
+    const struct status_server_limits lim = {.ssl_timeout_s = 30, .ssl_request_deadline_s = 1};
+    start_tcp(f, &lim);
+    int fd = connect_tcp(status_server_port(f->f_server));
+    struct response *r = malloc(sizeof(*r));
+    assert_non_null(r);
+    for (int i = 0; i < 2; i++) {
+        spin_n(f, 100); /* half the deadline */
+        send_str(fd, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_true(read_response(f, fd, r, false));
+        expect(r, 200, NULL, "ok\n");
+        assert_false(r->r_eof);
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_true(closed_by_server(f, fd));
+    double idle = elapsed_since(&t0);
+    close(fd);
+    assert_true(idle > 0.9);
+    assert_true(idle < 5.0);
+    spin_until_connections(f, 0);
+    free(r);
+}
+
+/* A connection that comes back as soon as it is closed, having sent one
+ * byte: `n` of them, and those the server closed opened again. */
+struct flood {
+    int fl_fd[64];
+    size_t fl_n;
+    unsigned fl_port;
+    unsigned fl_reopened;
+};
+
+static void flood_open(struct flood *fl, size_t i)
+{
+    fl->fl_fd[i] = connect_tcp(fl->fl_port);
+    send_str(fl->fl_fd[i], "G");
+}
+
+static void flood_refresh(struct flood *fl)
+{
+    for (size_t i = 0; i < fl->fl_n; i++) {
+        char c;
+        ssize_t n = recv(fl->fl_fd[i], &c, 1, 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+            close(fl->fl_fd[i]);
+            flood_open(fl, i);
+            fl->fl_reopened++;
+        }
+    }
+}
+
+/* 64 clients that take a place and come back as soon as they are closed
+ * (the cap is 8): every /healthz is still answered, each connecting
+ * behind a full backlog of them. */
+static void test_flood(void **state)
+{
+    struct fixture *f = *state;
+    const struct status_server_limits lim = {0, 0, 30, 8, 30};
+    start_tcp(f, &lim);
+    struct flood fl = {.fl_n = 64, .fl_port = status_server_port(f->f_server)};
+    for (size_t i = 0; i < fl.fl_n; i++)
+        flood_open(&fl, i);
+    struct response *r = malloc(sizeof(*r));
+    assert_non_null(r);
+    for (int round = 0; round < 20; round++) {
+        int fd = connect_tcp(fl.fl_port);
+        send_str(fd, "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        assert_true(read_response(f, fd, r, true));
+        close(fd);
+        expect(r, 200, NULL, "ok\n");
+        assert_true(status_server_connections(f->f_server) <= 8);
+        flood_refresh(&fl);
+    }
+    /* The flood was real: its connections were taken and closed. */
+    assert_true(fl.fl_reopened >= 20);
+    for (size_t i = 0; i < fl.fl_n; i++)
+        close(fl.fl_fd[i]);
     free(r);
 }
 
@@ -640,6 +810,7 @@ static void test_free_with_open_connections(void **state)
     start_tcp(f, NULL);
     unsigned port = status_server_port(f->f_server);
     int a = connect_tcp(port);
+    send_str(a, "G");
     int b = connect_tcp(port);
     send_str(b, "GET /status HTTP/1.1\r\nHost: t\r\n");
     spin_until_connections(f, 2);
@@ -879,6 +1050,47 @@ static void test_stream_client_gone(void **state)
     assert_non_null(strstr(tail, "\r\n0\r\n\r\n"));
 }
 
+/* When every place is taken by a connection being answered (slow readers
+ * of a large /metrics): a new one is answered from the reserve (half the
+ * cap) at once, cutting nobody; once the reserve is taken too, the one
+ * answered longest is cut short, past its grace, for the next (its
+ * transfer fails, never passes off as whole). */
+static void test_cap_all_answering(void **state)
+{
+    struct fixture *f = *state;
+    make_many(f, 2500);
+    const struct status_server_limits lim = {0, 0, 30, 4, 30};
+    start_tcp(f, &lim);
+    int slow[6];
+    for (unsigned i = 0; i < 4; i++) {
+        slow[i] = start_slow_scrape(f);
+        spin_until_connections(f, i + 1);
+    }
+    struct response *r = request(f, "GET", "/healthz");
+    expect(r, 200, NULL, "ok\n");
+    free(r);
+    spin_until_connections(f, 4);
+    for (unsigned i = 4; i < 6; i++) {
+        slow[i] = start_slow_scrape(f);
+        spin_until_connections(f, i + 1);
+    }
+    r = request(f, "GET", "/healthz");
+    expect(r, 200, NULL, "ok\n");
+    free(r);
+    char tail[16];
+    size_t cut = drain(f, slow[0], tail, sizeof(tail));
+    assert_null(strstr(tail, "\r\n0\r\n\r\n"));
+    assert_true(cut < 8000000);
+    close(slow[0]);
+    spin_until_connections(f, 5);
+    for (int i = 1; i < 6; i++) {
+        char c;
+        assert_true(recv(slow[i], &c, 1, MSG_PEEK) == 1);
+        close(slow[i]);
+    }
+    spin_until_connections(f, 0);
+}
+
 /* The server's end of the client connection `fd` (this process holds
  * both): found by its address pair. Returns -1 when not found. */
 static int server_end_of(int fd)
@@ -908,7 +1120,9 @@ static void test_stream_slow_reader(void **state)
 {
     struct fixture *f = *state;
     make_many(f, 800);
-    const struct status_server_limits lim = {.ssl_timeout_s = 1};
+    /* The response takes about 4 s: longer than the request deadline too,
+     * which is only for the request to arrive. */
+    const struct status_server_limits lim = {.ssl_timeout_s = 1, .ssl_request_deadline_s = 1};
     start_tcp(f, &lim);
     int fd = connect_tcp_rcvbuf(status_server_port(f->f_server), 32 * 1024);
     spin_until_connections(f, 1);
@@ -1087,11 +1301,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_keep_alive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connection_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_request_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keep_alive_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flood, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_with_open_connections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_documents, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_http10, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_client_gone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cap_all_answering, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_slow_reader, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_while_sending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unix_socket, setup, teardown),

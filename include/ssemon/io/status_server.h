@@ -6,8 +6,12 @@
  * sends in slices, chunked), so it never holds stale pointers across a
  * reload (a document in flight then is cut short), and it never blocks the
  * loop for long: slow or malformed clients are bounded by evhttp's limits
- * and timeouts, and by 1 MiB queued per client. Io layer; every function
- * and private name starts with status_server_ (STATUS_SERVER_ for macros).
+ * and timeouts, by a deadline for each whole request, and by 1 MiB queued
+ * per client. Nobody can hold the port: at the connection cap, a new
+ * connection closes the oldest one still waiting for its request, so
+ * /healthz and /readyz are answered under any flood of connections. Io
+ * layer; every function and private name starts with status_server_
+ * (STATUS_SERVER_ for macros).
  *
  * Ownership: the server is the caller's (status_server_free). It borrows
  * the event base and `ctx`, which must outlive it, and copies what it keeps
@@ -35,6 +39,10 @@ struct status_server_limits {
     size_t ssl_max_body_bytes;    /* default 0: GET/HEAD only */
     int ssl_timeout_s;            /* read/write timeout per connection, default 5 */
     unsigned ssl_max_connections; /* default 64 */
+    /* A request (line, headers, body) must have arrived whole this long
+     * after the connection was accepted, or after the previous response on
+     * it was sent; bytes trickling in do not extend it. Default 5. */
+    int ssl_request_deadline_s;
 };
 
 /* The defaults above, the one place they are set. */
@@ -44,11 +52,15 @@ void status_server_limits_default(struct status_server_limits *l);
  * a free one) or a unix socket path ("/...": mode 0660; a stale socket left
  * by a dead process is replaced, a live one or any other file is an error).
  * `limits` may be NULL for the defaults; in a given struct, a zero header
- * size, timeout or connection count means its default. While the
- * connection cap is reached the server stops accepting (clients wait in
- * the kernel's backlog) until a connection closes. `view` is called at
- * each request that shows state; `ctx` is passed back to it. Returns NULL
- * with a message in `err`. */
+ * size, timeout, connection count or deadline means its default. The
+ * server never stops accepting: a connection beyond the cap closes the
+ * open one that has waited longest for its request (when every one is
+ * being answered, the one answered longest), and a connection accepted in
+ * one turn of the loop is read in the next before it can be chosen. Over
+ * TCP, the kernel hands over a connection only once its client has sent
+ * something (TCP_DEFER_ACCEPT), so connections that say nothing hold no
+ * place. `view` is called at each request that shows state; `ctx` is
+ * passed back to it. Returns NULL with a message in `err`. */
 struct status_server *status_server_new(struct event_base *base, const char *listen,
                                         const struct status_server_limits *limits,
                                         status_server_view_fn view, void *ctx, char *err,
