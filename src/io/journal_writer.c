@@ -470,8 +470,23 @@ static void journal_writer_on_writable(evutil_socket_t fd, short what, void *arg
     struct journal_writer *w = arg;
     (void)fd;
     (void)what;
-    /* Stalled until now: journald reads again. */
-    journal_writer_set_up(w);
+    if (!w->jw_st.js_up) {
+        /* Stalled until now: journald reads again, or it died (its socket
+         * is writable then too, and only a send tells). An empty datagram
+         * asks: journald ignores it. */
+        switch (journal_writer_send(w, "", 0)) {
+        case JOURNAL_WRITER_SENT:
+            journal_writer_set_up(w);
+            break;
+        case JOURNAL_WRITER_GONE:
+            journal_writer_gone(w, errno);
+            journal_writer_sync(w);
+            return;
+        default:
+            event_add(w->jw_ev, NULL);
+            return;
+        }
+    }
     journal_writer_drain(w);
     journal_writer_sync(w);
 }

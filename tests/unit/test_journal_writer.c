@@ -151,13 +151,16 @@ static void assert_accounted(struct fx *f)
 }
 
 /* Reads every datagram waiting at the fake journald; checks each is a
- * record with the next sequence number. */
+ * record with the next sequence number (an empty one, the writer asking
+ * whether journald is back, is not a record). */
 static unsigned rx_drain(struct fx *f, unsigned *next_seq)
 {
     unsigned n = 0;
     char buf[4096];
     ssize_t k;
-    while ((k = recv(f->f_rx, buf, sizeof(buf), 0)) > 0) {
+    while ((k = recv(f->f_rx, buf, sizeof(buf), 0)) >= 0) {
+        if (k == 0)
+            continue;
         struct journal_field fl[JOURNAL_CODEC_MAX_FIELDS];
         assert_int_equal(journal_codec_parse(buf, (size_t)k, fl, JOURNAL_CODEC_MAX_FIELDS), 3);
         assert_string_equal(fl[0].jf_name, "MESSAGE");
@@ -321,6 +324,31 @@ static void test_stall(void **state)
     assert_int_equal(st(f)->js_outage_stderr, 101 - journal); /* kept once back */
     write_one(f);
     assert_int_equal(st(f)->js_records_journal, journal + 1);
+    assert_accounted(f);
+}
+
+static bool refused(struct fx *f)
+{
+    return strstr(st(f)->js_error, "journald refused a record") != NULL;
+}
+
+/* Stalled, then killed: its socket turns writable (its queue is gone), but
+ * journald is not back; the owner is not told it is. */
+static void test_stall_then_gone(void **state)
+{
+    struct fx *f = *state;
+    f->f_o.jwo_stall_ms = 100;
+    start(f);
+    for (int i = 0; i < 100; i++)
+        write_one(f);
+    assert_true(spin_until(f, is_down));
+    close(f->f_rx);
+    f->f_rx = -1;
+    assert_true(spin_until(f, refused));
+    event_base_loop(f->f_base, EVLOOP_NONBLOCK); /* a notification would run now */
+    assert_false(st(f)->js_up);
+    assert_int_equal(f->f_changes, 1);
+    write_one(f);
     assert_accounted(f);
 }
 
@@ -501,6 +529,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_queue_drains, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stall, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stall_then_gone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_socket, setup, teardown),
         cmocka_unit_test_setup_teardown(test_peer_gone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stderr_full, setup, teardown),
