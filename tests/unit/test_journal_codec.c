@@ -24,10 +24,15 @@
         name, lit, sizeof(lit) - 1                                                                 \
     }
 
-static void assert_bytes(const char *got, size_t got_len, const char *want, size_t want_len)
+/* The datagram of three fields is exactly `want` (`want_len` bytes). */
+static void assert_native(const struct journal_field f[3], const char *want, size_t want_len)
 {
-    if (got_len != want_len || memcmp(got, want, want_len) != 0)
-        fail_msg("bytes differ: got %zu bytes, want %zu", got_len, want_len);
+    size_t len;
+    char *buf = journal_codec_native(f, 3, &len);
+    assert_non_null(buf);
+    if (len != want_len || memcmp(buf, want, want_len) != 0)
+        fail_msg("bytes differ: got %zu bytes, want %zu", len, want_len);
+    free(buf);
 }
 
 static void test_native_plain(void **state)
@@ -35,12 +40,8 @@ static void test_native_plain(void **state)
     (void)state;
     const struct journal_field f[] = {F("MESSAGE", "a: b = c"), F("PRIORITY", "4"),
                                       F("SSEMON_EMPTY", "")};
-    size_t len;
-    char *buf = journal_codec_native(f, 3, &len);
-    assert_non_null(buf);
     static const char want[] = "MESSAGE=a: b = c\nPRIORITY=4\nSSEMON_EMPTY=\n";
-    assert_bytes(buf, len, want, sizeof(want) - 1);
-    free(buf);
+    assert_native(f, want, sizeof(want) - 1);
 }
 
 /* A line feed or a NUL in a value: NAME, line feed, 64-bit little-endian
@@ -50,14 +51,10 @@ static void test_native_binary(void **state)
     (void)state;
     const struct journal_field f[] = {F("MESSAGE", "two\nlines"), F("SSEMON_EXCERPT", "a\0b"),
                                       F("PRIORITY", "3")};
-    size_t len;
-    char *buf = journal_codec_native(f, 3, &len);
-    assert_non_null(buf);
     static const char want[] = "MESSAGE\n\x09\0\0\0\0\0\0\0two\nlines\n"
                                "SSEMON_EXCERPT\n\x03\0\0\0\0\0\0\0a\0b\n"
                                "PRIORITY=3\n";
-    assert_bytes(buf, len, want, sizeof(want) - 1);
-    free(buf);
+    assert_native(f, want, sizeof(want) - 1);
 }
 
 static void test_parse_round_trip(void **state)

@@ -129,6 +129,12 @@ static void write_one(struct fx *f)
     journal_writer_write(f->f_w, r, 3);
 }
 
+static void write_n(struct fx *f, int n)
+{
+    for (int i = 0; i < n; i++)
+        write_one(f);
+}
+
 static const struct journal_stats *st(struct fx *f)
 {
     return journal_writer_stats(f->f_w);
@@ -238,8 +244,7 @@ static void test_sends_native(void **state)
     start(f);
     assert_int_equal(st(f)->js_target, JOURNAL_TARGET_JOURNAL);
     assert_true(st(f)->js_up);
-    for (int i = 0; i < 3; i++)
-        write_one(f);
+    write_n(f, 3);
     unsigned next = 0;
     assert_int_equal(rx_drain(f, &next), 3);
     assert_int_equal(st(f)->js_records_journal, 3);
@@ -263,8 +268,7 @@ static void test_queue_drains(void **state)
     struct fx *f = *state;
     f->f_o.jwo_stall_ms = WAIT_MS * 2; /* no stall in this test */
     start(f);
-    for (int i = 0; i < 100; i++)
-        write_one(f);
+    write_n(f, 100);
     assert_true(st(f)->js_queued > 0);
     assert_int_equal(st(f)->js_records_journal + st(f)->js_queued, 100);
     assert_accounted(f);
@@ -284,8 +288,7 @@ static void test_queue_full(void **state)
     f->f_o.jwo_stall_ms = WAIT_MS * 2;
     f->f_o.jwo_queue_records = 5;
     start(f);
-    for (int i = 0; i < 100; i++)
-        write_one(f);
+    write_n(f, 100);
     assert_int_equal(st(f)->js_queued, 5);
     assert_true(st(f)->js_records_stderr > 0);
     assert_int_equal(st(f)->js_records_journal + 5 + st(f)->js_records_stderr, 100);
@@ -301,8 +304,7 @@ static void test_stall(void **state)
     struct fx *f = *state;
     f->f_o.jwo_stall_ms = 100;
     start(f);
-    for (int i = 0; i < 100; i++)
-        write_one(f);
+    write_n(f, 100);
     uint64_t journal = st(f)->js_records_journal;
     assert_true(spin_until(f, is_down));
     assert_int_equal(st(f)->js_queued, 0);
@@ -339,8 +341,7 @@ static void test_stall_then_gone(void **state)
     struct fx *f = *state;
     f->f_o.jwo_stall_ms = 100;
     start(f);
-    for (int i = 0; i < 100; i++)
-        write_one(f);
+    write_n(f, 100);
     assert_true(spin_until(f, is_down));
     close(f->f_rx);
     f->f_rx = -1;
@@ -396,8 +397,7 @@ static void test_peer_gone(void **state)
     struct fx *f = *state;
     f->f_o.jwo_stall_ms = WAIT_MS * 2;
     start(f);
-    for (int i = 0; i < 40; i++)
-        write_one(f);
+    write_n(f, 40);
     uint64_t journal = st(f)->js_records_journal;
     assert_true(st(f)->js_queued > 0);
     close(f->f_rx); /* killed: what it had not read is lost with it */
@@ -428,8 +428,7 @@ static void test_stderr_full(void **state)
     f->f_o.jwo_stderr_bytes = 8192;
     start(f);
     assert_int_equal(st(f)->js_target, JOURNAL_TARGET_STDERR);
-    for (int i = 0; i < 5000; i++) /* about 500 KB: far more than a pipe holds */
-        write_one(f);
+    write_n(f, 5000); /* about 350 KB: far more than a pipe holds */
     assert_true(st(f)->js_dropped[JOURNAL_DROP_STDERR_FULL] > 0);
     assert_true(st(f)->js_queued > 0);
     assert_int_equal(dropped(f), st(f)->js_dropped[JOURNAL_DROP_STDERR_FULL]);
@@ -450,8 +449,7 @@ static void test_stderr_closed(void **state)
     start(f);
     close(f->f_err[0]);
     f->f_err[0] = -1;
-    for (int i = 0; i < 10; i++)
-        write_one(f);
+    write_n(f, 10);
     assert_int_equal(st(f)->js_dropped[JOURNAL_DROP_STDERR_ERROR], 10);
     assert_accounted(f);
 }
@@ -495,8 +493,7 @@ static void test_close_budget(void **state)
     f->f_o.jwo_stall_ms = WAIT_MS * 2;
     f->f_o.jwo_stderr_bytes = 4096;
     start(f);
-    for (int i = 0; i < 3000; i++)
-        write_one(f);
+    write_n(f, 3000);
     assert_true(st(f)->js_queued > 0);
     uint64_t t0 = now_ms();
     journal_writer_close(f->f_w, 200);
@@ -514,8 +511,7 @@ static void test_close_clean(void **state)
     struct fx *f = *state;
     f->f_o.jwo_stall_ms = WAIT_MS * 2;
     start(f);
-    for (int i = 0; i < 20; i++)
-        write_one(f);
+    write_n(f, 20);
     journal_writer_close(f->f_w, 1000);
     assert_int_equal(dropped(f), 0);
     assert_accounted(f);
