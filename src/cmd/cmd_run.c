@@ -1,12 +1,13 @@
 /*
  * ssemon run: the daemon. Every enabled subscription of the configuration is
  * a monitor on one libevent loop; violations and lifecycle changes go to the
- * journal sink and a recent list the status endpoint shows. SIGHUP reloads
+ * journal sink (which never makes the loop wait on journald or stderr) and
+ * a recent list the status endpoint shows. SIGHUP reloads
  * (unchanged subscriptions keep their connection and counters), SIGTERM and
  * SIGINT stop. Runs in the foreground; Type=notify under systemd.
  */
-#include "ssemon/cmd/cmd.h"
 #include "ssemon/base/clock.h"
+#include "ssemon/cmd/cmd.h"
 #include "ssemon/config/config.h"
 #include "ssemon/io/deadline.h"
 #include "ssemon/io/journal_ids.h"
@@ -29,6 +30,10 @@
 #define RUN_PERIOD_MS 1000
 /* STATUS= counts violations over this many one-minute buckets. */
 #define RUN_STATUS_MINUTES 5
+/* At exit, what is still queued for journald or stderr gets this long. */
+#define RUN_JOURNAL_CLOSE_MS 1000
+/* Points the daemon at another journald socket (tests run their own). */
+#define RUN_JOURNAL_SOCKET_ENV "SSEMON_JOURNAL_SOCKET"
 
 struct run_daemon;
 
@@ -82,7 +87,7 @@ static void run_usage(FILE *f)
           "continuously. SIGHUP reloads the configuration, SIGTERM/SIGINT stop.\n"
           "  -c, --config FILE     configuration file\n"
           "  --log-target T        where records go: journald, stderr (JSON lines), or\n"
-          "                        auto (journald when its socket exists; the default)\n",
+          "                        auto (journald when it answers at start; the default)\n",
           f);
 }
 
@@ -118,7 +123,8 @@ static void run_on_lifecycle(void *ctx, struct monitor *m, enum monitor_lifecycl
 {
     struct run_sub *rs = ctx;
     (void)m;
-    journal_sink_lifecycle(rs->rs_d->rd_sink, &rs->rs_subj, what, failures, detail);
+    journal_sink_lifecycle(rs->rs_d->rd_sink, &rs->rs_rates, &rs->rs_subj, what, failures, detail,
+                           clock_mono_ms());
 }
 
 static void run_status_view(void *ctx, struct status_view *out)
@@ -142,6 +148,7 @@ static void run_status_view(void *ctx, struct status_view *out)
     out->sv_recent = d->rd_recent_view;
     out->sv_n_recent = d->rd_recent_n;
     out->sv_generation = d->rd_generation;
+    out->sv_journal = journal_sink_stats(d->rd_sink);
 }
 
 /* ---- subscriptions ---- */
@@ -238,8 +245,10 @@ static int run_apply(struct run_daemon *d, struct config *cfg, size_t *kept, siz
         }
         struct run_sub *rs = run_sub_new(d, cfg, cs);
         if (rs == NULL) {
-            fprintf(stderr, "ssemon run: %s: cannot start: %s\n", config_subscription_name(cs),
-                    strerror(errno));
+            char line[512];
+            snprintf(line, sizeof(line), "ssemon run: %s: cannot start: %s",
+                     config_subscription_name(cs), strerror(errno));
+            journal_sink_text(d->rd_sink, line);
             continue;
         }
         subs[m++] = rs;
@@ -273,13 +282,23 @@ static void run_update_status(struct run_daemon *d)
     for (size_t i = 0; i < RUN_STATUS_MINUTES; i++)
         if (minute - d->rd_minute_id[i] < RUN_STATUS_MINUTES)
             recent += d->rd_minute_count[i];
+    const struct journal_stats *js = journal_sink_stats(d->rd_sink);
     char line[256];
-    snprintf(line, sizeof(line), "%zu/%zu healthy, %llu violation%s in %d min", healthy,
-             d->rd_n_subs, (unsigned long long)recent, recent == 1 ? "" : "s", RUN_STATUS_MINUTES);
+    snprintf(line, sizeof(line), "%zu/%zu healthy, %llu violation%s in %d min%s", healthy,
+             d->rd_n_subs, (unsigned long long)recent, recent == 1 ? "" : "s", RUN_STATUS_MINUTES,
+             js->js_up ? "" : "; journald unreachable, records on stderr");
     if (strcmp(line, d->rd_last_status) != 0) {
         memcpy(d->rd_last_status, line, sizeof(line));
         notify_status(line);
     }
+}
+
+/* journald became unreachable or reachable again: the status line says so
+ * at once (the sink has written its record). */
+static void run_on_journal_change(void *ctx, const struct journal_stats *st)
+{
+    (void)st;
+    run_update_status(ctx);
 }
 
 static void run_on_period(void *ctx)
@@ -314,7 +333,7 @@ static void run_reload(struct run_daemon *d)
                  errs.dl_n, errs.dl_n == 1 ? "" : "s",
                  errs.dl_n > 0 ? errs.dl_items[0].dg_text : "out of memory");
         for (size_t i = 0; i < errs.dl_n; i++)
-            fprintf(stderr, "%s\n", errs.dl_items[i].dg_text);
+            journal_sink_text(d->rd_sink, errs.dl_items[i].dg_text);
         diag_list_free(&errs);
         journal_sink_daemon(d->rd_sink, JOURNAL_ID_RELOAD_REFUSED, 3, msg);
         notify_ready();
@@ -324,9 +343,8 @@ static void run_reload(struct run_daemon *d)
     if (!listen_addr_equal(config_status_listen(cfg), config_status_listen(d->rd_config))) {
         char err[256];
         const struct status_server_limits lim = {0};
-        struct status_server *ns =
-            status_server_new(d->rd_base, config_status_listen(cfg)->la_text, &lim,
-                              run_status_view, d, err, sizeof(err));
+        struct status_server *ns = status_server_new(d->rd_base, config_status_listen(cfg)->la_text,
+                                                     &lim, run_status_view, d, err, sizeof(err));
         if (ns == NULL) {
             snprintf(msg, sizeof(msg),
                      "configuration reload refused, keeping the running one: status listen: %s",
@@ -444,6 +462,8 @@ static void run_teardown(struct run_daemon *d)
             event_free(d->rd_sig[i]);
     status_server_free(d->rd_status);
     sub_engine_free(d->rd_engine);
+    if (d->rd_sink != NULL)
+        journal_sink_close(d->rd_sink, RUN_JOURNAL_CLOSE_MS);
     journal_sink_free(d->rd_sink);
     config_unref(d->rd_config);
     if (d->rd_base != NULL)
@@ -454,14 +474,22 @@ static int run_start(struct run_daemon *d)
 {
     char err[256];
     const struct config_settings *defs = config_defaults(d->rd_config);
-    const struct journal_sink_options jso = {
-        .jso_target = d->rd_target,
+    d->rd_base = event_base_new();
+    if (d->rd_base == NULL)
+        return -1;
+    struct journal_sink_options jso = {
         .jso_burst = defs->cs_journal_burst,
         .jso_interval_ms = defs->cs_journal_interval_ms,
+        .jso_on_change = run_on_journal_change,
+        .jso_ctx = d,
     };
-    d->rd_sink = journal_sink_new(&jso);
-    d->rd_base = event_base_new();
-    if (d->rd_sink == NULL || d->rd_base == NULL)
+    journal_writer_options_init(&jso.jso_writer);
+    jso.jso_writer.jwo_target = d->rd_target;
+    const char *socket_path = getenv(RUN_JOURNAL_SOCKET_ENV);
+    if (socket_path != NULL && socket_path[0] != '\0')
+        jso.jso_writer.jwo_socket_path = socket_path;
+    d->rd_sink = journal_sink_new(d->rd_base, &jso);
+    if (d->rd_sink == NULL)
         return -1;
     /* Two levels: the monitors' validator deadlines (0) run before socket
      * and other events (1) that are ready in the same turn. */

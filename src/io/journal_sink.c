@@ -1,66 +1,147 @@
 #include "ssemon/io/journal_sink.h"
 
 #include "ssemon/io/journal_ids.h"
-#include "ssemon/json/json_writer.h"
 
-#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/uio.h>
-/* The entry's own fields say where it comes from; CODE_FILE/CODE_LINE of
- * this sink would tell a reader nothing. */
-#define SD_JOURNAL_SUPPRESS_LOCATION 1
-#include <systemd/sd-journal.h>
-
-#define JOURNAL_MAX_FIELDS 16
 
 struct journal_sink {
-    bool jk_journal;
+    struct journal_writer *jk_writer;
     unsigned jk_burst;
     uint64_t jk_interval_ms;
-    FILE *jk_stream;
-    struct json_writer jk_out;
+    void (*jk_on_change)(void *ctx, const struct journal_stats *st);
+    void *jk_ctx;
 };
 
-/* One entry under construction: NAME=value pairs. */
+/* One entry under construction: NAME=value pairs, in order. */
 struct journal_entry {
-    const char *je_name[JOURNAL_MAX_FIELDS];
-    const char *je_value[JOURNAL_MAX_FIELDS];
+    struct journal_field je_f[JOURNAL_CODEC_MAX_FIELDS];
     size_t je_n;
 };
 
 static void journal_entry_add(struct journal_entry *e, const char *name, const char *value)
 {
-    if (value == NULL || e->je_n == JOURNAL_MAX_FIELDS)
+    if (value == NULL || e->je_n == JOURNAL_CODEC_MAX_FIELDS)
         return;
-    e->je_name[e->je_n] = name;
-    e->je_value[e->je_n] = value;
-    e->je_n++;
+    e->je_f[e->je_n++] = (struct journal_field){name, value, strlen(value)};
 }
 
-struct journal_sink *journal_sink_new(const struct journal_sink_options *o)
+static void journal_write(struct journal_sink *s, const struct journal_entry *e)
+{
+    journal_writer_write(s->jk_writer, e->je_f, e->je_n);
+}
+
+/* MESSAGE, PRIORITY and MESSAGE_ID: every entry starts with them. */
+static void journal_entry_head(struct journal_entry *e, char prio[4], const char *message,
+                               int priority, const char *message_id)
+{
+    snprintf(prio, 4, "%d", priority & 7);
+    journal_entry_add(e, "MESSAGE", message);
+    journal_entry_add(e, "PRIORITY", prio);
+    journal_entry_add(e, "MESSAGE_ID", message_id);
+}
+
+void journal_sink_daemon(struct journal_sink *s, const char *message_id, int priority,
+                         const char *message)
+{
+    char prio[4];
+    struct journal_entry e = {.je_n = 0};
+    journal_entry_head(&e, prio, message, priority, message_id);
+    journal_write(s, &e);
+}
+
+void journal_sink_text(struct journal_sink *s, const char *line)
+{
+    journal_writer_text(s->jk_writer, line);
+}
+
+/* ---- journald's own state ---- */
+
+static void journal_sink_unreachable(struct journal_sink *s, const struct journal_stats *st)
+{
+    char msg[512];
+    char prio[4];
+    snprintf(msg, sizeof(msg),
+             "journald unreachable (%s): records go to standard error until it is back",
+             st->js_error);
+    struct journal_entry e = {.je_n = 0};
+    journal_entry_head(&e, prio, msg, 3, JOURNAL_ID_JOURNAL_UNREACHABLE);
+    journal_entry_add(&e, "SSEMON_ERROR", st->js_error);
+    journal_write(s, &e);
+}
+
+static void journal_sink_restored(struct journal_sink *s, const struct journal_stats *st,
+                                  uint64_t away_ms)
+{
+    char msg[512];
+    char prio[4];
+    char away[24];
+    char to_stderr[24];
+    char dropped[24];
+    snprintf(away, sizeof(away), "%llu", (unsigned long long)away_ms);
+    snprintf(to_stderr, sizeof(to_stderr), "%llu", (unsigned long long)st->js_outage_stderr);
+    snprintf(dropped, sizeof(dropped), "%llu", (unsigned long long)st->js_outage_dropped);
+    snprintf(msg, sizeof(msg),
+             "journald reachable again after %llu.%03llu s: %s record%s went to standard error, "
+             "%s dropped",
+             (unsigned long long)(away_ms / 1000), (unsigned long long)(away_ms % 1000), to_stderr,
+             st->js_outage_stderr == 1 ? "" : "s", dropped);
+    struct journal_entry e = {.je_n = 0};
+    journal_entry_head(&e, prio, msg, 5, JOURNAL_ID_JOURNAL_RESTORED);
+    journal_entry_add(&e, "SSEMON_UNREACHABLE_MS", away);
+    journal_entry_add(&e, "SSEMON_RECORDS_STDERR", to_stderr);
+    journal_entry_add(&e, "SSEMON_RECORDS_DROPPED", dropped);
+    journal_write(s, &e);
+}
+
+static void journal_sink_on_change(void *ctx, const struct journal_stats *st)
+{
+    struct journal_sink *s = ctx;
+    if (!st->js_up)
+        journal_sink_unreachable(s, st);
+    else
+        journal_sink_restored(s, st, st->js_outage_ms);
+    if (s->jk_on_change != NULL)
+        s->jk_on_change(s->jk_ctx, st);
+}
+
+struct journal_sink *journal_sink_new(struct event_base *base, const struct journal_sink_options *o)
 {
     struct journal_sink *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return NULL;
-    struct stat st;
-    switch (o->jso_target) {
-    case JOURNAL_TARGET_JOURNAL:
-        s->jk_journal = true;
-        break;
-    case JOURNAL_TARGET_STDERR:
-        s->jk_journal = false;
-        break;
-    default:
-        s->jk_journal = stat(JOURNAL_SOCKET_PATH, &st) == 0 && S_ISSOCK(st.st_mode);
-        break;
-    }
     s->jk_burst = o->jso_burst > 0 ? o->jso_burst : 10;
     s->jk_interval_ms = o->jso_interval_ms > 0 ? o->jso_interval_ms : 60000;
-    s->jk_stream = o->jso_stream != NULL ? o->jso_stream : stderr;
-    json_writer_init(&s->jk_out);
+    s->jk_on_change = o->jso_on_change;
+    s->jk_ctx = o->jso_ctx;
+    struct journal_writer_options wo = o->jso_writer;
+    wo.jwo_on_change = journal_sink_on_change;
+    wo.jwo_ctx = s;
+    s->jk_writer = journal_writer_new(base, &wo);
+    if (s->jk_writer == NULL) {
+        free(s);
+        return NULL;
+    }
     return s;
+}
+
+void journal_sink_close(struct journal_sink *s, uint64_t budget_ms)
+{
+    journal_writer_close(s->jk_writer, budget_ms);
+}
+
+void journal_sink_free(struct journal_sink *s)
+{
+    if (s == NULL)
+        return;
+    journal_writer_free(s->jk_writer);
+    free(s);
+}
+
+const struct journal_stats *journal_sink_stats(const struct journal_sink *s)
+{
+    return journal_writer_stats(s->jk_writer);
 }
 
 void journal_sink_set_rate(struct journal_sink *s, unsigned burst, uint64_t interval_ms)
@@ -71,72 +152,7 @@ void journal_sink_set_rate(struct journal_sink *s, unsigned burst, uint64_t inte
         s->jk_interval_ms = interval_ms;
 }
 
-void journal_sink_free(struct journal_sink *s)
-{
-    if (s == NULL)
-        return;
-    json_writer_free(&s->jk_out);
-    free(s);
-}
-
-bool journal_sink_is_journal(const struct journal_sink *s)
-{
-    return s->jk_journal;
-}
-
-static void journal_write_stream(struct journal_sink *s, const struct journal_entry *e)
-{
-    struct json_writer *w = &s->jk_out;
-    json_writer_reset(w);
-    json_writer_object_begin(w);
-    for (size_t i = 0; i < e->je_n; i++) {
-        json_writer_key(w, e->je_name[i]);
-        if (strcmp(e->je_name[i], "PRIORITY") == 0)
-            json_writer_raw(w, e->je_value[i], strlen(e->je_value[i]));
-        else
-            json_writer_cstring(w, e->je_value[i]);
-    }
-    json_writer_object_end(w);
-    json_writer_append(w, "\n", 1);
-    size_t len;
-    const char *text = json_writer_text(w, &len);
-    if (!json_writer_failed(w)) {
-        fwrite(text, 1, len, s->jk_stream);
-        fflush(s->jk_stream);
-    }
-}
-
-static void journal_write_journal(const struct journal_entry *e)
-{
-    struct iovec iov[JOURNAL_MAX_FIELDS] = {{0}};
-    char *bufs[JOURNAL_MAX_FIELDS] = {0};
-    size_t n = 0;
-    for (size_t i = 0; i < e->je_n; i++) {
-        size_t nl = strlen(e->je_name[i]);
-        size_t vl = strlen(e->je_value[i]);
-        char *b = malloc(nl + vl + 2);
-        if (b == NULL)
-            continue;
-        memcpy(b, e->je_name[i], nl);
-        b[nl] = '=';
-        memcpy(b + nl + 1, e->je_value[i], vl + 1);
-        bufs[n] = b;
-        iov[n].iov_base = b;
-        iov[n].iov_len = nl + 1 + vl;
-        n++;
-    }
-    sd_journal_sendv(iov, (int)n);
-    for (size_t i = 0; i < n; i++)
-        free(bufs[i]);
-}
-
-static void journal_write(struct journal_sink *s, const struct journal_entry *e)
-{
-    if (s->jk_journal)
-        journal_write_journal(e);
-    else
-        journal_write_stream(s, e);
-}
+/* ---- violations and lifecycle ---- */
 
 static void journal_add_subject(struct journal_entry *e, const struct journal_subject *subj)
 {
@@ -154,14 +170,40 @@ static void journal_summary(struct journal_sink *s, const struct journal_subject
     snprintf(msg, sizeof(msg), "%s: %s: suppressed %llu further entries in the last %llu s",
              subj->js_subscription, violation_class_name(cls), (unsigned long long)k,
              (unsigned long long)(s->jk_interval_ms / 1000));
-    snprintf(prio, sizeof(prio), "%d", 5);
     snprintf(count, sizeof(count), "%llu", (unsigned long long)k);
-    struct journal_entry e = {0};
-    journal_entry_add(&e, "MESSAGE", msg);
-    journal_entry_add(&e, "PRIORITY", prio);
-    journal_entry_add(&e, "MESSAGE_ID", JOURNAL_ID_SUPPRESSED);
+    struct journal_entry e = {.je_n = 0};
+    journal_entry_head(&e, prio, msg, 5, JOURNAL_ID_SUPPRESSED);
     journal_add_subject(&e, subj);
     journal_entry_add(&e, "SSEMON_CLASS", violation_class_name(cls));
+    journal_entry_add(&e, "SSEMON_SUPPRESSED", count);
+    journal_write(s, &e);
+}
+
+/* The limited lifecycle entries: their rate slot, their SSEMON_LIFECYCLE
+ * value and how a summary names them. */
+static const struct {
+    enum monitor_lifecycle jl_what;
+    const char *jl_name;
+    const char *jl_text;
+} journal_lifecycle_limited[JOURNAL_LIFECYCLE_LIMITED] = {
+    {MONITOR_LOST, "lost", "stream lost"},
+    {MONITOR_RECOVERED, "recovered", "recovered"},
+};
+
+static void journal_lifecycle_summary(struct journal_sink *s, const struct journal_subject *subj,
+                                      size_t slot, uint64_t k)
+{
+    char msg[512];
+    char prio[4];
+    char count[24];
+    snprintf(msg, sizeof(msg), "%s: %s: suppressed %llu further entries in the last %llu s",
+             subj->js_subscription, journal_lifecycle_limited[slot].jl_text, (unsigned long long)k,
+             (unsigned long long)(s->jk_interval_ms / 1000));
+    snprintf(count, sizeof(count), "%llu", (unsigned long long)k);
+    struct journal_entry e = {.je_n = 0};
+    journal_entry_head(&e, prio, msg, 5, JOURNAL_ID_LIFECYCLE_SUPPRESSED);
+    journal_add_subject(&e, subj);
+    journal_entry_add(&e, "SSEMON_LIFECYCLE", journal_lifecycle_limited[slot].jl_name);
     journal_entry_add(&e, "SSEMON_SUPPRESSED", count);
     journal_write(s, &e);
 }
@@ -185,11 +227,9 @@ void journal_sink_violation(struct journal_sink *s, struct journal_rates *rates,
     char prio[4];
     snprintf(msg, sizeof(msg), "%s: %s: %s", subj->js_subscription,
              violation_class_name(v->v_class), v->v_message != NULL ? v->v_message : "");
-    snprintf(prio, sizeof(prio), "%d", violation_priority(v->v_class, v->v_severity));
-    struct journal_entry e = {0};
-    journal_entry_add(&e, "MESSAGE", msg);
-    journal_entry_add(&e, "PRIORITY", prio);
-    journal_entry_add(&e, "MESSAGE_ID", violation_message_id(v->v_class));
+    struct journal_entry e = {.je_n = 0};
+    journal_entry_head(&e, prio, msg, violation_priority(v->v_class, v->v_severity),
+                       violation_message_id(v->v_class));
     journal_add_subject(&e, subj);
     journal_entry_add(&e, "SSEMON_CLASS", violation_class_name(v->v_class));
     journal_entry_add(&e, "SSEMON_SEVERITY", violation_severity_name(v->v_severity));
@@ -212,12 +252,43 @@ void journal_sink_flush(struct journal_sink *s, struct journal_rates *rates,
             journal_summary(s, subj, (enum violation_class)c, k);
         pending |= rates->jr_class[c].rl_suppressed > 0;
     }
+    for (size_t i = 0; i < JOURNAL_LIFECYCLE_LIMITED; i++) {
+        uint64_t k = ratelimit_flush(&rates->jr_lifecycle[i], now_mono_ms, s->jk_interval_ms);
+        if (k > 0)
+            journal_lifecycle_summary(s, subj, i, k);
+        pending |= rates->jr_lifecycle[i].rl_suppressed > 0;
+    }
     rates->jr_pending = pending;
 }
 
-void journal_sink_lifecycle(struct journal_sink *s, const struct journal_subject *subj,
-                            enum monitor_lifecycle what, uint64_t failures, const char *detail)
+/* Flood control of a lifecycle entry: true when it may be written. */
+static bool journal_lifecycle_pass(struct journal_sink *s, struct journal_rates *rates,
+                                   const struct journal_subject *subj, enum monitor_lifecycle what,
+                                   uint64_t now_mono_ms)
 {
+    if (rates == NULL)
+        return true;
+    for (size_t i = 0; i < JOURNAL_LIFECYCLE_LIMITED; i++) {
+        if (journal_lifecycle_limited[i].jl_what != what)
+            continue;
+        uint64_t k = 0;
+        bool pass = ratelimit_take(&rates->jr_lifecycle[i], now_mono_ms, s->jk_interval_ms,
+                                   s->jk_burst, &k);
+        if (k > 0)
+            journal_lifecycle_summary(s, subj, i, k);
+        if (!pass)
+            rates->jr_pending = true;
+        return pass;
+    }
+    return true;
+}
+
+void journal_sink_lifecycle(struct journal_sink *s, struct journal_rates *rates,
+                            const struct journal_subject *subj, enum monitor_lifecycle what,
+                            uint64_t failures, const char *detail, uint64_t now_mono_ms)
+{
+    if (!journal_lifecycle_pass(s, rates, subj, what, now_mono_ms))
+        return;
     char msg[768];
     const char *id;
     int priority;
@@ -243,28 +314,13 @@ void journal_sink_lifecycle(struct journal_sink *s, const struct journal_subject
     }
     char prio[4];
     char fails[24];
-    snprintf(prio, sizeof(prio), "%d", priority);
     snprintf(fails, sizeof(fails), "%llu", (unsigned long long)failures);
-    struct journal_entry e = {0};
-    journal_entry_add(&e, "MESSAGE", msg);
-    journal_entry_add(&e, "PRIORITY", prio);
-    journal_entry_add(&e, "MESSAGE_ID", id);
+    struct journal_entry e = {.je_n = 0};
+    journal_entry_head(&e, prio, msg, priority, id);
     journal_add_subject(&e, subj);
     if (what == MONITOR_RECOVERED)
         journal_entry_add(&e, "SSEMON_FAILURES", fails);
     if (what == MONITOR_LOST && detail != NULL && detail[0] != '\0')
         journal_entry_add(&e, "SSEMON_ERROR", detail);
-    journal_write(s, &e);
-}
-
-void journal_sink_daemon(struct journal_sink *s, const char *message_id, int priority,
-                         const char *message)
-{
-    char prio[4];
-    snprintf(prio, sizeof(prio), "%d", priority & 7);
-    struct journal_entry e = {0};
-    journal_entry_add(&e, "MESSAGE", message);
-    journal_entry_add(&e, "PRIORITY", prio);
-    journal_entry_add(&e, "MESSAGE_ID", message_id);
     journal_write(s, &e);
 }

@@ -116,6 +116,48 @@ static void status_render_json_subscription(struct json_writer *w, const struct 
     json_writer_object_end(w);
 }
 
+/* The "journal" object, written on a writer of its own (the caller's is
+ * past the top level's grammar) and appended to `w`. Returns false when
+ * out of memory. */
+static bool status_render_json_journal(struct json_writer *w, const struct journal_stats *st)
+{
+    struct json_writer o;
+    json_writer_init(&o);
+    json_writer_object_begin(&o);
+    JSON_WRITER_KEY(&o, "target");
+    json_writer_cstring(&o, journal_writer_target_name(st->js_target));
+    JSON_WRITER_KEY(&o, "up");
+    json_writer_bool(&o, st->js_up);
+    JSON_WRITER_KEY(&o, "down_since");
+    status_render_json_time(&o, st->js_up ? 0 : st->js_down_since_wall_ms);
+    JSON_WRITER_KEY(&o, "error");
+    status_render_json_opt_text(&o, st->js_up ? NULL : st->js_error);
+    JSON_WRITER_KEY(&o, "queued");
+    json_writer_uint(&o, st->js_queued);
+    JSON_WRITER_KEY(&o, "records");
+    json_writer_object_begin(&o);
+    JSON_WRITER_KEY(&o, "journal");
+    json_writer_uint(&o, st->js_records_journal);
+    JSON_WRITER_KEY(&o, "stderr");
+    json_writer_uint(&o, st->js_records_stderr);
+    json_writer_object_end(&o);
+    JSON_WRITER_KEY(&o, "dropped");
+    json_writer_object_begin(&o);
+    for (int r = 0; r < JOURNAL_DROP_COUNT; r++) {
+        json_writer_key(&o, journal_writer_drop_name((enum journal_drop)r));
+        json_writer_uint(&o, st->js_dropped[r]);
+    }
+    json_writer_object_end(&o);
+    json_writer_object_end(&o);
+    size_t len;
+    const char *text = json_writer_text(&o, &len);
+    bool ok = !json_writer_failed(&o) && text != NULL;
+    if (ok)
+        json_writer_append(w, text, len);
+    json_writer_free(&o);
+    return ok;
+}
+
 void status_render_row_from_monitor(const struct monitor *m, uint64_t now_mono_ms,
                                     struct status_row *out)
 {
@@ -209,6 +251,10 @@ static struct status_json *status_render_json_new(const struct status_render_row
     for (size_t i = 0; i < v->sv_n_recent; i++)
         status_render_json_violation(&w, v->sv_recent[i].sr_subscription, &v->sv_recent[i].sr_v);
     json_writer_array_end(&w);
+    if (v->sv_journal != NULL) {
+        json_writer_append(&w, ",\"journal\":", 11);
+        failed = failed || !status_render_json_journal(&w, v->sv_journal);
+    }
     json_writer_append(&w, "}", 1);
     failed = failed || json_writer_failed(&w);
     j->sj_tail = json_writer_detach(&w, &j->sj_tail_len);
@@ -324,7 +370,6 @@ static inline char *status_render_copy(char *dst, const char *src, size_t len)
         memcpy(dst + i, src + i, STATUS_RENDER_BLOCK);
     return dst + len;
 }
-
 
 /* `units` / 10^`digits` (digits <= 6) as an exact decimal, trailing zeros
  * dropped. */
@@ -476,6 +521,11 @@ enum status_render_family_kind {
     STATUS_RENDER_FAM_HIST_LATENCY,
     STATUS_RENDER_FAM_LAST_EVENT,
     STATUS_RENDER_FAM_LAST_HEARTBEAT,
+    /* Daemon-wide, only with the view's journal stats. */
+    STATUS_RENDER_FAM_JOURNAL_UP,
+    STATUS_RENDER_FAM_JOURNAL_QUEUED,
+    STATUS_RENDER_FAM_JOURNAL_RECORDS,
+    STATUS_RENDER_FAM_JOURNAL_DROPPED,
     STATUS_RENDER_FAM_COUNT
 };
 
@@ -512,6 +562,15 @@ static const struct status_render_family status_render_families[STATUS_RENDER_FA
      "When the last event arrived, in seconds since the Unix epoch (0: never)."},
     {"ssemon_last_heartbeat_timestamp_seconds", "gauge",
      "When the last heartbeat arrived, in seconds since the Unix epoch (0: never)."},
+    {"ssemon_journal_up", "gauge",
+     "1 while journald takes the daemon's records (always 1 when the log target is stderr); 0 "
+     "while it is unreachable or stalled and records go to stderr."},
+    {"ssemon_journal_queued_records", "gauge",
+     "Records waiting to be written, to journald or to stderr."},
+    {"ssemon_journal_records_total", "counter",
+     "Records written, by sink: journal (taken by journald) or stderr (one JSON line each)."},
+    {"ssemon_journal_records_dropped_total", "counter",
+     "Records lost, by reason (every reason is listed, zeros included)."},
 };
 
 /* A histogram family's pieces: line openings and one closing per bucket. */
@@ -526,6 +585,8 @@ struct status_render_hist_pieces {
 struct status_metrics {
     char *sm_version; /* owned */
     uint64_t sm_started_wall_ms;
+    bool sm_has_journal;
+    struct journal_stats sm_journal; /* as it was at the start of the render */
     const struct status_row *sm_rows;
     size_t sm_n;
     const char **sm_label; /* per row: the escaped subscription name */
@@ -584,6 +645,10 @@ static struct status_metrics *status_render_metrics_new(const struct status_rend
     const struct status_view *v = rs->srs_view;
     m->sm_version = strdup(v->sv_version != NULL ? v->sv_version : "");
     m->sm_started_wall_ms = v->sv_started_wall_ms;
+    if (v->sv_journal != NULL) {
+        m->sm_has_journal = true;
+        m->sm_journal = *v->sv_journal;
+    }
     size_t n = rs->srs_n;
     m->sm_n = n;
     m->sm_label = calloc(n ? n : 1, sizeof(*m->sm_label));
@@ -864,6 +929,40 @@ static void status_render_metric_row(struct json_writer *w, const struct status_
     json_writer_commit(w, (size_t)(o - start));
 }
 
+/* The lines of a daemon-wide journal family. */
+static void status_render_metric_journal(struct json_writer *w, const struct journal_stats *st,
+                                         size_t f)
+{
+    switch ((enum status_render_family_kind)f) {
+    case STATUS_RENDER_FAM_JOURNAL_UP:
+        status_render_put(w, st->js_up ? "ssemon_journal_up 1\n" : "ssemon_journal_up 0\n");
+        return;
+    case STATUS_RENDER_FAM_JOURNAL_QUEUED:
+        status_render_put(w, "ssemon_journal_queued_records ");
+        status_render_put_u64(w, st->js_queued);
+        json_writer_append(w, "\n", 1);
+        return;
+    case STATUS_RENDER_FAM_JOURNAL_RECORDS:
+        status_render_put(w, "ssemon_journal_records_total{sink=\"journal\"} ");
+        status_render_put_u64(w, st->js_records_journal);
+        status_render_put(w, "\nssemon_journal_records_total{sink=\"stderr\"} ");
+        status_render_put_u64(w, st->js_records_stderr);
+        json_writer_append(w, "\n", 1);
+        return;
+    case STATUS_RENDER_FAM_JOURNAL_DROPPED:
+        for (int r = 0; r < JOURNAL_DROP_COUNT; r++) {
+            status_render_put(w, "ssemon_journal_records_dropped_total{reason=\"");
+            status_render_put(w, journal_writer_drop_name((enum journal_drop)r));
+            status_render_put(w, "\"} ");
+            status_render_put_u64(w, st->js_dropped[r]);
+            json_writer_append(w, "\n", 1);
+        }
+        return;
+    default:
+        return;
+    }
+}
+
 bool status_render_metrics_next(struct status_metrics *m, struct json_writer *w, size_t min_bytes)
 {
     size_t start = json_writer_text_len(w);
@@ -873,11 +972,18 @@ bool status_render_metrics_next(struct status_metrics *m, struct json_writer *w,
         if (json_writer_text_len(w) - start >= min_bytes)
             return false;
         size_t f = m->sm_family;
+        if (f >= STATUS_RENDER_FAM_JOURNAL_UP && !m->sm_has_journal) {
+            m->sm_family++;
+            continue;
+        }
         if (!m->sm_header_done) {
             status_render_metric_family(w, &status_render_families[f]);
             m->sm_header_done = true;
         }
-        if (f == STATUS_RENDER_FAM_BUILD_INFO) {
+        if (f >= STATUS_RENDER_FAM_JOURNAL_UP) {
+            status_render_metric_journal(w, &m->sm_journal, f);
+            m->sm_row = m->sm_n;
+        } else if (f == STATUS_RENDER_FAM_BUILD_INFO) {
             status_render_put(w, "ssemon_build_info{version=\"");
             status_render_put_label_value(w, m->sm_version);
             status_render_put(w, "\"} 1\n");

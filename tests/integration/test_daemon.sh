@@ -1,13 +1,19 @@
 #!/bin/bash
 # Integration tests of the daemon, `ssemon run`, as a service manager runs
 # it: the real binary against the scripted test server on 127.0.0.1, a real
-# systemd-journald (started here when none runs, and stopped again), a real
-# NOTIFY_SOCKET, signals, reloads while streaming, broken configurations,
-# and clients abusing the status port while monitoring goes on.
+# systemd-journald (the machine's, or one started here when none runs), a
+# real NOTIFY_SOCKET, signals, reloads while streaming, broken
+# configurations, and clients abusing the status port while monitoring goes
+# on.
 #
 # usage: test_daemon.sh SSEMON SSE_TESTSERVER SCENARIO_DIR SOURCE_DIR
 #
-# Must run as root when no journald runs (it starts one). Every wait is a
+# When no journald answers, the test runs again inside a private mount
+# namespace (unshare --mount) where /run is a fresh tmpfs, and starts its
+# own journald there: its sockets and journal files vanish with the test,
+# and the machine is left as it was found (a socket file left behind with
+# no journald would make the next `--log-target auto` trust a journal
+# nobody reads). That needs root. Every wait is a
 # bounded loop; every process started here is stopped by its pid. Names of
 # subscriptions carry a run id so journal entries of earlier runs never
 # count.
@@ -31,6 +37,23 @@ for tool in jq curl python3 journalctl ss; do
 done
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy NOTIFY_SOCKET \
     WATCHDOG_USEC WATCHDOG_PID
+
+# journald answers on its socket: a socket file alone may be left by one
+# that is gone.
+journald_alive() {
+    python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.connect(sys.argv[1])' /run/systemd/journal/socket 2>/dev/null
+}
+if ! journald_alive && [ -z "${SSEMON_TEST_PRIVATE_RUN:-}" ]; then
+    if [ "$(id -u)" -ne 0 ] || [ ! -x /lib/systemd/systemd-journald ] ||
+        ! command -v unshare >/dev/null; then
+        echo "no journald runs and this test cannot start one (needs root, unshare and" \
+            "/lib/systemd/systemd-journald)" >&2
+        exit 1
+    fi
+    exec unshare --mount --propagation private env SSEMON_TEST_PRIVATE_RUN=1 bash "$0" "$@"
+fi
 
 WORK=$(mktemp -d)
 RUN=r$$x$RANDOM
@@ -287,21 +310,16 @@ field() {
 
 # ==== 1. journald ====
 
-journald_alive() {
-    python3 -c 'import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.connect(sys.argv[1])' /run/systemd/journal/socket 2>/dev/null
-}
 if ! journald_alive; then
-    # A socket file may be left by a journald that is gone: only a live
-    # listener counts. journald runs without systemd as PID 1 when its
-    # runtime directory exists; storage is volatile under /run/log/journal.
-    if [ "$(id -u)" -ne 0 ] || [ ! -x /lib/systemd/systemd-journald ]; then
-        echo "no journald runs and this test cannot start one (needs root and" \
-            "/lib/systemd/systemd-journald)" >&2
+    # Inside the private mount namespace (see the top): /run is this test's
+    # own tmpfs. journald runs without systemd as PID 1 when its runtime
+    # directory exists; storage is volatile under /run/log/journal.
+    if [ -z "${SSEMON_TEST_PRIVATE_RUN:-}" ] ||
+        ! mount -t tmpfs -o mode=0755 ssemon-test /run; then
+        echo "cannot make a private /run for journald" >&2
         exit 1
     fi
-    mkdir -p /run/systemd/journal
+    mkdir -p /run/systemd/journal /run/log/journal
     SYSTEMD_LOG_TARGET=console /lib/systemd/systemd-journald >"$WORK/journald.log" 2>&1 &
     JOURNALD_PID=$!
     if ! wait_for 10 journald_alive; then

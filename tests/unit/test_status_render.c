@@ -2,8 +2,9 @@
  * The status renderers: the /status JSON document and the Prometheus
  * exposition, over hand-made rows (statistics no live stream produces on
  * demand) and over real, never started monitors (the view path the daemon
- * uses). `test_status_render --dump-metrics` prints a rendered exposition
- * for promtool (registered as its own test).
+ * uses), with the daemon-wide journal figures or without them.
+ * `test_status_render --dump-metrics` prints a rendered exposition for
+ * promtool (registered as its own test).
  */
 #include "ssemon/core/contract.h"
 #include "ssemon/core/violation.h"
@@ -45,6 +46,7 @@ struct fixture {
     struct monitor_stats f_stats[2];
     struct status_row f_rows[2];
     struct status_recent f_recent[2];
+    struct journal_stats f_journal;
     struct status_view f_view;
     struct json_writer f_w;
 };
@@ -145,6 +147,18 @@ static int setup(void **state)
     f->f_view.sv_config_path = "/etc/ssemon/ssemon.json";
     f->f_view.sv_recent = f->f_recent;
     f->f_view.sv_n_recent = 2;
+
+    /* journald stalled since T0 + 5 s: some records went to stderr. */
+    struct journal_stats *js = &f->f_journal;
+    js->js_target = JOURNAL_TARGET_JOURNAL;
+    js->js_up = false;
+    snprintf(js->js_error, sizeof(js->js_error), "journald took no record for 1000 ms");
+    js->js_down_since_wall_ms = T0_MS + 5000;
+    js->js_queued = 3;
+    js->js_records_journal = 120;
+    js->js_records_stderr = 7;
+    js->js_dropped[JOURNAL_DROP_STDERR_FULL] = 2;
+    f->f_view.sv_journal = js;
     json_writer_init(&f->f_w);
     *state = f;
     return 0;
@@ -195,7 +209,8 @@ static void test_json_document(void **state)
     json_t *doc = render_json(f, NULL);
     char keys[1024];
     keys_of(doc, keys, sizeof(keys));
-    assert_string_equal(keys, "version,started_at,uptime_s,config,subscriptions,recent_violations");
+    assert_string_equal(
+        keys, "version,started_at,uptime_s,config,subscriptions,recent_violations,journal");
     assert_string_equal(json_string_value(json_object_get(doc, "version")), "9.8.7");
     assert_string_equal(json_string_value(json_object_get(doc, "started_at")),
                         "2023-11-14T22:13:20.123Z");
@@ -274,6 +289,36 @@ static void test_json_document(void **state)
     assert_string_equal(json_string_value(json_object_get(r0, "at")), "2023-11-14T22:13:20.133Z");
     assert_string_equal(json_string_value(json_object_get(json_array_get(recent, 1), "class")),
                         "schema");
+
+    json_t *jn = json_object_get(doc, "journal");
+    keys_of(jn, keys, sizeof(keys));
+    assert_string_equal(keys, "target,up,down_since,error,queued,records,dropped");
+    assert_string_equal(json_string_value(json_object_get(jn, "target")), "journal");
+    assert_true(json_is_false(json_object_get(jn, "up")));
+    assert_string_equal(json_string_value(json_object_get(jn, "down_since")),
+                        "2023-11-14T22:13:25.123Z");
+    assert_string_equal(json_string_value(json_object_get(jn, "error")),
+                        "journald took no record for 1000 ms");
+    assert_int_equal(json_integer_value(json_object_get(jn, "queued")), 3);
+    json_t *rec = json_object_get(jn, "records");
+    keys_of(rec, keys, sizeof(keys));
+    assert_string_equal(keys, "journal,stderr");
+    assert_int_equal(json_integer_value(json_object_get(rec, "journal")), 120);
+    assert_int_equal(json_integer_value(json_object_get(rec, "stderr")), 7);
+    json_t *drop = json_object_get(jn, "dropped");
+    keys_of(drop, keys, sizeof(keys));
+    assert_string_equal(keys, "stderr_full,stderr_error,shutdown,no_memory");
+    assert_int_equal(json_integer_value(json_object_get(drop, "stderr_full")), 2);
+    assert_int_equal(json_integer_value(json_object_get(drop, "no_memory")), 0);
+    json_decref(doc);
+
+    /* Up again: no time, no error. */
+    f->f_journal.js_up = true;
+    doc = render_json(f, NULL);
+    jn = json_object_get(doc, "journal");
+    assert_true(json_is_true(json_object_get(jn, "up")));
+    assert_true(json_is_null(json_object_get(jn, "down_since")));
+    assert_true(json_is_null(json_object_get(jn, "error")));
     json_decref(doc);
 }
 
@@ -423,6 +468,33 @@ static void test_metrics_values(void **state)
         }
     }
     assert_int_equal(count_prefix(t, "ssemon_violations_total{"), 2 * VIOLATION_CLASS_COUNT);
+
+    assert_line(t, "ssemon_journal_up 0");
+    assert_line(t, "ssemon_journal_queued_records 3");
+    assert_line(t, "ssemon_journal_records_total{sink=\"journal\"} 120");
+    assert_line(t, "ssemon_journal_records_total{sink=\"stderr\"} 7");
+    assert_line(t, "ssemon_journal_records_dropped_total{reason=\"stderr_full\"} 2");
+    assert_line(t, "ssemon_journal_records_dropped_total{reason=\"stderr_error\"} 0");
+    assert_line(t, "ssemon_journal_records_dropped_total{reason=\"shutdown\"} 0");
+    assert_line(t, "ssemon_journal_records_dropped_total{reason=\"no_memory\"} 0");
+    assert_int_equal(count_prefix(t, "ssemon_journal_records_dropped_total{"), JOURNAL_DROP_COUNT);
+    f->f_journal.js_up = true;
+    t = render_metrics(f);
+    assert_line(t, "ssemon_journal_up 1");
+}
+
+/* A view without journal figures (tests, benches) has neither the
+ * "journal" key nor the ssemon_journal_* families. */
+static void test_journal_absent(void **state)
+{
+    struct fixture *f = *state;
+    f->f_view.sv_journal = NULL;
+    const char *t = render_metrics(f);
+    assert_null(strstr(t, "ssemon_journal"));
+    assert_non_null(strstr(t, "ssemon_last_heartbeat_timestamp_seconds{"));
+    json_t *doc = render_json(f, NULL);
+    assert_null(json_object_get(doc, "journal"));
+    json_decref(doc);
 }
 
 static void test_metrics_histograms(void **state)
@@ -505,7 +577,7 @@ static void test_metrics_families(void **state)
         p = nl + 1;
     }
     assert_true(samples > 0);
-    assert_int_equal(n_seen, 14);
+    assert_int_equal(n_seen, 18);
 }
 
 static void test_metrics_label_escapes(void **state)
@@ -745,6 +817,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_json_times, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_journal_absent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_histograms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_families, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_label_escapes, setup, teardown),

@@ -23,5 +23,12 @@
 #define JOURNAL_ID_RECOVERED "0802a3edba0c46e18e19f1d6936251b7"
 /* Entries were suppressed by flood control */
 #define JOURNAL_ID_SUPPRESSED "d7d416f3d87f4c23ab417eddea21db6b"
+/* "Stream lost" or "recovered" entries were suppressed by flood control */
+#define JOURNAL_ID_LIFECYCLE_SUPPRESSED "e49ffa42300c4fb1b41cda14829700f6"
+/* journald does not take the daemon's records: they go to stderr (this
+ * entry itself is written there) */
+#define JOURNAL_ID_JOURNAL_UNREACHABLE "41d05775d33846b7a36ddccd0499d4da"
+/* journald takes the daemon's records again after being unreachable */
+#define JOURNAL_ID_JOURNAL_RESTORED "5a592e54d9f74e21a77ac885e1717138"
 
 #endif

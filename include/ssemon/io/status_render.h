@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ssemon/io/journal_writer.h"
 #include "ssemon/io/monitor.h"
 
 struct json_writer;
@@ -48,6 +49,10 @@ struct status_view {
      * rendered in slices over several loop passes is abandoned then, since
      * the monitors it points into may be gone. */
     uint64_t sv_generation;
+    /* Where the daemon's records went: the "journal" object at the end of
+     * /status and the ssemon_journal_* families at the end of /metrics,
+     * both as they are when a render begins. NULL: neither is written. */
+    const struct journal_stats *sv_journal;
 };
 
 /* Renderers, used by the server and by tests. `now_mono_ms` is the
