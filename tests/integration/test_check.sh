@@ -23,6 +23,9 @@ SCN=$SRC/tests/scenarios
 FIX=$SRC/tests/fixtures
 command -v jq >/dev/null || { echo "jq is required" >&2; exit 2; }
 command -v curl >/dev/null || { echo "curl is required" >&2; exit 2; }
+for tool in python3 ss; do
+    command -v "$tool" >/dev/null || { echo "$tool is required" >&2; exit 2; }
+done
 
 WORK=$(mktemp -d)
 SERVER_PID=
@@ -159,16 +162,39 @@ expect hang-headers connect_failed 1 --contract task-stream --max-duration 1 \
     "$BASE/s/hang-headers"
 
 # ---- live: SIGTERM stops a healthy endless check like --max-duration ----
+# Sent once the check has read the stream up to its first heartbeat (three
+# events), whatever the machine's load: the bytes the check's socket has
+# taken in, against the length of that much of the same response.
+bytes_to_first_heartbeat() {
+    python3 - "${BASE##*:}" "$1" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+s.sendall(b"GET " + sys.argv[2].encode() + b" HTTP/1.1\r\nHost: t\r\n\r\n")
+buf = b""
+while True:
+    i = buf.find(b"event: heartbeat\n")
+    if i >= 0 and buf.find(b"\n\n", i) >= 0:
+        print(buf.find(b"\n\n", i) + 2)
+        break
+    b = s.recv(65536)
+    if not b:
+        sys.exit(1)
+    buf += b
+EOF
+}
+SIGTERM_PATH="/s/version-stream?hb_ms=200&probe=sigterm"
+want_bytes=$(bytes_to_first_heartbeat "$SIGTERM_PATH")
 "$SSEMON" check --contract version-stream --heartbeat-interval 1 \
-    "$BASE/s/version-stream?hb_ms=1000&probe=sigterm" >"$WORK/sigterm.out" \
-    2>"$WORK/sigterm.err" &
+    "$BASE$SIGTERM_PATH" >"$WORK/sigterm.out" 2>"$WORK/sigterm.err" &
 BG_PID=$!
-# Its request reaching the server means its signal handlers are in place.
-for _ in $(seq 1 100); do
-    grep -q 'probe=sigterm' "$WORK/port.log" 2>/dev/null && break
+got_bytes=0
+for _ in $(seq 1 200); do
+    got_bytes=$(itest_tcp_read "$BG_PID" "${BASE##*:}")
+    [ "$got_bytes" -ge "${want_bytes:-1}" ] && break
+    kill -0 "$BG_PID" 2>/dev/null || break
     sleep 0.05
 done
-sleep 0.5
+echo "read $got_bytes of the $want_bytes bytes up to the first heartbeat" >>"$WORK/sigterm.err"
 kill -TERM "$BG_PID" 2>/dev/null
 rc=timeout
 for _ in $(seq 1 100); do
@@ -180,8 +206,9 @@ for _ in $(seq 1 100); do
     fi
     sleep 0.05
 done
-if [ "$rc" = 0 ] && [ "$(classes sigterm)" = "" ] && well_formed sigterm; then
-    pass "sigterm: exit 0, pass"
+if [ "$rc" = 0 ] && [ "$(classes sigterm)" = "" ] && well_formed sigterm &&
+    [ "$(jq -s '.[-1].events >= 3' "$WORK/sigterm.out")" = true ]; then
+    pass "sigterm: exit 0, pass, the events read before it counted"
 else
     fail "sigterm: exit $rc" "$WORK/sigterm.out" "$WORK/sigterm.err"
 fi
