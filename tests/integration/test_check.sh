@@ -114,10 +114,12 @@ expect live-task-not-found "" 0 --contract task-stream "$BASE/s/task-not-found"
 expect live-task-failed "" 0 --contract task-stream --var task_id=$TASK_ID \
     "$BASE/s/check-task-failed/$TASK_ID"
 # Endless streams: reaching --max-duration on a healthy stream is a pass.
+# Heartbeats every 250 ms against a 2 s limit (interval 1 s x 2): a loaded
+# machine may delay one by 1.75 s before the check calls it late.
 expect live-version-stream "" 0 --contract version-stream --var request_id=req-7 \
-    --heartbeat-interval 1 --max-duration 3 "$BASE/s/version-stream?request_id=req-7&hb_ms=1000"
+    --heartbeat-interval 1 --max-duration 3 "$BASE/s/version-stream?request_id=req-7&hb_ms=250"
 expect live-gateway-version "" 0 --contract version-stream-gateway --heartbeat-interval 1 \
-    --max-duration 3 "$BASE/s/gateway-version-stream?hb_ms=1000"
+    --max-duration 3 "$BASE/s/gateway-version-stream?hb_ms=250"
 expect live-envelope "" 0 --contract gateway-envelope --max-duration 2 "$BASE/s/envelope-stream"
 
 # ---- live: one fault at a time, exactly its class ----
@@ -132,8 +134,10 @@ expect fault-status-500 http_status 1 --contract task-stream "$BASE/s/check-stat
 expect fault-status-404 http_status 1 --contract task-stream "$BASE/s/not-found"
 expect fault-early-end stream_ended 1 --contract task-stream "$BASE/s/check-early-end"
 expect fault-late-first first_event_late 1 --contract task-stream "$BASE/s/check-late-first"
+# The other id comes with the second heartbeat (2 x hb_ms): 0.5 s, 3 s
+# before the check stops.
 expect fault-changed-cid correlation_id 1 --contract version-stream --heartbeat-interval 1 \
-    --max-duration 3.5 "$BASE/s/check-changed-cid?hb_ms=1000"
+    --max-duration 3.5 "$BASE/s/check-changed-cid?hb_ms=250"
 expect fault-envelope-no-type schema 1 --contract gateway-envelope --max-duration 2 \
     "$BASE/s/check-envelope-no-type"
 # A bound variable the stream disagrees with: every task event carries the
@@ -142,13 +146,16 @@ expect fault-task-id schema,schema,schema,schema 1 --contract task-stream \
     --var task_id=00000000-0000-4000-8000-000000000000 "$BASE/s/task-stream/$TASK_ID?steps=1&delay_ms=0"
 # The baseline contract on the gateway's stream: comments are no heartbeats
 # there and X-Accel-Buffering is no baseline header, but within a short
-# check only the missing heartbeats show.
+# check only the missing heartbeats show: late 1 s after the headers
+# (interval 0.5 s x 2), 2 s before the check stops, however slowly the
+# connection opens on a loaded machine.
 expect era-baseline-on-gateway heartbeat_missed 1 --contract version-stream \
-    --heartbeat-interval 1 --max-duration 3 "$BASE/s/gateway-version-stream?hb_ms=1000"
+    --heartbeat-interval 0.5 --max-duration 3 "$BASE/s/gateway-version-stream?hb_ms=1000"
 # The gateway contract on the baseline stream: no X-Accel-Buffering header
 # (its named heartbeats, unknown to the gateway contract, come too late to
-# matter here; the replays below judge them).
-expect era-gateway-on-baseline header 1 --contract version-stream-gateway --max-duration 1.5 \
+# matter here; the replays below judge them). The header is judged when the
+# response opens: 3 s leave room for a slow connection.
+expect era-gateway-on-baseline header 1 --contract version-stream-gateway --max-duration 3 \
     "$BASE/s/version-stream?hb_ms=60000"
 
 # ---- live: connections that never open ----
