@@ -16,6 +16,7 @@ itest_start_server() {
     ITEST_PID=$!
     for _ in $(seq 1 100); do
         [ -s "$port_file" ] && break
+        kill -0 "$ITEST_PID" 2>/dev/null || break
         sleep 0.05
     done
     if [ ! -s "$port_file" ]; then
@@ -26,4 +27,19 @@ itest_start_server() {
     fi
     # shellcheck disable=SC2034 # read by the scripts that source this file
     ITEST_BASE="http://127.0.0.1:$(cat "$port_file")"
+}
+
+# itest_tcp_read PID PORT: how many bytes process PID has read from its TCP
+# connections to port PORT: what the kernel received for it, less what still
+# waits in the receive queue. 0 when it has no such connection. Lets a test
+# wait until a client has taken in what the server sent, instead of waiting
+# a fixed time. Needs ss (iproute2).
+itest_tcp_read() {
+    ss -Htnpi state established "( dport = :$2 )" 2>/dev/null | awk -v pid="pid=$1," '
+        /^[0-9]/ { mine = index($0, pid) > 0; queued = $1; next }
+        mine && match($0, /bytes_received:[0-9]+/) {
+            n += substr($0, RSTART + 15, RLENGTH - 15) - queued
+            mine = 0
+        }
+        END { print n + 0 }'
 }

@@ -23,6 +23,9 @@ SCN=$SRC/tests/scenarios
 FIX=$SRC/tests/fixtures
 command -v jq >/dev/null || { echo "jq is required" >&2; exit 2; }
 command -v curl >/dev/null || { echo "curl is required" >&2; exit 2; }
+for tool in python3 ss; do
+    command -v "$tool" >/dev/null || { echo "$tool is required" >&2; exit 2; }
+done
 
 WORK=$(mktemp -d)
 SERVER_PID=
@@ -111,10 +114,12 @@ expect live-task-not-found "" 0 --contract task-stream "$BASE/s/task-not-found"
 expect live-task-failed "" 0 --contract task-stream --var task_id=$TASK_ID \
     "$BASE/s/check-task-failed/$TASK_ID"
 # Endless streams: reaching --max-duration on a healthy stream is a pass.
+# Heartbeats every 250 ms against a 2 s limit (interval 1 s x 2): a loaded
+# machine may delay one by 1.75 s before the check calls it late.
 expect live-version-stream "" 0 --contract version-stream --var request_id=req-7 \
-    --heartbeat-interval 1 --max-duration 3 "$BASE/s/version-stream?request_id=req-7&hb_ms=1000"
+    --heartbeat-interval 1 --max-duration 3 "$BASE/s/version-stream?request_id=req-7&hb_ms=250"
 expect live-gateway-version "" 0 --contract version-stream-gateway --heartbeat-interval 1 \
-    --max-duration 3 "$BASE/s/gateway-version-stream?hb_ms=1000"
+    --max-duration 3 "$BASE/s/gateway-version-stream?hb_ms=250"
 expect live-envelope "" 0 --contract gateway-envelope --max-duration 2 "$BASE/s/envelope-stream"
 
 # ---- live: one fault at a time, exactly its class ----
@@ -129,8 +134,10 @@ expect fault-status-500 http_status 1 --contract task-stream "$BASE/s/check-stat
 expect fault-status-404 http_status 1 --contract task-stream "$BASE/s/not-found"
 expect fault-early-end stream_ended 1 --contract task-stream "$BASE/s/check-early-end"
 expect fault-late-first first_event_late 1 --contract task-stream "$BASE/s/check-late-first"
+# The other id comes with the second heartbeat (2 x hb_ms): 0.5 s, 3 s
+# before the check stops.
 expect fault-changed-cid correlation_id 1 --contract version-stream --heartbeat-interval 1 \
-    --max-duration 3.5 "$BASE/s/check-changed-cid?hb_ms=1000"
+    --max-duration 3.5 "$BASE/s/check-changed-cid?hb_ms=250"
 expect fault-envelope-no-type schema 1 --contract gateway-envelope --max-duration 2 \
     "$BASE/s/check-envelope-no-type"
 # A bound variable the stream disagrees with: every task event carries the
@@ -139,13 +146,16 @@ expect fault-task-id schema,schema,schema,schema 1 --contract task-stream \
     --var task_id=00000000-0000-4000-8000-000000000000 "$BASE/s/task-stream/$TASK_ID?steps=1&delay_ms=0"
 # The baseline contract on the gateway's stream: comments are no heartbeats
 # there and X-Accel-Buffering is no baseline header, but within a short
-# check only the missing heartbeats show.
+# check only the missing heartbeats show: late 1 s after the headers
+# (interval 0.5 s x 2), 2 s before the check stops, however slowly the
+# connection opens on a loaded machine.
 expect era-baseline-on-gateway heartbeat_missed 1 --contract version-stream \
-    --heartbeat-interval 1 --max-duration 3 "$BASE/s/gateway-version-stream?hb_ms=1000"
+    --heartbeat-interval 0.5 --max-duration 3 "$BASE/s/gateway-version-stream?hb_ms=1000"
 # The gateway contract on the baseline stream: no X-Accel-Buffering header
 # (its named heartbeats, unknown to the gateway contract, come too late to
-# matter here; the replays below judge them).
-expect era-gateway-on-baseline header 1 --contract version-stream-gateway --max-duration 1.5 \
+# matter here; the replays below judge them). The header is judged when the
+# response opens: 3 s leave room for a slow connection.
+expect era-gateway-on-baseline header 1 --contract version-stream-gateway --max-duration 3 \
     "$BASE/s/version-stream?hb_ms=60000"
 
 # ---- live: connections that never open ----
@@ -159,16 +169,39 @@ expect hang-headers connect_failed 1 --contract task-stream --max-duration 1 \
     "$BASE/s/hang-headers"
 
 # ---- live: SIGTERM stops a healthy endless check like --max-duration ----
+# Sent once the check has read the stream up to its first heartbeat (three
+# events), whatever the machine's load: the bytes the check's socket has
+# taken in, against the length of that much of the same response.
+bytes_to_first_heartbeat() {
+    python3 - "${BASE##*:}" "$1" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+s.sendall(b"GET " + sys.argv[2].encode() + b" HTTP/1.1\r\nHost: t\r\n\r\n")
+buf = b""
+while True:
+    i = buf.find(b"event: heartbeat\n")
+    if i >= 0 and buf.find(b"\n\n", i) >= 0:
+        print(buf.find(b"\n\n", i) + 2)
+        break
+    b = s.recv(65536)
+    if not b:
+        sys.exit(1)
+    buf += b
+EOF
+}
+SIGTERM_PATH="/s/version-stream?hb_ms=200&probe=sigterm"
+want_bytes=$(bytes_to_first_heartbeat "$SIGTERM_PATH")
 "$SSEMON" check --contract version-stream --heartbeat-interval 1 \
-    "$BASE/s/version-stream?hb_ms=1000&probe=sigterm" >"$WORK/sigterm.out" \
-    2>"$WORK/sigterm.err" &
+    "$BASE$SIGTERM_PATH" >"$WORK/sigterm.out" 2>"$WORK/sigterm.err" &
 BG_PID=$!
-# Its request reaching the server means its signal handlers are in place.
-for _ in $(seq 1 100); do
-    grep -q 'probe=sigterm' "$WORK/port.log" 2>/dev/null && break
+got_bytes=0
+for _ in $(seq 1 200); do
+    got_bytes=$(itest_tcp_read "$BG_PID" "${BASE##*:}")
+    [ "$got_bytes" -ge "${want_bytes:-1}" ] && break
+    kill -0 "$BG_PID" 2>/dev/null || break
     sleep 0.05
 done
-sleep 0.5
+echo "read $got_bytes of the $want_bytes bytes up to the first heartbeat" >>"$WORK/sigterm.err"
 kill -TERM "$BG_PID" 2>/dev/null
 rc=timeout
 for _ in $(seq 1 100); do
@@ -180,8 +213,9 @@ for _ in $(seq 1 100); do
     fi
     sleep 0.05
 done
-if [ "$rc" = 0 ] && [ "$(classes sigterm)" = "" ] && well_formed sigterm; then
-    pass "sigterm: exit 0, pass"
+if [ "$rc" = 0 ] && [ "$(classes sigterm)" = "" ] && well_formed sigterm &&
+    [ "$(jq -s '.[-1].events >= 3' "$WORK/sigterm.out")" = true ]; then
+    pass "sigterm: exit 0, pass, the events read before it counted"
 else
     fail "sigterm: exit $rc" "$WORK/sigterm.out" "$WORK/sigterm.err"
 fi

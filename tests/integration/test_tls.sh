@@ -48,8 +48,9 @@ start_server() {
     python3 "$TLS_SERVER" --cert "$name.pem" --key "$name.key" --port-file "$name.port" \
         2>"$name.server.err" &
     PIDS+=($!)
-    for _ in $(seq 1 100); do
+    for _ in $(seq 1 200); do
         [ -s "$name.port" ] && break
+        kill -0 "${PIDS[-1]}" 2>/dev/null || break
         sleep 0.05
     done
     [ -s "$name.port" ] || { echo "TLS server $name did not start" >&2; cat "$name.server.err" >&2; exit 1; }

@@ -134,6 +134,8 @@ check "reconnect: server log Last-Event-ID per connection" "$WORK/requests.log" 
     '[1,null][2,"1"][3,"2"]'
 
 # ---- non-200 and wrong content type: reported, retried with backoff ----
+# Two attempts need at most 1 s of backoff between them: --duration 4 leaves
+# a loaded machine 3 s for the two requests.
 # backoff_check NAME: the first two closes have growing backoff ranges.
 backoff_check() {
     jq_true "$WORK/$1.out" '[.[] | select(.connection == "closed")] |
@@ -141,7 +143,7 @@ backoff_check() {
         (.[0].reconnect_in_ms >= 500 and .[0].reconnect_in_ms <= 1000) and
         (.[1].reconnect_in_ms >= 1000 and .[1].reconnect_in_ms <= 2000)'
 }
-watch notfound --duration 2.5 "$BASE/s/not-found"
+watch notfound --duration 4 "$BASE/s/not-found"
 check "404: reported with its status" "$WORK/notfound.out" jq_true "$WORK/notfound.out" \
     '[.[] | select(.connection == "closed" and .reason != "stopped")] | length >= 2 and all(.[]; .reason == "http_status" and .status == 404)'
 check "404: no open, no events" "$WORK/notfound.out" jq_true "$WORK/notfound.out" \
@@ -149,12 +151,12 @@ check "404: no open, no events" "$WORK/notfound.out" jq_true "$WORK/notfound.out
 check "404: retried with backoff" "$WORK/notfound.out" backoff_check notfound
 check "404: --duration exits 0" "$WORK/notfound.err" equals "$(rc_of notfound)" 0
 
-watch nocontent --duration 2.5 "$BASE/s/no-content"
+watch nocontent --duration 4 "$BASE/s/no-content"
 check "204: reported with its status" "$WORK/nocontent.out" jq_true "$WORK/nocontent.out" \
     '[.[] | select(.connection == "closed" and .reason != "stopped")] | length >= 2 and all(.[]; .reason == "http_status" and .status == 204)'
 check "204: retried with backoff" "$WORK/nocontent.out" backoff_check nocontent
 
-watch wrongtype --duration 2.5 "$BASE/s/wrong-type"
+watch wrongtype --duration 4 "$BASE/s/wrong-type"
 check "wrong type: reported with its value" "$WORK/wrongtype.out" jq_true "$WORK/wrongtype.out" \
     '[.[] | select(.connection == "closed" and .reason != "stopped")] | length >= 2 and all(.[]; .reason == "content_type" and .content_type == "text/html; charset=utf-8")'
 check "wrong type: retried with backoff" "$WORK/wrongtype.out" backoff_check wrongtype
