@@ -287,7 +287,7 @@ static void status_server_conn_phase(struct status_server_conn *c, bool answerin
 static struct status_server_conn *status_server_conn_of(struct status_server *s,
                                                         const struct evhttp_connection *evcon)
 {
-    for (size_t i = 0; i < s->ss_n_slots; i++)
+    for (size_t i = 0; evcon != NULL && i < s->ss_n_slots; i++)
         if (s->ss_conns[i].sc_evcon == evcon)
             return &s->ss_conns[i];
     return NULL;

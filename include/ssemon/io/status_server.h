@@ -53,14 +53,16 @@ void status_server_limits_default(struct status_server_limits *l);
  * by a dead process is replaced, a live one or any other file is an error).
  * `limits` may be NULL for the defaults; in a given struct, a zero header
  * size, timeout, connection count or deadline means its default. The
- * server never stops accepting: a connection beyond the cap closes the
- * open one that has waited longest for its request (when every one is
- * being answered, the one answered longest), and a connection accepted in
- * one turn of the loop is read in the next before it can be chosen. Over
- * TCP, the kernel hands over a connection only once its client has sent
- * something (TCP_DEFER_ACCEPT), so connections that say nothing hold no
- * place. `view` is called at each request that shows state; `ctx` is
- * passed back to it. Returns NULL with a message in `err`. */
+ * server does not stop accepting at the cap: a new connection closes the
+ * open one that has waited longest for its request, and a connection
+ * accepted in one turn of the loop is read in the next before it can be
+ * chosen. Connections being answered use a reserve of half the cap above
+ * it; when every place is taken, the one answered longest goes, after a
+ * grace of 500 ms (until then the server waits). Over TCP, the kernel
+ * hands over a connection only once its client has sent something
+ * (TCP_DEFER_ACCEPT), so connections that say nothing hold no place.
+ * `view` is called at each request that shows state; `ctx` is passed back
+ * to it. Returns NULL with a message in `err`. */
 struct status_server *status_server_new(struct event_base *base, const char *listen,
                                         const struct status_server_limits *limits,
                                         status_server_view_fn view, void *ctx, char *err,
@@ -69,7 +71,8 @@ struct status_server *status_server_new(struct event_base *base, const char *lis
 void status_server_free(struct status_server *s);
 /* The bound port (for "127.0.0.1:0" in tests), 0 for a unix socket. */
 unsigned status_server_port(const struct status_server *s);
-/* Connections currently open (accepted and not yet closed). */
+/* Connections currently open (accepted and not yet closed): at most the
+ * cap and its reserve, half as many again. */
 unsigned status_server_connections(const struct status_server *s);
 
 #endif
