@@ -182,7 +182,7 @@ ctest_run() {
 t_end=$((SECONDS + max_minutes * 60))
 done_runs=0
 say "$runs run(s) of ${#all_tests[@]} test(s), ctest -j$jobs, $([ "$stress" = 1 ] &&
-    echo "stress-ng on $workers CPU(s)" || echo "no stress-ng"); results in $out"
+    echo "stress-ng --cpu $workers" || echo "no stress-ng"); results in $out"
 for ((r = 1; r <= runs; r++)); do
     if [ "$SECONDS" -ge "$t_end" ]; then
         say "time budget of $max_minutes min spent: stopping after $done_runs run(s)"
