@@ -76,6 +76,11 @@ size_t utf8_trim_partial(const char *s, size_t len)
     return follow + 1 < need ? i - 1 : len;
 }
 
+size_t utf8_bom_len(const char *s, size_t len)
+{
+    return len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+}
+
 size_t utf8_copy(char *dst, size_t size, const char *src)
 {
     if (src == NULL) {

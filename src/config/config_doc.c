@@ -1,5 +1,7 @@
 #include "ssemon/config/config_doc.h"
 
+#include "ssemon/base/utf8.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,10 +47,9 @@ int config_doc_parse(struct config_doc *d, const char *text, size_t len)
 
     /* A UTF-8 byte order mark (editors on Windows write one) is skipped:
      * positions count from the character after it. */
-    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
-        text += 3;
-        len -= 3;
-    }
+    size_t bom = utf8_bom_len(text, len);
+    text += bom;
+    len -= bom;
     int rc = json_tape_parse(&d->cd_tape, text, len, &jerr);
 
     if (rc == JSON_TAPE_ENOMEM) {

@@ -7,6 +7,8 @@
  */
 #include "ssemon/config/contract_load.h"
 
+#include "ssemon/base/utf8.h"
+
 #include <dirent.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -252,9 +254,10 @@ static int cl_read_file(const char *path, char **text, size_t *len, struct contr
  * character after it. */
 static void cl_skip_bom(char *text, size_t *len)
 {
-    if (*len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
-        memmove(text, text + 3, *len - 3 + 1);
-        *len -= 3;
+    size_t bom = utf8_bom_len(text, *len);
+    if (bom > 0) {
+        memmove(text, text + bom, *len - bom + 1);
+        *len -= bom;
     }
 }
 

@@ -81,6 +81,16 @@ static void test_utf8_trim_partial(void **state)
     assert_int_equal(utf8_trim_partial("\x80\x80\x80\x80\x80", 5), 5);
 }
 
+static void test_utf8_bom_len(void **state)
+{
+    (void)state;
+    assert_int_equal(utf8_bom_len("\xEF\xBB\xBF{}", 5), 3);
+    assert_int_equal(utf8_bom_len("\xEF\xBB\xBF", 3), 3);
+    assert_int_equal(utf8_bom_len("\xEF\xBB", 2), 0);
+    assert_int_equal(utf8_bom_len("{}", 2), 0);
+    assert_int_equal(utf8_bom_len("", 0), 0);
+}
+
 static void test_utf8_copy(void **state)
 {
     (void)state;
@@ -233,6 +243,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_utf8_seq_len),   cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_utf8_cut),       cmocka_unit_test(test_utf8_copy),
+        cmocka_unit_test(test_utf8_bom_len),
         cmocka_unit_test(test_utf8_trim_partial),
         cmocka_unit_test(test_utf8_is_lead),   cmocka_unit_test(test_numfmt_double),
         cmocka_unit_test(test_numfmt_roundtrip),

@@ -27,6 +27,10 @@ size_t utf8_cut(const char *s, size_t len, size_t max);
  * that lead byte. Anything else, invalid bytes included, is kept. */
 size_t utf8_trim_partial(const char *s, size_t len);
 
+/* The length of a UTF-8 byte order mark at the start of s[0..len): 3 when
+ * there is one (editors on Windows write it), else 0. */
+size_t utf8_bom_len(const char *s, size_t len);
+
 /* Copies `src` (NUL-terminated; NULL copies "") into dst[0..size), cut with
  * utf8_cut so it fits with its NUL. `size` must be at least 1. Returns the
  * number of bytes copied (without the NUL). */
