@@ -7,8 +7,8 @@
  * events figure is the parser's event count: its events_s is the event rate
  * a parser as fast as the scan would reach on this file.
  */
-#include "ssemon/json/json_writer.h"
 #include "ssemon/core/sse_parser.h"
+#include "ssemon/json/json_writer.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -12,12 +12,12 @@
  * --dump writes status.json and metrics.prom to DIR (to compare renderer
  * versions byte for byte).
  */
-#include "ssemon/core/contract.h"
 #include "ssemon/config/contract_load.h"
-#include "ssemon/json/json_writer.h"
+#include "ssemon/core/contract.h"
+#include "ssemon/core/violation.h"
 #include "ssemon/io/monitor.h"
 #include "ssemon/io/status_render.h"
-#include "ssemon/core/violation.h"
+#include "ssemon/json/json_writer.h"
 
 #include <stdint.h>
 #include <stdio.h>

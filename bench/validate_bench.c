@@ -27,12 +27,12 @@
  * of the whole corpus (the stream bytes the events arrive in), 1 MB = 10^6
  * bytes, so rows compare by either figure.
  */
-#include "ssemon/core/contract.h"
 #include "ssemon/config/contract_load.h"
-#include "ssemon/json/json_tape.h"
-#include "ssemon/json/json_writer.h"
+#include "ssemon/core/contract.h"
 #include "ssemon/core/sse_parser.h"
 #include "ssemon/core/validator.h"
+#include "ssemon/json/json_tape.h"
+#include "ssemon/json/json_writer.h"
 
 #include <errno.h>
 #include <getopt.h>

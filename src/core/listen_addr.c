@@ -47,7 +47,8 @@ static bool listen_addr_parse_into(const char *s, struct listen_addr *out)
     }
     if (s[0] == '[') {
         const char *close = strchr(s, ']');
-        if (close == NULL || close[1] != ':' || !listen_addr_host(out, s + 1, (size_t)(close - s - 1)))
+        if (close == NULL || close[1] != ':' ||
+            !listen_addr_host(out, s + 1, (size_t)(close - s - 1)))
             return false;
         if (inet_pton(AF_INET6, out->la_host, addr) != 1)
             return false;

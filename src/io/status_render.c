@@ -371,7 +371,6 @@ static inline char *status_render_copy(char *dst, const char *src, size_t len)
     return dst + len;
 }
 
-
 /* `units` / 10^`digits` (digits <= 6) as an exact decimal, trailing zeros
  * dropped. */
 static inline char *status_render_fixed(char *dst, uint64_t units, unsigned digits)

@@ -2,8 +2,8 @@
  * and each is decoded as `ssemon check` would read a recording. Whatever
  * decodes must encode back into a line that decodes to the same record
  * (the format is lossless), and nothing may crash or leak. */
-#include "ssemon/json/json_writer.h"
 #include "ssemon/core/recording.h"
+#include "ssemon/json/json_writer.h"
 
 #include <stdint.h>
 #include <stdio.h>

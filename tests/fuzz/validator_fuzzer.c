@@ -23,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ssemon/core/contract.h"
 #include "ssemon/config/contract_load.h"
+#include "ssemon/core/contract.h"
 #include "ssemon/core/sse_parser.h"
 #include "ssemon/core/validator.h"
 #include "ssemon/core/violation.h"

@@ -8,9 +8,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -55,7 +55,8 @@ static void test_utf8_valid(void **state)
 static void test_utf8_cut(void **state)
 {
     (void)state;
-    const char *s = "ab\xE2\x82\xAC" "cd"; /* "ab€cd", € is 3 bytes at [2,5) */
+    const char *s = "ab\xE2\x82\xAC"
+                    "cd"; /* "ab€cd", € is 3 bytes at [2,5) */
     size_t len = strlen(s);
     assert_int_equal(utf8_cut(s, len, 100), len);
     assert_int_equal(utf8_cut(s, len, len), len);
@@ -72,10 +73,10 @@ static void test_utf8_trim_partial(void **state)
     assert_int_equal(utf8_trim_partial("", 0), 0);
     assert_int_equal(utf8_trim_partial("abc", 3), 3);
     assert_int_equal(utf8_trim_partial("ab\xC3\xA9", 4), 4);     /* complete */
-    assert_int_equal(utf8_trim_partial("ab\xC3", 3), 2);          /* 1 of 2 */
-    assert_int_equal(utf8_trim_partial("ab\xE2\x82", 4), 2);      /* 2 of 3 */
-    assert_int_equal(utf8_trim_partial("ab\xE2\x82\xAC", 5), 5);  /* complete */
-    assert_int_equal(utf8_trim_partial("a\xF0\x9F\x98", 4), 1);   /* 3 of 4 */
+    assert_int_equal(utf8_trim_partial("ab\xC3", 3), 2);         /* 1 of 2 */
+    assert_int_equal(utf8_trim_partial("ab\xE2\x82", 4), 2);     /* 2 of 3 */
+    assert_int_equal(utf8_trim_partial("ab\xE2\x82\xAC", 5), 5); /* complete */
+    assert_int_equal(utf8_trim_partial("a\xF0\x9F\x98", 4), 1);  /* 3 of 4 */
     assert_int_equal(utf8_trim_partial("a\xF0\x9F\x98\x80", 5), 5);
     assert_int_equal(utf8_trim_partial("a\x80\x80", 3), 3); /* stray continuations: kept */
     assert_int_equal(utf8_trim_partial("\x80\x80\x80\x80\x80", 5), 5);
@@ -166,7 +167,10 @@ static void test_numfmt_u64(void **state)
     static const struct {
         uint64_t v;
         const char *want;
-    } cases[] = {{0, "0"}, {9, "9"}, {10, "10"}, {1234567890, "1234567890"},
+    } cases[] = {{0, "0"},
+                 {9, "9"},
+                 {10, "10"},
+                 {1234567890, "1234567890"},
                  {UINT64_MAX, "18446744073709551615"}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char buf[NUMFMT_U64_MAX + 1];
@@ -241,14 +245,19 @@ static void test_clock_mono_us(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_utf8_seq_len),   cmocka_unit_test(test_utf8_valid),
-        cmocka_unit_test(test_utf8_cut),       cmocka_unit_test(test_utf8_copy),
+        cmocka_unit_test(test_utf8_seq_len),
+        cmocka_unit_test(test_utf8_valid),
+        cmocka_unit_test(test_utf8_cut),
+        cmocka_unit_test(test_utf8_copy),
         cmocka_unit_test(test_utf8_bom_len),
         cmocka_unit_test(test_utf8_trim_partial),
-        cmocka_unit_test(test_utf8_is_lead),   cmocka_unit_test(test_numfmt_double),
+        cmocka_unit_test(test_utf8_is_lead),
+        cmocka_unit_test(test_numfmt_double),
         cmocka_unit_test(test_numfmt_roundtrip),
-        cmocka_unit_test(test_numfmt_u64), cmocka_unit_test(test_clock),
-        cmocka_unit_test(test_clock_rfc3339),   cmocka_unit_test(test_clock_mono_us),
+        cmocka_unit_test(test_numfmt_u64),
+        cmocka_unit_test(test_clock),
+        cmocka_unit_test(test_clock_rfc3339),
+        cmocka_unit_test(test_clock_mono_us),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

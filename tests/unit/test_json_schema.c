@@ -893,9 +893,8 @@ static void test_limits(void **state)
     const struct json_schema_limits depth = {.sl_depth = 3};
     compile_error_lim("{\"items\": {\"items\": {\"items\": {}}}}", &depth,
                       "(root): subschemas nested more than 3 deep (the limit)");
-    compile_error_lim(
-        "{\"definitions\": {\"d\": {\"items\": {\"items\": {\"items\": {}}}}}}", &depth,
-        "/definitions/d: subschemas nested more than 3 deep (the limit)");
+    compile_error_lim("{\"definitions\": {\"d\": {\"items\": {\"items\": {\"items\": {}}}}}}",
+                      &depth, "/definitions/d: subschemas nested more than 3 deep (the limit)");
 
     const struct json_schema_limits enums = {.sl_enum = 2};
     compile_error_lim("{\"properties\": {\"k\": {\"enum\": [1, 2, 3]}}}", &enums,

@@ -17,8 +17,6 @@ struct config_doc;
 
 /* Reads the listen address at node `n` (at `path`) into *out, or reports
  * why it is not one and leaves *out alone. */
-void config_listen_read(struct config_doc *d, size_t n, const char *path,
-                        struct listen_addr *out);
-
+void config_listen_read(struct config_doc *d, size_t n, const char *path, struct listen_addr *out);
 
 #endif
