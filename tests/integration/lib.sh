@@ -43,3 +43,22 @@ itest_tcp_read() {
         }
         END { print n + 0 }'
 }
+
+# The test-report helpers (TAP-like lines): FAILS and PASSES count them; the
+# script sets both to 0 before its first check.
+# pass NAME; fail NAME [FILE]: FILE's first 40 lines are shown under a failure.
+pass() { PASSES=$((PASSES + 1)); echo "ok - $1"; }
+fail() {
+    FAILS=$((FAILS + 1))
+    echo "not ok - $1" >&2
+    if [ -n "${2:-}" ] && [ -f "$2" ]; then
+        sed 's/^/    | /' "$2" | head -40 >&2
+    fi
+}
+# check NAME FILE COMMAND...: passes when COMMAND succeeds; FILE is shown otherwise.
+check() {
+    local name=$1 file=$2
+    shift 2
+    if "$@"; then pass "$name"; else fail "$name" "$file"; fi
+}
+equals() { [ "$1" = "$2" ]; }

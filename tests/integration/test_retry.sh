@@ -49,21 +49,6 @@ BASE=$ITEST_BASE
 
 FAILS=0
 PASSES=0
-pass() { PASSES=$((PASSES + 1)); echo "ok - $1"; }
-fail() {
-    FAILS=$((FAILS + 1))
-    echo "not ok - $1" >&2
-    if [ -n "${2:-}" ] && [ -f "$2" ]; then
-        sed 's/^/    | /' "$2" | head -40 >&2
-    fi
-}
-# check NAME FILE COMMAND...: passes when COMMAND succeeds; FILE is shown otherwise.
-check() {
-    local name=$1 file=$2
-    shift 2
-    if "$@"; then pass "$name"; else fail "$name" "$file"; fi
-}
-equals() { [ "$1" = "$2" ]; }
 # jq_true FILE FILTER: FILTER (over the slurped lines) yields true.
 jq_true() { [ "$(jq -s "$2" "$1" 2>/dev/null)" = "true" ]; }
 now_ms() { date +%s%3N; }
