@@ -405,6 +405,7 @@ static int check_live_loop(struct check_run *r, struct sub_engine *eng, const st
     event_base_dispatch(r->cr_base);
     rc = 0;
 out:
+    cli_hold_stop_signals();
     subscription_free(r->cr_sub);
     r->cr_sub = NULL;
     deadline_release(&r->cr_grace);

@@ -6,8 +6,9 @@
  * (unchanged subscriptions keep their connection and counters), SIGTERM and
  * SIGINT stop. Runs in the foreground; Type=notify under systemd.
  */
-#include "ssemon/cmd/cmd.h"
 #include "ssemon/base/clock.h"
+#include "ssemon/cmd/cli.h"
+#include "ssemon/cmd/cmd.h"
 #include "ssemon/config/config.h"
 #include "ssemon/io/deadline.h"
 #include "ssemon/io/journal_ids.h"
@@ -343,9 +344,8 @@ static void run_reload(struct run_daemon *d)
     if (!listen_addr_equal(config_status_listen(cfg), config_status_listen(d->rd_config))) {
         char err[256];
         const struct status_server_limits lim = {0};
-        struct status_server *ns =
-            status_server_new(d->rd_base, config_status_listen(cfg)->la_text, &lim,
-                              run_status_view, d, err, sizeof(err));
+        struct status_server *ns = status_server_new(d->rd_base, config_status_listen(cfg)->la_text,
+                                                     &lim, run_status_view, d, err, sizeof(err));
         if (ns == NULL) {
             snprintf(msg, sizeof(msg),
                      "configuration reload refused, keeping the running one: status listen: %s",
@@ -585,6 +585,7 @@ int cmd_run(int argc, char **argv)
     } else {
         rc = 0;
     }
+    cli_hold_stop_signals();
     run_teardown(&d);
     return rc;
 }

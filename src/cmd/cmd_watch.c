@@ -511,6 +511,7 @@ static int watch_run_loop(struct watch_run *r, struct sub_engine *eng, const str
     event_base_dispatch(r->wr_base);
     rc = r->wr_exit;
 out:
+    cli_hold_stop_signals();
     subscription_free(r->wr_sub);
     r->wr_sub = NULL;
     if (timer != NULL)

@@ -277,6 +277,13 @@ usage_case "not an http URL" ftp://127.0.0.1/x
 usage_case "not a URL" 'not a url'
 usage_case "last-event-id with newline" --last-event-id $'a\nb' "$BASE/s/basic"
 
+# Two SIGTERMs in quick succession, as `timeout` sends them: the second one
+# must not turn the orderly stop into death by signal (exit 143).
+python3 "$(dirname "$0")/double_signal.py" "$SSEMON" "$BASE/s/heartbeat?ms=200" 60 \
+    >"$WORK/double.out" 2>&1
+check "two SIGTERMs a moment apart: every run exits 0" "$WORK/double.out" \
+    equals "$(tail -n 1 "$WORK/double.out")" 0
+
 timeout 10 "$SSEMON" watch --help >"$WORK/help.out" 2>&1
 check "--help exits 0 with usage" "$WORK/help.out" grep -q '^usage: ssemon watch' "$WORK/help.out"
 

@@ -46,4 +46,12 @@ bool cli_is_url(const char *s);
 /* Whether libcurl parses `url` and its scheme is http or https. */
 bool cli_url_ok(const char *url);
 
+/* Blocks SIGINT and SIGTERM for the rest of the process. A command calls it
+ * once its loop has stopped, before it frees its signal events (which gives
+ * the signals back their default action): a second stop signal that arrives
+ * during the teardown (`timeout` sends SIGTERM to its child and then to the
+ * whole process group) then stays pending instead of killing the process, so
+ * the exit status is the one the command chose. */
+void cli_hold_stop_signals(void);
+
 #endif
