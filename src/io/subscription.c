@@ -12,6 +12,7 @@
 #include "ssemon/core/backoff.h"
 #include "ssemon/core/http_header.h"
 #include "ssemon/io/deadline.h"
+#include "ssemon/io/sub_engine_internal.h"
 
 /* libcurl's receive buffer per transfer. SSE events are small and a process
  * holds thousands of streams, so memory per stream matters more than bulk
@@ -50,6 +51,11 @@ struct sub_engine {
     int se_depth;    /* nesting of engine dispatch (event-loop callbacks) */
     bool se_in_curl; /* inside a curl_multi call: handles may not be removed */
     uint64_t se_seq; /* distinguishes seeds of subscriptions made together */
+    /* One-shot transfers (sub_engine_internal.h): those in flight, and
+     * those whose add or remove waits for the end of a curl call. */
+    struct sub_transfer *se_xfers;
+    size_t se_nxfers;
+    struct sub_transfer *se_xfer_reap;
 };
 
 struct subscription {
@@ -109,6 +115,9 @@ struct subscription {
 
 static void sub_engine_leave(struct sub_engine *e);
 static void sub_reap_push(struct subscription *s);
+static void sub_xfer_reap(struct sub_engine *e);
+static void sub_xfer_done(struct sub_engine *e, CURL *easy, CURLcode rc);
+static void sub_xfer_release_all(struct sub_engine *e);
 
 void sub_options_init(struct sub_options *o)
 {
@@ -251,6 +260,7 @@ void sub_engine_free(struct sub_engine *e)
         s->sub_dead = true;
         sub_destroy(s);
     }
+    sub_xfer_release_all(e);
     curl_multi_cleanup(e->se_multi);
     /* curl may close cached connections without announcing each socket. */
     while (e->se_socks != NULL)
@@ -309,8 +319,10 @@ static void sub_engine_enter(struct sub_engine *e)
 
 static void sub_engine_leave(struct sub_engine *e)
 {
-    if (--e->se_depth == 0)
+    if (--e->se_depth == 0) {
         sub_engine_reap(e);
+        sub_xfer_reap(e);
+    }
 }
 
 /* Whether the subscription still wants callbacks for connection `state`. */
@@ -669,6 +681,8 @@ static void sub_engine_drain(struct sub_engine *e)
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
         if (priv != NULL)
             sub_transfer_done((struct subscription *)(void *)priv, rc);
+        else
+            sub_xfer_done(e, msg->easy_handle, rc);
     }
 }
 
@@ -1046,4 +1060,150 @@ const struct sub_stats *subscription_stats(const struct subscription *s)
 const char *subscription_last_event_id(const struct subscription *s, size_t *len)
 {
     return sse_parser_last_event_id(s->sub_parser, len);
+}
+
+/* ---- one-shot transfers (sub_engine_internal.h) ---- */
+
+size_t sub_engine_transfer_count(const struct sub_engine *e)
+{
+    return e->se_nxfers;
+}
+
+static void sub_xfer_link(struct sub_engine *e, struct sub_transfer *t)
+{
+    t->st_prev = NULL;
+    t->st_next = e->se_xfers;
+    if (e->se_xfers != NULL)
+        e->se_xfers->st_prev = t;
+    e->se_xfers = t;
+    e->se_nxfers++;
+}
+
+static void sub_xfer_unlink(struct sub_engine *e, struct sub_transfer *t)
+{
+    if (t->st_prev != NULL)
+        t->st_prev->st_next = t->st_next;
+    else
+        e->se_xfers = t->st_next;
+    if (t->st_next != NULL)
+        t->st_next->st_prev = t->st_prev;
+    t->st_prev = t->st_next = NULL;
+    e->se_nxfers--;
+}
+
+static void sub_xfer_reap_push(struct sub_engine *e, struct sub_transfer *t)
+{
+    if (t->st_on_reap)
+        return;
+    t->st_on_reap = true;
+    t->st_reap_next = e->se_xfer_reap;
+    e->se_xfer_reap = t;
+}
+
+/* Not from inside a curl call. */
+static void sub_xfer_detach(struct sub_engine *e, struct sub_transfer *t)
+{
+    if (!t->st_attached)
+        return;
+    e->se_in_curl = true;
+    curl_multi_remove_handle(e->se_multi, t->st_easy);
+    e->se_in_curl = false;
+    t->st_attached = false;
+}
+
+/* Not from inside a curl call. */
+static CURLMcode sub_xfer_attach(struct sub_engine *e, struct sub_transfer *t)
+{
+    e->se_in_curl = true;
+    CURLMcode mc = curl_multi_add_handle(e->se_multi, t->st_easy);
+    e->se_in_curl = false;
+    t->st_attached = mc == CURLM_OK;
+    return mc;
+}
+
+int sub_engine_transfer_start(struct sub_engine *e, struct sub_transfer *t)
+{
+    t->st_on_reap = false;
+    t->st_attached = false;
+    t->st_cancelled = false;
+    if (e->se_in_curl) {
+        sub_xfer_link(e, t);
+        sub_xfer_reap_push(e, t);
+        return 0;
+    }
+    CURLMcode mc = sub_xfer_attach(e, t);
+    if (mc != CURLM_OK) {
+        errno = mc == CURLM_OUT_OF_MEMORY ? ENOMEM : EINVAL;
+        return -1;
+    }
+    sub_xfer_link(e, t);
+    return 0;
+}
+
+void sub_engine_transfer_cancel(struct sub_engine *e, struct sub_transfer *t)
+{
+    if (t->st_cancelled)
+        return;
+    t->st_cancelled = true;
+    sub_xfer_unlink(e, t);
+    if (t->st_on_reap)
+        return; /* released by the reap */
+    if (e->se_in_curl) {
+        sub_xfer_reap_push(e, t);
+        return;
+    }
+    sub_xfer_detach(e, t);
+    t->st_release(t);
+}
+
+/* The deferred adds and removes, once no curl call is running. */
+static void sub_xfer_reap(struct sub_engine *e)
+{
+    while (e->se_xfer_reap != NULL) {
+        struct sub_transfer *t = e->se_xfer_reap;
+        e->se_xfer_reap = t->st_reap_next;
+        t->st_on_reap = false;
+        if (t->st_cancelled) {
+            sub_xfer_detach(e, t);
+            t->st_release(t);
+            continue;
+        }
+        if (sub_xfer_attach(e, t) == CURLM_OK)
+            continue;
+        sub_xfer_unlink(e, t);
+        e->se_depth++;
+        t->st_done(t, CURLE_OUT_OF_MEMORY);
+        sub_engine_leave(e);
+    }
+}
+
+static void sub_xfer_done(struct sub_engine *e, CURL *easy, CURLcode rc)
+{
+    struct sub_transfer *t = e->se_xfers;
+    while (t != NULL && t->st_easy != easy)
+        t = t->st_next;
+    if (t == NULL)
+        return; /* cancelled inside this curl call; the reap releases it */
+    sub_xfer_unlink(e, t);
+    sub_xfer_detach(e, t);
+    t->st_done(t, rc);
+}
+
+static void sub_xfer_release_all(struct sub_engine *e)
+{
+    while (e->se_xfer_reap != NULL) {
+        struct sub_transfer *t = e->se_xfer_reap;
+        e->se_xfer_reap = t->st_reap_next;
+        t->st_on_reap = false;
+        if (t->st_cancelled) {
+            sub_xfer_detach(e, t);
+            t->st_release(t);
+        }
+    }
+    while (e->se_xfers != NULL) {
+        struct sub_transfer *t = e->se_xfers;
+        sub_xfer_unlink(e, t);
+        sub_xfer_detach(e, t);
+        t->st_release(t);
+    }
 }
