@@ -345,6 +345,8 @@ struct http_request *http_request_start(struct sub_engine *e, const struct http_
     r->hr_connect_timeout_ms =
         o->hro_connect_timeout_ms != 0 ? o->hro_connect_timeout_ms : r->hr_timeout_ms;
     r->hr_max = o->hro_max_body != 0 ? o->hro_max_body : HTTP_REQUEST_DEFAULT_MAX_BODY;
+    if (r->hr_max == SIZE_MAX)
+        r->hr_max = SIZE_MAX - 1; /* room for the NUL */
     r->hr_xfer.st_done = hr_transfer_done;
     r->hr_xfer.st_release = hr_transfer_release;
     int err = ENOMEM;
