@@ -1,6 +1,7 @@
 #include "ssemon/core/probe.h"
 
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -122,8 +123,9 @@ static bool probe_lit_parse(const char *s, struct probe_lit *out)
         out->pl_int = (int64_t)v;
     } else {
         double d = strtod(s, &end);
-        /* Underflow (ERANGE with a tiny result) is accepted, overflow not. */
-        ok = !(d > 1.7976931348623157e308 || d < -1.7976931348623157e308);
+        /* Underflow (ERANGE with a tiny result) is accepted, overflow to
+         * infinity not. */
+        ok = d >= -DBL_MAX && d <= DBL_MAX;
         out->pl_type = JSON_TAPE_REAL;
         out->pl_real = d;
     }
