@@ -7,12 +7,13 @@
 
 /* A piece of the text: literal bytes, or a reference. */
 struct template_part {
-    size_t tp_off;   /* literal: offset into tl_lit; reference: of its "${" in the text */
-    size_t tp_len;   /* literal bytes (0 for a reference) */
-    char *tp_name;   /* NULL for a literal */
+    size_t tp_off; /* literal: offset into tl_lit; reference: of its "${" in the text */
+    size_t tp_len; /* literal bytes (0 for a reference) */
+    char *tp_name; /* NULL for a literal */
 };
 
-struct template {
+struct template
+{
     char *tl_text; /* as written, NUL-terminated */
     size_t tl_len;
     char *tl_lit; /* the literal bytes, escapes resolved */
@@ -24,8 +25,8 @@ struct template {
 
 static bool template_name_char(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == '-';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
 }
 
 static struct template *template_nomem(struct template *t, struct template_error *err)
