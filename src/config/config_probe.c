@@ -839,14 +839,16 @@ static void cp_stream_vars(struct cp_loader *ld, size_t n, const char *path, str
 }
 
 /* Every variable the contract declares must be bound by the stream. */
-static void cp_stream_bound(struct config_doc *d, const char *path, const struct cp_stream *s)
+static void cp_stream_bound(struct config_doc *d, size_t vars, const char *path,
+                            const struct cp_stream *s)
 {
     const struct contract *c = s->cs_contract != NULL ? s->cs_contract->cct_contract : NULL;
 
     for (size_t i = 0; c != NULL && i < c->c_n_variables; i++) {
-        bool bound = false;
-        for (size_t k = 0; k < s->cs_n_vars && !bound; k++)
-            bound = strcmp(s->cs_var_names[k], c->c_variables[i]) == 0;
+        /* Written but invalid is reported where it is written. */
+        bool bound = vars != JSON_TAPE_NONE &&
+                     json_tape_type(&d->cd_tape, vars) == JSON_TAPE_OBJECT &&
+                     config_doc_get(d, vars, c->c_variables[i]) != JSON_TAPE_NONE;
         if (!bound) {
             char q[DIAG_QUOTE_MAX];
             diag_quote(q, sizeof(q), s->cs_contract_name);
@@ -894,7 +896,7 @@ static void cp_stream_one(struct cp_loader *ld, size_t n, const char *path, stru
     if (s->cs_contract != NULL && !config_doc_out_of_memory(d)) {
         kp = cp_ptr(d, path, vars != JSON_TAPE_NONE ? "vars" : "contract");
         if (kp != NULL)
-            cp_stream_bound(d, kp, s);
+            cp_stream_bound(d, vars, kp, s);
         free(kp);
     }
     v = cp_required(d, n, path, "within_s", needs);
