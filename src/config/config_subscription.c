@@ -406,7 +406,21 @@ static void config_sub_templates(struct config_doc *d, size_t n, const char *pat
         config_doc_nomem(d);
         return;
     }
-    if (config_sub_url_ok(d, url, up)) {
+    /* Checked with a fixed sample, so the same file always gives the same
+     * messages; kept with the random one. */
+    struct config_sub_values fixed = {"00000000-0000-4000-8000-000000000000", sub->csu_instance};
+    char *check = sub->csu_url_tpl != NULL
+                      ? template_expand(sub->csu_url_tpl, config_sub_lookup, &fixed, NULL, NULL)
+                      : NULL;
+    if (sub->csu_url_tpl != NULL && check == NULL) {
+        free(up);
+        free(url);
+        config_doc_nomem(d);
+        return;
+    }
+    bool ok = config_sub_url_ok(d, check != NULL ? check : url, up);
+    free(check);
+    if (ok) {
         sub->csu_url = url;
         sub->csu_url_redacted = http_header_redact_url(per ? sub->csu_url_text : url);
         if (sub->csu_url_redacted == NULL)
