@@ -23,6 +23,32 @@ static void check_config_usage(FILE *f)
           f);
 }
 
+/* The probes, one line each and their steps below, after the verdict's
+ * line would be lost in the noise: printed before "configuration OK". */
+static void check_config_probes(const struct config *cfg)
+{
+    for (size_t i = 0; i < config_probe_count(cfg); i++) {
+        const struct config_probe *p = config_probe_at(cfg, i);
+        printf("probe %s: every %gs, %s %s\n", config_probe_name(p),
+               (double)config_probe_every_ms(p) / 1000, config_probe_trigger_method(p),
+               config_probe_trigger_display(p));
+        for (size_t k = 0; k < config_probe_expect_count(p); k++) {
+            struct config_probe_expect_view v;
+            config_probe_expect_at(p, k, &v);
+            printf("  expect %s on %s within %gs", v.cev_event, v.cev_subscription,
+                   (double)v.cev_within_ms / 1000);
+            for (size_t j = 0; j < v.cev_n_match; j++)
+                printf("%s %s=%s", j ? "," : " where", config_probe_match_pointer(p, k, j),
+                       template_text(config_probe_match_value(p, k, j, NULL)));
+            putchar('\n');
+        }
+        for (size_t k = 0; k < config_probe_stream_count(p); k++)
+            printf("  stream %s (%s) within %gs\n", config_probe_stream_display(p, k),
+                   config_probe_stream_contract_name(p, k),
+                   (double)config_probe_stream_within_ms(p, k) / 1000);
+    }
+}
+
 int cmd_check_config(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -59,6 +85,7 @@ int cmd_check_config(int argc, char **argv)
     struct diag_list errors;
     struct config *cfg = config_load(path, &errors);
     if (cfg != NULL) {
+        check_config_probes(cfg);
         config_unref(cfg);
         diag_list_free(&errors);
         if (puts("configuration OK") == EOF || fflush(stdout) == EOF)

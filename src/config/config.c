@@ -5,12 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ssemon/base/file.h"
 #include "ssemon/config/config_contracts.h"
 #include "ssemon/config/config_doc.h"
 #include "ssemon/config/config_headers.h"
 #include "ssemon/config/config_keys.h"
+#include "ssemon/config/config_probe.h"
+#include "ssemon/config/config_template.h"
 
 struct config {
     unsigned cfg_refs;
@@ -23,6 +26,9 @@ struct config {
     size_t cfg_n_subs;
     size_t *cfg_by_name; /* subscription indices sorted by name */
     struct config_contracts cfg_contracts;
+    char *cfg_instance;
+    struct config_probe **cfg_probes;
+    size_t cfg_n_probes;
 };
 
 /* A load in progress: the document, what it builds, and the file's
@@ -175,7 +181,7 @@ static void cfg_subscriptions(struct cfg_loader *ld, size_t n)
     if (count == 0)
         return;
     cfg->cfg_subs = calloc(count, sizeof(*cfg->cfg_subs));
-    if (cfg->cfg_subs == NULL || config_contracts_reserve(&cfg->cfg_contracts, count) != 0) {
+    if (cfg->cfg_subs == NULL) {
         config_doc_nomem(d);
         return;
     }
@@ -186,9 +192,9 @@ static void cfg_subscriptions(struct cfg_loader *ld, size_t n)
             config_doc_nomem(d);
             return;
         }
-        struct config_subscription *s =
-            config_subscription_load(d, item, p, &ld->ld_defaults, &ld->ld_def_headers,
-                                     &cfg->cfg_contracts, cfg->cfg_contracts_dir);
+        struct config_subscription *s = config_subscription_load(
+            d, item, p, &ld->ld_defaults, &ld->ld_def_headers, &cfg->cfg_contracts,
+            cfg->cfg_contracts_dir, cfg->cfg_instance);
         free(p);
         if (s == NULL)
             break;
@@ -196,6 +202,128 @@ static void cfg_subscriptions(struct cfg_loader *ld, size_t n)
         i++;
     }
     cfg_names(ld);
+}
+
+static bool cfg_sub_template_known(void *ctx, const char *name)
+{
+    (void)ctx;
+    return config_subscription_template_known(name);
+}
+
+/* "instance": what ${instance} expands to; the host name by default. */
+static void cfg_instance(struct cfg_loader *ld, size_t n)
+{
+    struct config_doc *d = &ld->ld_doc;
+    struct config *cfg = ld->ld_cfg;
+
+    if (n == JSON_TAPE_NONE) {
+        char host[256] = "";
+        if (gethostname(host, sizeof(host) - 1) != 0)
+            host[0] = '\0';
+        host[sizeof(host) - 1] = '\0';
+        cfg->cfg_instance = config_probe_instance_sanitize(host);
+        return;
+    }
+    char *s = config_doc_string(d, n, "/instance", false);
+    if (s == NULL) {
+        cfg->cfg_instance = strdup("");
+        return;
+    }
+    if (!config_probe_instance_ok(s)) {
+        char q[DIAG_QUOTE_MAX];
+        diag_quote(q, sizeof(q), s);
+        config_doc_err(d, "/instance",
+                       "invalid instance \"%s\": 1 to %d of letters, digits, '.', '_' and '-'", q,
+                       CONFIG_INSTANCE_MAX);
+    }
+    cfg->cfg_instance = s;
+}
+
+/* The templates of the file's "defaults" header values, checked once
+ * here (each subscription uses them without reporting again). */
+static void cfg_default_header_templates(struct cfg_loader *ld)
+{
+    struct config_doc *d = &ld->ld_doc;
+    const struct json_tape *t = &d->cd_tape;
+    size_t def = config_doc_get(d, json_tape_root(t), "defaults");
+    struct json_tape_iter it;
+    size_t key, val;
+
+    if (def == JSON_TAPE_NONE || json_tape_type(t, def) != JSON_TAPE_OBJECT)
+        return;
+    size_t hs = config_doc_get(d, def, "headers");
+    if (hs == JSON_TAPE_NONE || json_tape_type(t, hs) != JSON_TAPE_OBJECT)
+        return;
+    json_tape_iter_init(t, hs, &it);
+    while (!config_doc_out_of_memory(d) && json_tape_object_next(t, &it, &key, &val)) {
+        if (json_tape_type(t, val) != JSON_TAPE_STRING)
+            continue;
+        size_t len;
+        const char *k = json_tape_string(t, key, &len);
+        char *p = config_doc_pointer("/defaults/headers", k, len);
+        if (p == NULL) {
+            config_doc_nomem(d);
+            return;
+        }
+        template_free(config_template_read(d, val, p, cfg_sub_template_known, NULL,
+                                           "in a subscription only ${uuid} and ${instance} "
+                                           "are known"));
+        free(p);
+    }
+}
+
+/* ---- probes ---- */
+
+static void cfg_probes(struct cfg_loader *ld, size_t n)
+{
+    struct config_doc *d = &ld->ld_doc;
+    const struct json_tape *t = &d->cd_tape;
+    struct config *cfg = ld->ld_cfg;
+    struct json_tape_iter it;
+    size_t item, i = 0;
+
+    if (json_tape_type(t, n) != JSON_TAPE_ARRAY) {
+        config_doc_err(d, "/probes", "expected an array of probes, got %s",
+                       config_doc_type_name(d, n));
+        return;
+    }
+    size_t count = json_tape_count(t, n);
+    if (count == 0)
+        return;
+    cfg->cfg_probes = calloc(count, sizeof(*cfg->cfg_probes));
+    if (cfg->cfg_probes == NULL) {
+        config_doc_nomem(d);
+        return;
+    }
+    struct config_probe_env env = {
+        .cpe_config = cfg,
+        .cpe_defaults = &cfg->cfg_defaults,
+        .cpe_contracts = &cfg->cfg_contracts,
+        .cpe_contracts_dir = cfg->cfg_contracts_dir,
+        .cpe_instance = cfg->cfg_instance,
+    };
+    json_tape_iter_init(t, n, &it);
+    while (!config_doc_out_of_memory(d) && json_tape_array_next(t, &it, &item)) {
+        char *p = config_doc_pointer_index("/probes", i);
+        if (p == NULL) {
+            config_doc_nomem(d);
+            return;
+        }
+        struct config_probe *pr = config_probe_load(d, item, p, &env);
+        free(p);
+        if (pr == NULL)
+            break;
+        /* A repeated name: at its own place, pointing at the first. */
+        for (size_t j = 0; j < cfg->cfg_n_probes; j++) {
+            const char *a = config_probe_name(pr), *b = config_probe_name(cfg->cfg_probes[j]);
+            if (a != NULL && b != NULL && strcmp(a, b) == 0) {
+                config_probe_name_repeated(d, i, j);
+                break;
+            }
+        }
+        cfg->cfg_probes[cfg->cfg_n_probes++] = pr;
+        i++;
+    }
 }
 
 /* Walks the document; every error goes to the list. */
@@ -221,18 +349,35 @@ static void cfg_walk(struct cfg_loader *ld)
     if (n != JSON_TAPE_NONE)
         cfg_defaults(ld, n);
     ld->ld_cfg->cfg_defaults = ld->ld_defaults;
-    n = config_doc_get(d, root, "subscriptions");
-    if (n == JSON_TAPE_NONE)
+    cfg_default_header_templates(ld);
+    cfg_instance(ld, config_doc_get(d, root, "instance"));
+    size_t subs = config_doc_get(d, root, "subscriptions");
+    size_t probes = config_doc_get(d, root, "probes");
+    /* Room for a contract per subscription and per probe stream. */
+    size_t room = subs != JSON_TAPE_NONE ? json_tape_count(t, subs) : 0;
+    room += probes != JSON_TAPE_NONE ? config_probe_stream_room(d, probes) : 0;
+    if (config_contracts_reserve(&ld->ld_cfg->cfg_contracts, room) != 0 ||
+        ld->ld_cfg->cfg_instance == NULL) {
+        config_doc_nomem(d);
+        return;
+    }
+    if (subs == JSON_TAPE_NONE)
         config_doc_err(d, "/subscriptions",
                        "missing (a list of subscriptions, which may be empty)");
     else
-        cfg_subscriptions(ld, n);
+        cfg_subscriptions(ld, subs);
+    if (probes != JSON_TAPE_NONE && !config_doc_out_of_memory(d))
+        cfg_probes(ld, probes);
 }
 
 /* ---- load ---- */
 
 static void cfg_free(struct config *c)
 {
+    for (size_t i = 0; i < c->cfg_n_probes; i++)
+        config_probe_free(c->cfg_probes[i]);
+    free(c->cfg_probes);
+    free(c->cfg_instance);
     for (size_t i = 0; i < c->cfg_n_subs; i++)
         config_subscription_free(c->cfg_subs[i]);
     free(c->cfg_subs);
@@ -369,6 +514,31 @@ const struct config_subscription *config_subscription_find(const struct config *
             hi = mid;
         else
             lo = mid + 1;
+    }
+    return NULL;
+}
+
+const char *config_instance(const struct config *c)
+{
+    return c->cfg_instance;
+}
+
+size_t config_probe_count(const struct config *c)
+{
+    return c->cfg_n_probes;
+}
+
+const struct config_probe *config_probe_at(const struct config *c, size_t i)
+{
+    return i < c->cfg_n_probes ? c->cfg_probes[i] : NULL;
+}
+
+const struct config_probe *config_probe_find(const struct config *c, const char *name)
+{
+    for (size_t i = 0; i < c->cfg_n_probes; i++) {
+        const char *pn = config_probe_name(c->cfg_probes[i]);
+        if (pn != NULL && strcmp(pn, name) == 0)
+            return c->cfg_probes[i];
     }
     return NULL;
 }

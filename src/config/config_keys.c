@@ -43,11 +43,16 @@ static const struct config_key config_keys_settings[] = {
 };
 
 /* The keys that are not settings, by place. */
-static const char *const config_keys_top[] = {"status", "contracts_dir", "defaults",
-                                              "subscriptions"};
+static const char *const config_keys_top[] = {"status",        "contracts_dir", "defaults",
+                                              "subscriptions", "instance",      "probes"};
 static const char *const config_keys_status[] = {"listen"};
 static const char *const config_keys_sub[] = {"name", "url", "contract", "vars"};
 static const char *const config_keys_secret[] = {"credential", "file"};
+static const char *const config_keys_probe[] = {"name", "every_s", "trigger", "expect", "streams"};
+static const char *const config_keys_trigger[] = {
+    "method", "url", "headers", "body", "body_text", "timeout_s", "expect_status", "capture"};
+static const char *const config_keys_expect[] = {"subscription", "event", "match", "within_s"};
+static const char *const config_keys_stream[] = {"url", "contract", "vars", "within_s"};
 
 const struct config_key *config_keys_setting(size_t i)
 {
@@ -97,6 +102,18 @@ static size_t config_keys_of_place(enum config_keys_place place, const char **ou
                                      0, max);
     case CONFIG_KEYS_SECRET:
         return config_keys_names_add(config_keys_secret, CONFIG_KEYS_COUNT(config_keys_secret), out,
+                                     0, max);
+    case CONFIG_KEYS_PROBE:
+        return config_keys_names_add(config_keys_probe, CONFIG_KEYS_COUNT(config_keys_probe), out,
+                                     0, max);
+    case CONFIG_KEYS_TRIGGER:
+        return config_keys_names_add(config_keys_trigger, CONFIG_KEYS_COUNT(config_keys_trigger),
+                                     out, 0, max);
+    case CONFIG_KEYS_EXPECT:
+        return config_keys_names_add(config_keys_expect, CONFIG_KEYS_COUNT(config_keys_expect), out,
+                                     0, max);
+    case CONFIG_KEYS_STREAM:
+        return config_keys_names_add(config_keys_stream, CONFIG_KEYS_COUNT(config_keys_stream), out,
                                      0, max);
     case CONFIG_KEYS_SUB: {
         size_t n =

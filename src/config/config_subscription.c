@@ -3,14 +3,19 @@
 #include "ssemon/core/subscription_name.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "ssemon/base/uuid.h"
 #include "ssemon/config/config_contracts.h"
 #include "ssemon/config/config_doc.h"
 #include "ssemon/config/config_headers.h"
 #include "ssemon/config/config_keys.h"
+#include "ssemon/config/config_secret.h"
+#include "ssemon/config/config_template.h"
 #include "ssemon/core/http_header.h"
 #include "ssemon/io/subscription.h"
 
@@ -25,7 +30,56 @@ struct config_subscription {
     struct config_headers csu_headers;
     struct config_settings csu_settings;
     char *csu_ca_file; /* what csu_settings.cs_ca_file points to */
+    /* Templates (${uuid}, ${instance}): what the file wrote, and what the
+     * fields above hold expanded once at load time (with a sample uuid). */
+    char *csu_instance;
+    char *csu_url_text;           /* the URL as written */
+    struct template *csu_url_tpl; /* NULL when it has no reference */
+    char **csu_var_texts;         /* parallel to csu_vars: values as written */
+    struct template **csu_var_tpls;
+    struct template **csu_hdr_tpls; /* parallel to csu_headers.hs_items */
+    bool csu_per_attempt;           /* some template uses ${uuid} */
 };
+
+/* ---- templates ---- */
+
+#define CONFIG_SUB_HINT "in a subscription only ${uuid} and ${instance} are known"
+
+static bool config_sub_known(void *ctx, const char *name)
+{
+    (void)ctx;
+    return strcmp(name, "uuid") == 0 || strcmp(name, "instance") == 0;
+}
+
+bool config_subscription_template_known(const char *name)
+{
+    return config_sub_known(NULL, name);
+}
+
+struct config_sub_values {
+    const char *sv_uuid;
+    const char *sv_instance;
+};
+
+static const char *config_sub_lookup(void *ctx, const char *name)
+{
+    const struct config_sub_values *v = ctx;
+    if (strcmp(name, "uuid") == 0)
+        return v->sv_uuid;
+    if (strcmp(name, "instance") == 0)
+        return v->sv_instance;
+    return NULL;
+}
+
+/* A template with no reference is kept as plain text only. */
+static struct template *config_sub_keep(struct template *tp)
+{
+    if (tp != NULL && template_ref_count(tp) == 0) {
+        template_free(tp);
+        return NULL;
+    }
+    return tp;
+}
 
 /* ---- reading ---- */
 
@@ -76,6 +130,11 @@ static bool config_sub_url_ok(struct config_doc *d, const char *url, const char 
 out:
     curl_url_cleanup(h);
     return ok;
+}
+
+bool config_subscription_url_ok(struct config_doc *d, const char *url, const char *path)
+{
+    return config_sub_url_ok(d, url, path);
 }
 
 static int config_sub_var_cmp(const void *pa, const void *pb)
@@ -140,6 +199,15 @@ static void config_sub_vars(struct config_doc *d, size_t n, const char *path,
         diag_escape(q, sizeof(q), k, len, true);
         char *name = strndup(k, len);
         char *value = name != NULL ? config_doc_string(d, val, vpath, true) : NULL;
+        if (value != NULL) {
+            struct template *tp = config_template_compile(d, val, vpath, value, strlen(value),
+                                                          config_sub_known, NULL, CONFIG_SUB_HINT);
+            if (tp == NULL) {
+                free(value);
+                value = NULL;
+            }
+            template_free(tp);
+        }
         if (name == NULL) {
             config_doc_nomem(d);
         } else if (c != NULL && !contract_has_variable(c, name)) {
@@ -175,6 +243,192 @@ static char *config_sub_required(struct config_doc *d, size_t n, const char *pat
         return NULL;
     }
     return config_doc_string(d, v, *kpath, false);
+}
+
+/* "url": kept as written with its template; checked once expanded
+ * (config_sub_templates). */
+static void config_sub_url(struct config_doc *d, size_t node, const char *path, char *url,
+                           struct config_subscription *sub)
+{
+    struct template *tp = config_template_compile(d, node, path, url, strlen(url), config_sub_known,
+                                                  NULL, CONFIG_SUB_HINT);
+    if (tp == NULL) {
+        free(url);
+        return;
+    }
+    sub->csu_url_text = url;
+    sub->csu_url_tpl = config_sub_keep(tp);
+}
+
+/* The string node a merged header's value came from: the subscription's
+ * own "headers" member of that name, else the file's "defaults" one
+ * (*own false). JSON_TAPE_NONE when neither is a string. */
+static size_t config_sub_header_origin(const struct config_doc *d, size_t n, const char *name,
+                                       bool *own)
+{
+    const struct json_tape *t = &d->cd_tape;
+    size_t root = json_tape_root(t);
+    size_t def = config_doc_get(d, root, "defaults");
+    size_t objs[2] = {config_doc_get(d, n, "headers"),
+                      def != JSON_TAPE_NONE && json_tape_type(t, def) == JSON_TAPE_OBJECT
+                          ? config_doc_get(d, def, "headers")
+                          : JSON_TAPE_NONE};
+
+    for (size_t o = 0; o < 2; o++) {
+        struct json_tape_iter it;
+        size_t key, val;
+        if (objs[o] == JSON_TAPE_NONE || json_tape_type(t, objs[o]) != JSON_TAPE_OBJECT)
+            continue;
+        json_tape_iter_init(t, objs[o], &it);
+        while (json_tape_object_next(t, &it, &key, &val)) {
+            size_t len;
+            const char *k = json_tape_string(t, key, &len);
+            if (strlen(name) == len && strncasecmp(k, name, len) == 0) {
+                *own = o == 0;
+                return json_tape_type(t, val) == JSON_TAPE_STRING ? val : JSON_TAPE_NONE;
+            }
+        }
+    }
+    return JSON_TAPE_NONE;
+}
+
+/* Header i's template, when its value is a plain string with references:
+ * the subscription's own values are checked here, the file's defaults
+ * once by config_subscription_check_default_headers. */
+static struct template *config_sub_header_template(struct config_doc *d, size_t n, const char *path,
+                                                   const struct config_header *h)
+{
+    bool own = false;
+    size_t node = config_sub_header_origin(d, n, h->cfh_name, &own);
+
+    if (node == JSON_TAPE_NONE)
+        return NULL;
+    if (own) {
+        char *hp = config_doc_pointer_lit(path, "headers");
+        char *vp = hp != NULL ? config_doc_pointer_lit(hp, h->cfh_name) : NULL;
+        struct template *tp = NULL;
+        if (vp == NULL)
+            config_doc_nomem(d);
+        else
+            tp = config_template_compile(d, node, vp, h->cfh_value, strlen(h->cfh_value),
+                                         config_sub_known, NULL, CONFIG_SUB_HINT);
+        free(hp);
+        free(vp);
+        return config_sub_keep(tp);
+    }
+    struct template_error err;
+    struct template *tp = template_compile(h->cfh_value, strlen(h->cfh_value), &err);
+    for (size_t i = 0; tp != NULL && i < template_ref_count(tp); i++) {
+        if (!config_sub_known(NULL, template_ref_name(tp, i, NULL))) {
+            template_free(tp);
+            tp = NULL;
+        }
+    }
+    return config_sub_keep(tp);
+}
+
+/* Replaces header i's value (and line) by `value` (taken). */
+static int config_sub_header_value(struct config_headers *hs, size_t i, char *value)
+{
+    struct config_header *h = &hs->hs_items[i];
+    char *line = NULL;
+
+    if (asprintf(&line, "%s: %s", h->cfh_name, value) < 0) {
+        config_secret_free(value);
+        return -1;
+    }
+    config_secret_free(h->cfh_value);
+    config_secret_free(h->cfh_line);
+    h->cfh_value = value;
+    h->cfh_line = line;
+    if (hs->hs_lines != NULL)
+        hs->hs_lines[i] = line;
+    return 0;
+}
+
+/* Compiles the templates of url, headers and vars, decides whether every
+ * attempt needs its own expansion, and expands them all once with a
+ * sample uuid: what a caller that does not expand per attempt uses, and
+ * the URL that is checked. */
+static void config_sub_templates(struct config_doc *d, size_t n, const char *path,
+                                 struct config_subscription *sub)
+{
+    char uuid[UUID_TEXT_LEN + 1];
+    struct config_sub_values v = {uuid, sub->csu_instance};
+    struct config_headers *hs = &sub->csu_headers;
+
+    uuid_v4_new(uuid);
+    sub->csu_hdr_tpls = calloc(hs->hs_n ? hs->hs_n : 1, sizeof(*sub->csu_hdr_tpls));
+    sub->csu_var_texts = calloc(sub->csu_n_vars ? sub->csu_n_vars : 1, sizeof(char *));
+    sub->csu_var_tpls = calloc(sub->csu_n_vars ? sub->csu_n_vars : 1, sizeof(*sub->csu_var_tpls));
+    if (sub->csu_hdr_tpls == NULL || sub->csu_var_texts == NULL || sub->csu_var_tpls == NULL) {
+        config_doc_nomem(d);
+        return;
+    }
+    bool per = sub->csu_url_tpl != NULL && template_uses(sub->csu_url_tpl, "uuid");
+    for (size_t i = 0; i < hs->hs_n; i++) {
+        sub->csu_hdr_tpls[i] = config_sub_header_template(d, n, path, &hs->hs_items[i]);
+        per = per || (sub->csu_hdr_tpls[i] && template_uses(sub->csu_hdr_tpls[i], "uuid"));
+    }
+    for (size_t i = 0; i < sub->csu_n_vars; i++) {
+        struct validator_var *vv = &sub->csu_vars[i];
+        struct template_error err;
+        sub->csu_var_texts[i] = (char *)vv->vv_value;
+        vv->vv_value = NULL;
+        sub->csu_var_tpls[i] = config_sub_keep(
+            template_compile(sub->csu_var_texts[i], strlen(sub->csu_var_texts[i]), &err));
+        per = per || (sub->csu_var_tpls[i] && template_uses(sub->csu_var_tpls[i], "uuid"));
+        vv->vv_value = sub->csu_var_tpls[i] ? template_expand(sub->csu_var_tpls[i],
+                                                              config_sub_lookup, &v, NULL, NULL)
+                                            : strdup(sub->csu_var_texts[i]);
+        if (vv->vv_value == NULL) {
+            vv->vv_value = strdup("");
+            config_doc_nomem(d);
+        }
+    }
+    sub->csu_per_attempt = per;
+    for (size_t i = 0; i < hs->hs_n; i++) {
+        if (sub->csu_hdr_tpls[i] == NULL)
+            continue;
+        char *val = template_expand(sub->csu_hdr_tpls[i], config_sub_lookup, &v, NULL, NULL);
+        if (val == NULL || config_sub_header_value(hs, i, val) != 0)
+            config_doc_nomem(d);
+    }
+    if (sub->csu_url_text == NULL)
+        return;
+    char *up = config_doc_pointer_lit(path, "url");
+    char *url = sub->csu_url_tpl != NULL
+                    ? template_expand(sub->csu_url_tpl, config_sub_lookup, &v, NULL, NULL)
+                    : strdup(sub->csu_url_text);
+    if (up == NULL || url == NULL) {
+        free(up);
+        free(url);
+        config_doc_nomem(d);
+        return;
+    }
+    /* Checked with a fixed sample, so the same file always gives the same
+     * messages; kept with the random one. */
+    struct config_sub_values fixed = {"00000000-0000-4000-8000-000000000000", sub->csu_instance};
+    char *check = sub->csu_url_tpl != NULL
+                      ? template_expand(sub->csu_url_tpl, config_sub_lookup, &fixed, NULL, NULL)
+                      : NULL;
+    if (sub->csu_url_tpl != NULL && check == NULL) {
+        free(up);
+        free(url);
+        config_doc_nomem(d);
+        return;
+    }
+    bool ok = config_sub_url_ok(d, check != NULL ? check : url, up);
+    free(check);
+    if (ok) {
+        sub->csu_url = url;
+        sub->csu_url_redacted = http_header_redact_url(per ? sub->csu_url_text : url);
+        if (sub->csu_url_redacted == NULL)
+            config_doc_nomem(d);
+    } else {
+        free(url);
+    }
+    free(up);
 }
 
 /* The settings and headers: the file's defaults, then the subscription's
@@ -229,12 +483,11 @@ static void config_sub_name(struct config_doc *d, size_t n, const char *path,
     free(p);
 }
 
-struct config_subscription *config_subscription_load(struct config_doc *d, size_t n,
-                                                     const char *path,
-                                                     const struct config_settings *defaults,
-                                                     const struct config_headers *headers,
-                                                     struct config_contracts *contracts,
-                                                     const char *contracts_dir)
+struct config_subscription *
+config_subscription_load(struct config_doc *d, size_t n, const char *path,
+                         const struct config_settings *defaults,
+                         const struct config_headers *headers, struct config_contracts *contracts,
+                         const char *contracts_dir, const char *instance)
 {
     struct config_subscription *sub = calloc(1, sizeof(*sub));
     char *p = NULL;
@@ -243,6 +496,11 @@ struct config_subscription *config_subscription_load(struct config_doc *d, size_
         config_doc_nomem(d);
         return NULL;
     }
+    sub->csu_instance = strdup(instance);
+    if (sub->csu_instance == NULL) {
+        config_doc_nomem(d);
+        return sub;
+    }
     if (!config_doc_is_object(d, n, path))
         return sub;
     config_keys_check(d, n, path, CONFIG_KEYS_SUB);
@@ -250,14 +508,8 @@ struct config_subscription *config_subscription_load(struct config_doc *d, size_
         return sub;
     config_sub_name(d, n, path, sub);
     char *url = config_sub_required(d, n, path, "url", &p);
-    if (url != NULL && config_sub_url_ok(d, url, p)) {
-        sub->csu_url = url;
-        sub->csu_url_redacted = http_header_redact_url(url);
-        if (sub->csu_url_redacted == NULL)
-            config_doc_nomem(d);
-    } else {
-        free(url);
-    }
+    if (url != NULL)
+        config_sub_url(d, config_doc_get(d, n, "url"), p, url, sub);
     free(p);
     sub->csu_contract_name = config_sub_required(d, n, path, "contract", &p);
     if (sub->csu_contract_name != NULL)
@@ -274,6 +526,8 @@ struct config_subscription *config_subscription_load(struct config_doc *d, size_
         config_sub_vars(d, vars, p, sub);
         free(p);
     }
+    if (!config_doc_out_of_memory(d))
+        config_sub_templates(d, n, path, sub);
     return sub;
 }
 
@@ -290,8 +544,22 @@ void config_subscription_free(struct config_subscription *s)
         free((char *)s->csu_vars[i].vv_value);
     }
     free(s->csu_vars);
+    for (size_t i = 0; i < s->csu_n_vars; i++) {
+        if (s->csu_var_texts != NULL)
+            free(s->csu_var_texts[i]);
+        if (s->csu_var_tpls != NULL)
+            template_free(s->csu_var_tpls[i]);
+    }
+    free(s->csu_var_texts);
+    free(s->csu_var_tpls);
+    for (size_t i = 0; i < s->csu_headers.hs_n && s->csu_hdr_tpls != NULL; i++)
+        template_free(s->csu_hdr_tpls[i]);
+    free(s->csu_hdr_tpls);
     config_headers_free(&s->csu_headers);
     free(s->csu_ca_file);
+    free(s->csu_instance);
+    free(s->csu_url_text);
+    template_free(s->csu_url_tpl);
     free(s);
 }
 
@@ -314,7 +582,13 @@ const char *config_subscription_contract_name(const struct config_subscription *
 
 const struct contract *config_subscription_contract(const struct config_subscription *s)
 {
-    return s->csu_contract->cct_contract;
+    return s->csu_contract != NULL ? s->csu_contract->cct_contract : NULL;
+}
+
+const struct config_contract *
+config_subscription_config_contract(const struct config_subscription *s)
+{
+    return s->csu_contract;
 }
 
 bool config_subscription_enabled(const struct config_subscription *s)
@@ -397,21 +671,145 @@ static bool config_sub_str_eq(const char *a, const char *b)
     return strcmp(a, b) == 0;
 }
 
-bool config_subscription_equal(const struct config_subscription *a,
-                               const struct config_subscription *b)
+static bool config_sub_vars_equal(const struct config_subscription *a,
+                                  const struct config_subscription *b)
 {
-    if (!config_sub_str_eq(a->csu_name, b->csu_name) ||
-        !config_sub_str_eq(a->csu_url, b->csu_url) ||
-        !config_sub_str_eq(a->csu_contract_name, b->csu_contract_name) ||
-        !config_sub_str_eq(a->csu_contract->cct_text, b->csu_contract->cct_text) ||
-        !config_settings_equal(&a->csu_settings, &b->csu_settings))
-        return false;
-    if (a->csu_n_vars != b->csu_n_vars)
-        return false;
     for (size_t i = 0; i < a->csu_n_vars; i++) {
         if (strcmp(a->csu_vars[i].vv_name, b->csu_vars[i].vv_name) != 0 ||
             strcmp(a->csu_vars[i].vv_value, b->csu_vars[i].vv_value) != 0)
             return false;
     }
-    return config_headers_equal(&a->csu_headers, &b->csu_headers);
+    return true;
+}
+
+bool config_subscription_equal(const struct config_subscription *a,
+                               const struct config_subscription *b)
+{
+    if (!config_sub_str_eq(a->csu_name, b->csu_name) ||
+        !config_sub_str_eq(a->csu_url_text, b->csu_url_text) ||
+        (!a->csu_per_attempt && !config_sub_str_eq(a->csu_url, b->csu_url)) ||
+        !config_sub_str_eq(a->csu_contract_name, b->csu_contract_name) ||
+        !config_sub_str_eq(a->csu_contract->cct_text, b->csu_contract->cct_text) ||
+        !config_settings_equal(&a->csu_settings, &b->csu_settings))
+        return false;
+    if (a->csu_n_vars != b->csu_n_vars || a->csu_per_attempt != b->csu_per_attempt)
+        return false;
+    if (!a->csu_per_attempt)
+        return config_sub_vars_equal(a, b) &&
+               config_headers_equal(&a->csu_headers, &b->csu_headers);
+    /* Per attempt: the load-time expansions hold a random sample uuid, so
+     * what is compared is what the file wrote, and the instance. */
+    if (!config_sub_str_eq(a->csu_url_text, b->csu_url_text) ||
+        !config_sub_str_eq(a->csu_instance, b->csu_instance))
+        return false;
+    for (size_t i = 0; i < a->csu_n_vars; i++) {
+        if (strcmp(a->csu_vars[i].vv_name, b->csu_vars[i].vv_name) != 0 ||
+            strcmp(a->csu_var_texts[i], b->csu_var_texts[i]) != 0)
+            return false;
+    }
+    if (a->csu_headers.hs_n != b->csu_headers.hs_n)
+        return false;
+    for (size_t i = 0; i < a->csu_headers.hs_n; i++) {
+        const struct config_header *ha = &a->csu_headers.hs_items[i];
+        const struct config_header *hb = &b->csu_headers.hs_items[i];
+        const struct template *ta = a->csu_hdr_tpls[i], *tb = b->csu_hdr_tpls[i];
+        if (strcmp(ha->cfh_name, hb->cfh_name) != 0 || ha->cfh_secret != hb->cfh_secret ||
+            (ta == NULL) != (tb == NULL))
+            return false;
+        if (ta != NULL ? strcmp(template_text(ta), template_text(tb)) != 0
+                       : strcmp(ha->cfh_value, hb->cfh_value) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* ---- per-attempt expansion ---- */
+
+bool config_subscription_per_attempt(const struct config_subscription *s)
+{
+    return s->csu_per_attempt;
+}
+
+void config_attempt_free(struct config_attempt *a)
+{
+    if (a == NULL)
+        return;
+    config_secret_free(a->ca_url);
+    for (size_t i = 0; i < a->ca_n_headers; i++)
+        config_secret_free(a->ca_headers[i]);
+    free(a->ca_headers);
+    for (size_t i = 0; i < a->ca_n_vars; i++)
+        free((char *)a->ca_vars[i].vv_value);
+    free(a->ca_vars);
+    memset(a, 0, sizeof(*a));
+}
+
+/* `tp` expanded, or a copy of `plain` when there is no template. */
+static char *config_sub_expand(const struct template *tp, const char *plain,
+                               struct config_sub_values *v)
+{
+    if (tp == NULL) {
+        char *c = strdup(plain);
+        if (c == NULL)
+            errno = ENOMEM;
+        return c;
+    }
+    return template_expand(tp, config_sub_lookup, v, NULL, NULL);
+}
+
+int config_subscription_attempt(const struct config_subscription *s, const char *uuid,
+                                struct config_attempt *out)
+{
+    struct config_sub_values v = {uuid, s->csu_instance};
+    const struct config_headers *hs = &s->csu_headers;
+
+    memset(out, 0, sizeof(*out));
+    out->ca_url = config_sub_expand(s->csu_url_tpl, s->csu_url, &v);
+    out->ca_headers = calloc(hs->hs_n ? hs->hs_n : 1, sizeof(*out->ca_headers));
+    out->ca_vars = calloc(s->csu_n_vars ? s->csu_n_vars : 1, sizeof(*out->ca_vars));
+    if (out->ca_url == NULL || out->ca_headers == NULL || out->ca_vars == NULL)
+        goto fail;
+    for (size_t i = 0; i < hs->hs_n; i++) {
+        const struct config_header *h = &hs->hs_items[i];
+        const struct template *tp = s->csu_hdr_tpls ? s->csu_hdr_tpls[i] : NULL;
+        if (tp == NULL) {
+            out->ca_headers[i] = strdup(h->cfh_line);
+        } else {
+            char *val = template_expand(tp, config_sub_lookup, &v, NULL, NULL);
+            if (val == NULL)
+                goto fail;
+            if (asprintf(&out->ca_headers[i], "%s: %s", h->cfh_name, val) < 0)
+                out->ca_headers[i] = NULL;
+            config_secret_free(val);
+        }
+        if (out->ca_headers[i] == NULL) {
+            errno = ENOMEM;
+            goto fail;
+        }
+        out->ca_n_headers++;
+    }
+    for (size_t i = 0; i < s->csu_n_vars; i++) {
+        out->ca_vars[i].vv_name = s->csu_vars[i].vv_name;
+        out->ca_vars[i].vv_value = config_sub_expand(s->csu_var_tpls ? s->csu_var_tpls[i] : NULL,
+                                                     s->csu_vars[i].vv_value, &v);
+        if (out->ca_vars[i].vv_value == NULL)
+            goto fail;
+        out->ca_n_vars++;
+    }
+    return 0;
+fail:;
+    int e = errno;
+    config_attempt_free(out);
+    errno = e;
+    return -1;
+}
+
+const char *config_subscription_url_text(const struct config_subscription *s)
+{
+    return s->csu_url_text;
+}
+
+const char *config_subscription_instance(const struct config_subscription *s)
+{
+    return s->csu_instance;
 }

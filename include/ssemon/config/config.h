@@ -8,6 +8,10 @@
  * This header is the way in for other layers: it includes the headers of
  * every type its functions hand out.
  *
+ * "instance" names this monitor in templates (${instance}); "probes"
+ * (config_probe) are synthetic transactions checked through the
+ * subscriptions.
+ *
  * config_load returns a fully validated, immutable configuration, or NULL
  * with every error found (not just the first), each located as
  * "FILE:LINE:COL: POINTER: MESSAGE" where POINTER is the RFC 6901 path of
@@ -39,6 +43,7 @@
 #include <stddef.h>
 
 #include "ssemon/config/config_listen.h"
+#include "ssemon/config/config_probe.h"
 #include "ssemon/config/config_settings.h"
 #include "ssemon/config/config_subscription.h"
 #include "ssemon/config/diag.h"
@@ -83,5 +88,15 @@ const struct config_subscription *config_subscription_at(const struct config *c,
 /* NULL when no subscription has that name. */
 const struct config_subscription *config_subscription_find(const struct config *c,
                                                            const char *name);
+
+/* What ${instance} expands to: the file's "instance", or the host name
+ * (sanitised to [A-Za-z0-9._-], cut at CONFIG_INSTANCE_MAX bytes). */
+const char *config_instance(const struct config *c);
+
+/* Probes in file order. */
+size_t config_probe_count(const struct config *c);
+const struct config_probe *config_probe_at(const struct config *c, size_t i);
+/* NULL when no probe has that name. */
+const struct config_probe *config_probe_find(const struct config *c, const char *name);
 
 #endif
