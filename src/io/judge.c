@@ -318,7 +318,20 @@ void judge_disarm(struct judge *j)
     j->j_stall_look = false;
 }
 
+int judge_set_vars(struct judge *j, const struct validator_var *vars, size_t n)
+{
+    return validator_set_vars(j->j_val, vars, n);
+}
+
 /* ---- a connection ends ---- */
+
+void judge_connect_failed(struct judge *j, uint64_t now_ms, const char *message)
+{
+    validator_connect_failed(j->j_val, now_ms, VIOLATION_CONNECT_FAILED, message);
+    j->j_open = false;
+    j->j_final_seen = false;
+    judge_rearm(j);
+}
 
 const char *judge_close_detail(const struct sub_closed_info *info)
 {

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,15 @@ struct monitor {
     bool m_ever_connected; /* some connection did */
     uint64_t m_seen_heartbeats;
     bool m_latency_seen; /* first-event latency of this lifecycle observed */
+    uint64_t m_streaming_since_ms;
+    /* Per-attempt targets: the configured one (copies of mo_sub's URL and
+     * headers when mo_prepare is set, and always of mo_val's variables),
+     * and the current attempt's. */
+    int (*m_prepare)(void *ctx, struct monitor *m, uint64_t attempt, struct monitor_attempt *out);
+    void *m_prepare_ctx;
+    struct monitor_attempt m_cfg;
+    struct monitor_attempt m_attempt;
+    bool m_prepare_failed; /* the attempt under way could not be prepared */
 };
 
 static const char *const monitor_state_names[] = {
@@ -106,6 +116,116 @@ static void monitor_on_violation(void *ctx, const struct violation *v)
         m->m_cb.mc_on_violation(m->m_ctx, m, v);
 }
 
+static void monitor_on_seen(void *ctx, uint64_t now_ms, const struct validator_seen *seen)
+{
+    struct monitor *m = ctx;
+    m->m_cb.mc_on_event(m->m_ctx, m, now_ms, seen);
+}
+
+/* ---- per-attempt targets ---- */
+
+/* Strings the monitor owns behind const pointers (validator_var's). */
+static void monitor_free_const(const char *p)
+{
+    free((void *)(uintptr_t)p);
+}
+
+void monitor_attempt_clear(struct monitor_attempt *a)
+{
+    if (a == NULL)
+        return;
+    free(a->ma_url);
+    for (size_t i = 0; a->ma_headers != NULL && i < a->ma_n_headers; i++)
+        free(a->ma_headers[i]);
+    free(a->ma_headers);
+    for (size_t i = 0; a->ma_vars != NULL && i < a->ma_n_vars; i++) {
+        monitor_free_const(a->ma_vars[i].vv_name);
+        monitor_free_const(a->ma_vars[i].vv_value);
+    }
+    free(a->ma_vars);
+    memset(a, 0, sizeof(*a));
+}
+
+/* The configuration's target and variables, as an attempt would give them. */
+static int monitor_copy_cfg(struct monitor *m, const struct monitor_options *o)
+{
+    struct monitor_attempt *c = &m->m_cfg;
+    const struct validator_options *vo = &o->mo_val;
+    if (o->mo_prepare != NULL) {
+        if (o->mo_sub.so_url != NULL && (c->ma_url = strdup(o->mo_sub.so_url)) == NULL)
+            return -1;
+        if (o->mo_sub.so_nheaders > 0) {
+            c->ma_headers = calloc(o->mo_sub.so_nheaders, sizeof(char *));
+            if (c->ma_headers == NULL)
+                return -1;
+            c->ma_n_headers = o->mo_sub.so_nheaders;
+            for (size_t i = 0; i < c->ma_n_headers; i++) {
+                const char *h = o->mo_sub.so_headers[i];
+                /* A NULL header is refused by subscription_new already. */
+                if (h != NULL && (c->ma_headers[i] = strdup(h)) == NULL)
+                    return -1;
+            }
+        }
+    }
+    if (vo->vo_n_vars == 0)
+        return 0;
+    c->ma_vars = calloc(vo->vo_n_vars, sizeof(*c->ma_vars));
+    if (c->ma_vars == NULL)
+        return -1;
+    for (size_t i = 0; i < vo->vo_n_vars; i++) {
+        const struct validator_var *v = &vo->vo_vars[i];
+        if (v->vv_name == NULL || v->vv_value == NULL)
+            continue;
+        struct validator_var *out = &c->ma_vars[c->ma_n_vars++];
+        out->vv_name = strdup(v->vv_name);
+        out->vv_value = strdup(v->vv_value);
+        if (out->vv_name == NULL || out->vv_value == NULL)
+            return -1;
+    }
+    return 0;
+}
+
+/* The validator's variables for the attempt's stream: the configured ones,
+ * then the attempt's over them. */
+static int monitor_apply_vars(struct monitor *m)
+{
+    size_t nc = m->m_cfg.ma_n_vars, na = m->m_attempt.ma_n_vars;
+    if (na == 0)
+        return judge_set_vars(m->m_judge, m->m_cfg.ma_vars, nc);
+    struct validator_var *all = calloc(nc + na, sizeof(*all));
+    if (all == NULL)
+        return -1;
+    if (nc > 0)
+        memcpy(all, m->m_cfg.ma_vars, nc * sizeof(*all));
+    memcpy(all + nc, m->m_attempt.ma_vars, na * sizeof(*all));
+    int rc = judge_set_vars(m->m_judge, all, nc + na);
+    free(all);
+    return rc;
+}
+
+static int monitor_on_prepare(void *ctx, struct subscription *s, uint64_t attempt)
+{
+    struct monitor *m = ctx;
+    struct monitor_attempt a = {0};
+    int rc = m->m_prepare(m->m_prepare_ctx, m, attempt, &a);
+    monitor_attempt_clear(&m->m_attempt);
+    m->m_attempt = a;
+    if (rc == 0) {
+        const struct monitor_attempt *t = a.ma_url != NULL ? &a : &m->m_cfg;
+        rc = subscription_set_target(s, t->ma_url, (const char *const *)t->ma_headers,
+                                     t->ma_n_headers);
+    }
+    if (rc == 0)
+        rc = monitor_apply_vars(m);
+    if (rc != 0) {
+        /* Nothing of a failed attempt is shown as current. */
+        monitor_attempt_clear(&m->m_attempt);
+        m->m_prepare_failed = true;
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- the engine's callbacks ---- */
 
 static void monitor_on_connecting(void *ctx, struct subscription *s,
@@ -124,6 +244,7 @@ static void monitor_on_open(void *ctx, struct subscription *s, const struct sub_
     (void)s;
     uint64_t now = clock_mono_ms();
     m->m_latency_seen = false;
+    m->m_streaming_since_ms = now;
     m->m_st.ms_state = MONITOR_STREAMING;
     m->m_st.ms_connected_since_wall_ms = clock_wall_ms();
     m->m_st.ms_ended_by_contract = false;
@@ -188,7 +309,16 @@ static void monitor_on_closed(void *ctx, struct subscription *s, const struct su
     struct monitor *m = ctx;
     (void)s;
     struct monitor_stats *st = &m->m_st;
-    enum judge_end end = judge_close(m->m_judge, clock_mono_ms(), info, NULL);
+    enum judge_end end;
+    if (m->m_prepare_failed) {
+        /* No request was made: the attempt's own words, not a transport's. */
+        m->m_prepare_failed = false;
+        judge_connect_failed(m->m_judge, clock_mono_ms(), "cannot prepare the request");
+        end = JUDGE_END_UNOPENED;
+    } else {
+        end = judge_close(m->m_judge, clock_mono_ms(), info, NULL);
+    }
+    m->m_streaming_since_ms = 0;
     /* False since the stream opened; a connection that never opened keeps
      * the last stream's verdict. */
     if (end == JUDGE_END_FINAL)
@@ -220,15 +350,20 @@ struct monitor *monitor_new(struct sub_engine *e, struct event_base *base,
     m->m_st.ms_events_by_kind = calloc(m->m_st.ms_n_kinds, sizeof(uint64_t));
     m->m_name = strdup(o->mo_name != NULL ? o->mo_name : "");
     m->m_url = strdup(o->mo_display_url != NULL ? o->mo_display_url : "");
-    if (m->m_st.ms_events_by_kind == NULL || m->m_name == NULL || m->m_url == NULL)
+    m->m_prepare = o->mo_prepare;
+    m->m_prepare_ctx = o->mo_prepare_ctx;
+    if (m->m_st.ms_events_by_kind == NULL || m->m_name == NULL || m->m_url == NULL ||
+        monitor_copy_cfg(m, o) != 0)
         goto fail;
     /* The daemon's base has priorities: a heartbeat window that expires
      * while hundreds of sockets are ready is then judged before them. */
-    const struct judge_options jo = {
+    struct judge_options jo = {
         .jo_contract = o->mo_contract,
         .jo_val = o->mo_val,
         .jo_base = base,
     };
+    jo.jo_val.vo_on_seen = m->m_cb.mc_on_event != NULL ? monitor_on_seen : NULL;
+    jo.jo_val.vo_seen_ctx = m;
     const struct judge_callbacks jcb = {.jc_on_violation = monitor_on_violation};
     m->m_judge = judge_new(&jo, &jcb, m);
     if (m->m_judge == NULL)
@@ -241,6 +376,7 @@ struct monitor *monitor_new(struct sub_engine *e, struct event_base *base,
         .sc_on_anomaly = monitor_on_anomaly,
         .sc_on_chunk = monitor_on_chunk,
         .sc_on_closed = monitor_on_closed,
+        .sc_on_prepare = o->mo_prepare != NULL ? monitor_on_prepare : NULL,
     };
     m->m_sub = subscription_new(e, &o->mo_sub, &scb, m);
     if (m->m_sub == NULL)
@@ -262,6 +398,7 @@ void monitor_stop(struct monitor *m)
     subscription_stop(m->m_sub);
     judge_disarm(m->m_judge);
     m->m_st.ms_state = MONITOR_STOPPED;
+    m->m_streaming_since_ms = 0;
 }
 
 void monitor_free(struct monitor *m)
@@ -273,6 +410,8 @@ void monitor_free(struct monitor *m)
     free(m->m_st.ms_events_by_kind);
     free(m->m_name);
     free(m->m_url);
+    monitor_attempt_clear(&m->m_cfg);
+    monitor_attempt_clear(&m->m_attempt);
     free(m);
 }
 
@@ -311,4 +450,23 @@ bool monitor_healthy(const struct monitor *m, uint64_t now_ms)
 const char *monitor_order_state(const struct monitor *m)
 {
     return validator_state(judge_validator(m->m_judge));
+}
+
+const char *monitor_var(const struct monitor *m, const char *name)
+{
+    const struct monitor_attempt *from[2] = {&m->m_attempt, &m->m_cfg};
+    if (name == NULL)
+        return NULL;
+    for (size_t k = 0; k < 2; k++)
+        /* The last of one name wins, as in the validator. */
+        for (size_t i = from[k]->ma_n_vars; i-- > 0;)
+            if (from[k]->ma_vars[i].vv_name != NULL &&
+                strcmp(from[k]->ma_vars[i].vv_name, name) == 0)
+                return from[k]->ma_vars[i].vv_value;
+    return NULL;
+}
+
+uint64_t monitor_streaming_since_ms(const struct monitor *m)
+{
+    return m->m_streaming_since_ms;
 }

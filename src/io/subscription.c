@@ -71,7 +71,9 @@ struct subscription {
     struct sub_callbacks sub_cbs;
     void *sub_ctx;
 
-    /* Options, owned copies. */
+    /* Options, owned copies; the URL and headers are the target, which
+     * subscription_set_target may change between attempts. */
+    char *sub_url;
     char **sub_headers; /* ready for curl ("Name;" for an empty value) */
     size_t sub_nheaders;
     bool sub_user_accept;
@@ -771,6 +773,19 @@ static void sub_attempt_begin(struct subscription *s)
         if (!sub_live(s, SUB_CONNECTING))
             return;
     }
+    if (s->sub_cbs.sc_on_prepare != NULL) {
+        int rc = s->sub_cbs.sc_on_prepare(s->sub_ctx, s, s->sub_stats.ss_attempts);
+        if (!sub_live(s, SUB_CONNECTING))
+            return;
+        if (rc != 0) {
+            sub_report_closed(s, STREAM_CLOSE_TRANSPORT, "cannot prepare the request");
+            return;
+        }
+    }
+    if (curl_easy_setopt(s->sub_easy, CURLOPT_URL, s->sub_url) != CURLE_OK) {
+        sub_report_closed(s, STREAM_CLOSE_TRANSPORT, "the URL was refused");
+        return;
+    }
     if (sub_build_request_headers(s, lid, lid_len) != 0) {
         sub_report_closed(s, STREAM_CLOSE_TRANSPORT, "out of memory building the request");
         return;
@@ -829,36 +844,82 @@ static void sub_watchdog_fire(void *ctx)
 
 /* ---- public API ---- */
 
-static int sub_copy_headers(struct subscription *s, const struct sub_options *o)
+static void sub_headers_free(char **h, size_t n)
 {
-    if (o->so_nheaders == 0)
+    for (size_t i = 0; i < n; i++)
+        free(h[i]);
+    free(h);
+}
+
+/* The user's "Name: value" headers, checked and made ready for curl, in
+ * *out (a new array, `n` strings); whether they set Accept and
+ * Cache-Control. Returns 0, ENOMEM or EINVAL (nothing allocated then). */
+static int sub_headers_make(const char *const *in, size_t n, char ***out, bool *accept,
+                            bool *cache_control)
+{
+    char **h = NULL;
+    *out = NULL;
+    *accept = false;
+    *cache_control = false;
+    if (n == 0)
         return 0;
-    s->sub_headers = calloc(o->so_nheaders, sizeof(*s->sub_headers));
-    if (s->sub_headers == NULL)
+    if (in == NULL)
+        return EINVAL;
+    h = calloc(n, sizeof(*h));
+    if (h == NULL)
         return ENOMEM;
-    for (size_t i = 0; i < o->so_nheaders; i++) {
-        const char *arg = o->so_headers[i];
+    for (size_t i = 0; i < n; i++) {
+        const char *arg = in[i];
         struct http_header_field f;
         if (arg == NULL || !http_header_arg_valid(arg, NULL) ||
             !http_header_split(arg, strlen(arg), &f) ||
-            http_header_name_eq(f.hf_name, f.hf_name_len, "Last-Event-ID"))
+            http_header_name_eq(f.hf_name, f.hf_name_len, "Last-Event-ID")) {
+            sub_headers_free(h, i);
             return EINVAL;
+        }
         if (http_header_name_eq(f.hf_name, f.hf_name_len, "Accept"))
-            s->sub_user_accept = true;
+            *accept = true;
         if (http_header_name_eq(f.hf_name, f.hf_name_len, "Cache-Control"))
-            s->sub_user_cache_control = true;
+            *cache_control = true;
         /* curl drops "Name:" entirely; "Name;" is its spelling of empty. */
-        size_t n = f.hf_value_len != 0 ? strlen(arg) : f.hf_name_len + 1;
-        char *h = malloc(n + 1);
-        if (h == NULL)
+        size_t len = f.hf_value_len != 0 ? strlen(arg) : f.hf_name_len + 1;
+        char *one = malloc(len + 1);
+        if (one == NULL) {
+            sub_headers_free(h, i);
             return ENOMEM;
-        memcpy(h, arg, n);
+        }
+        memcpy(one, arg, len);
         if (f.hf_value_len == 0)
-            h[f.hf_name_len] = ';';
-        h[n] = '\0';
-        s->sub_headers[i] = h;
-        s->sub_nheaders = i + 1;
+            one[f.hf_name_len] = ';';
+        one[len] = '\0';
+        h[i] = one;
     }
+    *out = h;
+    return 0;
+}
+
+/* Replaces the target; `url` already checked. Returns 0 or an errno value
+ * (the old target stays). */
+static int sub_target_replace(struct subscription *s, const char *url, const char *const *headers,
+                              size_t n)
+{
+    char **h;
+    bool accept, cache_control;
+    char *u = strdup(url);
+    if (u == NULL)
+        return ENOMEM;
+    int err = sub_headers_make(headers, n, &h, &accept, &cache_control);
+    if (err != 0) {
+        free(u);
+        return err;
+    }
+    free(s->sub_url);
+    sub_headers_free(s->sub_headers, s->sub_nheaders);
+    s->sub_url = u;
+    s->sub_headers = h;
+    s->sub_nheaders = n;
+    s->sub_user_accept = accept;
+    s->sub_user_cache_control = cache_control;
     return 0;
 }
 
@@ -963,7 +1024,8 @@ struct subscription *subscription_new(struct sub_engine *e, const struct sub_opt
     if (deadline_init(&s->sub_watchdog, e->se_base, sub_watchdog_fire, s) != 0 ||
         deadline_init(&s->sub_retry, e->se_base, sub_retry_fire, s) != 0)
         goto fail;
-    if ((err = sub_copy_headers(s, o)) != 0 || (err = sub_setup_easy(s, o)) != 0)
+    if ((err = sub_target_replace(s, o->so_url, o->so_headers, o->so_nheaders)) != 0 ||
+        (err = sub_setup_easy(s, o)) != 0)
         goto fail;
     if (o->so_last_event_id != NULL && o->so_last_event_id[0] != '\0' &&
         sse_parser_set_last_event_id(s->sub_parser, o->so_last_event_id,
@@ -995,9 +1057,8 @@ static void sub_destroy(struct subscription *s)
         curl_easy_cleanup(s->sub_easy);
     curl_slist_free_all(s->sub_req_headers);
     sse_parser_free(s->sub_parser);
-    for (size_t i = 0; i < s->sub_nheaders; i++)
-        free(s->sub_headers[i]);
-    free(s->sub_headers);
+    sub_headers_free(s->sub_headers, s->sub_nheaders);
+    free(s->sub_url);
     free(s->sub_hdr_buf);
     free(s);
 }
@@ -1045,6 +1106,19 @@ void subscription_free(struct subscription *s)
         return;
     }
     sub_destroy(s);
+}
+
+int subscription_set_target(struct subscription *s, const char *url, const char *const *headers,
+                            size_t n)
+{
+    int err = EINVAL;
+    if (!s->sub_dead && url != NULL && url[0] != '\0')
+        err = sub_target_replace(s, url, headers, n);
+    if (err != 0) {
+        errno = err;
+        return -1;
+    }
+    return 0;
 }
 
 bool subscription_running(const struct subscription *s)

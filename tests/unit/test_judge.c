@@ -632,10 +632,68 @@ static void test_live_late_timer_judges(void **state)
     fx_free(f);
 }
 
+struct seen_kinds {
+    char sk_kinds[8][16];
+    uint64_t sk_now[8];
+    size_t sk_n;
+};
+
+static void on_seen(void *ctx, uint64_t now_ms, const struct validator_seen *s)
+{
+    struct seen_kinds *k = ctx;
+    assert_true(k->sk_n < 8);
+    snprintf(k->sk_kinds[k->sk_n], sizeof(k->sk_kinds[0]), "%s", s->vsn_kind);
+    k->sk_now[k->sk_n++] = now_ms;
+}
+
+/* The options' observer sees what the judge's own parser produced, at the
+ * time of the bytes. */
+static void test_seen_passed_through(void **state)
+{
+    (void)state;
+    struct seen_kinds k = {0};
+    struct fx f = {0};
+    f.f_c = compile_sq(live_contract);
+    const struct judge_options o = {
+        .jo_contract = f.f_c,
+        .jo_val = {.vo_timing = true, .vo_on_seen = on_seen, .vo_seen_ctx = &k},
+    };
+    const struct judge_callbacks cb = {.jc_on_violation = on_violation};
+    f.f_j = judge_new(&o, &cb, &f);
+    assert_non_null(f.f_j);
+    judge_begin(f.f_j, 0);
+    static const char bytes[] = "event: hello\ndata: x\n\nevent: odd\ndata: y\n\n"
+                                "event: bye\ndata: z\n\n";
+    assert_int_equal(judge_feed(f.f_j, 40, bytes, strlen(bytes)), 0);
+    assert_int_equal(k.sk_n, 2);
+    assert_string_equal(k.sk_kinds[0], "hello");
+    assert_string_equal(k.sk_kinds[1], "bye");
+    assert_int_equal(k.sk_now[1], 40);
+    assert_int_equal(fx_count(&f, VIOLATION_UNKNOWN_EVENT), 1);
+    judge_free(f.f_j);
+    contract_free(f.f_c);
+}
+
+/* An attempt that could not start: its own words, connect_failed alone. */
+static void test_connect_failed_message(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(false, true);
+    judge_connect_failed(f->f_j, 5, "cannot prepare the request");
+    assert_int_equal(f->f_n, 1);
+    assert_int_equal(f->f_seen[0].s_class, VIOLATION_CONNECT_FAILED);
+    assert_string_equal(f->f_seen[0].s_message, "cannot prepare the request");
+    assert_false(judge_is_open(f->f_j));
+    assert_int_equal(judge_set_vars(f->f_j, NULL, 0), 0);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_transport_headers),
+        cmocka_unit_test(test_seen_passed_through),
+        cmocka_unit_test(test_connect_failed_message),
         cmocka_unit_test(test_open_recorded_headers),
         cmocka_unit_test(test_open_status),
         cmocka_unit_test(test_close_before_stream),

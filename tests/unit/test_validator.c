@@ -15,6 +15,7 @@
 #include "ssemon/core/sse_parser.h"
 #include "ssemon/core/validator.h"
 #include "ssemon/core/violation.h"
+#include "ssemon/json/json_tape.h"
 
 /* Contracts and payloads below are written with single quotes, turned into
  * double quotes before parsing, so they stay readable. */
@@ -281,7 +282,8 @@ static void expect_n(const struct fx *f, size_t n)
 }
 
 static const struct validator_var task_var = {"task_id", TASK_ID};
-static const struct validator_options task_opts = {&task_var, 1, 0, 0, false, true};
+static const struct validator_options task_opts = {
+    .vo_vars = &task_var, .vo_n_vars = 1, .vo_timing = true};
 
 #define STARTED "{'event_type': 'task_started', 'task_id': '" TASK_ID "', 'data': null}"
 #define PROGRESS(v)                                                                                \
@@ -989,7 +991,7 @@ static void test_cid_equals_variable(void **state)
 {
     (void)state;
     const struct validator_var var = {"request_id", "A"};
-    const struct validator_options o = {&var, 1, 0, 0, false, true};
+    const struct validator_options o = {.vo_vars = &var, .vo_n_vars = 1, .vo_timing = true};
     struct fx *f =
         fx_newf(cid_contract_fmt,
                 "{'presence': 'required', 'consistent': true, 'equals': 'request_id'}", &o);
@@ -1211,7 +1213,7 @@ static void test_replay_without_ticks(void **state)
 static void test_timing_off(void **state)
 {
     (void)state;
-    struct validator_options o = {NULL, 0, 0, 0, false, false};
+    struct validator_options o = {.vo_timing = false};
     struct fx *f = fx_new(task_contract, &o);
 
     open_ok(f, 0);
@@ -1228,7 +1230,8 @@ static void test_timing_off(void **state)
 static void test_liveness_overrides(void **state)
 {
     (void)state;
-    struct validator_options o = {NULL, 0, 1000, 1.5, false, true};
+    struct validator_options o = {
+        .vo_hb_interval_ms = 1000, .vo_hb_tolerance = 1.5, .vo_timing = true};
     struct fx *f = fx_newf(live_contract_fmt, "", &o);
 
     validator_open(f->f_v, 0, 200, NULL, 0);
@@ -1470,10 +1473,185 @@ static void test_long_message_cut_on_character(void **state)
     }
 }
 
+/* ---- the observer of classified events ---- */
+
+#define SEEN_MAX 16
+
+struct seen_rec {
+    uint64_t sr_now;
+    char sr_kind[64];
+    char sr_variant[64];
+    bool sr_has_variant;
+    bool sr_has_tape;
+    char sr_task_id[64]; /* the payload's /task_id when a string */
+    char sr_type[32];    /* the raw event's SSE type */
+    bool sr_valid;
+};
+
+struct seen_log {
+    struct seen_rec sl_r[SEEN_MAX];
+    size_t sl_n;
+};
+
+static void on_seen(void *ctx, uint64_t now_ms, const struct validator_seen *s)
+{
+    struct seen_log *l = ctx;
+    struct seen_rec *r;
+
+    assert_true(l->sl_n < SEEN_MAX);
+    r = &l->sl_r[l->sl_n++];
+    memset(r, 0, sizeof(*r));
+    r->sr_now = now_ms;
+    snprintf(r->sr_kind, sizeof(r->sr_kind), "%s", s->vsn_kind);
+    copy_opt(r->sr_variant, sizeof(r->sr_variant), s->vsn_variant, &r->sr_has_variant);
+    r->sr_has_tape = s->vsn_tape != NULL;
+    if (s->vsn_tape != NULL) {
+        size_t n = json_tape_object_get(s->vsn_tape, s->vsn_payload, "task_id", 7);
+        if (n != JSON_TAPE_NONE && json_tape_type(s->vsn_tape, n) == JSON_TAPE_STRING) {
+            size_t len;
+            const char *id = json_tape_string(s->vsn_tape, n, &len);
+            snprintf(r->sr_task_id, sizeof(r->sr_task_id), "%.*s", (int)len, id);
+        }
+    } else {
+        assert_true(s->vsn_payload == JSON_TAPE_NONE);
+    }
+    snprintf(r->sr_type, sizeof(r->sr_type), "%.*s", (int)s->vsn_sse->type_len, s->vsn_sse->type);
+    r->sr_valid = s->vsn_valid;
+}
+
+static void test_seen_classified(void **state)
+{
+    (void)state;
+    struct seen_log log = {0};
+    struct validator_options o = task_opts;
+    o.vo_on_seen = on_seen;
+    o.vo_seen_ctx = &log;
+    struct fx *f = fx_new(task_contract, &o);
+
+    open_ok(f, 0);
+    ev(f, 100, "connection_open", OPEN);
+    ev(f, 200, "task_event", STARTED);
+    ev(f, 250, "mystery", "{}");
+    ev(f, 300, "task_event", "{'event_type': 'progress_update', 'task_id': 'other', 'data': {}}");
+    ev(f, 400, "heartbeat", "not json");
+    ev(f, 500, "task_event", "{'event_type': 'exploded', 'task_id': '" TASK_ID "'}");
+    expect_n(f, 4);
+    assert_int_equal(log.sl_n, 5); /* the unknown kind is not observed */
+
+    assert_int_equal(log.sl_r[0].sr_now, 100);
+    assert_string_equal(log.sl_r[0].sr_kind, "connection_open");
+    assert_false(log.sl_r[0].sr_has_variant);
+    assert_true(log.sl_r[0].sr_has_tape);
+    assert_true(log.sl_r[0].sr_valid);
+
+    assert_int_equal(log.sl_r[1].sr_now, 200);
+    assert_string_equal(log.sl_r[1].sr_kind, "task_event");
+    assert_string_equal(log.sl_r[1].sr_variant, "task_started");
+    assert_string_equal(log.sl_r[1].sr_task_id, TASK_ID);
+    assert_true(log.sl_r[1].sr_valid);
+
+    /* judged first: the wrong task id is reported, then observed as invalid */
+    assert_string_equal(log.sl_r[2].sr_variant, "progress_update");
+    assert_string_equal(log.sl_r[2].sr_task_id, "other");
+    assert_false(log.sl_r[2].sr_valid);
+
+    assert_string_equal(log.sl_r[3].sr_kind, "heartbeat");
+    assert_false(log.sl_r[3].sr_has_tape);
+    assert_false(log.sl_r[3].sr_valid);
+
+    /* a variant not declared: the kind without a variant, invalid */
+    assert_string_equal(log.sl_r[4].sr_kind, "task_event");
+    assert_false(log.sl_r[4].sr_has_variant);
+    assert_true(log.sl_r[4].sr_has_tape);
+    assert_false(log.sl_r[4].sr_valid);
+    fx_free(f);
+}
+
+static void test_seen_text_and_envelope(void **state)
+{
+    (void)state;
+    struct seen_log log = {0};
+    struct validator_options o = {.vo_timing = true, .vo_on_seen = on_seen, .vo_seen_ctx = &log};
+    struct fx *f = fx_new(plain_contract, &o);
+
+    validator_begin(f->f_v, 0);
+    ev(f, 10, "note", "hello");
+    assert_int_equal(log.sl_n, 1);
+    assert_string_equal(log.sl_r[0].sr_kind, "note");
+    assert_false(log.sl_r[0].sr_has_tape);
+    assert_true(log.sl_r[0].sr_valid);
+    fx_free(f);
+
+    memset(&log, 0, sizeof(log));
+    f = fx_new(envelope_contract, &o);
+    open_ok(f, 0);
+    ev(f, 10, "ready", "");
+    ev(f, 20, "message", "{'type': 'task_event', 'payload': {'task_id': 'x'}}");
+    ev(f, 30, "message", "{'type': 'mystery', 'payload': {}}");
+    ev(f, 40, "message", "{'type': 'task_event'}");
+    expect_n(f, 2);
+    assert_int_equal(log.sl_n, 3);
+    /* the kind and payload inside the envelope; the raw event as sent */
+    assert_string_equal(log.sl_r[1].sr_kind, "task_event");
+    assert_string_equal(log.sl_r[1].sr_type, "message");
+    assert_string_equal(log.sl_r[1].sr_task_id, "x");
+    assert_true(log.sl_r[1].sr_valid);
+    assert_int_equal(log.sl_r[1].sr_now, 20);
+    assert_string_equal(log.sl_r[2].sr_kind, "task_event");
+    assert_false(log.sl_r[2].sr_has_tape);
+    assert_false(log.sl_r[2].sr_valid);
+    fx_free(f);
+}
+
+static void test_set_vars(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(task_contract, &task_opts);
+    const struct validator_var next[] = {{"task_id", "first"}, {"task_id", "second"}};
+
+    assert_int_equal(validator_set_vars(f->f_v, NULL, 0), 0);
+    assert_int_equal(validator_set_vars(f->f_v, next, 2), 0);
+    open_ok(f, 0);
+    ev(f, 100, "connection_open", OPEN);
+    /* the later of two entries with one name wins */
+    ev(f, 200, "task_event", "{'event_type': 'task_started', 'task_id': 'second', 'data': null}");
+    expect_n(f, 0);
+    ev(f, 300, "task_event", COMPLETED);
+    expect_n(f, 1);
+    expect(f, 0, VIOLATION_SCHEMA,
+           "event task_event/task_completed: /task_id is \"" TASK_ID
+           "\", expected \"second\" (variable task_id)");
+    fx_free(f);
+
+    /* a name not bound before is added: its rule applies from then on */
+    const struct validator_var a = {"request_id", "A"}, b = {"request_id", "B"};
+    f = fx_newf(cid_contract_fmt, "{'presence': 'required', 'equals': 'request_id'}", NULL);
+    validator_begin(f->f_v, 0);
+    ev(f, 1, "version", "{'correlation_id': 'A'}");
+    expect_n(f, 0);
+    assert_int_equal(validator_set_vars(f->f_v, &b, 1), 0);
+    ev(f, 2, "version", "{'correlation_id': 'A'}");
+    expect_n(f, 1);
+    expect(f, 0, VIOLATION_CORRELATION_ID,
+           "event version: /correlation_id is \"A\", expected \"B\" (variable request_id)");
+    /* a new value judges a wrong id afresh */
+    assert_int_equal(validator_set_vars(f->f_v, &a, 1), 0);
+    validator_begin(f->f_v, 3);
+    ev(f, 4, "version", "{'correlation_id': 'A'}");
+    ev(f, 5, "version", "{'correlation_id': 'B'}");
+    expect_n(f, 2);
+    expect(f, 1, VIOLATION_CORRELATION_ID,
+           "event version: /correlation_id is \"B\", expected \"A\" (variable request_id)");
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_faithful_stream),
+        cmocka_unit_test(test_seen_classified),
+        cmocka_unit_test(test_seen_text_and_envelope),
+        cmocka_unit_test(test_set_vars),
         cmocka_unit_test(test_long_message_cut_on_character),
         cmocka_unit_test(test_faithful_stream_through_parser),
         cmocka_unit_test(test_connect_failed_alone),

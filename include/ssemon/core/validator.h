@@ -40,6 +40,7 @@
 #include "ssemon/core/contract.h"
 #include "ssemon/core/sse_parser.h"
 #include "ssemon/core/violation.h"
+#include "ssemon/json/json_tape.h"
 
 #define VALIDATOR_NO_DEADLINE UINT64_MAX
 
@@ -48,6 +49,20 @@ struct validator_var {
     const char *vv_value;
 };
 
+/* An event of a kind the contract declares, as the validator classified
+ * it (see vo_on_seen). */
+struct validator_seen {
+    const char *vsn_kind;    /* the contract's event name (after the envelope, if any) */
+    const char *vsn_variant; /* the discriminator's variant name when one matched, else NULL */
+    /* The parsed payload (after the envelope), or NULL when the kind's data
+     * is text or the data did not parse (or the envelope had no payload). */
+    const struct json_tape *vsn_tape;
+    size_t vsn_payload;              /* node in vsn_tape, or JSON_TAPE_NONE */
+    const struct sse_event *vsn_sse; /* the raw event */
+    bool vsn_valid;                  /* no violation was reported for this event */
+};
+typedef void (*validator_seen_fn)(void *ctx, uint64_t now_ms, const struct validator_seen *s);
+
 struct validator_options {
     const struct validator_var *vo_vars; /* copied */
     size_t vo_n_vars;
@@ -55,6 +70,12 @@ struct validator_options {
     double vo_hb_tolerance;     /* 0: the contract's */
     bool vo_lenient;            /* sse_syntax and unknown_event become warnings */
     bool vo_timing;             /* false: no time-based rules (plain files) */
+    /* NULL: none. Called once per event of a known kind (unknown kinds are
+     * not observed), after it was judged (its violations reported), with
+     * the same now_ms; pointers valid during the call only; must not call
+     * back into the validator. */
+    validator_seen_fn vo_on_seen;
+    void *vo_seen_ctx;
 };
 /* An options pointer of NULL means: strict, timing on, the contract's
  * liveness, no variables. vo_hb_interval_ms also enables the liveness rule
@@ -86,6 +107,14 @@ struct validator;
 struct validator *validator_new(const struct contract *c, const struct validator_options *opts,
                                 validator_report_fn report, void *ctx);
 void validator_free(struct validator *v);
+
+/* Replaces the values of the variables (names not bound before are added;
+ * of two entries with one name, the later wins; NULL names or values are
+ * skipped): for the next connection of a subscription whose variables
+ * change per attempt. Rules that compare a payload with a variable use the
+ * new values from the next event on. Returns 0, or -1 (ENOMEM; then the old
+ * values stay). */
+int validator_set_vars(struct validator *v, const struct validator_var *vars, size_t n);
 
 /* A connection could not deliver a stream: `cls` is VIOLATION_CONNECT_FAILED,
  * VIOLATION_HTTP_STATUS or VIOLATION_CONTENT_TYPE; reported alone (never a

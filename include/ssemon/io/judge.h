@@ -60,7 +60,10 @@ struct judge;
 
 struct judge_options {
     const struct contract *jo_contract; /* borrowed */
-    struct validator_options jo_val;    /* vo_vars read by judge_new only */
+    /* vo_vars read by judge_new only; vo_on_seen (with vo_seen_ctx) is
+     * called from inside judge_event / judge_feed, and must not call back
+     * into the judge. */
+    struct validator_options jo_val;
     /* Live: the base the judge's timer runs on (borrowed); its deadlines
      * are judged before sockets that became ready in the same loop turn
      * when the base has priorities. NULL: no timer, the caller advances
@@ -120,6 +123,15 @@ void judge_tick(struct judge *j, uint64_t now_ms);
 void judge_advance(struct judge *j, uint64_t until_ms);
 /* Live: cancels the timer until the next call (the caller stops judging). */
 void judge_disarm(struct judge *j);
+
+/* Replaces the values of the validator's variables (validator_set_vars):
+ * for the next stream, so call it between connections. Returns 0, or -1
+ * (out of memory; the old values stay). */
+int judge_set_vars(struct judge *j, const struct validator_var *vars, size_t n);
+
+/* A connection attempt that could not even start (its request could not
+ * be made): reported as connect_failed with `message`, alone. */
+void judge_connect_failed(struct judge *j, uint64_t now_ms, const char *message);
 
 /* The connection ended. Before its stream: reported by its class and the
  * transport's wording, or, when the caller stopped it, with `stop_message`

@@ -8,6 +8,14 @@
  *
  * The monitor never prints or logs: violations and lifecycle changes go to
  * the caller's callbacks (the journal sink, the status server).
+ *
+ * What it sees: mc_on_event shows every event of a kind the contract
+ * declares, classified by the validator, at its receive time (probes match
+ * expectations on it). The monitor is live only: a replay has no monitor.
+ *
+ * Per attempt: with mo_prepare, each connection attempt gets its own URL,
+ * headers and variables (a fresh request id per connection, which a probe
+ * reads back with monitor_var).
  */
 #ifndef SSEMON_MONITOR_H
 #define SSEMON_MONITOR_H
@@ -99,11 +107,35 @@ struct monitor_stats {
 
 struct monitor_callbacks {
     void (*mc_on_violation)(void *ctx, struct monitor *m, const struct violation *v);
+    /* Every event of a known kind on the current stream, as the validator
+     * classified it (see validator_seen), at its monotonic receive time
+     * now_ms, after it was judged. NULL: none (and no cost). Runs inside
+     * the validator: it may read the monitor (monitor_var, monitor_stats),
+     * but must not stop, start or free it. */
+    void (*mc_on_event)(void *ctx, struct monitor *m, uint64_t now_ms,
+                        const struct validator_seen *s);
     /* `failures`: consecutive failed attempts before a RECOVERED; `detail`:
      * the error text for LOST. */
     void (*mc_on_lifecycle)(void *ctx, struct monitor *m, enum monitor_lifecycle what,
                             uint64_t failures, const char *detail);
 };
+
+/* One connection attempt's target and variables, filled by mo_prepare. */
+struct monitor_attempt {
+    /* malloc'ed. NULL: mo_sub's URL and headers (ma_headers ignored);
+     * else ma_headers (array and strings malloc'ed, "Name: value" as
+     * so_headers) are this attempt's whole header list. */
+    char *ma_url;
+    char **ma_headers;
+    size_t ma_n_headers;
+    /* Array malloc'ed; names and values malloc'ed. Set over mo_val's
+     * variables (same name: this value) for the stream the attempt opens. */
+    struct validator_var *ma_vars;
+    size_t ma_n_vars;
+};
+
+/* Frees everything in `a` and zeroes it. */
+void monitor_attempt_clear(struct monitor_attempt *a);
 
 struct monitor_options {
     const char *mo_name;                /* copied */
@@ -112,6 +144,18 @@ struct monitor_options {
     struct sub_options mo_sub;          /* copied by the engine */
     struct validator_options mo_val;    /* vars copied by the validator */
     uint64_t mo_healthy_window_ms;      /* an error violation this recent: unhealthy */
+    /* NULL: mo_sub's URL/headers and mo_val's vars for every attempt.
+     * Otherwise called before each connection attempt (`attempt` 1-based,
+     * as sci_attempt) with *out zeroed, to fill it; the monitor takes
+     * ownership of everything in *out (frees it with monitor_attempt_clear,
+     * whatever is returned) and uses url/headers for that attempt and vars
+     * for the stream it opens. Returns 0, or -1: the attempt fails as a
+     * connect_failed violation with message "cannot prepare the request"
+     * (also when the URL or a header is refused, or memory runs out), and
+     * the next attempt follows the backoff. Must not stop, start or free
+     * the monitor. */
+    int (*mo_prepare)(void *ctx, struct monitor *m, uint64_t attempt, struct monitor_attempt *out);
+    void *mo_prepare_ctx;
 };
 
 /* Creates a stopped monitor. Returns NULL (errno set) on failure. */
@@ -124,6 +168,7 @@ void monitor_stop(struct monitor *m);
 void monitor_free(struct monitor *m);
 
 const char *monitor_name(const struct monitor *m);
+/* The options' mo_display_url (a template's text, not an attempt's URL). */
 const char *monitor_display_url(const struct monitor *m);
 const struct contract *monitor_contract(const struct monitor *m);
 const struct monitor_stats *monitor_stats(const struct monitor *m);
@@ -132,5 +177,11 @@ const struct monitor_stats *monitor_stats(const struct monitor *m);
 bool monitor_healthy(const struct monitor *m, uint64_t now_ms);
 /* The current order state, or NULL. */
 const char *monitor_order_state(const struct monitor *m);
+/* The value of variable `name` for the current (or last) connection: what
+ * the attempt set, else the configured one (mo_val). NULL when none. Valid
+ * until the next attempt. */
+const char *monitor_var(const struct monitor *m, const char *name);
+/* Monotonic ms at which the current stream opened (0 when not streaming). */
+uint64_t monitor_streaming_since_ms(const struct monitor *m);
 
 #endif

@@ -15,6 +15,11 @@
  * "Last-Event-ID" when a last event ID is known and non-empty. Redirects
  * are followed up to so_max_redirects (http and https only).
  *
+ * Target: the URL and user headers of an attempt. so_url and so_headers at
+ * first; the owner may give each attempt its own (a fresh request id per
+ * connection) with subscription_set_target, from sc_on_prepare, which runs
+ * just before each attempt's request is built.
+ *
  * A connection opens when its final response has status 200 and a
  * Content-Type whose essence is text/event-stream; anything else fails it
  * before any body byte is read. Body bytes go to an sse_parser that lives
@@ -145,6 +150,15 @@ struct sub_callbacks {
     void (*sc_on_chunk)(void *ctx, struct subscription *s, const void *buf, size_t len);
     /* Once per connection that reached on_connecting. */
     void (*sc_on_closed)(void *ctx, struct subscription *s, const struct sub_closed_info *info);
+    /* Called for every attempt (`attempt` as in sci_attempt), right after
+     * on_connecting and just before the request is built: the owner may
+     * call subscription_set_target here to give this attempt (and the
+     * following ones, until changed) its own URL and headers. Returns 0, or
+     * -1 to fail the attempt: on_closed then reports STREAM_CLOSE_TRANSPORT
+     * "cannot prepare the request", before any request is made, and the
+     * reconnect follows the backoff as for any attempt that never opened.
+     * NULL: every attempt uses the current target. */
+    int (*sc_on_prepare)(void *ctx, struct subscription *s, uint64_t attempt);
 };
 
 struct sub_stats {
@@ -186,6 +200,16 @@ void subscription_stop(struct subscription *s);
 /* Stops without callbacks and frees (deferred to the end of the current
  * event-loop callback when called from one). NULL is ignored. */
 void subscription_free(struct subscription *s);
+
+/* Replaces the target (so_url, so_headers) used by the next attempts from
+ * the next request built on: inside sc_on_prepare, the attempt under way;
+ * elsewhere, the next attempt (a connection already made keeps its own).
+ * Copied. Redirects, the Last-Event-ID header and the backoff behave as
+ * with one target. Returns 0, or -1 with errno ENOMEM or EINVAL (no URL, or
+ * a header refused as by subscription_new); the old target stays then. A
+ * URL libcurl refuses fails the attempt (on_closed, transport). */
+int subscription_set_target(struct subscription *s, const char *url, const char *const *headers,
+                            size_t n);
 
 /* True between subscription_start and the end of the last connection
  * (stopped, or closed without reconnect). */
