@@ -2,13 +2,21 @@
 
 #include <string.h>
 
+/* The stream classes come first (per-subscription counters are sized by
+ * their count), the probe classes after them. */
+_Static_assert(VIOLATION_PROBE_FAILED == VIOLATION_STREAM_CLASS_COUNT,
+               "the probe classes follow the stream classes");
+_Static_assert(VIOLATION_PROBE_ORDER + 1 == VIOLATION_CLASS_COUNT,
+               "VIOLATION_CLASS_COUNT counts every class");
+
 struct violation_info {
     const char *vi_name;
     const char *vi_message_id;
     int vi_priority;
 };
 
-/* Priority 3 (err): the stream is not being delivered (transport, liveness).
+/* Priority 3 (err): the stream is not being delivered (transport, liveness),
+ * or a probe's event did not get through (the probe classes).
  * Priority 4 (warning): it is delivered but breaks its contract. */
 static const struct violation_info violation_infos[VIOLATION_CLASS_COUNT] = {
     [VIOLATION_CONNECT_FAILED] = {"connect_failed", "5ecb10efdb2e4209991c92bbb0906638", 3},
@@ -26,6 +34,9 @@ static const struct violation_info violation_infos[VIOLATION_CLASS_COUNT] = {
     [VIOLATION_HEARTBEAT_MISSED] = {"heartbeat_missed", "424961aa18434604af98733c77589844", 3},
     [VIOLATION_FIRST_EVENT_LATE] = {"first_event_late", "ee3c2a91ff964ccbb86419df52b62cdf", 3},
     [VIOLATION_LIFECYCLE_TIMEOUT] = {"lifecycle_timeout", "c111ce8df7f74384ac5f34485b109600", 3},
+    [VIOLATION_PROBE_FAILED] = {"probe_failed", "cf3e87669ae245098acd515b837d5814", 3},
+    [VIOLATION_PROBE_TIMEOUT] = {"probe_timeout", "94ebaf767ff3423ba2f9766c80424b9c", 3},
+    [VIOLATION_PROBE_ORDER] = {"probe_order", "7b509d223870499dbcc4e2ce0369cf72", 3},
 };
 
 const char *violation_class_name(enum violation_class c)
@@ -60,4 +71,9 @@ const char *violation_message_id(enum violation_class c)
     if ((unsigned)c >= VIOLATION_CLASS_COUNT)
         return NULL;
     return violation_infos[c].vi_message_id;
+}
+
+bool violation_class_is_probe(enum violation_class c)
+{
+    return (unsigned)c >= VIOLATION_STREAM_CLASS_COUNT && (unsigned)c < VIOLATION_CLASS_COUNT;
 }

@@ -159,6 +159,21 @@ static void journal_add_subject(struct journal_entry *e, const struct journal_su
     journal_entry_add(e, "SSEMON_SUBSCRIPTION", subj->js_subscription);
     journal_entry_add(e, "SSEMON_CONTRACT", subj->js_contract);
     journal_entry_add(e, "SSEMON_URL", subj->js_url);
+    journal_entry_add(e, "SSEMON_PROBE", subj->js_probe);
+    journal_entry_add(e, "SSEMON_RUN_ID", subj->js_run_id);
+}
+
+/* How a MESSAGE names its subject: the subscription, or for a probe's
+ * entries "probe NAME" and the subscription it waited on, if any. */
+#define JOURNAL_WHO_MAX 320
+
+static const char *journal_who(const struct journal_subject *subj, char buf[JOURNAL_WHO_MAX])
+{
+    const char *sub = subj->js_subscription != NULL ? subj->js_subscription : "";
+    if (subj->js_probe == NULL)
+        return sub;
+    snprintf(buf, JOURNAL_WHO_MAX, "probe %s%s%s", subj->js_probe, sub[0] != '\0' ? ", " : "", sub);
+    return buf;
 }
 
 static void journal_summary(struct journal_sink *s, const struct journal_subject *subj,
@@ -167,12 +182,17 @@ static void journal_summary(struct journal_sink *s, const struct journal_subject
     char msg[512];
     char prio[4];
     char count[24];
+    char who[JOURNAL_WHO_MAX];
     snprintf(msg, sizeof(msg), "%s: %s: suppressed %llu further entries in the last %llu s",
-             subj->js_subscription, violation_class_name(cls), (unsigned long long)k,
+             journal_who(subj, who), violation_class_name(cls), (unsigned long long)k,
              (unsigned long long)(s->jk_interval_ms / 1000));
     snprintf(count, sizeof(count), "%llu", (unsigned long long)k);
     struct journal_entry e = {.je_n = 0};
-    journal_entry_head(&e, prio, msg, 5, JOURNAL_ID_SUPPRESSED);
+    /* A probe's summary has an id of its own: its catalog text names the
+     * probe, since a trigger failure has no subscription. */
+    journal_entry_head(&e, prio, msg, 5,
+                       subj->js_probe != NULL ? JOURNAL_ID_PROBE_SUPPRESSED
+                                              : JOURNAL_ID_SUPPRESSED);
     journal_add_subject(&e, subj);
     journal_entry_add(&e, "SSEMON_CLASS", violation_class_name(cls));
     journal_entry_add(&e, "SSEMON_SUPPRESSED", count);
@@ -196,8 +216,9 @@ static void journal_lifecycle_summary(struct journal_sink *s, const struct journ
     char msg[512];
     char prio[4];
     char count[24];
+    char who[JOURNAL_WHO_MAX];
     snprintf(msg, sizeof(msg), "%s: %s: suppressed %llu further entries in the last %llu s",
-             subj->js_subscription, journal_lifecycle_limited[slot].jl_text, (unsigned long long)k,
+             journal_who(subj, who), journal_lifecycle_limited[slot].jl_text, (unsigned long long)k,
              (unsigned long long)(s->jk_interval_ms / 1000));
     snprintf(count, sizeof(count), "%llu", (unsigned long long)k);
     struct journal_entry e = {.je_n = 0};
@@ -225,7 +246,8 @@ void journal_sink_violation(struct journal_sink *s, struct journal_rates *rates,
     }
     char msg[768];
     char prio[4];
-    snprintf(msg, sizeof(msg), "%s: %s: %s", subj->js_subscription,
+    char who[JOURNAL_WHO_MAX];
+    snprintf(msg, sizeof(msg), "%s: %s: %s", journal_who(subj, who),
              violation_class_name(v->v_class), v->v_message != NULL ? v->v_message : "");
     struct journal_entry e = {.je_n = 0};
     journal_entry_head(&e, prio, msg, violation_priority(v->v_class, v->v_severity),
@@ -290,26 +312,27 @@ void journal_sink_lifecycle(struct journal_sink *s, struct journal_rates *rates,
     if (!journal_lifecycle_pass(s, rates, subj, what, now_mono_ms))
         return;
     char msg[768];
+    char who[JOURNAL_WHO_MAX];
     const char *id;
     int priority;
+    const char *name = journal_who(subj, who);
     switch (what) {
     case MONITOR_CONNECTED:
         id = JOURNAL_ID_CONNECTED;
         priority = 6;
-        snprintf(msg, sizeof(msg), "%s: connected to %s", subj->js_subscription, subj->js_url);
+        snprintf(msg, sizeof(msg), "%s: connected to %s", name, subj->js_url);
         break;
     case MONITOR_RECOVERED:
         id = JOURNAL_ID_RECOVERED;
         priority = 5;
-        snprintf(msg, sizeof(msg), "%s: recovered after %llu failed attempt%s",
-                 subj->js_subscription, (unsigned long long)failures, failures == 1 ? "" : "s");
+        snprintf(msg, sizeof(msg), "%s: recovered after %llu failed attempt%s", name,
+                 (unsigned long long)failures, failures == 1 ? "" : "s");
         break;
     case MONITOR_LOST:
     default:
         id = JOURNAL_ID_LOST;
         priority = 3;
-        snprintf(msg, sizeof(msg), "%s: stream lost: %s", subj->js_subscription,
-                 detail != NULL ? detail : "");
+        snprintf(msg, sizeof(msg), "%s: stream lost: %s", name, detail != NULL ? detail : "");
         break;
     }
     char prio[4];

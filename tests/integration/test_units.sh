@@ -4,7 +4,8 @@
 # with an overall exposure of at most 2.0), the journald catalog (compiled by
 # journalctl into a scratch root, covering exactly the MESSAGE_IDs of
 # src/core/violation.c and include/ssemon/io/journal_ids.h) and the Prometheus alert
-# rules (promtool check rules, and promtool test rules on synthetic series).
+# rules (promtool check rules, and promtool test rules on synthetic series:
+# the ones written below, and every tests/integration/alerts/*-test.yml).
 #
 # usage: test_units.sh PART SOURCE_DIR SSEMON
 #   PART: verify | security | catalog | alerts
@@ -220,20 +221,34 @@ part_alerts() {
     else
         fail "promtool test rules: $out"
     fi
+    # The test files of their own (each names the rules relative to itself).
+    local t found=0
+    for t in "$SRC"/tests/integration/alerts/*-test.yml; do
+        [ -f "$t" ] || continue
+        found=$((found + 1))
+        if out=$(promtool test rules "$t" 2>&1); then
+            ok "promtool test rules ${t#"$SRC"/}"
+        else
+            fail "promtool test rules ${t#"$SRC"/}: $out"
+        fi
+    done
+    [ "$found" -gt 0 ] || fail "no tests/integration/alerts/*-test.yml"
 
-    # Every metric the rules use must be one the status endpoint exports.
-    local server=$SRC/src/io/status_render.c metric
-    if [ ! -f "$server" ]; then
-        fail "$server is missing: metric names cannot be cross-checked"
+    # Every metric the rules use must be one the daemon exports: its name
+    # quoted in the sources (status_render.c, or a module rendering
+    # families of its own).
+    local metric
+    if [ ! -f "$SRC/src/io/status_render.c" ]; then
+        fail "src/io/status_render.c is missing: metric names cannot be cross-checked"
         return
     fi
     # shellcheck disable=SC2013 # metric names are single words
     for metric in $(grep -v '^ *#' "$rules" | grep -o 'ssemon_[a-z_]*' |
         sed -E 's/_(bucket|count|sum)$//' | sort -u); do
-        if grep -qF "\"$metric" "$server"; then
-            ok "metric $metric is exported by status_render.c"
+        if grep -lqF "\"$metric" "$SRC"/src/*/*.c; then
+            ok "metric $metric is exported ($(grep -lF "\"$metric" "$SRC"/src/*/*.c | xargs -n1 basename | tr '\n' ' '))"
         else
-            fail "the rules use $metric, which status_render.c does not export"
+            fail "the rules use $metric, which no src/*/*.c exports"
         fi
     done
 }

@@ -7,6 +7,7 @@
 #ifndef SSEMON_VIOLATION_H
 #define SSEMON_VIOLATION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,8 +27,15 @@ enum violation_class {
     VIOLATION_HEARTBEAT_MISSED,   /* no heartbeat within interval x tolerance */
     VIOLATION_FIRST_EVENT_LATE,   /* first event later than the contract allows */
     VIOLATION_LIFECYCLE_TIMEOUT,  /* final state not reached in time */
+    /* Probe runs (a trigger request, then expected events): */
+    VIOLATION_PROBE_FAILED,  /* the trigger failed: connect, timeout, status, capture */
+    VIOLATION_PROBE_TIMEOUT, /* an expected event did not arrive in time */
+    VIOLATION_PROBE_ORDER,   /* expected events arrived out of order */
 };
-#define VIOLATION_CLASS_COUNT 15
+#define VIOLATION_CLASS_COUNT 18
+/* The classes a subscription's stream can have (0 .. count - 1): what
+ * per-subscription counters and metrics list. The probe classes follow. */
+#define VIOLATION_STREAM_CLASS_COUNT 15
 
 enum violation_severity {
     VIOLATION_ERROR = 0,
@@ -54,9 +62,13 @@ const char *violation_class_name(enum violation_class c);
 int violation_class_from_name(const char *name);
 const char *violation_severity_name(enum violation_severity s);
 /* syslog priority for journald: 3 (err) for transport and liveness
- * failures, 4 (warning) for contract violations; warnings are 4 too. */
+ * failures and failed probes, 4 (warning) for contract violations;
+ * warnings are 4 too. */
 int violation_priority(enum violation_class c, enum violation_severity s);
 /* The fixed journald MESSAGE_ID of a class: 32 lower-case hex digits. */
 const char *violation_message_id(enum violation_class c);
+/* True for the classes only a probe run reports (probe_failed,
+ * probe_timeout, probe_order); false for stream classes and out of range. */
+bool violation_class_is_probe(enum violation_class c);
 
 #endif

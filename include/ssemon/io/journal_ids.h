@@ -23,6 +23,8 @@
 #define JOURNAL_ID_RECOVERED "0802a3edba0c46e18e19f1d6936251b7"
 /* Entries were suppressed by flood control */
 #define JOURNAL_ID_SUPPRESSED "d7d416f3d87f4c23ab417eddea21db6b"
+/* A probe's violation entries were suppressed by flood control */
+#define JOURNAL_ID_PROBE_SUPPRESSED "51e50615b2dd466a962713c867eb6bf9"
 /* "Stream lost" or "recovered" entries were suppressed by flood control */
 #define JOURNAL_ID_LIFECYCLE_SUPPRESSED "e49ffa42300c4fb1b41cda14829700f6"
 /* journald does not take the daemon's records: they go to stderr (this

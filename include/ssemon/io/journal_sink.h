@@ -10,11 +10,12 @@
  * one entry saying how long it was away and what became of the records
  * meanwhile. Adapter.
  *
- * Flood control, per subscription: at most `burst` violation entries per
- * class, and at most `burst` "stream lost" and `burst` "recovered"
- * entries, per interval; then one "suppressed K" summary entry when the
- * window is over (journal_sink_flush, from a periodic timer, or the next
- * entry). Counters elsewhere still count everything.
+ * Flood control, per subscription (per probe for a probe's entries: the
+ * caller keeps one journal_rates for each): at most `burst` violation
+ * entries per class, and at most `burst` "stream lost" and `burst`
+ * "recovered" entries, per interval; then one "suppressed K" summary entry
+ * when the window is over (journal_sink_flush, from a periodic timer, or
+ * the next entry). Counters elsewhere still count everything.
  *
  * Ownership: the sink owns its writer; journal_sink_stats points into it.
  * The subject's strings and the rates are the caller's.
@@ -45,11 +46,17 @@ struct journal_sink_options {
 };
 
 /* Who an entry is about. Strings must already be safe to log (the URL
- * redacted). */
+ * redacted). NULL members are absent from the entry. A probe run's entries
+ * set js_probe and js_run_id (SSEMON_PROBE, SSEMON_RUN_ID) and name the
+ * subscription the step waited on, or none for a trigger failure; their
+ * MESSAGE starts with "probe NAME" (and ", SUBSCRIPTION" when there is one)
+ * instead of the subscription. Lifecycle entries need js_subscription. */
 struct journal_subject {
     const char *js_subscription;
     const char *js_contract;
     const char *js_url;
+    const char *js_probe;  /* the probe's name, or NULL */
+    const char *js_run_id; /* the probe run's id, or NULL */
 };
 
 /* The lifecycle entries under flood control ("connected" comes once). */
