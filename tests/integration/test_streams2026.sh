@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2016 # the jq programs use $variables of their own
 # The test server's built-in 2026 stack (docs/test-server.md, "The 2026
 # stack") and the shipped contracts of each era against it: the real
 # `ssemon check` on the gateway stream while tasks are started through the
@@ -64,8 +65,8 @@ start_task() {
 # wait_log JQ_FILTER: waits (at most 10 s) until a line of the server's log
 # matches.
 wait_log() {
-    local i
-    for i in $(seq 1 200); do
+    local _
+    for _ in $(seq 1 200); do
         [ -s "$LOG" ] && jq -e -s "any(.[]; $1)" "$LOG" >/dev/null 2>&1 && return 0
         sleep 0.05
     done
@@ -74,8 +75,8 @@ wait_log() {
 # wait_gone PID: waits (at most 20 s) for a background process to end; its
 # exit status is returned.
 wait_gone() {
-    local i
-    for i in $(seq 1 400); do
+    local _
+    for _ in $(seq 1 400); do
         kill -0 "$1" 2>/dev/null || break
         sleep 0.05
     done
