@@ -355,11 +355,12 @@ expect_replay version-stream-wrong-request-id "" 0 --contract version-stream \
     --heartbeat-interval 1
 # What changes between eras, offline: the gateway contracts on baseline
 # recordings (no X-Accel-Buffering; named heartbeats are unknown there; a
-# failed task must close with task_failed).
+# failed task must close with task_failed; task timestamps end in Z, so each
+# of the three +00:00 task events is a schema violation).
 UE=unknown_event
 expect_replay version-stream "header,$UE,$UE,$UE,$UE,$UE,$UE" 1 --contract version-stream-gateway
-expect_replay task-failed "header,order" 1 --contract task-stream-gateway
-expect_replay task-failed-gateway-reason header 1 --contract task-stream-gateway
+expect_replay task-failed "header,order,schema,schema,schema" 1 --contract task-stream-gateway
+expect_replay task-failed-gateway-reason "header,schema,schema,schema" 1 --contract task-stream-gateway
 # Lenient: the unknown events become warnings, the header stays an error.
 run lenient-era --contract version-stream-gateway --lenient "$FIX/version-stream.rec"
 if [ "$(jq -r 'select(has("class")) | .severity' "$WORK/lenient-era.out" | sort | uniq -c |

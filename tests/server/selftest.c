@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pyjson.h"
 #include "request.h"
 #include "sbuf.h"
 #include "scenario.h"
@@ -685,9 +686,43 @@ static void test_shipped_all_parse(void **state)
     }
 }
 
+/* The 2026 stack's JSON and times, as the Python backend writes them. */
+static void test_pyjson(void **state)
+{
+    struct timespec ts = {1796625116, 190330000}; /* 2026-12-07T06:31:56.19033 */
+    struct timespec whole = {1796625116, 0};
+    struct sbuf out = SBUF_INIT;
+    json_t *v;
+    char buf[48];
+
+    (void)state;
+    assert_true(pyjson_time(&ts, true, buf, sizeof(buf)) > 0);
+    assert_string_equal(buf, "2026-12-07T06:31:56.19033Z");
+    assert_true(pyjson_time(&ts, false, buf, sizeof(buf)) > 0);
+    assert_string_equal(buf, "2026-12-07T06:31:56.190330+00:00");
+    assert_true(pyjson_time(&whole, true, buf, sizeof(buf)) > 0);
+    assert_string_equal(buf, "2026-12-07T06:31:56Z");
+    assert_int_equal(pyjson_time(&ts, true, buf, 10), -1);
+
+    assert_int_equal(pyjson_string(&out, "a\"\\\n\x01\x7f\xc3\xa9\xf0\x9f\x98\x80\xff", 13), 0);
+    assert_string_equal(out.sb_data, "\"a\\\"\\\\\\n\\u0001\\u007f\\u00e9\\ud83d\\ude00\\u00ff\"");
+    sbuf_reset(&out);
+    v = json_loads(
+        "{\"text\": \"Step 1/3\", \"value\": 0.3333333333333333, \"n\": [1, true, null, 1.0]}", 0,
+        NULL);
+    assert_non_null(v);
+    assert_int_equal(pyjson_dump(&out, v), 0);
+    assert_string_equal(
+        out.sb_data,
+        "{\"text\": \"Step 1/3\", \"value\": 0.3333333333333333, \"n\": [1, true, null, 1.0]}");
+    json_decref(v);
+    sbuf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pyjson),
         cmocka_unit_test(test_format_float),
         cmocka_unit_test(test_format_isotime),
         cmocka_unit_test(test_request_parse),

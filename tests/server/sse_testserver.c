@@ -29,6 +29,7 @@
 #include "request.h"
 #include "sbuf.h"
 #include "scenario.h"
+#include "stack.h"
 
 #define SRV_PROG "sse_testserver"
 /* How long a closing connection keeps reading so the client gets a FIN, not
@@ -65,7 +66,8 @@ struct srv {
     FILE *sv_log;
     bool sv_quiet;
     struct conn *sv_conns;
-    struct sbuf sv_out; /* scratch for the action being performed */
+    struct stk *sv_stack; /* the built-in 2026 stack */
+    struct sbuf sv_out;   /* scratch for the action being performed */
 };
 
 enum conn_state {
@@ -118,7 +120,8 @@ static void conn_free(struct conn *c)
     if (c->c_next != NULL)
         c->c_next->c_prev = c->c_prev;
     event_free(c->c_timer);
-    bufferevent_free(c->c_bev);
+    if (c->c_bev != NULL)
+        bufferevent_free(c->c_bev);
     scn_run_free(c->c_run);
     scn_program_free(c->c_prog);
     req_free(c->c_req);
@@ -417,6 +420,20 @@ static void conn_start(struct conn *c)
     conn_run(c);
 }
 
+/* Paths the built-in stack serves, unless a --route claims them. */
+static bool srv_stack_path(const struct srv *sv, const char *path)
+{
+    size_t i;
+
+    if (sv->sv_stack == NULL || !stk_handles(path))
+        return false;
+    for (i = 0; i < sv->sv_nroutes; i++) {
+        if (fnmatch(sv->sv_routes[i].rt_glob, path, FNM_PATHNAME) == 0)
+            return false;
+    }
+    return true;
+}
+
 static void conn_read_request(struct conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->c_bev);
@@ -443,7 +460,20 @@ static void conn_read_request(struct conn *c)
         conn_free(c);
         return;
     case REQ_COMPLETE:
-        evbuffer_drain(in, len);
+        evbuffer_drain(in, head_len);
+        if (srv_stack_path(c->c_srv, c->c_req->rq_path)) {
+            struct stk *st = c->c_srv->sv_stack;
+            struct bufferevent *bev = c->c_bev;
+            struct req_request *rq = c->c_req;
+
+            /* The stack takes the connection over, body bytes included. */
+            c->c_bev = NULL;
+            c->c_req = NULL;
+            conn_free(c);
+            stk_take(st, bev, rq);
+            return;
+        }
+        evbuffer_drain(in, evbuffer_get_length(in));
         conn_start(c);
         return;
     }
@@ -572,6 +602,8 @@ static void srv_close_all(struct srv *sv)
         next = c->c_next;
         conn_free(c);
     }
+    stk_free(sv->sv_stack);
+    sv->sv_stack = NULL;
 }
 
 static void srv_signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -887,6 +919,11 @@ int main(int argc, char **argv)
     if (sv.sv_sigterm == NULL || sv.sv_sigint == NULL || sv.sv_accept_retry == NULL ||
         evsignal_add(sv.sv_sigterm, NULL) != 0 || evsignal_add(sv.sv_sigint, NULL) != 0) {
         srv_warn("cannot set up signal handling");
+        goto out;
+    }
+    sv.sv_stack = stk_new(sv.sv_base, sv.sv_log, sv.sv_quiet);
+    if (sv.sv_stack == NULL) {
+        srv_warn("out of memory");
         goto out;
     }
     if (srv_listen(&sv, listen_addr, port_file) != 0)

@@ -35,8 +35,11 @@
 #define TASK_ID "3f0c8b5e-9a41-4c2e-8d6f-1b7a2c9e4d10"
 #define OTHER_TASK_ID "77d1e0aa-51c3-4b7e-9f02-6c4d8e1b3a95"
 #define REQ_ID "req-7f3a91"
-/* Python's isoformat() of an aware UTC time. */
+/* Python's isoformat() of an aware UTC time (baseline). */
 #define TS(s) "\"2025-11-19T21:00:" s "+00:00\""
+/* pydantic v2's JSON of the same (gateway era): Z, the fraction's trailing
+ * zeros trimmed. */
+#define TSZ(s) "\"2026-12-07T06:31:" s "Z\""
 
 /* Baseline framing: "event: NAME\ndata: JSON\n\n" (json.dumps separators). */
 #define EV(name, json) "event: " name "\ndata: " json "\n\n"
@@ -58,11 +61,13 @@
                   "\"9f1e2d3\"" CID "}")
 #define CLOSE_VERSION(reason) EV("connection_close", "{\"reason\": \"" reason "\"" CID "}")
 
-/* Gateway 2026: unnamed envelopes (JavaScript JSON.stringify: no spaces). */
+/* Gateway 2026: unnamed envelopes; the envelope has no spaces, the payload
+ * inside keeps json.dumps' separators. */
 #define ENVELOPE(type, payload) "data: {\"type\":\"" type "\",\"payload\":" payload "}\n\n"
-#define ENV_TASK(type, ts, data)                                                                   \
-    ENVELOPE("task_event", "{\"event_type\":\"" type "\",\"task_id\":\"" TASK_ID                   \
-                           "\",\"timestamp\":" ts ",\"data\":" data "}")
+#define ENV_TASK_OF(id, type, ts, data)                                                            \
+    ENVELOPE("task_event", "{\"event_type\": \"" type "\", \"task_id\": \"" id                     \
+                           "\", \"timestamp\": " ts ", \"data\": " data "}")
+#define ENV_TASK(type, ts, data) ENV_TASK_OF(TASK_ID, type, ts, data)
 #define READY "event: ready\ndata:\n\n"
 
 static const struct validator_header baseline_headers[] = {
@@ -414,11 +419,11 @@ static struct stream version_fetch_error(void)
 static struct stream gw_task_completed(void)
 {
     static const struct step steps[] = {
-        {35, TASK("task_started", TS("00.034001"), "null")},
-        {37, PROGRESS(TS("00.036220"), "Starting test task", "0.0")},
+        {35, TASK("task_started", TSZ("00.034001"), "null")},
+        {37, PROGRESS(TSZ("00.036220"), "Starting test task", "0.0")},
         {15002, COMMENT_HB},
-        {22015, PROGRESS(TS("22.014480"), "Step 1/1", "1.0")},
-        {22017, TASK("task_completed", TS("22.016002"),
+        {22015, PROGRESS(TSZ("22.014480"), "Step 1/1", "1.0")},
+        {22017, TASK("task_completed", TSZ("22.016002"),
                      "{\"message\": \"Demo task completed\", \"steps_completed\": 1, "
                      "\"status\": \"success\"}")},
         {22018, CLOSE("task_completed")},
@@ -432,10 +437,10 @@ static struct stream gw_task_failed(void)
 {
     static const struct step steps[] = {
         {6, OPEN_TASK},
-        {20, TASK("task_started", TS("00.019500"), "null")},
-        {22, PROGRESS(TS("00.021004"), "Starting failing task", "0.0")},
+        {20, TASK("task_started", TSZ("00.019500"), "null")},
+        {22, PROGRESS(TSZ("00.021004"), "Starting failing task", "0.0")},
         {15002, COMMENT_HB},
-        {20030, TASK("task_failed", TS("20.029310"),
+        {20030, TASK("task_failed", TSZ("20.029310"),
                      "{\"error\": \"Simulated failure\", \"traceback\": \"Traceback (most "
                      "recent call last):\\nRuntimeError: Simulated failure\\n\"}")},
         {20031, CLOSE("task_failed")},
@@ -474,20 +479,22 @@ static struct stream envelope_live(void)
 {
     static const struct step steps[] = {
         {3, READY},
-        {40, ENV_TASK("task_started", TS("00.039001"), "null")},
-        {42, ENV_TASK("progress_update", TS("00.041220"),
-                      "{\"text\":\"Starting test task\",\"value\":0.0}")},
+        {4, ENVELOPE("version", "{\"version\": \"1.4.2\", \"environment\": \"production\", "
+                                "\"git_commit\": \"9f1e2d3\"}")},
+        {40, ENV_TASK("task_started", TSZ("00.039001"), "null")},
+        {42,
+         ENV_TASK("progress_update", TSZ("00.04122"), "{\"text\": \"Step 1/2\", \"value\": 0.5}")},
+        /* Broadcast: another client's task shows up too. */
+        {900, ENV_TASK_OF(OTHER_TASK_ID, "task_started", TSZ("00.899"), "null")},
         {15002, COMMENT_HB},
-        {22015,
-         ENV_TASK("progress_update", TS("22.014480"), "{\"text\":\"Step 1/1\",\"value\":1}")},
-        {22017, ENV_TASK("task_completed", TS("22.016002"),
-                         "{\"message\":\"Demo task completed\",\"steps_completed\":1,"
-                         "\"status\":\"success\"}")},
+        {22015, ENV_TASK("progress_update", TSZ("22"), "{\"text\": \"Step 2/2\", \"value\": 1.0}")},
+        {22017, ENV_TASK("task_completed", TSZ("22.016002"), "{\"status\": \"success\"}")},
+        {23000, ENV_TASK_OF(OTHER_TASK_ID, "task_failed", TSZ("22.999513"),
+                            "{\"error\": \"Task failed\", \"traceback\": \"Traceback (most recent "
+                            "call last):\\nRuntimeError: Task failed\\n\"}")},
         {30002, COMMENT_HB},
         {31000, READY},
-        {33000,
-         ENVELOPE("version", "{\"version\":\"1.4.3\",\"environment\":\"production\","
-                             "\"git_commit\":\"9f1e2d3\",\"correlation_id\":\"" REQ_ID "\"}")},
+        {33000, ENVELOPE("version", "{\"version\": \"1.4.3\", \"changelog\": \"Faster search\"}")},
         {45002, COMMENT_HB},
         {0, NULL},
     };
@@ -543,7 +550,7 @@ static void test_faithful_gateway(void **state)
     run_stream(&r, "version-stream-gateway", &st, "request_id", REQ_ID);
     EXPECT_NONE(&r);
     st = envelope_live();
-    run_stream(&r, "gateway-envelope", &st, "task_id", TASK_ID);
+    run_stream(&r, "gateway-envelope", &st, "request_id", REQ_ID);
     EXPECT_NONE(&r);
 }
 
@@ -776,24 +783,24 @@ static void test_mutations_envelope(void **state)
 
     /* Envelope without type. */
     st = envelope_live();
-    st.st_steps[stream_find(&st, "Step 1/1", 0)].s_bytes =
-        "data: {\"payload\":{\"event_type\":\"progress_update\"}}\n\n";
-    run_stream(&r, "gateway-envelope", &st, "task_id", TASK_ID);
+    st.st_steps[stream_find(&st, "Step 2/2", 0)].s_bytes =
+        "data: {\"payload\":{\"event_type\": \"progress_update\"}}\n\n";
+    run_stream(&r, "gateway-envelope", &st, "request_id", REQ_ID);
     EXPECT(&r, VIOLATION_SCHEMA);
     expect_message(&r, 0, "envelope without type");
 
     /* An enveloped payload breaking the baseline schema. */
     st = envelope_live();
-    st.st_steps[stream_find(&st, "Step 1/1", 0)].s_bytes =
-        ENV_TASK("progress_update", TS("22.014480"), "{\"text\":\"Step 1/1\",\"value\":1.5}");
-    run_stream(&r, "gateway-envelope", &st, "task_id", TASK_ID);
+    st.st_steps[stream_find(&st, "Step 2/2", 0)].s_bytes =
+        ENV_TASK("progress_update", TSZ("22"), "{\"text\": \"Step 2/2\", \"value\": 1.5}");
+    run_stream(&r, "gateway-envelope", &st, "request_id", REQ_ID);
     EXPECT(&r, VIOLATION_SCHEMA);
     expect_message(&r, 0, "/data/value");
 
     /* An envelope before ready. */
     st = envelope_live();
     stream_delete(&st, stream_find(&st, "ready", 0));
-    run_stream(&r, "gateway-envelope", &st, "task_id", TASK_ID);
+    run_stream(&r, "gateway-envelope", &st, "request_id", REQ_ID);
     EXPECT(&r, VIOLATION_ORDER);
 
     /* The backend refused: rejected, then the gateway ends the stream. */
@@ -806,11 +813,58 @@ static void test_mutations_envelope(void **state)
     EXPECT(&r, VIOLATION_STREAM_ENDED);
     expect_message(&r, 0, "\"rejected\"");
 
+    /* Refused for a missing request_id: 400 in-stream, then the end. */
+    static const struct step refused[] = {
+        {2, "event: rejected\ndata: {\"status\":400,\"message\":\"Bad Request\"}\n\n"},
+        {0, NULL},
+    };
+    st = stream_make(gateway_headers, refused, 3, true);
+    run_stream(&r, "gateway-envelope", &st, NULL, NULL);
+    EXPECT(&r, VIOLATION_STREAM_ENDED);
+    expect_message(&r, 0, "\"rejected\"");
+
+    /* A dropped ready: the version comes first. */
+    st = envelope_live();
+    stream_delete(&st, stream_find(&st, "ready", 0));
+    run_stream(&r, "gateway-envelope", &st, "request_id", REQ_ID);
+    EXPECT(&r, VIOLATION_ORDER);
+    expect_message(&r, 0, "event version not allowed in state \"connecting\"");
+
     /* The long-lived stream ending at all. */
     st = envelope_live();
     st.st_ends = true;
-    run_stream(&r, "gateway-envelope", &st, "task_id", TASK_ID);
+    run_stream(&r, "gateway-envelope", &st, "request_id", REQ_ID);
     EXPECT(&r, VIOLATION_STREAM_ENDED);
+}
+
+/* Gateway-era timestamps are pydantic v2's: Z, never the baseline's +00:00
+ * (an event serialized by an older backend), at most 6 fraction digits. */
+static void test_gateway_timestamps(void **state)
+{
+    (void)state;
+    struct stream st;
+    struct run r;
+
+    st = envelope_live();
+    st.st_steps[stream_find(&st, "Step 2/2", 0)].s_bytes =
+        ENV_TASK("progress_update", TS("22"), "{\"text\": \"Step 2/2\", \"value\": 1.0}");
+    run_stream(&r, "gateway-envelope", &st, "request_id", REQ_ID);
+    EXPECT(&r, VIOLATION_SCHEMA);
+    expect_message(&r, 0, "/timestamp");
+
+    st = envelope_live();
+    st.st_steps[stream_find(&st, "task_completed", 0)].s_bytes =
+        ENV_TASK("task_completed", TSZ("22.0160021"), "{\"status\": \"success\"}");
+    run_stream(&r, "gateway-envelope", &st, "request_id", REQ_ID);
+    EXPECT(&r, VIOLATION_SCHEMA);
+    expect_message(&r, 0, "/timestamp");
+
+    st = gw_task_completed();
+    st.st_steps[stream_find(&st, "task_started", 0)].s_bytes =
+        TASK("task_started", TS("00.034001"), "null");
+    run_stream(&r, "task-stream-gateway", &st, "task_id", TASK_ID);
+    EXPECT(&r, VIOLATION_SCHEMA);
+    expect_message(&r, 0, "/timestamp");
 }
 
 /* ---- across eras ---- */
@@ -826,9 +880,11 @@ static void test_eras_task(void **state)
     st = gw_task_failed();
     stream_delete(&st, stream_find(&st, "connection_open", 0));
     run_stream(&r, "task-stream", &st, "task_id", TASK_ID);
-    EXPECT(&r, VIOLATION_ORDER, VIOLATION_HEARTBEAT_MISSED, VIOLATION_SCHEMA);
-    expect_message(&r, 0, "task_event/task_started not allowed in state \"connecting\"");
-    expect_message(&r, 2, "/reason");
+    EXPECT(&r, VIOLATION_SCHEMA, VIOLATION_ORDER, VIOLATION_SCHEMA, VIOLATION_HEARTBEAT_MISSED,
+           VIOLATION_SCHEMA, VIOLATION_SCHEMA);
+    expect_message(&r, 0, "/timestamp");
+    expect_message(&r, 1, "task_event/task_started not allowed in state \"connecting\"");
+    expect_message(&r, 5, "/reason");
 
     /* The not-found error gained the task id (and lost connection_open). */
     st = gw_task_not_found();
@@ -840,19 +896,23 @@ static void test_eras_task(void **state)
      * heartbeats unknown, the failure closed with task_completed. */
     st = task_failed();
     run_stream(&r, "task-stream-gateway", &st, "task_id", TASK_ID);
-    EXPECT(&r, VIOLATION_HEADER, VIOLATION_UNKNOWN_EVENT, VIOLATION_ORDER);
-    expect_message(&r, 2, "connection_close/task_completed not allowed in state \"failed\"");
+    EXPECT(&r, VIOLATION_HEADER, VIOLATION_SCHEMA, VIOLATION_SCHEMA, VIOLATION_UNKNOWN_EVENT,
+           VIOLATION_SCHEMA, VIOLATION_ORDER);
+    expect_message(&r, 1, "/timestamp");
+    expect_message(&r, 5, "connection_close/task_completed not allowed in state \"failed\"");
 
     /* Long enough for the missing comments to show. */
     st = task_completed();
     run_stream(&r, "task-stream-gateway", &st, "task_id", TASK_ID);
-    EXPECT(&r, VIOLATION_HEADER, VIOLATION_UNKNOWN_EVENT, VIOLATION_UNKNOWN_EVENT,
-           VIOLATION_UNKNOWN_EVENT, VIOLATION_UNKNOWN_EVENT);
+    EXPECT(&r, VIOLATION_HEADER, VIOLATION_SCHEMA, VIOLATION_SCHEMA, VIOLATION_UNKNOWN_EVENT,
+           VIOLATION_UNKNOWN_EVENT, VIOLATION_UNKNOWN_EVENT, VIOLATION_UNKNOWN_EVENT,
+           VIOLATION_SCHEMA, VIOLATION_SCHEMA);
     st.st_steps[st.st_n - 1].s_t = 40000;
     st.st_end_t = 40001;
     run_stream(&r, "task-stream-gateway", &st, "task_id", TASK_ID);
-    EXPECT(&r, VIOLATION_HEADER, VIOLATION_UNKNOWN_EVENT, VIOLATION_UNKNOWN_EVENT,
-           VIOLATION_UNKNOWN_EVENT, VIOLATION_UNKNOWN_EVENT, VIOLATION_HEARTBEAT_MISSED);
+    EXPECT(&r, VIOLATION_HEADER, VIOLATION_SCHEMA, VIOLATION_SCHEMA, VIOLATION_UNKNOWN_EVENT,
+           VIOLATION_UNKNOWN_EVENT, VIOLATION_UNKNOWN_EVENT, VIOLATION_UNKNOWN_EVENT,
+           VIOLATION_SCHEMA, VIOLATION_SCHEMA, VIOLATION_HEARTBEAT_MISSED);
 
     st = task_not_found();
     run_stream(&r, "task-stream-gateway", &st, "task_id", TASK_ID);
@@ -893,11 +953,12 @@ static void test_eras_envelope(void **state)
     run_stream(&r, "task-stream-gateway", &st, "task_id", TASK_ID);
     EXPECT(&r, VIOLATION_UNKNOWN_EVENT, VIOLATION_UNKNOWN_EVENT, VIOLATION_UNKNOWN_EVENT,
            VIOLATION_UNKNOWN_EVENT, VIOLATION_UNKNOWN_EVENT, VIOLATION_UNKNOWN_EVENT,
+           VIOLATION_UNKNOWN_EVENT, VIOLATION_UNKNOWN_EVENT, VIOLATION_UNKNOWN_EVENT,
            VIOLATION_UNKNOWN_EVENT, VIOLATION_STREAM_ENDED);
 
     /* Late-2025 stream, 2026 contract: no ready, named lifecycle events. */
     st = gw_task_failed();
-    run_stream(&r, "gateway-envelope", &st, "task_id", TASK_ID);
+    run_stream(&r, "gateway-envelope", &st, "request_id", REQ_ID);
     EXPECT(&r, VIOLATION_UNKNOWN_EVENT, VIOLATION_ORDER, VIOLATION_UNKNOWN_EVENT,
            VIOLATION_STREAM_ENDED);
 }
@@ -912,6 +973,7 @@ int main(void)
         cmocka_unit_test(test_mutations_time_and_response),
         cmocka_unit_test(test_mutations_version),
         cmocka_unit_test(test_mutations_envelope),
+        cmocka_unit_test(test_gateway_timestamps),
         cmocka_unit_test(test_eras_task),
         cmocka_unit_test(test_eras_version),
         cmocka_unit_test(test_eras_envelope),
