@@ -4,8 +4,8 @@
  */
 #include "ssemon/cmd/cli.h"
 #include "ssemon/cmd/cmd.h"
-#include "ssemon/json/json_writer.h"
 #include "ssemon/core/sse_parser.h"
+#include "ssemon/json/json_writer.h"
 
 #include <errno.h>
 #include <fcntl.h>

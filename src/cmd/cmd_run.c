@@ -9,6 +9,8 @@
 #include "ssemon/base/clock.h"
 #include "ssemon/cmd/cli.h"
 #include "ssemon/cmd/cmd.h"
+#include "ssemon/cmd/monitor_setup.h"
+#include "ssemon/cmd/prober.h"
 #include "ssemon/config/config.h"
 #include "ssemon/io/deadline.h"
 #include "ssemon/io/journal_ids.h"
@@ -47,6 +49,12 @@ struct run_sub {
     struct journal_subject rs_subj;
 };
 
+/* Flood control of one probe's records, kept across reloads by name. */
+struct run_probe_rates {
+    char *rp_name;
+    struct journal_rates rp_rates;
+};
+
 struct run_daemon {
     struct event_base *rd_base;
     struct sub_engine *rd_engine;
@@ -55,6 +63,10 @@ struct run_daemon {
     struct config *rd_config;
     const char *rd_config_path;
     enum journal_target rd_target;
+
+    struct prober *rd_prober;
+    struct run_probe_rates *rd_probe_rates; /* one per probe of the configuration */
+    size_t rd_n_probe_rates;
 
     struct run_sub **rd_subs; /* enabled subscriptions, config order */
     size_t rd_n_subs;
@@ -94,17 +106,15 @@ static void run_usage(FILE *f)
 
 /* ---- records ---- */
 
-static void run_on_violation(void *ctx, struct monitor *m, const struct violation *v)
+/* Puts a violation in the recent list and the STATUS= counts. */
+static void run_recent_add(struct run_daemon *d, const char *subscription, const char *probe,
+                           const struct monitor_violation *mv, uint64_t now)
 {
-    struct run_sub *rs = ctx;
-    struct run_daemon *d = rs->rs_d;
-    uint64_t now = clock_mono_ms();
-    journal_sink_violation(d->rd_sink, &rs->rs_rates, &rs->rs_subj, v, now);
-
-    const struct monitor_stats *st = monitor_stats(m);
     struct status_recent *r = &d->rd_recent[d->rd_recent_next];
-    snprintf(r->sr_subscription, sizeof(r->sr_subscription), "%s", monitor_name(m));
-    r->sr_v = st->ms_last_violation;
+    snprintf(r->sr_subscription, sizeof(r->sr_subscription), "%s",
+             subscription != NULL ? subscription : "");
+    snprintf(r->sr_probe, sizeof(r->sr_probe), "%s", probe != NULL ? probe : "");
+    r->sr_v = *mv;
     d->rd_recent_next = (d->rd_recent_next + 1) % RUN_RECENT_MAX;
     if (d->rd_recent_n < RUN_RECENT_MAX)
         d->rd_recent_n++;
@@ -117,6 +127,23 @@ static void run_on_violation(void *ctx, struct monitor *m, const struct violatio
         d->rd_minute_count[slot] = 0;
     }
     d->rd_minute_count[slot]++;
+}
+
+static void run_on_violation(void *ctx, struct monitor *m, const struct violation *v)
+{
+    struct run_sub *rs = ctx;
+    struct run_daemon *d = rs->rs_d;
+    uint64_t now = clock_mono_ms();
+    journal_sink_violation(d->rd_sink, &rs->rs_rates, &rs->rs_subj, v, now);
+    run_recent_add(d, monitor_name(m), NULL, &monitor_stats(m)->ms_last_violation, now);
+}
+
+static void run_on_event(void *ctx, struct monitor *m, uint64_t now_ms,
+                         const struct validator_seen *s)
+{
+    struct run_sub *rs = ctx;
+    if (rs->rs_d->rd_prober != NULL)
+        prober_event(rs->rs_d->rd_prober, monitor_name(m), now_ms, s);
 }
 
 static void run_on_lifecycle(void *ctx, struct monitor *m, enum monitor_lifecycle what,
@@ -150,23 +177,10 @@ static void run_status_view(void *ctx, struct status_view *out)
     out->sv_n_recent = d->rd_recent_n;
     out->sv_generation = d->rd_generation;
     out->sv_journal = journal_sink_stats(d->rd_sink);
+    out->sv_n_probes = d->rd_prober != NULL ? prober_view(d->rd_prober, &out->sv_probes) : 0;
 }
 
 /* ---- subscriptions ---- */
-
-/* What the monitor of `cs` is given. Every pointer points into the
- * configuration, which outlives the monitor (run_sub holds a reference);
- * the sub_options carry the raw URL and secret headers for the engine. */
-static void run_monitor_options(const struct config_subscription *cs, struct monitor_options *o)
-{
-    memset(o, 0, sizeof(*o));
-    o->mo_name = config_subscription_name(cs);
-    o->mo_display_url = config_subscription_url_redacted(cs);
-    o->mo_contract = config_subscription_contract(cs);
-    config_subscription_sub_options(cs, &o->mo_sub);
-    config_subscription_validator_options(cs, &o->mo_val);
-    o->mo_healthy_window_ms = config_subscription_settings(cs)->cs_healthy_window_ms;
-}
 
 static struct run_sub *run_sub_new(struct run_daemon *d, struct config *cfg,
                                    const struct config_subscription *cs)
@@ -181,10 +195,11 @@ static struct run_sub *run_sub_new(struct run_daemon *d, struct config *cfg,
     rs->rs_subj.js_contract = config_subscription_contract(cs)->c_name;
     rs->rs_subj.js_url = config_subscription_url_redacted(cs);
     struct monitor_options mo;
-    run_monitor_options(cs, &mo);
+    monitor_setup_options(cs, &mo);
     const struct monitor_callbacks cbs = {
         .mc_on_violation = run_on_violation,
         .mc_on_lifecycle = run_on_lifecycle,
+        .mc_on_event = run_on_event,
     };
     rs->rs_mon = monitor_new(d->rd_engine, d->rd_base, &mo, &cbs, rs);
     if (rs->rs_mon == NULL || monitor_start(rs->rs_mon) != 0) {
@@ -269,6 +284,87 @@ static int run_apply(struct run_daemon *d, struct config *cfg, size_t *kept, siz
     return 0;
 }
 
+/* ---- probes ---- */
+
+static struct monitor *run_probe_monitor(void *ctx, const char *subscription)
+{
+    struct run_daemon *d = ctx;
+    for (size_t i = 0; i < d->rd_n_subs; i++)
+        if (strcmp(monitor_name(d->rd_subs[i]->rs_mon), subscription) == 0)
+            return d->rd_subs[i]->rs_mon;
+    return NULL;
+}
+
+static struct journal_rates *run_probe_rates(struct run_daemon *d, const char *probe)
+{
+    for (size_t i = 0; i < d->rd_n_probe_rates; i++)
+        if (strcmp(d->rd_probe_rates[i].rp_name, probe) == 0)
+            return &d->rd_probe_rates[i].rp_rates;
+    return NULL;
+}
+
+static void run_probe_violation(void *ctx, const char *probe, const char *run_id,
+                                const char *subscription, const struct violation *v)
+{
+    struct run_daemon *d = ctx;
+    uint64_t now = clock_mono_ms();
+    struct monitor *m = subscription != NULL ? run_probe_monitor(d, subscription) : NULL;
+    const struct journal_subject subj = {
+        .js_subscription = subscription,
+        .js_contract = m != NULL ? monitor_contract(m)->c_name : NULL,
+        .js_url = m != NULL ? monitor_display_url(m) : NULL,
+        .js_probe = probe,
+        .js_run_id = run_id,
+    };
+    journal_sink_violation(d->rd_sink, run_probe_rates(d, probe), &subj, v, now);
+    struct monitor_violation mv;
+    memset(&mv, 0, sizeof(mv));
+    mv.mv_class = v->v_class;
+    mv.mv_severity = v->v_severity;
+    snprintf(mv.mv_message, sizeof(mv.mv_message), "%s", v->v_message);
+    snprintf(mv.mv_event, sizeof(mv.mv_event), "%s", v->v_event != NULL ? v->v_event : "");
+    snprintf(mv.mv_state, sizeof(mv.mv_state), "%s", v->v_state != NULL ? v->v_state : "");
+    snprintf(mv.mv_excerpt, sizeof(mv.mv_excerpt), "%s", v->v_excerpt != NULL ? v->v_excerpt : "");
+    mv.mv_wall_ms = clock_wall_ms();
+    run_recent_add(d, subscription, probe, &mv, now);
+}
+
+static void run_probe_rates_free(struct run_probe_rates *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(r[i].rp_name);
+    free(r);
+}
+
+/* The probes of `cfg`: the prober keeps unchanged ones, and so does the
+ * flood control of their records. Returns 0, or -1 when out of memory. */
+static int run_apply_probes(struct run_daemon *d, struct config *cfg, size_t *kept, size_t *started)
+{
+    size_t n = config_probe_count(cfg);
+    struct run_probe_rates *rates = calloc(n > 0 ? n : 1, sizeof(*rates));
+    if (rates == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = config_probe_name(config_probe_at(cfg, i));
+        rates[i].rp_name = strdup(name);
+        if (rates[i].rp_name == NULL) {
+            run_probe_rates_free(rates, i);
+            return -1;
+        }
+        const struct journal_rates *old = run_probe_rates(d, name);
+        if (old != NULL)
+            rates[i].rp_rates = *old;
+    }
+    if (prober_apply(d->rd_prober, cfg, kept, started) != 0) {
+        run_probe_rates_free(rates, n);
+        return -1;
+    }
+    run_probe_rates_free(d->rd_probe_rates, d->rd_n_probe_rates);
+    d->rd_probe_rates = rates;
+    d->rd_n_probe_rates = n;
+    return 0;
+}
+
 /* ---- status line, watchdog, periodic work ---- */
 
 static void run_update_status(struct run_daemon *d)
@@ -284,10 +380,19 @@ static void run_update_status(struct run_daemon *d)
         if (minute - d->rd_minute_id[i] < RUN_STATUS_MINUTES)
             recent += d->rd_minute_count[i];
     const struct journal_stats *js = journal_sink_stats(d->rd_sink);
+    char probes[64] = "";
+    const struct status_probe *pv = NULL;
+    size_t np = d->rd_prober != NULL ? prober_view(d->rd_prober, &pv) : 0;
+    if (np > 0) {
+        size_t failing = 0;
+        for (size_t i = 0; i < np; i++)
+            failing += status_render_probe_failing(&pv[i]);
+        snprintf(probes, sizeof(probes), ", %zu/%zu probes passing", np - failing, np);
+    }
     char line[256];
-    snprintf(line, sizeof(line), "%zu/%zu healthy, %llu violation%s in %d min%s", healthy,
-             d->rd_n_subs, (unsigned long long)recent, recent == 1 ? "" : "s", RUN_STATUS_MINUTES,
-             js->js_up ? "" : "; journald unreachable, records on stderr");
+    snprintf(line, sizeof(line), "%zu/%zu healthy%s, %llu violation%s in %d min%s", healthy,
+             d->rd_n_subs, probes, (unsigned long long)recent, recent == 1 ? "" : "s",
+             RUN_STATUS_MINUTES, js->js_up ? "" : "; journald unreachable, records on stderr");
     if (strcmp(line, d->rd_last_status) != 0) {
         memcpy(d->rd_last_status, line, sizeof(line));
         notify_status(line);
@@ -308,6 +413,10 @@ static void run_on_period(void *ctx)
     uint64_t now = clock_mono_ms();
     for (size_t i = 0; i < d->rd_n_subs; i++)
         journal_sink_flush(d->rd_sink, &d->rd_subs[i]->rs_rates, &d->rd_subs[i]->rs_subj, now);
+    for (size_t i = 0; i < d->rd_n_probe_rates; i++) {
+        const struct journal_subject subj = {.js_probe = d->rd_probe_rates[i].rp_name};
+        journal_sink_flush(d->rd_sink, &d->rd_probe_rates[i].rp_rates, &subj, now);
+    }
     run_update_status(d);
     deadline_arm(&d->rd_period, RUN_PERIOD_MS);
 }
@@ -359,8 +468,10 @@ static void run_reload(struct run_daemon *d)
         d->rd_status = ns;
     }
     size_t before = d->rd_n_subs;
-    size_t kept, started;
-    if (run_apply(d, cfg, &kept, &started) != 0) {
+    size_t before_probes = config_probe_count(d->rd_config);
+    size_t kept, started, pkept = 0, pstarted = 0;
+    if (run_apply(d, cfg, &kept, &started) != 0 ||
+        run_apply_probes(d, cfg, &pkept, &pstarted) != 0) {
         journal_sink_daemon(d->rd_sink, JOURNAL_ID_RELOAD_REFUSED, 3,
                             "configuration reload refused: out of memory");
         config_unref(cfg);
@@ -372,8 +483,10 @@ static void run_reload(struct run_daemon *d)
     const struct config_settings *defs = config_defaults(cfg);
     journal_sink_set_rate(d->rd_sink, defs->cs_journal_burst, defs->cs_journal_interval_ms);
     snprintf(msg, sizeof(msg),
-             "configuration reloaded: %zu subscription%s kept, %zu started, %zu stopped", kept,
-             kept == 1 ? "" : "s", started, before - kept);
+             "configuration reloaded: %zu subscription%s kept, %zu started, %zu stopped; "
+             "%zu probe%s kept, %zu started, %zu stopped",
+             kept, kept == 1 ? "" : "s", started, before - kept, pkept, pkept == 1 ? "" : "s",
+             pstarted, before_probes - pkept);
     journal_sink_daemon(d->rd_sink, JOURNAL_ID_RELOADED, 5, msg);
     notify_ready();
     run_update_status(d);
@@ -452,6 +565,9 @@ static int run_parse_args(int argc, char **argv, const char **path, enum journal
 
 static void run_teardown(struct run_daemon *d)
 {
+    prober_free(d->rd_prober);
+    d->rd_prober = NULL;
+    run_probe_rates_free(d->rd_probe_rates, d->rd_n_probe_rates);
     for (size_t i = 0; i < d->rd_n_subs; i++)
         run_sub_free(d->rd_subs[i]);
     free(d->rd_subs);
@@ -518,6 +634,17 @@ static int run_start(struct run_daemon *d)
         return -1;
     size_t kept, started;
     if (run_apply(d, d->rd_config, &kept, &started) != 0)
+        return -1;
+    const struct prober_host ph = {
+        .ph_base = d->rd_base,
+        .ph_engine = d->rd_engine,
+        .ph_monitor = run_probe_monitor,
+        .ph_on_violation = run_probe_violation,
+        .ph_ctx = d,
+        .ph_scheduled = true,
+    };
+    d->rd_prober = prober_new(&ph);
+    if (d->rd_prober == NULL || run_apply_probes(d, d->rd_config, &kept, &started) != 0)
         return -1;
     return 0;
 }

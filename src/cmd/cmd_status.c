@@ -47,7 +47,10 @@ static void cmd_status_usage(FILE *f)
           "               " CMD_STATUS_DEFAULT_URL ") or unix:/PATH for a unix socket\n"
           "  --json       print the JSON document as the daemon sent it\n"
           "  -h, --help   show this help\n"
-          "Exit status: 0 when every subscription shown is healthy, 1 when one is not,\n"
+          "Below the subscriptions, the probes: last result, runs, failures, the last\n"
+          "failure, and per expectation its last result and p50/p99 delivery time.\n"
+          "Exit status: 0 when every subscription and probe shown is healthy, 1 when\n"
+          "one is not,\n"
           "2 when the daemon cannot be reached or answers with an error, or on a usage\n"
           "error.\n",
           f);
@@ -234,6 +237,33 @@ static size_t cmd_status_terminal_columns(void)
     return 0;
 }
 
+/* "CLASS AGE: MESSAGE" of a violation object, the message fitted to what is
+ * left of `columns` after `used` (or CMD_STATUS_MESSAGE_COLUMNS without a
+ * terminal); "-" when `v` is not an object. */
+static void cmd_status_violation_text(const json_t *v, size_t used, size_t columns, time_t now,
+                                      char *out, size_t size)
+{
+    if (!json_is_object(v)) {
+        snprintf(out, size, "-");
+        return;
+    }
+    char age[32] = "";
+    long long at = cmd_status_parse_time(cmd_status_str(v, "at", NULL));
+    if (at >= 0)
+        cmd_status_format_age((long long)now - at, age, sizeof(age));
+    char head[128];
+    snprintf(head, sizeof(head), "%s%s%s: ", cmd_status_str(v, "class", "?"),
+             age[0] != '\0' ? " " : "", age);
+    size_t room = CMD_STATUS_MESSAGE_COLUMNS;
+    if (columns > 0) {
+        used += strlen(head);
+        room = columns > used + 3 ? columns - used : 3;
+    }
+    char msg[512];
+    cmd_status_fit(cmd_status_str(v, "message", ""), room, msg, sizeof(msg));
+    snprintf(out, size, "%s%s", head, msg);
+}
+
 /* Whether the subscription object says healthy; prints its line. */
 static bool cmd_status_print_row(const json_t *sub, int name_width, size_t columns, time_t now)
 {
@@ -248,29 +278,73 @@ static bool cmd_status_print_row(const json_t *sub, int name_width, size_t colum
     if ((size_t)n >= sizeof(line))
         n = (int)sizeof(line) - 1;
 
-    const json_t *lv = json_object_get(sub, "last_violation");
     char last[768];
-    if (!json_is_object(lv)) {
-        snprintf(last, sizeof(last), "-");
-    } else {
-        char age[32] = "";
-        long long at = cmd_status_parse_time(cmd_status_str(lv, "at", NULL));
-        if (at >= 0)
-            cmd_status_format_age((long long)now - at, age, sizeof(age));
-        char head[128];
-        snprintf(head, sizeof(head), "%s%s%s: ", cmd_status_str(lv, "class", "?"),
-                 age[0] != '\0' ? " " : "", age);
-        size_t room = CMD_STATUS_MESSAGE_COLUMNS;
-        if (columns > 0) {
-            size_t used = (size_t)n + strlen(head);
-            room = columns > used + 3 ? columns - used : 3;
-        }
-        char msg[512];
-        cmd_status_fit(cmd_status_str(lv, "message", ""), room, msg, sizeof(msg));
-        snprintf(last, sizeof(last), "%s%s", head, msg);
-    }
+    cmd_status_violation_text(json_object_get(sub, "last_violation"), (size_t)n, columns, now, last,
+                              sizeof(last));
     printf("%s%s\n", line, last);
     return healthy;
+}
+
+/* "p50/p99" of a delivery entry in ms, or "-". */
+static void cmd_status_delivery(const json_t *d, char *buf, size_t size)
+{
+    const json_t *p50 = json_object_get(d, "p50_ms");
+    const json_t *p99 = json_object_get(d, "p99_ms");
+    if (!json_is_integer(p50) || !json_is_integer(p99))
+        snprintf(buf, size, "-");
+    else
+        snprintf(buf, size, "%lld/%lld ms", (long long)json_integer_value(p50),
+                 (long long)json_integer_value(p99));
+}
+
+/* The probes below the subscriptions: one line per probe, its last result
+ * and the last failure, then one indented line per expectation with its
+ * last result and p50/p99 delivery. Returns whether every probe is
+ * healthy. */
+static bool cmd_status_print_probes(const json_t *probes, size_t columns, time_t now)
+{
+    size_t n = json_array_size(probes);
+    if (n == 0)
+        return true;
+    int name_width = 5;
+    for (size_t i = 0; i < n; i++) {
+        int len = (int)strlen(cmd_status_str(json_array_get(probes, i), "name", "?"));
+        if (len > name_width)
+            name_width = len;
+    }
+    printf("\n%-*s  %-8s  %-7s  %6s  %8s  %7s  %s\n", name_width, "PROBE", "LAST", "HEALTHY",
+           "RUNS", "FAILURES", "SKIPPED", "LAST FAILURE");
+    bool all = true;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *p = json_array_get(probes, i);
+        bool healthy = json_is_true(json_object_get(p, "healthy"));
+        all = all && healthy;
+        const json_t *last = json_object_get(p, "last_run");
+        char line[1024];
+        int k = snprintf(line, sizeof(line), "%-*s  %-8s  %-7s  %6llu  %8llu  %7llu  ", name_width,
+                         cmd_status_str(p, "name", "?"),
+                         json_is_object(last) ? cmd_status_str(last, "result", "?") : "-",
+                         healthy ? "yes" : "NO", cmd_status_uint(p, "runs"),
+                         cmd_status_uint(p, "failures"), cmd_status_uint(p, "skipped"));
+        if (k < 0)
+            k = 0;
+        char fail[768];
+        cmd_status_violation_text(json_object_get(p, "last_failure"), (size_t)k, columns, now, fail,
+                                  sizeof(fail));
+        printf("%s%s\n", line, fail);
+        const json_t *steps = json_is_object(last) ? json_object_get(last, "steps") : NULL;
+        const json_t *delivery = json_object_get(p, "delivery");
+        for (size_t s = 0; s < json_array_size(delivery); s++) {
+            const json_t *d = json_array_get(delivery, s);
+            const json_t *st = json_array_get(steps, s);
+            char pq[64];
+            cmd_status_delivery(d, pq, sizeof(pq));
+            printf("  %s %s: last %s, delivery p50/p99 %s\n",
+                   cmd_status_str(d, "subscription", "?"), cmd_status_str(d, "event", "?"),
+                   st != NULL ? cmd_status_str(st, "result", "-") : "-", pq);
+        }
+    }
+    return all;
 }
 
 /* Prints the table; returns the exit status. */
@@ -298,6 +372,8 @@ static int cmd_status_print_table(const json_t *doc, bool one)
         if (!cmd_status_print_row(sub, name_width, columns, now))
             all_healthy = false;
     }
+    if (!one && !cmd_status_print_probes(json_object_get(doc, "probes"), columns, now))
+        all_healthy = false;
     return all_healthy ? 0 : 1;
 }
 
@@ -311,6 +387,10 @@ static int cmd_status_health_of(const json_t *doc, bool one)
         return cmd_status_fail("unexpected answer from the daemon: no subscription list");
     for (size_t i = 0; i < json_array_size(subs); i++)
         if (!json_is_true(json_object_get(json_array_get(subs, i), "healthy")))
+            return 1;
+    const json_t *probes = json_object_get(doc, "probes");
+    for (size_t i = 0; i < json_array_size(probes); i++)
+        if (!json_is_true(json_object_get(json_array_get(probes, i), "healthy")))
             return 1;
     return 0;
 }

@@ -21,6 +21,7 @@ static const struct main_command main_commands[] = {
     {"watch", cmd_watch, true, "subscribe to a URL, print events and connection changes"},
     {"check", cmd_check, true, "validate a stream (URL, file, recording) against a contract"},
     {"run", cmd_run, true, "run the monitor daemon (foreground, systemd Type=notify)"},
+    {"probe", cmd_probe, true, "run configured probes once: trigger, expect, measure delivery"},
     {"status", cmd_status, true, "show a running daemon's subscriptions and their health"},
     {"check-config", cmd_check_config, true, "validate the daemon's configuration file"},
 };

@@ -60,8 +60,8 @@ const char *monitor_state_name(enum monitor_state s)
     return monitor_state_names[s];
 }
 
-static void monitor_observe(struct monitor_histogram *h, const double *bounds, size_t n,
-                            double seconds)
+void monitor_histogram_observe(struct monitor_histogram *h, const double *bounds, size_t n,
+                               double seconds)
 {
     size_t i = 0;
     while (i < n && seconds > bounds[i])
@@ -81,16 +81,18 @@ static void monitor_after_input(struct monitor *m)
         m->m_seen_heartbeats = vs->vs_heartbeats;
         m->m_st.ms_heartbeats++;
         m->m_st.ms_last_heartbeat_wall_ms = clock_wall_ms();
-        monitor_observe(&m->m_st.ms_gap, monitor_gap_bounds, MONITOR_GAP_BUCKETS,
-                        (double)vs->vs_last_heartbeat_gap_ms / 1000.0);
+        monitor_histogram_observe(&m->m_st.ms_gap, monitor_gap_bounds, MONITOR_GAP_BUCKETS,
+                                  (double)vs->vs_last_heartbeat_gap_ms / 1000.0);
         if (vs->vs_hb_limit_ms > 0)
-            monitor_observe(&m->m_st.ms_gap_ratio, monitor_ratio_bounds, MONITOR_RATIO_BUCKETS,
-                            (double)vs->vs_last_heartbeat_gap_ms / (double)vs->vs_hb_limit_ms);
+            monitor_histogram_observe(
+                &m->m_st.ms_gap_ratio, monitor_ratio_bounds, MONITOR_RATIO_BUCKETS,
+                (double)vs->vs_last_heartbeat_gap_ms / (double)vs->vs_hb_limit_ms);
     }
     if (!m->m_latency_seen && vs->vs_first_event_latency_ms != UINT64_MAX) {
         m->m_latency_seen = true;
-        monitor_observe(&m->m_st.ms_latency, monitor_latency_bounds, MONITOR_LATENCY_BUCKETS,
-                        (double)vs->vs_first_event_latency_ms / 1000.0);
+        monitor_histogram_observe(&m->m_st.ms_latency, monitor_latency_bounds,
+                                  MONITOR_LATENCY_BUCKETS,
+                                  (double)vs->vs_first_event_latency_ms / 1000.0);
     }
 }
 

@@ -44,12 +44,16 @@ static void status_render_json_opt_text(struct json_writer *w, const char *s)
 }
 
 static void status_render_json_violation(struct json_writer *w, const char *subscription,
-                                         const struct monitor_violation *mv)
+                                         const char *probe, const struct monitor_violation *mv)
 {
     json_writer_object_begin(w);
     if (subscription != NULL) {
         JSON_WRITER_KEY(w, "subscription");
-        json_writer_cstring(w, subscription);
+        status_render_json_opt_text(w, subscription);
+    }
+    if (probe != NULL && probe[0] != '\0') {
+        JSON_WRITER_KEY(w, "probe");
+        json_writer_cstring(w, probe);
     }
     JSON_WRITER_KEY(w, "class");
     json_writer_cstring(w, violation_class_name(mv->mv_class));
@@ -102,7 +106,7 @@ static void status_render_json_subscription(struct json_writer *w, const struct 
     json_writer_uint(w, st->ms_violations_total);
     JSON_WRITER_KEY(w, "by_class");
     json_writer_object_begin(w);
-    for (int c = 0; c < VIOLATION_CLASS_COUNT; c++) {
+    for (int c = 0; c < VIOLATION_STREAM_CLASS_COUNT; c++) {
         json_writer_key(w, violation_class_name((enum violation_class)c));
         json_writer_uint(w, st->ms_violations[c]);
     }
@@ -110,7 +114,7 @@ static void status_render_json_subscription(struct json_writer *w, const struct 
     json_writer_object_end(w);
     JSON_WRITER_KEY(w, "last_violation");
     if (st->ms_has_last_violation)
-        status_render_json_violation(w, NULL, &st->ms_last_violation);
+        status_render_json_violation(w, NULL, NULL, &st->ms_last_violation);
     else
         json_writer_null(w);
     json_writer_object_end(w);
@@ -190,6 +194,149 @@ static void status_render_rows_get(const struct status_render_rows *rs, size_t i
 /* One /status render: the rows, the text before the first subscription
  * and after the last (both written at the start: the daemon-wide fields
  * and the recent violations, as they were then), and the cursor. */
+/* ---- probes ---- */
+
+const double status_probe_bounds[STATUS_PROBE_BUCKETS] = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+};
+_Static_assert(STATUS_PROBE_BUCKETS < 16, "struct monitor_histogram keeps 16 counts");
+
+static void status_render_json_ms(struct json_writer *w, uint64_t ms)
+{
+    if (ms == UINT64_MAX)
+        json_writer_null(w);
+    else
+        json_writer_uint(w, ms);
+}
+
+bool status_render_probe_failing(const struct status_probe *p)
+{
+    return p->sp_has_finished && !p->sp_success;
+}
+
+static void status_render_json_probe(struct json_writer *w, const struct status_probe *p)
+{
+    json_writer_object_begin(w);
+    JSON_WRITER_KEY(w, "name");
+    json_writer_cstring(w, p->sp_name);
+    JSON_WRITER_KEY(w, "every_s");
+    json_writer_double(w, (double)p->sp_every_ms / 1000.0);
+    JSON_WRITER_KEY(w, "runs");
+    json_writer_uint(w, p->sp_runs);
+    JSON_WRITER_KEY(w, "failures");
+    json_writer_uint(w, p->sp_failures_total);
+    JSON_WRITER_KEY(w, "failures_by_class");
+    json_writer_object_begin(w);
+    for (int c = 0; c < VIOLATION_CLASS_COUNT; c++)
+        if (p->sp_failures[c] > 0) {
+            json_writer_key(w, violation_class_name((enum violation_class)c));
+            json_writer_uint(w, p->sp_failures[c]);
+        }
+    json_writer_object_end(w);
+    JSON_WRITER_KEY(w, "skipped");
+    json_writer_uint(w, p->sp_skipped);
+    JSON_WRITER_KEY(w, "healthy");
+    json_writer_bool(w, !status_render_probe_failing(p));
+    JSON_WRITER_KEY(w, "running");
+    json_writer_bool(w, p->sp_running);
+    JSON_WRITER_KEY(w, "last_run");
+    if (p->sp_last_run_id == NULL || p->sp_last_result == NULL) {
+        json_writer_null(w);
+    } else {
+        json_writer_object_begin(w);
+        JSON_WRITER_KEY(w, "run_id");
+        json_writer_cstring(w, p->sp_last_run_id);
+        JSON_WRITER_KEY(w, "started_at");
+        status_render_json_time(w, p->sp_last_started_wall_ms);
+        JSON_WRITER_KEY(w, "result");
+        json_writer_cstring(w, p->sp_last_result);
+        JSON_WRITER_KEY(w, "duration_ms");
+        json_writer_uint(w, p->sp_last_duration_ms);
+        JSON_WRITER_KEY(w, "captures");
+        json_writer_object_begin(w);
+        for (size_t i = 0; i < p->sp_n_captures; i++) {
+            json_writer_key(w, p->sp_captures[i].spc_name);
+            if (p->sp_captures[i].spc_value != NULL)
+                json_writer_cstring(w, p->sp_captures[i].spc_value);
+            else
+                json_writer_null(w);
+        }
+        json_writer_object_end(w);
+        JSON_WRITER_KEY(w, "steps");
+        json_writer_array_begin(w);
+        for (size_t i = 0; i < p->sp_n_steps; i++) {
+            const struct status_probe_step *st = &p->sp_steps[i];
+            json_writer_object_begin(w);
+            JSON_WRITER_KEY(w, "subscription");
+            json_writer_cstring(w, st->sps_subscription);
+            JSON_WRITER_KEY(w, "event");
+            json_writer_cstring(w, st->sps_event);
+            JSON_WRITER_KEY(w, "result");
+            if (st->sps_last_result != NULL && strcmp(p->sp_last_result, "skipped") != 0)
+                json_writer_cstring(w, st->sps_last_result);
+            else
+                json_writer_null(w);
+            JSON_WRITER_KEY(w, "delivery_ms");
+            status_render_json_ms(w, strcmp(p->sp_last_result, "skipped") != 0
+                                         ? st->sps_last_delivery_ms
+                                         : UINT64_MAX);
+            json_writer_object_end(w);
+        }
+        json_writer_array_end(w);
+        json_writer_object_end(w);
+    }
+    JSON_WRITER_KEY(w, "delivery");
+    json_writer_array_begin(w);
+    for (size_t i = 0; i < p->sp_n_steps; i++) {
+        const struct status_probe_step *st = &p->sp_steps[i];
+        json_writer_object_begin(w);
+        JSON_WRITER_KEY(w, "subscription");
+        json_writer_cstring(w, st->sps_subscription);
+        JSON_WRITER_KEY(w, "event");
+        json_writer_cstring(w, st->sps_event);
+        JSON_WRITER_KEY(w, "count");
+        json_writer_uint(w, st->sps_delivery.mh_count);
+        JSON_WRITER_KEY(w, "p50_ms");
+        status_render_json_ms(w, st->sps_p50_ms);
+        JSON_WRITER_KEY(w, "p99_ms");
+        status_render_json_ms(w, st->sps_p99_ms);
+        json_writer_object_end(w);
+    }
+    json_writer_array_end(w);
+    JSON_WRITER_KEY(w, "last_failure");
+    if (p->sp_last_failure == NULL) {
+        json_writer_null(w);
+    } else {
+        json_writer_object_begin(w);
+        JSON_WRITER_KEY(w, "class");
+        json_writer_cstring(w, violation_class_name(p->sp_last_failure_class));
+        JSON_WRITER_KEY(w, "message");
+        json_writer_cstring(w, p->sp_last_failure);
+        JSON_WRITER_KEY(w, "at");
+        status_render_json_time(w, p->sp_last_failure_wall_ms);
+        json_writer_object_end(w);
+    }
+    json_writer_object_end(w);
+}
+
+/* The "probes" array, on a writer of its own, appended to `w`. */
+static bool status_render_json_probes(struct json_writer *w, const struct status_view *v)
+{
+    struct json_writer o;
+    json_writer_init(&o);
+    json_writer_array_begin(&o);
+    for (size_t i = 0; i < v->sv_n_probes; i++)
+        status_render_json_probe(&o, &v->sv_probes[i]);
+    json_writer_array_end(&o);
+    size_t len;
+    const char *text = json_writer_text(&o, &len);
+    bool ok = !json_writer_failed(&o) && text != NULL;
+    if (ok)
+        json_writer_append(w, text, len);
+    json_writer_free(&o);
+    return ok;
+}
+
 struct status_json {
     struct status_row *sj_rows; /* owned copy */
     size_t sj_n;
@@ -249,8 +396,11 @@ static struct status_json *status_render_json_new(const struct status_render_row
     json_writer_append(&w, "],\"recent_violations\":", 22);
     json_writer_array_begin(&w);
     for (size_t i = 0; i < v->sv_n_recent; i++)
-        status_render_json_violation(&w, v->sv_recent[i].sr_subscription, &v->sv_recent[i].sr_v);
+        status_render_json_violation(&w, v->sv_recent[i].sr_subscription, v->sv_recent[i].sr_probe,
+                                     &v->sv_recent[i].sr_v);
     json_writer_array_end(&w);
+    json_writer_append(&w, ",\"probes\":", 10);
+    failed = failed || !status_render_json_probes(&w, v);
     if (v->sv_journal != NULL) {
         json_writer_append(&w, ",\"journal\":", 11);
         failed = failed || !status_render_json_journal(&w, v->sv_journal);
@@ -596,6 +746,9 @@ struct status_metrics {
     struct status_render_piece sm_open[STATUS_RENDER_FAM_COUNT]; /* `NAME{subscription="` */
     struct status_render_piece sm_class[VIOLATION_CLASS_COUNT];
     struct status_render_hist_pieces sm_hist[3];
+    char *sm_probes; /* the ssemon_probe_* families, rendered at the start */
+    size_t sm_probes_len;
+    bool sm_probes_done;
     /* The cursor: family, and row within it (header written once). */
     size_t sm_family;
     size_t sm_row;
@@ -611,6 +764,7 @@ void status_render_metrics_free(struct status_metrics *m)
     free(m->sm_label);
     free(m->sm_label_len);
     free(m->sm_arena);
+    free(m->sm_probes);
     free(m);
 }
 
@@ -635,6 +789,147 @@ static bool status_render_hist_pieces_init(struct status_render_hist_pieces *h, 
         ok = status_render_piece_set(&h->sh_le[b], "\",le=\"", bound, "\"} ");
     }
     return ok;
+}
+
+/* ---- the probes' families ---- */
+
+static void status_render_metric_family(struct json_writer *w,
+                                        const struct status_render_family *f);
+
+static void status_render_probe_head(struct json_writer *w, const char *name, const char *type,
+                                     const char *help)
+{
+    const struct status_render_family f = {name, type, help};
+    status_render_metric_family(w, &f);
+}
+
+/* NAME{probe="P"SUFFIX VALUE\n, where SUFFIX closes the labels. */
+static void status_render_probe_open(struct json_writer *w, const char *name,
+                                     const struct status_probe *p)
+{
+    status_render_put(w, name);
+    status_render_put(w, "{probe=\"");
+    status_render_put_label_value(w, p->sp_name);
+    json_writer_append(w, "\"", 1);
+}
+
+static void status_render_probe_hist(struct json_writer *w, const char *name,
+                                     const struct status_probe *p, const char *sub,
+                                     const char *event, const struct monitor_histogram *h)
+{
+    char bucket[128], sum[128], count[128];
+    snprintf(bucket, sizeof(bucket), "%s_bucket", name);
+    snprintf(sum, sizeof(sum), "%s_sum", name);
+    snprintf(count, sizeof(count), "%s_count", name);
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b <= STATUS_PROBE_BUCKETS; b++) {
+        cumulative += h->mh_counts[b];
+        status_render_probe_open(w, bucket, p);
+        if (sub != NULL) {
+            status_render_put(w, ",subscription=\"");
+            status_render_put_label_value(w, sub);
+            status_render_put(w, "\",event=\"");
+            status_render_put_label_value(w, event);
+            json_writer_append(w, "\"", 1);
+        }
+        status_render_put(w, ",le=\"");
+        if (b < STATUS_PROBE_BUCKETS) {
+            char bound[NUMFMT_DOUBLE_MAX];
+            status_render_format_double(bound, sizeof(bound), status_probe_bounds[b]);
+            status_render_put(w, bound);
+        } else {
+            status_render_put(w, "+Inf");
+        }
+        status_render_put(w, "\"} ");
+        status_render_put_u64(w, cumulative);
+        json_writer_append(w, "\n", 1);
+    }
+    const char *names[2] = {sum, count};
+    for (int k = 0; k < 2; k++) {
+        status_render_probe_open(w, names[k], p);
+        if (sub != NULL) {
+            status_render_put(w, ",subscription=\"");
+            status_render_put_label_value(w, sub);
+            status_render_put(w, "\",event=\"");
+            status_render_put_label_value(w, event);
+            json_writer_append(w, "\"", 1);
+        }
+        status_render_put(w, "} ");
+        if (k == 0)
+            status_render_put_fixed(w, h->mh_sum_micro, 6);
+        else
+            status_render_put_u64(w, cumulative);
+        json_writer_append(w, "\n", 1);
+    }
+}
+
+static void status_render_metric_probes(struct json_writer *w, const struct status_view *v)
+{
+    status_render_probe_head(w, "ssemon_probe_runs_total", "counter",
+                             "Probe runs that finished (succeeded or failed); skipped runs are not "
+                             "counted here.");
+    for (size_t i = 0; i < v->sv_n_probes; i++) {
+        status_render_probe_open(w, "ssemon_probe_runs_total", &v->sv_probes[i]);
+        status_render_put(w, "} ");
+        status_render_put_u64(w, v->sv_probes[i].sp_runs);
+        json_writer_append(w, "\n", 1);
+    }
+    status_render_probe_head(w, "ssemon_probe_failures_total", "counter",
+                             "Failed probe runs, by the class of violation that failed them (a run "
+                             "failing for two classes counts for both; every class is listed).");
+    for (size_t i = 0; i < v->sv_n_probes; i++)
+        for (int c = 0; c < VIOLATION_CLASS_COUNT; c++) {
+            status_render_probe_open(w, "ssemon_probe_failures_total", &v->sv_probes[i]);
+            status_render_put(w, ",class=\"");
+            status_render_put(w, violation_class_name((enum violation_class)c));
+            status_render_put(w, "\"} ");
+            status_render_put_u64(w, v->sv_probes[i].sp_failures[c]);
+            json_writer_append(w, "\n", 1);
+        }
+    status_render_probe_head(w, "ssemon_probe_skipped_total", "counter",
+                             "Probe runs not triggered because a subscription they expect events "
+                             "on was not streaming.");
+    for (size_t i = 0; i < v->sv_n_probes; i++) {
+        status_render_probe_open(w, "ssemon_probe_skipped_total", &v->sv_probes[i]);
+        status_render_put(w, "} ");
+        status_render_put_u64(w, v->sv_probes[i].sp_skipped);
+        json_writer_append(w, "\n", 1);
+    }
+    status_render_probe_head(w, "ssemon_probe_success", "gauge",
+                             "1 when the probe's last finished run succeeded, 0 when it failed or "
+                             "no run has finished yet.");
+    for (size_t i = 0; i < v->sv_n_probes; i++) {
+        const struct status_probe *p = &v->sv_probes[i];
+        status_render_probe_open(w, "ssemon_probe_success", p);
+        status_render_put(w, p->sp_has_finished && p->sp_success ? "} 1\n" : "} 0\n");
+    }
+    status_render_probe_head(w, "ssemon_probe_last_run_timestamp_seconds", "gauge",
+                             "When the probe's last run (finished or skipped) started, in seconds "
+                             "since the Unix epoch; 0 before the first.");
+    for (size_t i = 0; i < v->sv_n_probes; i++) {
+        const struct status_probe *p = &v->sv_probes[i];
+        status_render_probe_open(w, "ssemon_probe_last_run_timestamp_seconds", p);
+        status_render_put(w, "} ");
+        status_render_put_ms_as_seconds(w,
+                                        p->sp_last_run_id != NULL ? p->sp_last_started_wall_ms : 0);
+        json_writer_append(w, "\n", 1);
+    }
+    status_render_probe_head(w, "ssemon_probe_delivery_seconds", "histogram",
+                             "Time from the start of the probe's trigger request to the event "
+                             "that met an expectation (subscription, event), or to a probe "
+                             "stream's final state (subscription=\"stream/N\", event=\"final\").");
+    for (size_t i = 0; i < v->sv_n_probes; i++) {
+        const struct status_probe *p = &v->sv_probes[i];
+        for (size_t k = 0; k < p->sp_n_steps; k++)
+            status_render_probe_hist(w, "ssemon_probe_delivery_seconds", p,
+                                     p->sp_steps[k].sps_subscription, p->sp_steps[k].sps_event,
+                                     &p->sp_steps[k].sps_delivery);
+    }
+    status_render_probe_head(w, "ssemon_probe_trigger_duration_seconds", "histogram",
+                             "Time the probe's trigger request took, to its complete response.");
+    for (size_t i = 0; i < v->sv_n_probes; i++)
+        status_render_probe_hist(w, "ssemon_probe_trigger_duration_seconds", &v->sv_probes[i], NULL,
+                                 NULL, &v->sv_probes[i].sp_trigger);
 }
 
 static struct status_metrics *status_render_metrics_new(const struct status_render_rows *rs)
@@ -708,6 +1003,18 @@ static struct status_metrics *status_render_metrics_new(const struct status_rend
         monitor_latency_bounds, MONITOR_LATENCY_BUCKETS);
     if (!ok)
         goto fail;
+    if (v->sv_n_probes > 0) {
+        struct json_writer pw;
+        json_writer_init(&pw);
+        status_render_metric_probes(&pw, v);
+        if (json_writer_failed(&pw)) {
+            json_writer_free(&pw);
+            goto fail;
+        }
+        m->sm_probes = json_writer_detach(&pw, &m->sm_probes_len);
+        if (m->sm_probes == NULL)
+            goto fail;
+    }
     return m;
 fail:
     status_render_metrics_free(m);
@@ -857,12 +1164,12 @@ static void status_render_metric_histogram(struct json_writer *w, const struct s
 static void status_render_metric_violations(struct json_writer *w, const struct status_metrics *m,
                                             size_t i)
 {
-    char *o = json_writer_claim(w, VIOLATION_CLASS_COUNT * status_render_line_max(m, i));
+    char *o = json_writer_claim(w, VIOLATION_STREAM_CLASS_COUNT * status_render_line_max(m, i));
     if (o == NULL)
         return;
     char *start = o;
     const struct monitor_stats *st = m->sm_rows[i].row_stats;
-    for (int c = 0; c < VIOLATION_CLASS_COUNT; c++) {
+    for (int c = 0; c < VIOLATION_STREAM_CLASS_COUNT; c++) {
         o = status_render_head(o, m, i, &m->sm_open[STATUS_RENDER_FAM_VIOLATIONS], &m->sm_class[c]);
         o = numfmt_u64(o, st->ms_violations[c]);
         *o++ = '\n';
@@ -1005,6 +1312,13 @@ bool status_render_metrics_next(struct status_metrics *m, struct json_writer *w,
         m->sm_family++;
         m->sm_row = 0;
         m->sm_header_done = false;
+    }
+    if (!m->sm_probes_done) {
+        if (json_writer_text_len(w) - start >= min_bytes)
+            return false;
+        if (m->sm_probes != NULL)
+            json_writer_append(w, m->sm_probes, m->sm_probes_len);
+        m->sm_probes_done = true;
     }
     return true;
 }

@@ -697,6 +697,16 @@ static void status_server_readyz(struct status_server *s, struct evhttp_request 
         json_writer_append(w, name, strlen(name));
         json_writer_append(w, "\n", 1);
     }
+    /* A probe whose last run failed: a path through the system is broken. */
+    for (size_t i = 0; i < v->sv_n_probes; i++) {
+        const struct status_probe *p = &v->sv_probes[i];
+        if (!status_render_probe_failing(p))
+            continue;
+        ready = false;
+        json_writer_append(w, "probe ", 6);
+        json_writer_append(w, p->sp_name, strlen(p->sp_name));
+        json_writer_append(w, "\n", 1);
+    }
     if (ready) {
         status_server_reply_text(req, 200, "OK", "ok\n");
         return;

@@ -210,7 +210,7 @@ static void test_json_document(void **state)
     char keys[1024];
     keys_of(doc, keys, sizeof(keys));
     assert_string_equal(
-        keys, "version,started_at,uptime_s,config,subscriptions,recent_violations,journal");
+        keys, "version,started_at,uptime_s,config,subscriptions,recent_violations,probes,journal");
     assert_string_equal(json_string_value(json_object_get(doc, "version")), "9.8.7");
     assert_string_equal(json_string_value(json_object_get(doc, "started_at")),
                         "2023-11-14T22:13:20.123Z");
@@ -246,8 +246,8 @@ static void test_json_document(void **state)
     assert_string_equal(keys, "total,by_class");
     assert_int_equal(json_integer_value(json_object_get(viol, "total")), 3);
     json_t *by = json_object_get(viol, "by_class");
-    assert_int_equal(json_object_size(by), VIOLATION_CLASS_COUNT);
-    for (int c = 0; c < VIOLATION_CLASS_COUNT; c++) {
+    assert_int_equal(json_object_size(by), VIOLATION_STREAM_CLASS_COUNT);
+    for (int c = 0; c < VIOLATION_STREAM_CLASS_COUNT; c++) {
         json_t *n = json_object_get(by, violation_class_name((enum violation_class)c));
         assert_true(json_is_integer(n));
         json_int_t want = c == VIOLATION_SCHEMA ? 2 : c == VIOLATION_HEARTBEAT_MISSED ? 1 : 0;
@@ -276,7 +276,7 @@ static void test_json_document(void **state)
     assert_true(json_is_null(json_object_get(b, "last_violation")));
     assert_int_equal(
         json_object_size(json_object_get(json_object_get(b, "violations"), "by_class")),
-        VIOLATION_CLASS_COUNT);
+        VIOLATION_STREAM_CLASS_COUNT);
 
     json_t *recent = json_object_get(doc, "recent_violations");
     assert_int_equal(json_array_size(recent), 2);
@@ -392,7 +392,7 @@ static void test_json_empty(void **state)
     status_render_json_rows(&v, NULL, 0, NULL, 0, &f->f_w);
     assert_string_equal(json_writer_text(&f->f_w, NULL),
                         "{\"version\":null,\"started_at\":null,\"uptime_s\":0,\"config\":null,"
-                        "\"subscriptions\":[],\"recent_violations\":[]}");
+                        "\"subscriptions\":[],\"recent_violations\":[],\"probes\":[]}");
 }
 
 static const char *render_metrics(struct fixture *f)
@@ -456,7 +456,7 @@ static void test_metrics_values(void **state)
     assert_line(t, "ssemon_last_heartbeat_timestamp_seconds{subscription=\"alpha\"} "
                    "1700000001.123");
 
-    for (int c = 0; c < VIOLATION_CLASS_COUNT; c++) {
+    for (int c = 0; c < VIOLATION_STREAM_CLASS_COUNT; c++) {
         char line[256];
         uint64_t want = c == VIOLATION_SCHEMA ? 2 : c == VIOLATION_HEARTBEAT_MISSED ? 1 : 0;
         for (int s = 0; s < 2; s++) {
@@ -467,7 +467,7 @@ static void test_metrics_values(void **state)
             assert_line(t, line);
         }
     }
-    assert_int_equal(count_prefix(t, "ssemon_violations_total{"), 2 * VIOLATION_CLASS_COUNT);
+    assert_int_equal(count_prefix(t, "ssemon_violations_total{"), 2 * VIOLATION_STREAM_CLASS_COUNT);
 
     assert_line(t, "ssemon_journal_up 0");
     assert_line(t, "ssemon_journal_queued_records 3");
@@ -495,6 +495,147 @@ static void test_journal_absent(void **state)
     json_t *doc = render_json(f, NULL);
     assert_null(json_object_get(doc, "journal"));
     json_decref(doc);
+}
+
+/* A probe that ran twice (one failure, then a success) with one
+ * expectation delivered twice, and one skipped run in between. */
+static void probe_fixture(struct status_probe *p, struct status_probe_step *st,
+                          struct status_probe_capture *cap)
+{
+    memset(p, 0, sizeof(*p));
+    memset(st, 0, sizeof(*st));
+    st->sps_subscription = "gateway-main";
+    st->sps_event = "task_event:task_completed";
+    st->sps_delivery.mh_counts[3] = 1; /* 5 ms < d <= 10 ms */
+    st->sps_delivery.mh_counts[9] = 1; /* 0.5 s < d <= 1 s */
+    st->sps_delivery.mh_count = 2;
+    st->sps_delivery.mh_sum_micro = 707000;
+    st->sps_p50_ms = 7;
+    st->sps_p99_ms = 700;
+    st->sps_last_result = "ok";
+    st->sps_last_delivery_ms = 7;
+    cap->spc_name = "task_id";
+    cap->spc_value = "t-1";
+    p->sp_name = "gateway-task";
+    p->sp_every_ms = 60000;
+    p->sp_runs = 2;
+    p->sp_skipped = 1;
+    p->sp_failures[VIOLATION_PROBE_TIMEOUT] = 1;
+    p->sp_failures_total = 1;
+    p->sp_has_finished = true;
+    p->sp_success = true;
+    p->sp_last_run_id = "0b7e2c4a-1f4e-4d5a-9b1c-2d3e4f5a6b7c";
+    p->sp_last_started_wall_ms = T0_MS + 60000;
+    p->sp_last_result = "ok";
+    p->sp_last_duration_ms = 12;
+    p->sp_captures = cap;
+    p->sp_n_captures = 1;
+    p->sp_steps = st;
+    p->sp_n_steps = 1;
+    p->sp_last_failure = "gateway-main: no task_event:task_completed within 10000 ms";
+    p->sp_last_failure_class = VIOLATION_PROBE_TIMEOUT;
+    p->sp_last_failure_wall_ms = T0_MS + 10000;
+    p->sp_trigger.mh_counts[2] = 2; /* 2.5 ms < d <= 5 ms */
+    p->sp_trigger.mh_count = 2;
+    p->sp_trigger.mh_sum_micro = 8000;
+}
+
+static void test_json_probes(void **state)
+{
+    struct fixture *f = *state;
+    struct status_probe p;
+    struct status_probe_step st;
+    struct status_probe_capture cap;
+    probe_fixture(&p, &st, &cap);
+    f->f_view.sv_probes = &p;
+    f->f_view.sv_n_probes = 1;
+    json_t *doc = render_json(f, NULL);
+    const json_t *o = json_array_get(json_object_get(doc, "probes"), 0);
+    assert_non_null(o);
+    char keys[512];
+    keys_of(o, keys, sizeof(keys));
+    assert_string_equal(keys, "name,every_s,runs,failures,failures_by_class,skipped,healthy,"
+                              "running,last_run,delivery,last_failure");
+    assert_string_equal(json_string_value(json_object_get(o, "name")), "gateway-task");
+    assert_true(json_number_value(json_object_get(o, "every_s")) == 60.0);
+    assert_int_equal(json_integer_value(json_object_get(o, "runs")), 2);
+    assert_int_equal(json_integer_value(json_object_get(o, "failures")), 1);
+    assert_int_equal(json_integer_value(
+                         json_object_get(json_object_get(o, "failures_by_class"), "probe_timeout")),
+                     1);
+    assert_int_equal(json_object_size(json_object_get(o, "failures_by_class")), 1);
+    assert_int_equal(json_integer_value(json_object_get(o, "skipped")), 1);
+    assert_true(json_is_true(json_object_get(o, "healthy")));
+    const json_t *lr = json_object_get(o, "last_run");
+    keys_of(lr, keys, sizeof(keys));
+    assert_string_equal(keys, "run_id,started_at,result,duration_ms,captures,steps");
+    assert_string_equal(json_string_value(json_object_get(lr, "result")), "ok");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(lr, "captures"), "task_id")), "t-1");
+    const json_t *s0 = json_array_get(json_object_get(lr, "steps"), 0);
+    keys_of(s0, keys, sizeof(keys));
+    assert_string_equal(keys, "subscription,event,result,delivery_ms");
+    assert_int_equal(json_integer_value(json_object_get(s0, "delivery_ms")), 7);
+    const json_t *d0 = json_array_get(json_object_get(o, "delivery"), 0);
+    assert_int_equal(json_integer_value(json_object_get(d0, "count")), 2);
+    assert_int_equal(json_integer_value(json_object_get(d0, "p50_ms")), 7);
+    assert_int_equal(json_integer_value(json_object_get(d0, "p99_ms")), 700);
+    const json_t *lf = json_object_get(o, "last_failure");
+    assert_string_equal(json_string_value(json_object_get(lf, "class")), "probe_timeout");
+    json_decref(doc);
+
+    /* Failing: the last finished run failed; not failing before any run. */
+    p.sp_success = false;
+    assert_true(status_render_probe_failing(&p));
+    doc = render_json(f, NULL);
+    assert_true(json_is_false(
+        json_object_get(json_array_get(json_object_get(doc, "probes"), 0), "healthy")));
+    json_decref(doc);
+    p.sp_has_finished = false;
+    assert_false(status_render_probe_failing(&p));
+    f->f_view.sv_probes = NULL;
+    f->f_view.sv_n_probes = 0;
+}
+
+static void test_metrics_probes(void **state)
+{
+    struct fixture *f = *state;
+    struct status_probe p;
+    struct status_probe_step st;
+    struct status_probe_capture cap;
+    probe_fixture(&p, &st, &cap);
+    const char *t = render_metrics(f);
+    assert_null(strstr(t, "ssemon_probe_"));
+    f->f_view.sv_probes = &p;
+    f->f_view.sv_n_probes = 1;
+    t = render_metrics(f);
+    assert_line(t, "ssemon_probe_runs_total{probe=\"gateway-task\"} 2");
+    assert_line(t, "ssemon_probe_skipped_total{probe=\"gateway-task\"} 1");
+    assert_line(t, "ssemon_probe_success{probe=\"gateway-task\"} 1");
+    assert_line(t, "ssemon_probe_failures_total{probe=\"gateway-task\",class=\"probe_timeout\"} 1");
+    assert_line(t, "ssemon_probe_failures_total{probe=\"gateway-task\",class=\"probe_order\"} 0");
+    assert_int_equal(count_prefix(t, "ssemon_probe_failures_total{"), VIOLATION_CLASS_COUNT);
+    assert_line(t, "ssemon_probe_last_run_timestamp_seconds{probe=\"gateway-task\"} "
+                   "1700000060.123");
+    assert_line(t, "ssemon_probe_delivery_seconds_bucket{probe=\"gateway-task\",subscription="
+                   "\"gateway-main\",event=\"task_event:task_completed\",le=\"0.005\"} 0");
+    assert_line(t, "ssemon_probe_delivery_seconds_bucket{probe=\"gateway-task\",subscription="
+                   "\"gateway-main\",event=\"task_event:task_completed\",le=\"0.01\"} 1");
+    assert_line(t, "ssemon_probe_delivery_seconds_bucket{probe=\"gateway-task\",subscription="
+                   "\"gateway-main\",event=\"task_event:task_completed\",le=\"+Inf\"} 2");
+    assert_line(t, "ssemon_probe_delivery_seconds_sum{probe=\"gateway-task\",subscription="
+                   "\"gateway-main\",event=\"task_event:task_completed\"} 0.707");
+    assert_line(t, "ssemon_probe_delivery_seconds_count{probe=\"gateway-task\",subscription="
+                   "\"gateway-main\",event=\"task_event:task_completed\"} 2");
+    assert_line(t, "ssemon_probe_trigger_duration_seconds_bucket{probe=\"gateway-task\","
+                   "le=\"0.005\"} 2");
+    assert_line(t, "ssemon_probe_trigger_duration_seconds_count{probe=\"gateway-task\"} 2");
+    assert_non_null(strstr(t, "# TYPE ssemon_probe_delivery_seconds histogram\n"));
+    p.sp_success = false;
+    t = render_metrics(f);
+    assert_line(t, "ssemon_probe_success{probe=\"gateway-task\"} 0");
+    f->f_view.sv_probes = NULL;
+    f->f_view.sv_n_probes = 0;
 }
 
 static void test_metrics_histograms(void **state)
@@ -824,6 +965,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_metrics_slices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_slices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_view_of_monitors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_probes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_probes, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

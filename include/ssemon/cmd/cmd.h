@@ -12,5 +12,6 @@ int cmd_check(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
 
 #endif

@@ -67,6 +67,11 @@ struct monitor_histogram {
     uint64_t mh_sum_micro;
 };
 
+/* Counts one observation of `seconds` in `h`, whose `n` finite bucket
+ * bounds are `bounds` (n < 16: the last count is +Inf). */
+void monitor_histogram_observe(struct monitor_histogram *h, const double *bounds, size_t n,
+                               double seconds);
+
 #define MONITOR_TEXT_MAX 256
 
 /* A violation kept for display; times are wall-clock ms since the epoch. */

@@ -31,8 +31,59 @@ struct json_writer;
 
 /* A violation kept in the daemon's recent list. */
 struct status_recent {
-    char sr_subscription[128];
+    char sr_subscription[128]; /* "" for a probe's trigger failure */
+    char sr_probe[128];        /* "" unless a probe's run reported it */
     struct monitor_violation sr_v;
+};
+
+/* Buckets (upper bounds, seconds) of the probes' histograms, then +Inf:
+ * 1 ms to 30 s. */
+#define STATUS_PROBE_BUCKETS 14
+extern const double status_probe_bounds[STATUS_PROBE_BUCKETS];
+
+/* One expectation (or stream) of a probe: its deliveries over the
+ * daemon's life and its outcome in the last finished run. */
+struct status_probe_step {
+    const char *sps_subscription; /* a subscription name, or "stream/N" */
+    const char *sps_event;        /* "kind[:variant]", or "final" */
+    struct monitor_histogram sps_delivery;
+    uint64_t sps_p50_ms; /* over the last deliveries; UINT64_MAX: none */
+    uint64_t sps_p99_ms;
+    const char *sps_last_result;   /* "ok", "timeout", ...; NULL: no finished run */
+    uint64_t sps_last_delivery_ms; /* UINT64_MAX: none */
+};
+
+struct status_probe_capture {
+    const char *spc_name;
+    const char *spc_value;
+};
+
+/* A probe as the daemon shows it. Strings are borrowed for one render. */
+struct status_probe {
+    const char *sp_name;
+    uint64_t sp_every_ms;
+    uint64_t sp_runs;                            /* finished runs, failed ones included */
+    uint64_t sp_skipped;                         /* runs not triggered: a subscription was down */
+    uint64_t sp_failures[VIOLATION_CLASS_COUNT]; /* failed runs by the class that failed them */
+    uint64_t sp_failures_total;
+    bool sp_has_finished; /* a run finished (ok or failed) */
+    bool sp_success;      /* the last finished run succeeded */
+    bool sp_running;      /* a run is in progress */
+    /* The last run (finished or skipped); sp_last_run_id NULL: none yet. */
+    const char *sp_last_run_id;
+    uint64_t sp_last_started_wall_ms;
+    const char *sp_last_result; /* "ok", "failed", "skipped" */
+    uint64_t sp_last_duration_ms;
+    const struct status_probe_capture *sp_captures;
+    size_t sp_n_captures;
+    /* Steps: expectations in order, then streams. */
+    const struct status_probe_step *sp_steps;
+    size_t sp_n_steps;
+    /* The last failure; sp_last_failure NULL: none. */
+    const char *sp_last_failure;
+    enum violation_class sp_last_failure_class;
+    uint64_t sp_last_failure_wall_ms;
+    struct monitor_histogram sp_trigger; /* trigger durations */
 };
 
 /* What the daemon shows; valid for the duration of one request. */
@@ -53,7 +104,15 @@ struct status_view {
      * /status and the ssemon_journal_* families at the end of /metrics,
      * both as they are when a render begins. NULL: neither is written. */
     const struct journal_stats *sv_journal;
+    /* The probes: the "probes" array of /status, the ssemon_probe_*
+     * families of /metrics and the failing probes of /readyz. */
+    const struct status_probe *sv_probes;
+    size_t sv_n_probes;
 };
+
+/* Whether a probe is failing: its last finished run failed (what /readyz
+ * lists and /status shows as "healthy": false). */
+bool status_render_probe_failing(const struct status_probe *p);
 
 /* Renderers, used by the server and by tests. `now_mono_ms` is the
  * monotonic clock at render time (clock_mono_ms): health is
