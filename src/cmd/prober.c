@@ -501,7 +501,7 @@ static void prober_run_finish(struct prober_run *r)
 
     const struct prober_run_report report = {
         .prr_probe = config_probe_name(pp->pp_def),
-        .prr_run_id = r->pr_id,
+        .prr_run_id = pp->pp_last_id, /* r is freed below */
         .prr_result = v->sp_last_result,
         .prr_duration_ms = v->sp_last_duration_ms,
         .prr_steps = rep,
