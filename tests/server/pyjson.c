@@ -160,16 +160,10 @@ int pyjson_time(const struct timespec *ts, bool zulu, char *buf, size_t size)
 
     if (gmtime_r(&ts->tv_sec, &tm) == NULL)
         return -1;
-    if (us != 0) {
+    /* Both Python's isoformat() and pydantic v2 (2.13, checked) write six
+     * digits, and no fraction at all at a whole second. */
+    if (us != 0)
         snprintf(frac, sizeof(frac), ".%06ld", us);
-        /* pydantic v2 (speedate) trims the fraction's trailing zeros. */
-        if (zulu) {
-            size_t len = strlen(frac);
-
-            while (frac[len - 1] == '0')
-                frac[--len] = '\0';
-        }
-    }
     n = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d%s%s", tm.tm_year + 1900, tm.tm_mon + 1,
                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac, zulu ? "Z" : "+00:00");
     return n >= 0 && (size_t)n < size ? n : -1;

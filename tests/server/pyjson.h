@@ -27,9 +27,9 @@ int pyjson_dump(struct sbuf *out, const json_t *v);
 
 /* Formats ts as an aware UTC datetime. zulu false: datetime.isoformat()
  * ("2025-11-19T21:00:00.123456+00:00", no fraction when the microseconds are
- * 0). zulu true: pydantic v2's JSON ("2026-12-07T06:31:56.19033Z": the
- * fraction's trailing zeros trimmed, none when the microseconds are 0, and
- * Z for UTC). Returns the length, or -1 when buf is too small (40 is
+ * 0). zulu true: pydantic v2's JSON ("2026-12-07T06:31:56.190330Z": six
+ * digits, as pydantic 2.13 writes them, none when the microseconds are 0,
+ * and Z for UTC). Returns the length, or -1 when buf is too small (40 is
  * enough). */
 int pyjson_time(const struct timespec *ts, bool zulu, char *buf, size_t size);
 
