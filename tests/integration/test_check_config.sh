@@ -61,7 +61,36 @@ cat >"$WORK/etc/ok.json" <<'JSON'
 JSON
 run "valid" 0 "configuration OK" "" -c "$WORK/etc/ok.json"
 run "valid, long option" 0 "configuration OK" "" --config "$WORK/etc/ok.json"
-run "shipped example" 0 "configuration OK" "" -c "$SRC/etc/ssemon/ssemon.json"
+run "shipped example" 0 "probe gateway-task: every 60s, POST http://backend.staging.internal:5000/api/testing/tasks/start
+  expect task_event:task_started on gateway-main within 2s where /task_id=\${task_id}
+  expect task_event:task_completed on gateway-main within 10s where /task_id=\${task_id}
+probe gateway-targeted: every 120s, POST http://backend.staging.internal:5000/api/testing/sse/task-event
+  expect task_event:task_started on gateway-main within 2s where /task_id=\${run_id}
+probe legacy-task: every 300s, POST http://backend.staging.internal:5000/api/testing/tasks/start
+  stream http://backend.staging.internal:5000/api/tasks/\${task_id}/stream (task-stream) within 15s
+configuration OK" "" -c "$SRC/etc/ssemon/ssemon.json"
+run "demo configuration" 0 "probe gateway-task: every 10s, POST http://127.0.0.1:18765/api/testing/tasks/start
+  expect task_event:task_started on gateway-main within 2s where /task_id=\${task_id}
+  expect task_event:task_completed on gateway-main within 5s where /task_id=\${task_id}
+  stream http://127.0.0.1:18765/api/tasks/\${task_id}/stream (task-stream) within 5s
+configuration OK" "" -c "$SRC/etc/ssemon/demo.json"
+
+# ---- probes: a template name nobody defines, located at its "${" ----
+cat >"$WORK/etc/probe-bad.json" <<'JSON'
+{"contracts_dir": "contracts",
+ "subscriptions": [
+  {"name": "gw", "contract": "gateway-envelope", "url": "http://127.0.0.1:9/api/sse/stream?request_id=m-${uuid}",
+   "vars": {"request_id": "m-${uuid}"}}],
+ "probes": [
+  {"name": "p", "every_s": 10,
+   "trigger": {"url": "http://127.0.0.1:9/start?who=${nobody}"},
+   "expect": [{"subscription": "gw", "event": "task_event:task_started", "within_s": 2}]}]}
+JSON
+timeout 20 "$SSEMON" check-config -c "$WORK/etc/probe-bad.json" >"$WORK/out" 2>"$WORK/err"
+rc=$?
+[ "$rc" = 2 ] || fail "probe with an unknown template name: exit status $rc, want 2"
+grep -q "^$WORK/etc/probe-bad.json:7:[0-9]*: /probes/0/trigger/url: .*nobody" "$WORK/err" ||
+    { fail "probe with an unknown template name: no positioned error naming it"; cat "$WORK/err" >&2; }
 
 cat >"$WORK/etc/creds.json" <<'JSON'
 {"subscriptions": [
