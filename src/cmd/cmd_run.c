@@ -318,14 +318,7 @@ static void run_probe_violation(void *ctx, const char *probe, const char *run_id
     };
     journal_sink_violation(d->rd_sink, run_probe_rates(d, probe), &subj, v, now);
     struct monitor_violation mv;
-    memset(&mv, 0, sizeof(mv));
-    mv.mv_class = v->v_class;
-    mv.mv_severity = v->v_severity;
-    snprintf(mv.mv_message, sizeof(mv.mv_message), "%s", v->v_message);
-    snprintf(mv.mv_event, sizeof(mv.mv_event), "%s", v->v_event != NULL ? v->v_event : "");
-    snprintf(mv.mv_state, sizeof(mv.mv_state), "%s", v->v_state != NULL ? v->v_state : "");
-    snprintf(mv.mv_excerpt, sizeof(mv.mv_excerpt), "%s", v->v_excerpt != NULL ? v->v_excerpt : "");
-    mv.mv_wall_ms = clock_wall_ms();
+    monitor_violation_keep(&mv, v, clock_wall_ms());
     run_recent_add(d, subscription, probe, &mv, now);
 }
 
@@ -482,11 +475,12 @@ static void run_reload(struct run_daemon *d)
     d->rd_config = cfg;
     const struct config_settings *defs = config_defaults(cfg);
     journal_sink_set_rate(d->rd_sink, defs->cs_journal_burst, defs->cs_journal_interval_ms);
-    snprintf(msg, sizeof(msg),
-             "configuration reloaded: %zu subscription%s kept, %zu started, %zu stopped; "
-             "%zu probe%s kept, %zu started, %zu stopped",
-             kept, kept == 1 ? "" : "s", started, before - kept, pkept, pkept == 1 ? "" : "s",
-             pstarted, before_probes - pkept);
+    int n = snprintf(msg, sizeof(msg),
+                     "configuration reloaded: %zu subscription%s kept, %zu started, %zu stopped",
+                     kept, kept == 1 ? "" : "s", started, before - kept);
+    if (n > 0 && (size_t)n < sizeof(msg) && (before_probes > 0 || config_probe_count(cfg) > 0))
+        snprintf(msg + n, sizeof(msg) - (size_t)n, "; %zu probe%s kept, %zu started, %zu stopped",
+                 pkept, pkept == 1 ? "" : "s", pstarted, before_probes - pkept);
     journal_sink_daemon(d->rd_sink, JOURNAL_ID_RELOADED, 5, msg);
     notify_ready();
     run_update_status(d);

@@ -96,6 +96,18 @@ static void monitor_after_input(struct monitor *m)
     }
 }
 
+void monitor_violation_keep(struct monitor_violation *out, const struct violation *v,
+                            uint64_t wall_ms)
+{
+    out->mv_class = v->v_class;
+    out->mv_severity = v->v_severity;
+    utf8_copy(out->mv_message, sizeof(out->mv_message), v->v_message);
+    utf8_copy(out->mv_event, sizeof(out->mv_event), v->v_event);
+    utf8_copy(out->mv_state, sizeof(out->mv_state), v->v_state);
+    utf8_copy(out->mv_excerpt, sizeof(out->mv_excerpt), v->v_excerpt);
+    out->mv_wall_ms = wall_ms;
+}
+
 static void monitor_on_violation(void *ctx, const struct violation *v)
 {
     struct monitor *m = ctx;
@@ -105,15 +117,8 @@ static void monitor_on_violation(void *ctx, const struct violation *v)
         st->ms_violations[v->v_class]++;
     if (v->v_severity == VIOLATION_ERROR)
         st->ms_last_error_mono_ms = clock_mono_ms();
-    struct monitor_violation *lv = &st->ms_last_violation;
     st->ms_has_last_violation = true;
-    lv->mv_class = v->v_class;
-    lv->mv_severity = v->v_severity;
-    utf8_copy(lv->mv_message, sizeof(lv->mv_message), v->v_message);
-    utf8_copy(lv->mv_event, sizeof(lv->mv_event), v->v_event);
-    utf8_copy(lv->mv_state, sizeof(lv->mv_state), v->v_state);
-    utf8_copy(lv->mv_excerpt, sizeof(lv->mv_excerpt), v->v_excerpt);
-    lv->mv_wall_ms = clock_wall_ms();
+    monitor_violation_keep(&st->ms_last_violation, v, clock_wall_ms());
     if (m->m_cb.mc_on_violation != NULL)
         m->m_cb.mc_on_violation(m->m_ctx, m, v);
 }

@@ -27,6 +27,7 @@
 
 #include "alloc_fail.h"
 #include "ssemon/config/config.h"
+#include "ssemon/config/config_probe.h"
 #include "ssemon/core/validator.h"
 #include "ssemon/io/subscription.h"
 #include "ssemon/json/json_position.h"
@@ -1291,12 +1292,16 @@ static void test_shipped_example(void **state)
     for (size_t i = 0; i < e.dl_n; i++)
         fprintf(stderr, "%s\n", e.dl_items[i].dg_text);
     assert_non_null(c);
-    assert_int_equal(config_subscription_count(c), 4);
+    /* One gateway connection with its own request id per attempt, and the
+     * probes through it: no fixed task id anywhere. */
+    assert_int_equal(config_subscription_count(c), 1);
     for (size_t i = 0; i < config_subscription_count(c); i++) {
         const struct config_subscription *s = config_subscription_at(c, i);
         assert_non_null(config_subscription_contract(s));
         assert_true(config_subscription_enabled(s));
+        assert_true(config_subscription_per_attempt(s));
     }
+    assert_int_equal(config_probe_count(c), 3);
     diag_list_free(&e);
     config_unref(c);
 }

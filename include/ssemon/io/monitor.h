@@ -85,6 +85,11 @@ struct monitor_violation {
     uint64_t mv_wall_ms;
 };
 
+/* Keeps `v` for display: its texts copied (cut on a character boundary),
+ * stamped with `wall_ms`. */
+void monitor_violation_keep(struct monitor_violation *out, const struct violation *v,
+                            uint64_t wall_ms);
+
 struct monitor_stats {
     enum monitor_state ms_state;
     uint64_t ms_connected_since_wall_ms; /* 0: not streaming */
