@@ -3,6 +3,7 @@
  */
 #include "ssemon/cmd/prober.h"
 #include "ssemon/base/clock.h"
+#include "ssemon/base/utf8.h"
 #include "ssemon/base/uuid.h"
 #include "ssemon/config/config_probe.h"
 #include "ssemon/core/probe.h"
@@ -192,20 +193,30 @@ static const char *prober_lookup(void *ctx, const char *name)
 
 /* ---- violations ---- */
 
+/* Counts a violation of run `r` (an error fails the run) and hands it to
+ * the host. */
+static void prober_report(struct prober_run *r, const char *subscription, const struct violation *v)
+{
+    struct prober_probe *pp = r->pr_probe;
+    struct prober *p = pp->pp_prober;
+    if (v->v_severity == VIOLATION_ERROR && (unsigned)v->v_class < VIOLATION_CLASS_COUNT) {
+        r->pr_failed = true;
+        r->pr_failed_by[v->v_class] = true;
+        utf8_copy(pp->pp_last_failure, sizeof(pp->pp_last_failure), v->v_message);
+        pp->pp_view.sp_last_failure = pp->pp_last_failure;
+        pp->pp_view.sp_last_failure_class = v->v_class;
+        pp->pp_view.sp_last_failure_wall_ms = clock_wall_ms();
+    }
+    if (p->p_host.ph_on_violation != NULL)
+        p->p_host.ph_on_violation(p->p_host.ph_ctx, config_probe_name(pp->pp_def), r->pr_id,
+                                  subscription, v);
+}
+
+/* A violation of the probe's own classes (or a stream it could not open). */
 static void prober_violation(struct prober_run *r, const char *subscription,
                              enum violation_class cls, enum violation_severity sev,
                              const char *message, const char *event, uint64_t now)
 {
-    struct prober_probe *pp = r->pr_probe;
-    struct prober *p = pp->pp_prober;
-    if (sev == VIOLATION_ERROR) {
-        r->pr_failed = true;
-        r->pr_failed_by[cls] = true;
-        snprintf(pp->pp_last_failure, sizeof(pp->pp_last_failure), "%s", message);
-        pp->pp_view.sp_last_failure = pp->pp_last_failure;
-        pp->pp_view.sp_last_failure_class = cls;
-        pp->pp_view.sp_last_failure_wall_ms = clock_wall_ms();
-    }
     const struct violation v = {
         .v_class = cls,
         .v_severity = sev,
@@ -213,9 +224,7 @@ static void prober_violation(struct prober_run *r, const char *subscription,
         .v_event = event,
         .v_time_ms = now,
     };
-    if (p->p_host.ph_on_violation != NULL)
-        p->p_host.ph_on_violation(p->p_host.ph_ctx, config_probe_name(pp->pp_def), r->pr_id,
-                                  subscription, &v);
+    prober_report(r, subscription, &v);
 }
 
 /* Reports the steps that settled since the last call. */
@@ -249,8 +258,7 @@ static void prober_report_steps(struct prober_run *r, uint64_t now)
 static void prober_stream_violation(void *ctx, const struct violation *v)
 {
     struct prober_stream *st = ctx;
-    prober_violation(st->pst_run, st->pst_name, v->v_class, v->v_severity, v->v_message, v->v_event,
-                     v->v_time_ms);
+    prober_report(st->pst_run, st->pst_name, v);
 }
 
 static void prober_stream_after(struct prober_stream *st)
