@@ -12,6 +12,7 @@
 #include "ssemon/cmd/monitor_setup.h"
 #include "ssemon/cmd/prober.h"
 #include "ssemon/config/config.h"
+#include "ssemon/config/config_probe.h"
 #include "ssemon/io/deadline.h"
 #include "ssemon/io/journal_ids.h"
 #include "ssemon/io/journal_sink.h"
@@ -309,13 +310,23 @@ static void run_probe_violation(void *ctx, const char *probe, const char *run_id
     struct run_daemon *d = ctx;
     uint64_t now = clock_mono_ms();
     struct monitor *m = subscription != NULL ? run_probe_monitor(d, subscription) : NULL;
-    const struct journal_subject subj = {
+    struct journal_subject subj = {
         .js_subscription = subscription,
         .js_contract = m != NULL ? monitor_contract(m)->c_name : NULL,
         .js_url = m != NULL ? monitor_display_url(m) : NULL,
         .js_probe = probe,
         .js_run_id = run_id,
     };
+    /* A probe's stream ("stream/N"): its contract and URL as configured. */
+    const struct config_probe *cp = config_probe_find(d->rd_config, probe);
+    unsigned long idx;
+    char tail;
+    if (m == NULL && cp != NULL && subscription != NULL &&
+        sscanf(subscription, "stream/%lu%c", &idx, &tail) == 1 &&
+        idx < config_probe_stream_count(cp)) {
+        subj.js_contract = config_probe_stream_contract_name(cp, idx);
+        subj.js_url = config_probe_stream_display(cp, idx);
+    }
     journal_sink_violation(d->rd_sink, run_probe_rates(d, probe), &subj, v, now);
     struct monitor_violation mv;
     monitor_violation_keep(&mv, v, clock_wall_ms());

@@ -6,6 +6,7 @@
 #include "ssemon/base/utf8.h"
 #include "ssemon/base/uuid.h"
 #include "ssemon/config/config_probe.h"
+#include "ssemon/core/http_header.h"
 #include "ssemon/core/probe.h"
 #include "ssemon/core/template.h"
 #include "ssemon/io/deadline.h"
@@ -50,7 +51,8 @@ struct prober_stream {
     char pst_name[PROBER_STREAM_NAME]; /* "stream/N" */
     struct judge *pst_judge;
     struct subscription *pst_sub;
-    char *pst_url;
+    char *pst_url;     /* raw: may hold user-info */
+    char *pst_display; /* redacted, for messages */
     uint64_t pst_deadline_ms;
     uint64_t pst_final_ms; /* 0: not reached */
     bool pst_done;
@@ -331,6 +333,8 @@ static void prober_stream_stop(struct prober_stream *st)
     st->pst_judge = NULL;
     free(st->pst_url);
     st->pst_url = NULL;
+    free(st->pst_display);
+    st->pst_display = NULL;
 }
 
 /* Opens stream i of the run. Returns 0, or -1 after reporting why. */
@@ -352,7 +356,8 @@ static int prober_stream_open(struct prober_run *r, size_t i, uint64_t now)
     size_t nv = config_probe_stream_var_count(def, i);
     struct validator_var *vars = calloc(nv > 0 ? nv : 1, sizeof(*vars));
     char **vals = calloc(nv > 0 ? nv : 1, sizeof(*vals));
-    bool ok = st->pst_url != NULL && vars != NULL && vals != NULL;
+    st->pst_display = st->pst_url != NULL ? http_header_redact_url(st->pst_url) : NULL;
+    bool ok = st->pst_url != NULL && st->pst_display != NULL && vars != NULL && vals != NULL;
     for (size_t k = 0; ok && k < nv; k++) {
         vals[k] = template_expand(config_probe_stream_var_value(def, i, k), prober_lookup, &l,
                                   &missing, NULL);
@@ -540,7 +545,7 @@ static void prober_run_on_timer(void *ctx)
         if (st->pst_done || st->pst_final_ms != 0 || now < st->pst_deadline_ms)
             continue;
         snprintf(msg, sizeof(msg), "stream %zu (%s): no final state of contract %s within %llu ms",
-                 i, st->pst_url != NULL ? st->pst_url : "?",
+                 i, st->pst_display != NULL ? st->pst_display : "?",
                  config_probe_stream_contract_name(r->pr_probe->pp_def, i),
                  (unsigned long long)(st->pst_deadline_ms - r->pr_started_ms));
         prober_violation(r, st->pst_name, VIOLATION_LIFECYCLE_TIMEOUT, VIOLATION_ERROR, msg, NULL,
