@@ -115,6 +115,13 @@ subst "$WORK/probe.json" <<'EOF'
                  "capture": {"task_id": "/task_id"}},
      "expect": [
        {"subscription": "gw-delay", "event": "task_event:task_started", "match": {"/task_id": "${task_id}"}, "within_s": 5}]},
+    {"name": "slow-answer", "every_s": 60,
+     "trigger": {"url": "@BASE@/api/testing/tasks/start?delay_ms=500",
+                 "body": {"task_type": "demo_task", "params": {"steps": 1, "delay": 0.05}},
+                 "capture": {"task_id": "/task_id"}},
+     "expect": [
+       {"subscription": "gw", "event": "task_event:task_started", "match": {"/task_id": "${task_id}"}, "within_s": 0.3},
+       {"subscription": "gw", "event": "task_event:task_completed", "match": {"/task_id": "${task_id}"}, "within_s": 0.4}]},
     {"name": "delayed-late", "every_s": 60,
      "trigger": {"url": "@BASE@/api/testing/tasks/start",
                  "body": {"task_type": "demo_task", "params": {"steps": 1, "delay": 0.05}},
@@ -234,6 +241,13 @@ probe delayed_late delayed-late
 check "delayed past within_s: exit 1" "$WORK/delayed_late.err" equals "$RC" 1
 check "delayed past within_s: probe_timeout" "$WORK/delayed_late.out" equals \
     "$(classes delayed_late)" probe_timeout
+
+# Events that arrive before the trigger's response (answered after 500 ms)
+# count, measured from the trigger's start, even past within_s of the answer.
+probe slow slow-answer
+check "slow answer: exit 0" "$WORK/slow.err" equals "$RC" 0
+check "slow answer: events before the answer matched in time" "$WORK/slow.out" jqs slow '
+    [.[] | select(has("step"))] | length == 2 and all(.[]; .result == "ok" and .delivery_ms < 300)'
 
 # 4. trigger failures
 probe t500 trigger-500
