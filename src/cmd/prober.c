@@ -794,7 +794,7 @@ static void prober_run_start(struct prober_probe *pp)
         v->sp_last_duration_ms = 0;
         const struct prober_run_report rep = {
             .prr_probe = config_probe_name(pp->pp_def),
-            .prr_run_id = r->pr_id,
+            .prr_run_id = pp->pp_last_id, /* r is freed below */
             .prr_result = "skipped",
         };
         free(r);
