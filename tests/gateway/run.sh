@@ -9,6 +9,7 @@
 #   its prepare step, tsc, which writes dist/index.js).
 #   $SSEMON: the ssemon binary (default build/src/cmd/ssemon in this tree).
 #   $CHECK_S: how long 'ssemon check' watches the stream (default 20).
+#   $CONTRACTS_DIR: the contracts (default etc/ssemon/contracts in this tree).
 # Exit status: 0 all passed, 1 a check failed, 77 skipped (no node, no
 # python3, no gateway directory or no built gateway).
 set -u
@@ -18,7 +19,7 @@ root=$(cd "$here/../.." && pwd)
 gwdir=${1:-${SSEGW_DIR:-}}
 ssemon=${SSEMON:-$root/build/src/cmd/ssemon}
 check_s=${CHECK_S:-20}
-contracts=$root/etc/ssemon/contracts
+contracts=${CONTRACTS_DIR:-$root/etc/ssemon/contracts}
 
 skip() { echo "SKIP: $*"; exit 77; }
 command -v node >/dev/null || skip "node is not installed"
