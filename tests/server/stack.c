@@ -1182,7 +1182,9 @@ static void gateway_start(struct sc *c)
     c->c_state = SC_LIVE;
     if (reject != 0) {
         /* Refusals with 400/401/403 are answered in-stream. */
-        msg = reject == 400 ? "Bad Request" : reject == 401 ? "Unauthorized" : "Forbidden";
+        /* The backend's status text as Werkzeug writes it (upper case);
+         * the gateway passes it through. */
+        msg = reject == 400 ? "BAD REQUEST" : reject == 401 ? "UNAUTHORIZED" : "FORBIDDEN";
         snprintf(b, sizeof(b), "event: rejected\ndata: {\"status\":%d,\"message\":\"%s\"}\n\n",
                  (int)reject, msg);
         if (sc_event(c, b, strlen(b), "rejected", NULL, NULL) == 0)
@@ -1195,10 +1197,12 @@ static void gateway_start(struct sc *c)
             old->c_rid != NULL && strcmp(old->c_rid, c->c_rid) == 0)
             sc_end(old);
     }
+    /* The backend sends the version from inside the connect callback; the
+     * gateway buffers it and flushes it before it writes ready. */
+    sc_offer(c, EK_VERSION, NULL, VERSION_JSON);
     if (!(c->c_drop & (1u << EK_READY)) &&
         sc_event(c, "event: ready\ndata:\n\n", 20, "ready", NULL, NULL) != 0)
         return;
-    sc_offer(c, EK_VERSION, NULL, VERSION_JSON);
     hb = tv_ms(c->c_hb_ms);
     evtimer_add(c->c_hb, &hb);
 }
