@@ -397,7 +397,8 @@ static void test_json_empty(void **state)
     json_writer_reset(&f->f_w);
     status_render_json_rows(&v, NULL, 0, NULL, 0, &f->f_w);
     assert_string_equal(json_writer_text(&f->f_w, NULL),
-                        "{\"version\":null,\"started_at\":null,\"uptime_s\":0,\"config\":{\"path\":null,\"loaded_at\":null,\"last_reload\":null},"
+                        "{\"version\":null,\"started_at\":null,\"uptime_s\":0,\"config\":{\"path\":"
+                        "null,\"loaded_at\":null,\"last_reload\":null},"
                         "\"subscriptions\":[],\"recent_violations\":[],\"probes\":[]}");
 }
 
