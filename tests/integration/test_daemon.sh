@@ -945,6 +945,37 @@ eq "installed configuration: /readyz 200, /healthz 200" "200 200" \
 eq "installed configuration: ssemon status exits 0" 0 "$?"
 check "installed configuration: ssemon status says no subscriptions configured" \
     grep -qx '(no subscriptions configured)' "$WORK/e.status"
+
+# -- systemctl reload as the unit does it: its ExecReload= lines in order,
+# the first failing one failing the reload (systemd's rule); the unit's
+# paths point at this test's binary and file --
+unit_reload() {
+    local line cmd
+    while IFS= read -r line; do
+        cmd=${line#ExecReload=}
+        cmd=${cmd//\/usr\/bin\/ssemon/$SSEMON}
+        cmd=${cmd//\/etc\/ssemon\/ssemon.json/$WORK/e/ssemon.json}
+        cmd=${cmd//\$MAINPID/$DE}
+        cmd=${cmd//\/bin\/kill/kill}
+        eval "$cmd" >>"$WORK/e.reload" 2>&1 || return 1
+    done < <(grep '^ExecReload=' "$SRC/systemd/ssemon.service")
+}
+cp "$WORK/e/ssemon.json" "$WORK/e/good.json"
+jq '.subscriptions = [{"name": "typo", "url": "http://127.0.0.1:1/", "contract": "no-such-contract"}]' \
+    "$WORK/e/good.json" >"$WORK/e/ssemon.json"
+unit_reload
+eq "unit reload of a broken file: fails" 1 "$?"
+check "unit reload of a broken file: check-config said why" \
+    grep -q "/subscriptions/0/contract: " "$WORK/e.reload"
+eq "unit reload of a broken file: the daemon was not signalled (no RELOADING=1)" 0 \
+    "$(notify_count "$WORK/e.notify" '.msg | startswith("RELOADING=1")')"
+cp "$WORK/e/good.json" "$WORK/e/ssemon.json"
+unit_reload
+eq "unit reload of a good file: succeeds" 0 "$?"
+check "unit reload of a good file: the daemon reloaded" wait_for 5 notify_has "$WORK/e.notify" \
+    '.msg | startswith("RELOADING=1")'
+check "unit reload of a good file: reloaded record" \
+    wait_for 5 stderr_has "$WORK/e.err" --arg id "$ID_RELOADED"
 stop_daemon "$DE" TERM
 eq "installed configuration: exit 0 on SIGTERM" 0 "$STOP_RC"
 
