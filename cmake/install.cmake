@@ -22,12 +22,15 @@ install(FILES ${ssemon_src}/systemd/ssemon.service ${ssemon_src}/systemd/ssemon@
 # reads PREFIX/lib/systemd/catalog.
 install(FILES ${ssemon_src}/systemd/ssemon.catalog DESTINATION lib/systemd/catalog)
 
-# The example configuration is written separately; install it once it is
-# there, so that a tree without it still installs everything else.
-if(EXISTS ${ssemon_src}/etc/ssemon/ssemon.json)
-  install(FILES ${ssemon_src}/etc/ssemon/ssemon.json
-          DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/ssemon)
-endif()
+# The installed configuration watches nothing (no subscriptions, no
+# probes): a monitor started before anyone edits it must not poll example
+# hosts. The example (a gateway subscription and three probes) goes with
+# the documentation, to be copied and edited.
+install(FILES ${ssemon_src}/etc/ssemon/ssemon.json
+        DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/ssemon)
+install(FILES ${ssemon_src}/etc/ssemon/example.json
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples
+        RENAME ssemon.json)
 file(GLOB ssemon_contracts ${ssemon_src}/etc/ssemon/contracts/*.json)
 install(FILES ${ssemon_contracts} DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/ssemon/contracts)
 

@@ -89,7 +89,13 @@ struct run_daemon {
     uint64_t rd_watchdog_ms;
     uint64_t rd_started_wall_ms;
     uint64_t rd_started_mono_ms;
-    char rd_last_status[256];
+    /* The running configuration and the last reload (rd_reload_wall_ms 0:
+     * none yet); rd_reload_error says why the last one was refused, ""
+     * when it succeeded. */
+    uint64_t rd_config_loaded_wall_ms;
+    uint64_t rd_reload_wall_ms;
+    char rd_reload_error[256];
+    char rd_last_status[512];
     bool rd_stopping;
 };
 
@@ -172,6 +178,10 @@ static void run_status_view(void *ctx, struct status_view *out)
     out->sv_started_wall_ms = d->rd_started_wall_ms;
     out->sv_started_mono_ms = d->rd_started_mono_ms;
     out->sv_config_path = d->rd_config_path;
+    out->sv_config_loaded_wall_ms = d->rd_config_loaded_wall_ms;
+    out->sv_reload_wall_ms = d->rd_reload_wall_ms;
+    out->sv_reload_ok = d->rd_reload_error[0] == '\0';
+    out->sv_reload_error = d->rd_reload_error;
     out->sv_monitors = d->rd_view_monitors;
     out->sv_n_monitors = d->rd_n_subs;
     out->sv_recent = d->rd_recent_view;
@@ -393,10 +403,20 @@ static void run_update_status(struct run_daemon *d)
             failing += status_render_probe_failing(&pv[i]);
         snprintf(probes, sizeof(probes), ", %zu/%zu probes passing", np - failing, np);
     }
-    char line[256];
-    snprintf(line, sizeof(line), "%zu/%zu healthy%s, %llu violation%s in %d min%s", healthy,
-             d->rd_n_subs, probes, (unsigned long long)recent, recent == 1 ? "" : "s",
-             RUN_STATUS_MINUTES, js->js_up ? "" : "; journald unreachable, records on stderr");
+    char line[sizeof(d->rd_last_status)];
+    if (d->rd_n_subs == 0 && np == 0)
+        snprintf(line, sizeof(line), "no subscriptions configured%s",
+                 js->js_up ? "" : "; journald unreachable, records on stderr");
+    else
+        snprintf(line, sizeof(line), "%zu/%zu healthy%s, %llu violation%s in %d min%s", healthy,
+                 d->rd_n_subs, probes, (unsigned long long)recent, recent == 1 ? "" : "s",
+                 RUN_STATUS_MINUTES, js->js_up ? "" : "; journald unreachable, records on stderr");
+    /* A refused reload is said until one succeeds: the running
+     * configuration is not the file's. */
+    if (d->rd_reload_error[0] != '\0') {
+        size_t n = strlen(line);
+        snprintf(line + n, sizeof(line) - n, "; reload refused: %s", d->rd_reload_error);
+    }
     if (strcmp(line, d->rd_last_status) != 0) {
         memcpy(d->rd_last_status, line, sizeof(line));
         notify_status(line);
@@ -435,6 +455,19 @@ static void run_on_watchdog(void *ctx)
 
 /* ---- signals ---- */
 
+/* Remembers a refused reload (the first diagnostic, or `why`), journals
+ * `msg` and tells systemd the daemon is ready again, still on the running
+ * configuration. */
+static void run_reload_refused(struct run_daemon *d, const char *why, const char *msg)
+{
+    d->rd_reload_wall_ms = clock_wall_ms();
+    snprintf(d->rd_reload_error, sizeof(d->rd_reload_error), "%s",
+             why != NULL && why[0] != '\0' ? why : "refused");
+    journal_sink_daemon(d->rd_sink, JOURNAL_ID_RELOAD_REFUSED, 3, msg);
+    notify_ready();
+    run_update_status(d);
+}
+
 static void run_reload(struct run_daemon *d)
 {
     notify_reloading();
@@ -448,9 +481,11 @@ static void run_reload(struct run_daemon *d)
                  errs.dl_n > 0 ? errs.dl_items[0].dg_text : "out of memory");
         for (size_t i = 0; i < errs.dl_n; i++)
             journal_sink_text(d->rd_sink, errs.dl_items[i].dg_text);
+        char why[256];
+        snprintf(why, sizeof(why), "%s",
+                 errs.dl_n > 0 ? errs.dl_items[0].dg_text : "out of memory");
         diag_list_free(&errs);
-        journal_sink_daemon(d->rd_sink, JOURNAL_ID_RELOAD_REFUSED, 3, msg);
-        notify_ready();
+        run_reload_refused(d, why, msg);
         return;
     }
     diag_list_free(&errs);
@@ -463,9 +498,10 @@ static void run_reload(struct run_daemon *d)
             snprintf(msg, sizeof(msg),
                      "configuration reload refused, keeping the running one: status listen: %s",
                      err);
-            journal_sink_daemon(d->rd_sink, JOURNAL_ID_RELOAD_REFUSED, 3, msg);
+            char why[300];
+            snprintf(why, sizeof(why), "status listen: %s", err);
             config_unref(cfg);
-            notify_ready();
+            run_reload_refused(d, why, msg);
             return;
         }
         status_server_free(d->rd_status);
@@ -476,14 +512,15 @@ static void run_reload(struct run_daemon *d)
     size_t kept, started, pkept = 0, pstarted = 0;
     if (run_apply(d, cfg, &kept, &started) != 0 ||
         run_apply_probes(d, cfg, &pkept, &pstarted) != 0) {
-        journal_sink_daemon(d->rd_sink, JOURNAL_ID_RELOAD_REFUSED, 3,
-                            "configuration reload refused: out of memory");
         config_unref(cfg);
-        notify_ready();
+        run_reload_refused(d, "out of memory", "configuration reload refused: out of memory");
         return;
     }
     config_unref(d->rd_config);
     d->rd_config = cfg;
+    d->rd_reload_wall_ms = clock_wall_ms();
+    d->rd_config_loaded_wall_ms = d->rd_reload_wall_ms;
+    d->rd_reload_error[0] = '\0';
     const struct config_settings *defs = config_defaults(cfg);
     journal_sink_set_rate(d->rd_sink, defs->cs_journal_burst, defs->cs_journal_interval_ms);
     int n = snprintf(msg, sizeof(msg),
@@ -684,6 +721,7 @@ int cmd_run(int argc, char **argv)
     d.rd_target = target;
     d.rd_started_wall_ms = clock_wall_ms();
     d.rd_started_mono_ms = clock_mono_ms();
+    d.rd_config_loaded_wall_ms = d.rd_started_wall_ms;
     if (run_start(&d) != 0) {
         if (errno != 0)
             fprintf(stderr, "ssemon run: cannot start: %s\n", strerror(errno));
@@ -692,14 +730,18 @@ int cmd_run(int argc, char **argv)
     }
     char msg[512];
     const struct listen_addr *lis = config_status_listen(cfg);
-    if (lis->la_kind == LISTEN_ADDR_UNIX)
-        snprintf(msg, sizeof(msg), "started: %zu subscription%s, status on %s", d.rd_n_subs,
-                 d.rd_n_subs == 1 ? "" : "s", lis->la_path);
+    char subs[64];
+    if (d.rd_n_subs == 0)
+        snprintf(subs, sizeof(subs), "no subscriptions configured");
     else
-        snprintf(msg, sizeof(msg), "started: %zu subscription%s, status on %s%s%s:%u", d.rd_n_subs,
-                 d.rd_n_subs == 1 ? "" : "s", lis->la_kind == LISTEN_ADDR_INET6 ? "[" : "",
-                 lis->la_host, lis->la_kind == LISTEN_ADDR_INET6 ? "]" : "",
-                 status_server_port(d.rd_status));
+        snprintf(subs, sizeof(subs), "%zu subscription%s", d.rd_n_subs,
+                 d.rd_n_subs == 1 ? "" : "s");
+    if (lis->la_kind == LISTEN_ADDR_UNIX)
+        snprintf(msg, sizeof(msg), "started: %s, status on %s", subs, lis->la_path);
+    else
+        snprintf(msg, sizeof(msg), "started: %s, status on %s%s%s:%u", subs,
+                 lis->la_kind == LISTEN_ADDR_INET6 ? "[" : "", lis->la_host,
+                 lis->la_kind == LISTEN_ADDR_INET6 ? "]" : "", status_server_port(d.rd_status));
     journal_sink_daemon(d.rd_sink, JOURNAL_ID_STARTED, 6, msg);
     notify_ready();
     run_update_status(&d);

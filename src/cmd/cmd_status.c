@@ -50,7 +50,8 @@ static void cmd_status_usage(FILE *f)
           "Below the subscriptions, the probes: last result, runs, failures, the last\n"
           "failure, and per expectation its last result and p50/p99 delivery time.\n"
           "Exit status: 0 when every subscription and probe shown is healthy, 1 when\n"
-          "one is not,\n"
+          "one is not or the last configuration reload was refused (the running\n"
+          "configuration is not the file's),\n"
           "2 when the daemon cannot be reached or answers with an error, or on a usage\n"
           "error.\n",
           f);
@@ -347,6 +348,23 @@ static bool cmd_status_print_probes(const json_t *probes, size_t columns, time_t
     return all;
 }
 
+/* Whether the running configuration is the file's: false after a refused
+ * reload (until one succeeds). With `say`, prints why not. */
+static bool cmd_status_config_ok(const json_t *doc, bool say)
+{
+    const json_t *last = json_object_get(json_object_get(doc, "config"), "last_reload");
+    if (!json_is_object(last) || !json_is_false(json_object_get(last, "ok")))
+        return true;
+    if (say) {
+        const json_t *cfg = json_object_get(doc, "config");
+        printf("CONFIG  reload of %s refused at %s: %s\n"
+               "        still running the configuration loaded at %s\n",
+               cmd_status_str(cfg, "path", "?"), cmd_status_str(last, "at", "?"),
+               cmd_status_str(last, "error", "?"), cmd_status_str(cfg, "loaded_at", "?"));
+    }
+    return false;
+}
+
 /* Prints the table; returns the exit status. */
 static int cmd_status_print_table(const json_t *doc, bool one)
 {
@@ -372,7 +390,11 @@ static int cmd_status_print_table(const json_t *doc, bool one)
         if (!cmd_status_print_row(sub, name_width, columns, now))
             all_healthy = false;
     }
+    if (!one && n == 0)
+        printf("(no subscriptions configured)\n");
     if (!one && !cmd_status_print_probes(json_object_get(doc, "probes"), columns, now))
+        all_healthy = false;
+    if (!one && !cmd_status_config_ok(doc, true))
         all_healthy = false;
     return all_healthy ? 0 : 1;
 }
@@ -392,7 +414,7 @@ static int cmd_status_health_of(const json_t *doc, bool one)
     for (size_t i = 0; i < json_array_size(probes); i++)
         if (!json_is_true(json_object_get(json_array_get(probes, i), "healthy")))
             return 1;
-    return 0;
+    return cmd_status_config_ok(doc, false) ? 0 : 1;
 }
 
 int cmd_status(int argc, char **argv)

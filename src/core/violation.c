@@ -12,31 +12,27 @@ _Static_assert(VIOLATION_PROBE_ORDER + 1 == VIOLATION_CLASS_COUNT,
 struct violation_info {
     const char *vi_name;
     const char *vi_message_id;
-    int vi_priority;
 };
 
-/* Priority 3 (err): the stream is not being delivered (transport, liveness),
- * or a probe's event did not get through (the probe classes).
- * Priority 4 (warning): it is delivered but breaks its contract. */
 static const struct violation_info violation_infos[VIOLATION_CLASS_COUNT] = {
-    [VIOLATION_CONNECT_FAILED] = {"connect_failed", "5ecb10efdb2e4209991c92bbb0906638", 3},
-    [VIOLATION_HTTP_STATUS] = {"http_status", "86f9aca3c66d4f9a80942ebb3515f5a0", 3},
-    [VIOLATION_CONTENT_TYPE] = {"content_type", "0b7e4923dfef4cae8ce20a890940e83a", 3},
-    [VIOLATION_HEADER] = {"header", "92b705763c7f4ffbabcf6f4a3b1e00df", 4},
-    [VIOLATION_STREAM_ENDED] = {"stream_ended", "75e271b573874892a6baa90dbf891abb", 3},
-    [VIOLATION_SSE_SYNTAX] = {"sse_syntax", "1518dabfae514304aa84ec244b2fc84f", 4},
-    [VIOLATION_LINE_TOO_LONG] = {"line_too_long", "59381eaea05c4ae1b4c063869813f6fb", 4},
-    [VIOLATION_DATA_NOT_JSON] = {"data_not_json", "549fd9515c6842adbd4d2fe0fbe79345", 4},
-    [VIOLATION_UNKNOWN_EVENT] = {"unknown_event", "a7902dd5836c4cad920136bee5ef9671", 4},
-    [VIOLATION_ORDER] = {"order", "924eae3c9791497ca78eecdca01df6ad", 4},
-    [VIOLATION_SCHEMA] = {"schema", "d8804b57f2a6482ba19d3985c0ffb67a", 4},
-    [VIOLATION_CORRELATION_ID] = {"correlation_id", "e8ca2b62393e41869864163b6e97883f", 4},
-    [VIOLATION_HEARTBEAT_MISSED] = {"heartbeat_missed", "424961aa18434604af98733c77589844", 3},
-    [VIOLATION_FIRST_EVENT_LATE] = {"first_event_late", "ee3c2a91ff964ccbb86419df52b62cdf", 3},
-    [VIOLATION_LIFECYCLE_TIMEOUT] = {"lifecycle_timeout", "c111ce8df7f74384ac5f34485b109600", 3},
-    [VIOLATION_PROBE_FAILED] = {"probe_failed", "cf3e87669ae245098acd515b837d5814", 3},
-    [VIOLATION_PROBE_TIMEOUT] = {"probe_timeout", "94ebaf767ff3423ba2f9766c80424b9c", 3},
-    [VIOLATION_PROBE_ORDER] = {"probe_order", "7b509d223870499dbcc4e2ce0369cf72", 3},
+    [VIOLATION_CONNECT_FAILED] = {"connect_failed", "5ecb10efdb2e4209991c92bbb0906638"},
+    [VIOLATION_HTTP_STATUS] = {"http_status", "86f9aca3c66d4f9a80942ebb3515f5a0"},
+    [VIOLATION_CONTENT_TYPE] = {"content_type", "0b7e4923dfef4cae8ce20a890940e83a"},
+    [VIOLATION_HEADER] = {"header", "92b705763c7f4ffbabcf6f4a3b1e00df"},
+    [VIOLATION_STREAM_ENDED] = {"stream_ended", "75e271b573874892a6baa90dbf891abb"},
+    [VIOLATION_SSE_SYNTAX] = {"sse_syntax", "1518dabfae514304aa84ec244b2fc84f"},
+    [VIOLATION_LINE_TOO_LONG] = {"line_too_long", "59381eaea05c4ae1b4c063869813f6fb"},
+    [VIOLATION_DATA_NOT_JSON] = {"data_not_json", "549fd9515c6842adbd4d2fe0fbe79345"},
+    [VIOLATION_UNKNOWN_EVENT] = {"unknown_event", "a7902dd5836c4cad920136bee5ef9671"},
+    [VIOLATION_ORDER] = {"order", "924eae3c9791497ca78eecdca01df6ad"},
+    [VIOLATION_SCHEMA] = {"schema", "d8804b57f2a6482ba19d3985c0ffb67a"},
+    [VIOLATION_CORRELATION_ID] = {"correlation_id", "e8ca2b62393e41869864163b6e97883f"},
+    [VIOLATION_HEARTBEAT_MISSED] = {"heartbeat_missed", "424961aa18434604af98733c77589844"},
+    [VIOLATION_FIRST_EVENT_LATE] = {"first_event_late", "ee3c2a91ff964ccbb86419df52b62cdf"},
+    [VIOLATION_LIFECYCLE_TIMEOUT] = {"lifecycle_timeout", "c111ce8df7f74384ac5f34485b109600"},
+    [VIOLATION_PROBE_FAILED] = {"probe_failed", "cf3e87669ae245098acd515b837d5814"},
+    [VIOLATION_PROBE_TIMEOUT] = {"probe_timeout", "94ebaf767ff3423ba2f9766c80424b9c"},
+    [VIOLATION_PROBE_ORDER] = {"probe_order", "7b509d223870499dbcc4e2ce0369cf72"},
 };
 
 const char *violation_class_name(enum violation_class c)
@@ -56,14 +52,34 @@ int violation_class_from_name(const char *name)
 
 const char *violation_severity_name(enum violation_severity s)
 {
-    return s == VIOLATION_WARNING ? "warning" : "error";
+    switch (s) {
+    case VIOLATION_WARNING:
+        return "warning";
+    case VIOLATION_INFO:
+        return "info";
+    case VIOLATION_ERROR:
+    default:
+        return "error";
+    }
+}
+
+int violation_severity_priority(enum violation_severity s)
+{
+    switch (s) {
+    case VIOLATION_WARNING:
+        return 4;
+    case VIOLATION_INFO:
+        return 6;
+    case VIOLATION_ERROR:
+    default:
+        return 3;
+    }
 }
 
 int violation_priority(enum violation_class c, enum violation_severity s)
 {
-    if ((unsigned)c >= VIOLATION_CLASS_COUNT || s == VIOLATION_WARNING)
-        return 4;
-    return violation_infos[c].vi_priority;
+    (void)c;
+    return violation_severity_priority(s);
 }
 
 const char *violation_message_id(enum violation_class c)

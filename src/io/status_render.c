@@ -337,6 +337,30 @@ static bool status_render_json_probes(struct json_writer *w, const struct status
     return ok;
 }
 
+/* {"path", "loaded_at", "last_reload": null | {"at", "ok", "error"}} */
+static void status_render_json_config(struct json_writer *w, const struct status_view *v)
+{
+    json_writer_object_begin(w);
+    JSON_WRITER_KEY(w, "path");
+    json_writer_cstring(w, v->sv_config_path);
+    JSON_WRITER_KEY(w, "loaded_at");
+    status_render_json_time(w, v->sv_config_loaded_wall_ms);
+    JSON_WRITER_KEY(w, "last_reload");
+    if (v->sv_reload_wall_ms == 0) {
+        json_writer_null(w);
+    } else {
+        json_writer_object_begin(w);
+        JSON_WRITER_KEY(w, "at");
+        status_render_json_time(w, v->sv_reload_wall_ms);
+        JSON_WRITER_KEY(w, "ok");
+        json_writer_bool(w, v->sv_reload_ok);
+        JSON_WRITER_KEY(w, "error");
+        status_render_json_opt_text(w, v->sv_reload_ok ? NULL : v->sv_reload_error);
+        json_writer_object_end(w);
+    }
+    json_writer_object_end(w);
+}
+
 struct status_json {
     struct status_row *sj_rows; /* owned copy */
     size_t sj_n;
@@ -385,7 +409,7 @@ static struct status_json *status_render_json_new(const struct status_render_row
     uint64_t now = rs->srs_now_mono_ms;
     json_writer_uint(&w, now > v->sv_started_mono_ms ? (now - v->sv_started_mono_ms) / 1000u : 0);
     JSON_WRITER_KEY(&w, "config");
-    json_writer_cstring(&w, v->sv_config_path);
+    status_render_json_config(&w, v);
     JSON_WRITER_KEY(&w, "subscriptions");
     json_writer_array_begin(&w);
     bool failed = json_writer_failed(&w);
@@ -659,6 +683,8 @@ static const struct status_render_piece status_render_close_plain = {"\"} ", 3};
 enum status_render_family_kind {
     STATUS_RENDER_FAM_BUILD_INFO = 0, /* no rows: one line */
     STATUS_RENDER_FAM_START_TIME,     /* no rows: one line */
+    STATUS_RENDER_FAM_RELOAD_OK,      /* no rows: one line */
+    STATUS_RENDER_FAM_RELOAD_TIME,    /* no rows: one line */
     STATUS_RENDER_FAM_UP,
     STATUS_RENDER_FAM_HEALTHY,
     STATUS_RENDER_FAM_EVENTS,
@@ -690,6 +716,12 @@ static const struct status_render_family status_render_families[STATUS_RENDER_FA
     {"ssemon_build_info", "gauge", "Always 1; the version label says which ssemon runs."},
     {"ssemon_start_time_seconds", "gauge",
      "When the daemon started, in seconds since the Unix epoch."},
+    {"ssemon_config_last_reload_successful", "gauge",
+     "1 while the running configuration is the file's (loaded at start or by the last reload); "
+     "0 after a reload was refused, until one succeeds."},
+    {"ssemon_config_last_reload_success_timestamp_seconds", "gauge",
+     "When the running configuration was loaded (start or last successful reload), in seconds "
+     "since the Unix epoch."},
     {"ssemon_subscription_up", "gauge",
      "1 while the subscription's stream is open (state streaming)."},
     {"ssemon_subscription_healthy", "gauge",
@@ -735,6 +767,8 @@ struct status_render_hist_pieces {
 struct status_metrics {
     char *sm_version; /* owned */
     uint64_t sm_started_wall_ms;
+    uint64_t sm_config_loaded_wall_ms;
+    bool sm_reload_failed;
     bool sm_has_journal;
     struct journal_stats sm_journal; /* as it was at the start of the render */
     const struct status_row *sm_rows;
@@ -940,6 +974,8 @@ static struct status_metrics *status_render_metrics_new(const struct status_rend
     const struct status_view *v = rs->srs_view;
     m->sm_version = strdup(v->sv_version != NULL ? v->sv_version : "");
     m->sm_started_wall_ms = v->sv_started_wall_ms;
+    m->sm_config_loaded_wall_ms = v->sv_config_loaded_wall_ms;
+    m->sm_reload_failed = v->sv_reload_wall_ms != 0 && !v->sv_reload_ok;
     if (v->sv_journal != NULL) {
         m->sm_has_journal = true;
         m->sm_journal = *v->sv_journal;
@@ -1298,6 +1334,15 @@ bool status_render_metrics_next(struct status_metrics *m, struct json_writer *w,
         } else if (f == STATUS_RENDER_FAM_START_TIME) {
             status_render_put(w, "ssemon_start_time_seconds ");
             status_render_put_ms_as_seconds(w, m->sm_started_wall_ms);
+            json_writer_append(w, "\n", 1);
+            m->sm_row = m->sm_n;
+        } else if (f == STATUS_RENDER_FAM_RELOAD_OK) {
+            status_render_put(w, m->sm_reload_failed ? "ssemon_config_last_reload_successful 0\n"
+                                                     : "ssemon_config_last_reload_successful 1\n");
+            m->sm_row = m->sm_n;
+        } else if (f == STATUS_RENDER_FAM_RELOAD_TIME) {
+            status_render_put(w, "ssemon_config_last_reload_success_timestamp_seconds ");
+            status_render_put_ms_as_seconds(w, m->sm_config_loaded_wall_ms);
             json_writer_append(w, "\n", 1);
             m->sm_row = m->sm_n;
         }

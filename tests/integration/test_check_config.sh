@@ -68,7 +68,8 @@ probe gateway-targeted: every 120s, POST http://backend.staging.internal:5000/ap
   expect task_event:task_started on gateway-main within 2s where /task_id=\${run_id}
 probe legacy-task: every 300s, POST http://backend.staging.internal:5000/api/testing/tasks/start
   stream http://backend.staging.internal:5000/api/tasks/\${task_id}/stream (task-stream) within 15s
-configuration OK" "" -c "$SRC/etc/ssemon/ssemon.json"
+configuration OK" "" -c "$SRC/etc/ssemon/example.json"
+run "installed configuration (no subscriptions)" 0 "configuration OK" "" -c "$SRC/etc/ssemon/ssemon.json"
 run "demo configuration" 0 "probe gateway-task: every 10s, POST http://127.0.0.1:18765/api/testing/tasks/start
   expect task_event:task_started on gateway-main within 2s where /task_id=\${task_id}
   expect task_event:task_completed on gateway-main within 5s where /task_id=\${task_id}

@@ -133,10 +133,15 @@ free_port() {
 # ---- ids: the promises of src/core/violation.c and journal_ids.h ----
 
 class_id() {
-    sed -n "s/.*{\"$1\", \"\([0-9a-f]\{32\}\)\", [0-9]}.*/\1/p" "$SRC/src/core/violation.c"
+    sed -n "s/.*{\"$1\", \"\([0-9a-f]\{32\}\)\"}.*/\1/p" "$SRC/src/core/violation.c"
 }
-class_prio() {
-    sed -n "s/.*{\"$1\", \"[0-9a-f]\{32\}\", \([0-9]\)}.*/\1/p" "$SRC/src/core/violation.c"
+# The priority follows the severity alone (docs/violations.md, one scale).
+severity_prio() {
+    case $1 in
+    error) echo 3 ;;
+    warning) echo 4 ;;
+    info) echo 6 ;;
+    esac
 }
 journal_id() {
     sed -n "s/^#define JOURNAL_ID_$1 \"\([0-9a-f]\{32\}\)\".*/\1/p" \
@@ -144,14 +149,14 @@ journal_id() {
 }
 for c in unknown_event heartbeat_missed connect_failed stream_ended; do
     id=$(class_id "$c")
-    prio=$(class_prio "$c")
+    prio=$(severity_prio error)
     if [ ${#id} -ne 32 ] || [ -z "$prio" ]; then
         fail "id of class $c found in src/core/violation.c"
         continue
     fi
-    # The documented id and priority are the ones the daemon uses.
+    # The documented id and priority (of an error) are the ones the daemon uses.
     check "class $c: id and priority as documented in docs/violations.md" \
-        grep -qF "\`MESSAGE_ID=$id\` · priority $prio" "$SRC/docs/violations.md"
+        grep -qF "\`MESSAGE_ID=$id\` · priority $prio · error" "$SRC/docs/violations.md"
     check "class $c: id in the journal catalog" grep -qx -- "-- $id" "$SRC/systemd/ssemon.catalog"
 done
 for j in STARTED STOPPING RELOADED RELOAD_REFUSED CONNECTED LOST RECOVERED SUPPRESSED; do
@@ -402,9 +407,8 @@ eq "flood: burst 2 entries reach the journal" 2 "$(jq length <<<"$V")"
 E=$(jq -c '.[0] // {}' <<<"$V")
 eq "violation entry MESSAGE" \
     "$FLOOD: unknown_event: event bogus is not declared by the contract" "$(field MESSAGE)"
-eq "violation entry PRIORITY (documented priority of unknown_event)" \
-    "$(class_prio unknown_event)" "$(field PRIORITY)"
-eq "violation entry PRIORITY is 4 (contract violation)" 4 "$(field PRIORITY)"
+eq "violation entry SSEMON_SEVERITY is error (strict)" error "$(field SSEMON_SEVERITY)"
+eq "violation entry PRIORITY is 3 (severity error)" 3 "$(field PRIORITY)"
 eq "violation entry MESSAGE_ID" "$ID_UNKNOWN" "$(field MESSAGE_ID)"
 eq "violation entry SSEMON_SUBSCRIPTION" "$FLOOD" "$(field SSEMON_SUBSCRIPTION)"
 eq "violation entry SSEMON_CLASS" unknown_event "$(field SSEMON_CLASS)"
@@ -717,15 +721,45 @@ eq "broken reload: no new request for any subscription" "1 2 1" \
     "$(req_count "$WORK/s1.req" "$KEEP") $(req_count "$WORK/s1.req" "$CHANGE") $(req_count \
         "$WORK/s1.req" "$ADD")"
 
+# -- the refused reload shows in /status, /metrics, STATUS= and ssemon status --
+CFG=$(status_get /status | jq -c '.config')
+eq "broken reload: /status config keys" '["path","loaded_at","last_reload"] ["at","ok","error"]' \
+    "$(jq -c 'keys_unsorted' <<<"$CFG") $(jq -c '.last_reload | keys_unsorted' <<<"$CFG")"
+eq "broken reload: /status config says refused, why and when" "$WORK/b.json false true true true" \
+    "$(jq -r --arg f "$WORK/b.json" '[.path, .last_reload.ok,
+        (.last_reload.error | test("^" + $f + ":[0-9]+:[0-9]+: /(no_such_key|subscriptions/0/contract): ")),
+        (.last_reload.at | test("^[0-9-]+T[0-9:.]+Z$")), (.loaded_at < .last_reload.at)] |
+        map(tostring) | join(" ")' <<<"$CFG")"
+curl -s -m 5 "http://127.0.0.1:$SPORT/metrics" >"$WORK/refused.metrics"
+check "broken reload: ssemon_config_last_reload_successful 0" \
+    grep -qx 'ssemon_config_last_reload_successful 0' "$WORK/refused.metrics"
+LOADED_S=$(sed -n 's/^ssemon_config_last_reload_success_timestamp_seconds \([0-9]*\).*/\1/p' \
+    "$WORK/refused.metrics")
+check "broken reload: ssemon_config_last_reload_success_timestamp_seconds is the last load" \
+    test "${LOADED_S:-0}" -gt 1600000000
+check "broken reload: STATUS= says the reload was refused and why" wait_for 5 notify_has "$NB" \
+    '.msg | test("^STATUS=[0-9]+/[0-9]+ healthy, [0-9]+ violations? in 5 min; reload refused: .*/b.json:[0-9]+:[0-9]+: ")'
+"$SSEMON" status --url "http://127.0.0.1:$SPORT" >"$WORK/refused.status" 2>&1
+RC=$?
+eq "broken reload: ssemon status exits 1 (every subscription healthy: $(status_get /status |
+    jq -c '[.subscriptions[].healthy]'))" 1 "$RC"
+check "broken reload: ssemon status says so" \
+    grep -q "^CONFIG  reload of $WORK/b.json refused at .*: $WORK/b.json:[0-9]*:[0-9]*: /" \
+    "$WORK/refused.status"
+"$SSEMON" status --json --url "http://127.0.0.1:$SPORT" >/dev/null 2>&1
+eq "broken reload: ssemon status --json exits 1 too" 1 "$?"
+
 # -- a new journal_rate applies at the reload --
 # The added subscription's stream starts with 5 unknown_event violations at
 # once: the default budget (10 a minute) would journal all 5, the new one
 # (1 a minute) journals 1 and counts the rest.
 FLOOD2=flood2-$RUN
+LENIENT=lenient-$RUN
 WC_DEFAULTS='"journal_rate": {"burst": 1, "interval_s": 60}, ' write_config "$WORK/b.json" \
     "$KEEP_JSON" "$(sub_json "$CHANGE" version-stream version-stream 1 "&v=2")" \
     "$(sub_json "$ADD" envelope-stream gateway-envelope 1)" \
-    "$(sub_json "$FLOOD2" daemon-flood version-stream 1 "&n=5")"
+    "$(sub_json "$FLOOD2" daemon-flood version-stream 1 "&n=5")" \
+    "$(sub_json "$LENIENT" daemon-flood version-stream 1 "&n=2" | sed 's/}$/, "strict": false}/')"
 kill -HUP "$DB"
 reloaded_twice() {
     test "$(stderr_records "$WORK/b.err" |
@@ -740,6 +774,44 @@ eq "journal_rate reload: the new budget of 1 a minute journals 1 of them" 1 \
 eq "journal_rate reload: the others kept their connection" "1 2 1" \
     "$(req_count "$WORK/s1.req" "$KEEP") $(req_count "$WORK/s1.req" "$CHANGE") $(req_count \
         "$WORK/s1.req" "$ADD")"
+
+# -- a successful reload clears the refusal everywhere --
+CFG=$(status_get /status | jq -c '.config')
+eq "reload after a refusal: /status config ok, no error, loaded at the reload" "true null true" \
+    "$(jq -r '"\(.last_reload.ok) \(.last_reload.error) \(.loaded_at == .last_reload.at)"' <<<"$CFG")"
+curl -s -m 5 "http://127.0.0.1:$SPORT/metrics" >"$WORK/fixed.metrics"
+check "reload after a refusal: ssemon_config_last_reload_successful 1" \
+    grep -qx 'ssemon_config_last_reload_successful 1' "$WORK/fixed.metrics"
+check "reload after a refusal: success timestamp moved on" test "$(sed -n \
+    's/^ssemon_config_last_reload_success_timestamp_seconds \([0-9.]*\)$/\1/p' \
+    "$WORK/fixed.metrics" | cut -d. -f1)" -ge "${LOADED_S:-0}"
+last_status_clean() {
+    jq -rs '[.[] | select(.msg | startswith("STATUS="))] | last | .msg' "$NB" |
+        grep -qv "reload refused"
+}
+check "reload after a refusal: STATUS= no longer says refused" wait_for 5 last_status_clean
+"$SSEMON" status --url "http://127.0.0.1:$SPORT" >"$WORK/fixed.status" 2>&1
+check "reload after a refusal: ssemon status has no CONFIG line" \
+    not grep -q '^CONFIG' "$WORK/fixed.status"
+
+# -- one severity scale: the same word in journald and /status, the
+# priority from it (an error makes the subscription unhealthy, a warning
+# does not) --
+check "severity: the strict subscription's unknown_event counted" \
+    wait_for 10 sub_is "$FLOOD2" '.violations.by_class.unknown_event' 5
+check "severity: the lenient subscription's unknown_event counted" \
+    wait_for 10 sub_is "$LENIENT" '.violations.by_class.unknown_event' 2
+sev_of() {
+    stderr_records "$WORK/b.err" | jq -r --arg s "$1" \
+        '[.[] | select(.SSEMON_SUBSCRIPTION == $s and .SSEMON_CLASS == "unknown_event")][0] |
+        "\(.SSEMON_SEVERITY) \(.PRIORITY)"'
+}
+eq "severity: strict unknown_event: journald error, PRIORITY 3; /status error, unhealthy" \
+    "error $(severity_prio error) error false" \
+    "$(sev_of "$FLOOD2") $(sub "$FLOOD2" '"\(.last_violation.severity) \(.healthy)"')"
+eq "severity: lenient unknown_event: journald warning, PRIORITY 4; /status warning" \
+    "warning $(severity_prio warning) warning" \
+    "$(sev_of "$LENIENT") $(sub "$LENIENT" .last_violation.severity)"
 
 stop_daemon "$DB" TERM
 eq "notify daemon: exit 0 within 5 s of SIGTERM" 0 "$STOP_RC"
@@ -822,6 +894,11 @@ E=$(stderr_records "$WORK/d.err" | jq -c --arg id "$ID_CONNFAIL" \
     '[.[] | select(.MESSAGE_ID == $id)][0] // {}')
 eq "endpoints down at start: connect_failed record PRIORITY 3, class, subscription" \
     "3 connect_failed $DOWN" "$(field PRIORITY) $(field SSEMON_CLASS) $(field SSEMON_SUBSCRIPTION)"
+eq "never reloaded: config.last_reload null, loaded at the start, path" \
+    "null true $WORK/d.json" "$(status_get /status |
+        jq -r '.config | "\(.last_reload) \(.loaded_at | test("Z$")) \(.path)"')"
+check "never reloaded: ssemon_config_last_reload_successful 1" \
+    grep -qx 'ssemon_config_last_reload_successful 1' <<<"$(status_get /metrics)"
 R=$(curl -s -m 5 -w '\n%{http_code}' "http://127.0.0.1:$SPORT/readyz")
 eq "endpoints down at start: /readyz 503" 503 "$(tail -n 1 <<<"$R")"
 check "endpoints down at start: /readyz names it" grep -qx "$DOWN" <<<"$(head -n -1 <<<"$R")"
@@ -832,6 +909,75 @@ eq "watchdog for another pid: no WATCHDOG=1" 0 \
 stop_daemon "$DD" INT
 eq "endpoints down: exit 0 within 5 s of SIGINT" 0 "$STOP_RC"
 check "endpoints down: STOPPING=1" notify_has "$WORK/c.notify" '.msg == "STOPPING=1"'
+
+# ==== 6. the installed configuration: nothing to watch, and healthy ====
+# etc/ssemon/ssemon.json is what the package installs as
+# /etc/ssemon/ssemon.json (scripts/package checks that); only its status
+# port is changed here, to a free one.
+start_listener e
+SPORT=$(free_port)
+mkdir -p "$WORK/e"
+cp -r "$CONTRACTS" "$WORK/e/contracts"
+jq --arg l "127.0.0.1:$SPORT" '.status.listen = $l' "$SRC/etc/ssemon/ssemon.json" >"$WORK/e/ssemon.json"
+eq "installed configuration: no subscriptions, no probes" "0 0" \
+    "$(jq -r '"\(.subscriptions | length) \(.probes // [] | length)"' "$WORK/e/ssemon.json")"
+check "installed configuration: check-config passes" \
+    "$SSEMON" check-config -c "$WORK/e/ssemon.json"
+NOTIFY_SOCKET=$NOTIFY_PATH "$SSEMON" run -c "$WORK/e/ssemon.json" --log-target stderr \
+    >"$WORK/e.out" 2>"$WORK/e.err" &
+DE=$!
+PIDS+=("$DE")
+if wait_for 10 notify_has "$WORK/e.notify" '.msg == "READY=1"'; then
+    pass "installed configuration: the daemon starts (READY=1)"
+else
+    fail "installed configuration: the daemon starts (READY=1)" "$WORK/e.err"
+fi
+check "installed configuration: STATUS=no subscriptions configured" wait_for 5 notify_has \
+    "$WORK/e.notify" '.msg == "STATUS=no subscriptions configured"'
+eq "installed configuration: the started record says so" \
+    "started: no subscriptions configured, status on 127.0.0.1:$SPORT" \
+    "$(stderr_records "$WORK/e.err" | jq -r --arg id "$ID_STARTED" \
+        '[.[] | select(.MESSAGE_ID == $id)][0].MESSAGE')"
+eq "installed configuration: /readyz 200, /healthz 200" "200 200" \
+    "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SPORT/readyz") $(curl -s \
+        -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SPORT/healthz")"
+"$SSEMON" status --url "http://127.0.0.1:$SPORT" >"$WORK/e.status" 2>&1
+eq "installed configuration: ssemon status exits 0" 0 "$?"
+check "installed configuration: ssemon status says no subscriptions configured" \
+    grep -qx '(no subscriptions configured)' "$WORK/e.status"
+
+# -- systemctl reload as the unit does it: its ExecReload= lines in order,
+# the first failing one failing the reload (systemd's rule); the unit's
+# paths point at this test's binary and file --
+unit_reload() {
+    local line cmd
+    while IFS= read -r line; do
+        cmd=${line#ExecReload=}
+        cmd=${cmd//\/usr\/bin\/ssemon/$SSEMON}
+        cmd=${cmd//\/etc\/ssemon\/ssemon.json/$WORK/e/ssemon.json}
+        cmd=${cmd//\$MAINPID/$DE}
+        cmd=${cmd//\/bin\/kill/kill}
+        eval "$cmd" >>"$WORK/e.reload" 2>&1 || return 1
+    done < <(grep '^ExecReload=' "$SRC/systemd/ssemon.service")
+}
+cp "$WORK/e/ssemon.json" "$WORK/e/good.json"
+jq '.subscriptions = [{"name": "typo", "url": "http://127.0.0.1:1/", "contract": "no-such-contract"}]' \
+    "$WORK/e/good.json" >"$WORK/e/ssemon.json"
+unit_reload
+eq "unit reload of a broken file: fails" 1 "$?"
+check "unit reload of a broken file: check-config said why" \
+    grep -q "/subscriptions/0/contract: " "$WORK/e.reload"
+eq "unit reload of a broken file: the daemon was not signalled (no RELOADING=1)" 0 \
+    "$(notify_count "$WORK/e.notify" '.msg | startswith("RELOADING=1")')"
+cp "$WORK/e/good.json" "$WORK/e/ssemon.json"
+unit_reload
+eq "unit reload of a good file: succeeds" 0 "$?"
+check "unit reload of a good file: the daemon reloaded" wait_for 5 notify_has "$WORK/e.notify" \
+    '.msg | startswith("RELOADING=1")'
+check "unit reload of a good file: reloaded record" \
+    wait_for 5 stderr_has "$WORK/e.err" --arg id "$ID_RELOADED"
+stop_daemon "$DE" TERM
+eq "installed configuration: exit 0 on SIGTERM" 0 "$STOP_RC"
 
 kill -TERM "$S1_PID" "$SRV_PID" 2>/dev/null
 echo "# $PASSES passed, $FAILS failed"

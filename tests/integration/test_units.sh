@@ -100,7 +100,8 @@ part_verify() {
         [ "$u" = ssemon@.service ] && cfg=/etc/ssemon/%i.json
         # shellcheck disable=SC2016 # $MAINPID is literal unit text
         for want in "Type=notify" "ExecStartPre=/usr/bin/ssemon check-config -c $cfg" \
-            "ExecStart=/usr/bin/ssemon run -c $cfg" 'ExecReload=/bin/kill -HUP $MAINPID' \
+            "ExecStart=/usr/bin/ssemon run -c $cfg" "ExecReload=/usr/bin/ssemon check-config -c $cfg" \
+            'ExecReload=/bin/kill -HUP $MAINPID' \
             "WatchdogSec=30" "Restart=on-failure" "DynamicUser=yes" \
             "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX" "CapabilityBoundingSet=" \
             "SystemCallFilter=@system-service" "UMask=0077"; do
@@ -111,6 +112,14 @@ part_verify() {
             fi
         done
         grep -q '^#LoadCredential=' "$f" || fail "$u lacks the commented LoadCredential= example"
+        # The file is checked before the daemon is signalled: a broken file
+        # fails `systemctl reload` (ExecReload= lines run in order, the
+        # first failing one ends the reload).
+        if [ "$(grep -n '^ExecReload=' "$f" | head -n 1 | cut -d= -f2-)" = "/usr/bin/ssemon check-config -c $cfg" ]; then
+            ok "$u: check-config runs before the reload signal"
+        else
+            fail "$u: the first ExecReload= is not check-config"
+        fi
     done
 }
 
@@ -281,7 +290,7 @@ tests:
       - eval_time: 5m
         alertname: SsemonSubscriptionDown
         exp_alerts:
-          - exp_labels: {severity: critical, job: ssemon, instance: "h:9464", subscription: task}
+          - exp_labels: {severity: error, job: ssemon, instance: "h:9464", subscription: task}
             exp_annotations:
               summary: "SSE stream task is down"
               description: '$hdesc'
@@ -328,7 +337,7 @@ tests:
       - eval_time: 4m
         alertname: SsemonDeliveryViolations
         exp_alerts:
-          - exp_labels: {severity: critical, job: ssemon, instance: "h:9464", subscription: task, class: heartbeat_missed}
+          - exp_labels: {severity: error, job: ssemon, instance: "h:9464", subscription: task, class: heartbeat_missed}
             exp_annotations:
               summary: "SSE stream task: heartbeat_missed violations"
               description: 'Subscription task on h:9464 reported 1 heartbeat_missed violation(s) in the last 10 minutes: the stream is not delivered as it must be. Details: \`journalctl -x SSEMON_SUBSCRIPTION=task SSEMON_CLASS=heartbeat_missed\`; the class is explained in /usr/share/doc/ssemon/violations.md.'
@@ -338,7 +347,7 @@ tests:
       - eval_time: 7m
         alertname: SsemonContractViolations
         exp_alerts:
-          - exp_labels: {severity: warning, job: ssemon, instance: "h:9464", subscription: task, class: schema}
+          - exp_labels: {severity: error, job: ssemon, instance: "h:9464", subscription: task, class: schema}
             exp_annotations:
               summary: "SSE stream task: schema violations"
               description: 'Subscription task on h:9464 reported 3 schema violation(s) in the last 10 minutes: the stream is delivered but breaks its contract. Details: \`journalctl -x SSEMON_SUBSCRIPTION=task SSEMON_CLASS=schema\`; the class is explained in /usr/share/doc/ssemon/violations.md.'
@@ -379,14 +388,14 @@ tests:
       - eval_time: 5m
         alertname: SsemonTargetDown
         exp_alerts:
-          - exp_labels: {severity: critical, job: ssemon, instance: "h:9464"}
+          - exp_labels: {severity: error, job: ssemon, instance: "h:9464"}
             exp_annotations:
               summary: "ssemon at h:9464 cannot be scraped"
               description: 'Prometheus has failed to scrape h:9464 (job ssemon) for 2 minutes: the monitor is down or its status endpoint does not answer, so none of its streams are watched. Check \`systemctl status ssemon\` and \`journalctl -u ssemon\`.'
       - eval_time: 12m
         alertname: SsemonAbsent
         exp_alerts:
-          - exp_labels: {severity: critical}
+          - exp_labels: {severity: error}
             exp_annotations:
               summary: "No ssemon is reporting"
               description: 'No ssemon_build_info series has existed for 10 minutes: no monitor is scraped at all (not deployed, or missing from the scrape configuration), so no stream is watched.'

@@ -1288,7 +1288,7 @@ static void test_shipped_example(void **state)
 {
     (void)state;
     struct diag_list e;
-    struct config *c = config_load(SSEMON_SOURCE_DIR "/etc/ssemon/ssemon.json", &e);
+    struct config *c = config_load(SSEMON_SOURCE_DIR "/etc/ssemon/example.json", &e);
     for (size_t i = 0; i < e.dl_n; i++)
         fprintf(stderr, "%s\n", e.dl_items[i].dg_text);
     assert_non_null(c);
@@ -1302,6 +1302,21 @@ static void test_shipped_example(void **state)
         assert_true(config_subscription_per_attempt(s));
     }
     assert_int_equal(config_probe_count(c), 3);
+    diag_list_free(&e);
+    config_unref(c);
+}
+
+/* The installed configuration watches nothing until it is edited. */
+static void test_shipped_default(void **state)
+{
+    (void)state;
+    struct diag_list e;
+    struct config *c = config_load(SSEMON_SOURCE_DIR "/etc/ssemon/ssemon.json", &e);
+    for (size_t i = 0; i < e.dl_n; i++)
+        fprintf(stderr, "%s\n", e.dl_items[i].dg_text);
+    assert_non_null(c);
+    assert_int_equal(config_subscription_count(c), 0);
+    assert_int_equal(config_probe_count(c), 0);
     diag_list_free(&e);
     config_unref(c);
 }
@@ -1418,6 +1433,7 @@ int main(void)
         cmocka_unit_test(test_equality),
         cmocka_unit_test(test_relative_paths),
         cmocka_unit_test(test_shipped_example),
+        cmocka_unit_test(test_shipped_default),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

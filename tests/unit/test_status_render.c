@@ -145,6 +145,7 @@ static int setup(void **state)
     f->f_view.sv_started_wall_ms = T0_MS;
     f->f_view.sv_started_mono_ms = 50000;
     f->f_view.sv_config_path = "/etc/ssemon/ssemon.json";
+    f->f_view.sv_config_loaded_wall_ms = T0_MS;
     f->f_view.sv_recent = f->f_recent;
     f->f_view.sv_n_recent = 2;
 
@@ -215,8 +216,13 @@ static void test_json_document(void **state)
     assert_string_equal(json_string_value(json_object_get(doc, "started_at")),
                         "2023-11-14T22:13:20.123Z");
     assert_int_equal(json_integer_value(json_object_get(doc, "uptime_s")), 3725);
-    assert_string_equal(json_string_value(json_object_get(doc, "config")),
-                        "/etc/ssemon/ssemon.json");
+    json_t *cfg = json_object_get(doc, "config");
+    keys_of(cfg, keys, sizeof(keys));
+    assert_string_equal(keys, "path,loaded_at,last_reload");
+    assert_string_equal(json_string_value(json_object_get(cfg, "path")), "/etc/ssemon/ssemon.json");
+    assert_string_equal(json_string_value(json_object_get(cfg, "loaded_at")),
+                        "2023-11-14T22:13:20.123Z");
+    assert_true(json_is_null(json_object_get(cfg, "last_reload")));
     json_t *subs = json_object_get(doc, "subscriptions");
     assert_int_equal(json_array_size(subs), 2);
 
@@ -391,7 +397,8 @@ static void test_json_empty(void **state)
     json_writer_reset(&f->f_w);
     status_render_json_rows(&v, NULL, 0, NULL, 0, &f->f_w);
     assert_string_equal(json_writer_text(&f->f_w, NULL),
-                        "{\"version\":null,\"started_at\":null,\"uptime_s\":0,\"config\":null,"
+                        "{\"version\":null,\"started_at\":null,\"uptime_s\":0,\"config\":{\"path\":"
+                        "null,\"loaded_at\":null,\"last_reload\":null},"
                         "\"subscriptions\":[],\"recent_violations\":[],\"probes\":[]}");
 }
 
@@ -434,6 +441,8 @@ static void test_metrics_values(void **state)
     const char *t = render_metrics(f);
     assert_line(t, "ssemon_build_info{version=\"9.8.7\"} 1");
     assert_line(t, "ssemon_start_time_seconds 1700000000.123");
+    assert_line(t, "ssemon_config_last_reload_successful 1");
+    assert_line(t, "ssemon_config_last_reload_success_timestamp_seconds 1700000000.123");
     assert_line(t, "ssemon_subscription_up{subscription=\"alpha\"} 1");
     assert_line(t, "ssemon_subscription_up{subscription=\"beta\"} 0");
     assert_line(t, "ssemon_subscription_healthy{subscription=\"alpha\"} 1");
@@ -485,6 +494,43 @@ static void test_metrics_values(void **state)
 
 /* A view without journal figures (tests, benches) has neither the
  * "journal" key nor the ssemon_journal_* families. */
+/* The reload outcome: "config" of /status and the two ssemon_config_*
+ * families, after a refused reload and after a successful one. */
+static void test_config_reload(void **state)
+{
+    struct fixture *f = *state;
+    f->f_view.sv_reload_wall_ms = T0_MS + 60000;
+    f->f_view.sv_reload_ok = false;
+    f->f_view.sv_reload_error = "ssemon.json:3:5: unknown key \"subscriptons\"";
+    json_t *doc = render_json(f, NULL);
+    json_t *last = json_object_get(json_object_get(doc, "config"), "last_reload");
+    char keys[256];
+    keys_of(last, keys, sizeof(keys));
+    assert_string_equal(keys, "at,ok,error");
+    assert_string_equal(json_string_value(json_object_get(last, "at")), "2023-11-14T22:14:20.123Z");
+    assert_true(json_is_false(json_object_get(last, "ok")));
+    assert_string_equal(json_string_value(json_object_get(last, "error")),
+                        "ssemon.json:3:5: unknown key \"subscriptons\"");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(doc, "config"), "loaded_at")),
+        "2023-11-14T22:13:20.123Z");
+    json_decref(doc);
+    const char *t = render_metrics(f);
+    assert_line(t, "ssemon_config_last_reload_successful 0");
+    assert_line(t, "ssemon_config_last_reload_success_timestamp_seconds 1700000000.123");
+
+    f->f_view.sv_reload_ok = true;
+    f->f_view.sv_config_loaded_wall_ms = T0_MS + 60000;
+    doc = render_json(f, NULL);
+    last = json_object_get(json_object_get(doc, "config"), "last_reload");
+    assert_true(json_is_true(json_object_get(last, "ok")));
+    assert_true(json_is_null(json_object_get(last, "error")));
+    json_decref(doc);
+    t = render_metrics(f);
+    assert_line(t, "ssemon_config_last_reload_successful 1");
+    assert_line(t, "ssemon_config_last_reload_success_timestamp_seconds 1700000060.123");
+}
+
 static void test_journal_absent(void **state)
 {
     struct fixture *f = *state;
@@ -718,7 +764,7 @@ static void test_metrics_families(void **state)
         p = nl + 1;
     }
     assert_true(samples > 0);
-    assert_int_equal(n_seen, 18);
+    assert_int_equal(n_seen, 20);
 }
 
 static void test_metrics_label_escapes(void **state)
@@ -959,6 +1005,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_json_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_absent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_histograms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_families, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_label_escapes, setup, teardown),

@@ -389,7 +389,8 @@ static void test_routes(void **state)
     json_t *doc = json_loads(body_of(r), 0, &jerr);
     assert_non_null(doc);
     assert_string_equal(json_string_value(json_object_get(doc, "version")), "1.2.3");
-    assert_string_equal(json_string_value(json_object_get(doc, "config")), "/etc/ssemon/test.json");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(doc, "config"), "path")),
+                        "/etc/ssemon/test.json");
     assert_int_equal(json_array_size(json_object_get(doc, "subscriptions")), 2);
     json_decref(doc);
     free(r);

@@ -12,7 +12,8 @@
 
 #include <cmocka.h>
 
-/* In enum order: name and journald priority of an error. */
+/* In enum order: name and journald priority of an error (3 for every
+ * class: the priority follows the severity alone). */
 static const struct {
     const char *name;
     int priority;
@@ -20,15 +21,15 @@ static const struct {
     {"connect_failed", 3},
     {"http_status", 3},
     {"content_type", 3},
-    {"header", 4},
+    {"header", 3},
     {"stream_ended", 3},
-    {"sse_syntax", 4},
-    {"line_too_long", 4},
-    {"data_not_json", 4},
-    {"unknown_event", 4},
-    {"order", 4},
-    {"schema", 4},
-    {"correlation_id", 4},
+    {"sse_syntax", 3},
+    {"line_too_long", 3},
+    {"data_not_json", 3},
+    {"unknown_event", 3},
+    {"order", 3},
+    {"schema", 3},
+    {"correlation_id", 3},
     {"heartbeat_missed", 3},
     {"first_event_late", 3},
     {"lifecycle_timeout", 3},
@@ -47,6 +48,7 @@ static void test_names_in_order(void **state)
         assert_int_equal(violation_priority((enum violation_class)c, VIOLATION_ERROR),
                          classes[c].priority);
         assert_int_equal(violation_priority((enum violation_class)c, VIOLATION_WARNING), 4);
+        assert_int_equal(violation_priority((enum violation_class)c, VIOLATION_INFO), 6);
     }
     assert_int_equal(VIOLATION_PROBE_FAILED, 15);
     assert_int_equal(VIOLATION_PROBE_TIMEOUT, 16);
@@ -54,6 +56,18 @@ static void test_names_in_order(void **state)
     assert_null(violation_class_name((enum violation_class)VIOLATION_CLASS_COUNT));
     assert_int_equal(violation_class_from_name("probe"), -1);
     assert_int_equal(violation_class_from_name(""), -1);
+}
+
+/* One scale: the word and the journald priority of each severity. */
+static void test_severity_scale(void **state)
+{
+    (void)state;
+    assert_string_equal(violation_severity_name(VIOLATION_ERROR), "error");
+    assert_string_equal(violation_severity_name(VIOLATION_WARNING), "warning");
+    assert_string_equal(violation_severity_name(VIOLATION_INFO), "info");
+    assert_int_equal(violation_severity_priority(VIOLATION_ERROR), 3);
+    assert_int_equal(violation_severity_priority(VIOLATION_WARNING), 4);
+    assert_int_equal(violation_severity_priority(VIOLATION_INFO), 6);
 }
 
 static void test_message_ids(void **state)
@@ -94,6 +108,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names_in_order),
+        cmocka_unit_test(test_severity_scale),
         cmocka_unit_test(test_message_ids),
         cmocka_unit_test(test_probe_classes),
     };

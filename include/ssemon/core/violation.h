@@ -37,9 +37,13 @@ enum violation_class {
  * per-subscription counters and metrics list. The probe classes follow. */
 #define VIOLATION_STREAM_CLASS_COUNT 15
 
+/* One scale, the same word everywhere (journald SSEMON_SEVERITY, /status,
+ * the alerts' severity label): error makes the subscription unhealthy,
+ * warning and info do not. */
 enum violation_severity {
     VIOLATION_ERROR = 0,
     VIOLATION_WARNING,
+    VIOLATION_INFO,
 };
 
 /* A reported violation. Strings are owned by the reporter and valid only
@@ -61,9 +65,11 @@ const char *violation_class_name(enum violation_class c);
 /* Parses a class name; returns -1 when unknown. */
 int violation_class_from_name(const char *name);
 const char *violation_severity_name(enum violation_severity s);
-/* syslog priority for journald: 3 (err) for transport and liveness
- * failures and failed probes, 4 (warning) for contract violations;
- * warnings are 4 too. */
+/* syslog priority for journald, from the severity alone: error 3 (err),
+ * warning 4 (warning), info 6 (info). */
+int violation_severity_priority(enum violation_severity s);
+/* The priority of a violation of class `c` with severity `s`: the
+ * severity's (the class does not change it). */
 int violation_priority(enum violation_class c, enum violation_severity s);
 /* The fixed journald MESSAGE_ID of a class: 32 lower-case hex digits. */
 const char *violation_message_id(enum violation_class c);

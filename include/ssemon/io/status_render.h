@@ -91,7 +91,16 @@ struct status_view {
     const char *sv_version;
     uint64_t sv_started_wall_ms;
     uint64_t sv_started_mono_ms;
+    /* The "config" object of /status and the ssemon_config_* families of
+     * /metrics: the file, when the running configuration was loaded (at
+     * start or by the last successful reload), and the last reload
+     * (sv_reload_wall_ms 0: none yet; sv_reload_error is why it was
+     * refused, NULL when it succeeded). */
     const char *sv_config_path;
+    uint64_t sv_config_loaded_wall_ms;
+    uint64_t sv_reload_wall_ms;
+    bool sv_reload_ok;
+    const char *sv_reload_error;
     struct monitor *const *sv_monitors; /* enabled subscriptions, config order */
     size_t sv_n_monitors;
     const struct status_recent *sv_recent; /* oldest first */
