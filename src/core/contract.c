@@ -759,16 +759,40 @@ static int cc_transition_overlap(struct cc *cc, const struct contract_state *s, 
     return 0;
 }
 
+/* "within_ms": how long the stream may stay in the state after entering
+ * it; a positive integer, at most CONTRACT_MAX_SECONDS. A final state has
+ * none: the stream is meant to end there, not to leave it. */
+static int cc_state_within(struct cc *cc, struct contract_state *s, const json_t *spec)
+{
+    const json_t *w = json_object_get(spec, "within_ms");
+
+    if (w == NULL)
+        return 0;
+    size_t saved = cc_push(cc, "within_ms");
+    if (cc_want(cc, w, json_is_integer(w), "an integer (milliseconds)") < 0)
+        return -1;
+    json_int_t ms = json_integer_value(w);
+    if (ms < 1 || ms > (json_int_t)(CONTRACT_MAX_SECONDS * 1000.0))
+        return cc_fail(cc, "%lld is out of range [1, %lld]", (long long)ms,
+                       (long long)(CONTRACT_MAX_SECONDS * 1000.0));
+    if (s->cs_final)
+        return cc_fail(cc, "a final state has no deadline: the server must end the stream there");
+    cc_pop(cc, saved);
+    s->cs_within_ms = (uint64_t)ms;
+    return 0;
+}
+
 static int cc_state_body(struct cc *cc, struct contract_state *s, const json_t *spec)
 {
-    static const char *const keys[] = {"on", "final", "description", "$comment", NULL};
+    static const char *const keys[] = {"on", "final", "within_ms", "description", "$comment", NULL};
     const char *key, *description;
     json_t *target;
 
     if (cc_object(cc, spec) < 0 || cc_check_keys(cc, spec, keys) < 0)
         return -1;
     if (cc_bool_member(cc, spec, "final", false, &s->cs_final) < 0 ||
-        cc_string_member(cc, spec, "description", false, &description) < 0)
+        cc_string_member(cc, spec, "description", false, &description) < 0 ||
+        cc_state_within(cc, s, spec) < 0)
         return -1;
     const json_t *on = json_object_get(spec, "on");
     if (on == NULL)

@@ -98,6 +98,8 @@ struct validator {
     uint64_t val_win_start;
     bool val_hb_missed_done; /* this silence was reported */
     bool val_life_done;
+    uint64_t val_state_since; /* when the current state was entered */
+    bool val_state_late_done; /* its within_ms was reported (this entry) */
     bool val_after_final_done;
     bool val_cid_changed_done;
     /* The line of the last anomaly if it was no_colon: the parser then
@@ -662,6 +664,32 @@ static uint64_t validator_life_deadline(const struct validator *v)
     return validator_sat_add(validator_sat_add(v->val_open_ms, ms), 1);
 }
 
+/* The current state's "within_ms": counted from its entry (a transition
+ * to another state; the lifecycle's start for the initial state). A final
+ * state never has one (contract_compile). */
+static uint64_t validator_state_deadline(const struct validator *v)
+{
+    uint64_t ms;
+
+    if (!v->val_timing || !v->val_live || v->val_state == CONTRACT_NO_STATE ||
+        v->val_state_late_done)
+        return VALIDATOR_NO_DEADLINE;
+    ms = v->val_c->c_states[v->val_state].cs_within_ms;
+    if (ms == 0)
+        return VALIDATOR_NO_DEADLINE;
+    return validator_sat_add(validator_sat_add(v->val_state_since, ms), 1);
+}
+
+/* The state is entered at `now_ms`; staying in it is no new entry. */
+static void validator_enter(struct validator *v, size_t state, uint64_t now_ms)
+{
+    if (state == v->val_state)
+        return;
+    v->val_state = state;
+    v->val_state_since = now_ms;
+    v->val_state_late_done = false;
+}
+
 static void validator_fire_first(struct validator *v, uint64_t now_ms)
 {
     uint64_t ms = v->val_c->c_first_event_ms;
@@ -705,21 +733,51 @@ static void validator_fire_life(struct validator *v, uint64_t now_ms)
     validator_emit(v, now_ms, VIOLATION_LIFECYCLE_TIMEOUT, VIOLATION_ERROR, NULL, NULL, 0);
 }
 
-/* Fires every deadline up to `now_ms` in time order. Each rule fires at most
- * once until an event re-arms it, so the loop is short. */
+static void validator_fire_state(struct validator *v, uint64_t now_ms)
+{
+    const struct contract *c = v->val_c;
+    const struct contract_state *cs = &c->c_states[v->val_state];
+    struct validator_msg m = validator_msg(v);
+    bool any = false;
+
+    v->val_state_late_done = true;
+    validator_msg_printf(&m, "still in state ");
+    validator_msg_quote(&m, cs->cs_name, strlen(cs->cs_name), VALIDATOR_QUOTE_MAX);
+    validator_msg_printf(
+        &m, " %llu ms after entering it (expected: ", (unsigned long long)cs->cs_within_ms);
+    /* What would have left it: transitions to other states. */
+    for (size_t i = 0; i < cs->cs_n_on; i++) {
+        const struct contract_transition *ct = &cs->cs_on[i];
+        if (ct->ct_target == v->val_state)
+            continue;
+        validator_msg_printf(&m, "%s%s", any ? ", " : "", c->c_events[ct->ct_event].ce_name);
+        if (ct->ct_variant != NULL)
+            validator_msg_printf(&m, "/%s", ct->ct_variant);
+        any = true;
+    }
+    validator_msg_printf(&m, "%s)", any ? "" : "nothing leads out of it");
+    validator_emit(v, now_ms, VIOLATION_ORDER, VIOLATION_ERROR, NULL, NULL, 0);
+}
+
+/* Fires every deadline up to `now_ms` in time order (the earliest first;
+ * on a tie: first event, heartbeat, lifecycle, state). Each rule fires at
+ * most once until an event re-arms it, so the loop is short. */
 static void validator_run_time(struct validator *v, uint64_t now_ms)
 {
     for (int round = 0; round < 8; round++) {
         uint64_t first = validator_first_deadline(v);
         uint64_t hb = validator_hb_deadline(v);
         uint64_t life = validator_life_deadline(v);
+        uint64_t state = validator_state_deadline(v);
 
-        if (first <= now_ms && first <= hb && first <= life)
+        if (first <= now_ms && first <= hb && first <= life && first <= state)
             validator_fire_first(v, now_ms);
-        else if (hb <= now_ms && hb <= life)
+        else if (hb <= now_ms && hb <= life && hb <= state)
             validator_fire_hb(v, now_ms);
-        else if (life <= now_ms)
+        else if (life <= now_ms && life <= state)
             validator_fire_life(v, now_ms);
+        else if (state <= now_ms)
+            validator_fire_state(v, now_ms);
         else
             return;
     }
@@ -749,6 +807,7 @@ void validator_pause(struct validator *v, uint64_t from_ms, uint64_t to_ms)
     v->val_open_ms += validator_paused_after(v->val_open_ms, from_ms, to_ms);
     if (v->val_win_started)
         v->val_win_start += validator_paused_after(v->val_win_start, from_ms, to_ms);
+    v->val_state_since += validator_paused_after(v->val_state_since, from_ms, to_ms);
 }
 
 uint64_t validator_next_deadline(const struct validator *v)
@@ -756,11 +815,14 @@ uint64_t validator_next_deadline(const struct validator *v)
     uint64_t d = validator_first_deadline(v);
     uint64_t hb = validator_hb_deadline(v);
     uint64_t life = validator_life_deadline(v);
+    uint64_t state = validator_state_deadline(v);
 
     if (hb < d)
         d = hb;
     if (life < d)
         d = life;
+    if (state < d)
+        d = state;
     return d;
 }
 
@@ -781,6 +843,8 @@ static void validator_start(struct validator *v, uint64_t now_ms)
     v->val_win_start = now_ms;
     v->val_hb_missed_done = false;
     v->val_life_done = false;
+    v->val_state_since = now_ms;
+    v->val_state_late_done = false;
     v->val_after_final_done = false;
     v->val_cid_changed_done = false;
     v->val_cid_first.vid_set = false;
@@ -1387,7 +1451,7 @@ static void validator_order(struct validator *v, uint64_t now_ms, const struct v
 
     for (size_t i = 0; i < cs->cs_n_on; i++)
         if (validator_tr_match(v, v->val_state, i, e)) {
-            v->val_state = cs->cs_on[i].ct_target;
+            validator_enter(v, cs->cs_on[i].ct_target, now_ms);
             return;
         }
     m = validator_msg(v);
@@ -1422,7 +1486,7 @@ static void validator_order(struct validator *v, uint64_t now_ms, const struct v
     for (size_t s = 0; s < c->c_n_states; s++)
         for (size_t i = 0; i < c->c_states[s].cs_n_on; i++)
             if (validator_tr_match(v, s, i, e)) {
-                v->val_state = c->c_states[s].cs_on[i].ct_target;
+                validator_enter(v, c->c_states[s].cs_on[i].ct_target, now_ms);
                 return;
             }
 }

@@ -152,8 +152,14 @@ verdict gw-targeted "" 0 $?
 # Baseline-style timestamps on the 2026 stream: one schema violation per
 # task event (started, 2 progress, completed).
 gateway_check gw-offset-ts it-3 "&ts=offset" "schema,schema,schema,schema" 1 "$DEMO"
-# No ready: the version comes first.
+# No ready: the version (and the task events) that come first keep the
+# stream in connecting, which gateway-envelope allows for 2 s; the judge's
+# timer reports it then, once, while only comments arrive.
 gateway_check gw-no-ready it-4 "&drop=ready" "order" 1
+check "gw-no-ready: reported by connecting's deadline" "$WORK/gw-no-ready.out" \
+    jqe -s '[.[] | select(.class == "order")] | length == 1 and
+        (.[0].message | startswith("still in state \"connecting\" 2000 ms after entering it"))' \
+    "$WORK/gw-no-ready.out"
 # Refused: no request_id, or one with ':'; the stream then ends.
 timeout 30 "$SSEMON" check --contract gateway-envelope --max-duration 4 "$BASE/api/sse/stream" \
     >"$WORK/gw-rejected.out" 2>"$WORK/gw-rejected.err" </dev/null

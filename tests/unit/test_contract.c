@@ -421,6 +421,55 @@ static void test_compile_references(void **state)
              "{\"a\": \"s\"}}}}}",
              order_head);
     compile_err(buf, "/order/states/f/on", "a final state has no transitions");
+}
+
+/* "within_ms" of a state: a positive integer of at most a day, not in a
+ * final state; errors point at the key. */
+static void test_compile_state_deadline(void **state)
+{
+    (void)state;
+    const char *head = "{\"events\": {\"a\": {}}, \"order\": {\"initial\": \"s\", "
+                       "\"states\": {\"s\": {\"within_ms\": ";
+    char buf[512];
+    struct contract_error err;
+    struct contract *c;
+
+    snprintf(buf, sizeof(buf),
+             "%s2000, \"on\": {\"a\": \"t\"}}, \"t\": {\"within_ms\": 86400000, "
+             "\"on\": {\"a\": \"f\"}}, \"u\": {}, \"f\": {\"final\": true}}}}",
+             head);
+    c = compile_text(buf, &err);
+    if (c == NULL)
+        fail_msg("%s: %s", err.ce_path, err.ce_message);
+    assert_int_equal(c->c_states[contract_state_index(c, "s")].cs_within_ms, 2000);
+    assert_int_equal(c->c_states[contract_state_index(c, "t")].cs_within_ms, 86400000);
+    assert_int_equal(c->c_states[contract_state_index(c, "u")].cs_within_ms, 0);
+    assert_int_equal(c->c_states[contract_state_index(c, "f")].cs_within_ms, 0);
+    contract_free(c);
+
+    snprintf(buf, sizeof(buf), "%s0}}}}", head);
+    compile_err(buf, "/order/states/s/within_ms", "0 is out of range [1, 86400000]");
+    snprintf(buf, sizeof(buf), "%s-5}}}}", head);
+    compile_err(buf, "/order/states/s/within_ms", "out of range");
+    snprintf(buf, sizeof(buf), "%s86400001}}}}", head);
+    compile_err(buf, "/order/states/s/within_ms", "86400001 is out of range");
+    snprintf(buf, sizeof(buf), "%s1.5}}}}", head);
+    compile_err(buf, "/order/states/s/within_ms", "expected an integer (milliseconds), got a");
+    snprintf(buf, sizeof(buf), "%s\"2000\"}}}}", head);
+    compile_err(buf, "/order/states/s/within_ms", "expected an integer (milliseconds)");
+    snprintf(buf, sizeof(buf), "%snull}}}}", head);
+    compile_err(buf, "/order/states/s/within_ms", "expected an integer (milliseconds)");
+    snprintf(buf, sizeof(buf),
+             "%s100, \"on\": {\"a\": \"f\"}}, \"f\": {\"final\": true, "
+             "\"within_ms\": 100}}}}",
+             head);
+    compile_err(buf, "/order/states/f/within_ms", "a final state has no deadline");
+    /* the same, "within_ms" written before "final" */
+    snprintf(buf, sizeof(buf),
+             "%s100, \"on\": {\"a\": \"f\"}}, \"f\": {\"within_ms\": 100, "
+             "\"final\": true}}}}",
+             head);
+    compile_err(buf, "/order/states/f/within_ms", "a final state has no deadline");
 
     compile_err("{\"events\": {\"a\": {\"equals\": {\"/task_id\": \"task_id\"}}}}",
                 "/events/a/equals/~1task_id", "variable \"task_id\" is not declared");
@@ -856,6 +905,20 @@ static void test_load_error_positions(void **state)
     assert_string_equal(err.cle_path, "/order/states/s/on/a");
     assert_int_equal(err.cle_line, 1);
     assert_int_equal(err.cle_column, 93);
+
+    /* A state's deadline: at its key. */
+    write_file(td, "within.json",
+               "{\"events\": {\"a\": {}},\n"
+               " \"order\": {\"initial\": \"s\", \"states\": {\n"
+               "   \"s\": {\"on\": {\"a\": \"s\"}, \"within_ms\": 0}}}}\n");
+    path_in(td, "within.json", file, sizeof(file));
+    c = contract_load("within", td->td_path, &err);
+    assert_null(c);
+    assert_string_equal(err.cle_path, "/order/states/s/within_ms");
+    assert_int_equal(err.cle_line, 3);
+    assert_int_equal(err.cle_column, 28);
+    snprintf(want, sizeof(want), "%s:3:28: /order/states/s/within_ms: 0 is out of range", file);
+    assert_memory_equal(err.cle_text, want, strlen(want));
 
     /* An array item: the item itself. */
     write_file(td, "sem3.json", "{\"events\": {\"a\": {}},\n \"variables\": [\"x\",\n  7]}");
@@ -1303,6 +1366,10 @@ static void test_shipped_gateway_envelope(void **state)
         assert_false(c->c_states[i].cs_final);
     assert_string_equal(next_state(c, "connecting", "ready", NULL), "live");
     assert_string_equal(next_state(c, "live", "ready", NULL), "live");
+    /* ready must come within 2 s of the open, else an order violation */
+    assert_int_equal(c->c_states[c->c_initial].cs_within_ms, 2000);
+    assert_string_equal(c->c_states[c->c_initial].cs_name, "connecting");
+    assert_int_equal(c->c_states[contract_state_index(c, "live")].cs_within_ms, 0);
     assert_true(c->c_hb_comments);
     assert_int_equal(c->c_hb_interval_ms, 15000);
     assert_int_equal(c->c_lifecycle_ms, 0);
@@ -1348,6 +1415,7 @@ int main(void)
         cmocka_unit_test(test_compile_unknown_keys),
         cmocka_unit_test(test_compile_wrong_types),
         cmocka_unit_test(test_compile_references),
+        cmocka_unit_test(test_compile_state_deadline),
         cmocka_unit_test(test_compile_pointers_and_patterns),
         cmocka_unit_test(test_compile_event_rules),
         cmocka_unit_test(test_compile_schemas),

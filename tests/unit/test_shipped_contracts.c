@@ -797,11 +797,19 @@ static void test_mutations_envelope(void **state)
     EXPECT(&r, VIOLATION_SCHEMA);
     expect_message(&r, 0, "/data/value");
 
-    /* An envelope before ready. */
+    /* Envelopes before ready, as the real gateway flushes what the backend
+     * sent during the connect callback: in order while ready comes within
+     * the 2 s connecting may last (counted from the open), an order
+     * violation, once, when it comes later. */
     st = envelope_live();
     stream_delete(&st, stream_find(&st, "ready", 0));
+    stream_insert(&st, stream_find(&st, OTHER_TASK_ID, 0) + 1, 2000, READY);
+    run_stream(&r, "gateway-envelope", &st, "request_id", REQ_ID);
+    EXPECT_NONE(&r);
+    st.st_steps[stream_find(&st, "ready", 0)].s_t = 2001;
     run_stream(&r, "gateway-envelope", &st, "request_id", REQ_ID);
     EXPECT(&r, VIOLATION_ORDER);
+    expect_message(&r, 0, "still in state \"connecting\" 2000 ms after entering it");
 
     /* The backend refused: rejected, then the gateway ends the stream. */
     static const struct step rejected[] = {
@@ -823,12 +831,16 @@ static void test_mutations_envelope(void **state)
     EXPECT(&r, VIOLATION_STREAM_ENDED);
     expect_message(&r, 0, "\"rejected\"");
 
-    /* A dropped ready: the version comes first. */
+    /* A dropped ready: the version and task events that come first keep
+     * the stream in connecting, so the state's deadline reports it, once,
+     * 2 s after the open (the next ready, at 31 s, makes it live). */
     st = envelope_live();
     stream_delete(&st, stream_find(&st, "ready", 0));
     run_stream(&r, "gateway-envelope", &st, "request_id", REQ_ID);
     EXPECT(&r, VIOLATION_ORDER);
-    expect_message(&r, 0, "event version not allowed in state \"connecting\"");
+    expect_message(&r, 0,
+                   "still in state \"connecting\" 2000 ms after entering it (expected: ready, "
+                   "rejected)");
 
     /* The long-lived stream ending at all. */
     st = envelope_live();
@@ -956,11 +968,14 @@ static void test_eras_envelope(void **state)
            VIOLATION_UNKNOWN_EVENT, VIOLATION_UNKNOWN_EVENT, VIOLATION_UNKNOWN_EVENT,
            VIOLATION_UNKNOWN_EVENT, VIOLATION_STREAM_ENDED);
 
-    /* Late-2025 stream, 2026 contract: no ready, named lifecycle events. */
+    /* Late-2025 stream, 2026 contract: named lifecycle events (unknown) and
+     * no ready; the named task events keep the stream in connecting, whose
+     * deadline reports the missing ready 2 s after the open. */
     st = gw_task_failed();
     run_stream(&r, "gateway-envelope", &st, "request_id", REQ_ID);
     EXPECT(&r, VIOLATION_UNKNOWN_EVENT, VIOLATION_ORDER, VIOLATION_UNKNOWN_EVENT,
            VIOLATION_STREAM_ENDED);
+    expect_message(&r, 1, "still in state \"connecting\" 2000 ms after entering it");
 }
 
 int main(void)

@@ -1295,7 +1295,7 @@ static void test_lifecycle_timeout(void **state)
     fx_free(f);
 }
 
-/* ---- time the caller could not observe ---- */
+/* ---- state deadlines ("within_ms") ---- */
 
 /* Exactly one violation so far: this one. */
 static void expect_one(const struct fx *f, enum violation_class cls, const char *msg)
@@ -1303,6 +1303,132 @@ static void expect_one(const struct fx *f, enum violation_class cls, const char 
     expect_n(f, 1);
     expect(f, 0, cls, msg);
 }
+
+/* connecting must be left within 2 s (version keeps it there), live within
+ * 5 s, busy within 3 s but nothing leads out of it. */
+static const char state_dl_contract[] =
+    "{'name': 'statedl', 'events': {'ready': {'data': 'text'}, 'version': {'data': 'text'},"
+    "   'rejected': {'data': 'text'}, 'bye': {'data': 'text'},"
+    "   'task': {'discriminator': '/k', 'variants': {'a': true, 'b': true}}},"
+    " 'order': {'initial': 'connecting', 'states': {"
+    "   'connecting': {'within_ms': 2000, 'on': {'ready': 'live', 'rejected': 'rejected',"
+    "       'version': 'connecting'}},"
+    "   'live': {'within_ms': 5000, 'on': {'ready': 'live', 'version': 'live',"
+    "       'task:a': 'busy', 'bye': 'done'}},"
+    "   'busy': {'within_ms': 3000, 'on': {'task:a': 'busy'}},"
+    "   'rejected': {},"
+    "   'done': {'final': true}}}}";
+
+#define STILL_CONNECTING                                                                           \
+    "still in state \"connecting\" 2000 ms after entering it (expected: ready, rejected)"
+
+/* Counted from the open for the initial state; a transition back to the
+ * same state is no new entry; reported once per entry, by the timer; an
+ * event exactly at the limit is in time; a state entered later counts from
+ * its entry. */
+static void test_state_deadline(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(state_dl_contract, NULL);
+
+    validator_open(f->f_v, 0, 200, NULL, 0);
+    assert_int_equal(validator_next_deadline(f->f_v), 2001);
+    ev(f, 500, "version", "1.0");
+    ev(f, 1500, "version", "1.0");
+    assert_int_equal(validator_next_deadline(f->f_v), 2001);
+    validator_tick(f->f_v, 2000);
+    expect_n(f, 0);
+    validator_tick(f->f_v, 2001);
+    expect_one(f, VIOLATION_ORDER, STILL_CONNECTING);
+    assert_string_equal(f->f_r[0].rv_state, "connecting");
+    assert_false(f->f_r[0].rv_has_event);
+    assert_int_equal(f->f_r[0].rv_time, 2001);
+    assert_int_equal(f->f_r[0].rv_sev, VIOLATION_ERROR);
+    /* once per entry */
+    assert_int_equal(validator_next_deadline(f->f_v), VALIDATOR_NO_DEADLINE);
+    ev(f, 3000, "version", "1.0");
+    validator_tick(f->f_v, 9000);
+    expect_n(f, 1);
+
+    /* live entered at 10000: its own deadline; in time at exactly 5000 ms */
+    ev(f, 10000, "ready", "");
+    assert_string_equal(validator_state(f->f_v), "live");
+    assert_int_equal(validator_next_deadline(f->f_v), 15001);
+    ev(f, 14000, "ready", "");
+    assert_int_equal(validator_next_deadline(f->f_v), 15001);
+    ev(f, 15000, "task", "{'k': 'a'}");
+    assert_string_equal(validator_state(f->f_v), "busy");
+    expect_n(f, 1);
+    assert_int_equal(validator_next_deadline(f->f_v), 18001);
+    validator_tick(f->f_v, 18001);
+    expect_n(f, 2);
+    expect(f, 1, VIOLATION_ORDER,
+           "still in state \"busy\" 3000 ms after entering it (expected: nothing leads out "
+           "of it)");
+    assert_string_equal(f->f_r[1].rv_state, "busy");
+    fx_free(f);
+
+    /* a final state has no deadline; leaving in time reports nothing */
+    f = fx_new(state_dl_contract, NULL);
+    validator_open(f->f_v, 0, 200, NULL, 0);
+    ev(f, 2000, "ready", "");
+    ev(f, 3000, "bye", "");
+    assert_true(validator_in_final_state(f->f_v));
+    assert_int_equal(validator_next_deadline(f->f_v), VALIDATOR_NO_DEADLINE);
+    validator_tick(f->f_v, 100000);
+    validator_end(f->f_v, 100000, NULL);
+    expect_n(f, 0);
+    fx_free(f);
+}
+
+/* Without ticks (a replay) the deadline is found by the next call, at its
+ * time, before that call is judged; a stream ending in the state is both
+ * late and ended; each lifecycle and each re-entry (here by
+ * resynchronisation) has its own deadline. */
+static void test_state_deadline_replay_and_reentry(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(state_dl_contract, NULL);
+
+    validator_open(f->f_v, 0, 200, NULL, 0);
+    ev(f, 2500, "ready", "");
+    expect_one(f, VIOLATION_ORDER, STILL_CONNECTING);
+    assert_int_equal(f->f_r[0].rv_time, 2500);
+    assert_string_equal(validator_state(f->f_v), "live");
+    ev(f, 7400, "bye", "");
+    expect_n(f, 1);
+
+    /* a new lifecycle enters the initial state again */
+    validator_open(f->f_v, 10000, 200, NULL, 0);
+    validator_end(f->f_v, 13000, NULL);
+    expect_n(f, 3);
+    expect(f, 1, VIOLATION_ORDER, STILL_CONNECTING);
+    assert_int_equal(f->f_r[1].rv_time, 13000);
+    expect_prefix(f, 2, VIOLATION_STREAM_ENDED, "stream ended in state");
+    fx_free(f);
+
+    /* an event not allowed in connecting resynchronises into busy: the
+     * entry is then */
+    f = fx_new(state_dl_contract, NULL);
+    validator_open(f->f_v, 0, 200, NULL, 0);
+    ev(f, 1000, "task", "{'k': 'a'}");
+    expect_n(f, 1);
+    expect_prefix(f, 0, VIOLATION_ORDER, "event task/a not allowed in state \"connecting\"");
+    assert_string_equal(validator_state(f->f_v), "busy");
+    assert_int_equal(validator_next_deadline(f->f_v), 4001);
+    fx_free(f);
+
+    /* no time rules (a plain file of stream bytes): no deadline */
+    struct validator_options no_timing = {.vo_timing = false};
+    f = fx_new(state_dl_contract, &no_timing);
+    validator_begin(f->f_v, 0);
+    assert_int_equal(validator_next_deadline(f->f_v), VALIDATOR_NO_DEADLINE);
+    ev(f, 100000, "ready", "");
+    expect_n(f, 0);
+    fx_free(f);
+}
+
+/* ---- time the caller could not observe ---- */
 
 /* A pause inside a heartbeat window moves its deadline by the pause; a
  * heartbeat read right after it is in time, and its gap leaves the pause
@@ -1387,6 +1513,30 @@ static void test_pause_first_event_and_lifecycle(void **state)
     validator_pause(f->f_v, 0, 100);
     assert_int_equal(validator_stats(f->f_v)->vs_unobserved_ms, 100);
     assert_int_equal(validator_next_deadline(f->f_v), VALIDATOR_NO_DEADLINE);
+    fx_free(f);
+}
+
+/* A state's deadline runs from its entry: a pause after it moves the
+ * deadline, the part of a pause before the entry does not. */
+static void test_pause_state_deadline(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(state_dl_contract, NULL);
+
+    validator_open(f->f_v, 0, 200, NULL, 0);
+    validator_pause(f->f_v, 1000, 4000);
+    assert_int_equal(validator_next_deadline(f->f_v), 5001);
+    validator_tick(f->f_v, 5000);
+    ev(f, 5000, "ready", "");
+    expect_n(f, 0);
+    /* live entered at 5000; the pause began before it */
+    validator_pause(f->f_v, 4500, 6000);
+    assert_int_equal(validator_next_deadline(f->f_v), 11001);
+    validator_tick(f->f_v, 11000);
+    expect_n(f, 0);
+    validator_tick(f->f_v, 11001);
+    expect_one(f, VIOLATION_ORDER,
+               "still in state \"live\" 5000 ms after entering it (expected: task/a, bye)");
     fx_free(f);
 }
 
@@ -1685,6 +1835,9 @@ int main(void)
         cmocka_unit_test(test_replay_without_ticks),
         cmocka_unit_test(test_timing_off),
         cmocka_unit_test(test_liveness_overrides),
+        cmocka_unit_test(test_state_deadline),
+        cmocka_unit_test(test_state_deadline_replay_and_reentry),
+        cmocka_unit_test(test_pause_state_deadline),
         cmocka_unit_test(test_no_window_after_end),
         cmocka_unit_test(test_lifecycle_timeout),
         cmocka_unit_test(test_pause_heartbeat_window),

@@ -29,6 +29,7 @@
  *                          "open": {"on": {"task_event:task_started": "running",
  *                                          "heartbeat": "open"}},
  *                          "closed": {"final": true}}},
+ *               (a non-final state may add "within_ms": 2000, a deadline to leave it)
  *     "heartbeat": {"interval_s": 5, "tolerance": 2.0, "comments": false,
  *                   "reset_on_any_event": true},
  *     "timing": {"first_event_ms": 1000, "lifecycle_timeout_s": 600},
@@ -111,6 +112,10 @@ struct contract_transition {
 struct contract_state {
     char *cs_name;
     bool cs_final;
+    /* "within_ms": the stream must leave the state within this many ms of
+     * entering it (the initial state: of the lifecycle's start), else one
+     * order violation per entry; 0: no deadline (always 0 in a final state). */
+    uint64_t cs_within_ms;
     struct contract_transition *cs_on;
     size_t cs_n_on;
 };

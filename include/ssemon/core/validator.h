@@ -20,6 +20,11 @@
  * `now_ms` of the call that found it. A deadline is the first millisecond at
  * which its rule is broken: a first event exactly first_event_ms after the
  * headers, or a heartbeat gap of exactly interval x tolerance, is in time.
+ * A state with "within_ms" (contract.h) must be left within that many ms of
+ * entering it (a transition from another state, or the lifecycle's start
+ * for the initial state; a transition back to the same state is no new
+ * entry), else one order violation per entry with v_event NULL:
+ * "still in state "S" N ms after entering it (expected: ...)".
  * Time the caller could not observe the stream (validator_pause) does not
  * count towards any rule.
  *
@@ -159,11 +164,12 @@ void validator_tick(struct validator *v, uint64_t now_ms);
 /* The caller could not observe the stream from `from_ms` to `to_ms` (its
  * `now`): an event loop held by other work, whose timer fired that late,
  * while the stream's bytes waited in its socket. That time is not charged
- * to the stream: the heartbeat window, the first-event wait and the
- * lifecycle each run on as if the clock had stopped for the part of the
- * pause that falls inside them, so their deadlines move later by it, and
- * the heartbeat gap and first-event latency reported afterwards leave it
- * out. Nothing is judged; the next call judges at its own time. */
+ * to the stream: the heartbeat window, the first-event wait, the
+ * lifecycle and the current state's deadline each run on as if the clock
+ * had stopped for the part of the pause that falls inside them, so their
+ * deadlines move later by it, and the heartbeat gap and first-event
+ * latency reported afterwards leave it out. Nothing is judged; the next
+ * call judges at its own time. */
 void validator_pause(struct validator *v, uint64_t from_ms, uint64_t to_ms);
 /* The next time validator_tick has something to check, or
  * VALIDATOR_NO_DEADLINE. */
