@@ -35,16 +35,20 @@
 #
 # With LAT_PROBES=N (default 0: no probes, one journal phase), the journal
 # phase runs twice back to back in the same invocation, with the same
-# streams and background: first without probes ("journal"), then
-# ("journal-probes") with N probes every 10 s in the daemon (the first runs
-# jittered over the first 10 s), each triggering a demo_task (3 steps,
-# 0.1 s) on the 2026 stack of a test server of its own and expecting its
-# task_started and task_completed on one gateway subscription (probe-gw),
-# and the two p99s are compared. The probes' runs, failures and skips are
-# read from /status before the daemon stops.
+# streams and background: without probes ("journal") and ("journal-probes")
+# with N probes, in that order (LAT_PROBE_ORDER=last, the default) or the
+# other (LAT_PROBE_ORDER=first). With probes: N probes every 10 s in the
+# daemon (the first runs jittered over the first 10 s), each triggering a
+# demo_task (3 steps, 0.1 s) on the 2026 stack of a test server of its own
+# and expecting its task_started and task_completed on one gateway
+# subscription (probe-gw); the two p99s are compared. The probes' runs,
+# failures and skips are read from /status before the daemon stops; the
+# machine's 1-minute load average at each phase's start is printed (the
+# machine is shared).
 #
 #   LAT_STREAMS, LAT_METRIC_STREAMS, LAT_HEARTBEATS, LAT_SPREAD_MS,
-#   LAT_POLL_MS, LAT_BACKGROUND, LAT_SCRAPE_MS, LAT_PROBES   as above
+#   LAT_POLL_MS, LAT_BACKGROUND, LAT_SCRAPE_MS, LAT_PROBES,
+#   LAT_PROBE_ORDER   as above
 #   BENCH_CMAKE_ARGS  extra configure arguments (word-split)
 # Prints a markdown table on stdout; JSON lines go to
 # bench/results/daemon-latency-STAMP.jsonl; per-stream data stays in
@@ -59,6 +63,7 @@ streams=${LAT_STREAMS:-200}
 metric_streams=${LAT_METRIC_STREAMS:-20}
 background=${LAT_BACKGROUND:-0}
 probes=${LAT_PROBES:-0}
+probe_order=${LAT_PROBE_ORDER:-last}
 if [ "$background" != 0 ]; then
   heartbeats=${LAT_HEARTBEATS:-15}
 else
@@ -77,6 +82,7 @@ dbench_range spread 0 60000 LAT_SPREAD_MS
 dbench_range poll_ms 1 60000 LAT_POLL_MS
 dbench_range background 0 50000 LAT_BACKGROUND
 dbench_range probes 0 1000 LAT_PROBES
+case $probe_order in first | last) ;; *) dbench_die "LAT_PROBE_ORDER must be first or last, got '$probe_order'" ;; esac
 
 dbench_need cmake ninja jq curl awk
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
@@ -153,6 +159,7 @@ lat_scrape() {
 lat_phase() {
   local phase=$1 n=$2 poll=$3 nbg=$4 np=${5:-0} dir="$dbench_work/$1" status_port wait_s found i
   mkdir -p "$dir"
+  cut -d' ' -f1 /proc/loadavg >"$dir/loadavg"
   dbench_say "$phase phase: $n streams, $heartbeats heartbeats each, expiries spread over" \
     "$spread ms; $nbg background streams; $np probes"
   bg_ports=()
@@ -298,8 +305,11 @@ lat_summary() {
     "$dbench_work/$phase/streams.jsonl"
 }
 
+if [ "$probes" -gt 0 ] && [ "$probe_order" = first ]; then
+  lat_phase journal-probes "$streams" no "$background" "$probes"
+fi
 lat_phase journal "$streams" no "$background"
-if [ "$probes" -gt 0 ]; then
+if [ "$probes" -gt 0 ] && [ "$probe_order" = last ]; then
   lat_phase journal-probes "$streams" no "$background" "$probes"
 fi
 if [ "$metric_streams" -gt 0 ]; then
@@ -312,7 +322,10 @@ fi
   if [ "$probes" -gt 0 ]; then
     lat_summary journal-probes record_ms "journal record (stderr line read)"
     lat_summary journal-probes daemon_ms "the daemon's own count: gap it reports - limit"
-    jq -c '{bench: "daemon-latency", phase: "journal-probes", probe_runs: .}' \
+    jq -c --argjson l0 "$(cat "$dbench_work/journal/loadavg")" \
+      --argjson l1 "$(cat "$dbench_work/journal-probes/loadavg")" \
+      '{bench: "daemon-latency", phase: "journal-probes", probe_runs: .,
+        load_at_start: {journal: $l0, "journal-probes": $l1}}' \
       "$dbench_work/journal-probes/probes.json"
   fi
   if [ "$metric_streams" -gt 0 ]; then
@@ -360,12 +373,14 @@ jq -r -s '.[] | select(.measure != null and (.measure | startswith("metric non-z
                  and (.measure | startswith("the daemon") | not))
   | "Target p99 <= 50 ms, \(.phase) phase, \(.measure): \(if .p99_ms <= 50 then "met" else "MISSED" end) (p99 \(.p99_ms) ms)."' "$raw"
 if [ "$probes" -gt 0 ]; then
-  jq -r -s '(map(select(.probe_runs)) | .[0].probe_runs) as $r
+  jq -r -s --arg order "$(if [ "$probe_order" = first ]; then echo first; else echo second; fi)" '(map(select(.probe_runs)) | .[0].probe_runs) as $r
     | (map(select(.measure != null and (.measure | startswith("journal record"))))
        | map({key: .phase, value: .p99_ms}) | from_entries) as $p
+    | (map(select(.probe_runs)) | .[0].load_at_start) as $l
     | "\nProbes in the journal-probes phase: \($r.probes) probes, \($r.runs) runs, \($r.failures) failed,"
-      + " \($r.skipped) skipped. Record p99 without probes \($p.journal) ms, with \($p["journal-probes"]) ms"
-      + " (back to back, same invocation): \((($p["journal-probes"] / $p.journal - 1) * 1000 | round) / 10) %;"
+      + " \($r.skipped) skipped. Load average (1 min) at the start of each phase: \($l.journal) without,"
+      + " \($l["journal-probes"]) with probes. Record p99 without probes \($p.journal) ms, with \($p["journal-probes"]) ms"
+      + " (back to back, same invocation, probes \($order)): \((($p["journal-probes"] / $p.journal - 1) * 1000 | round) / 10) %;"
       + " target within 10 %: \(if $p["journal-probes"] <= $p.journal * 1.1 then "met" else "MISSED" end)."' "$raw"
 fi
 dbench_say "raw results: $raw; per stream: $dbench_work/*/streams.jsonl"
