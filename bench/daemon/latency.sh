@@ -192,6 +192,7 @@ lat_phase() {
   "$dbench_ssemon" run -c "$dir/ssemon.json" --log-target stderr 2>"$dir/daemon.fifo" &
   dbench_pids+=($!)
   local daemon_pid=$!
+  local daemon_t0=$EPOCHREALTIME
   wait_s=$(((spread + (heartbeats + tolerance) * hb_ms) / 1000 + 20))
   local poll_pid=
   if [ "$poll" = yes ]; then
@@ -236,6 +237,9 @@ lat_phase() {
                        skipped: (map(.skipped) | add)}' >"$dir/probes.json" ||
       dbench_die "$phase: /status could not be read for the probes' counts"
   fi
+  # The daemon's CPU over the phase, % of one core (start, storm included).
+  awk -v t="$(dbench_ticks "$daemon_pid")" -v hz="$(getconf CLK_TCK)" -v a="$daemon_t0" \
+    -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f\n", t / hz / (b - a) * 100 }' >"$dir/cpu"
   dbench_stop "$daemon_pid" 10 || dbench_die "$phase: the daemon did not stop on SIGTERM"
   dbench_stop "$stamp_pid" 5 || true
   dbench_stop "$server_pid" 10 || true
@@ -324,8 +328,11 @@ fi
     lat_summary journal-probes daemon_ms "the daemon's own count: gap it reports - limit"
     jq -c --argjson l0 "$(cat "$dbench_work/journal/loadavg")" \
       --argjson l1 "$(cat "$dbench_work/journal-probes/loadavg")" \
+      --argjson c0 "$(cat "$dbench_work/journal/cpu")" \
+      --argjson c1 "$(cat "$dbench_work/journal-probes/cpu")" \
       '{bench: "daemon-latency", phase: "journal-probes", probe_runs: .,
-        load_at_start: {journal: $l0, "journal-probes": $l1}}' \
+        load_at_start: {journal: $l0, "journal-probes": $l1},
+        daemon_cpu_pct: {journal: $c0, "journal-probes": $c1}}' \
       "$dbench_work/journal-probes/probes.json"
   fi
   if [ "$metric_streams" -gt 0 ]; then
@@ -377,9 +384,11 @@ if [ "$probes" -gt 0 ]; then
     | (map(select(.measure != null and (.measure | startswith("journal record"))))
        | map({key: .phase, value: .p99_ms}) | from_entries) as $p
     | (map(select(.probe_runs)) | .[0].load_at_start) as $l
+    | (map(select(.probe_runs)) | .[0].daemon_cpu_pct) as $c
     | "\nProbes in the journal-probes phase: \($r.probes) probes, \($r.runs) runs, \($r.failures) failed,"
       + " \($r.skipped) skipped. Load average (1 min) at the start of each phase: \($l.journal) without,"
-      + " \($l["journal-probes"]) with probes. Record p99 without probes \($p.journal) ms, with \($p["journal-probes"]) ms"
+      + " \($l["journal-probes"]) with probes. The daemon'"'"'s CPU over its phase (from its start):"
+      + " \($c.journal) % of one core without, \($c["journal-probes"]) % with probes. Record p99 without probes \($p.journal) ms, with \($p["journal-probes"]) ms"
       + " (back to back, same invocation, probes \($order)): \((($p["journal-probes"] / $p.journal - 1) * 1000 | round) / 10) %;"
       + " target within 10 %: \(if $p["journal-probes"] <= $p.journal * 1.1 then "met" else "MISSED" end)."' "$raw"
 fi
