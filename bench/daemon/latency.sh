@@ -231,15 +231,16 @@ lat_phase() {
     dbench_forget "$poll_pid"
     [ "$prc" -eq 0 ] || dbench_die "$phase: /metrics never showed every counter (see $dir/metrics.jsonl)"
   fi
+  # The daemon's CPU over the phase, % of one core (start, storm included;
+  # before the /status fetch).
+  awk -v t="$(dbench_ticks "$daemon_pid")" -v hz="$(getconf CLK_TCK)" -v a="$daemon_t0" \
+    -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f\n", t / hz / (b - a) * 100 }' >"$dir/cpu"
   if [ "$np" -gt 0 ]; then
     curl -sf --max-time 30 "http://127.0.0.1:$status_port/status" |
       jq -c '.probes | {probes: length, runs: (map(.runs) | add), failures: (map(.failures) | add),
                        skipped: (map(.skipped) | add)}' >"$dir/probes.json" ||
       dbench_die "$phase: /status could not be read for the probes' counts"
   fi
-  # The daemon's CPU over the phase, % of one core (start, storm included).
-  awk -v t="$(dbench_ticks "$daemon_pid")" -v hz="$(getconf CLK_TCK)" -v a="$daemon_t0" \
-    -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f\n", t / hz / (b - a) * 100 }' >"$dir/cpu"
   dbench_stop "$daemon_pid" 10 || dbench_die "$phase: the daemon did not stop on SIGTERM"
   dbench_stop "$stamp_pid" 5 || true
   dbench_stop "$server_pid" 10 || true
