@@ -42,7 +42,9 @@ static void cmd_status_usage(FILE *f)
     fputs("usage: ssemon status [--url URL] [--json] [NAME]\n"
           "Asks a running ssemon daemon for the state of its subscriptions (all of them,\n"
           "or the one named NAME) and prints one line per subscription: state, health,\n"
-          "events, violations and the last violation.\n"
+          "events, violations and the last violation (after the open conditions, shown\n"
+          "as OPEN CLASS since AGE: a silence, a missing first event or a failure to\n"
+          "connect that has not ended yet).\n"
           "  --url URL    the daemon's status endpoint: http://HOST:PORT (default\n"
           "               " CMD_STATUS_DEFAULT_URL ") or unix:/PATH for a unix socket\n"
           "  --json       print the JSON document as the daemon sent it\n"
@@ -265,10 +267,34 @@ static void cmd_status_violation_text(const json_t *v, size_t used, size_t colum
     snprintf(out, size, "%s%s", head, msg);
 }
 
-/* Whether the subscription object says healthy; prints its line. */
+/* "OPEN CLASS AGE, CLASS AGE; " of the open conditions ("" when none). */
+static void cmd_status_conditions_text(const json_t *conds, time_t now, char *out, size_t size)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    size_t n = json_is_array(conds) ? json_array_size(conds) : 0;
+    for (size_t i = 0; i < n && o + 1 < size; i++) {
+        const json_t *c = json_array_get(conds, i);
+        char age[32] = "";
+        long long at = cmd_status_parse_time(cmd_status_str(c, "since", NULL));
+        if (at >= 0)
+            cmd_status_format_age((long long)now - at, age, sizeof(age));
+        int k = snprintf(out + o, size - o, "%s%s%s%s%s", i == 0 ? "OPEN " : ", ",
+                         cmd_status_str(c, "class", "?"), age[0] != '\0' ? " since " : "", age,
+                         i + 1 == n ? "; " : "");
+        if (k < 0 || (size_t)k >= size - o)
+            break;
+        o += (size_t)k;
+    }
+}
+
+/* Whether the subscription object says healthy (and shows no open
+ * condition); prints its line, open conditions first in the last column. */
 static bool cmd_status_print_row(const json_t *sub, int name_width, size_t columns, time_t now)
 {
-    bool healthy = json_is_true(json_object_get(sub, "healthy"));
+    const json_t *conds = json_object_get(sub, "conditions");
+    bool healthy = json_is_true(json_object_get(sub, "healthy")) &&
+                   !(json_is_array(conds) && json_array_size(conds) > 0);
     char line[1024];
     int n = snprintf(line, sizeof(line), "%-*s  %-10s  %-7s  %10llu  %10llu  ", name_width,
                      cmd_status_str(sub, "name", "?"), cmd_status_str(sub, "state", "?"),
@@ -279,10 +305,12 @@ static bool cmd_status_print_row(const json_t *sub, int name_width, size_t colum
     if ((size_t)n >= sizeof(line))
         n = (int)sizeof(line) - 1;
 
+    char open[256];
+    cmd_status_conditions_text(conds, now, open, sizeof(open));
     char last[768];
-    cmd_status_violation_text(json_object_get(sub, "last_violation"), (size_t)n, columns, now, last,
-                              sizeof(last));
-    printf("%s%s\n", line, last);
+    cmd_status_violation_text(json_object_get(sub, "last_violation"), (size_t)n + strlen(open),
+                              columns, now, last, sizeof(last));
+    printf("%s%s%s\n", line, open, last);
     return healthy;
 }
 

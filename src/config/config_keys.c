@@ -27,6 +27,8 @@ static const struct config_key config_keys_settings[] = {
      CONFIG_KEYS_OFF(cs_heartbeat_interval_ms), 0.001, 86400},
     {"heartbeat_tolerance", CONFIG_KEYS_REAL, CONFIG_KEYS_IN_BOTH,
      CONFIG_KEYS_OFF(cs_heartbeat_tolerance), 1, 1000},
+    {"stall_reopen_factor", CONFIG_KEYS_UINT, CONFIG_KEYS_IN_BOTH,
+     CONFIG_KEYS_OFF(cs_stall_reopen_factor), 0, 1000},
     {"strict", CONFIG_KEYS_BOOL, CONFIG_KEYS_IN_BOTH, CONFIG_KEYS_OFF(cs_strict), 0, 0},
     {"insecure", CONFIG_KEYS_BOOL, CONFIG_KEYS_IN_BOTH, CONFIG_KEYS_OFF(cs_insecure), 0, 0},
     {"enabled", CONFIG_KEYS_BOOL, CONFIG_KEYS_IN_SUB, CONFIG_KEYS_OFF(cs_enabled), 0, 0},

@@ -15,6 +15,7 @@
 
 #define CONFIG_SETTINGS_HEALTHY_WINDOW_MS 300000u
 #define CONFIG_SETTINGS_JOURNAL_BURST 10u
+#define CONFIG_SETTINGS_STALL_REOPEN_FACTOR 3u
 #define CONFIG_SETTINGS_JOURNAL_INTERVAL_MS 60000u
 
 void config_settings_defaults(struct config_settings *s)
@@ -28,6 +29,7 @@ void config_settings_defaults(struct config_settings *s)
     s->cs_healthy_window_ms = CONFIG_SETTINGS_HEALTHY_WINDOW_MS;
     s->cs_heartbeat_interval_ms = 0;
     s->cs_heartbeat_tolerance = 0;
+    s->cs_stall_reopen_factor = CONFIG_SETTINGS_STALL_REOPEN_FACTOR;
     s->cs_strict = true;
     s->cs_insecure = false;
     s->cs_enabled = true;
@@ -50,7 +52,8 @@ bool config_settings_equal(const struct config_settings *a, const struct config_
            a->cs_healthy_reset_ms == b->cs_healthy_reset_ms &&
            a->cs_healthy_window_ms == b->cs_healthy_window_ms &&
            a->cs_heartbeat_interval_ms == b->cs_heartbeat_interval_ms &&
-           a->cs_heartbeat_tolerance == b->cs_heartbeat_tolerance && a->cs_strict == b->cs_strict &&
+           a->cs_heartbeat_tolerance == b->cs_heartbeat_tolerance &&
+           a->cs_stall_reopen_factor == b->cs_stall_reopen_factor && a->cs_strict == b->cs_strict &&
            a->cs_insecure == b->cs_insecure && a->cs_enabled == b->cs_enabled &&
            (a->cs_ca_file == NULL || b->cs_ca_file == NULL
                 ? a->cs_ca_file == b->cs_ca_file

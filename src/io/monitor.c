@@ -5,6 +5,7 @@
 #include "ssemon/io/monitor.h"
 #include "ssemon/base/clock.h"
 #include "ssemon/base/utf8.h"
+#include "ssemon/io/deadline.h"
 #include "ssemon/io/judge.h"
 
 #include <errno.h>
@@ -44,6 +45,13 @@ struct monitor {
     struct monitor_attempt m_cfg;
     struct monitor_attempt m_attempt;
     bool m_prepare_failed; /* the attempt under way could not be prepared */
+    /* Stall reopening: the silence of the open stream runs from
+     * m_silence_from (its open, its last heartbeat); once heartbeat_missed
+     * fired, m_stall fires at m_silence_from + factor x limit. */
+    unsigned m_stall_factor;
+    bool m_stall_ready; /* m_stall is initialised */
+    struct deadline m_stall;
+    uint64_t m_silence_from;
 };
 
 static const char *const monitor_state_names[] = {
@@ -72,6 +80,56 @@ void monitor_histogram_observe(struct monitor_histogram *h, const double *bounds
         h->mh_sum_micro += (uint64_t)llround(seconds * 1e6);
 }
 
+/* The stream proved it is alive (a heartbeat, or an event where every event
+ * resets the heartbeat window): its silence is over. */
+static void monitor_on_alive(struct monitor *m)
+{
+    condition_on_heartbeat(&m->m_st.ms_conditions);
+    m->m_silence_from = clock_mono_ms();
+    if (m->m_stall_ready)
+        deadline_cancel(&m->m_stall);
+}
+
+/* heartbeat_missed fired on the open stream: the stall timer is armed for
+ * factor x limit of silence. */
+static void monitor_arm_stall(struct monitor *m)
+{
+    if (!m->m_stall_ready || m->m_stall_factor == 0 || m->m_st.ms_state != MONITOR_STREAMING)
+        return;
+    uint64_t limit = validator_stats(judge_validator(m->m_judge))->vs_hb_limit_ms;
+    if (limit == 0)
+        return;
+    uint64_t span = limit > UINT64_MAX / m->m_stall_factor ? UINT64_MAX : limit * m->m_stall_factor;
+    uint64_t due = m->m_silence_from > UINT64_MAX - span ? UINT64_MAX : m->m_silence_from + span;
+    uint64_t now = clock_mono_ms();
+    /* A failed arm leaves the stream open: reopening is a remedy, not a
+     * judgement, and the condition stays open either way. */
+    (void)deadline_arm(&m->m_stall, due > now ? due - now : 0);
+}
+
+/* The stall timer: a stream still silent is closed and opened again, to
+ * learn whether a fresh connection works (a half-open one never ends). */
+static void monitor_on_stall(void *ctx)
+{
+    struct monitor *m = ctx;
+    if (m->m_st.ms_state != MONITOR_STREAMING ||
+        !condition_is_open(&m->m_st.ms_conditions, VIOLATION_HEARTBEAT_MISSED))
+        return;
+    uint64_t silent = clock_mono_ms() - m->m_silence_from;
+    char detail[96];
+    snprintf(detail, sizeof(detail), "reopened after %llu ms of silence",
+             (unsigned long long)silent);
+    m->m_st.ms_stall_reopens++;
+    if (m->m_cb.mc_on_lifecycle != NULL)
+        m->m_cb.mc_on_lifecycle(m->m_ctx, m, MONITOR_LOST, 0, detail);
+    /* Stopped, the stream's end is not judged (its silence was). */
+    subscription_stop(m->m_sub);
+    if (subscription_start(m->m_sub) == 0) {
+        m->m_st.ms_state = MONITOR_CONNECTING;
+        m->m_st.ms_reconnects++;
+    }
+}
+
 /* Heartbeat gaps and first-event latency, read off the validator after each
  * call that may have changed them. */
 static void monitor_after_input(struct monitor *m)
@@ -79,6 +137,7 @@ static void monitor_after_input(struct monitor *m)
     const struct validator_stats *vs = validator_stats(judge_validator(m->m_judge));
     if (vs->vs_heartbeats != m->m_seen_heartbeats) {
         m->m_seen_heartbeats = vs->vs_heartbeats;
+        monitor_on_alive(m);
         m->m_st.ms_heartbeats++;
         m->m_st.ms_last_heartbeat_wall_ms = clock_wall_ms();
         monitor_histogram_observe(&m->m_st.ms_gap, monitor_gap_bounds, MONITOR_GAP_BUCKETS,
@@ -90,6 +149,7 @@ static void monitor_after_input(struct monitor *m)
     }
     if (!m->m_latency_seen && vs->vs_first_event_latency_ms != UINT64_MAX) {
         m->m_latency_seen = true;
+        condition_on_first_event(&m->m_st.ms_conditions);
         monitor_histogram_observe(&m->m_st.ms_latency, monitor_latency_bounds,
                                   MONITOR_LATENCY_BUCKETS,
                                   (double)vs->vs_first_event_latency_ms / 1000.0);
@@ -118,7 +178,11 @@ static void monitor_on_violation(void *ctx, const struct violation *v)
     if (v->v_severity == VIOLATION_ERROR)
         st->ms_last_error_mono_ms = clock_mono_ms();
     st->ms_has_last_violation = true;
-    monitor_violation_keep(&st->ms_last_violation, v, clock_wall_ms());
+    uint64_t wall = clock_wall_ms();
+    monitor_violation_keep(&st->ms_last_violation, v, wall);
+    condition_open(&st->ms_conditions, v->v_class, wall);
+    if (v->v_class == VIOLATION_HEARTBEAT_MISSED)
+        monitor_arm_stall(m);
     if (m->m_cb.mc_on_violation != NULL)
         m->m_cb.mc_on_violation(m->m_ctx, m, v);
 }
@@ -255,6 +319,10 @@ static void monitor_on_open(void *ctx, struct subscription *s, const struct sub_
     m->m_st.ms_state = MONITOR_STREAMING;
     m->m_st.ms_connected_since_wall_ms = clock_wall_ms();
     m->m_st.ms_ended_by_contract = false;
+    m->m_silence_from = now;
+    /* A stream opened: the conditions of not getting one close (before the
+     * open is judged, which may open http_status again). */
+    condition_on_stream_open(&m->m_st.ms_conditions);
     if (judge_open(m->m_judge, now, info->soi_status, info->soi_headers, info->soi_nheaders) != 0)
         judge_open(m->m_judge, now, info->soi_status, NULL,
                    0); /* the status, rather than nothing */
@@ -283,6 +351,8 @@ static void monitor_on_event(void *ctx, struct subscription *s, const struct sse
         k = st->ms_n_kinds - 1;
     st->ms_events_by_kind[k]++;
     judge_event(m->m_judge, clock_mono_ms(), ev);
+    if (m->m_contract->c_hb_reset_on_any)
+        monitor_on_alive(m);
     monitor_after_input(m);
 }
 
@@ -326,10 +396,15 @@ static void monitor_on_closed(void *ctx, struct subscription *s, const struct su
         end = judge_close(m->m_judge, clock_mono_ms(), info, NULL);
     }
     m->m_streaming_since_ms = 0;
-    /* False since the stream opened; a connection that never opened keeps
-     * the last stream's verdict. */
+    if (m->m_stall_ready)
+        deadline_cancel(&m->m_stall);
+    /* False since the stream opened; true after a clean end in a final
+     * state, until an attempt fails to open the next stream (the monitor
+     * cannot get a stream it should have). */
     if (end == JUDGE_END_FINAL)
         st->ms_ended_by_contract = true;
+    else if (end == JUDGE_END_UNOPENED)
+        st->ms_ended_by_contract = false;
     if (end == JUDGE_END_LOST && m->m_cb.mc_on_lifecycle != NULL)
         m->m_cb.mc_on_lifecycle(m->m_ctx, m, MONITOR_LOST, 0, judge_close_detail(info));
     if (end == JUDGE_END_UNOPENED || end == JUDGE_END_LOST)
@@ -359,6 +434,12 @@ struct monitor *monitor_new(struct sub_engine *e, struct event_base *base,
     m->m_url = strdup(o->mo_display_url != NULL ? o->mo_display_url : "");
     m->m_prepare = o->mo_prepare;
     m->m_prepare_ctx = o->mo_prepare_ctx;
+    m->m_stall_factor = o->mo_stall_reopen_factor;
+    if (base != NULL && m->m_stall_factor > 0) {
+        if (deadline_init(&m->m_stall, base, monitor_on_stall, m) != 0)
+            goto fail;
+        m->m_stall_ready = true;
+    }
     if (m->m_st.ms_events_by_kind == NULL || m->m_name == NULL || m->m_url == NULL ||
         monitor_copy_cfg(m, o) != 0)
         goto fail;
@@ -404,6 +485,8 @@ void monitor_stop(struct monitor *m)
 {
     subscription_stop(m->m_sub);
     judge_disarm(m->m_judge);
+    if (m->m_stall_ready)
+        deadline_cancel(&m->m_stall);
     m->m_st.ms_state = MONITOR_STOPPED;
     m->m_streaming_since_ms = 0;
 }
@@ -414,6 +497,8 @@ void monitor_free(struct monitor *m)
         return;
     subscription_free(m->m_sub);
     judge_free(m->m_judge);
+    if (m->m_stall_ready)
+        deadline_release(&m->m_stall);
     free(m->m_st.ms_events_by_kind);
     free(m->m_name);
     free(m->m_url);
@@ -442,12 +527,17 @@ const struct monitor_stats *monitor_stats(const struct monitor *m)
     return &m->m_st;
 }
 
+bool monitor_stats_up(const struct monitor_stats *st)
+{
+    return st->ms_state == MONITOR_STREAMING ||
+           ((st->ms_state == MONITOR_BACKOFF || st->ms_state == MONITOR_CONNECTING) &&
+            st->ms_ended_by_contract);
+}
+
 bool monitor_healthy(const struct monitor *m, uint64_t now_ms)
 {
     const struct monitor_stats *st = &m->m_st;
-    bool flowing = st->ms_state == MONITOR_STREAMING ||
-                   (st->ms_state == MONITOR_BACKOFF && st->ms_ended_by_contract);
-    if (!flowing)
+    if (!monitor_stats_up(st) || condition_count(&st->ms_conditions) > 0)
         return false;
     if (st->ms_last_error_mono_ms == 0)
         return true;

@@ -86,6 +86,19 @@ static void status_render_json_subscription(struct json_writer *w, const struct 
     json_writer_cstring(w, monitor_state_name(st->ms_state));
     JSON_WRITER_KEY(w, "healthy");
     json_writer_bool(w, r->row_healthy);
+    JSON_WRITER_KEY(w, "conditions");
+    json_writer_array_begin(w);
+    for (int k = 0; k < CONDITION_CLASS_COUNT; k++) {
+        if (!st->ms_conditions.cs_open[k])
+            continue;
+        json_writer_object_begin(w);
+        JSON_WRITER_KEY(w, "class");
+        json_writer_cstring(w, violation_class_name(condition_classes[k]));
+        JSON_WRITER_KEY(w, "since");
+        status_render_json_time(w, st->ms_conditions.cs_since_wall_ms[k]);
+        json_writer_object_end(w);
+    }
+    json_writer_array_end(w);
     JSON_WRITER_KEY(w, "connected_since");
     status_render_json_time(w, st->ms_connected_since_wall_ms);
     JSON_WRITER_KEY(w, "reconnects");
@@ -687,6 +700,7 @@ enum status_render_family_kind {
     STATUS_RENDER_FAM_RELOAD_TIME,    /* no rows: one line */
     STATUS_RENDER_FAM_UP,
     STATUS_RENDER_FAM_HEALTHY,
+    STATUS_RENDER_FAM_CONDITION,
     STATUS_RENDER_FAM_EVENTS,
     STATUS_RENDER_FAM_HEARTBEATS,
     STATUS_RENDER_FAM_VIOLATIONS,
@@ -723,10 +737,15 @@ static const struct status_render_family status_render_families[STATUS_RENDER_FA
      "When the running configuration was loaded (start or last successful reload), in seconds "
      "since the Unix epoch."},
     {"ssemon_subscription_up", "gauge",
-     "1 while the subscription's stream is open (state streaming)."},
+     "1 while the subscription's stream is open, or between lifecycles of a stream that ended by "
+     "contract (until a reconnect fails); 0 while the monitor cannot get a stream it should "
+     "have."},
     {"ssemon_subscription_healthy", "gauge",
-     "1 while the subscription is streaming (or between lifecycles of a stream that ended by "
-     "contract) with no recent error violation."},
+     "1 while the subscription is up with no open condition and no recent error violation."},
+    {"ssemon_condition_active", "gauge",
+     "1 while a condition of the class is open (heartbeat_missed until a heartbeat, "
+     "first_event_late until the first event, connect_failed, http_status and content_type until "
+     "a stream opens); every class that can open one is listed."},
     {"ssemon_events_total", "counter",
      "Events received, by contract event kind; event=other counts the kinds the contract does "
      "not declare."},
@@ -1213,6 +1232,23 @@ static void status_render_metric_violations(struct json_writer *w, const struct 
     json_writer_commit(w, (size_t)(o - start));
 }
 
+static void status_render_metric_conditions(struct json_writer *w, const struct status_metrics *m,
+                                            size_t i)
+{
+    char *o = json_writer_claim(w, CONDITION_CLASS_COUNT * status_render_line_max(m, i));
+    if (o == NULL)
+        return;
+    char *start = o;
+    const struct condition_set *cs = &m->sm_rows[i].row_stats->ms_conditions;
+    for (int k = 0; k < CONDITION_CLASS_COUNT; k++) {
+        o = status_render_head(o, m, i, &m->sm_open[STATUS_RENDER_FAM_CONDITION],
+                               &m->sm_class[condition_classes[k]]);
+        *o++ = cs->cs_open[k] ? '1' : '0';
+        *o++ = '\n';
+    }
+    json_writer_commit(w, (size_t)(o - start));
+}
+
 /* Row i's lines of family f. */
 static void status_render_metric_row(struct json_writer *w, const struct status_metrics *m,
                                      size_t f, size_t i)
@@ -1225,6 +1261,9 @@ static void status_render_metric_row(struct json_writer *w, const struct status_
         return;
     case STATUS_RENDER_FAM_VIOLATIONS:
         status_render_metric_violations(w, m, i);
+        return;
+    case STATUS_RENDER_FAM_CONDITION:
+        status_render_metric_conditions(w, m, i);
         return;
     case STATUS_RENDER_FAM_HIST_GAP:
         status_render_metric_histogram(w, m, i, &m->sm_hist[0], &st->ms_gap);
@@ -1245,7 +1284,7 @@ static void status_render_metric_row(struct json_writer *w, const struct status_
     o = status_render_head(o, m, i, &m->sm_open[f], &status_render_close_plain);
     switch ((enum status_render_family_kind)f) {
     case STATUS_RENDER_FAM_UP:
-        *o++ = st->ms_state == MONITOR_STREAMING ? '1' : '0';
+        *o++ = monitor_stats_up(st) ? '1' : '0';
         break;
     case STATUS_RENDER_FAM_HEALTHY:
         *o++ = r->row_healthy ? '1' : '0';

@@ -171,7 +171,7 @@ check "/status is application/json" "$WORK/status.head" \
     grep -qi '^Content-Type: application/json' "$WORK/status.head"
 check "/status has exactly the documented keys" "$WORK/status.json" equals \
     "$(jq -c '[keys_unsorted, (.subscriptions[0] | keys_unsorted), (.subscriptions[0].violations | keys_unsorted), (.subscriptions[1].last_violation | keys_unsorted), (.recent_violations[0] | keys_unsorted)]' "$WORK/status.json")" \
-    '[["version","started_at","uptime_s","config","subscriptions","recent_violations","probes","journal"],["name","url","contract","state","healthy","connected_since","reconnects","events","heartbeats","bytes","last_event_at","last_heartbeat_at","violations","last_violation"],["total","by_class"],["class","severity","message","event","state","excerpt","at"],["subscription","class","severity","message","event","state","excerpt","at"]]'
+    '[["version","started_at","uptime_s","config","subscriptions","recent_violations","probes","journal"],["name","url","contract","state","healthy","conditions","connected_since","reconnects","events","heartbeats","bytes","last_event_at","last_heartbeat_at","violations","last_violation"],["total","by_class"],["class","severity","message","event","state","excerpt","at"],["subscription","class","severity","message","event","state","excerpt","at"]]'
 check "/status values: config, states, health, every class counted" "$WORK/status.json" equals \
     "$(jq -c '[.config.path, (.started_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$")), [.subscriptions[] | .name, .contract, (if .name == "broken" and .state == "connecting" then "backoff" else .state end), .healthy, (.violations.by_class | length)], .subscriptions[0].last_violation, (.subscriptions[0].connected_since | test("Z$")), (.recent_violations | map(.subscription) | unique)]' "$WORK/status.json")" \
     "[\"$WORK/mixed.json\",true,[\"steady\",\"version-stream\",\"streaming\",true,15,\"broken\",\"version-stream\",\"backoff\",false,15],null,true,[\"broken\"]]"
@@ -255,7 +255,7 @@ done
 ssemon_status st_mixed --url "$STATUS"
 check "ssemon status exits 1 when a subscription is unhealthy" "$WORK/st_mixed.out" equals "$(rc_of st_mixed)" 1
 check "ssemon status shows the failure and its last violation" "$WORK/st_mixed.out" \
-    grep -Eq '^broken +(backoff|connecting) +NO +0 +[0-9]+ +http_status [0-9]+[smhd] ago: HTTP status 404' "$WORK/st_mixed.out"
+    grep -Eq '^broken +(backoff|connecting) +NO +0 +[0-9]+ +OPEN http_status since [0-9]+[smhd] ago; http_status [0-9]+[smhd] ago: HTTP status 404' "$WORK/st_mixed.out"
 ssemon_status st_mixed_json --json --url "$STATUS"
 check "ssemon status --json exits 1 too" "$WORK/st_mixed_json.out" equals \
     "$(rc_of st_mixed_json) $(jq -r '.subscriptions | length' "$WORK/st_mixed_json.out")" "1 2"

@@ -228,9 +228,11 @@ static void test_json_document(void **state)
 
     json_t *a = json_array_get(subs, 0);
     keys_of(a, keys, sizeof(keys));
-    assert_string_equal(keys, "name,url,contract,state,healthy,connected_since,reconnects,events,"
-                              "heartbeats,bytes,last_event_at,last_heartbeat_at,violations,"
-                              "last_violation");
+    assert_string_equal(keys, "name,url,contract,state,healthy,conditions,connected_since,"
+                              "reconnects,events,heartbeats,bytes,last_event_at,last_heartbeat_at,"
+                              "violations,last_violation");
+    assert_true(json_is_array(json_object_get(a, "conditions")));
+    assert_int_equal(json_array_size(json_object_get(a, "conditions")), 0);
     assert_string_equal(json_string_value(json_object_get(a, "name")), "alpha");
     assert_string_equal(json_string_value(json_object_get(a, "url")), "https://example.test/a");
     assert_string_equal(json_string_value(json_object_get(a, "contract")), "render-test");
@@ -764,7 +766,45 @@ static void test_metrics_families(void **state)
         p = nl + 1;
     }
     assert_true(samples > 0);
-    assert_int_equal(n_seen, 20);
+    /* ssemon_condition_active joined the families. */
+    assert_int_equal(n_seen, 21);
+}
+
+/* Open conditions: in the subscription object as [{class, since}] in the
+ * fixed order, and as ssemon_condition_active 0/1 for every class that can
+ * open one; a stream between lifecycles of a contract-ended one is up. */
+static void test_conditions_rendered(void **state)
+{
+    struct fixture *f = *state;
+    struct monitor_stats *b = &f->f_stats[1];
+    condition_open(&b->ms_conditions, VIOLATION_CONNECT_FAILED, T0_MS + 10);
+    condition_open(&b->ms_conditions, VIOLATION_HEARTBEAT_MISSED, T0_MS + 20);
+    json_t *doc = render_json(f, "beta");
+    json_t *c = json_object_get(doc, "conditions");
+    assert_int_equal(json_array_size(c), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0), "class")),
+                        "heartbeat_missed");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(c, 0), "since")),
+                        "2023-11-14T22:13:20.143Z");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(c, 1), "class")),
+                        "connect_failed");
+    json_decref(doc);
+    const char *t = render_metrics(f);
+    assert_line(t, "ssemon_condition_active{subscription=\"beta\",class=\"heartbeat_missed\"} 1");
+    assert_line(t, "ssemon_condition_active{subscription=\"beta\",class=\"connect_failed\"} 1");
+    assert_line(t, "ssemon_condition_active{subscription=\"beta\",class=\"first_event_late\"} 0");
+    assert_line(t, "ssemon_condition_active{subscription=\"beta\",class=\"http_status\"} 0");
+    assert_line(t, "ssemon_condition_active{subscription=\"beta\",class=\"content_type\"} 0");
+    assert_line(t, "ssemon_condition_active{subscription=\"alpha\",class=\"heartbeat_missed\"} 0");
+    assert_line(t, "ssemon_subscription_up{subscription=\"beta\"} 0");
+    /* Ended by contract, reconnecting: up. */
+    b->ms_ended_by_contract = true;
+    b->ms_state = MONITOR_CONNECTING;
+    t = render_metrics(f);
+    assert_line(t, "ssemon_subscription_up{subscription=\"beta\"} 1");
+    b->ms_state = MONITOR_BACKOFF;
+    t = render_metrics(f);
+    assert_line(t, "ssemon_subscription_up{subscription=\"beta\"} 1");
 }
 
 static void test_metrics_label_escapes(void **state)
@@ -1008,6 +1048,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_config_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_histograms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_families, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conditions_rendered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_label_escapes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_slices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_slices, setup, teardown),

@@ -30,10 +30,13 @@ struct config_settings {
     uint64_t cs_healthy_window_ms;     /* an error violation this recent: unhealthy */
     uint64_t cs_heartbeat_interval_ms; /* 0: the contract's (set per subscription only) */
     double cs_heartbeat_tolerance;     /* 0: the contract's */
-    bool cs_strict;                    /* false: sse_syntax and unknown_event are warnings */
-    bool cs_insecure;                  /* no TLS peer or host verification */
-    bool cs_enabled;                   /* set per subscription only */
-    const char *cs_ca_file;            /* NULL: the system store */
+    /* A stream silent this many times its heartbeat limit is closed and
+     * reopened; 0: never. */
+    unsigned cs_stall_reopen_factor;
+    bool cs_strict;         /* false: sse_syntax and unknown_event are warnings */
+    bool cs_insecure;       /* no TLS peer or host verification */
+    bool cs_enabled;        /* set per subscription only */
+    const char *cs_ca_file; /* NULL: the system store */
     /* Journal flood control: entries per subscription and class per
      * interval. Set in "defaults" only: read it from config_defaults(). */
     unsigned cs_journal_burst;
@@ -44,7 +47,8 @@ struct config_settings {
 
 /* The built-in defaults: backoff 500 ms to 30 s, connect timeout 10 s, idle
  * timeout off, healthy reset 30 s, healthy window 300 s, the contract's
- * heartbeat interval and tolerance, strict, TLS verified against the system
+ * heartbeat interval and tolerance, a silent stream reopened after 3 times
+ * its heartbeat limit, strict, TLS verified against the system
  * store, enabled, 10 journal entries per minute, the parser's line and
  * event limits. */
 void config_settings_defaults(struct config_settings *s);

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ssemon/core/condition.h"
 #include "ssemon/core/contract.h"
 #include "ssemon/core/validator.h"
 #include "ssemon/core/violation.h"
@@ -112,8 +113,20 @@ struct monitor_stats {
      * the last slot counts everything else (bounded label set). */
     uint64_t *ms_events_by_kind;
     size_t ms_n_kinds;
-    bool ms_ended_by_contract; /* the last stream ended in a final state */
+    /* The last stream ended in a final state, and no attempt since has
+     * failed to open the next one. */
+    bool ms_ended_by_contract;
+    /* Open conditions (see core/condition.h), since in wall-clock ms. */
+    struct condition_set ms_conditions;
+    uint64_t ms_stall_reopens; /* streams closed and reopened for their silence */
 };
+
+/* Whether the subscription counts as up (ssemon_subscription_up): its
+ * stream is open, or it is between lifecycles of a stream that ended by
+ * contract (the clean end in a final state and the reconnect that follows,
+ * until that reconnect fails). 0 only while the monitor cannot get a stream
+ * it should have. */
+bool monitor_stats_up(const struct monitor_stats *st);
 
 struct monitor_callbacks {
     void (*mc_on_violation)(void *ctx, struct monitor *m, const struct violation *v);
@@ -154,6 +167,11 @@ struct monitor_options {
     struct sub_options mo_sub;          /* copied by the engine */
     struct validator_options mo_val;    /* vars copied by the validator */
     uint64_t mo_healthy_window_ms;      /* an error violation this recent: unhealthy */
+    /* A stream silent for this many times its heartbeat limit (interval x
+     * tolerance, measured from its last heartbeat or its open) is closed
+     * and reopened, reported as a MONITOR_LOST lifecycle with the detail
+     * "reopened after N ms of silence". 0: never. */
+    unsigned mo_stall_reopen_factor;
     /* NULL: mo_sub's URL/headers and mo_val's vars for every attempt.
      * Otherwise called before each connection attempt (`attempt` 1-based,
      * as sci_attempt) with *out zeroed, to fill it; the monitor takes
@@ -182,8 +200,8 @@ const char *monitor_name(const struct monitor *m);
 const char *monitor_display_url(const struct monitor *m);
 const struct contract *monitor_contract(const struct monitor *m);
 const struct monitor_stats *monitor_stats(const struct monitor *m);
-/* Streaming (or between lifecycles of a stream that ended by contract) and
- * no error violation within the healthy window, at monotonic time now_ms. */
+/* Up (monitor_stats_up), no condition open, and no error violation within
+ * the healthy window, at monotonic time now_ms. */
 bool monitor_healthy(const struct monitor *m, uint64_t now_ms);
 /* The current order state, or NULL. */
 const char *monitor_order_state(const struct monitor *m);
