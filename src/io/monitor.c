@@ -119,6 +119,8 @@ static void monitor_on_violation(void *ctx, const struct violation *v)
         st->ms_last_error_mono_ms = clock_mono_ms();
     st->ms_has_last_violation = true;
     monitor_violation_keep(&st->ms_last_violation, v, clock_wall_ms());
+    if ((unsigned)v->v_class < VIOLATION_CLASS_COUNT)
+        st->ms_last_violation_wall_ms[v->v_class] = st->ms_last_violation.mv_wall_ms;
     if (m->m_cb.mc_on_violation != NULL)
         m->m_cb.mc_on_violation(m->m_ctx, m, v);
 }
