@@ -704,6 +704,7 @@ enum status_render_family_kind {
     STATUS_RENDER_FAM_EVENTS,
     STATUS_RENDER_FAM_HEARTBEATS,
     STATUS_RENDER_FAM_VIOLATIONS,
+    STATUS_RENDER_FAM_LAST_VIOLATION,
     STATUS_RENDER_FAM_RECONNECTS,
     STATUS_RENDER_FAM_BYTES,
     STATUS_RENDER_FAM_HIST_GAP,
@@ -752,6 +753,9 @@ static const struct status_render_family status_render_families[STATUS_RENDER_FA
     {"ssemon_heartbeats_total", "counter", "Heartbeats received."},
     {"ssemon_violations_total", "counter",
      "Contract violations detected, by class (every class is listed, zeros included)."},
+    {"ssemon_last_violation_timestamp_seconds", "gauge",
+     "When the last violation of the class was detected, in seconds since the Unix epoch (0: "
+     "none since the daemon started; every class is listed)."},
     {"ssemon_reconnects_total", "counter", "Connection attempts after the first one."},
     {"ssemon_bytes_total", "counter", "Response body bytes received."},
     {"ssemon_heartbeat_gap_seconds", "histogram", "Time between consecutive heartbeats."},
@@ -1249,6 +1253,24 @@ static void status_render_metric_conditions(struct json_writer *w, const struct 
     json_writer_commit(w, (size_t)(o - start));
 }
 
+/* One line per stream class: when its last violation was seen (0: never). */
+static void status_render_metric_last_violation(struct json_writer *w,
+                                                const struct status_metrics *m, size_t i)
+{
+    char *o = json_writer_claim(w, VIOLATION_STREAM_CLASS_COUNT * status_render_line_max(m, i));
+    if (o == NULL)
+        return;
+    char *start = o;
+    const struct monitor_stats *st = m->sm_rows[i].row_stats;
+    for (int c = 0; c < VIOLATION_STREAM_CLASS_COUNT; c++) {
+        o = status_render_head(o, m, i, &m->sm_open[STATUS_RENDER_FAM_LAST_VIOLATION],
+                               &m->sm_class[c]);
+        o = status_render_fixed(o, st->ms_last_violation_wall_ms[c], 3);
+        *o++ = '\n';
+    }
+    json_writer_commit(w, (size_t)(o - start));
+}
+
 /* Row i's lines of family f. */
 static void status_render_metric_row(struct json_writer *w, const struct status_metrics *m,
                                      size_t f, size_t i)
@@ -1264,6 +1286,9 @@ static void status_render_metric_row(struct json_writer *w, const struct status_
         return;
     case STATUS_RENDER_FAM_CONDITION:
         status_render_metric_conditions(w, m, i);
+        return;
+    case STATUS_RENDER_FAM_LAST_VIOLATION:
+        status_render_metric_last_violation(w, m, i);
         return;
     case STATUS_RENDER_FAM_HIST_GAP:
         status_render_metric_histogram(w, m, i, &m->sm_hist[0], &st->ms_gap);

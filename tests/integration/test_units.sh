@@ -4,8 +4,10 @@
 # with an overall exposure of at most 2.0), the journald catalog (compiled by
 # journalctl into a scratch root, covering exactly the MESSAGE_IDs of
 # src/core/violation.c and include/ssemon/io/journal_ids.h) and the Prometheus alert
-# rules (promtool check rules, and promtool test rules on synthetic series:
-# the ones written below, and every tests/integration/alerts/*-test.yml).
+# rules (promtool check rules; promtool test rules on the synthetic series of
+# every tests/integration/alerts/*-test.yml; every rule expected to fire in
+# some test and to stay silent in the healthy fleet of fleet-test.yml; every
+# metric a rule uses exported by the sources).
 #
 # usage: test_units.sh PART SOURCE_DIR SSEMON
 #   PART: verify | security | catalog | alerts
@@ -224,12 +226,6 @@ part_alerts() {
     else
         fail "promtool check rules: $out"
     fi
-    alerts_test_file "$rules" >"$WORK/alerts-test.yml"
-    if out=$(promtool test rules "$WORK/alerts-test.yml" 2>&1); then
-        ok "promtool test rules"
-    else
-        fail "promtool test rules: $out"
-    fi
     # The test files of their own (each names the rules relative to itself).
     local t found=0
     for t in "$SRC"/tests/integration/alerts/*-test.yml; do
@@ -242,6 +238,25 @@ part_alerts() {
         fi
     done
     [ "$found" -gt 0 ] || fail "no tests/integration/alerts/*-test.yml"
+
+    # Every shipped rule is proven: some test expects it to fire, and the
+    # healthy fleet (fleet-test.yml) expects it to stay silent.
+    local name fleet=$SRC/tests/integration/alerts/fleet-test.yml
+    # shellcheck disable=SC2013 # rule names are single words
+    for name in $(sed -n 's/^ *- alert: *\([A-Za-z0-9_]*\) *$/\1/p' "$rules"); do
+        if cat "$SRC"/tests/integration/alerts/*-test.yml |
+            grep -A1 -x " *alertname: $name" | grep -qx ' *exp_alerts:'; then
+            ok "rule $name: a test expects it to fire"
+        else
+            fail "rule $name: no tests/integration/alerts/*-test.yml expects it to fire"
+        fi
+        if [ -f "$fleet" ] && grep -A1 -x " *alertname: $name" "$fleet" |
+            grep -qx ' *exp_alerts: \[\]'; then
+            ok "rule $name: silent in the healthy fleet"
+        else
+            fail "rule $name: fleet-test.yml does not expect it silent"
+        fi
+    done
 
     # Every metric the rules use must be one the daemon exports: its name
     # quoted in the sources (status_render.c, or a module rendering
@@ -260,146 +275,6 @@ part_alerts() {
             fail "the rules use $metric, which no src/*/*.c exports"
         fi
     done
-}
-
-# The rules' expected behaviour on synthetic series (one minute a sample).
-alerts_test_file() {
-    local rules=$1
-    # shellcheck disable=SC2016 # the backquotes are the annotation's text
-    local hdesc='Subscription task on h:9464 has had no open stream for 2 minutes. The journal says why: `journalctl SSEMON_SUBSCRIPTION=task --since -15min`, or `ssemon status task`.'
-    cat <<EOF
-rule_files:
-  - $rules
-evaluation_interval: 1m
-tests:
-  # A subscription that goes down, and one that flaps between lifecycles.
-  - interval: 1m
-    input_series:
-      - series: 'ssemon_build_info{job="ssemon",instance="h:9464",version="0.1.0"}'
-        values: '1x30'
-      - series: 'up{job="ssemon",instance="h:9464"}'
-        values: '1x30'
-      - series: 'ssemon_subscription_up{job="ssemon",instance="h:9464",subscription="task"}'
-        values: '1 1 0x28'
-      - series: 'ssemon_subscription_up{job="ssemon",instance="h:9464",subscription="flappy"}'
-        values: '1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0'
-    alert_rule_test:
-      - eval_time: 3m
-        alertname: SsemonSubscriptionDown
-        exp_alerts: []
-      - eval_time: 5m
-        alertname: SsemonSubscriptionDown
-        exp_alerts:
-          - exp_labels: {severity: error, job: ssemon, instance: "h:9464", subscription: task}
-            exp_annotations:
-              summary: "SSE stream task is down"
-              description: '$hdesc'
-      - eval_time: 15m
-        alertname: SsemonTargetDown
-        exp_alerts: []
-      - eval_time: 15m
-        alertname: SsemonAbsent
-        exp_alerts: []
-
-  # Unhealthy for longer than 10 minutes; a short unhealthy spell is not.
-  - interval: 1m
-    input_series:
-      - series: 'ssemon_subscription_healthy{job="ssemon",instance="h:9464",subscription="ver"}'
-        values: '1 0x20'
-      - series: 'ssemon_subscription_healthy{job="ssemon",instance="h:9464",subscription="brief"}'
-        values: '1 0x5 1x15'
-    alert_rule_test:
-      - eval_time: 8m
-        alertname: SsemonSubscriptionUnhealthy
-        exp_alerts: []
-      - eval_time: 12m
-        alertname: SsemonSubscriptionUnhealthy
-        exp_alerts:
-          - exp_labels: {severity: warning, job: ssemon, instance: "h:9464", subscription: ver}
-            exp_annotations:
-              summary: "SSE stream ver has been unhealthy for 10 minutes"
-              description: 'Subscription ver on h:9464 is not streaming or keeps breaking its contract (an error violation within every healthy window for 10 minutes). /readyz answers 503. \`ssemon status ver\` shows the last violation.'
-
-  # Violations: one delivery failure, one contract violation, a quiet class;
-  # each alert ends 10 minutes after the last violation.
-  - interval: 1m
-    input_series:
-      - series: 'ssemon_violations_total{job="ssemon",instance="h:9464",subscription="task",class="heartbeat_missed"}'
-        values: '0 0 0 1x30'
-      - series: 'ssemon_violations_total{job="ssemon",instance="h:9464",subscription="task",class="schema"}'
-        values: '0 0 0 0 0 2 3x30'
-      - series: 'ssemon_violations_total{job="ssemon",instance="h:9464",subscription="task",class="order"}'
-        values: '0x35'
-    alert_rule_test:
-      - eval_time: 2m
-        alertname: SsemonDeliveryViolations
-        exp_alerts: []
-      - eval_time: 4m
-        alertname: SsemonDeliveryViolations
-        exp_alerts:
-          - exp_labels: {severity: error, job: ssemon, instance: "h:9464", subscription: task, class: heartbeat_missed}
-            exp_annotations:
-              summary: "SSE stream task: heartbeat_missed violations"
-              description: 'Subscription task on h:9464 reported 1 heartbeat_missed violation(s) in the last 10 minutes: the stream is not delivered as it must be. Details: \`journalctl -x SSEMON_SUBSCRIPTION=task SSEMON_CLASS=heartbeat_missed\`; the class is explained in /usr/share/doc/ssemon/violations.md.'
-      - eval_time: 20m
-        alertname: SsemonDeliveryViolations
-        exp_alerts: []
-      - eval_time: 7m
-        alertname: SsemonContractViolations
-        exp_alerts:
-          - exp_labels: {severity: error, job: ssemon, instance: "h:9464", subscription: task, class: schema}
-            exp_annotations:
-              summary: "SSE stream task: schema violations"
-              description: 'Subscription task on h:9464 reported 3 schema violation(s) in the last 10 minutes: the stream is delivered but breaks its contract. Details: \`journalctl -x SSEMON_SUBSCRIPTION=task SSEMON_CLASS=schema\`; the class is explained in /usr/share/doc/ssemon/violations.md.'
-      - eval_time: 25m
-        alertname: SsemonContractViolations
-        exp_alerts: []
-
-  # Heartbeat gaps: 12 a minute; "slow" has 2 of them above 0.8 of the limit
-  # (17%), "fine" none.
-  - interval: 1m
-    input_series:
-      - series: 'ssemon_heartbeat_gap_ratio_count{job="ssemon",instance="h:9464",subscription="slow"}'
-        values: '0+12x40'
-      - series: 'ssemon_heartbeat_gap_ratio_bucket{job="ssemon",instance="h:9464",subscription="slow",le="0.8"}'
-        values: '0+10x40'
-      - series: 'ssemon_heartbeat_gap_ratio_count{job="ssemon",instance="h:9464",subscription="fine"}'
-        values: '0+12x40'
-      - series: 'ssemon_heartbeat_gap_ratio_bucket{job="ssemon",instance="h:9464",subscription="fine",le="0.8"}'
-        values: '0+12x40'
-    alert_rule_test:
-      - eval_time: 3m
-        alertname: SsemonHeartbeatGapsNearLimit
-        exp_alerts: []
-      - eval_time: 20m
-        alertname: SsemonHeartbeatGapsNearLimit
-        exp_alerts:
-          - exp_labels: {severity: warning, job: ssemon, instance: "h:9464", subscription: slow}
-            exp_annotations:
-              summary: "SSE stream slow: heartbeats close to the limit"
-              description: '16.67% of the heartbeat gaps of slow on h:9464 in the last 15 minutes were above 80% of the limit; heartbeat_missed violations (and clients giving up on the stream) come next. Look for a proxy buffering the stream or a changed heartbeat interval; ssemon_heartbeat_gap_seconds shows the gaps in seconds.'
-
-  # The monitor itself gone: scrape failing, then nothing at all.
-  - interval: 1m
-    input_series:
-      - series: 'up{job="ssemon",instance="h:9464"}'
-        values: '1 1 0x20'
-    alert_rule_test:
-      - eval_time: 5m
-        alertname: SsemonTargetDown
-        exp_alerts:
-          - exp_labels: {severity: error, job: ssemon, instance: "h:9464"}
-            exp_annotations:
-              summary: "ssemon at h:9464 cannot be scraped"
-              description: 'Prometheus has failed to scrape h:9464 (job ssemon) for 2 minutes: the monitor is down or its status endpoint does not answer, so none of its streams are watched. Check \`systemctl status ssemon\` and \`journalctl -u ssemon\`.'
-      - eval_time: 12m
-        alertname: SsemonAbsent
-        exp_alerts:
-          - exp_labels: {severity: error}
-            exp_annotations:
-              summary: "No ssemon is reporting"
-              description: 'No ssemon_build_info series has existed for 10 minutes: no monitor is scraped at all (not deployed, or missing from the scrape configuration), so no stream is watched.'
-EOF
 }
 
 case "$PART" in

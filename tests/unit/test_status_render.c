@@ -24,6 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 
@@ -767,7 +772,7 @@ static void test_metrics_families(void **state)
     }
     assert_true(samples > 0);
     /* ssemon_condition_active joined the families. */
-    assert_int_equal(n_seen, 21);
+    assert_int_equal(n_seen, 22);
 }
 
 /* Open conditions: in the subscription object as [{class, since}] in the
@@ -1018,6 +1023,144 @@ static void test_view_of_monitors(void **state)
     event_base_free(base);
 }
 
+/* ssemon_last_violation_timestamp_seconds: one line per stream class and
+ * subscription, right after ssemon_violations_total, the wall time of the
+ * class's last violation in seconds (0: none), probe classes left out. */
+static void test_metrics_last_violation(void **state)
+{
+    struct fixture *f = *state;
+    f->f_stats[0].ms_last_violation_wall_ms[VIOLATION_SCHEMA] = T0_MS + 2000;
+    f->f_stats[0].ms_last_violation_wall_ms[VIOLATION_HEARTBEAT_MISSED] = T0_MS - 123;
+    f->f_stats[1].ms_last_violation_wall_ms[VIOLATION_LIFECYCLE_TIMEOUT] = T0_MS + 7;
+    const char *t = render_metrics(f);
+    assert_line(t, "# TYPE ssemon_last_violation_timestamp_seconds gauge");
+    assert_line(t,
+                "ssemon_last_violation_timestamp_seconds{subscription=\"alpha\",class=\"schema\"} "
+                "1700000002.123");
+    assert_line(t, "ssemon_last_violation_timestamp_seconds{subscription=\"alpha\","
+                   "class=\"heartbeat_missed\"} 1700000000");
+    assert_line(t, "ssemon_last_violation_timestamp_seconds{subscription=\"alpha\","
+                   "class=\"connect_failed\"} 0");
+    assert_line(t, "ssemon_last_violation_timestamp_seconds{subscription=\"beta\","
+                   "class=\"lifecycle_timeout\"} 1700000000.13");
+    assert_line(
+        t, "ssemon_last_violation_timestamp_seconds{subscription=\"beta\",class=\"schema\"} 0");
+    for (int r = 0; r < 2; r++) {
+        char prefix[128];
+        snprintf(prefix, sizeof(prefix),
+                 "ssemon_last_violation_timestamp_seconds{subscription=\"%s\"",
+                 r == 0 ? "alpha" : "beta");
+        assert_int_equal(count_prefix(t, prefix), VIOLATION_STREAM_CLASS_COUNT);
+    }
+    assert_null(strstr(t, "ssemon_last_violation_timestamp_seconds{subscription=\"alpha\","
+                          "class=\"probe_"));
+    const char *viol = strstr(t, "# HELP ssemon_violations_total ");
+    const char *last = strstr(t, "# HELP ssemon_last_violation_timestamp_seconds ");
+    const char *reco = strstr(t, "# HELP ssemon_reconnects_total ");
+    assert_non_null(viol);
+    assert_true(viol < last && last < reco);
+}
+
+static bool test_bound_port(int *fd_out, char *url, size_t url_size)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return false;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+        close(fd);
+        return false;
+    }
+    snprintf(url, url_size, "http://127.0.0.1:%u/s", (unsigned)ntohs(sa.sin_port));
+    *fd_out = fd;
+    return true;
+}
+
+static void test_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    *(bool *)arg = true;
+}
+
+/* A real monitor keeps the wall time of each class's last violation: a
+ * stream whose connection is refused (a port bound, never listening)
+ * stamps connect_failed within the wall clock around it, and no other
+ * class. */
+static void test_monitor_last_violation(void **state)
+{
+    struct fixture *f = *state;
+    int fd = -1;
+    char url[64];
+    assert_true(test_bound_port(&fd, url, sizeof(url)));
+    struct event_base *base = event_base_new();
+    assert_non_null(base);
+    struct sub_engine *e = sub_engine_new(base);
+    assert_non_null(e);
+    struct monitor_options o;
+    memset(&o, 0, sizeof(o));
+    o.mo_name = "refused";
+    o.mo_display_url = url;
+    o.mo_contract = f->f_contract;
+    sub_options_init(&o.mo_sub);
+    o.mo_sub.so_url = url;
+    o.mo_healthy_window_ms = 300000;
+    struct monitor *m = monitor_new(e, base, &o, NULL, NULL);
+    assert_non_null(m);
+    struct timespec ts;
+    assert_int_equal(clock_gettime(CLOCK_REALTIME, &ts), 0);
+    uint64_t before_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    assert_int_equal(monitor_start(m), 0);
+    bool expired = false;
+    struct event *deadline = evtimer_new(base, test_deadline_cb, &expired);
+    assert_non_null(deadline);
+    const struct timeval ten_s = {10, 0};
+    evtimer_add(deadline, &ten_s);
+    const struct monitor_stats *st = monitor_stats(m);
+    for (int i = 0; i < 10000 && !expired && st->ms_violations[VIOLATION_CONNECT_FAILED] == 0; i++)
+        event_base_loop(base, EVLOOP_ONCE);
+    assert_true(st->ms_violations[VIOLATION_CONNECT_FAILED] > 0);
+    assert_int_equal(clock_gettime(CLOCK_REALTIME, &ts), 0);
+    uint64_t after_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    uint64_t at = st->ms_last_violation_wall_ms[VIOLATION_CONNECT_FAILED];
+    assert_true(at >= before_ms && at <= after_ms);
+    for (int c = 0; c < VIOLATION_CLASS_COUNT; c++)
+        if (c != VIOLATION_CONNECT_FAILED)
+            assert_int_equal(st->ms_last_violation_wall_ms[c], 0);
+
+    struct status_view v = f->f_view;
+    struct monitor *mons[1] = {m};
+    v.sv_monitors = mons;
+    v.sv_n_monitors = 1;
+    v.sv_n_recent = 0;
+    json_writer_reset(&f->f_w);
+    status_render_metrics(&v, 51000, &f->f_w);
+    char line[256];
+    int n = snprintf(line, sizeof(line),
+                     "ssemon_last_violation_timestamp_seconds{subscription=\"refused\","
+                     "class=\"connect_failed\"} %llu",
+                     (unsigned long long)(at / 1000u));
+    assert_true(n > 0 && (size_t)n < sizeof(line));
+    if (at % 1000u != 0) {
+        char frac[8];
+        snprintf(frac, sizeof(frac), ".%03u", (unsigned)(at % 1000u));
+        size_t fl = strlen(frac);
+        while (fl > 0 && frac[fl - 1] == '0')
+            frac[--fl] = '\0';
+        strncat(line, frac, sizeof(line) - strlen(line) - 1);
+    }
+    assert_line(json_writer_text(&f->f_w, NULL), line);
+
+    event_free(deadline);
+    monitor_stop(m);
+    monitor_free(m);
+    sub_engine_free(e);
+    event_base_free(base);
+    close(fd);
+}
+
 static int dump_metrics(void)
 {
     void *state = NULL;
@@ -1055,6 +1198,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_view_of_monitors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_probes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_probes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_last_violation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_monitor_last_violation, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
