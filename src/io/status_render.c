@@ -754,8 +754,8 @@ static const struct status_render_family status_render_families[STATUS_RENDER_FA
     {"ssemon_violations_total", "counter",
      "Contract violations detected, by class (every class is listed, zeros included)."},
     {"ssemon_last_violation_timestamp_seconds", "gauge",
-     "When the last violation of the class was detected, in seconds since the Unix epoch (0: "
-     "none since the daemon started; every class is listed)."},
+     "When the last violation of the class was detected, in seconds since the Unix epoch; a "
+     "class appears once it has happened (none since the daemon started: no series)."},
     {"ssemon_reconnects_total", "counter", "Connection attempts after the first one."},
     {"ssemon_bytes_total", "counter", "Response body bytes received."},
     {"ssemon_heartbeat_gap_seconds", "histogram", "Time between consecutive heartbeats."},
@@ -1253,7 +1253,11 @@ static void status_render_metric_conditions(struct json_writer *w, const struct 
     json_writer_commit(w, (size_t)(o - start));
 }
 
-/* One line per stream class: when its last violation was seen (0: never). */
+/* One line per stream class that has happened: when its last violation was
+ * seen. A class that never happened has no series (10,000 subscriptions x
+ * 15 classes of zeros would be 150,000 lines nobody reads); the alert rules
+ * read the timestamp, so a series born with its first violation alerts at
+ * once. */
 static void status_render_metric_last_violation(struct json_writer *w,
                                                 const struct status_metrics *m, size_t i)
 {
@@ -1263,6 +1267,8 @@ static void status_render_metric_last_violation(struct json_writer *w,
     char *start = o;
     const struct monitor_stats *st = m->sm_rows[i].row_stats;
     for (int c = 0; c < VIOLATION_STREAM_CLASS_COUNT; c++) {
+        if (st->ms_last_violation_wall_ms[c] == 0)
+            continue;
         o = status_render_head(o, m, i, &m->sm_open[STATUS_RENDER_FAM_LAST_VIOLATION],
                                &m->sm_class[c]);
         o = status_render_fixed(o, st->ms_last_violation_wall_ms[c], 3);
