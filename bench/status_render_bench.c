@@ -8,8 +8,16 @@
  * same documents end to end, over HTTP, from a live daemon.
  *
  *   bench_status_render CONTRACTS_DIR [N [REPS]] [--dump DIR]
+ *                       [--histograms subscription|contract|none|all]
+ *                       [--contracts K]
  *
- * --dump writes status.json and metrics.prom to DIR (to compare renderer
+ * /metrics is rendered with each histogram setting asked for (the
+ * configuration's "metrics": {"histograms"}; default all three, one line
+ * each). --contracts spreads the subscriptions over K contracts (copies of
+ * version-stream named version-stream-0 ... ; default 1, the shipped
+ * contract itself), which is what the setting "contract" groups by.
+ * --dump writes status.json and metrics.prom (the setting "subscription";
+ * metrics-SETTING.prom for the others) to DIR (to compare renderer
  * versions byte for byte).
  */
 #include "ssemon/config/contract_load.h"
@@ -19,6 +27,7 @@
 #include "ssemon/io/status_render.h"
 #include "ssemon/json/json_writer.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,25 +107,44 @@ static int bench_dump(const char *dir, const char *file, const struct json_write
     return 0;
 }
 
+static const char *const bench_hist_names[3] = {"subscription", "contract", "none"};
+
 int main(int argc, char **argv)
 {
     const char *dump = NULL;
     const char *pos[3] = {NULL, NULL, NULL};
     int n_pos = 0;
+    bool hist_on[3] = {true, true, true};
+    size_t n_contracts = 1;
+    bool usage = false;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--dump") == 0 && i + 1 < argc)
+        if (strcmp(argv[i], "--dump") == 0 && i + 1 < argc) {
             dump = argv[++i];
-        else if (n_pos < 3)
+        } else if (strcmp(argv[i], "--contracts") == 0 && i + 1 < argc) {
+            n_contracts = strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--histograms") == 0 && i + 1 < argc) {
+            const char *h = argv[++i];
+            bool all = strcmp(h, "all") == 0, known = all;
+            for (int k = 0; k < 3; k++) {
+                hist_on[k] = all || strcmp(h, bench_hist_names[k]) == 0;
+                known |= hist_on[k];
+            }
+            usage |= !known;
+        } else if (n_pos < 3) {
             pos[n_pos++] = argv[i];
+        } else {
+            usage = true;
+        }
     }
-    if (pos[0] == NULL) {
-        fprintf(stderr, "usage: bench_status_render CONTRACTS_DIR [N [REPS]] [--dump DIR]\n");
+    if (pos[0] == NULL || usage) {
+        fprintf(stderr, "usage: bench_status_render CONTRACTS_DIR [N [REPS]] [--dump DIR] "
+                        "[--histograms subscription|contract|none|all] [--contracts K]\n");
         return 2;
     }
     size_t n = pos[1] != NULL ? strtoul(pos[1], NULL, 10) : 10000;
     unsigned reps = pos[2] != NULL ? (unsigned)strtoul(pos[2], NULL, 10) : 20;
-    if (n == 0 || n > 1000000 || reps == 0 || reps > 10000) {
-        fprintf(stderr, "bench_status_render: N must be 1..1000000, REPS 1..10000\n");
+    if (n == 0 || n > 1000000 || reps == 0 || reps > 10000 || n_contracts == 0 || n_contracts > n) {
+        fprintf(stderr, "bench_status_render: N must be 1..1000000, REPS 1..10000, K 1..N\n");
         return 2;
     }
     struct contract_load_error cerr;
@@ -124,6 +152,21 @@ int main(int argc, char **argv)
     if (c == NULL) {
         fprintf(stderr, "bench_status_render: cannot load version-stream from %s\n", pos[0]);
         return 1;
+    }
+    /* K contracts: shallow copies of the one loaded, renamed (the renderer
+     * reads only names and event kinds). */
+    struct contract *cs = calloc(n_contracts, sizeof(*cs));
+    char(*cnames)[40] = calloc(n_contracts, sizeof(*cnames));
+    if (cs == NULL || cnames == NULL) {
+        fprintf(stderr, "bench_status_render: out of memory\n");
+        return 1;
+    }
+    for (size_t k = 0; k < n_contracts; k++) {
+        cs[k] = *c;
+        if (n_contracts > 1) {
+            snprintf(cnames[k], sizeof(cnames[k]), "version-stream-%zu", k);
+            cs[k].c_name = cnames[k];
+        }
     }
     size_t n_kinds = c->c_n_events + 1;
     struct monitor_stats *stats = calloc(n, sizeof(*stats));
@@ -144,7 +187,7 @@ int main(int argc, char **argv)
                  "http://127.0.0.1:18765/api/utils/version/stream?request_id=r%zu&hb_ms=1000", i);
         rows[i].row_name = names[i];
         rows[i].row_url = urls[i];
-        rows[i].row_contract = c;
+        rows[i].row_contract = &cs[i % n_contracts];
         rows[i].row_stats = &stats[i];
         rows[i].row_healthy = stats[i].ms_state == MONITOR_STREAMING;
     }
@@ -168,33 +211,53 @@ int main(int argc, char **argv)
         json_writer_reset(&js);
         double t0 = bench_now_ms();
         status_render_json_rows(&v, rows, n, NULL, 86401000, &js);
-        double t1 = bench_now_ms();
-        json_writer_reset(&jm);
-        status_render_metrics_rows(&v, rows, n, &jm);
-        double t2 = bench_now_ms();
-        t_status[r] = t1 - t0;
-        t_metrics[r] = t2 - t1;
+        t_status[r] = bench_now_ms() - t0;
     }
-    if (json_writer_failed(&js) || json_writer_failed(&jm)) {
+    if (json_writer_failed(&js)) {
         fprintf(stderr, "bench_status_render: rendering failed (out of memory)\n");
         return 1;
     }
     qsort(t_status, reps, sizeof(double), bench_cmp_double);
-    qsort(t_metrics, reps, sizeof(double), bench_cmp_double);
-    printf("subscriptions %zu, renders %u each\n", n, reps);
-    printf("%-9s %10s %9s %9s %9s\n", "document", "bytes", "best_ms", "median_ms", "MB/s_best");
-    size_t ls = json_writer_text_len(&js), lm = json_writer_text_len(&jm);
-    printf("%-9s %10zu %9.2f %9.2f %9.0f\n", "/status", ls, t_status[0], t_status[reps / 2],
+    printf("subscriptions %zu, contracts %zu, renders %u each\n", n, n_contracts, reps);
+    printf("%-23s %10s %9s %9s %9s\n", "document", "bytes", "best_ms", "median_ms", "MB/s_best");
+    size_t ls = json_writer_text_len(&js);
+    printf("%-23s %10zu %9.2f %9.2f %9.0f\n", "/status", ls, t_status[0], t_status[reps / 2],
            (double)ls / 1e3 / t_status[0]);
-    printf("%-9s %10zu %9.2f %9.2f %9.0f\n", "/metrics", lm, t_metrics[0], t_metrics[reps / 2],
-           (double)lm / 1e3 / t_metrics[0]);
     int rc = 0;
-    if (dump != NULL &&
-        (bench_dump(dump, "status.json", &js) != 0 || bench_dump(dump, "metrics.prom", &jm) != 0))
+    if (dump != NULL && bench_dump(dump, "status.json", &js) != 0)
         rc = 1;
+    for (int k = 0; k < 3; k++) {
+        if (!hist_on[k])
+            continue;
+        v.sv_histograms = (enum status_histograms)k;
+        for (unsigned r = 0; r < reps; r++) {
+            json_writer_reset(&jm);
+            double t0 = bench_now_ms();
+            status_render_metrics_rows(&v, rows, n, &jm);
+            t_metrics[r] = bench_now_ms() - t0;
+        }
+        if (json_writer_failed(&jm)) {
+            fprintf(stderr, "bench_status_render: rendering failed (out of memory)\n");
+            return 1;
+        }
+        qsort(t_metrics, reps, sizeof(double), bench_cmp_double);
+        char label[40], file[40];
+        snprintf(label, sizeof(label), "/metrics (%s)", bench_hist_names[k]);
+        size_t lm = json_writer_text_len(&jm);
+        printf("%-23s %10zu %9.2f %9.2f %9.0f\n", label, lm, t_metrics[0], t_metrics[reps / 2],
+               (double)lm / 1e3 / t_metrics[0]);
+        if (k == 0)
+            snprintf(file, sizeof(file), "metrics.prom");
+        else
+            snprintf(file, sizeof(file), "metrics-%s.prom", bench_hist_names[k]);
+        if (dump != NULL && bench_dump(dump, file, &jm) != 0)
+            rc = 1;
+    }
     json_writer_free(&js);
     json_writer_free(&jm);
     contract_free(c);
+    free(cs);
+    free(cnames);
     free(stats);
     free(kinds);
     free(rows);

@@ -20,6 +20,13 @@
 #   BENCH_PERF            auto (profile when a target is missed, default),
 #                         1 (always) or 0 (never): perf record -p PID
 #   BENCH_CMAKE_ARGS      extra configure arguments (word-split)
+#   BENCH_HISTOGRAMS      the configuration's "metrics": {"histograms"} to
+#                         time GET /metrics with: subscription (default),
+#                         contract, none, a list of them (comma or space
+#                         separated) or all. The daemon starts with the
+#                         first; each next one is applied by a reload
+#                         (SIGHUP, the subscriptions keep streaming) and
+#                         timed the same way (size and time per setting).
 # Prints a markdown table on stdout; one JSON line goes to
 # bench/results/daemon-STAMP.jsonl; logs and profiles stay in
 # build-bench/bench-daemon/run/.
@@ -42,6 +49,16 @@ dbench_range requests 1 1000 BENCH_HTTP_REQUESTS
 dbench_range ramp_timeout 1 3600 BENCH_RAMP_TIMEOUT_S
 dbench_range min_servers 1 64 BENCH_SERVERS
 case $perf_mode in auto | 0 | 1) ;; *) dbench_die "BENCH_PERF must be auto, 0 or 1" ;; esac
+hist_list=${BENCH_HISTOGRAMS:-subscription}
+[ "$hist_list" = all ] && hist_list="subscription contract none"
+read -r -a hists <<<"${hist_list//,/ }"
+[ "${#hists[@]}" -ge 1 ] || dbench_die "BENCH_HISTOGRAMS is empty"
+for h in "${hists[@]}"; do
+  case $h in
+  subscription | contract | none) ;;
+  *) dbench_die "BENCH_HISTOGRAMS: \"$h\" is not subscription, contract, none or all" ;;
+  esac
+done
 
 dbench_need cmake ninja jq curl awk
 [ "$perf_mode" = 0 ] || command -v perf >/dev/null ||
@@ -87,6 +104,7 @@ cfg="$w/ssemon.json"
   printf '{\n  "status": {"listen": "127.0.0.1:%s"},\n' "$status_port"
   printf '  "contracts_dir": "%s",\n' "$dbench_root/etc/ssemon/contracts"
   printf '  "defaults": {"heartbeat_tolerance": 2},\n'
+  printf '  "metrics": {"histograms": "%s"},\n' "${hists[0]}"
   printf '  "subscriptions": [\n'
   sep=
   for ((i = 0; i < subs; i++)); do
@@ -121,7 +139,8 @@ journal_id() {
 }
 id_connected=$(journal_id CONNECTED)
 id_lost=$(journal_id LOST)
-if [ -z "$id_connected" ] || [ -z "$id_lost" ]; then
+id_reloaded=$(journal_id RELOADED)
+if [ -z "$id_connected" ] || [ -z "$id_lost" ] || [ -z "$id_reloaded" ]; then
   dbench_die "cannot read the lifecycle MESSAGE_IDs from include/ssemon/io/journal_ids.h"
 fi
 count_lines() {
@@ -252,6 +271,43 @@ if [ "$ref_bytes" -gt 0 ] && command -v python3 >/dev/null; then
 else
   dbench_say "no reference timing (python3 missing or /metrics failed)"
 fi
+# ---- /metrics with each further histogram setting: the configuration
+# rewritten with it, applied by a reload (the subscriptions are unchanged,
+# so they keep their streams), then timed like the first.
+cp "$w/http-metrics.txt" "$w/http-metrics-${hists[0]}.txt"
+for h in "${hists[@]:1}"; do
+  sed -i "s/\"histograms\": \"[a-z]*\"/\"histograms\": \"$h\"/" "$cfg"
+  "$dbench_ssemon" check-config -c "$cfg" >/dev/null || dbench_die "the configuration with $h is refused"
+  r0=$(count_lines "$id_reloaded")
+  kill -HUP "$daemon_pid"
+  deadline=$((SECONDS + 60))
+  while [ "$(count_lines "$id_reloaded")" -le "$r0" ]; do
+    dbench_alive "$daemon_pid" || dbench_die "the daemon exited on the reload to $h"
+    [ "$SECONDS" -lt "$deadline" ] || dbench_die "no reload record 60 s after SIGHUP ($h)"
+    sleep 0.2
+  done
+  dbench_say "reloaded with \"metrics\": {\"histograms\": \"$h\"}; timing $requests GET /metrics"
+  http_times "$base/metrics" "$w/http-metrics-$h.txt"
+done
+hist_json='{}'
+hist_rows=()
+for h in "${hists[@]}"; do
+  f="$w/http-metrics-$h.txt"
+  read -r h_p50 h_max _ < <(ok_times "$f" 1)
+  h_failed=$(failed "$f")
+  h_bytes=$(awk '$3 == 200 { b = $2 } END { print b + 0 }' "$f")
+  hist_json=$(jq -c --arg h "$h" --argjson p50 "$h_p50" --argjson max "$h_max" \
+    --argjson bytes "$h_bytes" --argjson failed "$h_failed" \
+    '. + {($h): {p50_ms: $p50, max_ms: $max, bytes: $bytes, failed: $failed}}' <<<"$hist_json")
+  size_ok=$([ "$h_bytes" -gt 0 ] && [ "$h_bytes" -lt 10000000 ] && echo met || echo MISSED)
+  h_mb=$(awk -v b="$h_bytes" 'BEGIN { printf "%.1f", b / 1e6 }')
+  if [ "$h" = "${hists[0]}" ]; then
+    first_size="$h_mb MB, < 10 MB: $size_ok"
+  else
+    hist_rows+=("| GET /metrics after a reload to \"histograms\": \"$h\", p50 / max of $requests ($h_failed failed) | $h_p50 / $h_max ms ($h_bytes bytes) | $h_mb MB, < 10 MB: $size_ok |")
+  fi
+done
+
 read -r st_p50 st_max _ < <(ok_times "$w/http-status.txt" 1)
 read -r me_p50 me_max _ < <(ok_times "$w/http-metrics.txt" 1)
 read -r st_fb50 st_fbmax _ < <(ok_times "$w/http-status.txt" 4)
@@ -347,6 +403,7 @@ jq -n -c \
   --argjson requests "$requests" --argjson stop_s "$stop_s" --argjson stop5_ok "$stop5_ok" \
   --argjson cpu_ok "$cpu_ok" --argjson rss_ok "$rss_ok" --argjson http_ok "$http_ok" \
   --arg records "$(cat "$w/records.txt")" --arg stamp "$dbench_stamp" \
+  --argjson metrics_by_histograms "$hist_json" \
   '{bench: "daemon", stamp: $stamp, subscriptions: $subs, test_servers: $servers, ramp_s: $ramp_s,
     window_s: $window_s, cpu_pct_one_core: $cpu_pct, rss_kib: $rss_kib, rss_max_kib: $rss_max_kib,
     rss_anon_kib: $rss_anon_kib, rss_per_sub_kib: $rss_per_sub_kib,
@@ -358,6 +415,7 @@ jq -n -c \
     http_requests: $requests, status_failed: $status_failed, metrics_failed: $metrics_failed,
     status_p50_ms: $status_p50_ms, status_max_ms: $status_max_ms, status_bytes: $status_bytes,
     metrics_p50_ms: $metrics_p50_ms, metrics_max_ms: $metrics_max_ms, metrics_bytes: $metrics_bytes,
+    metrics_by_histograms: $metrics_by_histograms,
     reference_p50_ms: $reference_p50_ms, reference_max_ms: $reference_max_ms,
     status_ttfb_p50_ms: $status_ttfb_p50_ms, status_ttfb_max_ms: $status_ttfb_max_ms,
     metrics_ttfb_p50_ms: $metrics_ttfb_p50_ms, metrics_ttfb_max_ms: $metrics_ttfb_max_ms,
@@ -381,7 +439,8 @@ echo "| ssemon RSS (VmRSS at end of window) | $((rss / 1024)) MiB ($rss KiB; ano
 echo "| RSS / subscription | $rss_per_sub KiB | <= 64 KiB: $(yn "$rss_ok") |"
 echo "| (RSS - RSS with no subscription ($rss_empty KiB)) / subscription | $rss_growth KiB | |"
 echo "| GET /status, p50 / max of $requests ($st_failed failed) | $st_p50 / $st_max ms ($st_bytes bytes) | <= 100 ms: $(yn "$st_ok") |"
-echo "| GET /metrics, p50 / max of $requests ($me_failed failed) | $me_p50 / $me_max ms ($me_bytes bytes) | <= 100 ms: $(yn "$me_ok") |"
+echo "| GET /metrics (\"histograms\": \"${hists[0]}\"), p50 / max of $requests ($me_failed failed) | $me_p50 / $me_max ms ($me_bytes bytes) | <= 100 ms: $(yn "$me_ok"); $first_size |"
+for row in "${hist_rows[@]}"; do echo "$row"; done
 echo "| reference: GET of a static body of the same size from a minimal server, p50 / max | $ref_p50 / $ref_max ms | context |"
 echo "| time to first byte (first slice), /status p50 / max | $st_fb50 / $st_fbmax ms | |"
 echo "| time to first byte (first slice), /metrics p50 / max | $me_fb50 / $me_fbmax ms | |"

@@ -189,6 +189,20 @@ static void run_status_view(void *ctx, struct status_view *out)
     out->sv_generation = d->rd_generation;
     out->sv_journal = journal_sink_stats(d->rd_sink);
     out->sv_n_probes = d->rd_prober != NULL ? prober_view(d->rd_prober, &out->sv_probes) : 0;
+    /* The running configuration's "metrics": {"histograms"}; a render in
+     * slices keeps the one it began with. */
+    switch (config_metrics_histograms(d->rd_config)) {
+    case CONFIG_HISTOGRAMS_CONTRACT:
+        out->sv_histograms = STATUS_HISTOGRAMS_CONTRACT;
+        break;
+    case CONFIG_HISTOGRAMS_NONE:
+        out->sv_histograms = STATUS_HISTOGRAMS_NONE;
+        break;
+    case CONFIG_HISTOGRAMS_SUBSCRIPTION:
+    default:
+        out->sv_histograms = STATUS_HISTOGRAMS_SUBSCRIPTION;
+        break;
+    }
 }
 
 /* ---- subscriptions ---- */

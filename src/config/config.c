@@ -29,6 +29,7 @@ struct config {
     char *cfg_instance;
     struct config_probe **cfg_probes;
     size_t cfg_n_probes;
+    enum config_histograms cfg_histograms;
 };
 
 /* A load in progress: the document, what it builds, and the file's
@@ -272,6 +273,39 @@ static void cfg_default_header_templates(struct cfg_loader *ld)
     }
 }
 
+/* "metrics": {"histograms": "subscription" | "contract" | "none"}, how
+ * /metrics exports the per-subscription histograms. */
+static const char *const cfg_histograms_names[] = {"subscription", "contract", "none"};
+
+static void cfg_metrics(struct cfg_loader *ld, size_t n)
+{
+    struct config_doc *d = &ld->ld_doc;
+
+    if (!config_doc_is_object(d, n, "/metrics"))
+        return;
+    config_keys_check(d, n, "/metrics", CONFIG_KEYS_METRICS);
+    size_t h = config_doc_get(d, n, "histograms");
+    if (h == JSON_TAPE_NONE)
+        return;
+    char *s = config_doc_string(d, h, "/metrics/histograms", false);
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < sizeof(cfg_histograms_names) / sizeof(cfg_histograms_names[0]); i++) {
+        if (strcmp(s, cfg_histograms_names[i]) == 0) {
+            ld->ld_cfg->cfg_histograms = (enum config_histograms)i;
+            free(s);
+            return;
+        }
+    }
+    char q[DIAG_QUOTE_MAX];
+    diag_quote(q, sizeof(q), s);
+    config_doc_err(d, "/metrics/histograms",
+                   "unknown histograms setting \"%s\": one of \"subscription\", \"contract\" "
+                   "or \"none\"",
+                   q);
+    free(s);
+}
+
 /* ---- probes ---- */
 
 static void cfg_probes(struct cfg_loader *ld, size_t n)
@@ -351,6 +385,9 @@ static void cfg_walk(struct cfg_loader *ld)
     ld->ld_cfg->cfg_defaults = ld->ld_defaults;
     cfg_default_header_templates(ld);
     cfg_instance(ld, config_doc_get(d, root, "instance"));
+    n = config_doc_get(d, root, "metrics");
+    if (n != JSON_TAPE_NONE)
+        cfg_metrics(ld, n);
     size_t subs = config_doc_get(d, root, "subscriptions");
     size_t probes = config_doc_get(d, root, "probes");
     /* Room for a contract per subscription and per probe stream. */
@@ -516,6 +553,11 @@ const struct config_subscription *config_subscription_find(const struct config *
             lo = mid + 1;
     }
     return NULL;
+}
+
+enum config_histograms config_metrics_histograms(const struct config *c)
+{
+    return c->cfg_histograms;
 }
 
 const char *config_instance(const struct config *c)

@@ -45,8 +45,9 @@ static const struct config_key config_keys_settings[] = {
 };
 
 /* The keys that are not settings, by place. */
-static const char *const config_keys_top[] = {"status",        "contracts_dir", "defaults",
-                                              "subscriptions", "instance",      "probes"};
+static const char *const config_keys_top[] = {
+    "status", "contracts_dir", "defaults", "subscriptions", "instance", "probes", "metrics"};
+static const char *const config_keys_metrics[] = {"histograms"};
 static const char *const config_keys_status[] = {"listen"};
 static const char *const config_keys_sub[] = {"name", "url", "contract", "vars"};
 static const char *const config_keys_secret[] = {"credential", "file"};
@@ -102,6 +103,9 @@ static size_t config_keys_of_place(enum config_keys_place place, const char **ou
     case CONFIG_KEYS_STATUS:
         return config_keys_names_add(config_keys_status, CONFIG_KEYS_COUNT(config_keys_status), out,
                                      0, max);
+    case CONFIG_KEYS_METRICS:
+        return config_keys_names_add(config_keys_metrics, CONFIG_KEYS_COUNT(config_keys_metrics),
+                                     out, 0, max);
     case CONFIG_KEYS_SECRET:
         return config_keys_names_add(config_keys_secret, CONFIG_KEYS_COUNT(config_keys_secret), out,
                                      0, max);

@@ -803,6 +803,17 @@ struct status_metrics {
     struct status_render_piece sm_open[STATUS_RENDER_FAM_COUNT]; /* `NAME{subscription="` */
     struct status_render_piece sm_class[VIOLATION_CLASS_COUNT];
     struct status_render_hist_pieces sm_hist[3];
+    /* The histogram setting; with STATUS_HISTOGRAMS_CONTRACT the groups:
+     * row indices sorted by contract name, group g being
+     * sm_group_rows[sm_group_start[g] .. sm_group_start[g + 1]), its
+     * label value escaped in sm_group_arena. */
+    enum status_histograms sm_histograms;
+    size_t sm_n_groups;
+    size_t *sm_group_rows;
+    size_t *sm_group_start;
+    const char **sm_group_label;
+    size_t *sm_group_label_len;
+    char *sm_group_arena;
     char *sm_probes; /* the ssemon_probe_* families, rendered at the start */
     size_t sm_probes_len;
     bool sm_probes_done;
@@ -821,6 +832,11 @@ void status_render_metrics_free(struct status_metrics *m)
     free(m->sm_label);
     free(m->sm_label_len);
     free(m->sm_arena);
+    free(m->sm_group_rows);
+    free(m->sm_group_start);
+    free(m->sm_group_label);
+    free(m->sm_group_label_len);
+    free(m->sm_group_arena);
     free(m->sm_probes);
     free(m);
 }
@@ -831,12 +847,16 @@ _Static_assert(MONITOR_GAP_BUCKETS < 16 && MONITOR_RATIO_BUCKETS < 16 &&
                "struct monitor_histogram keeps 16 counts: at most 15 bounds and +Inf");
 
 static bool status_render_hist_pieces_init(struct status_render_hist_pieces *h, const char *name,
-                                           const double *bounds, size_t n_bounds)
+                                           const double *bounds, size_t n_bounds, const char *label)
 {
+    char open[40];
     h->sh_n = n_bounds;
-    bool ok = status_render_piece_set(&h->sh_bucket, name, "_bucket{subscription=\"", "") &&
-              status_render_piece_set(&h->sh_sum, name, "_sum{subscription=\"", "") &&
-              status_render_piece_set(&h->sh_count, name, "_count{subscription=\"", "");
+    snprintf(open, sizeof(open), "_bucket{%s=\"", label);
+    bool ok = status_render_piece_set(&h->sh_bucket, name, open, "");
+    snprintf(open, sizeof(open), "_sum{%s=\"", label);
+    ok = ok && status_render_piece_set(&h->sh_sum, name, open, "");
+    snprintf(open, sizeof(open), "_count{%s=\"", label);
+    ok = ok && status_render_piece_set(&h->sh_count, name, open, "");
     for (size_t b = 0; ok && b <= h->sh_n; b++) {
         char bound[NUMFMT_DOUBLE_MAX];
         if (b < h->sh_n)
@@ -989,6 +1009,84 @@ static void status_render_metric_probes(struct json_writer *w, const struct stat
                                  NULL, &v->sv_probes[i].sp_trigger);
 }
 
+/* ---- histograms per contract ---- */
+
+static const char *status_render_contract_name(const struct status_row *r)
+{
+    return r->row_contract != NULL && r->row_contract->c_name != NULL ? r->row_contract->c_name
+                                                                      : "";
+}
+
+struct status_render_by_contract {
+    const char *sbc_name;
+    size_t sbc_row;
+};
+
+static int status_render_by_contract_cmp(const void *a, const void *b)
+{
+    const struct status_render_by_contract *x = a, *y = b;
+    int c = strcmp(x->sbc_name, y->sbc_name);
+    if (c != 0)
+        return c;
+    return x->sbc_row < y->sbc_row ? -1 : x->sbc_row > y->sbc_row;
+}
+
+/* Groups the rows by contract name (groups in name order, rows in
+ * configuration order) and escapes each name once, padded like the
+ * subscription labels. O(n log n) in the rows. */
+static bool status_render_groups_init(struct status_metrics *m)
+{
+    size_t n = m->sm_n;
+    struct status_render_by_contract *by = calloc(n ? n : 1, sizeof(*by));
+    m->sm_group_rows = calloc(n ? n : 1, sizeof(*m->sm_group_rows));
+    m->sm_group_start = calloc(n + 1, sizeof(*m->sm_group_start));
+    m->sm_group_label = calloc(n ? n : 1, sizeof(*m->sm_group_label));
+    m->sm_group_label_len = calloc(n ? n : 1, sizeof(*m->sm_group_label_len));
+    if (by == NULL || m->sm_group_rows == NULL || m->sm_group_start == NULL ||
+        m->sm_group_label == NULL || m->sm_group_label_len == NULL) {
+        free(by);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        by[i].sbc_name = status_render_contract_name(&m->sm_rows[i]);
+        by[i].sbc_row = i;
+    }
+    if (n > 1)
+        qsort(by, n, sizeof(*by), status_render_by_contract_cmp);
+    size_t arena = 0;
+    for (size_t i = 0; i < n; i++) {
+        m->sm_group_rows[i] = by[i].sbc_row;
+        if (i == 0 || strcmp(by[i].sbc_name, by[i - 1].sbc_name) != 0) {
+            size_t len;
+            arena +=
+                (status_render_label_plain(by[i].sbc_name, &len) ? len
+                                                                 : 2 * strlen(by[i].sbc_name)) +
+                STATUS_RENDER_BLOCK;
+            m->sm_group_start[m->sm_n_groups++] = i;
+        }
+    }
+    m->sm_group_start[m->sm_n_groups] = n;
+    m->sm_group_arena = calloc(arena ? arena : 1, 1);
+    if (m->sm_group_arena == NULL) {
+        free(by);
+        return false;
+    }
+    char *at = m->sm_group_arena;
+    for (size_t g = 0; g < m->sm_n_groups; g++) {
+        const char *name = by[m->sm_group_start[g]].sbc_name;
+        size_t len;
+        if (status_render_label_plain(name, &len))
+            memcpy(at, name, len);
+        else
+            len = status_render_label_escape(name, at);
+        m->sm_group_label[g] = at;
+        m->sm_group_label_len[g] = len;
+        at += len + STATUS_RENDER_BLOCK;
+    }
+    free(by);
+    return true;
+}
+
 static struct status_metrics *status_render_metrics_new(const struct status_render_rows *rs)
 {
     struct status_metrics *m = calloc(1, sizeof(*m));
@@ -1051,16 +1149,21 @@ static struct status_metrics *status_render_metrics_new(const struct status_rend
     for (int c = 0; c < VIOLATION_CLASS_COUNT; c++)
         ok &= status_render_piece_set(&m->sm_class[c], "\",class=\"",
                                       violation_class_name((enum violation_class)c), "\"} ");
+    m->sm_histograms = v->sv_histograms;
+    const char *hist_label =
+        m->sm_histograms == STATUS_HISTOGRAMS_CONTRACT ? "contract" : "subscription";
     ok &= status_render_hist_pieces_init(&m->sm_hist[0],
                                          status_render_families[STATUS_RENDER_FAM_HIST_GAP].sf_name,
-                                         monitor_gap_bounds, MONITOR_GAP_BUCKETS);
+                                         monitor_gap_bounds, MONITOR_GAP_BUCKETS, hist_label);
     ok &= status_render_hist_pieces_init(
         &m->sm_hist[1], status_render_families[STATUS_RENDER_FAM_HIST_RATIO].sf_name,
-        monitor_ratio_bounds, MONITOR_RATIO_BUCKETS);
+        monitor_ratio_bounds, MONITOR_RATIO_BUCKETS, hist_label);
     ok &= status_render_hist_pieces_init(
         &m->sm_hist[2], status_render_families[STATUS_RENDER_FAM_HIST_LATENCY].sf_name,
-        monitor_latency_bounds, MONITOR_LATENCY_BUCKETS);
+        monitor_latency_bounds, MONITOR_LATENCY_BUCKETS, hist_label);
     if (!ok)
+        goto fail;
+    if (m->sm_histograms == STATUS_HISTOGRAMS_CONTRACT && !status_render_groups_init(m))
         goto fail;
     if (v->sv_n_probes > 0) {
         struct json_writer pw;
@@ -1194,11 +1297,16 @@ static void status_render_metric_events(struct json_writer *w, const struct stat
     json_writer_commit(w, (size_t)(o - start));
 }
 
-static void status_render_metric_histogram(struct json_writer *w, const struct status_metrics *m,
-                                           size_t i, const struct status_render_hist_pieces *hp,
+/* One histogram's lines: `label` (escaped, padded, `label_len` bytes)
+ * after each opening piece. */
+static void status_render_metric_histogram(struct json_writer *w,
+                                           const struct status_render_hist_pieces *hp,
+                                           const char *label, size_t label_len,
                                            const struct monitor_histogram *h)
 {
-    char *o = json_writer_claim(w, (hp->sh_n + 3) * status_render_line_max(m, i));
+    size_t line_max = 2 * sizeof(((struct status_render_piece *)NULL)->sp_text) + label_len + 32 +
+                      STATUS_RENDER_BLOCK;
+    char *o = json_writer_claim(w, (hp->sh_n + 3) * line_max);
     if (o == NULL)
         return;
     char *start = o;
@@ -1207,17 +1315,56 @@ static void status_render_metric_histogram(struct json_writer *w, const struct s
     uint64_t cumulative = 0;
     for (size_t b = 0; b <= hp->sh_n; b++) {
         cumulative += h->mh_counts[b];
-        o = status_render_head(o, m, i, &hp->sh_bucket, &hp->sh_le[b]);
+        o = status_render_copy(o, hp->sh_bucket.sp_text, hp->sh_bucket.sp_len);
+        o = status_render_copy(o, label, label_len);
+        o = status_render_copy(o, hp->sh_le[b].sp_text, hp->sh_le[b].sp_len);
         o = numfmt_u64(o, cumulative);
         *o++ = '\n';
     }
-    o = status_render_head(o, m, i, &hp->sh_sum, &status_render_close_plain);
+    o = status_render_copy(o, hp->sh_sum.sp_text, hp->sh_sum.sp_len);
+    o = status_render_copy(o, label, label_len);
+    o = status_render_copy(o, status_render_close_plain.sp_text, status_render_close_plain.sp_len);
     o = status_render_fixed(o, h->mh_sum_micro, 6);
     *o++ = '\n';
-    o = status_render_head(o, m, i, &hp->sh_count, &status_render_close_plain);
+    o = status_render_copy(o, hp->sh_count.sp_text, hp->sh_count.sp_len);
+    o = status_render_copy(o, label, label_len);
+    o = status_render_copy(o, status_render_close_plain.sp_text, status_render_close_plain.sp_len);
     o = numfmt_u64(o, cumulative);
     *o++ = '\n';
     json_writer_commit(w, (size_t)(o - start));
+}
+
+/* The histogram `k` (0 gap, 1 ratio, 2 latency) of a row's statistics. */
+static const struct monitor_histogram *status_render_row_hist(const struct status_row *r, size_t k)
+{
+    return k == 0   ? &r->row_stats->ms_gap
+           : k == 1 ? &r->row_stats->ms_gap_ratio
+                    : &r->row_stats->ms_latency;
+}
+
+/* Item i of histogram family k: row i's histogram, or with the setting
+ * "contract" group i's, summed from its rows' histograms as they are now
+ * (wrapping like the counters they are made of). */
+static void status_render_metric_hist_item(struct json_writer *w, const struct status_metrics *m,
+                                           size_t k, size_t i)
+{
+    if (m->sm_histograms != STATUS_HISTOGRAMS_CONTRACT) {
+        status_render_metric_histogram(w, &m->sm_hist[k], m->sm_label[i], m->sm_label_len[i],
+                                       status_render_row_hist(&m->sm_rows[i], k));
+        return;
+    }
+    struct monitor_histogram sum;
+    memset(&sum, 0, sizeof(sum));
+    for (size_t j = m->sm_group_start[i]; j < m->sm_group_start[i + 1]; j++) {
+        const struct monitor_histogram *h =
+            status_render_row_hist(&m->sm_rows[m->sm_group_rows[j]], k);
+        for (size_t b = 0; b <= m->sm_hist[k].sh_n; b++)
+            sum.mh_counts[b] += h->mh_counts[b];
+        sum.mh_count += h->mh_count;
+        sum.mh_sum_micro += h->mh_sum_micro;
+    }
+    status_render_metric_histogram(w, &m->sm_hist[k], m->sm_group_label[i],
+                                   m->sm_group_label_len[i], &sum);
 }
 
 static void status_render_metric_violations(struct json_writer *w, const struct status_metrics *m,
@@ -1297,13 +1444,9 @@ static void status_render_metric_row(struct json_writer *w, const struct status_
         status_render_metric_last_violation(w, m, i);
         return;
     case STATUS_RENDER_FAM_HIST_GAP:
-        status_render_metric_histogram(w, m, i, &m->sm_hist[0], &st->ms_gap);
-        return;
     case STATUS_RENDER_FAM_HIST_RATIO:
-        status_render_metric_histogram(w, m, i, &m->sm_hist[1], &st->ms_gap_ratio);
-        return;
     case STATUS_RENDER_FAM_HIST_LATENCY:
-        status_render_metric_histogram(w, m, i, &m->sm_hist[2], &st->ms_latency);
+        status_render_metric_hist_item(w, m, f - STATUS_RENDER_FAM_HIST_GAP, i);
         return;
     default:
         break;
@@ -1385,10 +1528,15 @@ bool status_render_metrics_next(struct status_metrics *m, struct json_writer *w,
         if (json_writer_text_len(w) - start >= min_bytes)
             return false;
         size_t f = m->sm_family;
-        if (f >= STATUS_RENDER_FAM_JOURNAL_UP && !m->sm_has_journal) {
+        bool hist = f >= STATUS_RENDER_FAM_HIST_GAP && f <= STATUS_RENDER_FAM_HIST_LATENCY;
+        if ((f >= STATUS_RENDER_FAM_JOURNAL_UP && !m->sm_has_journal) ||
+            (hist && m->sm_histograms == STATUS_HISTOGRAMS_NONE)) {
             m->sm_family++;
             continue;
         }
+        /* Items of the family: rows, or contracts for the histograms. */
+        size_t n_items =
+            hist && m->sm_histograms == STATUS_HISTOGRAMS_CONTRACT ? m->sm_n_groups : m->sm_n;
         if (!m->sm_header_done) {
             status_render_metric_family(w, &status_render_families[f]);
             m->sm_header_done = true;
@@ -1416,13 +1564,13 @@ bool status_render_metrics_next(struct status_metrics *m, struct json_writer *w,
             json_writer_append(w, "\n", 1);
             m->sm_row = m->sm_n;
         }
-        /* Rows until the slice is full. */
-        while (m->sm_row < m->sm_n) {
+        /* Items until the slice is full. */
+        while (m->sm_row < n_items) {
             status_render_metric_row(w, m, f, m->sm_row++);
             if (json_writer_text_len(w) - start >= min_bytes)
                 break;
         }
-        if (m->sm_row < m->sm_n)
+        if (m->sm_row < n_items)
             continue;
         m->sm_family++;
         m->sm_row = 0;

@@ -1401,6 +1401,39 @@ static void test_allocation_failures(void **state)
     unsetenv("CREDENTIALS_DIRECTORY");
 }
 
+/* "metrics": {"histograms"}: per subscription unless the file says
+ * otherwise; every other value, type or key is refused where it is. */
+static void test_metrics_histograms(void **state)
+{
+    (void)state;
+    static const char *const ok[] = {
+        "{'subscriptions': []}",
+        "{'subscriptions': [], 'metrics': {}}",
+        "{'subscriptions': [], 'metrics': {'histograms': 'subscription'}}",
+        "{'subscriptions': [], 'metrics': {'histograms': 'contract'}}",
+        "{'subscriptions': [], 'metrics': {'histograms': 'none'}}",
+    };
+    static const enum config_histograms want[] = {
+        CONFIG_HISTOGRAMS_SUBSCRIPTION, CONFIG_HISTOGRAMS_SUBSCRIPTION,
+        CONFIG_HISTOGRAMS_SUBSCRIPTION, CONFIG_HISTOGRAMS_CONTRACT, CONFIG_HISTOGRAMS_NONE};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        struct config *c = load_ok(ok[i]);
+        assert_int_equal(config_metrics_histograms(c), want[i]);
+        config_unref(c);
+    }
+    EXPECT_ERRORS("{'subscriptions': [],\n 'metrics': {'histograms': 'contracts'}}",
+                  "cfg.json:2:28: /metrics/histograms: unknown histograms setting \"contracts\": "
+                  "one of \"subscription\", \"contract\" or \"none\"");
+    EXPECT_ERRORS("{'subscriptions': [],\n 'metrics': {'histograms': 1, 'histogram': 'x'}}",
+                  "cfg.json:2:28: /metrics/histograms: expected a string, got a number",
+                  "cfg.json:2:31: /metrics/histogram: unknown key \"histogram\" (did you mean "
+                  "\"histograms\"?)");
+    EXPECT_ERRORS("{'subscriptions': [],\n 'metrics': 'none'}",
+                  "cfg.json:2:13: /metrics: expected an object, got a string");
+    EXPECT_ERRORS("{'subscriptions': [],\n 'metric': {}}",
+                  "cfg.json:2:2: /metric: unknown key \"metric\" (did you mean \"metrics\"?)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1435,6 +1468,7 @@ int main(void)
         cmocka_unit_test(test_shipped_example),
         cmocka_unit_test(test_shipped_default),
         cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_metrics_histograms),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1160,6 +1160,93 @@ static void test_monitor_last_violation(void **state)
     sub_engine_free(e);
     event_base_free(base);
     close(fd);
+
+/* The histogram settings ("metrics": {"histograms"}): "contract" sums each
+ * histogram over the subscriptions of a contract name (label contract, in
+ * name order, "" for a subscription without one; the other families keep
+ * their subscription label), "none" leaves the three families out; both
+ * render the same in slices. */
+static void test_metrics_histogram_settings(void **state)
+{
+    struct fixture *f = *state;
+    struct contract other = *f->f_contract;
+    other.c_name = "z\"q";
+    struct status_row rows[4] = {f->f_rows[0], f->f_rows[1], f->f_rows[0], f->f_rows[0]};
+    rows[2].row_name = "gamma";
+    rows[3].row_name = "delta";
+    rows[3].row_contract = &other;
+
+    f->f_view.sv_histograms = STATUS_HISTOGRAMS_CONTRACT;
+    json_writer_reset(&f->f_w);
+    status_render_metrics_rows(&f->f_view, rows, 4, &f->f_w);
+    assert_false(json_writer_failed(&f->f_w));
+    const char *t = json_writer_text(&f->f_w, NULL);
+    static const char *const sums[] = {
+        "ssemon_heartbeat_gap_seconds_bucket{contract=\"render-test\",le=\"0.5\"} 2",
+        "ssemon_heartbeat_gap_seconds_bucket{contract=\"render-test\",le=\"2\"} 6",
+        "ssemon_heartbeat_gap_seconds_bucket{contract=\"render-test\",le=\"+Inf\"} 8",
+        "ssemon_heartbeat_gap_seconds_sum{contract=\"render-test\"} 250.5",
+        "ssemon_heartbeat_gap_seconds_count{contract=\"render-test\"} 8",
+        "ssemon_heartbeat_gap_seconds_bucket{contract=\"\",le=\"+Inf\"} 0",
+        "ssemon_heartbeat_gap_seconds_count{contract=\"\"} 0",
+        "ssemon_heartbeat_gap_seconds_bucket{contract=\"z\\\"q\",le=\"+Inf\"} 4",
+        "ssemon_heartbeat_gap_seconds_sum{contract=\"z\\\"q\"} 125.25",
+        "ssemon_heartbeat_gap_ratio_bucket{contract=\"render-test\",le=\"0.8\"} 6",
+        "ssemon_heartbeat_gap_ratio_sum{contract=\"render-test\"} 4.7",
+        "ssemon_heartbeat_gap_ratio_count{contract=\"render-test\"} 8",
+        "ssemon_first_event_latency_seconds_bucket{contract=\"render-test\",le=\"0.01\"} 2",
+        "ssemon_first_event_latency_seconds_sum{contract=\"render-test\"} 0.014",
+        "ssemon_first_event_latency_seconds_count{contract=\"z\\\"q\"} 1",
+        "ssemon_subscription_up{subscription=\"gamma\"} 1",
+        "ssemon_heartbeats_total{subscription=\"delta\"} 7",
+    };
+    for (size_t i = 0; i < sizeof(sums) / sizeof(sums[0]); i++)
+        assert_line(t, sums[i]);
+    assert_int_equal(
+        count_prefix(t, "ssemon_heartbeat_gap_seconds_bucket{contract=\"render-test\""),
+        MONITOR_GAP_BUCKETS + 1);
+    assert_int_equal(count_prefix(t, "ssemon_heartbeat_gap_seconds_bucket{"),
+                     3 * (MONITOR_GAP_BUCKETS + 1));
+    assert_int_equal(count_prefix(t, "ssemon_first_event_latency_seconds_count{"), 3);
+    assert_null(strstr(t, "_bucket{subscription="));
+    /* Groups in name order: "", "render-test", "z\"q". */
+    const char *g0 = strstr(t, "ssemon_heartbeat_gap_seconds_count{contract=\"\"}");
+    const char *g1 = strstr(t, "ssemon_heartbeat_gap_seconds_count{contract=\"render-test\"}");
+    const char *g2 = strstr(t, "ssemon_heartbeat_gap_seconds_count{contract=\"z\\\"q\"}");
+    assert_true(g0 != NULL && g1 != NULL && g2 != NULL && g0 < g1 && g1 < g2);
+
+    f->f_view.sv_histograms = STATUS_HISTOGRAMS_NONE;
+    json_writer_reset(&f->f_w);
+    status_render_metrics_rows(&f->f_view, rows, 4, &f->f_w);
+    t = json_writer_text(&f->f_w, NULL);
+    assert_null(strstr(t, "ssemon_heartbeat_gap"));
+    assert_null(strstr(t, "ssemon_first_event_latency"));
+    assert_line(t, "ssemon_subscription_up{subscription=\"delta\"} 1");
+    assert_line(t, "ssemon_last_event_timestamp_seconds{subscription=\"beta\"} 0");
+
+    /* In slices, at every size: the same document, whole lines. */
+    struct status_row many[SLICE_ROWS];
+    char names[SLICE_ROWS][32];
+    make_slice_rows(f, many, names);
+    for (int setting = STATUS_HISTOGRAMS_CONTRACT; setting <= STATUS_HISTOGRAMS_NONE; setting++) {
+        f->f_view.sv_histograms = (enum status_histograms)setting;
+        struct json_writer whole;
+        json_writer_init(&whole);
+        status_render_metrics_rows(&f->f_view, many, SLICE_ROWS, &whole);
+        assert_false(json_writer_failed(&whole));
+        size_t whole_len;
+        const char *whole_text = json_writer_text(&whole, &whole_len);
+        assert_int_equal(count_prefix(whole_text, "ssemon_heartbeat_gap_seconds_count{"),
+                         setting == STATUS_HISTOGRAMS_CONTRACT ? 2 : 0);
+        for (size_t k = 0; k < sizeof(slice_sizes) / sizeof(slice_sizes[0]); k++) {
+            struct status_metrics *m =
+                status_render_metrics_begin_rows(&f->f_view, many, SLICE_ROWS);
+            assert_non_null(m);
+            check_slices(metrics_next, m, slice_sizes[k], true, whole_text, whole_len);
+            status_render_metrics_free(m);
+        }
+        json_writer_free(&whole);
+    }
 }
 
 static int dump_metrics(void)
@@ -1201,6 +1288,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_metrics_probes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_last_violation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_monitor_last_violation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_histogram_settings, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

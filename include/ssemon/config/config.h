@@ -2,7 +2,7 @@
  * config: the daemon's configuration file (one JSON document, reference in
  * docs/configuration.md and ssemon.json(5)). Config-layer module: it reads
  * the file, walks its top level (status, contracts_dir, defaults,
- * subscriptions) and holds what it found; config_subscription reads each
+ * subscriptions, metrics) and holds what it found; config_subscription reads each
  * subscription, config_settings the settings, config_secret the secret
  * header values, config_contracts the contracts (through contract_load).
  * This header is the way in for other layers: it includes the headers of
@@ -92,6 +92,16 @@ const struct config_subscription *config_subscription_find(const struct config *
 /* What ${instance} expands to: the file's "instance", or the host name
  * (sanitised to [A-Za-z0-9._-], cut at CONFIG_INSTANCE_MAX bytes). */
 const char *config_instance(const struct config *c);
+
+/* "metrics": {"histograms": ...}: how /metrics exports the three
+ * histograms every subscription keeps (heartbeat gap, gap ratio, first
+ * event latency). */
+enum config_histograms {
+    CONFIG_HISTOGRAMS_SUBSCRIPTION = 0, /* one per subscription (the default) */
+    CONFIG_HISTOGRAMS_CONTRACT,         /* one per contract, summed over its subscriptions */
+    CONFIG_HISTOGRAMS_NONE,             /* not exported */
+};
+enum config_histograms config_metrics_histograms(const struct config *c);
 
 /* Probes in file order. */
 size_t config_probe_count(const struct config *c);

@@ -27,6 +27,7 @@ enum config_keys_place {
     CONFIG_KEYS_TRIGGER, /* a probe's "trigger" */
     CONFIG_KEYS_EXPECT,  /* an entry of a probe's "expect" */
     CONFIG_KEYS_STREAM,  /* an entry of a probe's "streams" */
+    CONFIG_KEYS_METRICS, /* the top-level "metrics" */
     CONFIG_KEYS_ANY,     /* headers, vars: any key, duplicates still refused */
 };
 

@@ -86,6 +86,19 @@ struct status_probe {
     struct monitor_histogram sp_trigger; /* trigger durations */
 };
 
+/* How /metrics exports the three histograms every subscription keeps
+ * (ssemon_heartbeat_gap_seconds, ssemon_heartbeat_gap_ratio,
+ * ssemon_first_event_latency_seconds): the configuration's
+ * "metrics": {"histograms": ...}. */
+enum status_histograms {
+    STATUS_HISTOGRAMS_SUBSCRIPTION = 0, /* label subscription, one each */
+    /* Label contract: one per contract name, each bucket, _sum and _count
+     * the sum of its subscriptions' at render time ("" for a subscription
+     * without a contract). */
+    STATUS_HISTOGRAMS_CONTRACT,
+    STATUS_HISTOGRAMS_NONE, /* the three families are left out */
+};
+
 /* What the daemon shows; valid for the duration of one request. */
 struct status_view {
     const char *sv_version;
@@ -117,6 +130,8 @@ struct status_view {
      * families of /metrics and the failing probes of /readyz. */
     const struct status_probe *sv_probes;
     size_t sv_n_probes;
+    /* The histogram families of /metrics (0: per subscription). */
+    enum status_histograms sv_histograms;
 };
 
 /* Whether a probe is failing: its last finished run failed (what /readyz
