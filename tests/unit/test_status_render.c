@@ -1160,6 +1160,7 @@ static void test_monitor_last_violation(void **state)
     sub_engine_free(e);
     event_base_free(base);
     close(fd);
+}
 
 /* The histogram settings ("metrics": {"histograms"}): "contract" sums each
  * histogram over the subscriptions of a contract name (label contract, in
