@@ -7,6 +7,7 @@
  * SIGINT stop. Runs in the foreground; Type=notify under systemd.
  */
 #include "ssemon/base/clock.h"
+#include "ssemon/base/utf8.h"
 #include "ssemon/cmd/cli.h"
 #include "ssemon/cmd/cmd.h"
 #include "ssemon/cmd/monitor_setup.h"
@@ -475,8 +476,8 @@ static void run_on_watchdog(void *ctx)
 static void run_reload_refused(struct run_daemon *d, const char *why, const char *msg)
 {
     d->rd_reload_wall_ms = clock_wall_ms();
-    snprintf(d->rd_reload_error, sizeof(d->rd_reload_error), "%s",
-             why != NULL && why[0] != '\0' ? why : "refused");
+    utf8_copy(d->rd_reload_error, sizeof(d->rd_reload_error),
+              why != NULL && why[0] != '\0' ? why : "refused");
     journal_sink_daemon(d->rd_sink, JOURNAL_ID_RELOAD_REFUSED, 3, msg);
     notify_ready();
     run_update_status(d);
