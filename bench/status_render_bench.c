@@ -13,7 +13,8 @@
  *
  * /metrics is rendered with each histogram setting asked for (the
  * configuration's "metrics": {"histograms"}; default all three, one line
- * each). --contracts spreads the subscriptions over K contracts (copies of
+ * each), and with "none" also with "zeros": false (the large-deployment
+ * setting). --contracts spreads the subscriptions over K contracts (copies of
  * version-stream named version-stream-0 ... ; default 1, the shipped
  * contract itself), which is what the setting "contract" groups by.
  * --dump writes status.json and metrics.prom (the setting "subscription";
@@ -226,10 +227,12 @@ int main(int argc, char **argv)
     int rc = 0;
     if (dump != NULL && bench_dump(dump, "status.json", &js) != 0)
         rc = 1;
-    for (int k = 0; k < 3; k++) {
-        if (!hist_on[k])
+    /* k == 3: "none" with "zeros": false, the large-deployment setting. */
+    for (int k = 0; k < 4; k++) {
+        if (!hist_on[k < 3 ? k : 2])
             continue;
-        v.sv_histograms = (enum status_histograms)k;
+        v.sv_histograms = (enum status_histograms)(k < 3 ? k : 2);
+        v.sv_sparse = k == 3;
         for (unsigned r = 0; r < reps; r++) {
             json_writer_reset(&jm);
             double t0 = bench_now_ms();
@@ -242,14 +245,17 @@ int main(int argc, char **argv)
         }
         qsort(t_metrics, reps, sizeof(double), bench_cmp_double);
         char label[40], file[40];
-        snprintf(label, sizeof(label), "/metrics (%s)", bench_hist_names[k]);
+        snprintf(label, sizeof(label), "/metrics (%s%s)", bench_hist_names[k < 3 ? k : 2],
+                 k == 3 ? ", no zeros" : "");
         size_t lm = json_writer_text_len(&jm);
         printf("%-23s %10zu %9.2f %9.2f %9.0f\n", label, lm, t_metrics[0], t_metrics[reps / 2],
                (double)lm / 1e3 / t_metrics[0]);
         if (k == 0)
             snprintf(file, sizeof(file), "metrics.prom");
-        else
+        else if (k < 3)
             snprintf(file, sizeof(file), "metrics-%s.prom", bench_hist_names[k]);
+        else
+            snprintf(file, sizeof(file), "metrics-none-no-zeros.prom");
         if (dump != NULL && bench_dump(dump, file, &jm) != 0)
             rc = 1;
     }

@@ -192,6 +192,7 @@ static void run_status_view(void *ctx, struct status_view *out)
     out->sv_n_probes = d->rd_prober != NULL ? prober_view(d->rd_prober, &out->sv_probes) : 0;
     /* The running configuration's "metrics": {"histograms"}; a render in
      * slices keeps the one it began with. */
+    out->sv_sparse = !config_metrics_zeros(d->rd_config);
     switch (config_metrics_histograms(d->rd_config)) {
     case CONFIG_HISTOGRAMS_CONTRACT:
         out->sv_histograms = STATUS_HISTOGRAMS_CONTRACT;

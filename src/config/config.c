@@ -30,6 +30,7 @@ struct config {
     struct config_probe **cfg_probes;
     size_t cfg_n_probes;
     enum config_histograms cfg_histograms;
+    bool cfg_metrics_sparse; /* "metrics": {"zeros": false} */
 };
 
 /* A load in progress: the document, what it builds, and the file's
@@ -284,6 +285,15 @@ static void cfg_metrics(struct cfg_loader *ld, size_t n)
     if (!config_doc_is_object(d, n, "/metrics"))
         return;
     config_keys_check(d, n, "/metrics", CONFIG_KEYS_METRICS);
+    size_t z = config_doc_get(d, n, "zeros");
+    if (z != JSON_TAPE_NONE) {
+        enum json_tape_type zt = json_tape_type(&d->cd_tape, z);
+        if (zt == JSON_TAPE_TRUE || zt == JSON_TAPE_FALSE)
+            ld->ld_cfg->cfg_metrics_sparse = zt == JSON_TAPE_FALSE;
+        else
+            config_doc_err(d, "/metrics/zeros", "expected true or false, got %s",
+                           config_doc_type_name(d, z));
+    }
     size_t h = config_doc_get(d, n, "histograms");
     if (h == JSON_TAPE_NONE)
         return;
@@ -558,6 +568,11 @@ const struct config_subscription *config_subscription_find(const struct config *
 enum config_histograms config_metrics_histograms(const struct config *c)
 {
     return c->cfg_histograms;
+}
+
+bool config_metrics_zeros(const struct config *c)
+{
+    return !c->cfg_metrics_sparse;
 }
 
 const char *config_instance(const struct config *c)

@@ -47,7 +47,7 @@ static const struct config_key config_keys_settings[] = {
 /* The keys that are not settings, by place. */
 static const char *const config_keys_top[] = {
     "status", "contracts_dir", "defaults", "subscriptions", "instance", "probes", "metrics"};
-static const char *const config_keys_metrics[] = {"histograms"};
+static const char *const config_keys_metrics[] = {"histograms", "zeros"};
 static const char *const config_keys_status[] = {"listen"};
 static const char *const config_keys_sub[] = {"name", "url", "contract", "vars"};
 static const char *const config_keys_secret[] = {"credential", "file"};

@@ -752,7 +752,8 @@ static const struct status_render_family status_render_families[STATUS_RENDER_FA
      "not declare."},
     {"ssemon_heartbeats_total", "counter", "Heartbeats received."},
     {"ssemon_violations_total", "counter",
-     "Contract violations detected, by class (every class is listed, zeros included)."},
+     "Contract violations detected, by class (every class is listed, zeros included, unless "
+     "the configuration sets \"metrics\": {\"zeros\": false})."},
     {"ssemon_last_violation_timestamp_seconds", "gauge",
      "When the last violation of the class was detected, in seconds since the Unix epoch; a "
      "class appears once it has happened (none since the daemon started: no series)."},
@@ -808,6 +809,7 @@ struct status_metrics {
      * sm_group_rows[sm_group_start[g] .. sm_group_start[g + 1]), its
      * label value escaped in sm_group_arena. */
     enum status_histograms sm_histograms;
+    bool sm_sparse; /* per-class lines only where non-zero */
     size_t sm_n_groups;
     size_t *sm_group_rows;
     size_t *sm_group_start;
@@ -1150,6 +1152,7 @@ static struct status_metrics *status_render_metrics_new(const struct status_rend
         ok &= status_render_piece_set(&m->sm_class[c], "\",class=\"",
                                       violation_class_name((enum violation_class)c), "\"} ");
     m->sm_histograms = v->sv_histograms;
+    m->sm_sparse = v->sv_sparse;
     const char *hist_label =
         m->sm_histograms == STATUS_HISTOGRAMS_CONTRACT ? "contract" : "subscription";
     ok &= status_render_hist_pieces_init(&m->sm_hist[0],
@@ -1376,6 +1379,8 @@ static void status_render_metric_violations(struct json_writer *w, const struct 
     char *start = o;
     const struct monitor_stats *st = m->sm_rows[i].row_stats;
     for (int c = 0; c < VIOLATION_STREAM_CLASS_COUNT; c++) {
+        if (m->sm_sparse && st->ms_violations[c] == 0)
+            continue;
         o = status_render_head(o, m, i, &m->sm_open[STATUS_RENDER_FAM_VIOLATIONS], &m->sm_class[c]);
         o = numfmt_u64(o, st->ms_violations[c]);
         *o++ = '\n';
@@ -1392,6 +1397,8 @@ static void status_render_metric_conditions(struct json_writer *w, const struct 
     char *start = o;
     const struct condition_set *cs = &m->sm_rows[i].row_stats->ms_conditions;
     for (int k = 0; k < CONDITION_CLASS_COUNT; k++) {
+        if (m->sm_sparse && !cs->cs_open[k])
+            continue;
         o = status_render_head(o, m, i, &m->sm_open[STATUS_RENDER_FAM_CONDITION],
                                &m->sm_class[condition_classes[k]]);
         *o++ = cs->cs_open[k] ? '1' : '0';

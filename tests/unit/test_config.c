@@ -1432,6 +1432,19 @@ static void test_metrics_histograms(void **state)
                   "cfg.json:2:13: /metrics: expected an object, got a string");
     EXPECT_ERRORS("{'subscriptions': [],\n 'metric': {}}",
                   "cfg.json:2:2: /metric: unknown key \"metric\" (did you mean \"metrics\"?)");
+    /* "zeros": every class listed (the default), or only those that happened. */
+    struct config *c = load_ok("{'subscriptions': []}");
+    assert_true(config_metrics_zeros(c));
+    config_unref(c);
+    c = load_ok("{'subscriptions': [], 'metrics': {'zeros': true}}");
+    assert_true(config_metrics_zeros(c));
+    config_unref(c);
+    c = load_ok("{'subscriptions': [], 'metrics': {'histograms': 'none', 'zeros': false}}");
+    assert_false(config_metrics_zeros(c));
+    assert_int_equal(config_metrics_histograms(c), CONFIG_HISTOGRAMS_NONE);
+    config_unref(c);
+    EXPECT_ERRORS("{'subscriptions': [],\n 'metrics': {'zeros': 'no'}}",
+                  "cfg.json:2:23: /metrics/zeros: expected true or false, got a string");
 }
 
 int main(void)

@@ -1167,6 +1167,28 @@ static void test_monitor_last_violation(void **state)
  * name order, "" for a subscription without one; the other families keep
  * their subscription label), "none" leaves the three families out; both
  * render the same in slices. */
+/* "metrics": {"zeros": false}: a subscription's ssemon_violations_total and
+ * ssemon_condition_active list only the classes that happened or are open. */
+static void test_metrics_sparse(void **state)
+{
+    struct fixture *f = *state;
+    condition_open(&f->f_stats[1].ms_conditions, VIOLATION_CONNECT_FAILED, T0_MS + 10);
+    f->f_view.sv_sparse = true;
+    const char *t = render_metrics(f);
+    /* alpha: schema 2 and heartbeat_missed 1, nothing else. */
+    assert_line(t, "ssemon_violations_total{subscription=\"alpha\",class=\"schema\"} 2");
+    assert_line(t, "ssemon_violations_total{subscription=\"alpha\",class=\"heartbeat_missed\"} 1");
+    assert_int_equal(count_prefix(t, "ssemon_violations_total{subscription=\"alpha\""), 2);
+    assert_int_equal(count_prefix(t, "ssemon_violations_total{subscription=\"beta\""), 0);
+    assert_line(t, "ssemon_condition_active{subscription=\"beta\",class=\"connect_failed\"} 1");
+    assert_int_equal(count_prefix(t, "ssemon_condition_active{"), 1);
+    /* The family headers stay: a scrape always knows the families. */
+    assert_non_null(strstr(t, "# TYPE ssemon_violations_total counter\n"));
+    f->f_view.sv_sparse = false;
+    t = render_metrics(f);
+    assert_int_equal(count_prefix(t, "ssemon_violations_total{"), 2 * VIOLATION_STREAM_CLASS_COUNT);
+}
+
 static void test_metrics_histogram_settings(void **state)
 {
     struct fixture *f = *state;
@@ -1290,6 +1312,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_metrics_last_violation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_monitor_last_violation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_histogram_settings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_sparse, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

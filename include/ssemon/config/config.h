@@ -102,6 +102,11 @@ enum config_histograms {
     CONFIG_HISTOGRAMS_NONE,             /* not exported */
 };
 enum config_histograms config_metrics_histograms(const struct config *c);
+/* "metrics": {"zeros": bool} (default true): whether a subscription's
+ * per-class families (ssemon_violations_total, ssemon_condition_active)
+ * list every class, zeros included, or only the classes that happened or
+ * are open (a large deployment's /metrics). */
+bool config_metrics_zeros(const struct config *c);
 
 /* Probes in file order. */
 size_t config_probe_count(const struct config *c);

@@ -132,6 +132,10 @@ struct status_view {
     size_t sv_n_probes;
     /* The histogram families of /metrics (0: per subscription). */
     enum status_histograms sv_histograms;
+    /* true: a subscription's ssemon_violations_total and
+     * ssemon_condition_active list only the classes that happened or are
+     * open, not every class (false, the default: zeros included). */
+    bool sv_sparse;
 };
 
 /* Whether a probe is failing: its last finished run failed (what /readyz
