@@ -185,6 +185,8 @@ static void monitor_on_violation(void *ctx, const struct violation *v)
         monitor_arm_stall(m);
     if ((unsigned)v->v_class < VIOLATION_CLASS_COUNT)
         st->ms_last_violation_wall_ms[v->v_class] = wall;
+    if ((unsigned)v->v_class < VIOLATION_CLASS_COUNT)
+        st->ms_last_violation_severity[v->v_class] = v->v_severity;
     if (m->m_cb.mc_on_violation != NULL)
         m->m_cb.mc_on_violation(m->m_ctx, m, v);
 }

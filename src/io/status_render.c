@@ -755,8 +755,8 @@ static const struct status_render_family status_render_families[STATUS_RENDER_FA
      "Contract violations detected, by class (every class is listed, zeros included, unless "
      "the configuration sets \"metrics\": {\"zeros\": false})."},
     {"ssemon_last_violation_timestamp_seconds", "gauge",
-     "When the last violation of the class was detected, in seconds since the Unix epoch; a "
-     "class appears once it has happened (none since the daemon started: no series)."},
+     "When the last violation of the class was detected, in seconds since the Unix epoch, "
+     "labelled with its severity; a class appears once it has happened."},
     {"ssemon_reconnects_total", "counter", "Connection attempts after the first one."},
     {"ssemon_bytes_total", "counter", "Response body bytes received."},
     {"ssemon_heartbeat_gap_seconds", "histogram", "Time between consecutive heartbeats."},
@@ -803,6 +803,8 @@ struct status_metrics {
     char *sm_arena;                   /* every label value, padded */
     struct status_render_piece sm_open[STATUS_RENDER_FAM_COUNT]; /* `NAME{subscription="` */
     struct status_render_piece sm_class[VIOLATION_CLASS_COUNT];
+    /* `",class="C",severity="S"} `: the last-violation gauge's labels. */
+    struct status_render_piece sm_class_sev[VIOLATION_STREAM_CLASS_COUNT][3];
     struct status_render_hist_pieces sm_hist[3];
     /* The histogram setting; with STATUS_HISTOGRAMS_CONTRACT the groups:
      * row indices sorted by contract name, group g being
@@ -1151,6 +1153,14 @@ static struct status_metrics *status_render_metrics_new(const struct status_rend
     for (int c = 0; c < VIOLATION_CLASS_COUNT; c++)
         ok &= status_render_piece_set(&m->sm_class[c], "\",class=\"",
                                       violation_class_name((enum violation_class)c), "\"} ");
+    for (int c = 0; c < VIOLATION_STREAM_CLASS_COUNT; c++)
+        for (int s = 0; s < 3; s++) {
+            char sev[48];
+            snprintf(sev, sizeof(sev), "\",severity=\"%s\"} ",
+                     violation_severity_name((enum violation_severity)s));
+            ok &= status_render_piece_set(&m->sm_class_sev[c][s], "\",class=\"",
+                                          violation_class_name((enum violation_class)c), sev);
+        }
     m->sm_histograms = v->sv_histograms;
     m->sm_sparse = v->sv_sparse;
     const char *hist_label =
@@ -1408,10 +1418,10 @@ static void status_render_metric_conditions(struct json_writer *w, const struct 
 }
 
 /* One line per stream class that has happened: when its last violation was
- * seen. A class that never happened has no series (10,000 subscriptions x
- * 15 classes of zeros would be 150,000 lines nobody reads); the alert rules
- * read the timestamp, so a series born with its first violation alerts at
- * once. */
+ * seen, labelled with that violation's severity (error, warning, info: the
+ * words of the journal and /status). A class that never happened has no series (10,000
+ * subscriptions x 15 classes of zeros would be 150,000 lines nobody reads); the alert rules read
+ * the timestamp, so a series born with its first violation alerts at once. */
 static void status_render_metric_last_violation(struct json_writer *w,
                                                 const struct status_metrics *m, size_t i)
 {
@@ -1423,8 +1433,9 @@ static void status_render_metric_last_violation(struct json_writer *w,
     for (int c = 0; c < VIOLATION_STREAM_CLASS_COUNT; c++) {
         if (st->ms_last_violation_wall_ms[c] == 0)
             continue;
+        unsigned sev = (unsigned)st->ms_last_violation_severity[c];
         o = status_render_head(o, m, i, &m->sm_open[STATUS_RENDER_FAM_LAST_VIOLATION],
-                               &m->sm_class[c]);
+                               &m->sm_class_sev[c][sev < 3 ? sev : 0]);
         o = status_render_fixed(o, st->ms_last_violation_wall_ms[c], 3);
         *o++ = '\n';
     }

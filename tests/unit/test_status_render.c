@@ -1033,17 +1033,18 @@ static void test_metrics_last_violation(void **state)
     f->f_stats[0].ms_last_violation_wall_ms[VIOLATION_SCHEMA] = T0_MS + 2000;
     f->f_stats[0].ms_last_violation_wall_ms[VIOLATION_HEARTBEAT_MISSED] = T0_MS - 123;
     f->f_stats[1].ms_last_violation_wall_ms[VIOLATION_LIFECYCLE_TIMEOUT] = T0_MS + 7;
+    f->f_stats[1].ms_last_violation_severity[VIOLATION_LIFECYCLE_TIMEOUT] = VIOLATION_WARNING;
     const char *t = render_metrics(f);
     assert_line(t, "# TYPE ssemon_last_violation_timestamp_seconds gauge");
-    assert_line(t,
-                "ssemon_last_violation_timestamp_seconds{subscription=\"alpha\",class=\"schema\"} "
-                "1700000002.123");
+    assert_line(t, "ssemon_last_violation_timestamp_seconds{subscription=\"alpha\",class="
+                   "\"schema\",severity=\"error\"} "
+                   "1700000002.123");
     assert_line(t, "ssemon_last_violation_timestamp_seconds{subscription=\"alpha\","
-                   "class=\"heartbeat_missed\"} 1700000000");
+                   "class=\"heartbeat_missed\",severity=\"error\"} 1700000000");
     assert_null(strstr(t, "ssemon_last_violation_timestamp_seconds{subscription=\"alpha\","
                           "class=\"connect_failed\"}"));
     assert_line(t, "ssemon_last_violation_timestamp_seconds{subscription=\"beta\","
-                   "class=\"lifecycle_timeout\"} 1700000000.13");
+                   "class=\"lifecycle_timeout\",severity=\"warning\"} 1700000000.13");
     assert_null(strstr(
         t, "ssemon_last_violation_timestamp_seconds{subscription=\"beta\",class=\"schema\"}"));
     for (int r = 0; r < 2; r++) {
@@ -1141,7 +1142,7 @@ static void test_monitor_last_violation(void **state)
     char line[256];
     int n = snprintf(line, sizeof(line),
                      "ssemon_last_violation_timestamp_seconds{subscription=\"refused\","
-                     "class=\"connect_failed\"} %llu",
+                     "class=\"connect_failed\",severity=\"error\"} %llu",
                      (unsigned long long)(at / 1000u));
     assert_true(n > 0 && (size_t)n < sizeof(line));
     if (at % 1000u != 0) {

@@ -103,6 +103,9 @@ struct monitor_stats {
     uint64_t ms_violations_total;
     uint64_t ms_violations[VIOLATION_CLASS_COUNT];
     uint64_t ms_last_violation_wall_ms[VIOLATION_CLASS_COUNT]; /* per class; 0: none */
+    /* The severity of each class's last violation (strictness decides it
+     * for some classes). */
+    enum violation_severity ms_last_violation_severity[VIOLATION_CLASS_COUNT];
     uint64_t ms_consecutive_failures;
     bool ms_has_last_violation;
     struct monitor_violation ms_last_violation;
