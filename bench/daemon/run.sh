@@ -22,8 +22,10 @@
 #   BENCH_CMAKE_ARGS      extra configure arguments (word-split)
 #   BENCH_HISTOGRAMS      the configuration's "metrics": {"histograms"} to
 #                         time GET /metrics with: subscription (default),
-#                         contract, none, a list of them (comma or space
-#                         separated) or all. The daemon starts with the
+#                         contract, none, none-sparse (none with "zeros":
+#                         false, the large-deployment setting), a list of
+#                         them (comma or space separated) or all. The daemon
+#                         starts with the
 #                         first; each next one is applied by a reload
 #                         (SIGHUP, the subscriptions keep streaming) and
 #                         timed the same way (size and time per setting).
@@ -50,13 +52,13 @@ dbench_range ramp_timeout 1 3600 BENCH_RAMP_TIMEOUT_S
 dbench_range min_servers 1 64 BENCH_SERVERS
 case $perf_mode in auto | 0 | 1) ;; *) dbench_die "BENCH_PERF must be auto, 0 or 1" ;; esac
 hist_list=${BENCH_HISTOGRAMS:-subscription}
-[ "$hist_list" = all ] && hist_list="subscription contract none"
+[ "$hist_list" = all ] && hist_list="subscription contract none none-sparse"
 read -r -a hists <<<"${hist_list//,/ }"
 [ "${#hists[@]}" -ge 1 ] || dbench_die "BENCH_HISTOGRAMS is empty"
 for h in "${hists[@]}"; do
   case $h in
-  subscription | contract | none) ;;
-  *) dbench_die "BENCH_HISTOGRAMS: \"$h\" is not subscription, contract, none or all" ;;
+  subscription | contract | none | none-sparse) ;;
+  *) dbench_die "BENCH_HISTOGRAMS: \"$h\" is not subscription, contract, none, none-sparse or all" ;;
   esac
 done
 
@@ -97,6 +99,14 @@ for ((s = 0; s < nservers; s++)); do
 done
 
 # ---- configuration
+# The configuration's "metrics" object for a setting of BENCH_HISTOGRAMS.
+metrics_json() {
+  case $1 in
+  none-sparse) printf '{"histograms": "none", "zeros": false}' ;;
+  *) printf '{"histograms": "%s"}' "$1" ;;
+  esac
+}
+
 status_port=$("$dbench_probe" freeport)
 base="http://127.0.0.1:$status_port"
 cfg="$w/ssemon.json"
@@ -104,7 +114,7 @@ cfg="$w/ssemon.json"
   printf '{\n  "status": {"listen": "127.0.0.1:%s"},\n' "$status_port"
   printf '  "contracts_dir": "%s",\n' "$dbench_root/etc/ssemon/contracts"
   printf '  "defaults": {"heartbeat_tolerance": 2},\n'
-  printf '  "metrics": {"histograms": "%s"},\n' "${hists[0]}"
+  printf '  "metrics": %s,\n' "$(metrics_json "${hists[0]}")"
   printf '  "subscriptions": [\n'
   sep=
   for ((i = 0; i < subs; i++)); do
@@ -276,7 +286,7 @@ fi
 # so they keep their streams), then timed like the first.
 cp "$w/http-metrics.txt" "$w/http-metrics-${hists[0]}.txt"
 for h in "${hists[@]:1}"; do
-  sed -i "s/\"histograms\": \"[a-z]*\"/\"histograms\": \"$h\"/" "$cfg"
+  sed -i "s/^  \"metrics\": .*/  \"metrics\": $(metrics_json "$h"),/" "$cfg"
   "$dbench_ssemon" check-config -c "$cfg" >/dev/null || dbench_die "the configuration with $h is refused"
   r0=$(count_lines "$id_reloaded")
   kill -HUP "$daemon_pid"
@@ -286,7 +296,7 @@ for h in "${hists[@]:1}"; do
     [ "$SECONDS" -lt "$deadline" ] || dbench_die "no reload record 60 s after SIGHUP ($h)"
     sleep 0.2
   done
-  dbench_say "reloaded with \"metrics\": {\"histograms\": \"$h\"}; timing $requests GET /metrics"
+  dbench_say "reloaded with \"metrics\": $(metrics_json "$h"); timing $requests GET /metrics"
   http_times "$base/metrics" "$w/http-metrics-$h.txt"
 done
 hist_json='{}'
