@@ -56,7 +56,6 @@ struct prober_stream {
     uint64_t pst_deadline_ms;
     uint64_t pst_final_ms; /* 0: not reached */
     bool pst_done;
-    bool pst_ok;
     bool pst_timed_out; /* no final state within its time: lifecycle_timeout */
 };
 
@@ -263,19 +262,53 @@ static void prober_stream_violation(void *ctx, const struct violation *v)
     prober_report(st->pst_run, st->pst_name, v);
 }
 
+/* The stream's time ran out at `now` (its deadline passed without a final
+ * state, or it reached one after the deadline: `late_ms` is then when, else
+ * 0): lifecycle_timeout. The judgement of the stream is over; the stream
+ * itself is stopped by the caller or freed with the run. */
+static void prober_stream_timeout(struct prober_stream *st, uint64_t now, uint64_t late_ms)
+{
+    struct prober_run *r = st->pst_run;
+    char msg[PROBER_MSG_MAX];
+    const char *contract = config_probe_stream_contract_name(r->pr_probe->pp_def, st->pst_index);
+    const char *display = st->pst_display != NULL ? st->pst_display : "?";
+    unsigned long long within = (unsigned long long)(st->pst_deadline_ms - r->pr_started_ms);
+    if (late_ms != 0)
+        snprintf(msg, sizeof(msg),
+                 "stream %zu (%s): final state of contract %s reached after %llu ms, not within "
+                 "%llu ms",
+                 st->pst_index, display, contract, (unsigned long long)(late_ms - r->pr_started_ms),
+                 within);
+    else
+        snprintf(msg, sizeof(msg), "stream %zu (%s): no final state of contract %s within %llu ms",
+                 st->pst_index, display, contract, within);
+    judge_disarm(st->pst_judge);
+    st->pst_done = true;
+    st->pst_timed_out = true;
+    prober_violation(r, st->pst_name, VIOLATION_LIFECYCLE_TIMEOUT, VIOLATION_ERROR, msg, NULL, now);
+}
+
+/* A final state counts only within the stream's time: an event read late
+ * (in the same loop turn as the deadline, or by a busy loop) is judged by
+ * when it was read, as the expectations are. */
 static void prober_stream_after(struct prober_stream *st)
 {
     uint64_t at;
-    if (st->pst_final_ms == 0 && judge_final_reached(st->pst_judge, &at)) {
+    if (st->pst_done || st->pst_final_ms != 0 || !judge_final_reached(st->pst_judge, &at))
+        return;
+    if (at <= st->pst_deadline_ms)
         st->pst_final_ms = at > 0 ? at : 1;
-        prober_run_check(st->pst_run);
-    }
+    else
+        prober_stream_timeout(st, at, at);
+    prober_run_check(st->pst_run);
 }
 
 static void prober_stream_on_open(void *ctx, struct subscription *s, const struct sub_open_info *i)
 {
     (void)s;
     struct prober_stream *st = ctx;
+    if (st->pst_done)
+        return; /* judged already (timed out) */
     judge_open(st->pst_judge, clock_mono_ms(), i->soi_status, i->soi_headers, i->soi_nheaders);
     prober_stream_after(st);
 }
@@ -284,6 +317,8 @@ static void prober_stream_on_event(void *ctx, struct subscription *s, const stru
 {
     (void)s;
     struct prober_stream *st = ctx;
+    if (st->pst_done)
+        return; /* judged already (timed out) */
     judge_event(st->pst_judge, clock_mono_ms(), ev);
     prober_stream_after(st);
 }
@@ -292,6 +327,8 @@ static void prober_stream_on_comment(void *ctx, struct subscription *s, const ch
 {
     (void)s;
     struct prober_stream *st = ctx;
+    if (st->pst_done)
+        return; /* judged already (timed out) */
     judge_comment(st->pst_judge, clock_mono_ms(), t, n);
 }
 
@@ -300,6 +337,8 @@ static void prober_stream_on_anomaly(void *ctx, struct subscription *s, enum sse
 {
     (void)s;
     struct prober_stream *st = ctx;
+    if (st->pst_done)
+        return; /* judged already (timed out) */
     judge_anomaly(st->pst_judge, clock_mono_ms(), kind, line, len);
 }
 
@@ -310,10 +349,11 @@ static void prober_stream_on_closed(void *ctx, struct subscription *s,
     struct prober_stream *st = ctx;
     if (st->pst_done)
         return;
-    enum judge_end end = judge_close(st->pst_judge, clock_mono_ms(), info, NULL);
+    (void)judge_close(st->pst_judge, clock_mono_ms(), info, NULL);
     judge_disarm(st->pst_judge);
+    /* A final state the end of the stream made counts as any other. */
+    prober_stream_after(st);
     st->pst_done = true;
-    st->pst_ok = end == JUDGE_END_FINAL;
     prober_run_check(st->pst_run);
 }
 
@@ -346,7 +386,9 @@ static int prober_stream_open(struct prober_run *r, size_t i, uint64_t now)
     st->pst_run = r;
     st->pst_index = i;
     snprintf(st->pst_name, sizeof(st->pst_name), "stream/%zu", i);
-    st->pst_deadline_ms = r->pr_started_ms + config_probe_stream_within_ms(def, i);
+    uint64_t within = config_probe_stream_within_ms(def, i);
+    st->pst_deadline_ms =
+        within < UINT64_MAX - r->pr_started_ms ? r->pr_started_ms + within : UINT64_MAX;
 
     struct prober_lookup l = {.pl_run = r};
     const char *missing = NULL;
@@ -539,21 +581,15 @@ static void prober_run_on_timer(void *ctx)
         probe_run_tick(r->pr_steps, now);
         prober_report_steps(r, now);
     }
-    char msg[PROBER_MSG_MAX];
     for (size_t i = 0; i < r->pr_n_streams; i++) {
         struct prober_stream *st = &r->pr_streams[i];
-        if (st->pst_done || st->pst_final_ms != 0 || now < st->pst_deadline_ms)
+        /* The deadline is the last moment that still meets, as for the
+         * expectations. */
+        if (st->pst_done || st->pst_final_ms != 0 || now <= st->pst_deadline_ms)
             continue;
-        snprintf(msg, sizeof(msg), "stream %zu (%s): no final state of contract %s within %llu ms",
-                 i, st->pst_display != NULL ? st->pst_display : "?",
-                 config_probe_stream_contract_name(r->pr_probe->pp_def, i),
-                 (unsigned long long)(st->pst_deadline_ms - r->pr_started_ms));
-        prober_violation(r, st->pst_name, VIOLATION_LIFECYCLE_TIMEOUT, VIOLATION_ERROR, msg, NULL,
-                         now);
-        judge_disarm(st->pst_judge);
+        prober_stream_timeout(st, now, 0);
+        /* Its end is not judged: pst_done is set. */
         subscription_stop(st->pst_sub);
-        st->pst_done = true;
-        st->pst_timed_out = true;
     }
     prober_run_check(r);
 }
@@ -574,8 +610,8 @@ static void prober_run_check(struct prober_run *r)
         if (st->pst_done || st->pst_final_ms != 0)
             continue;
         busy = true;
-        if (st->pst_deadline_ms < next)
-            next = st->pst_deadline_ms;
+        if (st->pst_deadline_ms < UINT64_MAX && st->pst_deadline_ms + 1 < next)
+            next = st->pst_deadline_ms + 1;
     }
     uint64_t now = clock_mono_ms();
     if (!busy) {

@@ -173,6 +173,12 @@ subst "$WORK/probe.json" <<'EOF'
                  "capture": {"task_id": "/task_id"}},
      "streams": [{"url": "@BASE@/api/tasks/${task_id}/stream", "contract": "task-stream",
                   "vars": {"task_id": "${task_id}"}, "within_s": 1}]},
+    {"name": "legacy-frozen", "every_s": 60,
+     "trigger": {"url": "@BASE@/api/testing/tasks/start",
+                 "body": {"task_type": "demo_task", "params": {"steps": 3, "delay": 0.2}},
+                 "capture": {"task_id": "/task_id"}},
+     "streams": [{"url": "@BASE@/api/tasks/${task_id}/stream", "contract": "task-stream",
+                  "vars": {"task_id": "${task_id}"}, "within_s": 1}]},
     {"name": "two-paths", "every_s": 60,
      "trigger": {"url": "@BASE@/api/testing/tasks/start",
                  "body": {"task_type": "demo_task", "params": {"steps": 1, "delay": 0.05}},
@@ -296,6 +302,44 @@ check "legacy stream too slow: exit 1" "$WORK/legacy_slow.err" equals "$RC" 1
 check "legacy stream too slow: lifecycle_timeout" "$WORK/legacy_slow.out" jqs legacy_slow '
     [.[] | select(has("class"))] | length == 1 and .[0].class == "lifecycle_timeout"
     and .[0].subscription == "stream/0" and .[0].probe == "legacy-slow"'
+
+# A final state reached after within_s is a lifecycle_timeout, even when
+# its event is read in the same loop turn as the deadline: ssemon is frozen
+# (SIGSTOP) from the stream's first event until the task has ended and the
+# deadline has passed, then both are due at once.
+RC=0
+timeout 40 "$SSEMON" probe -c "$WORK/probe.json" legacy-frozen >"$WORK/frozen.out" \
+    2>"$WORK/frozen.err" </dev/null &
+FROZEN_PID=$!
+FROZEN_OK=0
+LOG_SKIP=$(wc -l <"$LOG")
+for _ in $(seq 1 200); do
+    if tail -n +$((LOG_SKIP + 1)) "$LOG" | jq -e -s 'any(.[]; .stream == "legacy")' >/dev/null 2>&1; then
+        # `timeout` runs ssemon as its child: freeze that one.
+        FROZEN_CHILD=$(ps -o pid= --ppid "$FROZEN_PID" | tr -d ' ')
+        [ -n "$FROZEN_CHILD" ] && kill -STOP "$FROZEN_CHILD" 2>/dev/null && FROZEN_OK=1
+        break
+    fi
+    sleep 0.02
+done
+FROZEN_FROM=$(date +%s%N)
+for _ in $(seq 1 300); do
+    # The stream ended (its last event written) and 1.5 s passed (the
+    # stream's deadline is at most 1 s after the freeze).
+    if tail -n +$((LOG_SKIP + 1)) "$LOG" |
+        jq -e -s 'any(.[]; .stream == "legacy" and .event == "connection_close")' >/dev/null 2>&1 &&
+        [ $(($(date +%s%N) - FROZEN_FROM)) -ge 1500000000 ]; then
+        break
+    fi
+    sleep 0.02
+done
+[ -n "${FROZEN_CHILD:-}" ] && kill -CONT "$FROZEN_CHILD" 2>/dev/null
+wait "$FROZEN_PID" || RC=$?
+check "legacy stream frozen past its deadline: frozen in time" "$WORK/frozen.err" equals "$FROZEN_OK" 1
+check "legacy stream final after its deadline: exit 1" "$WORK/frozen.err" equals "$RC" 1
+check "legacy stream final after its deadline: lifecycle_timeout, step timeout" "$WORK/frozen.out" jqs frozen '
+    ([.[] | select(has("class")) | .class] == ["lifecycle_timeout"])
+    and ([.[] | select(has("step")) | .result] == ["timeout"])'
 
 # 8. two paths, one drops
 probe two two-paths
