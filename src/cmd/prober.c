@@ -161,7 +161,7 @@ static void prober_observe(struct monitor_histogram *h, uint64_t ms)
 
 struct prober_lookup {
     struct prober_run *pl_run;
-    char pl_buf[64];
+    char pl_buf[TEMPLATE_NAME_MAX + 1]; /* a subscription's name */
 };
 
 static const char *prober_lookup(void *ctx, const char *name)
@@ -175,15 +175,22 @@ static const char *prober_lookup(void *ctx, const char *name)
         return config_instance(pp->pp_config);
     static const char subs[] = "subscriptions.";
     if (strncmp(name, subs, sizeof(subs) - 1) == 0) {
+        /* Subscription names may hold dots: every split, as the
+         * configuration checked it. */
         const char *sub = name + sizeof(subs) - 1;
-        const char *dot = strrchr(sub, '.');
-        if (dot == NULL || dot == sub || (size_t)(dot - sub) >= sizeof(l->pl_buf))
-            return NULL;
-        memcpy(l->pl_buf, sub, (size_t)(dot - sub));
-        l->pl_buf[dot - sub] = '\0';
         struct prober *p = pp->pp_prober;
-        struct monitor *m = p->p_host.ph_monitor(p->p_host.ph_ctx, l->pl_buf);
-        return m != NULL ? monitor_var(m, dot + 1) : NULL;
+        for (const char *dot = strchr(sub, '.'); dot != NULL; dot = strchr(dot + 1, '.')) {
+            size_t n = (size_t)(dot - sub);
+            if (n == 0 || n >= sizeof(l->pl_buf) || dot[1] == '\0')
+                continue;
+            memcpy(l->pl_buf, sub, n);
+            l->pl_buf[n] = '\0';
+            struct monitor *m = p->p_host.ph_monitor(p->p_host.ph_ctx, l->pl_buf);
+            const char *v = m != NULL ? monitor_var(m, dot + 1) : NULL;
+            if (v != NULL)
+                return v;
+        }
+        return NULL;
     }
     if (r->pr_captures != NULL)
         for (size_t i = 0; i < config_probe_capture_count(pp->pp_def); i++)

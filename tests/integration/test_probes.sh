@@ -90,6 +90,9 @@ subst "$WORK/probe.json" <<'EOF'
     {"name": "gw-reject", "contract": "gateway-envelope",
      "url": "@BASE@/api/sse/stream?request_id=it-${uuid}&reject=401",
      "vars": {"request_id": "it-${uuid}"}},
+    {"name": "gw-a-subscription-name-longer-than-sixty-four-bytes.for-the-template-lookup", "contract": "gateway-envelope",
+     "url": "@BASE@/api/sse/stream?request_id=it-long-${uuid}&hb_ms=500",
+     "vars": {"request_id": "it-long-${uuid}"}},
     {"name": "gw-refused", "contract": "gateway-envelope",
      "url": "http://127.0.0.1:@REFUSED@/api/sse/stream?request_id=it-${uuid}",
      "vars": {"request_id": "it-${uuid}"}}
@@ -102,6 +105,12 @@ subst "$WORK/probe.json" <<'EOF'
      "expect": [
        {"subscription": "gw", "event": "task_event:task_started", "match": {"/task_id": "${task_id}"}, "within_s": 5},
        {"subscription": "gw", "event": "task_event:task_completed", "match": {"/task_id": "${task_id}"}, "within_s": 5}]},
+    {"name": "long-name", "every_s": 60,
+     "trigger": {"url": "@BASE@/api/testing/tasks/start?rid=${subscriptions.gw-a-subscription-name-longer-than-sixty-four-bytes.for-the-template-lookup.request_id}",
+                 "body": {"task_type": "demo_task", "params": {"steps": 1, "delay": 0.01}},
+                 "capture": {"task_id": "/task_id"}},
+     "expect": [
+       {"subscription": "gw-a-subscription-name-longer-than-sixty-four-bytes.for-the-template-lookup", "event": "task_event:task_started", "match": {"/task_id": "${task_id}"}, "within_s": 5}]},
     {"name": "dropped", "every_s": 60,
      "trigger": {"url": "@BASE@/api/testing/tasks/start",
                  "body": {"task_type": "demo_task", "params": {"steps": 1, "delay": 0.05}},
@@ -226,6 +235,15 @@ check "probe ok: no violation" "$WORK/ok.out" equals "$(classes ok)" ""
 RID=$(jq -r -s '.[-1].run_id' "$WORK/ok.out")
 check "probe ok: run_id is a UUID v4, the same on every line" "$WORK/ok.out" jqs ok \
     "all(.[]; .run_id == \"$RID\") and (\"$RID\" | test(\"$UUID_RE\"))"
+
+# ${subscriptions.NAME.VAR} of a subscription whose name is longer than 64
+# bytes (names go up to 127)
+probe long long-name
+check "long subscription name in a template: exit 0" "$WORK/long.err" equals "$RC" 0
+check "long subscription name in a template: ok, no violation" "$WORK/long.out" jqs long '
+    all(.[]; has("class") | not) and ([.[] | select(has("step")) | .result] == ["ok"])'
+check "long subscription name in a template: the trigger had the request id" "$LOG" \
+    grep -q 'rid=it-long-' "$LOG"
 
 # 2. dropped events
 probe dropped dropped
