@@ -139,17 +139,31 @@ static char *prober_strndup(const char *s, size_t n)
     return d;
 }
 
-/* Copies at most `max` bytes of `s` for a message, control bytes as '.'. */
-static void prober_quote(char *out, size_t cap, const char *s, size_t len, size_t max)
+/* The first PROBER_BODY_QUOTE bytes of a trigger's response body for a
+ * message, control bytes as '.', the request's header values (which the
+ * body may echo: "invalid token ...") redacted over the whole body kept, so
+ * that no part of one is quoted. */
+static void prober_quote(char out[PROBER_BODY_QUOTE + 1], const struct http_request *req,
+                         const struct http_request_result *res)
 {
-    size_t n = len < max ? len : max;
-    if (n >= cap)
-        n = cap - 1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        out[i] = c < 0x20 || c == 0x7f ? '.' : (char)c;
+    size_t len = res->hrr_body_len;
+    char *all = malloc(len + 1);
+    if (all == NULL) {
+        snprintf(out, PROBER_BODY_QUOTE + 1, "(not shown: out of memory)");
+        return;
     }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)res->hrr_body[i];
+        all[i] = c < 0x20 || c == 0x7f ? '.' : (char)c;
+    }
+    all[len] = '\0';
+    http_request_redact(req, all);
+    size_t n = strlen(all);
+    if (n > PROBER_BODY_QUOTE)
+        n = PROBER_BODY_QUOTE;
+    memcpy(out, all, n);
     out[n] = '\0';
+    free(all);
 }
 
 static void prober_observe(struct monitor_histogram *h, uint64_t ms)
@@ -711,8 +725,9 @@ static void prober_run_abort(struct prober_run *r, const char *message)
 }
 
 /* Takes the captures from the trigger's response. 0, or -1 after a report. */
-static int prober_run_capture(struct prober_run *r, const struct http_request_result *res,
-                              const char *method, const char *url)
+static int prober_run_capture(struct prober_run *r, const struct http_request *req,
+                              const struct http_request_result *res, const char *method,
+                              const char *url)
 {
     const struct config_probe *def = r->pr_probe->pp_def;
     size_t nc = config_probe_capture_count(def);
@@ -720,7 +735,7 @@ static int prober_run_capture(struct prober_run *r, const struct http_request_re
         return 0;
     char quote[PROBER_BODY_QUOTE + 1];
     char msg[PROBER_MSG_MAX];
-    prober_quote(quote, sizeof(quote), res->hrr_body, res->hrr_body_len, PROBER_BODY_QUOTE);
+    prober_quote(quote, req, res);
     r->pr_captures = calloc(nc, sizeof(char *));
     if (r->pr_captures == NULL) {
         prober_run_abort(r, "out of memory for the captures");
@@ -758,6 +773,7 @@ static void prober_run_on_trigger(void *ctx, const struct http_request_result *r
     struct prober_run *r = ctx;
     struct prober_probe *pp = r->pr_probe;
     const struct config_probe *def = pp->pp_def;
+    const struct http_request *req = r->pr_req; /* valid during this call */
     r->pr_req = NULL;
     uint64_t now = clock_mono_ms();
     uint64_t took_us = res->hrr_finished_us - res->hrr_started_us;
@@ -773,13 +789,13 @@ static void prober_run_on_trigger(void *ctx, const struct http_request_result *r
         return;
     }
     if (!config_probe_status_ok(def, res->hrr_status)) {
-        prober_quote(quote, sizeof(quote), res->hrr_body, res->hrr_body_len, PROBER_BODY_QUOTE);
+        prober_quote(quote, req, res);
         snprintf(msg, sizeof(msg), "trigger %s %s answered %ld, not an expected status: %s", method,
                  url, res->hrr_status, quote);
         prober_run_abort(r, msg);
         return;
     }
-    if (prober_run_capture(r, res, method, url) != 0)
+    if (prober_run_capture(r, req, res, method, url) != 0)
         return;
     if (prober_run_steps(r, now) != 0) {
         r->pr_answered = true;

@@ -146,6 +146,12 @@ static void hr_redact(const struct http_request *r, char *msg)
     }
 }
 
+void http_request_redact(const struct http_request *r, char *text)
+{
+    if (r != NULL && text != NULL)
+        hr_redact(r, text);
+}
+
 static void hr_error_text(struct http_request *r, CURLcode rc, char *msg, size_t cap,
                           bool *timed_out)
 {

@@ -34,9 +34,10 @@ WORK=$(mktemp -d)
 SERVER_PID=
 DAEMON_PID=
 HOLD_PID=
+ECHO_PID=
 cleanup() {
     local p
-    for p in $HOLD_PID $DAEMON_PID; do
+    for p in $HOLD_PID $DAEMON_PID $ECHO_PID; do
         kill -KILL "$p" 2>/dev/null
         wait "$p" 2>/dev/null
     done
@@ -60,11 +61,27 @@ UUID_RE='^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
 # A loopback port nobody listens on (bound, then released).
 REFUSED=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
-# subst FILE: the config template on stdin with @BASE@, @CONTRACTS@,
+# An HTTP server that echoes each request (its headers included) in its
+# answer's body, as some APIs quote a bad token back.
+python3 "$(dirname "$0")/http_echo_server.py" "$WORK/echo.port" 2>"$WORK/echo.err" &
+ECHO_PID=$!
+for _ in $(seq 1 200); do
+    [ -s "$WORK/echo.port" ] && break
+    kill -0 "$ECHO_PID" 2>/dev/null || break
+    sleep 0.05
+done
+if [ ! -s "$WORK/echo.port" ]; then
+    echo "echo server did not start" >&2
+    cat "$WORK/echo.err" >&2
+    exit 1
+fi
+ECHO_BASE="http://127.0.0.1:$(cat "$WORK/echo.port")"
+
+# subst FILE: the config template on stdin with @BASE@, @ECHO@, @CONTRACTS@,
 # @REFUSED@ and @SOCK@ filled in; ${...} templates are kept for ssemon.
 subst() {
-    sed -e "s|@BASE@|$BASE|g" -e "s|@CONTRACTS@|$CONTRACTS|g" -e "s|@REFUSED@|$REFUSED|g" \
-        -e "s|@SOCK@|$WORK/status.sock|g" >"$1"
+    sed -e "s|@BASE@|$BASE|g" -e "s|@ECHO@|$ECHO_BASE|g" -e "s|@CONTRACTS@|$CONTRACTS|g" \
+        -e "s|@REFUSED@|$REFUSED|g" -e "s|@SOCK@|$WORK/status.sock|g" >"$1"
 }
 
 # ---------------------------------------------------------------------------
@@ -144,6 +161,18 @@ subst "$WORK/probe.json" <<'EOF'
        {"subscription": "gw", "event": "task_event:task_started", "match": {"/task_id": "${task_id}"}, "within_s": 2}]},
     {"name": "trigger-refused", "every_s": 60,
      "trigger": {"url": "http://127.0.0.1:@REFUSED@/api/testing/tasks/start",
+                 "body": {"task_type": "demo_task"}, "capture": {"task_id": "/task_id"}},
+     "expect": [
+       {"subscription": "gw", "event": "task_event:task_started", "match": {"/task_id": "${task_id}"}, "within_s": 2}]},
+    {"name": "trigger-echo", "every_s": 60,
+     "trigger": {"url": "@ECHO@/api/testing/tasks/start",
+                 "headers": {"Authorization": "Bearer s3cr3t-probe-token", "X-Api-Key": "k3y-value-0123"},
+                 "body": {"task_type": "demo_task"}, "expect_status": [201]},
+     "expect": [
+       {"subscription": "gw", "event": "task_event:task_started", "within_s": 2}]},
+    {"name": "capture-echo", "every_s": 60,
+     "trigger": {"url": "@ECHO@/api/testing/tasks/start",
+                 "headers": {"Authorization": "Bearer s3cr3t-probe-token"},
                  "body": {"task_type": "demo_task"}, "capture": {"task_id": "/task_id"}},
      "expect": [
        {"subscription": "gw", "event": "task_event:task_started", "match": {"/task_id": "${task_id}"}, "within_s": 2}]},
@@ -283,6 +312,19 @@ check "trigger 500: summary failed" "$WORK/t500.out" summary_is t500 failed
 probe trefused trigger-refused
 check "trigger refused: exit 1" "$WORK/trefused.err" equals "$RC" 1
 check "trigger refused: probe_failed" "$WORK/trefused.out" equals "$(classes trefused)" probe_failed
+# A body that echoes the trigger's headers is quoted with their values
+# redacted (the status and the rest of the body are still shown).
+for p in trigger-echo capture-echo; do
+    probe "$p" "$p"
+    check "$p: exit 1" "$WORK/$p.err" equals "$RC" 1
+    check "$p: probe_failed quoting the body, the header values redacted" "$WORK/$p.out" jqs "$p" '
+        [.[] | select(has("class"))] as $v | ($v | length) == 1 and $v[0].class == "probe_failed"
+        and ($v[0].message | test("answered 200")) and ($v[0].message | test("h authorization: \\*\\*\\*"))
+        and ($v[0].message | test("s3cr3t|k3y-value") | not)'
+done
+kill -TERM "$ECHO_PID" 2>/dev/null
+wait "$ECHO_PID" 2>/dev/null
+ECHO_PID=
 probe nocap capture-missing
 check "capture missing: exit 1" "$WORK/nocap.err" equals "$RC" 1
 check "capture missing: probe_failed naming the capture" "$WORK/nocap.out" jqs nocap '

@@ -93,6 +93,13 @@ struct http_request *http_request_start(struct sub_engine *e, const struct http_
  * any callback of the loop. */
 void http_request_cancel(struct http_request *r);
 
+/* Replaces, in the NUL-terminated `text`, every header value of request
+ * `r` that occurs in it, and every word of one ("Bearer TOKEN": the token
+ * alone too), by "***", as hrr_error is: for quoting a response body, which
+ * may echo them. `text` never grows. Valid while `r` is: in flight, or
+ * during its done callback. */
+void http_request_redact(const struct http_request *r, char *text);
+
 /* Requests in flight on the engine: started, and neither done (a request
  * no longer counts once its done is called) nor cancelled. */
 size_t http_request_in_flight(const struct sub_engine *e);
