@@ -795,6 +795,14 @@ static void prober_run_on_trigger(void *ctx, const struct http_request_result *r
         prober_run_abort(r, msg);
         return;
     }
+    if (res->hrr_error[0] != '\0') {
+        /* A response came but its transfer failed (cut short, timed out
+         * in its body): the backend may not have done what was asked. */
+        snprintf(msg, sizeof(msg), "trigger %s %s answered %ld, then failed: %s", method, url,
+                 res->hrr_status, res->hrr_error);
+        prober_run_abort(r, msg);
+        return;
+    }
     if (prober_run_capture(r, req, res, method, url) != 0)
         return;
     if (prober_run_steps(r, now) != 0) {

@@ -8,6 +8,8 @@ usage: http_echo_server.py PORT_FILE
 
 Answer body, one line each: "method M", "path P", "h NAME: VALUE" per
 header (name lowercased), "body_len N", then "body " and the body as sent.
+A path that starts with /cut is answered 200 with a Content-Length the
+body does not reach before the connection closes (a response cut short).
 """
 import http.server
 import os
@@ -31,7 +33,8 @@ class Echo(http.server.BaseHTTPRequestHandler):
         out = ("\n".join(lines) + "\nbody ").encode() + body
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(out)))
+        cut = self.path.startswith("/cut")
+        self.send_header("Content-Length", str(len(out) + (1000 if cut else 0)))
         self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":

@@ -176,6 +176,10 @@ subst "$WORK/probe.json" <<'EOF'
                  "body": {"task_type": "demo_task"}, "capture": {"task_id": "/task_id"}},
      "expect": [
        {"subscription": "gw", "event": "task_event:task_started", "match": {"/task_id": "${task_id}"}, "within_s": 2}]},
+    {"name": "trigger-cut", "every_s": 60,
+     "trigger": {"url": "@ECHO@/cut/api/testing/tasks/start", "body": {"task_type": "demo_task"}},
+     "expect": [
+       {"subscription": "gw", "event": "task_event:task_started", "within_s": 1}]},
     {"name": "capture-missing", "every_s": 60,
      "trigger": {"url": "@BASE@/api/testing/tasks/start",
                  "body": {"task_type": "demo_task", "params": {"steps": 1, "delay": 0.01}},
@@ -322,6 +326,13 @@ for p in trigger-echo capture-echo; do
         and ($v[0].message | test("answered 200")) and ($v[0].message | test("h authorization: \\*\\*\\*"))
         and ($v[0].message | test("s3cr3t|k3y-value") | not)'
 done
+# A response cut short is a failed trigger, whatever its status.
+probe cut trigger-cut
+check "trigger cut short: exit 1" "$WORK/cut.err" equals "$RC" 1
+check "trigger cut short: probe_failed with the status and the error, nothing awaited" "$WORK/cut.out" jqs cut '
+    [.[] | select(has("class"))] as $v | ($v | length) == 1 and $v[0].class == "probe_failed"
+    and ($v[0].message | test("answered 200")) and ($v[0].message | test("failed"))
+    and ([.[] | select(has("step")) | .result] == ["abandoned"])'
 kill -TERM "$ECHO_PID" 2>/dev/null
 wait "$ECHO_PID" 2>/dev/null
 ECHO_PID=
