@@ -545,6 +545,10 @@ bool monitor_healthy(const struct monitor *m, uint64_t now_ms)
         return false;
     if (st->ms_last_error_mono_ms == 0)
         return true;
+    /* A `now` older than the last error (a caller's stale reading) is
+     * within the window, never a huge unsigned age. */
+    if (now_ms < st->ms_last_error_mono_ms)
+        return false;
     return now_ms - st->ms_last_error_mono_ms >= m->m_healthy_window_ms;
 }
 
