@@ -298,15 +298,22 @@ for i in range(100):
     s.setblocking(False)
     sel.register(s, selectors.EVENT_READ, bytearray())
     socks.append(s)
+start = time.monotonic()
 done = 0
 ok = 0
-deadline = time.monotonic() + 60
+# How each unanswered one ended, for the failure's output.
+bad = []
+deadline = start + 60
 while done < len(socks) and time.monotonic() < deadline:
     for key, _ in sel.select(timeout=1):
+        reset = False
         try:
             b = key.fileobj.recv(65536)
-        except (ConnectionResetError, BlockingIOError):
+        except BlockingIOError:
+            continue
+        except ConnectionResetError:
             b = b""
+            reset = True
         if b:
             key.data.extend(b)
             continue
@@ -314,7 +321,14 @@ while done < len(socks) and time.monotonic() < deadline:
         done += 1
         if key.data.startswith(b"HTTP/1.1 200") and b'"subscriptions"' in key.data:
             ok += 1
+        else:
+            bad.append("#%d %s after %d bytes at %.2f s: %r" % (
+                socks.index(key.fileobj), "reset" if reset else "closed", len(key.data),
+                time.monotonic() - start, bytes(key.data[:60])))
 print("answered", ok, "of", len(socks))
+print("unanswered by the deadline:", len(socks) - done)
+for line in bad:
+    print(line)
 EOF
 check "100 concurrent /status requests all answered despite 100 held connections" "$WORK/many.out" \
     grep -q '^answered 100 of 100$' "$WORK/many.out"
