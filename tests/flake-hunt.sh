@@ -143,8 +143,16 @@ if [ "$stress" = 1 ]; then
     stress-ng --cpu "$workers" --timeout "$(((max_minutes + 60) * 60))s" --quiet \
         >"$out/stress-ng.log" 2>&1 &
     stress_pid=$!
-    sleep 1
-    kill -0 "$stress_pid" 2>/dev/null || { say "stress-ng did not start (see $out/stress-ng.log)"; exit 2; }
+    # Started once its workers run (children of stress-ng), for at most 10 s.
+    for _ in $(seq 1 100); do
+        kill -0 "$stress_pid" 2>/dev/null || break
+        [ "$(pgrep -c -P "$stress_pid" 2>/dev/null || echo 0)" -ge "$workers" ] && break
+        sleep 0.1
+    done
+    if ! kill -0 "$stress_pid" 2>/dev/null || [ "$(pgrep -c -P "$stress_pid" 2>/dev/null || echo 0)" -lt 1 ]; then
+        say "stress-ng did not start (see $out/stress-ng.log)"
+        exit 2
+    fi
 fi
 
 # ---- the runs
