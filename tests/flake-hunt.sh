@@ -143,10 +143,10 @@ if [ "$stress" = 1 ]; then
     stress-ng --cpu "$workers" --timeout "$(((max_minutes + 60) * 60))s" --quiet \
         >"$out/stress-ng.log" 2>&1 &
     stress_pid=$!
-    # Started once its workers run (children of stress-ng), for at most 10 s.
+    # Started once it has forked its first worker, for at most 10 s.
     for _ in $(seq 1 100); do
         kill -0 "$stress_pid" 2>/dev/null || break
-        [ "$(pgrep -c -P "$stress_pid" 2>/dev/null || echo 0)" -ge "$workers" ] && break
+        [ "$(pgrep -c -P "$stress_pid" 2>/dev/null || echo 0)" -ge 1 ] && break
         sleep 0.1
     done
     if ! kill -0 "$stress_pid" 2>/dev/null || [ "$(pgrep -c -P "$stress_pid" 2>/dev/null || echo 0)" -lt 1 ]; then
