@@ -268,6 +268,44 @@ static size_t cp_required(struct config_doc *d, size_t obj, const char *path, co
     return v;
 }
 
+/* The required "within_s" of an expectation or a stream. */
+static void cp_within(struct config_doc *d, size_t obj, const char *path, const char *needs,
+                      uint64_t *out_ms)
+{
+    size_t v = cp_required(d, obj, path, "within_s", needs);
+    char *kp = v != JSON_TAPE_NONE ? cp_ptr(d, path, "within_s") : NULL;
+    if (kp != NULL)
+        cp_seconds(d, v, kp, 1, CONFIG_PROBE_WITHIN_MAX_MS, out_ms);
+    free(kp);
+}
+
+/* Whether node n is an array, else an error "expected an array of WHAT". */
+static bool cp_is_array(struct config_doc *d, size_t n, const char *path, const char *what)
+{
+    if (json_tape_type(&d->cd_tape, n) == JSON_TAPE_ARRAY)
+        return true;
+    config_doc_err(d, path, "expected an array of %s, got %s", what, config_doc_type_name(d, n));
+    return false;
+}
+
+/* Calls fn for each item of array n with its pointer path, until memory
+ * runs out. */
+static void cp_each(struct cp_loader *ld, size_t n, const char *path,
+                    void (*fn)(struct cp_loader *ld, size_t item, const char *item_path))
+{
+    struct config_doc *d = ld->cl_doc;
+    struct json_tape_iter it;
+    size_t item, i = 0;
+    json_tape_iter_init(&d->cd_tape, n, &it);
+    while (!config_doc_out_of_memory(d) && json_tape_array_next(&d->cd_tape, &it, &item)) {
+        char *ip = cp_ptr_index(d, path, i++);
+        if (ip == NULL)
+            return;
+        fn(ld, item, ip);
+        free(ip);
+    }
+}
+
 /* ---- trigger ---- */
 
 static int cp_capture_cmp(const void *pa, const void *pb)
@@ -744,39 +782,28 @@ static void cp_expect_one(struct cp_loader *ld, size_t n, const char *path, stru
         cp_match(ld, v, kp, e);
         free(kp);
     }
-    v = cp_required(d, n, path, "within_s", needs);
-    if (v != JSON_TAPE_NONE && (kp = cp_ptr(d, path, "within_s")) != NULL) {
-        cp_seconds(d, v, kp, 1, CONFIG_PROBE_WITHIN_MAX_MS, &e->ce_within_ms);
-        free(kp);
-    }
+    cp_within(d, n, path, needs, &e->ce_within_ms);
+}
+
+static void cp_expect_item(struct cp_loader *ld, size_t item, const char *path)
+{
+    struct config_probe *p = ld->cl_probe;
+    cp_expect_one(ld, item, path, &p->cp_exp[p->cp_n_exp++]);
 }
 
 static void cp_expect(struct cp_loader *ld, size_t n, const char *path)
 {
     struct config_doc *d = ld->cl_doc;
-    const struct json_tape *t = &d->cd_tape;
     struct config_probe *p = ld->cl_probe;
-    struct json_tape_iter it;
-    size_t item, i = 0;
 
-    if (json_tape_type(t, n) != JSON_TAPE_ARRAY) {
-        config_doc_err(d, path, "expected an array of expectations, got %s",
-                       config_doc_type_name(d, n));
+    if (!cp_is_array(d, n, path, "expectations"))
         return;
-    }
-    p->cp_exp = calloc(json_tape_count(t, n) + 1, sizeof(*p->cp_exp));
+    p->cp_exp = calloc(json_tape_count(&d->cd_tape, n) + 1, sizeof(*p->cp_exp));
     if (p->cp_exp == NULL) {
         config_doc_nomem(d);
         return;
     }
-    json_tape_iter_init(t, n, &it);
-    while (!config_doc_out_of_memory(d) && json_tape_array_next(t, &it, &item)) {
-        char *ip = cp_ptr_index(d, path, i++);
-        if (ip == NULL)
-            return;
-        cp_expect_one(ld, item, ip, &p->cp_exp[p->cp_n_exp++]);
-        free(ip);
-    }
+    cp_each(ld, n, path, cp_expect_item);
 }
 
 /* ---- streams ---- */
@@ -899,38 +926,28 @@ static void cp_stream_one(struct cp_loader *ld, size_t n, const char *path, stru
             cp_stream_bound(d, vars, kp, s);
         free(kp);
     }
-    v = cp_required(d, n, path, "within_s", needs);
-    if (v != JSON_TAPE_NONE && (kp = cp_ptr(d, path, "within_s")) != NULL) {
-        cp_seconds(d, v, kp, 1, CONFIG_PROBE_WITHIN_MAX_MS, &s->cs_within_ms);
-        free(kp);
-    }
+    cp_within(d, n, path, needs, &s->cs_within_ms);
+}
+
+static void cp_stream_item(struct cp_loader *ld, size_t item, const char *path)
+{
+    struct config_probe *p = ld->cl_probe;
+    cp_stream_one(ld, item, path, &p->cp_streams[p->cp_n_streams++]);
 }
 
 static void cp_streams(struct cp_loader *ld, size_t n, const char *path)
 {
     struct config_doc *d = ld->cl_doc;
-    const struct json_tape *t = &d->cd_tape;
     struct config_probe *p = ld->cl_probe;
-    struct json_tape_iter it;
-    size_t item, i = 0;
 
-    if (json_tape_type(t, n) != JSON_TAPE_ARRAY) {
-        config_doc_err(d, path, "expected an array of streams, got %s", config_doc_type_name(d, n));
+    if (!cp_is_array(d, n, path, "streams"))
         return;
-    }
-    p->cp_streams = calloc(json_tape_count(t, n) + 1, sizeof(*p->cp_streams));
+    p->cp_streams = calloc(json_tape_count(&d->cd_tape, n) + 1, sizeof(*p->cp_streams));
     if (p->cp_streams == NULL) {
         config_doc_nomem(d);
         return;
     }
-    json_tape_iter_init(t, n, &it);
-    while (!config_doc_out_of_memory(d) && json_tape_array_next(t, &it, &item)) {
-        char *ip = cp_ptr_index(d, path, i++);
-        if (ip == NULL)
-            return;
-        cp_stream_one(ld, item, ip, &p->cp_streams[p->cp_n_streams++]);
-        free(ip);
-    }
+    cp_each(ld, n, path, cp_stream_item);
 }
 
 size_t config_probe_stream_room(const struct config_doc *d, size_t n)
