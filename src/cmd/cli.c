@@ -5,9 +5,12 @@
  */
 #include "ssemon/cmd/cli.h"
 #include "ssemon/core/http_header.h"
+#include "ssemon/core/violation.h"
+#include "ssemon/json/json_writer.h"
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -92,4 +95,24 @@ void cli_hold_stop_signals(void)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+void cli_violation_fields(struct json_writer *w, const struct violation *v, uint64_t t_ms)
+{
+    char secs[48];
+    int n = snprintf(secs, sizeof(secs), "%" PRIu64 ".%03u", t_ms / 1000, (unsigned)(t_ms % 1000));
+    json_writer_key(w, "class");
+    json_writer_cstring(w, violation_class_name(v->v_class));
+    json_writer_key(w, "severity");
+    json_writer_cstring(w, violation_severity_name(v->v_severity));
+    json_writer_key(w, "message");
+    json_writer_cstring(w, v->v_message);
+    json_writer_key(w, "event");
+    json_writer_cstring(w, v->v_event);
+    json_writer_key(w, "state");
+    json_writer_cstring(w, v->v_state);
+    json_writer_key(w, "excerpt");
+    json_writer_cstring(w, v->v_excerpt);
+    json_writer_key(w, "t");
+    json_writer_raw(w, secs, (size_t)n);
 }

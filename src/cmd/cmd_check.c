@@ -145,27 +145,12 @@ static void check_on_violation(void *ctx, const struct violation *v)
     struct check_run *r = ctx;
     struct json_writer *w = &r->cr_out;
     uint64_t t = v->v_time_ms >= r->cr_start_ms ? v->v_time_ms - r->cr_start_ms : 0;
-    char secs[48];
-    int n = snprintf(secs, sizeof(secs), "%" PRIu64 ".%03u", t / 1000, (unsigned)(t % 1000));
 
     r->cr_violations++;
     if (v->v_severity == VIOLATION_ERROR)
         r->cr_failed = true;
     json_writer_object_begin(w);
-    json_writer_key(w, "class");
-    json_writer_cstring(w, violation_class_name(v->v_class));
-    json_writer_key(w, "severity");
-    json_writer_cstring(w, violation_severity_name(v->v_severity));
-    json_writer_key(w, "message");
-    json_writer_cstring(w, v->v_message);
-    json_writer_key(w, "event");
-    json_writer_cstring(w, v->v_event);
-    json_writer_key(w, "state");
-    json_writer_cstring(w, v->v_state);
-    json_writer_key(w, "excerpt");
-    json_writer_cstring(w, v->v_excerpt);
-    json_writer_key(w, "t");
-    json_writer_raw(w, secs, (size_t)n);
+    cli_violation_fields(w, v, t);
     json_writer_object_end(w);
     check_write(r);
 }

@@ -106,9 +106,6 @@ static void probe_cmd_violation_line(struct probe_cmd *c, const char *probe, con
                                      const char *subscription, const struct violation *v)
 {
     struct json_writer *w = &c->pc_out;
-    uint64_t t = probe_cmd_t(c);
-    char secs[48];
-    int n = snprintf(secs, sizeof(secs), "%" PRIu64 ".%03u", t / 1000, (unsigned)(t % 1000));
     json_writer_object_begin(w);
     if (probe != NULL) {
         json_writer_key(w, "probe");
@@ -118,20 +115,7 @@ static void probe_cmd_violation_line(struct probe_cmd *c, const char *probe, con
     }
     json_writer_key(w, "subscription");
     json_writer_cstring(w, subscription);
-    json_writer_key(w, "class");
-    json_writer_cstring(w, violation_class_name(v->v_class));
-    json_writer_key(w, "severity");
-    json_writer_cstring(w, violation_severity_name(v->v_severity));
-    json_writer_key(w, "message");
-    json_writer_cstring(w, v->v_message);
-    json_writer_key(w, "event");
-    json_writer_cstring(w, v->v_event);
-    json_writer_key(w, "state");
-    json_writer_cstring(w, v->v_state);
-    json_writer_key(w, "excerpt");
-    json_writer_cstring(w, v->v_excerpt);
-    json_writer_key(w, "t");
-    json_writer_raw(w, secs, (size_t)n);
+    cli_violation_fields(w, v, probe_cmd_t(c));
     json_writer_object_end(w);
     probe_cmd_write(c);
 }

@@ -54,4 +54,13 @@ bool cli_url_ok(const char *url);
  * the exit status is the one the command chose. */
 void cli_hold_stop_signals(void);
 
+struct json_writer;
+struct violation;
+
+/* The members of one violation as the commands print it in NDJSON
+ * (`ssemon check`, `ssemon probe`): class, severity, message, event, state,
+ * excerpt, and t, `t_ms` as seconds with milliseconds (the time since the
+ * command started). Into the object the caller has begun. */
+void cli_violation_fields(struct json_writer *w, const struct violation *v, uint64_t t_ms);
+
 #endif
