@@ -160,6 +160,7 @@ struct jsc_danchor {
     uint32_t ca_doc;
     const char *ca_ptr;
     const char *ca_base;
+    bool ca_done; /* compiled */
 };
 
 /* Open addressing from a pointer to an index. */
@@ -209,6 +210,8 @@ struct jsc_compiler {
     size_t c_nstrs;
     size_t c_capstrs;
     uint32_t c_nres;
+    uint8_t *c_live; /* by resource: some node of it is compiled */
+    size_t c_caplive;
     struct jsc_pending *c_pending;
     size_t c_npending;
     size_t c_cappending;
@@ -446,6 +449,13 @@ static uint32_t jsc_node_new(struct jsc_compiler *c)
     n->sn_mincont = 1;
     n->sn_maxcont = UINT64_MAX;
     n->sn_res = c->c_res;
+    if (c->c_res >= c->c_caplive) {
+        size_t old = c->c_caplive;
+        if (!jsc_reserve((void **)&c->c_live, &c->c_caplive, (size_t)c->c_res + 1, 1))
+            return jsc_nomem(c);
+        memset(c->c_live + old, 0, c->c_caplive - old);
+    }
+    c->c_live[c->c_res] = 1;
     return (uint32_t)s->s_nnodes++;
 }
 
@@ -561,6 +571,7 @@ static bool jsc_scan_anchor(struct jsc_compiler *c, const json_t *j, const json_
     da->ca_doc = in->in_doc;
     da->ca_ptr = in->in_ptr;
     da->ca_base = in->in_base;
+    da->ca_done = false;
     return true;
 }
 
@@ -1933,7 +1944,6 @@ static bool jsc_resolve_all(struct jsc_compiler *c)
 {
     struct json_schema_set *s = c->c_s;
     size_t i = 0;
-    size_t da = 0;
     for (;;) {
         while (i < c->c_npending) {
             struct jsc_pending pd = c->c_pending[i++];
@@ -1964,10 +1974,17 @@ static bool jsc_resolve_all(struct jsc_compiler *c)
                 s->s_dynamic = true;
             }
         }
-        if (!s->s_dynamic || da == c->c_ndanchors)
+        if (!s->s_dynamic)
             return true;
-        while (da < c->c_ndanchors) {
-            struct jsc_danchor a = c->c_danchors[da++];
+        /* the dynamic anchors of the resources in use (which compiling
+         * them may extend) */
+        bool progress = false;
+        for (size_t k = 0; k < c->c_ndanchors; k++) {
+            struct jsc_danchor a = c->c_danchors[k];
+            if (a.ca_done || a.ca_res >= c->c_caplive || !c->c_live[a.ca_res])
+                continue;
+            c->c_danchors[k].ca_done = true;
+            progress = true;
             if (!jsc_set_path(c, a.ca_ptr))
                 return false;
             c->c_doc = a.ca_doc;
@@ -1988,6 +2005,8 @@ static bool jsc_resolve_all(struct jsc_compiler *c)
             s->s_danchors[s->s_ndanchors].da_node = node;
             s->s_ndanchors++;
         }
+        if (!progress && i == c->c_npending)
+            return true;
     }
 }
 
@@ -2155,6 +2174,7 @@ static void jsc_compiler_free(struct jsc_compiler *c)
     free(c->c_smap.sm_val);
     free(c->c_pending);
     free(c->c_danchors);
+    free(c->c_live);
     free(c->c_regex_src);
     free(c);
 }
