@@ -660,7 +660,9 @@ static bool jf_email(const char *s, size_t len)
     const char *d = s + at + 1;
     size_t n = len - at - 1;
     if (n >= 2 && d[0] == '[' && d[n - 1] == ']') {
-        if (n > 7 && memcmp(d + 1, "IPv6:", 5) == 0)
+        /* ABNF strings are case-insensitive: "IPv6:" in any case */
+        if (n > 7 && jf_lower((unsigned char)d[1]) == 'i' && jf_lower((unsigned char)d[2]) == 'p' &&
+            jf_lower((unsigned char)d[3]) == 'v' && d[4] == '6' && d[5] == ':')
             return jf_ipv6(d + 6, n - 7);
         return jf_ipv4(d + 1, n - 2);
     }

@@ -278,6 +278,14 @@ static void test_hostname(void **state)
     INVALID(f, "xn--lx-0ea");       /* l MIDDLE DOT x */
     VALID(f, "xn--4dbc5h");         /* Hebrew GERESH after Hebrew */
     INVALID(f, "xn--5db1e");        /* GERESH first */
+    INVALID(f, "xn--a-2hc5h");      /* GERESH after Latin */
+    VALID(f, "xn--wva3je");         /* KERAIA before Greek */
+    INVALID(f, "xn--a-jib3p");      /* KERAIA before Latin */
+    INVALID(f, "xn--x-hju");        /* KATAKANA MIDDLE DOT with Latin only */
+    VALID(f, "xn--vek868f");        /* with Han */
+    INVALID(f, "xn--ngb963k");      /* ZWNJ first */
+    VALID(f, "xn--ngba4o");         /* Arabic-Indic digit alone */
+    INVALID(f, "xn--9hb10a");       /* extended and Arabic-Indic mixed */
     INVALID(f, "xn--vek");          /* KATAKANA MIDDLE DOT alone */
     VALID(f, "xn--bck0j");          /* with Katakana */
     INVALID(f, "xn--ngb6iyr");      /* Arabic-Indic and extended digits */
@@ -298,6 +306,7 @@ static void test_email(void **state)
     VALID(f, "\"\"@example.com");
     VALID(f, "x@[192.0.2.1]");
     VALID(f, "x@[IPv6:2001:db8::1]");
+    VALID(f, "x@[ipv6:::1]");
     VALID(f, "x@xn--bcher-kva.example");
     INVALID(f, "example.com");
     INVALID(f, "x@");
@@ -315,6 +324,8 @@ static void test_email(void **state)
     INVALID(f, "x@[192.0.2.256]");
     INVALID(f, "x@[IPv6:1.2.3.4]");
     INVALID(f, "x@[2001:db8::1]");
+    INVALID(f, "x@[IPv4:1.2.3.4]");
+    INVALID(f, "x@[]");
     INVALID(f, "x@-a.b");
     INVALID(f, "x@a.b.");
     INVALID(f, "x@a_b");

@@ -24,7 +24,8 @@
  *                  part (RFC 5322 atext, no leading, trailing or doubled
  *                  dot) or a quoted string (printable ASCII and space,
  *                  backslash pairs), at most 64 bytes; "@"; then a hostname
- *                  as below, or an address literal [a.b.c.d] or [IPv6:...].
+ *                  as below, or an address literal [a.b.c.d] or [IPv6:...]
+ *                  ("IPv6" in any case; no general address literal).
  *   hostname       RFC 1123: dot-separated labels of ASCII letters, digits
  *                  and hyphens, 1 to 63 bytes, no leading or trailing hyphen,
  *                  at most 253 bytes in all, no trailing dot. A label that
@@ -43,7 +44,8 @@
  *                  accepted), scripts are told by their Unicode blocks,
  *                  joining types are known for the Arabic block only
  *                  (combining marks count as transparent), and the Bidi rule
- *                  (RFC 5893) is not checked. Mark and virama tables are
+ *                  (RFC 5893) and normalization (NFC) are not checked. Mark
+ *                  and virama tables are
  *                  Unicode 14.
  *   ipv4           dotted quad, four decimal parts 0..255 without leading
  *                  zeros.
