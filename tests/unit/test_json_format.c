@@ -424,6 +424,46 @@ static void test_json_pointer(void **state)
     INVALID(f, "/~~0");
 }
 
+/* Long inputs built to hit each checker's loops: every format answers (the
+ * checks are linear; ctest's timeout bounds a regression), and right. */
+static void test_long_inputs(void **state)
+{
+    (void)state;
+    enum { LONG = 1 << 20 };
+    static const struct {
+        const char *unit;
+        unsigned valid; /* bit f: valid as format f */
+    } cases[] = {
+        {"xn--a.", 1u << JSON_FORMAT_URI_REFERENCE},
+        {"::", 0},
+        {"1:", 0},
+        {"%4", 0},
+        {"a@", 1u << JSON_FORMAT_URI_REFERENCE},
+        {"/~0", (1u << JSON_FORMAT_URI_REFERENCE) | (1u << JSON_FORMAT_JSON_POINTER)},
+        {"P1D", 1u << JSON_FORMAT_URI_REFERENCE},
+        {"[", 0},
+        {"//a:1", (1u << JSON_FORMAT_URI_REFERENCE) | (1u << JSON_FORMAT_JSON_POINTER)},
+        {"\"\\", 0},
+        {"0.", 1u << JSON_FORMAT_URI_REFERENCE},
+        {"-", 1u << JSON_FORMAT_URI_REFERENCE},
+    };
+    char *buf = malloc(LONG);
+    assert_non_null(buf);
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        size_t n = strlen(cases[c].unit);
+        for (size_t k = 0; k < LONG; k++)
+            buf[k] = cases[c].unit[k % n];
+        for (int f = JSON_FORMAT_DATE_TIME; f < JSON_FORMAT_REGEX; f++) {
+            bool want = (cases[c].valid >> f) & 1u;
+            if (json_format_check((enum json_format)f, buf, LONG) != want)
+                fail_msg("%s on 1 MiB of \"%s\": expected %s",
+                         json_format_name((enum json_format)f), cases[c].unit,
+                         want ? "valid" : "invalid");
+        }
+    }
+    free(buf);
+}
+
 /* The official suite's draft 2020-12 optional format tests, when a checkout
  * is named by SSEMON_JSON_SCHEMA_SUITE (e.g. /tmp/jsts). */
 static void test_official_suite(void **state)
@@ -483,13 +523,21 @@ static void test_official_suite(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_names),        cmocka_unit_test(test_date),
-        cmocka_unit_test(test_time),         cmocka_unit_test(test_date_time),
-        cmocka_unit_test(test_duration),     cmocka_unit_test(test_uuid),
-        cmocka_unit_test(test_ipv4),         cmocka_unit_test(test_ipv6),
-        cmocka_unit_test(test_hostname),     cmocka_unit_test(test_email),
-        cmocka_unit_test(test_uri),          cmocka_unit_test(test_uri_reference),
-        cmocka_unit_test(test_json_pointer), cmocka_unit_test(test_official_suite),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_date),
+        cmocka_unit_test(test_time),
+        cmocka_unit_test(test_date_time),
+        cmocka_unit_test(test_duration),
+        cmocka_unit_test(test_uuid),
+        cmocka_unit_test(test_ipv4),
+        cmocka_unit_test(test_ipv6),
+        cmocka_unit_test(test_hostname),
+        cmocka_unit_test(test_email),
+        cmocka_unit_test(test_uri),
+        cmocka_unit_test(test_uri_reference),
+        cmocka_unit_test(test_json_pointer),
+        cmocka_unit_test(test_long_inputs),
+        cmocka_unit_test(test_official_suite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
