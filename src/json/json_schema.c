@@ -9,7 +9,9 @@
  * and each level prepends its own segment to the path while unwinding.
  */
 #include "ssemon/json/json_schema.h"
+#include "ssemon/json/json_format.h"
 #include "ssemon/json/json_schema_model.h"
+#include "ssemon/json/pattern.h"
 
 #include <regex.h>
 #include <stdarg.h>
@@ -132,93 +134,6 @@ static bool js_equal(const struct json_tape *a, size_t na, const struct json_tap
     default:
         return true; /* null, true, false */
     }
-}
-
-/* ---- formats ---- */
-
-static bool js_digits(const char *s, size_t n, unsigned *out)
-{
-    unsigned v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (unsigned)(s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-static unsigned js_days_in_month(unsigned year, unsigned month)
-{
-    static const unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (month == 2 && year % 4 == 0 && (year % 100 != 0 || year % 400 == 0))
-        return 29;
-    return days[month - 1];
-}
-
-/* RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM), T and Z
- * in either case; a leap second only where UTC reads 23:59:60. */
-static bool js_is_datetime(const char *s, size_t len)
-{
-    unsigned y, mo, d, h, mi, sec, oh = 0, om = 0;
-    if (len < 20 || !js_digits(s, 4, &y) || s[4] != '-' || !js_digits(s + 5, 2, &mo) ||
-        s[7] != '-' || !js_digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
-        !js_digits(s + 11, 2, &h) || s[13] != ':' || !js_digits(s + 14, 2, &mi) || s[16] != ':' ||
-        !js_digits(s + 17, 2, &sec))
-        return false;
-    if (mo < 1 || mo > 12 || d < 1 || d > js_days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
-        return false;
-    size_t i = 19;
-    if (s[i] == '.') {
-        size_t start = ++i;
-        while (i < len && s[i] >= '0' && s[i] <= '9')
-            i++;
-        if (i == start)
-            return false;
-    }
-    if (i >= len)
-        return false;
-    int sign = 0;
-    if (s[i] == 'Z' || s[i] == 'z') {
-        i++;
-    } else if (s[i] == '+' || s[i] == '-') {
-        sign = s[i] == '+' ? 1 : -1;
-        if (len - i != 6 || !js_digits(s + i + 1, 2, &oh) || s[i + 3] != ':' ||
-            !js_digits(s + i + 4, 2, &om) || oh > 23 || om > 59)
-            return false;
-        i += 6;
-    } else {
-        return false;
-    }
-    if (i != len)
-        return false;
-    if (sec == 60) {
-        int utc = (int)(h * 60 + mi) - sign * (int)(oh * 60 + om);
-        utc = ((utc % 1440) + 1440) % 1440;
-        if (utc != 23 * 60 + 59)
-            return false;
-    }
-    return true;
-}
-
-static const char js_uuid_shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-
-static bool js_is_uuid(const char *s, size_t len)
-{
-    if (len != 36)
-        return false;
-    for (size_t i = 0; i < 36; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        /* '-' where the shape has one; elsewhere a hex digit (OR 0x20
-         * folds 'A'-'F' onto 'a'-'f' and leaves digits alone) */
-        if (js_uuid_shape[i] == '-') {
-            if (ch != '-')
-                return false;
-        } else if ((unsigned)(ch - '0') > 9 && (unsigned)((ch | 0x20) - 'a') > 5) {
-            return false;
-        }
-    }
-    return true;
 }
 
 /* ---- validation ---- */
@@ -560,6 +475,30 @@ __attribute__((noinline)) static int js_regexec(const regex_t *re, const char *s
     return rc == 0 ? 1 : 0;
 }
 
+/* The one place a format is checked: json_format, and "regex" by
+ * compiling the pattern as "pattern" would. */
+static bool js_format_ok(uint8_t f, const char *str, size_t len)
+{
+    if (f != JSON_FORMAT_REGEX)
+        return json_format_check((enum json_format)f, str, len);
+    if (memchr(str, '\0', len) != NULL)
+        return false;
+    char small[JS_REGEX_STACK];
+    char *buf = len < sizeof(small) ? small : malloc(len + 1);
+    if (buf == NULL)
+        return false;
+    memcpy(buf, str, len);
+    buf[len] = '\0';
+    regex_t re;
+    char why[PATTERN_WHY_MAX];
+    bool ok = pattern_compile(&re, buf, why, sizeof(why)) == PATTERN_OK;
+    if (ok)
+        regfree(&re);
+    if (buf != small)
+        free(buf);
+    return ok;
+}
+
 static bool js_check_string(struct js_vctx *v, const struct jsm_node *n, size_t inst)
 {
     const struct json_schema_set *s = v->v_s;
@@ -596,15 +535,12 @@ static bool js_check_string(struct js_vctx *v, const struct jsm_node *n, size_t 
             return js_vfail(v, "%s does not match pattern \"%s\"", ex, pat);
         }
     }
-    if (n->sn_kw & JSM_KW_FORMAT) {
-        bool ok =
-            n->sn_format == JSM_FMT_DATETIME ? js_is_datetime(str, len) : js_is_uuid(str, len);
-        if (!ok) {
-            if (v->v_err != NULL)
-                js_excerpt_node(v->v_t, inst, ex, sizeof(ex));
-            return js_vfail(v, "%s is not a valid %s", ex,
-                            n->sn_format == JSM_FMT_DATETIME ? "date-time (RFC 3339)" : "uuid");
-        }
+    if ((n->sn_kw & JSM_KW_FORMAT) && !js_format_ok(n->sn_format, str, len)) {
+        if (v->v_err != NULL)
+            js_excerpt_node(v->v_t, inst, ex, sizeof(ex));
+        enum json_format f = (enum json_format)n->sn_format;
+        return js_vfail(v, "%s is not a valid %s%s", ex, json_format_name(f),
+                        f == JSON_FORMAT_DATE_TIME ? " (RFC 3339)" : "");
     }
     return true;
 }

@@ -15,6 +15,7 @@
  */
 #include "ssemon/json/json_schema_compile.h"
 #include "ssemon/base/numfmt.h"
+#include "ssemon/json/json_format.h"
 #include "ssemon/json/json_schema_model.h"
 #include "ssemon/json/json_uri.h"
 #include "ssemon/json/pattern.h"
@@ -1099,7 +1100,7 @@ static bool jsc_kw_pattern_properties(struct jsc_compiler *c, uint32_t node, con
     return true;
 }
 
-/* The one place a format name is looked up. */
+/* The one place a format name is looked up (json_format). */
 static bool jsc_kw_format(struct jsc_compiler *c, struct jsm_node *n, const json_t *v)
 {
     const char *f = json_string_value(v);
@@ -1107,16 +1108,23 @@ static bool jsc_kw_format(struct jsc_compiler *c, struct jsm_node *n, const json
         jsc_cerr(c, "format", "\"format\" must be a string");
         return false;
     }
-    if (strcmp(f, "date-time") == 0) {
-        n->sn_format = JSM_FMT_DATETIME;
-    } else if (strcmp(f, "uuid") == 0) {
-        n->sn_format = JSM_FMT_UUID;
-    } else {
+    enum json_format id = strlen(f) == json_string_length(v) ? json_format_lookup(f) : 0;
+    if (id == 0) {
         char ex[JSM_EXCERPT + 8];
+        char known[256] = "";
+        size_t at = 0;
+        for (int k = JSON_FORMAT_DATE_TIME; json_format_name((enum json_format)k) != NULL; k++) {
+            int w = snprintf(known + at, sizeof(known) - at, "%s%s", at ? ", " : "",
+                             json_format_name((enum json_format)k));
+            if (w < 0 || (size_t)w >= sizeof(known) - at)
+                break;
+            at += (size_t)w;
+        }
         jsm_excerpt(ex, sizeof(ex), f, strlen(f), JSM_EXCERPT);
-        jsc_cerr(c, "format", "unsupported format \"%s\" (supported: date-time, uuid)", ex);
+        jsc_cerr(c, "format", "unsupported format \"%s\" (supported: %s)", ex, known);
         return false;
     }
+    n->sn_format = (uint8_t)id;
     n->sn_kw |= JSM_KW_FORMAT;
     return true;
 }

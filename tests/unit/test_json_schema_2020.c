@@ -227,6 +227,22 @@ static void test_numbers_and_arrays(void **state)
     sc_free(&sc);
 }
 
+static void test_formats(void **state)
+{
+    (void)state;
+    struct sc sc;
+    sc_ok(&sc,
+          "{\"properties\": {\"e\": {\"format\": \"email\"}, \"r\": {\"format\": \"regex\"}, "
+          "\"d\": {\"format\": \"date\"}, \"n\": {\"format\": \"ipv4\"}}}",
+          NULL);
+    sc_valid(&sc, "{\"e\": \"a@example.com\", \"r\": \"^a+$\", \"d\": \"2024-02-29\", \"n\": 5}");
+    sc_invalid(&sc, "{\"e\": \"no-at-sign\"}", "/e: \"no-at-sign\" is not a valid email");
+    sc_invalid(&sc, "{\"r\": \"(\"}", "/r: \"(\" is not a valid regex");
+    sc_invalid(&sc, "{\"d\": \"2023-02-29\"}", "/d: \"2023-02-29\" is not a valid date");
+    sc_invalid(&sc, "{\"n\": \"1.2.3\"}", "/n: \"1.2.3\" is not a valid ipv4");
+    sc_free(&sc);
+}
+
 /* A loader over a fixed table, counting its calls. */
 struct fake_loader {
     const char *fl_uri[4];
@@ -420,6 +436,7 @@ int main(void)
         cmocka_unit_test(test_any_one_not_messages),
         cmocka_unit_test(test_branch_messages_bounded),
         cmocka_unit_test(test_numbers_and_arrays),
+        cmocka_unit_test(test_formats),
         cmocka_unit_test(test_documents),
         cmocka_unit_test(test_dynamic_ref),
         cmocka_unit_test(test_recursion_ends),

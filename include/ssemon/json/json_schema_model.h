@@ -106,12 +106,6 @@ static inline const char *jsm_type_name(int k)
     return names[k];
 }
 
-enum jsm_format {
-    JSM_FMT_NONE = 0,
-    JSM_FMT_DATETIME,
-    JSM_FMT_UUID,
-};
-
 struct jsm_num {
     bool jn_int; /* jn_i holds it; else jn_d */
     int64_t jn_i;
@@ -166,7 +160,7 @@ struct jsm_node {
     /* what the simple keywords read first: one cache line */
     uint32_t sn_kw;
     uint8_t sn_types;
-    uint8_t sn_format;
+    uint8_t sn_format;    /* enum json_format */
     uint8_t sn_uprops_on; /* unevaluatedProperties present */
     uint8_t sn_uitems_on; /* unevaluatedItems present */
     uint32_t sn_props;    /* first entry in s_props */
