@@ -1907,7 +1907,8 @@ static uint32_t jsc_resolve(struct jsc_compiler *c, const char *uri, const json_
     const char *f = jsc_buf_str(&dec);
     size_t flen = dec.b_len;
     const struct jsc_target *t;
-    if (flen == 0 || f[0] == '/') {
+    bool by_pointer = flen == 0 || f[0] == '/';
+    if (by_pointer) {
         t = jsc_target_get(c, uri, ulen);
         if (t == NULL && jsc_load(c, uri, ulen) != JSM_NONE)
             t = jsc_target_get(c, uri, ulen);
@@ -1921,7 +1922,7 @@ static uint32_t jsc_resolve(struct jsc_compiler *c, const char *uri, const json_
         free(dec.b_ptr);
         if (!c->c_failed)
             jsc_cerr(c, NULL, "unresolved $ref \"%s\": %s", ex,
-                     flen == 0 || f[0] == '/' ? "no such document or $id" : "no such $anchor");
+                     by_pointer ? "no such document or $id" : "no such $anchor");
         return JSM_NONE;
     }
     const json_t *target = t->t_j;
@@ -1934,10 +1935,11 @@ static uint32_t jsc_resolve(struct jsc_compiler *c, const char *uri, const json_
                         bad ? "not a JSON pointer" : "no value at that JSON pointer");
     }
     /* compiled where the target is */
-    size_t plen = strlen(t->t_ptr);
-    bool ok = jsc_set_path(c, t->t_ptr) &&
-              (f[0] != '/' || jsc_buf_add(&c->c_path, f, flen) || jsc_nomem(c) != JSM_NONE);
-    (void)plen;
+    bool ok = jsc_set_path(c, t->t_ptr);
+    if (ok && flen > 0 && f[0] == '/' && !jsc_buf_add(&c->c_path, f, flen)) {
+        jsc_nomem(c);
+        ok = false;
+    }
     free(dec.b_ptr);
     if (!ok || c->c_failed)
         return JSM_NONE;
