@@ -1212,6 +1212,10 @@ static bool jsc_kw_dependent(struct jsc_compiler *c, uint32_t node, const char *
         jsc_cerr(c, kw, "\"%s\" must be an object", kw);
         return false;
     }
+    if (schemas ? s->s_nodes[node].sn_ndsch > 0 : s->s_nodes[node].sn_ndeps > 0) {
+        jsc_cerr(c, kw, "\"%s\" together with \"dependencies\": use only \"%s\"", kw, kw);
+        return false;
+    }
     size_t count = json_object_size(v);
     uint32_t first;
     if (!jsc_side_reserve(c, (void **)&s->s_deps, &s->s_ndeps, &s->s_capdeps, count,
@@ -1258,6 +1262,80 @@ static bool jsc_kw_dependent(struct jsc_compiler *c, uint32_t node, const char *
         n->sn_ndeps = (uint32_t)count;
         if (count > 0)
             n->sn_kw |= JSM_KW_DEPREQ;
+    }
+    return true;
+}
+
+/* The legacy "dependencies" (draft 7): an array is dependentRequired's,
+ * a schema dependentSchemas'. */
+static bool jsc_kw_dependencies(struct jsc_compiler *c, uint32_t node, const json_t *v)
+{
+    struct json_schema_set *s = c->c_s;
+    if (!json_is_object(v)) {
+        jsc_cerr(c, "dependencies", "\"dependencies\" must be an object");
+        return false;
+    }
+    size_t na = 0;
+    size_t ns = 0;
+    const char *key;
+    const json_t *sub;
+    json_object_foreach((json_t *)v, key, sub)
+    {
+        if (json_is_array(sub))
+            na++;
+        else
+            ns++;
+    }
+    if ((na > 0 && s->s_nodes[node].sn_ndeps > 0) || (ns > 0 && s->s_nodes[node].sn_ndsch > 0)) {
+        jsc_cerr(c, "dependencies",
+                 "\"dependencies\" together with \"dependentRequired\" or \"dependentSchemas\": "
+                 "use only these");
+        return false;
+    }
+    uint32_t fa;
+    uint32_t fs;
+    if (!jsc_side_reserve(c, (void **)&s->s_deps, &s->s_ndeps, &s->s_capdeps, na,
+                          sizeof(*s->s_deps), &fa) ||
+        !jsc_side_reserve(c, (void **)&s->s_deps, &s->s_ndeps, &s->s_capdeps, ns,
+                          sizeof(*s->s_deps), &fs))
+        return false;
+    uint32_t ia = 0;
+    uint32_t is = 0;
+    json_object_foreach((json_t *)v, key, sub)
+    {
+        uint32_t name = jsc_pool_add(c, key, strlen(key));
+        if (name == JSM_NONE)
+            return false;
+        struct jsm_dep dep = {
+            .dp_name = name, .dp_len = (uint32_t)strlen(key), .dp_schema = JSM_NONE};
+        if (json_is_array(sub)) {
+            size_t keep = c->c_path.b_len;
+            if (!jsc_buf_seg(&c->c_path, "dependencies", 12)) {
+                jsc_nomem(c);
+                return false;
+            }
+            bool ok = jsc_required_list(c, key, sub, &dep.dp_reqs, &dep.dp_nreqs);
+            jsc_buf_cut(&c->c_path, keep);
+            if (!ok)
+                return false;
+            s->s_deps[fa + ia++] = dep;
+        } else {
+            dep.dp_schema = jsc_compile_sub(c, sub, "dependencies", key);
+            if (dep.dp_schema == JSM_NONE)
+                return false;
+            s->s_deps[fs + is++] = dep;
+        }
+    }
+    struct jsm_node *n = &s->s_nodes[node];
+    if (na > 0) {
+        n->sn_deps = fa;
+        n->sn_ndeps = (uint32_t)na;
+        n->sn_kw |= JSM_KW_DEPREQ;
+    }
+    if (ns > 0) {
+        n->sn_dsch = fs;
+        n->sn_ndsch = (uint32_t)ns;
+        n->sn_kw |= JSM_KW_INPLACE;
     }
     return true;
 }
@@ -1441,6 +1519,7 @@ enum jsc_keyword {
     JSC_K_ELSE,
     JSC_K_DEPREQ,
     JSC_K_DEPSCH,
+    JSC_K_DEPENDENCIES,
     JSC_K_PREFIX,
     JSC_K_CONTAINS,
     JSC_K_MINCONT,
@@ -1489,6 +1568,7 @@ static const struct {
     {"else", JSC_K_ELSE},
     {"dependentRequired", JSC_K_DEPREQ},
     {"dependentSchemas", JSC_K_DEPSCH},
+    {"dependencies", JSC_K_DEPENDENCIES},
     {"prefixItems", JSC_K_PREFIX},
     {"contains", JSC_K_CONTAINS},
     {"minContains", JSC_K_MINCONT},
@@ -1640,6 +1720,8 @@ static bool jsc_keyword(struct jsc_compiler *c, uint32_t node, const char *key, 
         return jsc_kw_dependent(c, node, key, v, false);
     case JSC_K_DEPSCH:
         return jsc_kw_dependent(c, node, key, v, true);
+    case JSC_K_DEPENDENCIES:
+        return jsc_kw_dependencies(c, node, v);
     case JSC_K_PPROPS:
         return jsc_kw_pattern_properties(c, node, v);
     case JSC_K_MINCONT:

@@ -21,7 +21,8 @@
  *   changes, embedded resources), $anchor, $ref (anywhere, with siblings:
  *   "#", JSON pointers with ~0 ~1 and %-escapes, anchors, other documents),
  *   $dynamicRef/$dynamicAnchor (dynamic scope), $defs and "definitions",
- *   $vocabulary, $comment, $schema.
+ *   $vocabulary, $comment, $schema; and the legacy "dependencies" (draft 7:
+ *   an array is dependentRequired's, a schema dependentSchemas').
  * Annotations are checked for form and otherwise ignored: title,
  * description, default, examples, deprecated, readOnly, writeOnly,
  * contentEncoding, contentMediaType, contentSchema, and the OpenAPI 3.1 /
