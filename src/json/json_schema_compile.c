@@ -28,6 +28,8 @@
 
 /* The root document's base URI when the caller gives none. */
 #define JSC_PLACEHOLDER_URI "ssemon:root"
+/* Bytes of a URI quoted in an error. */
+#define JSC_URI_EXCERPT 120
 
 /* ---- small growable buffers ---- */
 
@@ -1956,8 +1958,8 @@ static uint32_t jsc_load(struct jsc_compiler *c, const char *uri, size_t len)
     uint32_t doc = jsc_doc_find(c, uri, len);
     if (doc != JSM_NONE)
         return doc;
-    char ex[JSM_EXCERPT + 8];
-    jsm_excerpt(ex, sizeof(ex), uri, len, 120);
+    char ex[JSC_URI_EXCERPT + 8];
+    jsm_excerpt(ex, sizeof(ex), uri, len, JSC_URI_EXCERPT);
     if (c->c_load == NULL)
         return jsc_cerr(c, NULL, "unresolved $ref: no document \"%s\" is known", ex);
     const char *owned = jsc_strdup(c, uri, len);
@@ -1979,8 +1981,12 @@ static uint32_t jsc_resolve(struct jsc_compiler *c, const char *uri, const json_
 {
     size_t ulen = json_uri_strip_fragment(uri);
     const char *frag = uri[ulen] == '#' ? uri + ulen + 1 : "";
-    char ex[JSM_EXCERPT + 8];
-    jsm_excerpt(ex, sizeof(ex), uri, strlen(uri), 120);
+    char ex[JSC_URI_EXCERPT + 8];
+    /* the placeholder base says nothing to a reader: "#..." alone */
+    const char *shown = uri;
+    if (strncmp(uri, JSC_PLACEHOLDER_URI "#", sizeof(JSC_PLACEHOLDER_URI)) == 0)
+        shown = uri + sizeof(JSC_PLACEHOLDER_URI) - 1;
+    jsm_excerpt(ex, sizeof(ex), shown, strlen(shown), JSC_URI_EXCERPT);
     struct jsc_buf dec = {0};
     if (!jsc_percent_decode(frag, strlen(frag), &dec)) {
         free(dec.b_ptr);
