@@ -2452,6 +2452,41 @@ static bool jsc_start_path(struct jsc_compiler *c, const json_t *schema, const c
     return !nomem;
 }
 
+/* A schema value not met by any scan that is inside a registered (or
+ * loaded) document other than the root is compiled as part of it: that
+ * document's base URI, its pointer there, and its URI in errors. (A
+ * contract that inherits a schema from a parent file registers the parent:
+ * the schema's references resolve against the parent's file.) */
+static bool jsc_in_registered(struct jsc_compiler *c, const json_t *schema)
+{
+    if (!json_is_object(schema) || jsc_pmap_get(&c->c_pmap, schema) != JSM_NONE)
+        return true;
+    struct jsc_buf at = {0};
+    for (size_t d = 1; d < c->c_ndocs; d++) {
+        bool nomem = false;
+        jsc_buf_cut(&at, 0);
+        if (!jsc_locate(c->c_docs[d].d_root, schema, &at, &nomem)) {
+            if (!nomem)
+                continue;
+            free(at.b_ptr);
+            jsc_nomem(c);
+            return false;
+        }
+        c->c_doc = (uint32_t)d;
+        c->c_base = c->c_docs[d].d_uri;
+        uint32_t root = jsc_pmap_get(&c->c_pmap, c->c_docs[d].d_root);
+        if (root != JSM_NONE) {
+            c->c_base = c->c_infos[root].in_base;
+            c->c_res = c->c_infos[root].in_res;
+        }
+        bool ok = jsc_set_path(c, jsc_buf_str(&at));
+        free(at.b_ptr);
+        return ok;
+    }
+    free(at.b_ptr);
+    return true;
+}
+
 const struct json_schema *json_schema_compile_add(struct json_schema_set *set, const json_t *schema,
                                                   const char *path, struct json_schema_error *err)
 {
@@ -2474,7 +2509,7 @@ const struct json_schema *json_schema_compile_add(struct json_schema_set *set, c
     entry->sh_set = set;
     entry->sh_node = JSM_NONE;
     jsc_at_root(c);
-    if (!jsc_start_path(c, schema, path)) {
+    if (!jsc_start_path(c, schema, path) || !jsc_in_registered(c, schema)) {
         jsc_abandon(set);
         return NULL;
     }

@@ -320,6 +320,53 @@ static void test_documents(void **state)
     json_decref(openapi);
 }
 
+/* A schema shared with a registered document (a contract's parent file)
+ * resolves against that document and names it in errors. */
+static void test_schema_of_registered_document(void **state)
+{
+    (void)state;
+    json_t *parent = load("{\"events\": {\"a\": {\"schema\": {\"$ref\": \"defs.json#/x\"}}, "
+                          "\"b\": {\"schema\": {\"minimum\": \"0\"}}}}");
+    json_t *defs = load("{\"x\": {\"type\": \"integer\"}}");
+    json_t *child = load("{\"events\": {}}");
+    json_t *events = json_object_get(child, "events");
+    json_object_set(events, "a", json_object_get(json_object_get(parent, "events"), "a"));
+    json_object_set(events, "b", json_object_get(json_object_get(parent, "events"), "b"));
+    struct fake_loader fl = {.fl_uri = {"file:///p/defs.json"}, .fl_doc = {defs}};
+    struct json_schema_document docs[] = {{"file:///p/parent.json", parent}};
+    struct json_schema_options opts = {.so_base_uri = "file:///c/child.json",
+                                       .so_docs = docs,
+                                       .so_ndocs = 1,
+                                       .so_load = fake_load,
+                                       .so_load_ctx = &fl};
+    struct json_schema_error err;
+    struct json_schema_set *set = json_schema_compile_new_opts(child, &opts, &err);
+    assert_non_null(set);
+    const json_t *sa = json_object_get(json_object_get(events, "a"), "schema");
+    const struct json_schema *s = json_schema_compile_add(set, sa, "/events/a/schema", &err);
+    assert_non_null(s);
+    assert_true(json_schema_compile_finish(set, &err));
+    assert_int_equal(fl.fl_calls[0], 1); /* file:///p/defs.json, not file:///c/defs.json */
+    struct json_tape t;
+    json_tape_init(&t);
+    assert_int_equal(json_tape_parse(&t, "1.5", 3, NULL), JSON_TAPE_OK);
+    assert_false(json_schema_validate(s, &t, 0, &err));
+    assert_string_equal(err.se_text, "(root): expected integer, got number");
+    json_tape_free(&t);
+    json_schema_compile_free(set);
+    /* an error in the inherited schema: the parent's URI and path */
+    set = json_schema_compile_new_opts(child, &opts, &err);
+    assert_non_null(set);
+    const json_t *sb = json_object_get(json_object_get(events, "b"), "schema");
+    assert_null(json_schema_compile_add(set, sb, "/events/b/schema", &err));
+    assert_string_equal(err.se_uri, "file:///p/parent.json");
+    assert_string_equal(err.se_text, "/events/b/schema/minimum: \"minimum\" must be a number");
+    json_schema_compile_free(set);
+    json_decref(child);
+    json_decref(defs);
+    json_decref(parent);
+}
+
 static void test_dynamic_ref(void **state)
 {
     (void)state;
@@ -438,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_numbers_and_arrays),
         cmocka_unit_test(test_formats),
         cmocka_unit_test(test_documents),
+        cmocka_unit_test(test_schema_of_registered_document),
         cmocka_unit_test(test_dynamic_ref),
         cmocka_unit_test(test_recursion_ends),
         cmocka_unit_test(test_limits_positioned),

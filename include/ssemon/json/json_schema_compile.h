@@ -104,8 +104,12 @@ struct json_schema_set *json_schema_compile_new(const json_t *root,
 
 /* Compiles `schema`, a value inside the root document at JSON pointer
  * `path` (NULL: found by searching the document; the root itself is ""),
- * into the set. Returns it (owned by the set; it validates once the set is
- * finished), or NULL with *err filled. */
+ * into the set. A schema value that is also inside a registered document
+ * other than the root (e.g. one a contract inherits from its parent file,
+ * registered by the parent's URI) is compiled as part of that document:
+ * its references resolve against that document's URI and its errors name
+ * it (se_uri, se_path inside it). Returns it (owned by the set; it
+ * validates once the set is finished), or NULL with *err filled. */
 const struct json_schema *json_schema_compile_add(struct json_schema_set *set, const json_t *schema,
                                                   const char *path, struct json_schema_error *err);
 
