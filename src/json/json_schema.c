@@ -138,6 +138,8 @@ static bool js_equal(const struct json_tape *a, size_t na, const struct json_tap
 
 /* ---- validation ---- */
 
+/* Arrays up to this long are checked for uniqueItems pairwise. */
+#define JS_UNIQUE_SMALL 16
 /* Resources of the dynamic scope tracked at most (deeper: a failure). */
 #define JS_MAX_SCOPE 256
 
@@ -837,6 +839,22 @@ static bool js_check_unique(struct js_vctx *v, size_t inst, size_t count)
     if (count > JSON_SCHEMA_UNIQUE_MAX)
         return js_vfail(v, "array of %zu items is too long to check uniqueItems (the limit is %d)",
                         count, JSON_SCHEMA_UNIQUE_MAX);
+    if (count <= JS_UNIQUE_SMALL) {
+        /* a few items: compared pairwise, nothing allocated */
+        size_t nodes[JS_UNIQUE_SMALL];
+        struct json_tape_iter it;
+        size_t n = 0;
+        json_tape_iter_init(t, inst, &it);
+        while (n < count && json_tape_array_next(t, &it, &nodes[n]))
+            n++;
+        for (size_t j = 1; j < n; j++) {
+            for (size_t i = 0; i < j; i++) {
+                if (js_equal(t, nodes[i], t, nodes[j], 0))
+                    return js_vfail(v, "items %zu and %zu are equal (uniqueItems)", i, j);
+            }
+        }
+        return true;
+    }
     struct js_hitem *h = malloc(count * sizeof(*h));
     if (h == NULL)
         return js_vfail(v, "out of memory");

@@ -200,6 +200,13 @@ static void test_numbers_and_arrays(void **state)
     sc_invalid(&sc, "[1, 2, {\"a\": [1]}, 3, {\"a\": [1.0]}]",
                "(root): items 2 and 4 are equal (uniqueItems)");
     sc_valid(&sc, "[1, \"1\", [1], {\"a\": 1}, {\"a\": 2}]");
+    /* longer arrays are hashed and sorted: the same answers */
+    sc_invalid(&sc,
+               "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, {\"b\": [3], \"a\": "
+               "null}, 19, 20, 2.0, 22, {\"a\": null, \"b\": [3.0]}]",
+               "(root): items 2 and 21 are equal (uniqueItems)");
+    sc_valid(&sc, "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, \"0\", [0], "
+                  "{\"0\": 0}, -0.5, 0.5]");
     sc_free(&sc);
     /* the cap: a longer array fails with a message saying so */
     size_t n = JSON_SCHEMA_UNIQUE_MAX + 1;
