@@ -426,6 +426,31 @@ static void test_recursion_ends(void **state)
     sc_free(&sc);
 }
 
+/* Branches that both recurse double the work at every level: the budget
+ * of schema applications ends it, with a message. */
+static void test_validation_budget(void **state)
+{
+    (void)state;
+    struct sc sc;
+    sc_ok(&sc,
+          "{\"$defs\": {\"n\": {\"anyOf\": [{\"type\": \"array\", \"items\": {\"$ref\": "
+          "\"#/$defs/n\"}}, {\"type\": \"array\", \"items\": {\"$ref\": \"#/$defs/n\"}}]}}, "
+          "\"$ref\": \"#/$defs/n\"}",
+          NULL);
+    char deep[256];
+    size_t at = 0;
+    for (int i = 0; i < 60; i++)
+        deep[at++] = '[';
+    deep[at++] = '1';
+    for (int i = 0; i < 60; i++)
+        deep[at++] = ']';
+    deep[at] = '\0';
+    assert_false(sc_check(&sc, deep));
+    assert_non_null(strstr(sc.err.se_msg, "too costly to validate: more than"));
+    sc_valid(&sc, "[[[]]]");
+    sc_free(&sc);
+}
+
 static void test_limits_positioned(void **state)
 {
     (void)state;
@@ -495,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_schema_of_registered_document),
         cmocka_unit_test(test_dynamic_ref),
         cmocka_unit_test(test_recursion_ends),
+        cmocka_unit_test(test_validation_budget),
         cmocka_unit_test(test_limits_positioned),
         cmocka_unit_test(test_simple_path_allocates_nothing),
     };

@@ -38,6 +38,10 @@
  *     depth fails: validation always ends.
  * pattern and patternProperties: the pattern policy of the regex module
  * used (one place compiles, one place matches).
+ * Validation time is bounded: at most 256 schema applications per value of
+ * the instance (plus 100000); applicators that try several branches on one
+ * value (anyOf, oneOf, if, not) over recursive schemas could otherwise
+ * multiply the work; beyond the budget validation fails, saying so.
  * uniqueItems costs n log n in the array's length (items hashed, sorted,
  * equal hashes compared); an array of more than JSON_SCHEMA_UNIQUE_MAX items
  * fails it with a message saying so.
