@@ -138,12 +138,12 @@ static bool js_equal(const struct json_tape *a, size_t na, const struct json_tap
 
 /* ---- validation ---- */
 
-/* The budget of schema applications for one validation: this many per
- * value of the instance, plus a base. Applicators that try several
- * branches on the same value (anyOf, oneOf, if, not) can multiply the
- * work of recursive schemas; beyond the budget validation fails. */
-#define JS_STEPS_PER_VALUE 256u
-#define JS_STEPS_BASE 100000u
+/* The budget of branch tries (anyOf, oneOf, not, if, contains) for one
+ * validation: this many per value of the instance, plus a base. Tries
+ * nested in tries multiply the work of recursive schemas; beyond the
+ * budget validation fails. Everything else is linear in the instance. */
+#define JS_STEPS_PER_VALUE 64u
+#define JS_STEPS_BASE 10000u
 /* Arrays up to this long are checked for uniqueItems pairwise. */
 #define JS_UNIQUE_SMALL 16
 /* Resources of the dynamic scope tracked at most (deeper: a failure). */
@@ -1005,7 +1005,9 @@ static bool js_fail_branches(struct js_vctx *v, const uint32_t *subs, uint32_t c
         scratch->se_msg[0] = '\0';
         v->v_err = scratch;
         v->v_truncated = false;
-        if (js_validate(v, subs[i], inst, depth + 1, NULL))
+        if (++v->v_steps > v->v_max_steps)
+            js_vfail(v, "too costly to validate: more than %zu tries of a branch", v->v_max_steps);
+        else if (js_validate(v, subs[i], inst, depth + 1, NULL))
             continue;
         char head[48];
         int hn = snprintf(head, sizeof(head), "%s[%u] %c", i > 0 ? "; " : " ", i, JS_MARK_OPEN);
@@ -1038,6 +1040,9 @@ static bool js_fail_branches(struct js_vctx *v, const uint32_t *subs, uint32_t c
 static bool js_try(struct js_vctx *v, uint32_t sn, size_t inst, unsigned depth,
                    struct js_eval *into, bool *nomem)
 {
+    if (++v->v_steps > v->v_max_steps)
+        return js_vfail(v, "too costly to validate: more than %zu tries of a branch",
+                        v->v_max_steps);
     struct json_schema_error *err = v->v_err;
     v->v_err = NULL;
     bool ok;
@@ -1185,9 +1190,10 @@ static uint32_t js_dynamic_target(const struct js_vctx *v, const struct jsm_node
     return n->sn_dref;
 }
 
-/* Every keyword of node `n` but unevaluated*. */
-static bool js_body(struct js_vctx *v, const struct jsm_node *n, size_t inst, unsigned depth,
-                    struct js_eval *ev)
+/* Every keyword of node `n` but unevaluated*. Inlined: the hot path. */
+static inline __attribute__((always_inline)) bool js_body(struct js_vctx *v,
+                                                          const struct jsm_node *n, size_t inst,
+                                                          unsigned depth, struct js_eval *ev)
 {
     const struct json_schema_set *s = v->v_s;
     const struct json_tape *t = v->v_t;
@@ -1313,9 +1319,6 @@ static bool js_validate(struct js_vctx *v, uint32_t sn, size_t inst, unsigned de
     const struct json_schema_set *s = v->v_s;
     if (depth > JS_MAX_DEPTH)
         return js_vfail(v, "value nested too deeply to validate");
-    if (++v->v_steps > v->v_max_steps)
-        return js_vfail(v, "too costly to validate: more than %zu schema applications",
-                        v->v_max_steps);
     const struct jsm_node *n = &s->s_nodes[sn];
     /* the common case: no dynamic scope, no unevaluated* here */
     if (__builtin_expect(!s->s_dynamic && !(n->sn_kw & JSM_KW_UNEVAL), 1))

@@ -38,9 +38,10 @@
  *     depth fails: validation always ends.
  * pattern and patternProperties: the pattern policy of the regex module
  * used (one place compiles, one place matches).
- * Validation time is bounded: at most 256 schema applications per value of
- * the instance (plus 100000); applicators that try several branches on one
- * value (anyOf, oneOf, if, not) over recursive schemas could otherwise
+ * Validation time is bounded: every keyword but the branch tries is linear
+ * in the instance, and branch tries (anyOf, oneOf, not, if: a subschema
+ * run only to learn whether it passes) are at most 64 per value of the
+ * instance (plus 10000): nested in recursive schemas they could otherwise
  * multiply the work; beyond the budget validation fails, saying so.
  * uniqueItems costs n log n in the array's length (items hashed, sorted,
  * equal hashes compared); an array of more than JSON_SCHEMA_UNIQUE_MAX items
