@@ -1126,7 +1126,8 @@ static enum ecma_regex_status ecma_pcre2(struct ecma_regex *re, const struct ecm
         PCRE2_UCHAR msg[120];
         if (pcre2_get_error_message(err, msg, sizeof(msg)) < 0)
             snprintf((char *)msg, sizeof(msg), "error %d", err);
-        size_t src_off = off < x->x_n ? x->x_map[off] : x->x_len;
+        /* PCRE2 may point just past the construct at fault: at the end, that is the last one. */
+        size_t src_off = off < x->x_n ? x->x_map[off] : x->x_n > 0 ? x->x_map[x->x_n - 1] : 0;
         bool cost = err == PCRE2_ERROR_PATTERN_TOO_LARGE || err == PCRE2_ERROR_HEAP_FAILED;
         return ecma_fail(why, cap, cost ? ECMA_REGEX_TOO_COSTLY : ECMA_REGEX_INVALID,
                          "%s at offset %zu", (const char *)msg, src_off);
@@ -1195,7 +1196,8 @@ enum ecma_regex_status ecma_regex_compile(struct ecma_regex **out, const char *s
 enum ecma_regex_match ecma_regex_search(const struct ecma_regex *re, const char *s, size_t len)
 {
     uint64_t limit = ECMA_REGEX_MATCH_BASE + (uint64_t)ECMA_REGEX_MATCH_PER_BYTE * len;
-    pcre2_set_match_limit(re->er_mc, limit > UINT32_MAX ? UINT32_MAX : (uint32_t)limit);
+    pcre2_set_match_limit(re->er_mc,
+                          limit > ECMA_REGEX_MATCH_MAX ? ECMA_REGEX_MATCH_MAX : (uint32_t)limit);
     int rc = pcre2_match(re->er_code, (PCRE2_SPTR)(s ? s : ""), len, 0, 0, re->er_md, re->er_mc);
     if (rc >= 0)
         return ECMA_REGEX_MATCH;
