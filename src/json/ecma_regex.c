@@ -927,10 +927,12 @@ static int xl_group_open(struct ecma_xl *x, size_t at, enum ecma_group_kind *kin
             return -1;
         return xl_puts(x, "(");
     }
-    return xl_fail(x,
-                   "\"(?\" followed by this is not ECMA-262 (no inline options, atomic groups, "
-                   "recursion or comments) at offset %zu",
-                   at);
+    if (c > 0x20 && c < 0x7F)
+        return xl_fail(x,
+                       "\"(?%c\" is not ECMA-262 (no inline options, atomic groups, recursion or "
+                       "comments) at offset %zu",
+                       c, at);
+    return xl_fail(x, "unknown group syntax \"(?\" at offset %zu", at);
 }
 
 /* An escape outside a class, the backslash at `at` already read. Sets *quantifiable. */
