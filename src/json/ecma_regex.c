@@ -21,11 +21,30 @@
 #define ECMA_CP_MAX 0x10FFFFu
 #define ECMA_REPEAT_MAX 65535u
 
+/* A quantified atom that may scan `min` characters before failing, where no callout sees it. */
+struct ecma_charge {
+    uint32_t ec_off; /* where the atom starts in the guarded PCRE2 pattern */
+    uint32_t ec_min;
+};
+
+/* The scan guard's state during one search of the guarded code (see ecma_callout). */
+struct ecma_guard {
+    size_t eg_last;     /* the position of the previous callout */
+    uint64_t eg_cost;   /* characters moved over and callouts, so far */
+    uint64_t eg_budget; /* ECMA_REGEX_SCAN_BASE + ECMA_REGEX_SCAN_PER_BYTE x length */
+    struct ecma_charge *eg_charges;
+    size_t eg_n_charges;
+};
+
 struct ecma_regex {
-    pcre2_code *er_code;
+    pcre2_code *er_code;        /* for subjects up to ECMA_REGEX_GUARD_FROM bytes */
+    pcre2_code *er_guarded;     /* the same with callouts, for longer ones */
     pcre2_match_data *er_md;    /* reused by every search: not thread-safe */
     pcre2_match_context *er_mc; /* the limits; the match limit is set per search */
     pcre2_jit_stack *er_jit;    /* NULL without JIT */
+    struct ecma_guard *er_guard;
+    int er_first; /* a byte every match starts with, or -1 (PCRE2's own, from er_code) */
+    int er_last;  /* a byte every match holds, or -1 */
 };
 
 /* A named group: its name decoded to UTF-8 and its number. */
@@ -53,6 +72,10 @@ struct ecma_xl {
     unsigned x_groups;
     struct ecma_name *x_names;
     size_t x_n_names;
+    bool x_guard; /* writing the guarded variant, with callouts (see xl_callout) */
+    struct ecma_charge *x_charges;
+    size_t x_n_charges, x_cap_charges;
+    uint32_t x_last_min; /* the minimum of the last {n,m} read */
 };
 
 /* ---- errors and output ---- */
@@ -896,6 +919,7 @@ static int xl_braces(struct ecma_xl *x, size_t at)
     else
         n = snprintf(buf, sizeof(buf), "{%u,%u}", (unsigned)v[0], (unsigned)v[1]);
     x->x_pos += i + 1;
+    x->x_last_min = v[0];
     return xl_put(x, buf, (size_t)n);
 }
 
@@ -973,18 +997,79 @@ static int xl_atom_escape(struct ecma_xl *x, size_t at, bool *quantifiable)
     return xl_put_cp(x, cp);
 }
 
+/*
+ * The guarded variant's callouts (see ecma_callout): one at the start, after every "(" and "|",
+ * after every quantifier, ")" and back-reference, and after 32 atoms in a row. A path from one
+ * callout to the next then only crosses the atoms written between them, once each; the callout
+ * before them is charged their number, a quantified one counting for its minimum (what it may scan
+ * before failing); a repeat that scans further reaches the callout after it, which is charged the
+ * distance.
+ */
+#define ECMA_GUARD_RUN 32
+
+static int xl_callout(struct ecma_xl *x)
+{
+    if (xl_puts(x, "(?C1)") < 0)
+        return -1;
+    if (x->x_n_charges == x->x_cap_charges) {
+        size_t cap = x->x_cap_charges ? 2 * x->x_cap_charges : 16;
+        struct ecma_charge *c = realloc(x->x_charges, cap * sizeof(*c));
+        if (c == NULL)
+            return xl_nomem(x);
+        x->x_charges = c;
+        x->x_cap_charges = cap;
+    }
+    /* PCRE2 reports a callout at the offset of what follows it. */
+    x->x_charges[x->x_n_charges++] = (struct ecma_charge){(uint32_t)x->x_n, 1};
+    return 0;
+}
+
+/* Adds w to the charge of the last callout. */
+static void xl_weigh(struct ecma_xl *x, uint32_t w)
+{
+    if (x->x_n_charges > 0) {
+        uint32_t *m = &x->x_charges[x->x_n_charges - 1].ec_min;
+        *m = *m > UINT32_MAX - w ? UINT32_MAX : *m + w;
+    }
+}
+
+static bool xl_is_quantifier(int c)
+{
+    return c == '*' || c == '+' || c == '?' || c == '{';
+}
+
 static int xl_translate(struct ecma_xl *x)
 {
     enum ecma_group_kind kinds[ECMA_REGEX_NEST_MAX];
     size_t opened[ECMA_REGEX_NEST_MAX];
     size_t depth = 0;
     bool quantifiable = false;
+    bool after_group = false; /* the last atom is a group */
+    bool pending = false;     /* guarded: a callout is due after the last atom (and quantifier) */
+    size_t run = 0;           /* guarded: atoms since the last callout */
 
     x->x_pos = 0;
+    x->x_n = 0;
+    x->x_n_charges = 0;
+    if (x->x_guard && xl_callout(x) < 0)
+        return -1;
     while (x->x_pos < x->x_len) {
         size_t at = x->x_pos;
         int c = x->x_src[at];
         x->x_at = at;
+        if (x->x_guard && !xl_is_quantifier(c) && (pending || run >= ECMA_GUARD_RUN)) {
+            if (xl_callout(x) < 0)
+                return -1;
+            pending = false;
+            run = 0;
+        }
+        if (!xl_is_quantifier(c)) {
+            after_group = c == ')';
+            if (c != '(' && c != ')' && c != '|') {
+                xl_weigh(x, 1);
+                run++;
+            }
+        }
         switch (c) {
         case '*':
         case '+':
@@ -995,6 +1080,7 @@ static int xl_translate(struct ecma_xl *x)
                     return xl_fail(x, "lone { (write \\{) at offset %zu", at);
                 return xl_fail(x, "nothing to repeat at offset %zu", at);
             }
+            x->x_last_min = c == '+';
             if (c == '{') {
                 int r = xl_braces(x, at);
                 if (r < 0)
@@ -1010,6 +1096,15 @@ static int xl_translate(struct ecma_xl *x)
             if (xl_eat(x, '?') && xl_puts(x, "?") < 0)
                 return -1;
             quantifiable = false;
+            if (x->x_guard) {
+                /* a group's own callouts pay for its iterations */
+                if (!after_group && x->x_last_min > 1)
+                    xl_weigh(x, x->x_last_min - 1);
+                if (xl_callout(x) < 0)
+                    return -1;
+                pending = false;
+                run = 0;
+            }
             continue;
         }
         case '}':
@@ -1018,8 +1113,9 @@ static int xl_translate(struct ecma_xl *x)
         case '|':
             x->x_pos++;
             quantifiable = false;
-            if (xl_puts(x, "|") < 0)
+            if (xl_puts(x, "|") < 0 || (x->x_guard && xl_callout(x) < 0))
                 return -1;
+            run = 0;
             continue;
         case '^':
         case '$':
@@ -1041,10 +1137,11 @@ static int xl_translate(struct ecma_xl *x)
                                   at);
             x->x_pos++;
             opened[depth] = at;
-            if (xl_group_open(x, at, &kinds[depth]) < 0)
+            if (xl_group_open(x, at, &kinds[depth]) < 0 || (x->x_guard && xl_callout(x) < 0))
                 return -1;
             depth++;
             quantifiable = false;
+            run = 0;
             continue;
         case ')':
             if (depth == 0)
@@ -1054,6 +1151,7 @@ static int xl_translate(struct ecma_xl *x)
             quantifiable = kinds[depth] != ECMA_GROUP_LOOKAROUND;
             if (xl_puts(x, ")") < 0)
                 return -1;
+            pending = true;
             continue;
         case '[':
             x->x_pos++;
@@ -1063,6 +1161,8 @@ static int xl_translate(struct ecma_xl *x)
             continue;
         case '\\':
             x->x_pos++;
+            /* a back-reference compares as far as its group went: the callout after it sees */
+            pending = (xl_peek(x, 0) >= '1' && xl_peek(x, 0) <= '9') || xl_peek(x, 0) == 'k';
             if (xl_atom_escape(x, at, &quantifiable) < 0)
                 return -1;
             continue;
@@ -1075,6 +1175,8 @@ static int xl_translate(struct ecma_xl *x)
         }
         }
     }
+    if (x->x_guard && pending && xl_callout(x) < 0)
+        return -1;
     if (depth > 0)
         return xl_fail(x, "missing ) for the ( at offset %zu", opened[depth - 1]);
     return 0;
@@ -1087,6 +1189,7 @@ static void xl_release(struct ecma_xl *x)
     for (size_t i = 0; i < x->x_n_names; i++)
         free(x->x_names[i].en_name);
     free(x->x_names);
+    free(x->x_charges);
 }
 
 /* ---- PCRE2 ---- */
@@ -1106,24 +1209,91 @@ static enum ecma_regex_status ecma_fail(char *why, size_t cap, enum ecma_regex_s
     return st;
 }
 
+/* The cost of the callout at pattern offset `off`: the minimum of the quantified atom it precedes.
+ */
+static uint64_t ecma_charge_at(const struct ecma_guard *g, size_t off)
+{
+    size_t lo = 0, hi = g->eg_n_charges;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (g->eg_charges[mid].ec_off < off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < g->eg_n_charges && g->eg_charges[lo].ec_off == off ? g->eg_charges[lo].ec_min : 0;
+}
+
+/*
+ * The scan guard. PCRE2's match limit counts backtracking, not the characters a repeat moves over
+ * without backtracking (a possessive or a failing one), so an unanchored search could cost the
+ * square of the subject's length. The guarded code calls this at the callouts xl_callout placed:
+ * it charges the distance moved since the previous call plus the callout's own charge (one, and
+ * what the atoms after it may cost before the next callout), and stops the search beyond the
+ * budget. Every character a repeat moves over is then paid for; only what a back-reference that
+ * fails compares is not.
+ */
+static int ecma_callout(pcre2_callout_block *b, void *data)
+{
+    struct ecma_guard *g = data;
+    size_t p = b->current_position;
+
+    g->eg_cost += 1 + (p > g->eg_last ? p - g->eg_last : g->eg_last - p);
+    g->eg_cost += ecma_charge_at(g, b->pattern_position);
+    g->eg_last = p;
+    return g->eg_cost > g->eg_budget ? PCRE2_ERROR_MATCHLIMIT : 0;
+}
+
+static pcre2_code *ecma_compile_code(const struct ecma_xl *x, uint32_t extra, int *err,
+                                     PCRE2_SIZE *off)
+{
+    const uint32_t opts = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY |
+                          PCRE2_MATCH_UNSET_BACKREF | PCRE2_NEVER_BACKSLASH_C | PCRE2_NEVER_UCP |
+                          PCRE2_NO_UTF_CHECK | extra;
+    pcre2_compile_context *cc = pcre2_compile_context_create(NULL);
+
+    if (cc == NULL) {
+        *err = PCRE2_ERROR_HEAP_FAILED;
+        *off = 0;
+        return NULL;
+    }
+    /* The translation adds one level for an empty class. */
+    pcre2_set_parens_nest_limit(cc, ECMA_REGEX_NEST_MAX + 2);
+    pcre2_code *code =
+        pcre2_compile((PCRE2_SPTR)(x->x_out ? x->x_out : ""), x->x_n, opts, err, off, cc);
+    pcre2_compile_context_free(cc);
+    return code;
+}
+
+/* Checks the compiled size and JIT-compiles code (left to the interpreter if JIT fails). */
+static enum ecma_regex_status ecma_finish_code(pcre2_code *code, char *why, size_t cap)
+{
+    size_t size = 0;
+    pcre2_pattern_info(code, PCRE2_INFO_SIZE, &size);
+    if (size > ECMA_REGEX_CODE_MAX)
+        return ecma_fail(why, cap, ECMA_REGEX_TOO_COSTLY,
+                         "compiled pattern too large (%zu bytes, the limit is %d)", size,
+                         ECMA_REGEX_CODE_MAX);
+    if (pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0) {
+        size_t jsize = 0;
+        pcre2_pattern_info(code, PCRE2_INFO_JITSIZE, &jsize);
+        if (jsize > ECMA_REGEX_CODE_MAX)
+            return ecma_fail(why, cap, ECMA_REGEX_TOO_COSTLY,
+                             "compiled pattern too large (%zu bytes of machine code, the limit "
+                             "is %d)",
+                             jsize, ECMA_REGEX_CODE_MAX);
+    }
+    return ECMA_REGEX_OK;
+}
+
 /* Compiles the translated pattern; PCRE2's error offsets are mapped back through x's map. */
 static enum ecma_regex_status ecma_pcre2(struct ecma_regex *re, const struct ecma_xl *x, char *why,
                                          size_t cap)
 {
-    const uint32_t opts = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY |
-                          PCRE2_MATCH_UNSET_BACKREF | PCRE2_NEVER_BACKSLASH_C | PCRE2_NEVER_UCP |
-                          PCRE2_NO_UTF_CHECK;
-    pcre2_compile_context *cc = pcre2_compile_context_create(NULL);
     int err;
     PCRE2_SIZE off;
 
-    if (cc == NULL)
-        return ecma_fail(why, cap, ECMA_REGEX_TOO_COSTLY, "out of memory");
-    /* The translation adds one level for an empty class. */
-    pcre2_set_parens_nest_limit(cc, ECMA_REGEX_NEST_MAX + 2);
-    re->er_code =
-        pcre2_compile((PCRE2_SPTR)(x->x_out ? x->x_out : ""), x->x_n, opts, &err, &off, cc);
-    pcre2_compile_context_free(cc);
+    re->er_code = ecma_compile_code(x, 0, &err, &off);
     if (re->er_code == NULL) {
         PCRE2_UCHAR msg[120];
         if (pcre2_get_error_message(err, msg, sizeof(msg)) < 0)
@@ -1134,32 +1304,53 @@ static enum ecma_regex_status ecma_pcre2(struct ecma_regex *re, const struct ecm
         return ecma_fail(why, cap, cost ? ECMA_REGEX_TOO_COSTLY : ECMA_REGEX_INVALID,
                          "%s at offset %zu", (const char *)msg, src_off);
     }
-    size_t size = 0;
-    pcre2_pattern_info(re->er_code, PCRE2_INFO_SIZE, &size);
-    if (size > ECMA_REGEX_CODE_MAX)
-        return ecma_fail(why, cap, ECMA_REGEX_TOO_COSTLY,
-                         "compiled pattern too large (%zu bytes, the limit is %d)", size,
-                         ECMA_REGEX_CODE_MAX);
-    if (pcre2_jit_compile(re->er_code, PCRE2_JIT_COMPLETE) == 0) {
-        size_t jsize = 0;
-        pcre2_pattern_info(re->er_code, PCRE2_INFO_JITSIZE, &jsize);
-        if (jsize > ECMA_REGEX_CODE_MAX)
-            return ecma_fail(why, cap, ECMA_REGEX_TOO_COSTLY,
-                             "compiled pattern too large (%zu bytes of machine code, the limit "
-                             "is %d)",
-                             jsize, ECMA_REGEX_CODE_MAX);
-        re->er_jit = pcre2_jit_stack_create(ECMA_JIT_STACK_START, ECMA_REGEX_JIT_STACK_MAX, NULL);
-        if (re->er_jit == NULL)
-            return ecma_fail(why, cap, ECMA_REGEX_TOO_COSTLY, "out of memory");
+    return ecma_finish_code(re->er_code, why, cap);
+}
+
+/* Compiles the guarded variant (x translated with x_guard) and the search's shared state. */
+static enum ecma_regex_status ecma_pcre2_guarded(struct ecma_regex *re, struct ecma_xl *x,
+                                                 char *why, size_t cap)
+{
+    int err;
+    PCRE2_SIZE off;
+
+    re->er_guarded = ecma_compile_code(x, 0, &err, &off);
+    if (re->er_guarded == NULL) {
+        PCRE2_UCHAR msg[120];
+        if (pcre2_get_error_message(err, msg, sizeof(msg)) < 0)
+            snprintf((char *)msg, sizeof(msg), "error %d", err);
+        return ecma_fail(why, cap, ECMA_REGEX_TOO_COSTLY, "with its scan guard: %s",
+                         (const char *)msg);
     }
+    enum ecma_regex_status st = ecma_finish_code(re->er_guarded, why, cap);
+    if (st != ECMA_REGEX_OK)
+        return st;
+    re->er_guard = calloc(1, sizeof(*re->er_guard));
+    if (re->er_guard == NULL)
+        return ecma_fail(why, cap, ECMA_REGEX_TOO_COSTLY, "out of memory");
+    /* The callouts hide these from PCRE2's start-up checks on the guarded code: kept for search. */
+    uint32_t type = 0, unit = 0;
+    re->er_first = re->er_last = -1;
+    if (pcre2_pattern_info(re->er_code, PCRE2_INFO_FIRSTCODETYPE, &type) == 0 && type == 1 &&
+        pcre2_pattern_info(re->er_code, PCRE2_INFO_FIRSTCODEUNIT, &unit) == 0)
+        re->er_first = (int)unit;
+    if (pcre2_pattern_info(re->er_code, PCRE2_INFO_LASTCODETYPE, &type) == 0 && type == 1 &&
+        pcre2_pattern_info(re->er_code, PCRE2_INFO_LASTCODEUNIT, &unit) == 0)
+        re->er_last = (int)unit;
+    re->er_guard->eg_charges = x->x_charges;
+    re->er_guard->eg_n_charges = x->x_n_charges;
+    x->x_charges = NULL;
+    x->x_n_charges = x->x_cap_charges = 0;
+
+    re->er_jit = pcre2_jit_stack_create(ECMA_JIT_STACK_START, ECMA_REGEX_JIT_STACK_MAX, NULL);
     re->er_md = pcre2_match_data_create(1, NULL);
     re->er_mc = pcre2_match_context_create(NULL);
-    if (re->er_md == NULL || re->er_mc == NULL)
+    if (re->er_jit == NULL || re->er_md == NULL || re->er_mc == NULL)
         return ecma_fail(why, cap, ECMA_REGEX_TOO_COSTLY, "out of memory");
     pcre2_set_depth_limit(re->er_mc, ECMA_REGEX_DEPTH_MAX);
     pcre2_set_heap_limit(re->er_mc, ECMA_REGEX_HEAP_KIB);
-    if (re->er_jit != NULL)
-        pcre2_jit_stack_assign(re->er_mc, NULL, re->er_jit);
+    pcre2_jit_stack_assign(re->er_mc, NULL, re->er_jit);
+    pcre2_set_callout(re->er_mc, ecma_callout, re->er_guard);
     return ECMA_REGEX_OK;
 }
 
@@ -1186,6 +1377,10 @@ enum ecma_regex_status ecma_regex_compile(struct ecma_regex **out, const char *s
         return ecma_fail(why, cap, ECMA_REGEX_TOO_COSTLY, "out of memory");
     }
     st = ecma_pcre2(re, &x, why, cap);
+    if (st == ECMA_REGEX_OK) {
+        x.x_guard = true;
+        st = xl_translate(&x) < 0 ? x.x_status : ecma_pcre2_guarded(re, &x, why, cap);
+    }
     xl_release(&x);
     if (st != ECMA_REGEX_OK) {
         ecma_regex_free(re);
@@ -1198,9 +1393,21 @@ enum ecma_regex_status ecma_regex_compile(struct ecma_regex **out, const char *s
 enum ecma_regex_match ecma_regex_search(const struct ecma_regex *re, const char *s, size_t len)
 {
     uint64_t limit = ECMA_REGEX_MATCH_BASE + (uint64_t)ECMA_REGEX_MATCH_PER_BYTE * len;
+    pcre2_code *code = re->er_code;
+
     pcre2_set_match_limit(re->er_mc,
                           limit > ECMA_REGEX_MATCH_MAX ? ECMA_REGEX_MATCH_MAX : (uint32_t)limit);
-    int rc = pcre2_match(re->er_code, (PCRE2_SPTR)(s ? s : ""), len, 0, 0, re->er_md, re->er_mc);
+    if (len > ECMA_REGEX_GUARD_FROM) {
+        /* PCRE2's quick refusals, which its start-up checks make on the plain code */
+        if ((re->er_first >= 0 && memchr(s, re->er_first, len) == NULL) ||
+            (re->er_last >= 0 && memchr(s, re->er_last, len) == NULL))
+            return ECMA_REGEX_NO_MATCH;
+        code = re->er_guarded;
+        re->er_guard->eg_last = 0;
+        re->er_guard->eg_cost = 0;
+        re->er_guard->eg_budget = ECMA_REGEX_SCAN_BASE + (uint64_t)ECMA_REGEX_SCAN_PER_BYTE * len;
+    }
+    int rc = pcre2_match(code, (PCRE2_SPTR)(s ? s : ""), len, 0, 0, re->er_md, re->er_mc);
     if (rc >= 0)
         return ECMA_REGEX_MATCH;
     if (rc == PCRE2_ERROR_NOMATCH)
@@ -1216,5 +1423,9 @@ void ecma_regex_free(struct ecma_regex *re)
     pcre2_match_data_free(re->er_md);
     pcre2_jit_stack_free(re->er_jit);
     pcre2_code_free(re->er_code);
+    pcre2_code_free(re->er_guarded);
+    if (re->er_guard != NULL)
+        free(re->er_guard->eg_charges);
+    free(re->er_guard);
     free(re);
 }

@@ -3,8 +3,9 @@
  * ecma_regex_compile must answer within bounded time and memory (libFuzzer's -timeout and
  * -rss_limit_mb catch what the translation or PCRE2 lets through), give *out only on success and
  * a reason otherwise; an accepted pattern is searched in the given subject, the pattern's own
- * text and a few hostile subjects (backtracking bait, non-BMP text, invalid UTF-8), each search
- * ending with one of the three answers.
+ * text, a few hostile subjects (backtracking bait, non-BMP text, invalid UTF-8) and a 4 KiB one
+ * made of copies of the pattern (the scan-guarded code), each search ending with one of the three
+ * answers.
  */
 #include "ssemon/json/ecma_regex.h"
 
@@ -45,6 +46,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         search(re, src, plen);
         for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++)
             search(re, hostile[i], strlen(hostile[i]));
+        /* long enough for the guarded code (ECMA_REGEX_GUARD_FROM) */
+        static char long_subject[4096];
+        size_t n = 0;
+        for (size_t i = 0; n + plen + 1 <= sizeof(long_subject) && i < 64; i++) {
+            memcpy(long_subject + n, src, plen);
+            n += plen;
+            long_subject[n++] = (char)('a' + i % 3);
+        }
+        memset(long_subject + n, 'a', sizeof(long_subject) - n);
+        long_subject[sizeof(long_subject) - 1] = '!';
+        search(re, long_subject, sizeof(long_subject));
         ecma_regex_free(re);
     } else if (st != ECMA_REGEX_INVALID && st != ECMA_REGEX_TOO_COSTLY) {
         abort();

@@ -356,6 +356,56 @@ static void test_cost(void **state)
     free(s);
 }
 
+/* A search over a long subject that would move over it once per start position (no backtracking
+ * for the match limit to count) stops at the scan budget; legitimate searches do not. */
+static void test_scan_guard(void **state)
+{
+    (void)state;
+    size_t n = 1 << 20;
+    char *s = malloc(n + 1);
+    assert_non_null(s);
+    memset(s, 'a', n);
+    s[n - 1] = '!';
+    s[n] = '\0';
+    static const char *const quadratic[] = {"[a-z]+!!", "\\w+\\W\\w", "(?=[a-z]*!)[a-z]+!a",
+                                            "[a-z]{20000}!!", "(?=(a+))a*!\\1"};
+    for (size_t i = 0; i < sizeof(quadratic) / sizeof(quadratic[0]); i++) {
+        struct ecma_regex *re = compile_ok(quadratic[i], strlen(quadratic[i]));
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        enum ecma_regex_match m = ecma_regex_search(re, s, n);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+        if (m != ECMA_REGEX_LIMIT || ms > 500)
+            fail_msg("\"%s\" on 1 MiB: %d in %.1f ms, expected the limit", quadratic[i], m, ms);
+        /* the same pattern on a short subject answers */
+        assert_int_equal(ecma_regex_search(re, "aaaa!", 5), ECMA_REGEX_NO_MATCH);
+        ecma_regex_free(re);
+    }
+    /* a byte every match needs is looked for first, as PCRE2 does */
+    no("a.*b.*c.*d.*e", s);
+    no("(a*)*b", s);
+    /* legitimate searches over the long subject */
+    for (size_t i = 0; i < n - 1; i++)
+        s[i] = (i % 8 == 7) ? ' ' : (char)('a' + i % 7);
+    memcpy(s + n - 10, " 555-1234", 9);
+    yes("\\d{3}-\\d{4}", s);
+    yes("(?<=\\s)\\d+-\\d+\\b", s);
+    yes("(?:efga|bcd)+ c", s);
+    no("(?:abcd|efg)+ ab", s);
+    yes("^[a-g ]+555-1234!$", s);
+    /* a group repeated for every word: 8192 iterations (64 KiB) fit the JIT stack */
+    size_t m = 64 * 1024;
+    memcpy(s + m - 10, " 555-1234!", 10);
+    assert_int_equal(search_n("^[a-g]+(?: [a-g]+)* 555", s, m), ECMA_REGEX_MATCH);
+    /* and one for every character: 16384 */
+    m = 16 * 1024;
+    memcpy(s + m - 10, " 555-1234!", 10);
+    assert_int_equal(search_n("^(?:[\\w-]| )+!$", s, m), ECMA_REGEX_MATCH);
+    assert_int_equal(search_n("^(?:[\\w-]| )+\\?$", s, m), ECMA_REGEX_NO_MATCH);
+    free(s);
+}
+
 static void test_invalid_utf8_subjects(void **state)
 {
     (void)state;
@@ -452,9 +502,13 @@ static void test_jsts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_class_escapes), cmocka_unit_test(test_chars_and_anchors),
-        cmocka_unit_test(test_groups),        cmocka_unit_test(test_refused),
-        cmocka_unit_test(test_cost),          cmocka_unit_test(test_invalid_utf8_subjects),
+        cmocka_unit_test(test_class_escapes),
+        cmocka_unit_test(test_chars_and_anchors),
+        cmocka_unit_test(test_groups),
+        cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_cost),
+        cmocka_unit_test(test_scan_guard),
+        cmocka_unit_test(test_invalid_utf8_subjects),
         cmocka_unit_test(test_jsts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
