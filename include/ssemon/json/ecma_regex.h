@@ -17,12 +17,26 @@
  * inside a repeated group keeps its value from an earlier iteration (ECMA resets it), which only a
  * back-reference can observe.
  *
- * Limits (the cost guard): a pattern of at most ECMA_REGEX_SRC_MAX bytes and groups nested at most
- * ECMA_REGEX_NEST_MAX deep; its compiled form at most ECMA_REGEX_CODE_MAX bytes (TOO_COSTLY beyond,
- * as are repetition counts above 65535). A search may try at most ECMA_REGEX_MATCH_BASE +
- * ECMA_REGEX_MATCH_PER_BYTE x (subject length) backtracking steps, ECMA_REGEX_DEPTH_MAX nested
- * backtracking points and ECMA_REGEX_HEAP_KIB KiB of heap (interpreter), in a JIT stack of at most
- * ECMA_REGEX_JIT_STACK_MAX bytes; beyond them it answers ECMA_REGEX_LIMIT.
+ * Limits (the cost guard: whatever the pattern and subject, compile and search end in bounded
+ * time and memory):
+ * - compile: a pattern of at most ECMA_REGEX_SRC_MAX bytes, groups nested at most
+ *   ECMA_REGEX_NEST_MAX deep, repetition counts at most 65535, and what PCRE2 compiles it to within
+ *   its own size limit (64 KiB of code with Debian's build) and ECMA_REGEX_CODE_MAX; TOO_COSTLY
+ *   beyond, with the reason.
+ * - search: at most ECMA_REGEX_MATCH_BASE + ECMA_REGEX_MATCH_PER_BYTE x (subject length)
+ *   backtracking steps, and ECMA_REGEX_MATCH_MAX in all (PCRE2's match limit; about 20 ms of
+ *   catastrophic backtracking such as "^(a+)+$" on "aaa...a!"), ECMA_REGEX_DEPTH_MAX nested
+ *   backtracking points and ECMA_REGEX_HEAP_KIB KiB of heap (interpreter only), a JIT stack of
+ *   ECMA_REGEX_JIT_STACK_MAX bytes (a group can repeat some 30,000 times in one search).
+ * - search of a subject of at most ECMA_REGEX_GUARD_FROM bytes: the plain compiled form; its work
+ *   is at most those steps times (that length + the pattern's).
+ * - search of a subject longer than ECMA_REGEX_GUARD_FROM bytes: the match limit does not count
+ *   the characters a repeat moves over without backtracking, so a search that moves over the
+ *   subject from each start position ("[a-z]+!!" on "aaa...a!") would cost the square of its
+ *   length. Such subjects go to a second compiled form of the pattern with callouts that charge
+ *   every character moved over, within ECMA_REGEX_SCAN_BASE + ECMA_REGEX_SCAN_PER_BYTE x
+ *   (subject length). Back-references that fail are the one uncharged work.
+ * Beyond a limit the search answers ECMA_REGEX_LIMIT: the answer is unknown, never a guess.
  */
 #ifndef SSEMON_JSON_ECMA_REGEX_H
 #define SSEMON_JSON_ECMA_REGEX_H
