@@ -382,6 +382,20 @@ static void test_scan_guard(void **state)
         assert_int_equal(ecma_regex_search(re, "aaaa!", 5), ECMA_REGEX_NO_MATCH);
         ecma_regex_free(re);
     }
+    /* a repeat that fails short of its minimum is charged that minimum: blocks of 19999 */
+    for (size_t i = 19999; i < n; i += 20000)
+        s[i] = '!';
+    struct ecma_regex *short_re = compile_ok("[a-z]{20000}", 12);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    enum ecma_regex_match sm = ecma_regex_search(short_re, s, n);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double sms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    if (sm != ECMA_REGEX_LIMIT || sms > 500)
+        fail_msg("[a-z]{20000} on blocks of 19999: %d in %.1f ms, expected the limit", sm, sms);
+    ecma_regex_free(short_re);
+    memset(s, 'a', n);
+    s[n - 1] = '!';
     /* a byte every match needs is looked for first, as PCRE2 does */
     no("a.*b.*c.*d.*e", s);
     no("(a*)*b", s);
