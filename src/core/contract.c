@@ -6,8 +6,8 @@
  * would report a broken stream as healthy.
  */
 #include "ssemon/core/contract.h"
+#include "ssemon/json/ecma_regex.h"
 #include "ssemon/json/json_schema_compile.h"
-#include "ssemon/json/pattern.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -344,17 +344,19 @@ static int cc_header_rule(struct cc *cc, struct contract_header *h, const json_t
         return h->ch_equals ? 0 : -1;
     }
     if (pattern != NULL) {
-        char why[PATTERN_WHY_MAX];
-        enum pattern_status st = pattern_compile(&h->ch_re, pattern, why, sizeof(why));
-        if (st != PATTERN_OK) {
+        char why[ECMA_REGEX_WHY_MAX];
+        enum ecma_regex_status st =
+            ecma_regex_compile(&h->ch_re, pattern, strlen(pattern), why, sizeof(why));
+        if (st != ECMA_REGEX_OK) {
             cc_push(cc, "pattern");
-            if (st == PATTERN_INVALID)
-                return cc_fail(cc, "invalid POSIX extended regular expression: %s", why);
-            return cc_fail(cc, "POSIX extended regular expression refused: %s", why);
+            if (st == ECMA_REGEX_INVALID)
+                return cc_fail(cc, "invalid pattern: %s", why);
+            return cc_fail(cc, "pattern refused: %s", why);
         }
         h->ch_pattern = strdup(pattern);
         if (h->ch_pattern == NULL) {
-            regfree(&h->ch_re);
+            ecma_regex_free(h->ch_re);
+            h->ch_re = NULL;
             return cc_nomem(cc);
         }
     }
@@ -1129,10 +1131,8 @@ void contract_free(struct contract *c)
         struct contract_header *h = &c->c_headers[i];
         free(h->ch_name);
         free(h->ch_equals);
-        if (h->ch_pattern != NULL) {
-            regfree(&h->ch_re);
-            free(h->ch_pattern);
-        }
+        ecma_regex_free(h->ch_re);
+        free(h->ch_pattern);
     }
     free(c->c_headers);
     free(c->c_env_type);

@@ -40,7 +40,6 @@
 #define SSEMON_CONTRACT_H
 
 #include <jansson.h>
-#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -81,12 +80,14 @@ struct contract_event {
     bool ce_correlation; /* the correlation_id policy applies (default true) */
 };
 
+struct ecma_regex;
+
 struct contract_header {
-    char *ch_name;    /* compared case-insensitively */
-    char *ch_equals;  /* exact value, or NULL */
-    char *ch_pattern; /* POSIX ERE source, or NULL */
-    regex_t ch_re;    /* ch_pattern compiled by pattern_compile (json/pattern.h) */
-    bool ch_absent;   /* the header must not be present */
+    char *ch_name;            /* compared case-insensitively */
+    char *ch_equals;          /* exact value, or NULL */
+    char *ch_pattern;         /* ECMA-262 pattern source, or NULL */
+    struct ecma_regex *ch_re; /* ch_pattern compiled (json/ecma_regex.h); owned */
+    bool ch_absent;           /* the header must not be present */
 };
 
 enum contract_presence {
