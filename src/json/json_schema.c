@@ -9,11 +9,10 @@
  * and each level prepends its own segment to the path while unwinding.
  */
 #include "ssemon/json/json_schema.h"
+#include "ssemon/json/ecma_regex.h"
 #include "ssemon/json/json_format.h"
 #include "ssemon/json/json_schema_model.h"
-#include "ssemon/json/pattern.h"
 
-#include <regex.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,9 +22,6 @@
 /* Deeper instances are refused rather than recursed into (the tape's own
  * default limit is lower, so this only matters for raised tape limits). */
 #define JS_MAX_DEPTH (2 * JSON_TAPE_DEFAULT_MAX_DEPTH)
-/* Strings checked against a pattern are copied on the stack up to this
- * size (longer ones on the heap). */
-#define JS_REGEX_STACK 512
 
 /* ---- values ---- */
 
@@ -461,51 +457,22 @@ static bool js_check_number(struct js_vctx *v, const struct jsm_node *n, size_t 
     return js_vfail(v, "%s is %s %s", ex, what, bound);
 }
 
-/* The one place a pattern is matched: 1 found, 0 not, -1 out of memory. */
+/* The one place a pattern is matched: 1 found, 0 not, JS_REGEX_LIMIT when
+ * the search hit the regex module's cost limits. */
+#define JS_REGEX_LIMIT (-2)
 static int js_regex_match(const struct json_schema_set *s, uint32_t re, const char *str,
                           size_t len);
 
-/* Whether the pattern is found in the string: 1, 0, or -1 when out of
- * memory. regexec needs a NUL-terminated string (REG_STARTEND would do
- * without, but sanitizers' regexec interceptors still read up to a NUL),
- * so the string is copied; a string holding U+0000 cannot be matched. */
-__attribute__((noinline)) static int js_regexec(const regex_t *re, const char *str, size_t len)
-{
-    char small[JS_REGEX_STACK];
-    if (memchr(str, '\0', len) != NULL)
-        return 0;
-    char *buf = len < sizeof(small) ? small : malloc(len + 1);
-    if (buf == NULL)
-        return -1;
-    memcpy(buf, str, len);
-    buf[len] = '\0';
-    int rc = regexec(re, buf, 0, NULL, 0);
-    if (buf != small)
-        free(buf);
-    return rc == 0 ? 1 : 0;
-}
-
 /* The one place a format is checked: json_format, and "regex" by
- * compiling the pattern as "pattern" would. */
+ * compiling the pattern as "pattern" would (ecma_regex). */
 static bool js_format_ok(uint8_t f, const char *str, size_t len)
 {
     if (f != JSON_FORMAT_REGEX)
         return json_format_check((enum json_format)f, str, len);
-    if (memchr(str, '\0', len) != NULL)
-        return false;
-    char small[JS_REGEX_STACK];
-    char *buf = len < sizeof(small) ? small : malloc(len + 1);
-    if (buf == NULL)
-        return false;
-    memcpy(buf, str, len);
-    buf[len] = '\0';
-    regex_t re;
-    char why[PATTERN_WHY_MAX];
-    bool ok = pattern_compile(&re, buf, why, sizeof(why)) == PATTERN_OK;
-    if (ok)
-        regfree(&re);
-    if (buf != small)
-        free(buf);
+    struct ecma_regex *re = NULL;
+    char why[ECMA_REGEX_WHY_MAX];
+    bool ok = ecma_regex_compile(&re, str, len, why, sizeof(why)) == ECMA_REGEX_OK;
+    ecma_regex_free(re);
     return ok;
 }
 
@@ -534,8 +501,12 @@ static bool js_check_string(struct js_vctx *v, const struct jsm_node *n, size_t 
     }
     if (n->sn_kw & JSM_KW_PATTERN) {
         int rc = js_regex_match(s, n->sn_regex, str, len);
-        if (rc < 0)
-            return js_vfail(v, "out of memory");
+        if (rc == JS_REGEX_LIMIT) {
+            char pat[JSM_EXCERPT + 8];
+            const char *src = s->s_pool + n->sn_pattern;
+            jsm_excerpt(pat, sizeof(pat), src, strlen(src), JSM_EXCERPT);
+            return js_vfail(v, "pattern too costly to match (pattern \"%s\")", pat);
+        }
         if (rc == 0) {
             if (v->v_err != NULL)
                 js_excerpt_node(v->v_t, inst, ex, sizeof(ex));
@@ -557,11 +528,8 @@ static bool js_check_string(struct js_vctx *v, const struct jsm_node *n, size_t 
 
 static int js_regex_match(const struct json_schema_set *s, uint32_t re, const char *str, size_t len)
 {
-    enum regex_lite_result lr = REGEX_LITE_UNKNOWN;
-    if (s->s_lite[re] != NULL)
-        lr = regex_lite_match(s->s_lite[re], str, len);
-    return lr != REGEX_LITE_UNKNOWN ? lr == REGEX_LITE_MATCH
-                                    : js_regexec(&s->s_regex[re], str, len);
+    enum ecma_regex_match m = ecma_regex_search(s->s_regex[re], str, len);
+    return m == ECMA_REGEX_MATCH ? 1 : m == ECMA_REGEX_NO_MATCH ? 0 : JS_REGEX_LIMIT;
 }
 
 static bool js_validate(struct js_vctx *v, uint32_t sn, size_t inst, unsigned depth,
@@ -736,8 +704,12 @@ static bool js_check_object(struct js_vctx *v, const struct jsm_node *n, size_t 
         for (uint32_t p = 0; (n->sn_kw & JSM_KW_PPROPS) && p < n->sn_npprops; p++) {
             const struct jsm_pprop *pp = &s->s_pprops[n->sn_pprops + p];
             int rc = js_regex_match(s, pp->pp_regex, key, klen);
-            if (rc < 0)
-                return js_vfail(v, "out of memory");
+            if (rc == JS_REGEX_LIMIT) {
+                char pat[JSM_EXCERPT + 8];
+                jsm_excerpt(pat, sizeof(pat), key, klen, JSM_EXCERPT);
+                return js_vfail(
+                    v, "pattern too costly to match (patternProperties, property \"%s\")", pat);
+            }
             if (rc == 0)
                 continue;
             matched = true;

@@ -15,10 +15,10 @@
  */
 #include "ssemon/json/json_schema_compile.h"
 #include "ssemon/base/numfmt.h"
+#include "ssemon/json/ecma_regex.h"
 #include "ssemon/json/json_format.h"
 #include "ssemon/json/json_schema_model.h"
 #include "ssemon/json/json_uri.h"
-#include "ssemon/json/pattern.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -1018,32 +1018,29 @@ static uint32_t jsc_regex(struct jsc_compiler *c, const char *src, size_t len, c
                  c->c_lim.sl_patterns);
         goto out;
     }
-    regex_t re;
-    char why[PATTERN_WHY_MAX];
-    enum pattern_status st = pattern_compile(&re, src, why, sizeof(why));
-    if (st != PATTERN_OK) {
+    struct ecma_regex *re = NULL;
+    char why[ECMA_REGEX_WHY_MAX];
+    enum ecma_regex_status st = ecma_regex_compile(&re, src, len, why, sizeof(why));
+    if (st != ECMA_REGEX_OK) {
         char ex[JSM_EXCERPT + 8];
         jsm_excerpt(ex, sizeof(ex), src, len, JSM_EXCERPT);
-        if (st == PATTERN_INVALID)
+        if (st == ECMA_REGEX_INVALID)
             jsc_cerr(c, NULL, "invalid pattern \"%s\": %s", ex, why);
         else
-            jsc_cerr(c, NULL, "pattern \"%s\" refused: %s%s", ex, why,
-                     st == PATTERN_TOO_COMPLEX ? " (use minLength/maxLength for lengths)" : "");
+            jsc_cerr(c, NULL, "pattern \"%s\" refused: %s", ex, why);
         goto out;
     }
     uint32_t off = jsc_pool_add(c, src, len);
     if (off == JSM_NONE ||
-        !jsc_reserve((void **)&s->s_regex, &s->s_capregex, s->s_nregex + 1, sizeof(regex_t)) ||
-        !jsc_reserve((void **)&s->s_lite, &s->s_caplite, s->s_nregex + 1,
-                     sizeof(struct regex_lite *)) ||
+        !jsc_reserve((void **)&s->s_regex, &s->s_capregex, s->s_nregex + 1, sizeof(*s->s_regex)) ||
         !jsc_reserve((void **)&c->c_regex_src, &c->c_capregex_src, s->s_nregex + 1,
                      sizeof(*c->c_regex_src))) {
-        regfree(&re);
-        jsc_nomem(c);
+        ecma_regex_free(re);
+        if (!c->c_failed)
+            jsc_nomem(c);
         goto out;
     }
     s->s_regex[s->s_nregex] = re;
-    s->s_lite[s->s_nregex] = regex_lite_compile(src);
     c->c_regex_src[s->s_nregex] = off;
     result = (uint32_t)s->s_nregex++;
 out:
@@ -2566,15 +2563,12 @@ void json_schema_compile_free(struct json_schema_set *s)
     if (s == NULL)
         return;
     jsc_compiler_free(s->s_build);
-    for (size_t i = 0; i < s->s_nregex; i++) {
-        regfree(&s->s_regex[i]);
-        regex_lite_free(s->s_lite[i]);
-    }
+    for (size_t i = 0; i < s->s_nregex; i++)
+        ecma_regex_free(s->s_regex[i]);
     for (size_t i = 0; i < s->s_nentries; i++)
         free(s->s_entries[i]);
     free(s->s_entries);
     free(s->s_regex);
-    free(s->s_lite);
     free(s->s_nodes);
     free(s->s_props);
     free(s->s_reqs);

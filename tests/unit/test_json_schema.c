@@ -394,10 +394,10 @@ static void test_pattern(void **state)
             "(root): \"Step 1/3 \" does not match pattern \"^Step [0-9]+/[0-9]+$\"");
     invalid(f, "\"xStep 1/3\"",
             "(root): \"xStep 1/3\" does not match pattern \"^Step [0-9]+/[0-9]+$\"");
-    /* a string holding U+0000 never matches */
-    compile(f, "{\"pattern\": \"a\"}");
-    valid(f, "\"\\u0061\"");
-    invalid(f, "\"a\\u0000\"", "(root): \"a\\u0000\" does not match pattern \"a\"");
+    /* U+0000 is a character like any other */
+    compile(f, "{\"pattern\": \"^a.$\"}");
+    valid(f, "\"\\u0061\\u0000\"");
+    invalid(f, "\"a\"", "(root): \"a\" does not match pattern \"^a.$\"");
     /* the match stops at the string's end, not the buffer's */
     compile(f, "{\"properties\": {\"a\": {\"pattern\": \"^x$\"}}}");
     valid(f, "{\"a\": \"x\", \"b\": \"y\"}");
@@ -407,13 +407,14 @@ static void test_pattern(void **state)
     valid(f, "\"x\"");
     compile(f, "{\"pattern\": \"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$\"}");
     valid(f, "\"3f1c2a9e-8b7d-4c6e-9f00-1a2b3c4d5e6f\"");
-    compile(f, "{\"pattern\": \"^([[:alpha:]]+|[]a-]{2,}|\\\\{x\\\\})(, ?[a-z]*)*$\"}");
-    valid(f, "\"abc, de,f\"");
+    /* ECMA-262: \\d \\w \\s, escaped braces, $ only at the very end */
+    compile(f, "{\"pattern\": \"^([a-z]+|[\\\\]a-]{2,}|\\\\{x\\\\})(, ?\\\\w*)*\\\\s?\\\\d?$\"}");
+    valid(f, "\"abc, de,f_1 0\"");
     valid(f, "\"-]a\"");
     valid(f, "\"{x}\"");
-    invalid(f, "\"ab1\"",
-            "(root): \"ab1\" does not match pattern "
-            "\"^([[:alpha:]]+|[]a-]{2,}|\\{x\\})(, ?[a-z]*)*$\"");
+    invalid(f, "\"ab1\\n\"",
+            "(root): \"ab1\\n\" does not match pattern "
+            "\"^([a-z]+|[\\]a-]{2,}|\\{x\\})(, ?\\w*)*\\s?\\d?$\"");
     /* long strings (heap copy) */
     compile(f, "{\"pattern\": \"^a*b$\"}");
     char longs[2100];
@@ -693,27 +694,23 @@ static void test_compile_errors(void **state)
     compile_error("{\"required\": [\"a\", 2]}", "/required/1: \"required\" items must be strings");
     compile_error("{\"required\": \"a\"}", "/required: \"required\" must be an array of strings");
     compile_error("{\"required\": [\"a\", \"a\"]}", "/required: \"required\" lists \"a\" twice");
-    compile_error("{\"pattern\": \"(\"}", "/pattern: invalid pattern \"(\": Unmatched ( or \\(");
+    compile_error("{\"pattern\": \"(\"}",
+                  "/pattern: invalid pattern \"(\": missing ) for the ( at offset 0");
     compile_error("{\"pattern\": 1}", "/pattern: \"pattern\" must be a string");
-    /* patterns glibc's regcomp would expand into gigabytes are refused */
-    compile_error("{\"pattern\": \"((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+\"}",
-                  "/pattern: pattern \"((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+\" refused: it is too "
-                  "complex for the "
-                  "regex engine (use minLength/maxLength for lengths)");
-    compile_error("{\"pattern\": \"^.{1,5000}$\"}",
-                  "/pattern: pattern \"^.{1,5000}$\" refused: it is too complex for the regex "
-                  "engine (use minLength/maxLength for lengths)");
+    /* ECMA-262, not POSIX: what PCRE2 or POSIX would read is refused */
     compile_error("{\"pattern\": \"x+++++++++++++++\"}",
-                  "/pattern: pattern \"x+++++++++++++++\" refused: adjacent repetition operators "
-                  "(undefined in POSIX ERE)");
-    compile_error("{\"pattern\": \"^(((a|)?)+){0,9}$\"}",
-                  "/pattern: pattern \"^(((a|)?)+){0,9}$\" refused: a repetition of something that "
-                  "can match the empty string");
+                  "/pattern: invalid pattern \"x+++++++++++++++\": nothing to repeat at offset 2");
     compile_error("{\"pattern\": \"(a{,3}){2}\"}",
-                  "/pattern: pattern \"(a{,3}){2}\" refused: a repetition of something that can "
-                  "match the empty string");
-    compile_error("{\"pattern\": \"(a)\\\\1\"}",
-                  "/pattern: pattern \"(a)\\1\" refused: back-references are not supported");
+                  "/pattern: invalid pattern \"(a{,3}){2}\": lone { (write \\{) at offset 2");
+    compile_error("{\"pattern\": \"[[:alpha:]]\"}",
+                  "/pattern: invalid pattern \"[[:alpha:]]\": lone ] (write \\]) at offset 10");
+    compile_error(
+        "{\"pattern\": \"a{1,70000}\"}",
+        "/pattern: pattern \"a{1,70000}\" refused: repetition count above 65535 at offset 1");
+    compile_error(
+        "{\"patternProperties\": {\"(?i)a\": true}}",
+        "/patternProperties/(?i)a: invalid pattern \"(?i)a\": \"(?i\" is not ECMA-262 (no "
+        "inline options, atomic groups, recursion or comments) at offset 0");
     compile_error("{\"type\": \"int\"}", "/type: unknown type \"int\"");
     compile_error("{\"type\": []}", "/type: \"type\" must not be an empty array");
     compile_error("{\"type\": [\"null\", \"null\"]}", "/type: type \"null\" listed twice");

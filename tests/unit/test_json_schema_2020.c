@@ -234,6 +234,31 @@ static void test_numbers_and_arrays(void **state)
     sc_free(&sc);
 }
 
+/* Patterns are ECMA-262 (the suite's examples that POSIX got wrong), and
+ * a search that hits the cost limits fails, saying so. */
+static void test_ecma_patterns(void **state)
+{
+    (void)state;
+    struct sc sc;
+    sc_ok(&sc,
+          "{\"properties\": {\"d\": {\"pattern\": \"^\\\\d{4}-\"}, \"w\": {\"pattern\": "
+          "\"^\\\\w+\\\\s\\\\t$\"}, \"u\": {\"pattern\": \"^\\\\u00e9$\"}}, "
+          "\"patternProperties\": {\"^\\\\p{Lu}\": {\"type\": \"integer\"}}}",
+          NULL);
+    sc_valid(&sc,
+             "{\"d\": \"2024-01\", \"w\": \"a_1 \\t\", \"u\": \"\\u00e9\", \"\\u00c9t\u00e9\": 1}");
+    sc_invalid(&sc, "{\"d\": \"\\u0661\\u0662\\u0663\\u0664-\"}",
+               "/d: \"\\u0661\\u0662\\u0663\\u0664-\" does not match pattern \"^\\d{4}-\"");
+    sc_invalid(&sc, "{\"Ab\": \"x\"}", "/Ab: expected integer, got string");
+    sc_free(&sc);
+    sc_ok(&sc, "{\"pattern\": \"^(a|aa)*$\"}", NULL);
+    char text[64];
+    snprintf(text, sizeof(text), "\"%s!\"", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    sc_invalid(&sc, text, "(root): pattern too costly to match (pattern \"^(a|aa)*$\")");
+    sc_valid(&sc, "\"aaaa\"");
+    sc_free(&sc);
+}
+
 static void test_formats(void **state)
 {
     (void)state;
@@ -515,6 +540,7 @@ int main(void)
         cmocka_unit_test(test_any_one_not_messages),
         cmocka_unit_test(test_branch_messages_bounded),
         cmocka_unit_test(test_numbers_and_arrays),
+        cmocka_unit_test(test_ecma_patterns),
         cmocka_unit_test(test_formats),
         cmocka_unit_test(test_documents),
         cmocka_unit_test(test_schema_of_registered_document),

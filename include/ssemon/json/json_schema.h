@@ -36,8 +36,10 @@
  *   - a cycle of in-place applicators ($ref, allOf... that never move to a
  *     child value) is a compile error, and validation nested beyond a fixed
  *     depth fails: validation always ends.
- * pattern and patternProperties: the pattern policy of the regex module
- * used (one place compiles, one place matches).
+ * pattern, patternProperties and format "regex" are ECMA-262 (ecma_regex:
+ * PCRE2 with its cost limits): a pattern refused by it is a compile error at
+ * its position; a search that hits its limits fails validation with
+ * "pattern too costly to match".
  * Validation time is bounded: every keyword but the branch tries is linear
  * in the instance, and branch tries (anyOf, oneOf, not, if: a subschema
  * run only to learn whether it passes) are at most 64 per value of the
@@ -96,8 +98,9 @@ struct json_schema;
  * false with *err filled (err may be NULL: then no message is built).
  * Allocates nothing itself for the keywords of the simple subset (no
  * applicator, no unevaluated*, no uniqueItems): those allocate bounded
- * scratch memory; "pattern" may allocate in the regex engine. Thread-safe
- * on a finished set (see the regex module for pattern match data). */
+ * scratch memory. A set whose schemas hold patterns validates on one
+ * thread at a time (ecma_regex keeps its match data in the compiled
+ * pattern); a set without patterns on any number of threads. */
 bool json_schema_validate(const struct json_schema *s, const struct json_tape *t, size_t node,
                           struct json_schema_error *err);
 

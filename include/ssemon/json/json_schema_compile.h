@@ -37,8 +37,8 @@
 /* The default limits: far above what a real contract needs (the shipped
  * ones use a few dozen schemas), low enough that the largest document they
  * admit loads in under a second and 150 MB, plus its patterns: each
- * distinct one costs what glibc's regcomp builds for it, which pattern.h
- * bounds per pattern (up to about 4 MB and 10 ms). */
+ * distinct one costs what ecma_regex compiles for it, which ecma_regex.h
+ * bounds per pattern (ECMA_REGEX_CODE_MAX). */
 #define JSON_SCHEMA_MAX_NODES 100000      /* schemas and subschemas, in all */
 #define JSON_SCHEMA_MAX_DEFINITIONS 10000 /* "definitions" and "$defs" of the root */
 #define JSON_SCHEMA_MAX_DEPTH 64          /* subschemas nested in one another */
@@ -75,9 +75,10 @@ typedef const json_t *(*json_schema_load_fn)(void *ctx, const char *uri, char *w
 
 struct json_schema_options {
     const struct json_schema_limits *so_limits; /* NULL: the defaults */
-    const char *so_base_uri;                    /* the root document's retrieval URI, e.g.
-                                                   "file:///etc/ssemon/contracts/x.json";                    NULL: an internal placeholder
-                                                   URI; the root's own "$id" changes its base as usual */
+    const char
+        *so_base_uri;                           /* the root document's retrieval URI, e.g.
+                                                   "file:///etc/ssemon/contracts/x.json";                    NULL: an internal
+                                                   placeholder                           URI; the root's own "$id" changes its base as usual */
     const struct json_schema_document *so_docs; /* registered documents (borrowed until finish) */
     size_t so_ndocs;
     json_schema_load_fn so_load; /* NULL: a $ref to an unknown document is a compile error */

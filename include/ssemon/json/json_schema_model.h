@@ -24,16 +24,15 @@
 #ifndef SSEMON_JSON_SCHEMA_MODEL_H
 #define SSEMON_JSON_SCHEMA_MODEL_H
 
-#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "ssemon/base/utf8.h"
+#include "ssemon/json/ecma_regex.h"
 #include "ssemon/json/json_schema.h"
 #include "ssemon/json/json_tape.h"
-#include "ssemon/json/regex_lite.h"
 
 /* "No node", "no entry". */
 #define JSM_NONE UINT32_MAX
@@ -237,14 +236,10 @@ struct json_schema_set {
     struct jsm_danchor *s_danchors; /* sorted by (resource, name) */
     size_t s_ndanchors;
     size_t s_capdanchors;
-    bool s_dynamic; /* some $dynamicRef may rebind: track the dynamic scope */
-    regex_t *s_regex;
-    size_t s_nregex; /* compiled ones: regfree'd on free */
+    bool s_dynamic;              /* some $dynamicRef may rebind: track the dynamic scope */
+    struct ecma_regex **s_regex; /* one per distinct pattern source */
+    size_t s_nregex;
     size_t s_capregex;
-    /* s_lite[i]: the fast matcher for s_regex[i], NULL when the pattern is
-     * outside its subset (regexec then does all the work). */
-    struct regex_lite **s_lite;
-    size_t s_caplite;
     char *s_pool;
     size_t s_poollen;
     size_t s_poolcap;
