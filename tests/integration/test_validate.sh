@@ -286,6 +286,21 @@ run "-r FILE known by its \$id" 1 -s "$S/by-id.json" -r "$WORK/other/id.json"
 same "-r FILE known by its \$id: verdicts" <(jq -c '.valid' "$WORK/out") 'true
 false'
 
+# ---- the operator's example of docs/validate.md: a payload against the
+# event schema in the shipped contract file that defines it ----
+CONTRACTS=$(cd "$(dirname "$0")/../../etc/ssemon/contracts" && pwd)
+cat >"$WORK/progress_update.json" <<JSON
+{"allOf": [
+  {"\$ref": "file://$CONTRACTS/common-backend.json#/definitions/task_event"},
+  {"\$ref": "file://$CONTRACTS/common-backend.json#/definitions/progress_update"}
+]}
+JSON
+printf '%s\n' '{"event_type": "progress_update", "task_id": "5f0c8f52-3b6e-4c1e-9d7a-2a4b6c8d0e1f", "timestamp": "2026-11-27T08:14:00.984067+00:00", "data": {"text": "Step 1/3", "value": 1.5}}' \
+    '{"event_type": "progress_update", "task_id": "5f0c8f52-3b6e-4c1e-9d7a-2a4b6c8d0e1f", "timestamp": "2026-11-27T08:14:00.984067+00:00", "data": {"text": "Step 1/3", "value": 0.5}}' >"$WORK/in"
+run "operator's example" 1 -s "$WORK/progress_update.json" -r "$CONTRACTS/common-backend.json"
+same "operator's example: verdicts" "$WORK/out" '{"data":"-:1","valid":false,"path":"/data/value","message":"1.5 is greater than maximum 1"}
+{"data":"-:2","valid":true,"path":null,"message":null}'
+
 # ---- bash completion (packaging/completion/ssemon) ----
 # Every command of `ssemon --help` and every long option of each command's
 # --help is completed, and validate's -s, -r and -d complete files. The
