@@ -429,7 +429,8 @@ static struct sd_doc *sd_read(struct schema_docs *d, const char *file, const cha
 static int sd_enter(struct schema_docs *d, struct sd_doc *doc, const char *uri, bool by_id,
                     struct sd_error *e)
 {
-    doc->sd_uri = strdup(uri != NULL ? uri : doc->sd_file_uri);
+    /* Known without its (empty) fragment, as URIs are looked up. */
+    doc->sd_uri = uri != NULL ? strndup(uri, sd_base_len(uri)) : strdup(doc->sd_file_uri);
     if (doc->sd_uri == NULL) {
         sd_errorf(e, "out of memory");
         return -1;
