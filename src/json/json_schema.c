@@ -9,7 +9,9 @@
  * and each level prepends its own segment to the path while unwinding.
  */
 #include "ssemon/json/json_schema.h"
+#include "ssemon/json/json_format.h"
 #include "ssemon/json/json_schema_model.h"
+#include "ssemon/json/pattern.h"
 
 #include <regex.h>
 #include <stdarg.h>
@@ -132,93 +134,6 @@ static bool js_equal(const struct json_tape *a, size_t na, const struct json_tap
     default:
         return true; /* null, true, false */
     }
-}
-
-/* ---- formats ---- */
-
-static bool js_digits(const char *s, size_t n, unsigned *out)
-{
-    unsigned v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (unsigned)(s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-static unsigned js_days_in_month(unsigned year, unsigned month)
-{
-    static const unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (month == 2 && year % 4 == 0 && (year % 100 != 0 || year % 400 == 0))
-        return 29;
-    return days[month - 1];
-}
-
-/* RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM), T and Z
- * in either case; a leap second only where UTC reads 23:59:60. */
-static bool js_is_datetime(const char *s, size_t len)
-{
-    unsigned y, mo, d, h, mi, sec, oh = 0, om = 0;
-    if (len < 20 || !js_digits(s, 4, &y) || s[4] != '-' || !js_digits(s + 5, 2, &mo) ||
-        s[7] != '-' || !js_digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
-        !js_digits(s + 11, 2, &h) || s[13] != ':' || !js_digits(s + 14, 2, &mi) || s[16] != ':' ||
-        !js_digits(s + 17, 2, &sec))
-        return false;
-    if (mo < 1 || mo > 12 || d < 1 || d > js_days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
-        return false;
-    size_t i = 19;
-    if (s[i] == '.') {
-        size_t start = ++i;
-        while (i < len && s[i] >= '0' && s[i] <= '9')
-            i++;
-        if (i == start)
-            return false;
-    }
-    if (i >= len)
-        return false;
-    int sign = 0;
-    if (s[i] == 'Z' || s[i] == 'z') {
-        i++;
-    } else if (s[i] == '+' || s[i] == '-') {
-        sign = s[i] == '+' ? 1 : -1;
-        if (len - i != 6 || !js_digits(s + i + 1, 2, &oh) || s[i + 3] != ':' ||
-            !js_digits(s + i + 4, 2, &om) || oh > 23 || om > 59)
-            return false;
-        i += 6;
-    } else {
-        return false;
-    }
-    if (i != len)
-        return false;
-    if (sec == 60) {
-        int utc = (int)(h * 60 + mi) - sign * (int)(oh * 60 + om);
-        utc = ((utc % 1440) + 1440) % 1440;
-        if (utc != 23 * 60 + 59)
-            return false;
-    }
-    return true;
-}
-
-static const char js_uuid_shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-
-static bool js_is_uuid(const char *s, size_t len)
-{
-    if (len != 36)
-        return false;
-    for (size_t i = 0; i < 36; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        /* '-' where the shape has one; elsewhere a hex digit (OR 0x20
-         * folds 'A'-'F' onto 'a'-'f' and leaves digits alone) */
-        if (js_uuid_shape[i] == '-') {
-            if (ch != '-')
-                return false;
-        } else if ((unsigned)(ch - '0') > 9 && (unsigned)((ch | 0x20) - 'a') > 5) {
-            return false;
-        }
-    }
-    return true;
 }
 
 /* ---- validation ---- */
@@ -560,6 +475,30 @@ __attribute__((noinline)) static int js_regexec(const regex_t *re, const char *s
     return rc == 0 ? 1 : 0;
 }
 
+/* The one place a format is checked: json_format, and "regex" by
+ * compiling the pattern as "pattern" would. */
+static bool js_format_ok(uint8_t f, const char *str, size_t len)
+{
+    if (f != JSON_FORMAT_REGEX)
+        return json_format_check((enum json_format)f, str, len);
+    if (memchr(str, '\0', len) != NULL)
+        return false;
+    char small[JS_REGEX_STACK];
+    char *buf = len < sizeof(small) ? small : malloc(len + 1);
+    if (buf == NULL)
+        return false;
+    memcpy(buf, str, len);
+    buf[len] = '\0';
+    regex_t re;
+    char why[PATTERN_WHY_MAX];
+    bool ok = pattern_compile(&re, buf, why, sizeof(why)) == PATTERN_OK;
+    if (ok)
+        regfree(&re);
+    if (buf != small)
+        free(buf);
+    return ok;
+}
+
 static bool js_check_string(struct js_vctx *v, const struct jsm_node *n, size_t inst)
 {
     const struct json_schema_set *s = v->v_s;
@@ -596,15 +535,12 @@ static bool js_check_string(struct js_vctx *v, const struct jsm_node *n, size_t 
             return js_vfail(v, "%s does not match pattern \"%s\"", ex, pat);
         }
     }
-    if (n->sn_kw & JSM_KW_FORMAT) {
-        bool ok =
-            n->sn_format == JSM_FMT_DATETIME ? js_is_datetime(str, len) : js_is_uuid(str, len);
-        if (!ok) {
-            if (v->v_err != NULL)
-                js_excerpt_node(v->v_t, inst, ex, sizeof(ex));
-            return js_vfail(v, "%s is not a valid %s", ex,
-                            n->sn_format == JSM_FMT_DATETIME ? "date-time (RFC 3339)" : "uuid");
-        }
+    if ((n->sn_kw & JSM_KW_FORMAT) && !js_format_ok(n->sn_format, str, len)) {
+        if (v->v_err != NULL)
+            js_excerpt_node(v->v_t, inst, ex, sizeof(ex));
+        enum json_format f = (enum json_format)n->sn_format;
+        return js_vfail(v, "%s is not a valid %s%s", ex, json_format_name(f),
+                        f == JSON_FORMAT_DATE_TIME ? " (RFC 3339)" : "");
     }
     return true;
 }
@@ -699,6 +635,52 @@ static bool js_check_object_counts(struct js_vctx *v, const struct jsm_node *n, 
     return true;
 }
 
+/* The members of an object against properties and additionalProperties
+ * only (no patternProperties, propertyNames, annotations): the hot path of
+ * every contract. */
+static bool js_check_members_simple(struct js_vctx *v, const struct jsm_node *n, size_t inst,
+                                    unsigned depth)
+{
+    const struct json_schema_set *s = v->v_s;
+    const struct json_tape *t = v->v_t;
+    uint64_t seen = 0;
+    struct json_tape_iter it;
+    size_t k;
+    size_t val;
+    json_tape_iter_init(t, inst, &it);
+    while (json_tape_object_next(t, &it, &k, &val)) {
+        size_t klen;
+        const char *key = json_tape_string(t, k, &klen);
+        uint32_t pi = n->sn_nprops ? js_prop_find(s, n, key, klen) : JSM_NONE;
+        uint32_t sub;
+        if (pi != JSM_NONE) {
+            if (pi < 64)
+                seen |= (uint64_t)1 << pi;
+            sub = s->s_props[n->sn_props + pi].pr_schema;
+        } else if (n->sn_kw & JSM_KW_ADDL) {
+            sub = n->sn_addl;
+            if (s->s_nodes[sub].sn_kw == JSM_KW_FALSE) {
+                /* Object-level failures come first. */
+                if (!js_check_required(v, n, inst, 0, false))
+                    return false;
+                char ex[JSM_EXCERPT + 8];
+                jsm_excerpt(ex, sizeof(ex), key, klen, JSM_EXCERPT);
+                return js_vfail(v, "unexpected property \"%s\" (additionalProperties is false)",
+                                ex);
+            }
+        } else {
+            continue;
+        }
+        if (!js_validate(v, sub, val, depth + 1, NULL)) {
+            if (n->sn_nreqs > 0 && !js_check_required(v, n, inst, 0, false))
+                return false;
+            js_prepend(v, key, klen);
+            return false;
+        }
+    }
+    return js_check_required(v, n, inst, seen, true);
+}
+
 static bool js_check_object(struct js_vctx *v, const struct jsm_node *n, size_t inst,
                             unsigned depth, struct js_eval *ev)
 {
@@ -709,6 +691,8 @@ static bool js_check_object(struct js_vctx *v, const struct jsm_node *n, size_t 
         return false;
     if (!(n->sn_kw & (JSM_KW_PROPS | JSM_KW_ADDL | JSM_KW_PPROPS | JSM_KW_PNAMES)))
         return js_check_required(v, n, inst, 0, false);
+    if (!(n->sn_kw & (JSM_KW_PPROPS | JSM_KW_PNAMES)) && ev == NULL)
+        return js_check_members_simple(v, n, inst, depth);
     uint64_t seen = 0;
     struct json_tape_iter it;
     size_t k;
@@ -1181,52 +1165,62 @@ static bool js_body(struct js_vctx *v, const struct jsm_node *n, size_t inst, un
 {
     const struct json_schema_set *s = v->v_s;
     const struct json_tape *t = v->v_t;
-    uint32_t kw = n->sn_kw;
-    if (kw & JSM_KW_FALSE)
-        return js_vfail(v, "no value is allowed here (the schema is false)");
-    if ((kw & JSM_KW_TYPE) && !js_type_ok(t, inst, n->sn_types))
-        return js_fail_type(v, n->sn_types, inst);
-    if ((kw & JSM_KW_CONST) && !js_equal(t, inst, &s->s_ctape, s->s_consts[n->sn_const], 0)) {
-        if (v->v_err == NULL)
+    enum json_tape_type type = json_tape_type(t, inst);
+    /* A $ref alone (the usual "schema": {"$ref": ...}) is followed in this
+     * loop: a chain of them ends, cycles are refused at compile time. */
+    for (;;) {
+        uint32_t kw = n->sn_kw;
+        if (kw & JSM_KW_FALSE)
+            return js_vfail(v, "no value is allowed here (the schema is false)");
+        if ((kw & JSM_KW_TYPE) && !js_type_ok(t, inst, n->sn_types))
+            return js_fail_type(v, n->sn_types, inst);
+        if ((kw & JSM_KW_CONST) && !js_equal(t, inst, &s->s_ctape, s->s_consts[n->sn_const], 0)) {
+            if (v->v_err == NULL)
+                return false;
+            char ex[JSM_EXCERPT + 8];
+            char want[JSM_EXCERPT + 8];
+            js_excerpt_node(t, inst, ex, sizeof(ex));
+            js_excerpt_node(&s->s_ctape, s->s_consts[n->sn_const], want, sizeof(want));
+            return js_vfail(v, "%s is not equal to const %s", ex, want);
+        }
+        if ((kw & JSM_KW_ENUM) && !js_check_enum(v, n, inst))
             return false;
-        char ex[JSM_EXCERPT + 8];
-        char want[JSM_EXCERPT + 8];
-        js_excerpt_node(t, inst, ex, sizeof(ex));
-        js_excerpt_node(&s->s_ctape, s->s_consts[n->sn_const], want, sizeof(want));
-        return js_vfail(v, "%s is not equal to const %s", ex, want);
-    }
-    if ((kw & JSM_KW_ENUM) && !js_check_enum(v, n, inst))
-        return false;
-    switch (json_tape_type(t, inst)) {
-    case JSON_TAPE_STRING:
-        if ((kw & JSM_KW_STRING) && !js_check_string(v, n, inst))
+        switch (type) {
+        case JSON_TAPE_STRING:
+            if ((kw & JSM_KW_STRING) && !js_check_string(v, n, inst))
+                return false;
+            break;
+        case JSON_TAPE_INTEGER:
+        case JSON_TAPE_REAL:
+            if ((kw & JSM_KW_NUMBER) && !js_check_number(v, n, inst))
+                return false;
+            break;
+        case JSON_TAPE_OBJECT:
+            if ((kw & JSM_KW_OBJECT) && !js_check_object(v, n, inst, depth, ev))
+                return false;
+            break;
+        case JSON_TAPE_ARRAY:
+            if ((kw & JSM_KW_ARRAY) && !js_check_array(v, n, inst, depth, ev))
+                return false;
+            break;
+        default:
+            break;
+        }
+        if (!(kw & JSM_KW_SLOW))
+            return true;
+        if ((kw & JSM_KW_INPLACE) && !js_inplace(v, n, inst, depth, ev))
             return false;
-        break;
-    case JSON_TAPE_INTEGER:
-    case JSON_TAPE_REAL:
-        if ((kw & JSM_KW_NUMBER) && !js_check_number(v, n, inst))
+        if ((kw & JSM_KW_SLOW) == JSM_KW_REF && !s->s_dynamic &&
+            !(s->s_nodes[n->sn_ref].sn_kw & JSM_KW_UNEVAL)) {
+            n = &s->s_nodes[n->sn_ref];
+            continue;
+        }
+        if ((kw & JSM_KW_REF) && !js_validate(v, n->sn_ref, inst, depth + 1, ev))
             return false;
-        break;
-    case JSON_TAPE_OBJECT:
-        if ((kw & JSM_KW_OBJECT) && !js_check_object(v, n, inst, depth, ev))
+        if ((kw & JSM_KW_DYNREF) && !js_validate(v, js_dynamic_target(v, n), inst, depth + 1, ev))
             return false;
-        break;
-    case JSON_TAPE_ARRAY:
-        if ((kw & JSM_KW_ARRAY) && !js_check_array(v, n, inst, depth, ev))
-            return false;
-        break;
-    default:
-        break;
-    }
-    if (!(kw & JSM_KW_SLOW))
         return true;
-    if ((kw & JSM_KW_INPLACE) && !js_inplace(v, n, inst, depth, ev))
-        return false;
-    if ((kw & JSM_KW_REF) && !js_validate(v, n->sn_ref, inst, depth + 1, ev))
-        return false;
-    if ((kw & JSM_KW_DYNREF) && !js_validate(v, js_dynamic_target(v, n), inst, depth + 1, ev))
-        return false;
-    return true;
+    }
 }
 
 /* A node with unevaluatedProperties/unevaluatedItems for this value: its
@@ -1294,6 +1288,9 @@ static bool js_validate(struct js_vctx *v, uint32_t sn, size_t inst, unsigned de
     if (depth > JS_MAX_DEPTH)
         return js_vfail(v, "value nested too deeply to validate");
     const struct jsm_node *n = &s->s_nodes[sn];
+    /* the common case: no dynamic scope, no unevaluated* here */
+    if (__builtin_expect(!s->s_dynamic && !(n->sn_kw & JSM_KW_UNEVAL), 1))
+        return js_body(v, n, inst, depth, ev);
     bool pushed = false;
     if (s->s_dynamic && (v->v_nscope == 0 || v->v_scope[v->v_nscope - 1] != n->sn_res)) {
         if (v->v_nscope >= JS_MAX_SCOPE)

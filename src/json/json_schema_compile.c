@@ -15,6 +15,7 @@
  */
 #include "ssemon/json/json_schema_compile.h"
 #include "ssemon/base/numfmt.h"
+#include "ssemon/json/json_format.h"
 #include "ssemon/json/json_schema_model.h"
 #include "ssemon/json/json_uri.h"
 #include "ssemon/json/pattern.h"
@@ -674,15 +675,19 @@ static uint32_t jsc_doc_add(struct jsc_compiler *c, const char *uri, size_t len,
     c->c_docs[doc].d_uri = owned;
     c->c_docs[doc].d_root = root;
     uint32_t res = c->c_nres++;
-    size_t keep = c->c_path.b_len;
+    /* the path of whatever asked for the document, for its errors */
+    const char *saved_path = jsc_strdup(c, jsc_buf_str(&c->c_path), c->c_path.b_len);
+    if (saved_path == NULL)
+        return JSM_NONE;
     uint32_t saved_doc = c->c_doc;
     jsc_buf_cut(&c->c_path, 0);
     c->c_doc = doc;
     bool ok = jsc_target_add(c, owned, root, doc, "", owned, res) &&
               jsc_scan(c, root, doc, owned, res, 0);
+    if (!ok)
+        return JSM_NONE; /* the error is where the scan was */
     c->c_doc = saved_doc;
-    jsc_buf_cut(&c->c_path, keep);
-    return ok ? doc : JSM_NONE;
+    return jsc_set_path(c, saved_path) ? doc : JSM_NONE;
 }
 
 static uint32_t jsc_doc_find(const struct jsc_compiler *c, const char *uri, size_t len)
@@ -1095,7 +1100,7 @@ static bool jsc_kw_pattern_properties(struct jsc_compiler *c, uint32_t node, con
     return true;
 }
 
-/* The one place a format name is looked up. */
+/* The one place a format name is looked up (json_format). */
 static bool jsc_kw_format(struct jsc_compiler *c, struct jsm_node *n, const json_t *v)
 {
     const char *f = json_string_value(v);
@@ -1103,16 +1108,23 @@ static bool jsc_kw_format(struct jsc_compiler *c, struct jsm_node *n, const json
         jsc_cerr(c, "format", "\"format\" must be a string");
         return false;
     }
-    if (strcmp(f, "date-time") == 0) {
-        n->sn_format = JSM_FMT_DATETIME;
-    } else if (strcmp(f, "uuid") == 0) {
-        n->sn_format = JSM_FMT_UUID;
-    } else {
+    enum json_format id = strlen(f) == json_string_length(v) ? json_format_lookup(f) : 0;
+    if (id == 0) {
         char ex[JSM_EXCERPT + 8];
+        char known[256] = "";
+        size_t at = 0;
+        for (int k = JSON_FORMAT_DATE_TIME; json_format_name((enum json_format)k) != NULL; k++) {
+            int w = snprintf(known + at, sizeof(known) - at, "%s%s", at ? ", " : "",
+                             json_format_name((enum json_format)k));
+            if (w < 0 || (size_t)w >= sizeof(known) - at)
+                break;
+            at += (size_t)w;
+        }
         jsm_excerpt(ex, sizeof(ex), f, strlen(f), JSM_EXCERPT);
-        jsc_cerr(c, "format", "unsupported format \"%s\" (supported: date-time, uuid)", ex);
+        jsc_cerr(c, "format", "unsupported format \"%s\" (supported: %s)", ex, known);
         return false;
     }
+    n->sn_format = (uint8_t)id;
     n->sn_kw |= JSM_KW_FORMAT;
     return true;
 }
