@@ -196,6 +196,16 @@ printf '{"$defs": {"x": }}' >"$S/sub/broken-defs.json"
 run "-r document not JSON" 2 -s "$S/n.json" -r "$S/sub/broken-defs.json"
 has "-r document not JSON: positioned" "$WORK/err" "^$S/sub/broken-defs.json:1:17: invalid JSON: "
 
+# The same in a document a $ref reached (no -r): named by its path.
+printf '{"$ref": "sub/defs.json#/$defs/count"}\n' >"$S/reaches-defs.json"
+printf '1\n' >"$WORK/in"
+run "error in a document a \$ref reached" 2 -s "$S/reaches-defs.json"
+has "error in a document a \$ref reached: positioned in it" "$WORK/err" "^$S/sub/defs.json:4:15: /\\\$defs/count/maximum: "
+printf '{\n  "$ref": "sub/broken-defs.json"}' >"$S/reaches-broken.json"
+printf '1\n' >"$WORK/in"
+run "a document a \$ref reached is not JSON" 2 -s "$S/reaches-broken.json"
+has "not JSON: at the \$ref, with the position in the document" "$WORK/err" "^$S/reaches-broken.json:2:3: /\\\$ref: .*$S/sub/broken-defs.json:1:17: invalid JSON: "
+
 # ---- $ref to other documents ----
 # A sibling file, found from the schema's directory (no -r), with the
 # fragment resolved inside it, and its own "#/..." references too.
