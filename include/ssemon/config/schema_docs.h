@@ -12,8 +12,9 @@
  * - the documents, each read once (at most SCHEMA_DOCS_MAX_BYTES bytes, at
  *   most SCHEMA_DOCS_MAX_DOCS of them), a UTF-8 byte order mark at its start
  *   skipped as configuration and contract files skip it (positions count
- *   from the character after it), parsed by jansson (duplicate keys refused,
- *   any JSON value admitted, so `true` is a schema document), its text kept
+ *   from the character after it), parsed by jansson (duplicate keys and
+ *   "\u0000" in strings refused, as in contract files; any JSON value
+ *   admitted, so `true` is a schema document), its text kept
  *   so that a JSON pointer into it can be turned into a line and column
  *   (json_position) when there is an error.
  *
@@ -22,8 +23,9 @@
  * percent-encoded) and, when its root has an "$id" that is an absolute URI,
  * by that "$id" too (without its empty fragment): what ajv does with its
  * "-r" schemas. A document the loader reads is known by the URI it was
- * asked for, its file URI and its absolute "$id" alike. A relative "$id" is left to the schema
- * compiler, which resolves it against the file URI.
+ * asked for, its file URI and its absolute "$id" alike. A relative "$id"
+ * is left to the schema compiler, which resolves it against the file URI.
+ * URIs are compared as written, without their fragment.
  *
  * schema_docs_load is the json_schema_load_fn of json_schema_compile.h: set
  * it as json_schema_options.so_load with the set as so_load_ctx. It returns
@@ -33,7 +35,8 @@
  *
  * Ownership: the set owns every document, text and jansson value it holds
  * (schema_docs_free releases them); pointers it returns live as long as the
- * set. Nothing the caller passes is kept (strings are copied).
+ * set. Nothing the caller passes is kept (strings are copied). The loader
+ * adds to the set: one set is used by one thread at a time.
  */
 #ifndef SSEMON_CONFIG_SCHEMA_DOCS_H
 #define SSEMON_CONFIG_SCHEMA_DOCS_H
