@@ -138,6 +138,14 @@ static bool js_equal(const struct json_tape *a, size_t na, const struct json_tap
 
 /* ---- validation ---- */
 
+/* The budget of schema applications for one validation: this many per
+ * value of the instance, plus a base. Applicators that try several
+ * branches on the same value (anyOf, oneOf, if, not) can multiply the
+ * work of recursive schemas; beyond the budget validation fails. */
+#define JS_STEPS_PER_VALUE 256u
+#define JS_STEPS_BASE 100000u
+/* Arrays up to this long are checked for uniqueItems pairwise. */
+#define JS_UNIQUE_SMALL 16
 /* Resources of the dynamic scope tracked at most (deeper: a failure). */
 #define JS_MAX_SCOPE 256
 
@@ -153,6 +161,8 @@ struct js_vctx {
     const struct json_tape *v_t;
     struct json_schema_error *v_err; /* NULL: no messages */
     bool v_truncated;                /* the path lost its outer segments */
+    size_t v_steps;                  /* schema applications so far */
+    size_t v_max_steps;              /* the budget: applicators can branch */
     size_t v_nscope;
     uint32_t v_scope[JS_MAX_SCOPE]; /* resources entered, outermost first (s_dynamic only) */
 };
@@ -837,6 +847,22 @@ static bool js_check_unique(struct js_vctx *v, size_t inst, size_t count)
     if (count > JSON_SCHEMA_UNIQUE_MAX)
         return js_vfail(v, "array of %zu items is too long to check uniqueItems (the limit is %d)",
                         count, JSON_SCHEMA_UNIQUE_MAX);
+    if (count <= JS_UNIQUE_SMALL) {
+        /* a few items: compared pairwise, nothing allocated */
+        size_t nodes[JS_UNIQUE_SMALL];
+        struct json_tape_iter it;
+        size_t n = 0;
+        json_tape_iter_init(t, inst, &it);
+        while (n < count && json_tape_array_next(t, &it, &nodes[n]))
+            n++;
+        for (size_t j = 1; j < n; j++) {
+            for (size_t i = 0; i < j; i++) {
+                if (js_equal(t, nodes[i], t, nodes[j], 0))
+                    return js_vfail(v, "items %zu and %zu are equal (uniqueItems)", i, j);
+            }
+        }
+        return true;
+    }
     struct js_hitem *h = malloc(count * sizeof(*h));
     if (h == NULL)
         return js_vfail(v, "out of memory");
@@ -1287,6 +1313,9 @@ static bool js_validate(struct js_vctx *v, uint32_t sn, size_t inst, unsigned de
     const struct json_schema_set *s = v->v_s;
     if (depth > JS_MAX_DEPTH)
         return js_vfail(v, "value nested too deeply to validate");
+    if (++v->v_steps > v->v_max_steps)
+        return js_vfail(v, "too costly to validate: more than %zu schema applications",
+                        v->v_max_steps);
     const struct jsm_node *n = &s->s_nodes[sn];
     /* the common case: no dynamic scope, no unevaluated* here */
     if (__builtin_expect(!s->s_dynamic && !(n->sn_kw & JSM_KW_UNEVAL), 1))
@@ -1359,6 +1388,8 @@ bool json_schema_validate(const struct json_schema *s, const struct json_tape *t
     v.v_err = err;
     v.v_truncated = false;
     v.v_nscope = 0;
+    v.v_steps = 0;
+    v.v_max_steps = JS_STEPS_BASE + JS_STEPS_PER_VALUE * t->jt_count;
     if (err != NULL)
         err->se_uri[0] = '\0';
     if (!s->sh_set->s_ready) {

@@ -28,6 +28,8 @@
 
 /* The root document's base URI when the caller gives none. */
 #define JSC_PLACEHOLDER_URI "ssemon:root"
+/* Bytes of a URI quoted in an error. */
+#define JSC_URI_EXCERPT 120
 
 /* ---- small growable buffers ---- */
 
@@ -1212,6 +1214,10 @@ static bool jsc_kw_dependent(struct jsc_compiler *c, uint32_t node, const char *
         jsc_cerr(c, kw, "\"%s\" must be an object", kw);
         return false;
     }
+    if (schemas ? s->s_nodes[node].sn_ndsch > 0 : s->s_nodes[node].sn_ndeps > 0) {
+        jsc_cerr(c, kw, "\"%s\" together with \"dependencies\": use only \"%s\"", kw, kw);
+        return false;
+    }
     size_t count = json_object_size(v);
     uint32_t first;
     if (!jsc_side_reserve(c, (void **)&s->s_deps, &s->s_ndeps, &s->s_capdeps, count,
@@ -1258,6 +1264,80 @@ static bool jsc_kw_dependent(struct jsc_compiler *c, uint32_t node, const char *
         n->sn_ndeps = (uint32_t)count;
         if (count > 0)
             n->sn_kw |= JSM_KW_DEPREQ;
+    }
+    return true;
+}
+
+/* The legacy "dependencies" (draft 7): an array is dependentRequired's,
+ * a schema dependentSchemas'. */
+static bool jsc_kw_dependencies(struct jsc_compiler *c, uint32_t node, const json_t *v)
+{
+    struct json_schema_set *s = c->c_s;
+    if (!json_is_object(v)) {
+        jsc_cerr(c, "dependencies", "\"dependencies\" must be an object");
+        return false;
+    }
+    size_t na = 0;
+    size_t ns = 0;
+    const char *key;
+    const json_t *sub;
+    json_object_foreach((json_t *)v, key, sub)
+    {
+        if (json_is_array(sub))
+            na++;
+        else
+            ns++;
+    }
+    if ((na > 0 && s->s_nodes[node].sn_ndeps > 0) || (ns > 0 && s->s_nodes[node].sn_ndsch > 0)) {
+        jsc_cerr(c, "dependencies",
+                 "\"dependencies\" together with \"dependentRequired\" or \"dependentSchemas\": "
+                 "use only these");
+        return false;
+    }
+    uint32_t fa;
+    uint32_t fs;
+    if (!jsc_side_reserve(c, (void **)&s->s_deps, &s->s_ndeps, &s->s_capdeps, na,
+                          sizeof(*s->s_deps), &fa) ||
+        !jsc_side_reserve(c, (void **)&s->s_deps, &s->s_ndeps, &s->s_capdeps, ns,
+                          sizeof(*s->s_deps), &fs))
+        return false;
+    uint32_t ia = 0;
+    uint32_t is = 0;
+    json_object_foreach((json_t *)v, key, sub)
+    {
+        uint32_t name = jsc_pool_add(c, key, strlen(key));
+        if (name == JSM_NONE)
+            return false;
+        struct jsm_dep dep = {
+            .dp_name = name, .dp_len = (uint32_t)strlen(key), .dp_schema = JSM_NONE};
+        if (json_is_array(sub)) {
+            size_t keep = c->c_path.b_len;
+            if (!jsc_buf_seg(&c->c_path, "dependencies", 12)) {
+                jsc_nomem(c);
+                return false;
+            }
+            bool ok = jsc_required_list(c, key, sub, &dep.dp_reqs, &dep.dp_nreqs);
+            jsc_buf_cut(&c->c_path, keep);
+            if (!ok)
+                return false;
+            s->s_deps[fa + ia++] = dep;
+        } else {
+            dep.dp_schema = jsc_compile_sub(c, sub, "dependencies", key);
+            if (dep.dp_schema == JSM_NONE)
+                return false;
+            s->s_deps[fs + is++] = dep;
+        }
+    }
+    struct jsm_node *n = &s->s_nodes[node];
+    if (na > 0) {
+        n->sn_deps = fa;
+        n->sn_ndeps = (uint32_t)na;
+        n->sn_kw |= JSM_KW_DEPREQ;
+    }
+    if (ns > 0) {
+        n->sn_dsch = fs;
+        n->sn_ndsch = (uint32_t)ns;
+        n->sn_kw |= JSM_KW_INPLACE;
     }
     return true;
 }
@@ -1441,6 +1521,7 @@ enum jsc_keyword {
     JSC_K_ELSE,
     JSC_K_DEPREQ,
     JSC_K_DEPSCH,
+    JSC_K_DEPENDENCIES,
     JSC_K_PREFIX,
     JSC_K_CONTAINS,
     JSC_K_MINCONT,
@@ -1489,6 +1570,7 @@ static const struct {
     {"else", JSC_K_ELSE},
     {"dependentRequired", JSC_K_DEPREQ},
     {"dependentSchemas", JSC_K_DEPSCH},
+    {"dependencies", JSC_K_DEPENDENCIES},
     {"prefixItems", JSC_K_PREFIX},
     {"contains", JSC_K_CONTAINS},
     {"minContains", JSC_K_MINCONT},
@@ -1640,6 +1722,8 @@ static bool jsc_keyword(struct jsc_compiler *c, uint32_t node, const char *key, 
         return jsc_kw_dependent(c, node, key, v, false);
     case JSC_K_DEPSCH:
         return jsc_kw_dependent(c, node, key, v, true);
+    case JSC_K_DEPENDENCIES:
+        return jsc_kw_dependencies(c, node, v);
     case JSC_K_PPROPS:
         return jsc_kw_pattern_properties(c, node, v);
     case JSC_K_MINCONT:
@@ -1874,8 +1958,8 @@ static uint32_t jsc_load(struct jsc_compiler *c, const char *uri, size_t len)
     uint32_t doc = jsc_doc_find(c, uri, len);
     if (doc != JSM_NONE)
         return doc;
-    char ex[JSM_EXCERPT + 8];
-    jsm_excerpt(ex, sizeof(ex), uri, len, 120);
+    char ex[JSC_URI_EXCERPT + 8];
+    jsm_excerpt(ex, sizeof(ex), uri, len, JSC_URI_EXCERPT);
     if (c->c_load == NULL)
         return jsc_cerr(c, NULL, "unresolved $ref: no document \"%s\" is known", ex);
     const char *owned = jsc_strdup(c, uri, len);
@@ -1897,8 +1981,12 @@ static uint32_t jsc_resolve(struct jsc_compiler *c, const char *uri, const json_
 {
     size_t ulen = json_uri_strip_fragment(uri);
     const char *frag = uri[ulen] == '#' ? uri + ulen + 1 : "";
-    char ex[JSM_EXCERPT + 8];
-    jsm_excerpt(ex, sizeof(ex), uri, strlen(uri), 120);
+    char ex[JSC_URI_EXCERPT + 8];
+    /* the placeholder base says nothing to a reader: "#..." alone */
+    const char *shown = uri;
+    if (strncmp(uri, JSC_PLACEHOLDER_URI "#", sizeof(JSC_PLACEHOLDER_URI)) == 0)
+        shown = uri + sizeof(JSC_PLACEHOLDER_URI) - 1;
+    jsm_excerpt(ex, sizeof(ex), shown, strlen(shown), JSC_URI_EXCERPT);
     struct jsc_buf dec = {0};
     if (!jsc_percent_decode(frag, strlen(frag), &dec)) {
         free(dec.b_ptr);
@@ -1907,7 +1995,8 @@ static uint32_t jsc_resolve(struct jsc_compiler *c, const char *uri, const json_
     const char *f = jsc_buf_str(&dec);
     size_t flen = dec.b_len;
     const struct jsc_target *t;
-    if (flen == 0 || f[0] == '/') {
+    bool by_pointer = flen == 0 || f[0] == '/';
+    if (by_pointer) {
         t = jsc_target_get(c, uri, ulen);
         if (t == NULL && jsc_load(c, uri, ulen) != JSM_NONE)
             t = jsc_target_get(c, uri, ulen);
@@ -1921,7 +2010,7 @@ static uint32_t jsc_resolve(struct jsc_compiler *c, const char *uri, const json_
         free(dec.b_ptr);
         if (!c->c_failed)
             jsc_cerr(c, NULL, "unresolved $ref \"%s\": %s", ex,
-                     flen == 0 || f[0] == '/' ? "no such document or $id" : "no such $anchor");
+                     by_pointer ? "no such document or $id" : "no such $anchor");
         return JSM_NONE;
     }
     const json_t *target = t->t_j;
@@ -1934,10 +2023,11 @@ static uint32_t jsc_resolve(struct jsc_compiler *c, const char *uri, const json_
                         bad ? "not a JSON pointer" : "no value at that JSON pointer");
     }
     /* compiled where the target is */
-    size_t plen = strlen(t->t_ptr);
-    bool ok = jsc_set_path(c, t->t_ptr) &&
-              (f[0] != '/' || jsc_buf_add(&c->c_path, f, flen) || jsc_nomem(c) != JSM_NONE);
-    (void)plen;
+    bool ok = jsc_set_path(c, t->t_ptr);
+    if (ok && flen > 0 && f[0] == '/' && !jsc_buf_add(&c->c_path, f, flen)) {
+        jsc_nomem(c);
+        ok = false;
+    }
     free(dec.b_ptr);
     if (!ok || c->c_failed)
         return JSM_NONE;
@@ -2362,6 +2452,41 @@ static bool jsc_start_path(struct jsc_compiler *c, const json_t *schema, const c
     return !nomem;
 }
 
+/* A schema value not met by any scan that is inside a registered (or
+ * loaded) document other than the root is compiled as part of it: that
+ * document's base URI, its pointer there, and its URI in errors. (A
+ * contract that inherits a schema from a parent file registers the parent:
+ * the schema's references resolve against the parent's file.) */
+static bool jsc_in_registered(struct jsc_compiler *c, const json_t *schema)
+{
+    if (!json_is_object(schema) || jsc_pmap_get(&c->c_pmap, schema) != JSM_NONE)
+        return true;
+    struct jsc_buf at = {0};
+    for (size_t d = 1; d < c->c_ndocs; d++) {
+        bool nomem = false;
+        jsc_buf_cut(&at, 0);
+        if (!jsc_locate(c->c_docs[d].d_root, schema, &at, &nomem)) {
+            if (!nomem)
+                continue;
+            free(at.b_ptr);
+            jsc_nomem(c);
+            return false;
+        }
+        c->c_doc = (uint32_t)d;
+        c->c_base = c->c_docs[d].d_uri;
+        uint32_t root = jsc_pmap_get(&c->c_pmap, c->c_docs[d].d_root);
+        if (root != JSM_NONE) {
+            c->c_base = c->c_infos[root].in_base;
+            c->c_res = c->c_infos[root].in_res;
+        }
+        bool ok = jsc_set_path(c, jsc_buf_str(&at));
+        free(at.b_ptr);
+        return ok;
+    }
+    free(at.b_ptr);
+    return true;
+}
+
 const struct json_schema *json_schema_compile_add(struct json_schema_set *set, const json_t *schema,
                                                   const char *path, struct json_schema_error *err)
 {
@@ -2384,7 +2509,7 @@ const struct json_schema *json_schema_compile_add(struct json_schema_set *set, c
     entry->sh_set = set;
     entry->sh_node = JSM_NONE;
     jsc_at_root(c);
-    if (!jsc_start_path(c, schema, path)) {
+    if (!jsc_start_path(c, schema, path) || !jsc_in_registered(c, schema)) {
         jsc_abandon(set);
         return NULL;
     }

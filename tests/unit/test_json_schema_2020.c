@@ -200,6 +200,13 @@ static void test_numbers_and_arrays(void **state)
     sc_invalid(&sc, "[1, 2, {\"a\": [1]}, 3, {\"a\": [1.0]}]",
                "(root): items 2 and 4 are equal (uniqueItems)");
     sc_valid(&sc, "[1, \"1\", [1], {\"a\": 1}, {\"a\": 2}]");
+    /* longer arrays are hashed and sorted: the same answers */
+    sc_invalid(&sc,
+               "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, {\"b\": [3], \"a\": "
+               "null}, 19, 20, 2.0, 22, {\"a\": null, \"b\": [3.0]}]",
+               "(root): items 2 and 21 are equal (uniqueItems)");
+    sc_valid(&sc, "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, \"0\", [0], "
+                  "{\"0\": 0}, -0.5, 0.5]");
     sc_free(&sc);
     /* the cap: a longer array fails with a message saying so */
     size_t n = JSON_SCHEMA_UNIQUE_MAX + 1;
@@ -320,6 +327,53 @@ static void test_documents(void **state)
     json_decref(openapi);
 }
 
+/* A schema shared with a registered document (a contract's parent file)
+ * resolves against that document and names it in errors. */
+static void test_schema_of_registered_document(void **state)
+{
+    (void)state;
+    json_t *parent = load("{\"events\": {\"a\": {\"schema\": {\"$ref\": \"defs.json#/x\"}}, "
+                          "\"b\": {\"schema\": {\"minimum\": \"0\"}}}}");
+    json_t *defs = load("{\"x\": {\"type\": \"integer\"}}");
+    json_t *child = load("{\"events\": {}}");
+    json_t *events = json_object_get(child, "events");
+    json_object_set(events, "a", json_object_get(json_object_get(parent, "events"), "a"));
+    json_object_set(events, "b", json_object_get(json_object_get(parent, "events"), "b"));
+    struct fake_loader fl = {.fl_uri = {"file:///p/defs.json"}, .fl_doc = {defs}};
+    struct json_schema_document docs[] = {{"file:///p/parent.json", parent}};
+    struct json_schema_options opts = {.so_base_uri = "file:///c/child.json",
+                                       .so_docs = docs,
+                                       .so_ndocs = 1,
+                                       .so_load = fake_load,
+                                       .so_load_ctx = &fl};
+    struct json_schema_error err;
+    struct json_schema_set *set = json_schema_compile_new_opts(child, &opts, &err);
+    assert_non_null(set);
+    const json_t *sa = json_object_get(json_object_get(events, "a"), "schema");
+    const struct json_schema *s = json_schema_compile_add(set, sa, "/events/a/schema", &err);
+    assert_non_null(s);
+    assert_true(json_schema_compile_finish(set, &err));
+    assert_int_equal(fl.fl_calls[0], 1); /* file:///p/defs.json, not file:///c/defs.json */
+    struct json_tape t;
+    json_tape_init(&t);
+    assert_int_equal(json_tape_parse(&t, "1.5", 3, NULL), JSON_TAPE_OK);
+    assert_false(json_schema_validate(s, &t, 0, &err));
+    assert_string_equal(err.se_text, "(root): expected integer, got number");
+    json_tape_free(&t);
+    json_schema_compile_free(set);
+    /* an error in the inherited schema: the parent's URI and path */
+    set = json_schema_compile_new_opts(child, &opts, &err);
+    assert_non_null(set);
+    const json_t *sb = json_object_get(json_object_get(events, "b"), "schema");
+    assert_null(json_schema_compile_add(set, sb, "/events/b/schema", &err));
+    assert_string_equal(err.se_uri, "file:///p/parent.json");
+    assert_string_equal(err.se_text, "/events/b/schema/minimum: \"minimum\" must be a number");
+    json_schema_compile_free(set);
+    json_decref(child);
+    json_decref(defs);
+    json_decref(parent);
+}
+
 static void test_dynamic_ref(void **state)
 {
     (void)state;
@@ -369,6 +423,31 @@ static void test_recursion_ends(void **state)
                "(root): no branch of anyOf matched: [0] (root): expected integer, got array; "
                "[1] /0: no branch of anyOf matched: [0] /0: expected integer, got string; "
                "[1] /0: expected array, got string");
+    sc_free(&sc);
+}
+
+/* Branches that both recurse double the work at every level: the budget
+ * of schema applications ends it, with a message. */
+static void test_validation_budget(void **state)
+{
+    (void)state;
+    struct sc sc;
+    sc_ok(&sc,
+          "{\"$defs\": {\"n\": {\"anyOf\": [{\"type\": \"array\", \"items\": {\"$ref\": "
+          "\"#/$defs/n\"}}, {\"type\": \"array\", \"items\": {\"$ref\": \"#/$defs/n\"}}]}}, "
+          "\"$ref\": \"#/$defs/n\"}",
+          NULL);
+    char deep[256];
+    size_t at = 0;
+    for (int i = 0; i < 60; i++)
+        deep[at++] = '[';
+    deep[at++] = '1';
+    for (int i = 0; i < 60; i++)
+        deep[at++] = ']';
+    deep[at] = '\0';
+    assert_false(sc_check(&sc, deep));
+    assert_non_null(strstr(sc.err.se_msg, "too costly to validate: more than"));
+    sc_valid(&sc, "[[[]]]");
     sc_free(&sc);
 }
 
@@ -438,8 +517,10 @@ int main(void)
         cmocka_unit_test(test_numbers_and_arrays),
         cmocka_unit_test(test_formats),
         cmocka_unit_test(test_documents),
+        cmocka_unit_test(test_schema_of_registered_document),
         cmocka_unit_test(test_dynamic_ref),
         cmocka_unit_test(test_recursion_ends),
+        cmocka_unit_test(test_validation_budget),
         cmocka_unit_test(test_limits_positioned),
         cmocka_unit_test(test_simple_path_allocates_nothing),
     };

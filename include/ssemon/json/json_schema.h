@@ -21,7 +21,8 @@
  *   changes, embedded resources), $anchor, $ref (anywhere, with siblings:
  *   "#", JSON pointers with ~0 ~1 and %-escapes, anchors, other documents),
  *   $dynamicRef/$dynamicAnchor (dynamic scope), $defs and "definitions",
- *   $vocabulary, $comment, $schema.
+ *   $vocabulary, $comment, $schema; and the legacy "dependencies" (draft 7:
+ *   an array is dependentRequired's, a schema dependentSchemas').
  * Annotations are checked for form and otherwise ignored: title,
  * description, default, examples, deprecated, readOnly, writeOnly,
  * contentEncoding, contentMediaType, contentSchema, and the OpenAPI 3.1 /
@@ -37,6 +38,10 @@
  *     depth fails: validation always ends.
  * pattern and patternProperties: the pattern policy of the regex module
  * used (one place compiles, one place matches).
+ * Validation time is bounded: at most 256 schema applications per value of
+ * the instance (plus 100000); applicators that try several branches on one
+ * value (anyOf, oneOf, if, not) over recursive schemas could otherwise
+ * multiply the work; beyond the budget validation fails, saying so.
  * uniqueItems costs n log n in the array's length (items hashed, sorted,
  * equal hashes compared); an array of more than JSON_SCHEMA_UNIQUE_MAX items
  * fails it with a message saying so.

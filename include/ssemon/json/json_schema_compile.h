@@ -7,16 +7,18 @@
  * layer, pure: no I/O (other documents come from the caller's loader), no
  * global state.
  *
- * A set is built in three steps: json_schema_compile_new compiles every
- * definition of the root document ("definitions" and "$defs") once;
- * json_schema_compile_add compiles each schema, its $ref pointing at the
- * definition's compiled node (so the cost is linear in the document, however
- * many schemas refer to a definition); json_schema_compile_finish resolves
- * every $ref (compiling each target once, loading documents as needed),
- * refuses cycles of in-place applicators, and builds the constants, after
- * which the schemas validate. What a set may cost is
- * bounded (struct json_schema_limits): going beyond a limit is a compile
- * error at the value that crossed it.
+ * A set is built in three steps: json_schema_compile_new (or _new_opts)
+ * scans the root and registered documents for their identifiers ("$id",
+ * "$anchor", "$dynamicAnchor") and compiles every definition of the root
+ * ("definitions" and "$defs") once; json_schema_compile_add compiles each
+ * schema; json_schema_compile_finish resolves every $ref and $dynamicRef
+ * (RFC 3986 against the base URI where it is written), compiling each
+ * target once however many refer to it (so the cost is linear in the
+ * documents) and loading documents through the loader as needed, refuses
+ * cycles of in-place applicators, and builds the constants, after which
+ * the schemas validate. What a set may cost is bounded (struct
+ * json_schema_limits): going beyond a limit is a compile error at the value
+ * that crossed it.
  *
  * Ownership: the set owns every schema json_schema_compile_add returns (they
  * live until json_schema_compile_free). The root document and the schemas
@@ -104,8 +106,12 @@ struct json_schema_set *json_schema_compile_new(const json_t *root,
 
 /* Compiles `schema`, a value inside the root document at JSON pointer
  * `path` (NULL: found by searching the document; the root itself is ""),
- * into the set. Returns it (owned by the set; it validates once the set is
- * finished), or NULL with *err filled. */
+ * into the set. A schema value that is also inside a registered document
+ * other than the root (e.g. one a contract inherits from its parent file,
+ * registered by the parent's URI) is compiled as part of that document:
+ * its references resolve against that document's URI and its errors name
+ * it (se_uri, se_path inside it). Returns it (owned by the set; it
+ * validates once the set is finished), or NULL with *err filled. */
 const struct json_schema *json_schema_compile_add(struct json_schema_set *set, const json_t *schema,
                                                   const char *path, struct json_schema_error *err);
 
