@@ -563,16 +563,16 @@ static void test_compile_schemas(void **state)
     /* json_schema reports the offending value by its path in the document:
      * in the event's schema, in a variant, or in a definition. */
     compile_err("{\"events\": {\"a\": {\"schema\": {\"properties\": {\"x\": "
-                "{\"multipleOf\": 2}}}}}}",
-                "/events/a/schema/properties/x", "multipleOf");
+                "{\"multipleOx\": 2}}}}}}",
+                "/events/a/schema/properties/x", "multipleOx");
     compile_err("{\"events\": {\"a\": {\"discriminator\": \"/k\", \"variants\": "
                 "{\"x\": {\"minimum\": \"0\"}}}}}",
                 "/events/a/variants/x/minimum", "must be a number");
     compile_err("{\"events\": {\"a\": {\"schema\": {\"$ref\": \"#/definitions/nope\"}}}}",
                 "/events/a/schema/$ref", "unresolved $ref");
     /* A definition nothing refers to is still checked. */
-    compile_err("{\"events\": {\"a\": {}}, \"definitions\": {\"d\": {\"oneOf\": []}}}",
-                "/definitions/d", "oneOf");
+    compile_err("{\"events\": {\"a\": {}}, \"definitions\": {\"d\": {\"oneOff\": []}}}",
+                "/definitions/d", "oneOff");
     compile_err("{\"events\": {\"a\": {}}, \"$defs\": {\"d\": {\"type\": \"int\"}}}",
                 "/$defs/d/type", "unknown type");
     compile_err("{\"events\": {\"a\": {}}, \"definitions\": []}", "/definitions",
@@ -966,13 +966,13 @@ static void test_load_error_positions(void **state)
     write_file(td, "schemabad.json",
                "{\"events\": {\"a\": {\"schema\": {\"$ref\": \"#/definitions/d\"}}},\n"
                " \"definitions\": {\"d\": {\"type\": \"object\",\n"
-               "   \"properties\": {\"v\": {\"multipleOf\": 2}}}}}");
+               "   \"properties\": {\"v\": {\"multipleOx\": 2}}}}}");
     c = contract_load("schemabad", td->td_path, &err);
     assert_null(c);
     assert_string_equal(err.cle_path, "/definitions/d/properties/v");
     assert_int_equal(err.cle_line, 3);
     assert_int_equal(err.cle_column, 19);
-    assert_non_null(strstr(err.cle_message, "multipleOf"));
+    assert_non_null(strstr(err.cle_message, "multipleOx"));
 
     /* A response header pattern refused by the pattern policy. */
     write_file(td, "hdrbad.json",
