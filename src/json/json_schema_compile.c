@@ -674,15 +674,18 @@ static uint32_t jsc_doc_add(struct jsc_compiler *c, const char *uri, size_t len,
     c->c_docs[doc].d_uri = owned;
     c->c_docs[doc].d_root = root;
     uint32_t res = c->c_nres++;
-    size_t keep = c->c_path.b_len;
+    /* the scan writes its own paths: the caller's (a $ref's, for its
+     * errors) is restored from a copy */
+    const char *saved_path = jsc_strdup(c, jsc_buf_str(&c->c_path), c->c_path.b_len);
+    if (saved_path == NULL)
+        return JSM_NONE;
     uint32_t saved_doc = c->c_doc;
     jsc_buf_cut(&c->c_path, 0);
     c->c_doc = doc;
     bool ok = jsc_target_add(c, owned, root, doc, "", owned, res) &&
               jsc_scan(c, root, doc, owned, res, 0);
     c->c_doc = saved_doc;
-    jsc_buf_cut(&c->c_path, keep);
-    return ok ? doc : JSM_NONE;
+    return ok && jsc_set_path(c, saved_path) ? doc : JSM_NONE;
 }
 
 static uint32_t jsc_doc_find(const struct jsc_compiler *c, const char *uri, size_t len)
