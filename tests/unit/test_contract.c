@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ssemon/config/config.h"
 #include "ssemon/config/contract_load.h"
 #include "ssemon/core/contract.h"
 #include "ssemon/json/json_schema_compile.h"
@@ -1664,6 +1665,45 @@ static void test_load_identity(void **state)
     assert_null(id1);
 }
 
+/* Loads the configuration `name` of the temporary directory. */
+static struct config *config_ok(const struct tmpdir *td, const char *name)
+{
+    struct diag_list errors;
+    char file[PATH_MAX];
+
+    path_in(td, name, file, sizeof(file));
+    struct config *cfg = config_load(file, &errors);
+    if (cfg == NULL)
+        fail_msg("%s", errors.dl_n > 0 ? errors.dl_items[0].dg_text : "no configuration");
+    diag_list_free(&errors);
+    return cfg;
+}
+
+/* The daemon's reload keeps a subscription whose contract is unchanged; a
+ * changed document its schemas refer to is a changed contract. */
+static void test_reload_sees_documents(void **state)
+{
+    struct tmpdir *td = *state;
+
+    write_file(td, "api.json", "{\"$defs\": {\"v\": {\"maximum\": 1}}}");
+    write_file(td, "c.json",
+               "{\"events\": {\"e\": {\"schema\": {\"$ref\": \"api.json#/$defs/v\"}}}}");
+    write_file(td, "ssemon.json",
+               "{\"status\": {\"listen\": \"127.0.0.1:0\"}, \"subscriptions\": [{\"name\": \"s\","
+               " \"url\": \"http://127.0.0.1:9/x\", \"contract\": \"c.json\"}]}");
+    struct config *a = config_ok(td, "ssemon.json");
+    struct config *b = config_ok(td, "ssemon.json");
+    assert_true(
+        config_subscription_equal(config_subscription_at(a, 0), config_subscription_at(b, 0)));
+    write_file(td, "api.json", "{\"$defs\": {\"v\": {\"maximum\": 2}}}");
+    struct config *c = config_ok(td, "ssemon.json");
+    assert_false(
+        config_subscription_equal(config_subscription_at(a, 0), config_subscription_at(c, 0)));
+    config_unref(a);
+    config_unref(b);
+    config_unref(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1693,6 +1733,7 @@ int main(void)
         cmocka_unit_test(test_compile_opts),
         cmocka_unit_test_setup_teardown(test_load_refs, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_load_identity, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_reload_sees_documents, tmpdir_setup, tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
