@@ -699,6 +699,52 @@ static bool js_check_object_counts(struct js_vctx *v, const struct jsm_node *n, 
     return true;
 }
 
+/* The members of an object against properties and additionalProperties
+ * only (no patternProperties, propertyNames, annotations): the hot path of
+ * every contract. */
+static bool js_check_members_simple(struct js_vctx *v, const struct jsm_node *n, size_t inst,
+                                    unsigned depth)
+{
+    const struct json_schema_set *s = v->v_s;
+    const struct json_tape *t = v->v_t;
+    uint64_t seen = 0;
+    struct json_tape_iter it;
+    size_t k;
+    size_t val;
+    json_tape_iter_init(t, inst, &it);
+    while (json_tape_object_next(t, &it, &k, &val)) {
+        size_t klen;
+        const char *key = json_tape_string(t, k, &klen);
+        uint32_t pi = n->sn_nprops ? js_prop_find(s, n, key, klen) : JSM_NONE;
+        uint32_t sub;
+        if (pi != JSM_NONE) {
+            if (pi < 64)
+                seen |= (uint64_t)1 << pi;
+            sub = s->s_props[n->sn_props + pi].pr_schema;
+        } else if (n->sn_kw & JSM_KW_ADDL) {
+            sub = n->sn_addl;
+            if (s->s_nodes[sub].sn_kw == JSM_KW_FALSE) {
+                /* Object-level failures come first. */
+                if (!js_check_required(v, n, inst, 0, false))
+                    return false;
+                char ex[JSM_EXCERPT + 8];
+                jsm_excerpt(ex, sizeof(ex), key, klen, JSM_EXCERPT);
+                return js_vfail(v, "unexpected property \"%s\" (additionalProperties is false)",
+                                ex);
+            }
+        } else {
+            continue;
+        }
+        if (!js_validate(v, sub, val, depth + 1, NULL)) {
+            if (n->sn_nreqs > 0 && !js_check_required(v, n, inst, 0, false))
+                return false;
+            js_prepend(v, key, klen);
+            return false;
+        }
+    }
+    return js_check_required(v, n, inst, seen, true);
+}
+
 static bool js_check_object(struct js_vctx *v, const struct jsm_node *n, size_t inst,
                             unsigned depth, struct js_eval *ev)
 {
@@ -709,6 +755,8 @@ static bool js_check_object(struct js_vctx *v, const struct jsm_node *n, size_t 
         return false;
     if (!(n->sn_kw & (JSM_KW_PROPS | JSM_KW_ADDL | JSM_KW_PPROPS | JSM_KW_PNAMES)))
         return js_check_required(v, n, inst, 0, false);
+    if (!(n->sn_kw & (JSM_KW_PPROPS | JSM_KW_PNAMES)) && ev == NULL)
+        return js_check_members_simple(v, n, inst, depth);
     uint64_t seen = 0;
     struct json_tape_iter it;
     size_t k;
@@ -1181,52 +1229,62 @@ static bool js_body(struct js_vctx *v, const struct jsm_node *n, size_t inst, un
 {
     const struct json_schema_set *s = v->v_s;
     const struct json_tape *t = v->v_t;
-    uint32_t kw = n->sn_kw;
-    if (kw & JSM_KW_FALSE)
-        return js_vfail(v, "no value is allowed here (the schema is false)");
-    if ((kw & JSM_KW_TYPE) && !js_type_ok(t, inst, n->sn_types))
-        return js_fail_type(v, n->sn_types, inst);
-    if ((kw & JSM_KW_CONST) && !js_equal(t, inst, &s->s_ctape, s->s_consts[n->sn_const], 0)) {
-        if (v->v_err == NULL)
+    enum json_tape_type type = json_tape_type(t, inst);
+    /* A $ref alone (the usual "schema": {"$ref": ...}) is followed in this
+     * loop: a chain of them ends, cycles are refused at compile time. */
+    for (;;) {
+        uint32_t kw = n->sn_kw;
+        if (kw & JSM_KW_FALSE)
+            return js_vfail(v, "no value is allowed here (the schema is false)");
+        if ((kw & JSM_KW_TYPE) && !js_type_ok(t, inst, n->sn_types))
+            return js_fail_type(v, n->sn_types, inst);
+        if ((kw & JSM_KW_CONST) && !js_equal(t, inst, &s->s_ctape, s->s_consts[n->sn_const], 0)) {
+            if (v->v_err == NULL)
+                return false;
+            char ex[JSM_EXCERPT + 8];
+            char want[JSM_EXCERPT + 8];
+            js_excerpt_node(t, inst, ex, sizeof(ex));
+            js_excerpt_node(&s->s_ctape, s->s_consts[n->sn_const], want, sizeof(want));
+            return js_vfail(v, "%s is not equal to const %s", ex, want);
+        }
+        if ((kw & JSM_KW_ENUM) && !js_check_enum(v, n, inst))
             return false;
-        char ex[JSM_EXCERPT + 8];
-        char want[JSM_EXCERPT + 8];
-        js_excerpt_node(t, inst, ex, sizeof(ex));
-        js_excerpt_node(&s->s_ctape, s->s_consts[n->sn_const], want, sizeof(want));
-        return js_vfail(v, "%s is not equal to const %s", ex, want);
-    }
-    if ((kw & JSM_KW_ENUM) && !js_check_enum(v, n, inst))
-        return false;
-    switch (json_tape_type(t, inst)) {
-    case JSON_TAPE_STRING:
-        if ((kw & JSM_KW_STRING) && !js_check_string(v, n, inst))
+        switch (type) {
+        case JSON_TAPE_STRING:
+            if ((kw & JSM_KW_STRING) && !js_check_string(v, n, inst))
+                return false;
+            break;
+        case JSON_TAPE_INTEGER:
+        case JSON_TAPE_REAL:
+            if ((kw & JSM_KW_NUMBER) && !js_check_number(v, n, inst))
+                return false;
+            break;
+        case JSON_TAPE_OBJECT:
+            if ((kw & JSM_KW_OBJECT) && !js_check_object(v, n, inst, depth, ev))
+                return false;
+            break;
+        case JSON_TAPE_ARRAY:
+            if ((kw & JSM_KW_ARRAY) && !js_check_array(v, n, inst, depth, ev))
+                return false;
+            break;
+        default:
+            break;
+        }
+        if (!(kw & JSM_KW_SLOW))
+            return true;
+        if ((kw & JSM_KW_INPLACE) && !js_inplace(v, n, inst, depth, ev))
             return false;
-        break;
-    case JSON_TAPE_INTEGER:
-    case JSON_TAPE_REAL:
-        if ((kw & JSM_KW_NUMBER) && !js_check_number(v, n, inst))
+        if ((kw & JSM_KW_SLOW) == JSM_KW_REF && !s->s_dynamic &&
+            !(s->s_nodes[n->sn_ref].sn_kw & JSM_KW_UNEVAL)) {
+            n = &s->s_nodes[n->sn_ref];
+            continue;
+        }
+        if ((kw & JSM_KW_REF) && !js_validate(v, n->sn_ref, inst, depth + 1, ev))
             return false;
-        break;
-    case JSON_TAPE_OBJECT:
-        if ((kw & JSM_KW_OBJECT) && !js_check_object(v, n, inst, depth, ev))
+        if ((kw & JSM_KW_DYNREF) && !js_validate(v, js_dynamic_target(v, n), inst, depth + 1, ev))
             return false;
-        break;
-    case JSON_TAPE_ARRAY:
-        if ((kw & JSM_KW_ARRAY) && !js_check_array(v, n, inst, depth, ev))
-            return false;
-        break;
-    default:
-        break;
-    }
-    if (!(kw & JSM_KW_SLOW))
         return true;
-    if ((kw & JSM_KW_INPLACE) && !js_inplace(v, n, inst, depth, ev))
-        return false;
-    if ((kw & JSM_KW_REF) && !js_validate(v, n->sn_ref, inst, depth + 1, ev))
-        return false;
-    if ((kw & JSM_KW_DYNREF) && !js_validate(v, js_dynamic_target(v, n), inst, depth + 1, ev))
-        return false;
-    return true;
+    }
 }
 
 /* A node with unevaluatedProperties/unevaluatedItems for this value: its
@@ -1294,6 +1352,9 @@ static bool js_validate(struct js_vctx *v, uint32_t sn, size_t inst, unsigned de
     if (depth > JS_MAX_DEPTH)
         return js_vfail(v, "value nested too deeply to validate");
     const struct jsm_node *n = &s->s_nodes[sn];
+    /* the common case: no dynamic scope, no unevaluated* here */
+    if (__builtin_expect(!s->s_dynamic && !(n->sn_kw & JSM_KW_UNEVAL), 1))
+        return js_body(v, n, inst, depth, ev);
     bool pushed = false;
     if (s->s_dynamic && (v->v_nscope == 0 || v->v_scope[v->v_nscope - 1] != n->sn_res)) {
         if (v->v_nscope >= JS_MAX_SCOPE)

@@ -163,23 +163,29 @@ struct jsm_danchor {
 };
 
 struct jsm_node {
+    /* what the simple keywords read first: one cache line */
     uint32_t sn_kw;
     uint8_t sn_types;
     uint8_t sn_format;
     uint8_t sn_uprops_on; /* unevaluatedProperties present */
     uint8_t sn_uitems_on; /* unevaluatedItems present */
-    uint32_t sn_res;      /* schema resource, for the dynamic scope */
-    uint32_t sn_ref;      /* node */
-    uint32_t sn_dref;     /* $dynamicRef's static target (node) */
-    uint32_t sn_dname;    /* pool offset of the dynamic anchor it may rebind, or JSM_NONE */
-    uint32_t sn_items;    /* node */
-    uint32_t sn_addl;     /* node */
     uint32_t sn_props;    /* first entry in s_props */
     uint32_t sn_nprops;
-    uint32_t sn_pprops; /* first entry in s_pprops */
-    uint32_t sn_npprops;
+    uint32_t sn_addl; /* node */
     uint32_t sn_reqs; /* first entry in s_reqs */
     uint32_t sn_nreqs;
+    uint32_t sn_items; /* node */
+    uint32_t sn_ref;   /* node */
+    uint32_t sn_const; /* constant index */
+    uint32_t sn_enum;  /* first constant index */
+    uint32_t sn_nenum;
+    uint32_t sn_regex;   /* index in s_regex */
+    uint32_t sn_pattern; /* pool offset of the pattern source */
+    uint32_t sn_res;     /* schema resource, for the dynamic scope */
+    uint32_t sn_dref;    /* $dynamicRef's static target (node) */
+    uint32_t sn_dname;   /* pool offset of the dynamic anchor it may rebind, or JSM_NONE */
+    uint32_t sn_pprops;  /* first entry in s_pprops */
+    uint32_t sn_npprops;
     uint32_t sn_deps; /* dependentRequired: first entry in s_deps */
     uint32_t sn_ndeps;
     uint32_t sn_dsch; /* dependentSchemas: first entry in s_deps */
@@ -200,23 +206,18 @@ struct jsm_node {
     uint32_t sn_pnames;
     uint32_t sn_uprops; /* node */
     uint32_t sn_uitems; /* node */
-    uint32_t sn_const;  /* constant index */
-    uint32_t sn_enum;   /* first constant index */
-    uint32_t sn_nenum;
-    uint32_t sn_regex;   /* index in s_regex */
-    uint32_t sn_pattern; /* pool offset of the pattern source */
     uint64_t sn_minlen;
     uint64_t sn_maxlen;
+    struct jsm_num sn_min;
+    struct jsm_num sn_max;
+    struct jsm_num sn_xmin;
+    struct jsm_num sn_xmax;
     uint64_t sn_minitems;
     uint64_t sn_maxitems;
     uint64_t sn_minprops;
     uint64_t sn_maxprops;
     uint64_t sn_mincont; /* 1 unless minContains */
     uint64_t sn_maxcont; /* UINT64_MAX unless maxContains */
-    struct jsm_num sn_min;
-    struct jsm_num sn_max;
-    struct jsm_num sn_xmin;
-    struct jsm_num sn_xmax;
     struct jsm_dec sn_mult;
 };
 
