@@ -541,7 +541,7 @@ const json_t *schema_docs_load(void *ctx, const char *uri, char *why, size_t cap
             sd_why(why, cap, "%s: %s", path, e.se_msg);
         return NULL;
     }
-    if (sd_enter(d, doc, base, false, &e) < 0) {
+    if (sd_enter(d, doc, base, true, &e) < 0) {
         sd_why(why, cap, "%s: %s", path, e.se_msg);
         sd_doc_free(doc);
         return NULL;

@@ -21,8 +21,9 @@
  * by its file URI (RFC 8089 "file:///abs/path", from its realpath,
  * percent-encoded) and, when its root has an "$id" that is an absolute URI,
  * by that "$id" too (without its empty fragment): what ajv does with its
- * "-r" schemas. A relative "$id" is left to the schema compiler, which
- * resolves it against the file URI.
+ * "-r" schemas. A document the loader reads is known by the URI it was
+ * asked for, its file URI and its absolute "$id" alike. A relative "$id" is left to the schema
+ * compiler, which resolves it against the file URI.
  *
  * schema_docs_load is the json_schema_load_fn of json_schema_compile.h: set
  * it as json_schema_options.so_load with the set as so_load_ctx. It returns
