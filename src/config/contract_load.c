@@ -22,6 +22,7 @@
 #include "ssemon/config/schema_docs.h"
 #include "ssemon/json/json_position.h"
 #include "ssemon/json/json_tape.h"
+#include "ssemon/json/json_uri.h"
 
 #define CONTRACT_LOAD_SUFFIX ".json"
 #define CONTRACT_LOAD_BUFFER_NAME "<buffer>"
@@ -441,95 +442,6 @@ static int cl_base_uri(const char *file, char *uri, size_t cap)
     return schema_docs_uri_from_path(path, uri, cap);
 }
 
-/* RFC 3986: "scheme:" at the start makes a reference absolute. */
-static bool cl_uri_has_scheme(const char *ref)
-{
-    if (!((ref[0] >= 'a' && ref[0] <= 'z') || (ref[0] >= 'A' && ref[0] <= 'Z')))
-        return false;
-    for (const char *p = ref + 1; *p != '\0'; p++) {
-        if (*p == ':')
-            return true;
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '+' || *p == '-' || *p == '.'))
-            return false;
-    }
-    return false;
-}
-
-/* Appends path `in` (from its first '/') to `out` with its "." and ".."
- * segments removed (RFC 3986, 5.2.4); `in` ends at a '?', a '#' or NUL,
- * and the rest is appended as it is. -1 when it does not fit. */
-static int cl_uri_append_path(char *out, size_t cap, const char *in)
-{
-    size_t used = strlen(out), root = used;
-    size_t plen = strcspn(in, "?#");
-
-    for (size_t i = 0; i < plen;) {
-        size_t j = i + 1, seg;
-        while (j < plen && in[j] != '/')
-            j++;
-        seg = j - i - 1; /* the segment after the '/' at i */
-        bool last = j >= plen;
-        if ((seg == 1 && in[i + 1] == '.') || (seg == 2 && in[i + 1] == '.' && in[i + 2] == '.')) {
-            if (seg == 2) {
-                while (used > root && out[used - 1] != '/')
-                    used--;
-                if (used > root)
-                    used--; /* the '/' before the dropped segment */
-            }
-            if (last) {
-                if (used + 1 >= cap)
-                    return -1;
-                out[used++] = '/';
-            }
-        } else {
-            if (used + seg + 2 > cap)
-                return -1;
-            memcpy(out + used, in + i, seg + 1);
-            used += seg + 1;
-        }
-        out[used] = '\0';
-        i = j;
-    }
-    size_t rest = strlen(in + plen);
-    if (used + rest + 1 > cap)
-        return -1;
-    memcpy(out + used, in + plen, rest + 1);
-    return 0;
-}
-
-/* Resolves reference `ref` against the file URI `base` ("file:///..."):
- * what the schema compiler would make of it with `base` as base URI. */
-static int cl_uri_resolve(const char *base, const char *ref, char *out, size_t cap)
-{
-    static const char scheme[] = "file://";
-    int w;
-
-    if (cl_uri_has_scheme(ref)) {
-        w = snprintf(out, cap, "%s", ref);
-        return w >= 0 && (size_t)w < cap ? 0 : -1;
-    }
-    if (ref[0] == '/' && ref[1] == '/') {
-        w = snprintf(out, cap, "file:%s", ref);
-        return w >= 0 && (size_t)w < cap ? 0 : -1;
-    }
-    if (cap <= sizeof(scheme) || strncmp(base, scheme, sizeof(scheme) - 1) != 0)
-        return -1;
-    memcpy(out, scheme, sizeof(scheme)); /* with its NUL */
-    if (ref[0] == '/')
-        return cl_uri_append_path(out, cap, ref);
-    /* The base's directory (up to its last '/'), then the reference. */
-    const char *bpath = base + sizeof(scheme) - 1;
-    const char *slash = strrchr(bpath, '/');
-    char merged[SCHEMA_DOCS_URI_MAX];
-    if (slash == NULL)
-        return -1;
-    w = snprintf(merged, sizeof(merged), "%.*s%s", (int)(slash - bpath + 1), bpath, ref);
-    if (w < 0 || (size_t)w >= sizeof(merged))
-        return -1;
-    return cl_uri_append_path(out, cap, merged);
-}
-
 static int cl_refs_schema(json_t *s, const char *base, size_t depth);
 
 /* Every schema of an array (`array`), or an object's values. */
@@ -585,8 +497,9 @@ static int cl_refs_schema(json_t *s, const char *base, size_t depth)
         return 0;
     for (size_t i = 0; refs[i] != NULL; i++) {
         const char *ref = json_string_value(json_object_get(s, refs[i]));
-        if (ref == NULL || ref[0] == '#' || cl_uri_has_scheme(ref) ||
-            cl_uri_resolve(base, ref, abs, sizeof(abs)) < 0)
+        /* resolved as the schema compiler would, with `base` as base URI */
+        if (ref == NULL || ref[0] == '#' || json_uri_has_scheme(ref, strlen(ref)) ||
+            !json_uri_resolve(base, ref, strlen(ref), abs, sizeof(abs)))
             continue;
         if (json_object_set_new(s, refs[i], json_string(abs)) < 0)
             return -1;
