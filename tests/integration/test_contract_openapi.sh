@@ -119,7 +119,7 @@ wait_log() {
     done
     return 1
 }
-timeout 30 "$SSEMON" check --contract "$CONTRACT" --var request_id=oa-stack --max-duration 3 \
+timeout 30 "$SSEMON" check --contract "$CONTRACT" --var request_id=oa-stack --max-duration 4 \
     "$BASE/api/sse/stream?request_id=oa-stack&hb_ms=250" >"$WORK/stack.out" \
     2>"$WORK/stack.err" </dev/null &
 CHECK_PID=$!
