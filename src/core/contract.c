@@ -25,6 +25,7 @@
 struct cc {
     struct contract *cc_c;
     const json_t *cc_doc;
+    const struct json_schema_options *cc_schema_opts; /* NULL: the defaults */
     struct contract_error *cc_err;
     char cc_path[sizeof(((struct contract_error *)0)->ce_path)];
     size_t cc_len;
@@ -286,6 +287,7 @@ static int cc_schema_fail(struct cc *cc, const struct json_schema_error *serr)
 {
     snprintf(cc->cc_err->ce_path, sizeof(cc->cc_err->ce_path), "%s", serr->se_path);
     snprintf(cc->cc_err->ce_message, sizeof(cc->cc_err->ce_message), "%s", serr->se_msg);
+    snprintf(cc->cc_err->ce_uri, sizeof(cc->cc_err->ce_uri), "%s", serr->se_uri);
     return -1;
 }
 
@@ -989,7 +991,10 @@ static int cc_definitions(struct cc *cc)
         cc_pop(cc, saved);
     }
     memset(&serr, 0, sizeof(serr));
-    cc->cc_c->c_schemas = json_schema_compile_new(cc->cc_doc, NULL, &serr);
+    if (cc->cc_schema_opts != NULL)
+        cc->cc_c->c_schemas = json_schema_compile_new_opts(cc->cc_doc, cc->cc_schema_opts, &serr);
+    else
+        cc->cc_c->c_schemas = json_schema_compile_new(cc->cc_doc, NULL, &serr);
     return cc->cc_c->c_schemas != NULL ? 0 : cc_schema_fail(cc, &serr);
 }
 
@@ -1073,6 +1078,12 @@ static int cc_top(struct cc *cc)
 
 struct contract *contract_compile(const json_t *doc, struct contract_error *err)
 {
+    return contract_compile_opts(doc, NULL, err);
+}
+
+struct contract *contract_compile_opts(const json_t *doc, const struct contract_options *opts,
+                                       struct contract_error *err)
+{
     struct contract_error dummy;
     struct cc cc;
 
@@ -1081,6 +1092,7 @@ struct contract *contract_compile(const json_t *doc, struct contract_error *err)
     memset(err, 0, sizeof(*err));
     memset(&cc, 0, sizeof(cc));
     cc.cc_doc = doc;
+    cc.cc_schema_opts = opts != NULL ? opts->co_schema : NULL;
     cc.cc_err = err;
     cc.cc_c = calloc(1, sizeof(*cc.cc_c));
     if (cc.cc_c == NULL) {

@@ -45,6 +45,7 @@
 #include <stdint.h>
 
 #include "ssemon/json/json_schema.h"
+#include "ssemon/json/json_schema_compile.h"
 
 #define CONTRACT_NO_STATE ((size_t)-1)
 
@@ -159,6 +160,19 @@ struct contract {
 struct contract_error {
     char ce_path[256];    /* JSON pointer of the offending value in the document */
     char ce_message[256]; /* what is wrong */
+    /* The document ce_path points into: "" for the contract document, else
+     * the URI of a document one of its schemas refers to ("$ref" to
+     * "backend-openapi.json#/..."), as json_schema_error's se_uri. */
+    char ce_uri[JSON_SCHEMA_URI_MAX];
+};
+
+/* How a contract is compiled. */
+struct contract_options {
+    /* For its schemas (json_schema_compile.h): limits, the base URI
+     * relative "$ref"s resolve against, the loader of the other documents
+     * they name. NULL: the defaults (no base URI, no loader: a "$ref" to
+     * another document is an error). Borrowed for the call only. */
+    const struct json_schema_options *co_schema;
 };
 
 /* Compiles a merged contract document ("extends" already resolved and
@@ -167,6 +181,9 @@ struct contract_error {
  * json_schema_compile.h); beyond a bound is an error at the value that
  * crossed it. */
 struct contract *contract_compile(const json_t *doc, struct contract_error *err);
+/* The same, with options (NULL: contract_compile's defaults). */
+struct contract *contract_compile_opts(const json_t *doc, const struct contract_options *opts,
+                                       struct contract_error *err);
 void contract_free(struct contract *c);
 
 /* Lookups; return CONTRACT_NO_STATE / (size_t)-1 when absent. */
