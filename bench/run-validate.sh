@@ -328,24 +328,26 @@ for corpus in "${corpora[@]}"; do
   echo
   echo "$(jq -r '"\(.corpus): \(.bytes) bytes, \(.events) events in \(.lifecycles) lifecycles, \(.payload_bytes) bytes of JSON payload"' "$file.json");" \
     "contract $(jq -r .name "$corpus_dir/$corpus.contract.json")."
-  echo "best = fastest of $repeat repetitions (wall clock); median = their median; CPU time = the"
-  echo "process's CPU time instead of the wall clock. MB/s are of the whole corpus (1 MB = 10^6 bytes)."
+  echo "best = fastest of $repeat repetitions (wall clock); median = their median; CPU time: events/s"
+  echo "by the process's CPU time instead of the wall clock (for Node.js its GC and compiler threads"
+  echo "too). MB/s are of the whole corpus (1 MB = 10^6 bytes). vs JS stack: events/s over the"
+  echo "eventsource-parser+JSON.parse+ajv row's (with decoding), best over best, median over median."
   echo
   jq -r '
     def rate: if . >= 1e6 then ((. / 1e4 | round) / 100 | tostring) + " M"
               else ((. / 1e3 | round) | tostring) + " k" end;
     def ratio($x; $y): if $y > 0 then (($x / $y * 100 | round) / 100 | tostring) + "x" else "-" end;
     (map(select(.impl == "eventsource-parser+JSON.parse+ajv"))[0]) as $js
-    | "| implementation | events/s best | events/s median | events/s best, CPU time | MB/s best | MB/s median | vs JS stack, best | vs JS stack, median |",
-      "|---|--:|--:|--:|--:|--:|--:|--:|",
-      (.[] | "| \(.impl) | \(.events_s | rate) | \(.events_s_median | rate) | \(.events_s_cpu | rate) | \(.mb_s) | \(.mb_s_median) | \(ratio(.events_s; $js.events_s)) | \(ratio(.events_s_median; $js.events_s_median)) |")
+    | "| implementation | events/s best | events/s median | CPU time: best | CPU time: median | MB/s best | MB/s median | vs JS stack, best | vs JS stack, median |",
+      "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+      (.[] | "| \(.impl) | \(.events_s | rate) | \(.events_s_median | rate) | \(.events_s_cpu | rate) | \(.events_s_cpu_median | rate) | \(.mb_s) | \(.mb_s_median) | \(ratio(.events_s; $js.events_s)) | \(ratio(.events_s_median; $js.events_s_median)) |")
   ' <<<"$sum"
   for b in current baseline; do
     key="$b $corpus"
     if [ -n "${unsupported[$key]+x}" ]; then
       label="ssemon parse+validate"
       [ "$b" = current ] || label+=" (baseline ${base_commit:0:7})"
-      echo "| $label | not measured (below) | | | | | | |"
+      echo "| $label | not measured (below) | | | | | | | |"
     fi
   done
   echo
