@@ -228,7 +228,7 @@ for corpus in "${corpora[@]}"; do
   base_contract=
   if [ -n "$base_validate" ]; then
     base_contract=$(contract_of "$base_src" "$corpus")
-    if [ "$corpus" = task ] || "$base_validate" --help | grep -q -- '--corpus'; then
+    if [ "$corpus" = task ] || grep -q -- '--corpus' <<<"$("$base_validate" --help)"; then
       if probe "$base_validate" "$base_contract" "$corpus"; then
         runs+=(baseline)
       else
