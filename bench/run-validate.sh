@@ -25,6 +25,11 @@
 #   BENCH_SEED=N           corpus seed (default 1)
 #   BENCH_CORPUS=C         task, composite or both (default both)
 #   BENCH_BASELINE_REV=R   also measure bench_validate built at git revision R
+#   BENCH_BASELINE_PROGRAM=P  current (default): the baseline build compiles
+#                          this tree's bench/validate_bench.c against revision
+#                          R's libraries, so only the libraries differ (R's own
+#                          program when this one does not build there); own:
+#                          R's own bench/validate_bench.c
 #   BENCH_BUILD_DIR=D      Release build directory (default build-bench, shared
 #                          with bench/run.sh)
 #
@@ -42,6 +47,7 @@ repeat=${BENCH_REPEAT:-5}
 seed=${BENCH_SEED:-1}
 corpus_sel=${BENCH_CORPUS:-both}
 baseline_rev=${BENCH_BASELINE_REV:-}
+baseline_program=${BENCH_BASELINE_PROGRAM:-current}
 results="$here/results"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 raw="$results/$stamp-validate.jsonl"
@@ -60,6 +66,10 @@ bench_uints events repeat seed
 if [ "$events" -lt 1 ] || [ "$repeat" -lt 1 ]; then
   die "events and repeat must be at least 1"
 fi
+case $baseline_program in
+current | own) ;;
+*) die "BENCH_BASELINE_PROGRAM must be current or own, got '$baseline_program'" ;;
+esac
 case $corpus_sel in
 task | composite) corpora=("$corpus_sel") ;;
 both) corpora=(task composite) ;;
@@ -104,8 +114,25 @@ if [ -n "$baseline_rev" ]; then
     die "git worktree add $base_src $base_commit failed"
   cmake -S "$base_src" -B "$base_tmp/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DSSEMON_BENCH=ON >/dev/null || die "cmake could not configure ${base_commit:0:12}"
-  ninja -C "$base_tmp/build" bench_validate >"$build/bench-validate-baseline-build.log" 2>&1 ||
-    die "bench_validate at ${base_commit:0:12} does not build (see $build/bench-validate-baseline-build.log)"
+  blog="$build/bench-validate-baseline-build.log"
+  base_program=own
+  if [ "$baseline_program" = current ]; then
+    # This tree's benchmark program over the baseline's libraries, so the
+    # comparison is of the libraries alone (the program's own code and
+    # layout change too otherwise); the revision's own program when this one
+    # does not build there.
+    cp "$here/validate_bench.c" "$base_src/bench/validate_bench.c"
+    if ninja -C "$base_tmp/build" bench_validate >"$blog" 2>&1; then
+      base_program=current
+    else
+      say "this tree's validate_bench.c does not build at ${base_commit:0:12}: using its own"
+      git -C "$base_src" checkout -q -- bench/validate_bench.c
+    fi
+  fi
+  if [ "$base_program" = own ]; then
+    ninja -C "$base_tmp/build" bench_validate >"$blog" 2>&1 ||
+      die "bench_validate at ${base_commit:0:12} does not build (see $blog)"
+  fi
   base_validate="$base_tmp/build/bench/bench_validate"
 fi
 
@@ -146,9 +173,14 @@ fi
   [ -z "$tree" ] || echo "- ssemon tree: $tree"
   if [ -n "$base_commit" ]; then
     if [ "$baseline_rev" = "$base_commit" ]; then
-      echo "- baseline: $base_commit"
+      echo -n "- baseline: $base_commit"
     else
-      echo "- baseline: $baseline_rev = $base_commit"
+      echo -n "- baseline: $baseline_rev = $base_commit"
+    fi
+    if [ "$base_program" = current ]; then
+      echo ", its libraries with this tree's bench/validate_bench.c"
+    else
+      echo ", its own bench/validate_bench.c"
     fi
   fi
   echo "- corpora: ${corpora[*]}; at least $events events each, seed $seed;" \
