@@ -49,3 +49,8 @@ endforeach()
 file(GLOB ssemon_docs ${ssemon_src}/docs/*.md)
 list(FILTER ssemon_docs EXCLUDE REGEX "/test-server\\.md$")
 install(FILES ${ssemon_src}/README.md ${ssemon_docs} DESTINATION ${CMAKE_INSTALL_DOCDIR})
+
+# Bash completion of the commands, their options, contract, subscription
+# and probe names (packaging/completion/ssemon).
+install(FILES ${ssemon_src}/packaging/completion/ssemon
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)

@@ -143,13 +143,20 @@ if [ "$stress" = 1 ]; then
     stress-ng --cpu "$workers" --timeout "$(((max_minutes + 60) * 60))s" --quiet \
         >"$out/stress-ng.log" 2>&1 &
     stress_pid=$!
+    # children PID: how many processes PID has forked (pgrep -c prints 0
+    # and fails when there is none).
+    children() {
+        local n
+        n=$(pgrep -c -P "$1" 2>/dev/null) || true
+        echo "${n:-0}"
+    }
     # Started once it has forked its first worker, for at most 10 s.
     for _ in $(seq 1 100); do
         kill -0 "$stress_pid" 2>/dev/null || break
-        [ "$(pgrep -c -P "$stress_pid" 2>/dev/null || echo 0)" -ge 1 ] && break
+        [ "$(children "$stress_pid")" -ge 1 ] && break
         sleep 0.1
     done
-    if ! kill -0 "$stress_pid" 2>/dev/null || [ "$(pgrep -c -P "$stress_pid" 2>/dev/null || echo 0)" -lt 1 ]; then
+    if ! kill -0 "$stress_pid" 2>/dev/null || [ "$(children "$stress_pid")" -lt 1 ]; then
         say "stress-ng did not start (see $out/stress-ng.log)"
         exit 2
     fi

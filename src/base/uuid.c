@@ -1,4 +1,5 @@
 #include "ssemon/base/uuid.h"
+#include "ssemon/base/splitmix.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -24,13 +25,11 @@ void uuid_v4_format(const unsigned char bytes[16], char out[UUID_TEXT_LEN + 1])
     out[o] = '\0';
 }
 
-/* splitmix64's output function: spreads every input bit over the word. */
+/* splitmix64's output for the state `z`: spreads every input bit over the
+ * word. */
 static uint64_t uuid_mix(uint64_t z)
 {
-    z += UINT64_C(0x9e3779b97f4a7c15);
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
+    return splitmix_next(&z);
 }
 
 /* When the kernel has no random bytes to give: unique per call in this

@@ -8,6 +8,7 @@
 #include "ssemon/cmd/cmd.h"
 #include "ssemon/core/subscription_name.h"
 
+#include "ssemon/base/clock.h"
 #include "ssemon/base/utf8.h"
 
 #include <curl/curl.h>
@@ -409,7 +410,7 @@ static int cmd_status_print_table(const json_t *doc, bool one)
             name_width = len;
     }
     size_t columns = cmd_status_terminal_columns();
-    time_t now = time(NULL);
+    time_t now = (time_t)(clock_wall_ms() / 1000);
     printf("%-*s  %-10s  %-7s  %10s  %10s  %s\n", name_width, "NAME", "STATE", "HEALTHY", "EVENTS",
            "VIOLATIONS", "LAST VIOLATION");
     bool all_healthy = true;

@@ -24,6 +24,7 @@ static const struct main_command main_commands[] = {
     {"probe", cmd_probe, true, "run configured probes once: trigger, expect, measure delivery"},
     {"status", cmd_status, true, "show a running daemon's subscriptions and their health"},
     {"check-config", cmd_check_config, true, "validate the daemon's configuration file"},
+    {"validate", cmd_validate, false, "validate JSON instances against a JSON Schema file"},
 };
 
 static void main_usage(FILE *f)

@@ -101,16 +101,9 @@ static struct config_contract *config_contracts_add(struct config_contracts *cs,
     struct contract_load_error err;
 
     cc->cct_file = key;
-    cc->cct_contract = contract_load(key, dir, &err);
-    if (cc->cct_contract != NULL) {
-        json_t *doc = contract_load_document(key, dir, &err);
-        if (doc != NULL) {
-            cc->cct_text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
-            json_decref(doc);
-            if (cc->cct_text == NULL)
-                return NULL;
-        }
-    }
+    /* The identity includes the documents its schemas refer to: a changed
+     * OpenAPI document is a changed contract on reload. */
+    cc->cct_contract = contract_load_identified(key, dir, &cc->cct_text, &err);
     if (cc->cct_text == NULL) {
         contract_free(cc->cct_contract);
         cc->cct_contract = NULL;

@@ -19,11 +19,18 @@
 
 #include "ssemon/base/file.h"
 #include "ssemon/config/diag.h"
+#include "ssemon/config/schema_docs.h"
 #include "ssemon/json/json_position.h"
 #include "ssemon/json/json_tape.h"
+#include "ssemon/json/json_uri.h"
 
 #define CONTRACT_LOAD_SUFFIX ".json"
 #define CONTRACT_LOAD_BUFFER_NAME "<buffer>"
+/* How the allowed directories are named when a "$ref" leads out of them. */
+#define CONTRACT_LOAD_DIRS_PHRASE "the contract directories"
+/* Schemas nested deeper than this are not searched for "$ref"s to make
+ * absolute: the compiler refuses them anyway (JSON_SCHEMA_MAX_DEPTH). */
+#define CONTRACT_LOAD_REF_DEPTH 128
 
 /* One document of an "extends" chain. */
 struct cl_file {
@@ -403,6 +410,164 @@ static int cl_follow(struct cl_chain *ch)
     }
 }
 
+/* ---- "$ref"s to other documents ---- */
+
+/* The file URI a file's relative "$ref"s resolve against: from its
+ * realpath, or, for a buffer not on disk, from its directory's realpath and
+ * its name. -1 when neither resolves. */
+static int cl_base_uri(const char *file, char *uri, size_t cap)
+{
+    char *real = realpath(file, NULL);
+    int rc;
+
+    if (real != NULL) {
+        rc = schema_docs_uri_from_path(real, uri, cap);
+        free(real);
+        return rc;
+    }
+    const char *slash = strrchr(file, '/');
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - file) : 1, slash ? file : ".");
+    if (slash == file)
+        snprintf(dir, sizeof(dir), "/");
+    real = realpath(dir, NULL);
+    if (real == NULL)
+        return -1;
+    char path[PATH_MAX + NAME_MAX + 2];
+    int w = snprintf(path, sizeof(path), "%s/%s", strcmp(real, "/") == 0 ? "" : real,
+                     slash ? slash + 1 : file);
+    free(real);
+    if (w < 0 || (size_t)w >= sizeof(path))
+        return -1;
+    return schema_docs_uri_from_path(path, uri, cap);
+}
+
+static int cl_refs_schema(json_t *s, const char *base, size_t depth);
+
+/* Every schema of an array (`array`), or an object's values. */
+static int cl_refs_each(json_t *v, bool array, const char *base, size_t depth)
+{
+    const char *key;
+    json_t *item;
+    size_t i;
+
+    if (array && json_is_array(v)) {
+        json_array_foreach(v, i, item)
+        {
+            if (cl_refs_schema(item, base, depth) < 0)
+                return -1;
+        }
+    } else if (!array && json_is_object(v)) {
+        json_object_foreach(v, key, item)
+        {
+            if (cl_refs_schema(item, base, depth) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* Makes the relative references of a schema (and of its subschemas)
+ * absolute against `base`. A subschema with "$id" (made absolute too when
+ * it is relative) is left alone below it: its references resolve against
+ * that "$id", wherever the schema is. Values that are not schemas ("enum",
+ * "const", "default", "examples") are never touched. -1: out of memory. */
+static int cl_refs_schema(json_t *s, const char *base, size_t depth)
+{
+    static const char *const one[] = {"additionalProperties",
+                                      "not",
+                                      "if",
+                                      "then",
+                                      "else",
+                                      "contains",
+                                      "propertyNames",
+                                      "unevaluatedItems",
+                                      "unevaluatedProperties",
+                                      "additionalItems",
+                                      "items",
+                                      NULL};
+    static const char *const arrays[] = {"allOf", "anyOf", "oneOf", "prefixItems", "items", NULL};
+    static const char *const maps[] = {"properties",  "patternProperties", "$defs",
+                                       "definitions", "dependentSchemas",  "dependencies",
+                                       NULL};
+    static const char *const refs[] = {"$id", "$ref", "$dynamicRef", NULL};
+    char abs[SCHEMA_DOCS_URI_MAX];
+
+    if (!json_is_object(s) || depth > CONTRACT_LOAD_REF_DEPTH)
+        return 0;
+    for (size_t i = 0; refs[i] != NULL; i++) {
+        const char *ref = json_string_value(json_object_get(s, refs[i]));
+        /* resolved as the schema compiler would, with `base` as base URI */
+        if (ref == NULL || ref[0] == '#' || json_uri_has_scheme(ref, strlen(ref)) ||
+            !json_uri_resolve(base, ref, strlen(ref), abs, sizeof(abs)))
+            continue;
+        if (json_object_set_new(s, refs[i], json_string(abs)) < 0)
+            return -1;
+    }
+    if (json_object_get(s, "$id") != NULL)
+        return 0;
+    for (size_t i = 0; one[i] != NULL; i++)
+        if (cl_refs_schema(json_object_get(s, one[i]), base, depth + 1) < 0)
+            return -1;
+    for (size_t i = 0; arrays[i] != NULL; i++)
+        if (cl_refs_each(json_object_get(s, arrays[i]), true, base, depth + 1) < 0)
+            return -1;
+    for (size_t i = 0; maps[i] != NULL; i++)
+        if (cl_refs_each(json_object_get(s, maps[i]), false, base, depth + 1) < 0)
+            return -1;
+    return 0;
+}
+
+/* Makes the relative "$ref"s in the schemas of contract document `doc`
+ * absolute against `base`: done to a parent in another directory before it
+ * is merged, so an inherited "$ref" still names the document beside the
+ * file that wrote it. */
+static int cl_refs_absolute(json_t *doc, const char *base)
+{
+    const char *key;
+    json_t *ev;
+
+    if (cl_refs_each(json_object_get(doc, "definitions"), false, base, 0) < 0 ||
+        cl_refs_each(json_object_get(doc, "$defs"), false, base, 0) < 0)
+        return -1;
+    json_object_foreach(json_object_get(doc, "events"), key, ev)
+    {
+        if (!json_is_object(ev))
+            continue;
+        if (cl_refs_schema(json_object_get(ev, "schema"), base, 0) < 0 ||
+            cl_refs_each(json_object_get(ev, "variants"), false, base, 0) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The length of a URI's directory part (up to and with its last '/'). */
+static size_t cl_uri_dir_len(const char *uri)
+{
+    const char *slash = strrchr(uri, '/');
+
+    return slash ? (size_t)(slash - uri + 1) : 0;
+}
+
+/* Before merging: the parents that live in another directory than the
+ * loaded file get their relative references made absolute. */
+static int cl_refs_parents(struct cl_chain *ch)
+{
+    char child[SCHEMA_DOCS_URI_MAX], parent[SCHEMA_DOCS_URI_MAX];
+    bool have_child = cl_base_uri(ch->clc_files[0].clf_name, child, sizeof(child)) == 0;
+
+    for (size_t i = 1; i < ch->clc_n; i++) {
+        if (cl_base_uri(ch->clc_files[i].clf_name, parent, sizeof(parent)) < 0)
+            continue;
+        size_t n = cl_uri_dir_len(parent);
+        if (have_child && n == cl_uri_dir_len(child) && strncmp(child, parent, n) == 0)
+            continue;
+        if (cl_refs_absolute(ch->clc_files[i].clf_doc, parent) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* ---- merging ---- */
 
 /* Child over parent, key by key: objects merge recursively; any other
@@ -447,7 +612,7 @@ static json_t *cl_merged(struct cl_chain *ch)
 {
     json_t *m = json_object();
 
-    if (m == NULL)
+    if (m == NULL || cl_refs_parents(ch) < 0)
         goto nomem;
     for (size_t i = ch->clc_n; i-- > 0;) {
         json_object_del(m, "name");
@@ -478,13 +643,99 @@ static json_t *cl_document(struct cl_chain *ch, const char *file, char *text, si
     return cl_merged(ch);
 }
 
-static struct contract *cl_compile(struct cl_chain *ch, json_t *doc)
+/* The documents a contract's schemas may refer to are read from the
+ * directories of the files of its chain and from the search path, nowhere
+ * else. */
+static void cl_allow_dirs(const struct cl_chain *ch, struct schema_docs *docs)
+{
+    const char *dirs[3];
+    size_t n = cl_search_dirs(ch->clc_dir, ch->clc_flags, dirs);
+    char why[256];
+
+    for (size_t i = 0; i < ch->clc_n; i++)
+        if (ch->clc_files[i].clf_real != NULL)
+            (void)schema_docs_allow_dir_of(docs, ch->clc_files[i].clf_real, why, sizeof(why));
+    for (size_t i = 0; i < n; i++)
+        (void)schema_docs_allow_dir(docs, dirs[i], why, sizeof(why)); /* may not exist */
+}
+
+/* An error inside a document a schema refers to, at its place there. */
+static void cl_error_in_doc(const struct cl_chain *ch, const struct schema_docs *docs,
+                            const struct contract_error *cerr)
+{
+    struct contract_load_error *err = ch->clc_err;
+    const struct schema_docs_doc *d;
+    size_t line, col;
+
+    schema_docs_locate(docs, cerr->ce_uri, cerr->ce_path, &d, &line, &col);
+    memset(err, 0, sizeof(*err));
+    cl_append(err->cle_file, sizeof(err->cle_file), d != NULL ? d->sdd_file : cerr->ce_uri);
+    cl_append(err->cle_path, sizeof(err->cle_path), cerr->ce_path);
+    err->cle_line = line > UINT_MAX ? UINT_MAX : (unsigned)line;
+    err->cle_column = col > UINT_MAX ? UINT_MAX : (unsigned)col;
+    snprintf(err->cle_message, sizeof(err->cle_message), "%s (referred to by %s)", cerr->ce_message,
+             ch->clc_files[0].clf_name);
+    cl_error_format(err);
+}
+
+/* What identifies a loaded contract: its merged document and each document
+ * its schemas referred to, by URI, as one compact text with sorted keys.
+ * NULL when out of memory. */
+static char *cl_identity(const json_t *doc, const struct schema_docs *docs)
+{
+    json_t *all = json_object(), *refs = json_object();
+    char *text = NULL;
+
+    if (all == NULL || refs == NULL || json_object_set(all, "contract", (json_t *)doc) < 0)
+        goto done;
+    for (size_t i = 0; i < schema_docs_count(docs); i++) {
+        const struct schema_docs_doc *d = schema_docs_at(docs, i);
+        if (json_object_set(refs, d->sdd_uri, (json_t *)d->sdd_doc) < 0)
+            goto done;
+    }
+    if (json_object_set(all, "documents", refs) < 0)
+        goto done;
+    text = json_dumps(all, JSON_COMPACT | JSON_SORT_KEYS);
+done:
+    json_decref(refs);
+    json_decref(all);
+    return text;
+}
+
+/* Compiles the merged document; with `identity`, also sets *identity
+ * (cl_identity) when it compiles. */
+static struct contract *cl_compile(struct cl_chain *ch, json_t *doc, char **identity)
 {
     struct contract_error cerr;
-    struct contract *c = contract_compile(doc, &cerr);
+    struct schema_docs *docs = schema_docs_new(CONTRACT_LOAD_DIRS_PHRASE);
+    struct json_schema_options so;
+    struct contract_options co = {.co_schema = &so};
+    char base[SCHEMA_DOCS_URI_MAX];
 
-    if (c == NULL)
+    if (docs == NULL) {
+        cl_error(ch->clc_err, ch->clc_files[0].clf_name, "out of memory");
+        return NULL;
+    }
+    cl_allow_dirs(ch, docs);
+    memset(&so, 0, sizeof(so));
+    if (cl_base_uri(ch->clc_files[0].clf_name, base, sizeof(base)) == 0)
+        so.so_base_uri = base;
+    so.so_load = schema_docs_load;
+    so.so_load_ctx = docs;
+    struct contract *c = contract_compile_opts(doc, &co, &cerr);
+    if (c == NULL && cerr.ce_uri[0] != '\0')
+        cl_error_in_doc(ch, docs, &cerr);
+    else if (c == NULL)
         cl_error_at(ch, cerr.ce_path, "%s", cerr.ce_message);
+    if (c != NULL && identity != NULL) {
+        *identity = cl_identity(doc, docs);
+        if (*identity == NULL) {
+            contract_free(c);
+            c = NULL;
+            cl_error(ch->clc_err, ch->clc_files[0].clf_name, "out of memory");
+        }
+    }
+    schema_docs_free(docs);
     return c;
 }
 
@@ -537,13 +788,21 @@ json_t *contract_load_document(const char *name_or_path, const char *contracts_d
 struct contract *contract_load(const char *name_or_path, const char *contracts_dir,
                                struct contract_load_error *err)
 {
+    return contract_load_identified(name_or_path, contracts_dir, NULL, err);
+}
+
+struct contract *contract_load_identified(const char *name_or_path, const char *contracts_dir,
+                                          char **identity, struct contract_load_error *err)
+{
     struct contract_load_error dummy;
     struct cl_chain ch;
     struct contract *c = NULL;
 
+    if (identity != NULL)
+        *identity = NULL;
     json_t *doc = cl_load_document(name_or_path, contracts_dir, 0, &ch, err ? err : &dummy);
     if (doc != NULL)
-        c = cl_compile(&ch, doc);
+        c = cl_compile(&ch, doc, identity);
     json_decref(doc);
     cl_chain_free(&ch);
     return c;
@@ -578,7 +837,7 @@ struct contract *contract_load_buffer(const char *text, size_t len, const char *
     copy[len] = '\0';
     json_t *doc = cl_document(&ch, file, copy, len);
     if (doc != NULL)
-        c = cl_compile(&ch, doc);
+        c = cl_compile(&ch, doc, NULL);
     json_decref(doc);
     cl_chain_free(&ch);
     return c;

@@ -1,20 +1,11 @@
 #include "ssemon/core/backoff.h"
+#include "ssemon/base/splitmix.h"
 
 #include <stddef.h>
 
 /* Beyond 2^40 ms the ceiling has long been clamped to max_ms; capping the
  * exponent keeps the shift defined however many failures pile up. */
 #define BACKOFF_MAX_SHIFT 40u
-
-static uint64_t backoff_rand(struct backoff *b)
-{
-    /* splitmix64 (Steele, Lea, Flood 2014): full period, any seed works. */
-    b->bo_rng += UINT64_C(0x9E3779B97F4A7C15);
-    uint64_t z = b->bo_rng;
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
 
 void backoff_init(struct backoff *b, uint64_t min_ms, uint64_t max_ms, uint64_t seed)
 {
@@ -51,7 +42,7 @@ uint64_t backoff_next(struct backoff *b)
         b->bo_failures++;
     uint64_t span = ceiling - floor;
     /* Modulo bias is below 2^-40 for any realistic span: irrelevant here. */
-    return floor + backoff_rand(b) % (span + 1);
+    return floor + splitmix_next(&b->bo_rng) % (span + 1);
 }
 
 uint64_t backoff_clamp(const struct backoff *b, uint64_t ms)

@@ -6,8 +6,8 @@
  * would report a broken stream as healthy.
  */
 #include "ssemon/core/contract.h"
+#include "ssemon/json/ecma_regex.h"
 #include "ssemon/json/json_schema_compile.h"
-#include "ssemon/json/pattern.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -25,6 +25,7 @@
 struct cc {
     struct contract *cc_c;
     const json_t *cc_doc;
+    const struct json_schema_options *cc_schema_opts; /* NULL: the defaults */
     struct contract_error *cc_err;
     char cc_path[sizeof(((struct contract_error *)0)->ce_path)];
     size_t cc_len;
@@ -286,6 +287,7 @@ static int cc_schema_fail(struct cc *cc, const struct json_schema_error *serr)
 {
     snprintf(cc->cc_err->ce_path, sizeof(cc->cc_err->ce_path), "%s", serr->se_path);
     snprintf(cc->cc_err->ce_message, sizeof(cc->cc_err->ce_message), "%s", serr->se_msg);
+    snprintf(cc->cc_err->ce_uri, sizeof(cc->cc_err->ce_uri), "%s", serr->se_uri);
     return -1;
 }
 
@@ -344,17 +346,19 @@ static int cc_header_rule(struct cc *cc, struct contract_header *h, const json_t
         return h->ch_equals ? 0 : -1;
     }
     if (pattern != NULL) {
-        char why[PATTERN_WHY_MAX];
-        enum pattern_status st = pattern_compile(&h->ch_re, pattern, why, sizeof(why));
-        if (st != PATTERN_OK) {
+        char why[ECMA_REGEX_WHY_MAX];
+        enum ecma_regex_status st =
+            ecma_regex_compile(&h->ch_re, pattern, strlen(pattern), why, sizeof(why));
+        if (st != ECMA_REGEX_OK) {
             cc_push(cc, "pattern");
-            if (st == PATTERN_INVALID)
-                return cc_fail(cc, "invalid POSIX extended regular expression: %s", why);
-            return cc_fail(cc, "POSIX extended regular expression refused: %s", why);
+            if (st == ECMA_REGEX_INVALID)
+                return cc_fail(cc, "invalid pattern: %s", why);
+            return cc_fail(cc, "pattern refused: %s", why);
         }
         h->ch_pattern = strdup(pattern);
         if (h->ch_pattern == NULL) {
-            regfree(&h->ch_re);
+            ecma_regex_free(h->ch_re);
+            h->ch_re = NULL;
             return cc_nomem(cc);
         }
     }
@@ -987,7 +991,10 @@ static int cc_definitions(struct cc *cc)
         cc_pop(cc, saved);
     }
     memset(&serr, 0, sizeof(serr));
-    cc->cc_c->c_schemas = json_schema_compile_new(cc->cc_doc, NULL, &serr);
+    if (cc->cc_schema_opts != NULL)
+        cc->cc_c->c_schemas = json_schema_compile_new_opts(cc->cc_doc, cc->cc_schema_opts, &serr);
+    else
+        cc->cc_c->c_schemas = json_schema_compile_new(cc->cc_doc, NULL, &serr);
     return cc->cc_c->c_schemas != NULL ? 0 : cc_schema_fail(cc, &serr);
 }
 
@@ -1071,6 +1078,12 @@ static int cc_top(struct cc *cc)
 
 struct contract *contract_compile(const json_t *doc, struct contract_error *err)
 {
+    return contract_compile_opts(doc, NULL, err);
+}
+
+struct contract *contract_compile_opts(const json_t *doc, const struct contract_options *opts,
+                                       struct contract_error *err)
+{
     struct contract_error dummy;
     struct cc cc;
 
@@ -1079,6 +1092,7 @@ struct contract *contract_compile(const json_t *doc, struct contract_error *err)
     memset(err, 0, sizeof(*err));
     memset(&cc, 0, sizeof(cc));
     cc.cc_doc = doc;
+    cc.cc_schema_opts = opts != NULL ? opts->co_schema : NULL;
     cc.cc_err = err;
     cc.cc_c = calloc(1, sizeof(*cc.cc_c));
     if (cc.cc_c == NULL) {
@@ -1129,10 +1143,8 @@ void contract_free(struct contract *c)
         struct contract_header *h = &c->c_headers[i];
         free(h->ch_name);
         free(h->ch_equals);
-        if (h->ch_pattern != NULL) {
-            regfree(&h->ch_re);
-            free(h->ch_pattern);
-        }
+        ecma_regex_free(h->ch_re);
+        free(h->ch_pattern);
     }
     free(c->c_headers);
     free(c->c_env_type);

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "ssemon/base/utf8.h"
+#include "ssemon/json/ecma_regex.h"
 #include "ssemon/json/json_schema.h"
 #include "ssemon/json/json_tape.h"
 
@@ -933,18 +934,16 @@ static void validator_check_header(struct validator *v, uint64_t now_ms,
         validator_msg_printf(&m, ", expected ");
         validator_msg_quote(&m, ch->ch_equals, strlen(ch->ch_equals), VALIDATOR_QUOTE_MAX);
     } else if (ch->ch_pattern != NULL) {
-        /* regexec needs a terminated string; a trimmed copy of a long value
-         * is matched by its bounded prefix. */
-        char tmp[1024];
-        size_t cl = len < sizeof(tmp) - 1 ? len : sizeof(tmp) - 1;
-        memcpy(tmp, value, cl);
-        tmp[cl] = '\0';
-        if (regexec(&ch->ch_re, tmp, 0, NULL, 0) == 0)
+        enum ecma_regex_match r = ecma_regex_search(ch->ch_re, value, len);
+        if (r == ECMA_REGEX_MATCH)
             return;
         validator_msg_printf(&m, "header %s is ", ch->ch_name);
         validator_msg_quote(&m, value, len, VALIDATOR_QUOTE_MAX);
-        validator_msg_printf(&m, ", does not match ");
+        validator_msg_printf(&m, r == ECMA_REGEX_LIMIT ? ", matching it against "
+                                                       : ", does not match ");
         validator_msg_quote(&m, ch->ch_pattern, strlen(ch->ch_pattern), VALIDATOR_QUOTE_MAX);
+        if (r == ECMA_REGEX_LIMIT)
+            validator_msg_printf(&m, " hit the pattern's cost limit (counted as no match)");
     } else {
         return;
     }

@@ -1,14 +1,18 @@
 /*
  * json_schema: validation of a json_tape value against the compiled model
- * (json_schema_model.h). Recursive over the instance, iterative along $ref.
+ * (json_schema_model.h). Recursive over the instance and the applicators;
+ * annotations (what unevaluated* needs) are tracked only below a node that
+ * has unevaluated*, the dynamic scope only in a set with a $dynamicRef
+ * that can rebind: a schema of the simple keywords walks as before.
  *
  * Validation builds no path while it succeeds: a failure writes its message
  * and each level prepends its own segment to the path while unwinding.
  */
 #include "ssemon/json/json_schema.h"
+#include "ssemon/json/ecma_regex.h"
+#include "ssemon/json/json_format.h"
 #include "ssemon/json/json_schema_model.h"
 
-#include <regex.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,9 +22,6 @@
 /* Deeper instances are refused rather than recursed into (the tape's own
  * default limit is lower, so this only matters for raised tape limits). */
 #define JS_MAX_DEPTH (2 * JSON_TAPE_DEFAULT_MAX_DEPTH)
-/* Strings checked against a pattern are copied on the stack up to this
- * size (longer ones on the heap). */
-#define JS_REGEX_STACK 512
 
 /* ---- values ---- */
 
@@ -131,101 +132,42 @@ static bool js_equal(const struct json_tape *a, size_t na, const struct json_tap
     }
 }
 
-/* ---- formats ---- */
-
-static bool js_digits(const char *s, size_t n, unsigned *out)
-{
-    unsigned v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (unsigned)(s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-static unsigned js_days_in_month(unsigned year, unsigned month)
-{
-    static const unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (month == 2 && year % 4 == 0 && (year % 100 != 0 || year % 400 == 0))
-        return 29;
-    return days[month - 1];
-}
-
-/* RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM), T and Z
- * in either case; a leap second only where UTC reads 23:59:60. */
-static bool js_is_datetime(const char *s, size_t len)
-{
-    unsigned y, mo, d, h, mi, sec, oh = 0, om = 0;
-    if (len < 20 || !js_digits(s, 4, &y) || s[4] != '-' || !js_digits(s + 5, 2, &mo) ||
-        s[7] != '-' || !js_digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
-        !js_digits(s + 11, 2, &h) || s[13] != ':' || !js_digits(s + 14, 2, &mi) || s[16] != ':' ||
-        !js_digits(s + 17, 2, &sec))
-        return false;
-    if (mo < 1 || mo > 12 || d < 1 || d > js_days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
-        return false;
-    size_t i = 19;
-    if (s[i] == '.') {
-        size_t start = ++i;
-        while (i < len && s[i] >= '0' && s[i] <= '9')
-            i++;
-        if (i == start)
-            return false;
-    }
-    if (i >= len)
-        return false;
-    int sign = 0;
-    if (s[i] == 'Z' || s[i] == 'z') {
-        i++;
-    } else if (s[i] == '+' || s[i] == '-') {
-        sign = s[i] == '+' ? 1 : -1;
-        if (len - i != 6 || !js_digits(s + i + 1, 2, &oh) || s[i + 3] != ':' ||
-            !js_digits(s + i + 4, 2, &om) || oh > 23 || om > 59)
-            return false;
-        i += 6;
-    } else {
-        return false;
-    }
-    if (i != len)
-        return false;
-    if (sec == 60) {
-        int utc = (int)(h * 60 + mi) - sign * (int)(oh * 60 + om);
-        utc = ((utc % 1440) + 1440) % 1440;
-        if (utc != 23 * 60 + 59)
-            return false;
-    }
-    return true;
-}
-
-static const char js_uuid_shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-
-static bool js_is_uuid(const char *s, size_t len)
-{
-    if (len != 36)
-        return false;
-    for (size_t i = 0; i < 36; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        /* '-' where the shape has one; elsewhere a hex digit (OR 0x20
-         * folds 'A'-'F' onto 'a'-'f' and leaves digits alone) */
-        if (js_uuid_shape[i] == '-') {
-            if (ch != '-')
-                return false;
-        } else if ((unsigned)(ch - '0') > 9 && (unsigned)((ch | 0x20) - 'a') > 5) {
-            return false;
-        }
-    }
-    return true;
-}
-
 /* ---- validation ---- */
+
+/* The budget of branch tries (anyOf, oneOf, not, if, contains) for one
+ * validation: this many per value of the instance, plus a base. Tries
+ * nested in tries multiply the work of recursive schemas; beyond the
+ * budget validation fails. Everything else is linear in the instance. */
+#define JS_STEPS_PER_VALUE 64u
+#define JS_STEPS_BASE 10000u
+/* Arrays up to this long are checked for uniqueItems pairwise. */
+#define JS_UNIQUE_SMALL 16
+/* Resources of the dynamic scope tracked at most (deeper: a failure). */
+#define JS_MAX_SCOPE 256
+
+/* The members (by iteration order) or items of one value that keywords
+ * have evaluated, for unevaluated*: one bit each. */
+struct js_eval {
+    uint64_t *e_bits;
+    size_t e_n;
+};
 
 struct js_vctx {
     const struct json_schema_set *v_s;
     const struct json_tape *v_t;
     struct json_schema_error *v_err; /* NULL: no messages */
     bool v_truncated;                /* the path lost its outer segments */
+    size_t v_steps;                  /* schema applications so far */
+    size_t v_max_steps;              /* the budget: applicators can branch */
+    size_t v_nscope;
+    uint32_t v_scope[JS_MAX_SCOPE]; /* resources entered, outermost first (s_dynamic only) */
 };
+
+/* Branch messages embed the instance path of the branch's failure between
+ * these two bytes, relative to the value the applicator is at; the final
+ * path is put in front once known (json_schema_validate). */
+#define JS_MARK_OPEN '\x01'
+#define JS_MARK_CLOSE '\x02'
 
 __attribute__((format(printf, 2, 3))) static bool js_vfail(struct js_vctx *v, const char *fmt, ...)
 {
@@ -238,6 +180,41 @@ __attribute__((format(printf, 2, 3))) static bool js_vfail(struct js_vctx *v, co
     vsnprintf(v->v_err->se_msg, sizeof(v->v_err->se_msg), fmt, ap);
     va_end(ap);
     return false;
+}
+
+static inline void js_mark(struct js_eval *ev, size_t i)
+{
+    if (ev != NULL && i < ev->e_n)
+        ev->e_bits[i / 64] |= (uint64_t)1 << (i % 64);
+}
+
+static inline bool js_marked(const struct js_eval *ev, size_t i)
+{
+    return i < ev->e_n && (ev->e_bits[i / 64] >> (i % 64)) & 1u;
+}
+
+static void js_merge(struct js_eval *into, const struct js_eval *from)
+{
+    if (into == NULL)
+        return;
+    for (size_t w = 0; w < (into->e_n + 63) / 64; w++)
+        into->e_bits[w] |= from->e_bits[w];
+}
+
+static void js_mark_all(struct js_eval *ev)
+{
+    if (ev == NULL)
+        return;
+    for (size_t i = 0; i < ev->e_n; i++)
+        js_mark(ev, i);
+}
+
+/* A tracker like `like` (same size), all clear; false when out of memory. */
+static bool js_eval_new(struct js_eval *ev, const struct js_eval *like)
+{
+    ev->e_n = like->e_n;
+    ev->e_bits = calloc((like->e_n + 63) / 64 + 1, sizeof(uint64_t));
+    return ev->e_bits != NULL;
 }
 
 /* Prepends "/seg" (escaped) to the failure path while unwinding. */
@@ -379,24 +356,97 @@ static bool js_check_enum(struct js_vctx *v, const struct jsm_node *n, size_t in
     return js_vfail(v, "%s is not one of the allowed values [%s]", ex, list);
 }
 
+/* ---- multipleOf ---- */
+
+/* Whether the number written `txt` (len bytes, JSON syntax) is an integer
+ * multiple of d, exactly: txt = m * 10^E with m an integer, and the
+ * question is whether d.mant * 10^d.exp divides it. */
+static bool js_multiple_ok(const char *txt, size_t len, const struct jsm_dec *d)
+{
+    size_t i = 0;
+    if (i < len && txt[i] == '-')
+        i++;
+    size_t int_start = i;
+    while (i < len && txt[i] >= '0' && txt[i] <= '9')
+        i++;
+    size_t int_end = i;
+    size_t frac_start = i;
+    size_t frac_end = i;
+    if (i < len && txt[i] == '.') {
+        frac_start = ++i;
+        while (i < len && txt[i] >= '0' && txt[i] <= '9')
+            i++;
+        frac_end = i;
+    }
+    int64_t exp = 0;
+    if (i < len && (txt[i] == 'e' || txt[i] == 'E')) {
+        i++;
+        bool neg = false;
+        if (i < len && (txt[i] == '+' || txt[i] == '-'))
+            neg = txt[i++] == '-';
+        while (i < len && txt[i] >= '0' && txt[i] <= '9') {
+            if (exp < 1000000000)
+                exp = exp * 10 + (txt[i] - '0');
+            i++;
+        }
+        if (neg)
+            exp = -exp;
+    }
+    exp -= (int64_t)(frac_end - frac_start);
+    /* the digits, integer part then fraction, without trailing zeros */
+    size_t ndig = (int_end - int_start) + (frac_end - frac_start);
+    size_t last = ndig;
+    while (last > 0) {
+        size_t k = last - 1;
+        char ch = k < int_end - int_start ? txt[int_start + k]
+                                          : txt[frac_start + (k - (int_end - int_start))];
+        if (ch != '0')
+            break;
+        last--;
+        exp++;
+    }
+    if (last == 0)
+        return true; /* zero */
+    if (exp < d->dm_exp)
+        return false; /* m has no factor 10 left to absorb the divisor's */
+    unsigned __int128 r = 0;
+    for (size_t k = 0; k < last; k++) {
+        char ch = k < int_end - int_start ? txt[int_start + k]
+                                          : txt[frac_start + (k - (int_end - int_start))];
+        r = (r * 10 + (unsigned)(ch - '0')) % d->dm_mant;
+    }
+    /* Beyond 64 more factors of 10, the divisor's factors 2 and 5 are all
+     * met: the answer no longer changes. */
+    for (int64_t k = 0; k < exp - d->dm_exp && k < 64 && r != 0; k++)
+        r = (r * 10) % d->dm_mant;
+    return r == 0;
+}
+
 static bool js_check_number(struct js_vctx *v, const struct jsm_node *n, size_t inst)
 {
     const char *pool = v->v_s->s_pool;
     struct jsm_num x = js_num_of(v->v_t, inst);
     const char *what = NULL;
-    const struct jsm_num *bound = NULL;
+    const char *bound = NULL;
     if ((n->sn_kw & JSM_KW_MIN) && js_num_cmp(&x, &n->sn_min) < 0) {
         what = "less than minimum";
-        bound = &n->sn_min;
+        bound = pool + n->sn_min.jn_text;
     } else if ((n->sn_kw & JSM_KW_MAX) && js_num_cmp(&x, &n->sn_max) > 0) {
         what = "greater than maximum";
-        bound = &n->sn_max;
+        bound = pool + n->sn_max.jn_text;
     } else if ((n->sn_kw & JSM_KW_XMIN) && js_num_cmp(&x, &n->sn_xmin) <= 0) {
         what = "not greater than exclusiveMinimum";
-        bound = &n->sn_xmin;
+        bound = pool + n->sn_xmin.jn_text;
     } else if ((n->sn_kw & JSM_KW_XMAX) && js_num_cmp(&x, &n->sn_xmax) >= 0) {
         what = "not less than exclusiveMaximum";
-        bound = &n->sn_xmax;
+        bound = pool + n->sn_xmax.jn_text;
+    } else if (n->sn_kw & JSM_KW_MULTIPLE) {
+        size_t len;
+        const char *txt = json_tape_raw(v->v_t, inst, &len);
+        if (!js_multiple_ok(txt, len, &n->sn_mult)) {
+            what = "not a multiple of";
+            bound = pool + n->sn_mult.dm_text;
+        }
     }
     if (what == NULL)
         return true;
@@ -404,27 +454,26 @@ static bool js_check_number(struct js_vctx *v, const struct jsm_node *n, size_t 
         return false;
     char ex[JSM_EXCERPT + 8];
     js_excerpt_node(v->v_t, inst, ex, sizeof(ex));
-    return js_vfail(v, "%s is %s %s", ex, what, pool + bound->jn_text);
+    return js_vfail(v, "%s is %s %s", ex, what, bound);
 }
 
-/* Whether the pattern is found in the string: 1, 0, or -1 when out of
- * memory. regexec needs a NUL-terminated string (REG_STARTEND would do
- * without, but sanitizers' regexec interceptors still read up to a NUL),
- * so the string is copied; a string holding U+0000 cannot be matched. */
-__attribute__((noinline)) static int js_regexec(const regex_t *re, const char *str, size_t len)
+/* The one place a pattern is matched: 1 found, 0 not, JS_REGEX_LIMIT when
+ * the search hit the regex module's cost limits. */
+#define JS_REGEX_LIMIT (-2)
+static int js_regex_match(const struct json_schema_set *s, uint32_t re, const char *str,
+                          size_t len);
+
+/* The one place a format is checked: json_format, and "regex" by
+ * compiling the pattern as "pattern" would (ecma_regex). */
+static bool js_format_ok(uint8_t f, const char *str, size_t len)
 {
-    char small[JS_REGEX_STACK];
-    if (memchr(str, '\0', len) != NULL)
-        return 0;
-    char *buf = len < sizeof(small) ? small : malloc(len + 1);
-    if (buf == NULL)
-        return -1;
-    memcpy(buf, str, len);
-    buf[len] = '\0';
-    int rc = regexec(re, buf, 0, NULL, 0);
-    if (buf != small)
-        free(buf);
-    return rc == 0 ? 1 : 0;
+    if (f != JSON_FORMAT_REGEX)
+        return json_format_check((enum json_format)f, str, len);
+    struct ecma_regex *re = NULL;
+    char why[ECMA_REGEX_WHY_MAX];
+    bool ok = ecma_regex_compile(&re, str, len, why, sizeof(why)) == ECMA_REGEX_OK;
+    ecma_regex_free(re);
+    return ok;
 }
 
 static bool js_check_string(struct js_vctx *v, const struct jsm_node *n, size_t inst)
@@ -451,13 +500,13 @@ static bool js_check_string(struct js_vctx *v, const struct jsm_node *n, size_t 
         }
     }
     if (n->sn_kw & JSM_KW_PATTERN) {
-        enum regex_lite_result lr = REGEX_LITE_UNKNOWN;
-        if (s->s_lite[n->sn_regex] != NULL)
-            lr = regex_lite_match(s->s_lite[n->sn_regex], str, len);
-        int rc = lr != REGEX_LITE_UNKNOWN ? lr == REGEX_LITE_MATCH
-                                          : js_regexec(&s->s_regex[n->sn_regex], str, len);
-        if (rc < 0)
-            return js_vfail(v, "out of memory");
+        int rc = js_regex_match(s, n->sn_regex, str, len);
+        if (rc == JS_REGEX_LIMIT) {
+            char pat[JSM_EXCERPT + 8];
+            const char *src = s->s_pool + n->sn_pattern;
+            jsm_excerpt(pat, sizeof(pat), src, strlen(src), JSM_EXCERPT);
+            return js_vfail(v, "pattern too costly to match (pattern \"%s\")", pat);
+        }
         if (rc == 0) {
             if (v->v_err != NULL)
                 js_excerpt_node(v->v_t, inst, ex, sizeof(ex));
@@ -467,20 +516,24 @@ static bool js_check_string(struct js_vctx *v, const struct jsm_node *n, size_t 
             return js_vfail(v, "%s does not match pattern \"%s\"", ex, pat);
         }
     }
-    if (n->sn_kw & JSM_KW_FORMAT) {
-        bool ok =
-            n->sn_format == JSM_FMT_DATETIME ? js_is_datetime(str, len) : js_is_uuid(str, len);
-        if (!ok) {
-            if (v->v_err != NULL)
-                js_excerpt_node(v->v_t, inst, ex, sizeof(ex));
-            return js_vfail(v, "%s is not a valid %s", ex,
-                            n->sn_format == JSM_FMT_DATETIME ? "date-time (RFC 3339)" : "uuid");
-        }
+    if ((n->sn_kw & JSM_KW_FORMAT) && !js_format_ok(n->sn_format, str, len)) {
+        if (v->v_err != NULL)
+            js_excerpt_node(v->v_t, inst, ex, sizeof(ex));
+        enum json_format f = (enum json_format)n->sn_format;
+        return js_vfail(v, "%s is not a valid %s%s", ex, json_format_name(f),
+                        f == JSON_FORMAT_DATE_TIME ? " (RFC 3339)" : "");
     }
     return true;
 }
 
-static bool js_validate(struct js_vctx *v, uint32_t sn, size_t inst, unsigned depth);
+static int js_regex_match(const struct json_schema_set *s, uint32_t re, const char *str, size_t len)
+{
+    enum ecma_regex_match m = ecma_regex_search(s->s_regex[re], str, len);
+    return m == ECMA_REGEX_MATCH ? 1 : m == ECMA_REGEX_NO_MATCH ? 0 : JS_REGEX_LIMIT;
+}
+
+static bool js_validate(struct js_vctx *v, uint32_t sn, size_t inst, unsigned depth,
+                        struct js_eval *ev);
 
 static uint32_t js_prop_find(const struct json_schema_set *s, const struct jsm_node *n,
                              const char *key, size_t len)
@@ -526,13 +579,48 @@ static bool js_check_required(struct js_vctx *v, const struct jsm_node *n, size_
     return true;
 }
 
-static bool js_check_object(struct js_vctx *v, const struct jsm_node *n, size_t inst,
-                            unsigned depth)
+/* minProperties, maxProperties, dependentRequired. */
+static bool js_check_object_counts(struct js_vctx *v, const struct jsm_node *n, size_t inst)
+{
+    const struct json_schema_set *s = v->v_s;
+    if (n->sn_kw & (JSM_KW_MINPROPS | JSM_KW_MAXPROPS)) {
+        size_t count = js_effective_members(v->v_t, inst);
+        if ((n->sn_kw & JSM_KW_MINPROPS) && count < n->sn_minprops)
+            return js_vfail(v, "object has %zu properties, fewer than minProperties %llu", count,
+                            (unsigned long long)n->sn_minprops);
+        if ((n->sn_kw & JSM_KW_MAXPROPS) && count > n->sn_maxprops)
+            return js_vfail(v, "object has %zu properties, more than maxProperties %llu", count,
+                            (unsigned long long)n->sn_maxprops);
+    }
+    for (uint32_t d = 0; (n->sn_kw & JSM_KW_DEPREQ) && d < n->sn_ndeps; d++) {
+        const struct jsm_dep *dep = &s->s_deps[n->sn_deps + d];
+        if (json_tape_object_get(v->v_t, inst, s->s_pool + dep->dp_name, dep->dp_len) ==
+            JSON_TAPE_NONE)
+            continue;
+        for (uint32_t r = 0; r < dep->dp_nreqs; r++) {
+            const struct jsm_req *rq = &s->s_reqs[dep->dp_reqs + r];
+            if (json_tape_object_get(v->v_t, inst, s->s_pool + rq->rq_name, rq->rq_len) !=
+                JSON_TAPE_NONE)
+                continue;
+            char a[JSM_EXCERPT + 8];
+            char b[JSM_EXCERPT + 8];
+            jsm_excerpt(a, sizeof(a), s->s_pool + dep->dp_name, dep->dp_len, JSM_EXCERPT);
+            jsm_excerpt(b, sizeof(b), s->s_pool + rq->rq_name, rq->rq_len, JSM_EXCERPT);
+            return js_vfail(v, "missing property \"%s\" (dependentRequired: \"%s\" is present)", b,
+                            a);
+        }
+    }
+    return true;
+}
+
+/* The members of an object against properties and additionalProperties
+ * only (no patternProperties, propertyNames, annotations): the hot path of
+ * every contract. */
+static bool js_check_members_simple(struct js_vctx *v, const struct jsm_node *n, size_t inst,
+                                    unsigned depth)
 {
     const struct json_schema_set *s = v->v_s;
     const struct json_tape *t = v->v_t;
-    if (!(n->sn_kw & (JSM_KW_PROPS | JSM_KW_ADDL)))
-        return js_check_required(v, n, inst, 0, false);
     uint64_t seen = 0;
     struct json_tape_iter it;
     size_t k;
@@ -561,7 +649,7 @@ static bool js_check_object(struct js_vctx *v, const struct jsm_node *n, size_t 
         } else {
             continue;
         }
-        if (!js_validate(v, sub, val, depth + 1)) {
+        if (!js_validate(v, sub, val, depth + 1, NULL)) {
             if (n->sn_nreqs > 0 && !js_check_required(v, n, inst, 0, false))
                 return false;
             js_prepend(v, key, klen);
@@ -571,32 +659,520 @@ static bool js_check_object(struct js_vctx *v, const struct jsm_node *n, size_t 
     return js_check_required(v, n, inst, seen, true);
 }
 
-static bool js_check_items(struct js_vctx *v, const struct jsm_node *n, size_t inst, unsigned depth)
+static bool js_check_object(struct js_vctx *v, const struct jsm_node *n, size_t inst,
+                            unsigned depth, struct js_eval *ev)
 {
+    const struct json_schema_set *s = v->v_s;
+    const struct json_tape *t = v->v_t;
+    if ((n->sn_kw & (JSM_KW_MINPROPS | JSM_KW_MAXPROPS | JSM_KW_DEPREQ)) &&
+        !js_check_object_counts(v, n, inst))
+        return false;
+    if (!(n->sn_kw & (JSM_KW_PROPS | JSM_KW_ADDL | JSM_KW_PPROPS | JSM_KW_PNAMES)))
+        return js_check_required(v, n, inst, 0, false);
+    if (!(n->sn_kw & (JSM_KW_PPROPS | JSM_KW_PNAMES)) && ev == NULL)
+        return js_check_members_simple(v, n, inst, depth);
+    uint64_t seen = 0;
+    struct json_tape_iter it;
+    size_t k;
+    size_t val;
+    size_t idx = 0;
+    json_tape_iter_init(t, inst, &it);
+    for (; json_tape_object_next(t, &it, &k, &val); idx++) {
+        size_t klen;
+        const char *key = json_tape_string(t, k, &klen);
+        if ((n->sn_kw & JSM_KW_PNAMES) && !js_validate(v, n->sn_pnames, k, depth + 1, NULL)) {
+            if (n->sn_nreqs > 0 && !js_check_required(v, n, inst, 0, false))
+                return false;
+            if (v->v_err != NULL) {
+                char ex[JSM_EXCERPT + 8];
+                char msg[JSON_SCHEMA_MSG_MAX];
+                jsm_excerpt(ex, sizeof(ex), key, klen, JSM_EXCERPT);
+                snprintf(msg, sizeof(msg), "%s", v->v_err->se_msg);
+                js_vfail(v, "property name \"%s\" (propertyNames): %s", ex, msg);
+            }
+            return false;
+        }
+        uint32_t pi = n->sn_nprops ? js_prop_find(s, n, key, klen) : JSM_NONE;
+        bool matched = false;
+        uint32_t sub = JSM_NONE;
+        if (pi != JSM_NONE) {
+            if (pi < 64)
+                seen |= (uint64_t)1 << pi;
+            sub = s->s_props[n->sn_props + pi].pr_schema;
+            matched = true;
+        }
+        for (uint32_t p = 0; (n->sn_kw & JSM_KW_PPROPS) && p < n->sn_npprops; p++) {
+            const struct jsm_pprop *pp = &s->s_pprops[n->sn_pprops + p];
+            int rc = js_regex_match(s, pp->pp_regex, key, klen);
+            if (rc == JS_REGEX_LIMIT) {
+                char pat[JSM_EXCERPT + 8];
+                jsm_excerpt(pat, sizeof(pat), key, klen, JSM_EXCERPT);
+                return js_vfail(
+                    v, "pattern too costly to match (patternProperties, property \"%s\")", pat);
+            }
+            if (rc == 0)
+                continue;
+            matched = true;
+            if (!js_validate(v, pp->pp_schema, val, depth + 1, NULL)) {
+                if (n->sn_nreqs > 0 && !js_check_required(v, n, inst, 0, false))
+                    return false;
+                js_prepend(v, key, klen);
+                return false;
+            }
+        }
+        if (!matched && (n->sn_kw & JSM_KW_ADDL)) {
+            sub = n->sn_addl;
+            matched = true;
+            if (s->s_nodes[sub].sn_kw == JSM_KW_FALSE) {
+                /* Object-level failures come first. */
+                if (!js_check_required(v, n, inst, 0, false))
+                    return false;
+                char ex[JSM_EXCERPT + 8];
+                jsm_excerpt(ex, sizeof(ex), key, klen, JSM_EXCERPT);
+                return js_vfail(v, "unexpected property \"%s\" (additionalProperties is false)",
+                                ex);
+            }
+        }
+        if (matched)
+            js_mark(ev, idx);
+        if (sub == JSM_NONE)
+            continue;
+        if (!js_validate(v, sub, val, depth + 1, NULL)) {
+            if (n->sn_nreqs > 0 && !js_check_required(v, n, inst, 0, false))
+                return false;
+            js_prepend(v, key, klen);
+            return false;
+        }
+    }
+    return js_check_required(v, n, inst, seen, true);
+}
+
+/* ---- uniqueItems ---- */
+
+/* A hash equal for values js_equal finds equal. */
+static uint64_t js_hash(const struct json_tape *t, size_t n, unsigned depth)
+{
+    uint64_t h = 1469598103934665603ull ^ (uint64_t)json_tape_type(t, n);
+    if (depth > JS_MAX_DEPTH)
+        return h;
+    if (json_tape_is_number(t, n)) {
+        double d = json_tape_double(t, n);
+        if (d == 0)
+            d = 0; /* -0 */
+        uint64_t bits;
+        memcpy(&bits, &d, sizeof(bits));
+        return bits * 0x9e3779b97f4a7c15ull + 7;
+    }
+    switch (json_tape_type(t, n)) {
+    case JSON_TAPE_STRING: {
+        size_t len;
+        const char *str = json_tape_string(t, n, &len);
+        for (size_t i = 0; i < len; i++)
+            h = (h ^ (unsigned char)str[i]) * 1099511628211ull;
+        return h;
+    }
+    case JSON_TAPE_ARRAY: {
+        struct json_tape_iter it;
+        size_t item;
+        json_tape_iter_init(t, n, &it);
+        while (json_tape_array_next(t, &it, &item))
+            h = (h ^ js_hash(t, item, depth + 1)) * 1099511628211ull;
+        return h;
+    }
+    case JSON_TAPE_OBJECT: {
+        struct json_tape_iter it;
+        size_t k;
+        size_t val;
+        uint64_t sum = 0;
+        json_tape_iter_init(t, n, &it);
+        while (json_tape_object_next(t, &it, &k, &val))
+            sum += js_hash(t, k, depth + 1) * 31 + js_hash(t, val, depth + 1);
+        return h ^ sum;
+    }
+    default:
+        return h;
+    }
+}
+
+struct js_hitem {
+    uint64_t hi_hash;
+    size_t hi_node;
+    size_t hi_idx;
+};
+
+static int js_hitem_cmp(const void *x, const void *y)
+{
+    const struct js_hitem *a = x;
+    const struct js_hitem *b = y;
+    if (a->hi_hash != b->hi_hash)
+        return a->hi_hash < b->hi_hash ? -1 : 1;
+    return a->hi_idx < b->hi_idx ? -1 : a->hi_idx > b->hi_idx;
+}
+
+/* Items hashed and sorted; only equal hashes are compared. Reports the
+ * pair whose later item comes first in the array. */
+static bool js_check_unique(struct js_vctx *v, size_t inst, size_t count)
+{
+    const struct json_tape *t = v->v_t;
+    if (count < 2)
+        return true;
+    if (count > JSON_SCHEMA_UNIQUE_MAX)
+        return js_vfail(v, "array of %zu items is too long to check uniqueItems (the limit is %d)",
+                        count, JSON_SCHEMA_UNIQUE_MAX);
+    if (count <= JS_UNIQUE_SMALL) {
+        /* a few items: compared pairwise, nothing allocated */
+        size_t nodes[JS_UNIQUE_SMALL];
+        struct json_tape_iter it;
+        size_t n = 0;
+        json_tape_iter_init(t, inst, &it);
+        while (n < count && json_tape_array_next(t, &it, &nodes[n]))
+            n++;
+        for (size_t j = 1; j < n; j++) {
+            for (size_t i = 0; i < j; i++) {
+                if (js_equal(t, nodes[i], t, nodes[j], 0))
+                    return js_vfail(v, "items %zu and %zu are equal (uniqueItems)", i, j);
+            }
+        }
+        return true;
+    }
+    struct js_hitem *h = malloc(count * sizeof(*h));
+    if (h == NULL)
+        return js_vfail(v, "out of memory");
+    struct json_tape_iter it;
+    size_t item;
+    size_t n = 0;
+    json_tape_iter_init(t, inst, &it);
+    while (n < count && json_tape_array_next(t, &it, &item)) {
+        h[n].hi_hash = js_hash(t, item, 0);
+        h[n].hi_node = item;
+        h[n].hi_idx = n;
+        n++;
+    }
+    qsort(h, n, sizeof(*h), js_hitem_cmp);
+    size_t best_i = 0;
+    size_t best_j = SIZE_MAX;
+    for (size_t a = 0; a < n;) {
+        size_t b = a + 1;
+        while (b < n && h[b].hi_hash == h[a].hi_hash)
+            b++;
+        for (size_t x = a; x < b; x++) {
+            for (size_t y = x + 1; y < b; y++) {
+                if (h[y].hi_idx < best_j && js_equal(t, h[x].hi_node, t, h[y].hi_node, 0)) {
+                    best_i = h[x].hi_idx;
+                    best_j = h[y].hi_idx;
+                }
+            }
+        }
+        a = b;
+    }
+    free(h);
+    if (best_j == SIZE_MAX)
+        return true;
+    return js_vfail(v, "items %zu and %zu are equal (uniqueItems)", best_i, best_j);
+}
+
+static bool js_check_array(struct js_vctx *v, const struct jsm_node *n, size_t inst, unsigned depth,
+                           struct js_eval *ev)
+{
+    const struct json_schema_set *s = v->v_s;
+    const struct json_tape *t = v->v_t;
+    uint32_t kw = n->sn_kw;
+    size_t count = json_tape_count(t, inst);
+    if ((kw & JSM_KW_MINITEMS) && count < n->sn_minitems)
+        return js_vfail(v, "array has %zu items, fewer than minItems %llu", count,
+                        (unsigned long long)n->sn_minitems);
+    if ((kw & JSM_KW_MAXITEMS) && count > n->sn_maxitems)
+        return js_vfail(v, "array has %zu items, more than maxItems %llu", count,
+                        (unsigned long long)n->sn_maxitems);
+    if ((kw & JSM_KW_UNIQUE) && !js_check_unique(v, inst, count))
+        return false;
     struct json_tape_iter it;
     size_t item;
     size_t idx = 0;
-    json_tape_iter_init(v->v_t, inst, &it);
-    while (json_tape_array_next(v->v_t, &it, &item)) {
-        if (!js_validate(v, n->sn_items, item, depth + 1)) {
-            js_prepend_index(v, idx);
-            return false;
+    if (kw & (JSM_KW_ITEMS | JSM_KW_PREFIX)) {
+        json_tape_iter_init(t, inst, &it);
+        while (json_tape_array_next(t, &it, &item)) {
+            uint32_t sub;
+            if (idx < n->sn_nprefix)
+                sub = s->s_subs[n->sn_prefix + idx];
+            else if (kw & JSM_KW_ITEMS)
+                sub = n->sn_items;
+            else
+                break;
+            if (!js_validate(v, sub, item, depth + 1, NULL)) {
+                js_prepend_index(v, idx);
+                return false;
+            }
+            js_mark(ev, idx);
+            idx++;
+        }
+    }
+    if (!(kw & JSM_KW_CONTAINS))
+        return true;
+    uint64_t found = 0;
+    bool need_all = ev != NULL || n->sn_maxcont != UINT64_MAX;
+    struct json_schema_error *err = v->v_err;
+    v->v_err = NULL;
+    idx = 0;
+    json_tape_iter_init(t, inst, &it);
+    while (json_tape_array_next(t, &it, &item)) {
+        if (js_validate(v, n->sn_contains, item, depth + 1, NULL)) {
+            found++;
+            js_mark(ev, idx);
+            if (!need_all && found >= n->sn_mincont)
+                break;
         }
         idx++;
+    }
+    v->v_err = err;
+    if (found < n->sn_mincont) {
+        if (n->sn_mincont == 1)
+            return js_vfail(v, "no item matches the \"contains\" schema");
+        return js_vfail(v, "%llu items match the \"contains\" schema, fewer than minContains %llu",
+                        (unsigned long long)found, (unsigned long long)n->sn_mincont);
+    }
+    if (found > n->sn_maxcont)
+        return js_vfail(v, "%llu items match the \"contains\" schema, more than maxContains %llu",
+                        (unsigned long long)found, (unsigned long long)n->sn_maxcont);
+    return true;
+}
+
+/* ---- applicators over the same value ---- */
+
+/* Appends s[0..len) to out (cap bytes) at *len_out; whatever does not
+ * fit is dropped and *full set. */
+static void js_cat(char *out, size_t cap, size_t *at, bool *full, const char *s, size_t len)
+{
+    if (*full)
+        return;
+    if (len >= cap - *at) {
+        *full = true;
+        len = cap - *at - 1;
+    }
+    memcpy(out + *at, s, len);
+    *at += len;
+    out[*at] = '\0';
+}
+
+/* Explains why each branch failed: validates them again, with messages.
+ * `lead` starts the message. */
+static bool js_fail_branches(struct js_vctx *v, const uint32_t *subs, uint32_t count,
+                             const char *lead, size_t inst, unsigned depth)
+{
+    struct json_schema_error *outer = v->v_err;
+    struct json_schema_error *scratch = malloc(sizeof(*scratch));
+    char *buf = malloc(JSON_SCHEMA_MSG_MAX);
+    if (scratch == NULL || buf == NULL) {
+        free(scratch);
+        free(buf);
+        return js_vfail(v, "%s", lead);
+    }
+    size_t at = 0;
+    bool full = false;
+    buf[0] = '\0';
+    js_cat(buf, JSON_SCHEMA_MSG_MAX, &at, &full, lead, strlen(lead));
+    js_cat(buf, JSON_SCHEMA_MSG_MAX, &at, &full, ":", 1);
+    for (uint32_t i = 0; i < count; i++) {
+        scratch->se_path[0] = '\0';
+        scratch->se_msg[0] = '\0';
+        v->v_err = scratch;
+        v->v_truncated = false;
+        if (++v->v_steps > v->v_max_steps)
+            js_vfail(v, "too costly to validate: more than %zu tries of a branch", v->v_max_steps);
+        else if (js_validate(v, subs[i], inst, depth + 1, NULL))
+            continue;
+        char head[48];
+        int hn = snprintf(head, sizeof(head), "%s[%u] %c", i > 0 ? "; " : " ", i, JS_MARK_OPEN);
+        js_cat(buf, JSON_SCHEMA_MSG_MAX, &at, &full, head, (size_t)hn);
+        if (v->v_truncated)
+            js_cat(buf, JSON_SCHEMA_MSG_MAX, &at, &full, "...", 3);
+        const char *rel = scratch->se_path;
+        js_cat(buf, JSON_SCHEMA_MSG_MAX, &at, &full, rel, strlen(rel));
+        js_cat(buf, JSON_SCHEMA_MSG_MAX, &at, &full, "\x02: ", 3);
+        /* a nested branch's paths are relative to this branch's value */
+        for (const char *m = scratch->se_msg; *m != '\0' && !full; m++) {
+            js_cat(buf, JSON_SCHEMA_MSG_MAX, &at, &full, m, 1);
+            if (*m == JS_MARK_OPEN)
+                js_cat(buf, JSON_SCHEMA_MSG_MAX, &at, &full, rel, strlen(rel));
+        }
+    }
+    v->v_err = outer;
+    if (full) {
+        size_t keep = utf8_cut(buf, at, JSON_SCHEMA_MSG_MAX - 8);
+        memcpy(buf + keep, "...", 4);
+    }
+    js_vfail(v, "%s", buf);
+    free(buf);
+    free(scratch);
+    return false;
+}
+
+/* Runs subschema `sn` on the value with messages off; with a tracker, the
+ * annotations it collects go to *into only if it passes. */
+static bool js_try(struct js_vctx *v, uint32_t sn, size_t inst, unsigned depth,
+                   struct js_eval *into, bool *nomem)
+{
+    if (++v->v_steps > v->v_max_steps)
+        return js_vfail(v, "too costly to validate: more than %zu tries of a branch",
+                        v->v_max_steps);
+    struct json_schema_error *err = v->v_err;
+    v->v_err = NULL;
+    bool ok;
+    if (into == NULL) {
+        ok = js_validate(v, sn, inst, depth + 1, NULL);
+    } else {
+        struct js_eval tmp;
+        if (!js_eval_new(&tmp, into)) {
+            *nomem = true;
+            v->v_err = err;
+            return false;
+        }
+        ok = js_validate(v, sn, inst, depth + 1, &tmp);
+        if (ok)
+            js_merge(into, &tmp);
+        free(tmp.e_bits);
+    }
+    v->v_err = err;
+    return ok;
+}
+
+static bool js_any_of(struct js_vctx *v, const struct jsm_node *n, size_t inst, unsigned depth,
+                      struct js_eval *ev)
+{
+    const uint32_t *subs = v->v_s->s_subs + n->sn_any;
+    bool any = false;
+    bool nomem = false;
+    for (uint32_t i = 0; i < n->sn_nany && !nomem; i++) {
+        if (js_try(v, subs[i], inst, depth, ev, &nomem)) {
+            any = true;
+            if (ev == NULL)
+                break; /* later branches only matter for annotations */
+        }
+    }
+    if (nomem)
+        return js_vfail(v, "out of memory");
+    if (any || v->v_err == NULL)
+        return any;
+    return js_fail_branches(v, subs, n->sn_nany, "no branch of anyOf matched", inst, depth);
+}
+
+static bool js_one_of(struct js_vctx *v, const struct jsm_node *n, size_t inst, unsigned depth,
+                      struct js_eval *ev)
+{
+    const uint32_t *subs = v->v_s->s_subs + n->sn_one;
+    uint32_t matched = 0;
+    uint32_t first = 0;
+    bool nomem = false;
+    struct js_eval tmp = {0};
+    if (ev != NULL && !js_eval_new(&tmp, ev))
+        return js_vfail(v, "out of memory");
+    char list[200] = "";
+    size_t at = 0;
+    bool full = false;
+    for (uint32_t i = 0; i < n->sn_none && !nomem; i++) {
+        if (!js_try(v, subs[i], inst, depth, ev != NULL ? &tmp : NULL, &nomem))
+            continue;
+        if (matched == 0)
+            first = i;
+        matched++;
+        if (v->v_err == NULL && matched > 1)
+            break;
+        char item[24];
+        int len = snprintf(item, sizeof(item), "%s[%u]", matched > 1 ? " and " : "", i);
+        js_cat(list, sizeof(list), &at, &full, item, (size_t)len);
+    }
+    (void)first;
+    if (matched == 1)
+        js_merge(ev, &tmp);
+    free(tmp.e_bits);
+    if (nomem)
+        return js_vfail(v, "out of memory");
+    if (matched == 1)
+        return true;
+    if (v->v_err == NULL)
+        return false;
+    if (matched == 0)
+        return js_fail_branches(v, subs, n->sn_none, "no branch of oneOf matched", inst, depth);
+    return js_vfail(v, "%u branches of oneOf matched, exactly one must: %s%s", matched, list,
+                    full ? "..." : "");
+}
+
+static bool js_inplace(struct js_vctx *v, const struct jsm_node *n, size_t inst, unsigned depth,
+                       struct js_eval *ev)
+{
+    const struct json_schema_set *s = v->v_s;
+    for (uint32_t i = 0; i < n->sn_nall; i++) {
+        if (!js_validate(v, s->s_subs[n->sn_all + i], inst, depth + 1, ev))
+            return false;
+    }
+    if (n->sn_nany > 0 && !js_any_of(v, n, inst, depth, ev))
+        return false;
+    if (n->sn_none > 0 && !js_one_of(v, n, inst, depth, ev))
+        return false;
+    bool nomem = false;
+    if (n->sn_not != JSM_NONE && js_try(v, n->sn_not, inst, depth, NULL, &nomem))
+        return js_vfail(v, "must not match the schema at /not");
+    if (n->sn_if != JSM_NONE) {
+        bool cond = js_try(v, n->sn_if, inst, depth, ev, &nomem);
+        if (nomem)
+            return js_vfail(v, "out of memory");
+        uint32_t next = cond ? n->sn_then : n->sn_else;
+        if (next != JSM_NONE && !js_validate(v, next, inst, depth + 1, ev))
+            return false;
+    }
+    if (n->sn_ndsch > 0 && json_tape_type(v->v_t, inst) == JSON_TAPE_OBJECT) {
+        for (uint32_t d = 0; d < n->sn_ndsch; d++) {
+            const struct jsm_dep *dep = &s->s_deps[n->sn_dsch + d];
+            if (json_tape_object_get(v->v_t, inst, s->s_pool + dep->dp_name, dep->dp_len) ==
+                JSON_TAPE_NONE)
+                continue;
+            if (!js_validate(v, dep->dp_schema, inst, depth + 1, ev))
+                return false;
+        }
     }
     return true;
 }
 
-static bool js_validate(struct js_vctx *v, uint32_t sn, size_t inst, unsigned depth)
+/* The node a $dynamicRef applies: its static target, unless it names a
+ * dynamic anchor that the outermost resource of the dynamic scope also
+ * defines. */
+static uint32_t js_dynamic_target(const struct js_vctx *v, const struct jsm_node *n)
+{
+    const struct json_schema_set *s = v->v_s;
+    if (n->sn_dname == JSM_NONE)
+        return n->sn_dref;
+    const char *name = s->s_pool + n->sn_dname;
+    for (size_t k = 0; k < v->v_nscope; k++) {
+        uint32_t res = v->v_scope[k];
+        size_t lo = 0;
+        size_t hi = s->s_ndanchors;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            const struct jsm_danchor *da = &s->s_danchors[mid];
+            int cmp = da->da_res != res ? (da->da_res < res ? -1 : 1)
+                                        : strcmp(s->s_pool + da->da_name, name);
+            if (cmp == 0)
+                return da->da_node;
+            if (cmp < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+    }
+    return n->sn_dref;
+}
+
+/* Every keyword of node `n` but unevaluated*. Inlined: the hot path. */
+static inline __attribute__((always_inline)) bool js_body(struct js_vctx *v,
+                                                          const struct jsm_node *n, size_t inst,
+                                                          unsigned depth, struct js_eval *ev)
 {
     const struct json_schema_set *s = v->v_s;
     const struct json_tape *t = v->v_t;
-    if (depth > JS_MAX_DEPTH)
-        return js_vfail(v, "value nested too deeply to validate");
     enum json_tape_type type = json_tape_type(t, inst);
-    /* $ref applies after the node's own keywords: follow it in a loop. */
+    /* A $ref alone (the usual "schema": {"$ref": ...}) is followed in this
+     * loop: a chain of them ends, cycles are refused at compile time. */
     for (;;) {
-        const struct jsm_node *n = &s->s_nodes[sn];
         uint32_t kw = n->sn_kw;
         if (kw & JSM_KW_FALSE)
             return js_vfail(v, "no value is allowed here (the schema is false)");
@@ -624,31 +1200,178 @@ static bool js_validate(struct js_vctx *v, uint32_t sn, size_t inst, unsigned de
                 return false;
             break;
         case JSON_TAPE_OBJECT:
-            if ((kw & JSM_KW_OBJECT) && !js_check_object(v, n, inst, depth))
+            if ((kw & JSM_KW_OBJECT) && !js_check_object(v, n, inst, depth, ev))
                 return false;
             break;
         case JSON_TAPE_ARRAY:
-            if ((kw & JSM_KW_ITEMS) && !js_check_items(v, n, inst, depth))
+            if ((kw & JSM_KW_ARRAY) && !js_check_array(v, n, inst, depth, ev))
                 return false;
             break;
         default:
             break;
         }
-        if (!(kw & JSM_KW_REF))
+        if (!(kw & JSM_KW_SLOW))
             return true;
-        sn = n->sn_ref;
+        if ((kw & JSM_KW_INPLACE) && !js_inplace(v, n, inst, depth, ev))
+            return false;
+        if ((kw & JSM_KW_SLOW) == JSM_KW_REF && !s->s_dynamic &&
+            !(s->s_nodes[n->sn_ref].sn_kw & JSM_KW_UNEVAL)) {
+            n = &s->s_nodes[n->sn_ref];
+            continue;
+        }
+        if ((kw & JSM_KW_REF) && !js_validate(v, n->sn_ref, inst, depth + 1, ev))
+            return false;
+        if ((kw & JSM_KW_DYNREF) && !js_validate(v, js_dynamic_target(v, n), inst, depth + 1, ev))
+            return false;
+        return true;
     }
+}
+
+/* A node with unevaluatedProperties/unevaluatedItems for this value: its
+ * other keywords run with a tracker of their own, then unevaluated*
+ * applies to what none of them evaluated. */
+static bool js_uneval(struct js_vctx *v, const struct jsm_node *n, size_t inst, unsigned depth,
+                      struct js_eval *ev)
+{
+    const struct json_tape *t = v->v_t;
+    bool object = json_tape_type(t, inst) == JSON_TAPE_OBJECT;
+    uint64_t small[4] = {0};
+    struct js_eval lt = {.e_bits = small, .e_n = json_tape_count(t, inst)};
+    if (lt.e_n > 4 * 64) {
+        lt.e_bits = calloc((lt.e_n + 63) / 64, sizeof(uint64_t));
+        if (lt.e_bits == NULL)
+            return js_vfail(v, "out of memory");
+    }
+    bool ok = js_body(v, n, inst, depth, &lt);
+    uint32_t sub = object ? n->sn_uprops : n->sn_uitems;
+    bool is_false = v->v_s->s_nodes[sub].sn_kw == JSM_KW_FALSE;
+    struct json_tape_iter it;
+    size_t k = 0;
+    size_t val;
+    size_t idx = 0;
+    json_tape_iter_init(t, inst, &it);
+    while (ok && (object ? json_tape_object_next(t, &it, &k, &val)
+                         : json_tape_array_next(t, &it, &val))) {
+        if (js_marked(&lt, idx)) {
+            idx++;
+            continue;
+        }
+        size_t klen = 0;
+        const char *key = object ? json_tape_string(t, k, &klen) : NULL;
+        if (is_false) {
+            char ex[JSM_EXCERPT + 8];
+            if (object) {
+                jsm_excerpt(ex, sizeof(ex), key, klen, JSM_EXCERPT);
+                ok =
+                    js_vfail(v, "unevaluated property \"%s\" (unevaluatedProperties is false)", ex);
+            } else {
+                ok = js_vfail(v, "unevaluated item %zu (unevaluatedItems is false)", idx);
+            }
+        } else if (!js_validate(v, sub, val, depth + 1, NULL)) {
+            if (object)
+                js_prepend(v, key, klen);
+            else
+                js_prepend_index(v, idx);
+            ok = false;
+        }
+        idx++;
+    }
+    if (ok && ev != NULL) {
+        js_merge(ev, &lt);
+        js_mark_all(ev);
+    }
+    if (lt.e_bits != small)
+        free(lt.e_bits);
+    return ok;
+}
+
+static bool js_validate(struct js_vctx *v, uint32_t sn, size_t inst, unsigned depth,
+                        struct js_eval *ev)
+{
+    const struct json_schema_set *s = v->v_s;
+    if (depth > JS_MAX_DEPTH)
+        return js_vfail(v, "value nested too deeply to validate");
+    const struct jsm_node *n = &s->s_nodes[sn];
+    /* the common case: no dynamic scope, no unevaluated* here */
+    if (__builtin_expect(!s->s_dynamic && !(n->sn_kw & JSM_KW_UNEVAL), 1))
+        return js_body(v, n, inst, depth, ev);
+    bool pushed = false;
+    if (s->s_dynamic && (v->v_nscope == 0 || v->v_scope[v->v_nscope - 1] != n->sn_res)) {
+        if (v->v_nscope >= JS_MAX_SCOPE)
+            return js_vfail(v, "schema resources nested too deeply to validate");
+        v->v_scope[v->v_nscope++] = n->sn_res;
+        pushed = true;
+    }
+    bool ok;
+    enum json_tape_type type = json_tape_type(v->v_t, inst);
+    if ((n->sn_uprops_on && type == JSON_TAPE_OBJECT) ||
+        (n->sn_uitems_on && type == JSON_TAPE_ARRAY))
+        ok = js_uneval(v, n, inst, depth, ev);
+    else
+        ok = js_body(v, n, inst, depth, ev);
+    if (pushed)
+        v->v_nscope--;
+    return ok;
+}
+
+/* Puts the final path in front of the relative paths branch messages
+ * hold (JS_MARK_OPEN relative JS_MARK_CLOSE). */
+static void js_expand_marks(struct json_schema_error *err)
+{
+    if (strchr(err->se_msg, JS_MARK_OPEN) == NULL)
+        return;
+    char *out = malloc(JSON_SCHEMA_MSG_MAX);
+    if (out == NULL)
+        return;
+    size_t at = 0;
+    bool full = false;
+    out[0] = '\0';
+    const char *m = err->se_msg;
+    size_t plen = strlen(err->se_path);
+    while (*m != '\0' && !full) {
+        if (*m != JS_MARK_OPEN) {
+            js_cat(out, JSON_SCHEMA_MSG_MAX, &at, &full, m++, 1);
+            continue;
+        }
+        const char *rel = ++m;
+        while (*m != '\0' && *m != JS_MARK_CLOSE)
+            m++;
+        size_t rlen = (size_t)(m - rel);
+        if (*m == JS_MARK_CLOSE)
+            m++;
+        if (plen + rlen == 0) {
+            js_cat(out, JSON_SCHEMA_MSG_MAX, &at, &full, "(root)", 6);
+        } else {
+            js_cat(out, JSON_SCHEMA_MSG_MAX, &at, &full, err->se_path, plen);
+            js_cat(out, JSON_SCHEMA_MSG_MAX, &at, &full, rel, rlen);
+        }
+    }
+    if (full) {
+        size_t keep = utf8_cut(out, at, JSON_SCHEMA_MSG_MAX - 8);
+        memcpy(out + keep, "...", 4);
+    }
+    memcpy(err->se_msg, out, strlen(out) + 1);
+    free(out);
 }
 
 bool json_schema_validate(const struct json_schema *s, const struct json_tape *t, size_t node,
                           struct json_schema_error *err)
 {
-    struct js_vctx v = {.v_s = s->sh_set, .v_t = t, .v_err = err};
+    struct js_vctx v;
+    v.v_s = s->sh_set;
+    v.v_t = t;
+    v.v_err = err;
+    v.v_truncated = false;
+    v.v_nscope = 0;
+    v.v_steps = 0;
+    v.v_max_steps = JS_STEPS_BASE + JS_STEPS_PER_VALUE * t->jt_count;
+    if (err != NULL)
+        err->se_uri[0] = '\0';
     if (!s->sh_set->s_ready) {
         js_vfail(&v, "the schema set is not finished (json_schema_compile_finish)");
     } else if (node >= t->jt_count) {
         js_vfail(&v, "no value to validate");
-    } else if (js_validate(&v, s->sh_node, node, 0)) {
+    } else if (js_validate(&v, s->sh_node, node, 0, NULL)) {
         return true;
     }
     if (err != NULL) {
@@ -657,6 +1380,7 @@ bool json_schema_validate(const struct json_schema *s, const struct json_tape *t
             memmove(err->se_path + 3, err->se_path, cur + 1);
             memcpy(err->se_path, "...", 3);
         }
+        js_expand_marks(err);
         jsm_err_text(err);
     }
     return false;

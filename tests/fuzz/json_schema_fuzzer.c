@@ -2,8 +2,11 @@
  * json_schema fuzzer. The input is a schema text, then (after the first
  * 0xFF byte, which no JSON text contains) an instance text; without 0xFF
  * the schema text is its own instance. Compiling must never crash or leak
- * (a refusal must say why); validating must never crash and must give the
- * same verdict with and without an error report.
+ * (a refusal must say why); validating must never crash, must give the
+ * same verdict with and without an error report, and must end: the
+ * schema is also validated against a fixed set of instances (deeply nested
+ * ones included). A second compile registers a document and a loader, so
+ * $ref between documents, $id, $anchor and $dynamicRef are reached.
  */
 #include <jansson.h>
 #include <stdint.h>
@@ -30,6 +33,43 @@ static void fz_check(const struct json_schema *s, const struct json_tape *t)
         abort();
 }
 
+/* Instances every compiled schema is validated against. */
+static const char *const fz_instances[] = {
+    "null",
+    "true",
+    "0",
+    "-1.5e3",
+    "0.07",
+    "\"\"",
+    "\"abc\"",
+    "[]",
+    "[1, 1, \"a\", [1], {}]",
+    "{}",
+    "{\"a\": 1, \"b\": [null], \"c\": {\"d\": \"x\"}}",
+    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+    "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{}}}}}}}}}",
+};
+
+static void fz_instances_check(const struct json_schema *s)
+{
+    struct json_tape t;
+    json_tape_init(&t);
+    for (size_t i = 0; i < sizeof(fz_instances) / sizeof(fz_instances[0]); i++) {
+        if (json_tape_parse(&t, fz_instances[i], strlen(fz_instances[i]), NULL) == JSON_TAPE_OK)
+            fz_check(s, &t);
+    }
+    json_tape_free(&t);
+}
+
+/* The loader: one known document, anything else refused. */
+static const json_t *fz_load(void *ctx, const char *uri, char *why, size_t cap)
+{
+    if (strcmp(uri, "http://fz.example/loaded.json") == 0)
+        return ctx;
+    snprintf(why, cap, "not known to the fuzzer");
+    return NULL;
+}
+
 static void fz_refused(const struct json_schema_error *err)
 {
     if (strlen(err->se_msg) == 0 || strlen(err->se_text) == 0)
@@ -49,6 +89,7 @@ static void fz_compile(const json_t *schema, const json_t *root, const char *pat
         .sl_enum = 50,
         .sl_constants = 200,
         .sl_patterns = 8,
+        .sl_documents = 4,
     };
     struct json_schema_error err;
     struct json_schema_set *set = json_schema_compile_new(root, &lim, &err);
@@ -59,10 +100,50 @@ static void fz_compile(const json_t *schema, const json_t *root, const char *pat
     const struct json_schema *s = json_schema_compile_add(set, schema, path, &err);
     if (s == NULL || !json_schema_compile_finish(set, &err)) {
         fz_refused(&err);
-    } else if (json_tape_root(t) != JSON_TAPE_NONE) {
-        fz_check(s, t);
+    } else {
+        if (json_tape_root(t) != JSON_TAPE_NONE)
+            fz_check(s, t);
+        fz_instances_check(s);
     }
     json_schema_compile_free(set);
+}
+
+/* The schema as a document of its own among others: registered under a
+ * URI, loaded by URI, and referred to by a root that $refs both. */
+static void fz_compile_docs(const json_t *schema, const struct json_tape *t)
+{
+    static const struct json_schema_limits lim = {
+        .sl_nodes = 500,
+        .sl_depth = 16,
+        .sl_enum = 50,
+        .sl_constants = 200,
+        .sl_patterns = 8,
+        .sl_documents = 4,
+    };
+    json_t *root =
+        json_pack("{s:[{s:s},{s:s},{s:s}]}", "anyOf", "$ref", "http://fz.example/registered.json",
+                  "$ref", "http://fz.example/loaded.json", "$dynamicRef", "#meta");
+    if (root == NULL)
+        return;
+    struct json_schema_document doc = {"http://fz.example/registered.json", schema};
+    struct json_schema_options opts = {.so_limits = &lim,
+                                       .so_base_uri = "http://fz.example/root.json",
+                                       .so_docs = &doc,
+                                       .so_ndocs = 1,
+                                       .so_load = fz_load,
+                                       .so_load_ctx = (void *)schema};
+    struct json_schema_error err;
+    struct json_schema_set *set = json_schema_compile_new_opts(root, &opts, &err);
+    const struct json_schema *s = set != NULL ? json_schema_compile_add(set, root, "", &err) : NULL;
+    if (s == NULL || !json_schema_compile_finish(set, &err)) {
+        fz_refused(&err);
+    } else {
+        if (json_tape_root(t) != JSON_TAPE_NONE)
+            fz_check(s, t);
+        fz_instances_check(s);
+    }
+    json_schema_compile_free(set);
+    json_decref(root);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -85,6 +166,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *sub = json_object_get(schema, "schema");
     if (sub != NULL)
         fz_compile(sub, schema, NULL, &tape);
+    fz_compile_docs(schema, &tape);
 
     json_tape_free(&tape);
     json_decref(schema);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The layering check (scripts/check-layers) passes on the tree and fails on
-# copies of it with one upward include, one I/O library in the pure core, and
-# one module outside a layer folder.
+# copies of it with one upward include, one include by a relative path, one
+# I/O library in the pure core (included or linked), one upward link between
+# the layers' libraries, and one module outside a layer folder.
 # usage: test_layers.sh SOURCE_DIR
 set -u
 SRC=$(realpath "$1")
@@ -35,5 +36,15 @@ expect "a module outside a layer folder fails" 1 "$WORK/t"
 copy
 sed -i '1i #include "ssemon/config/config.h"' "$WORK/t/src/io/monitor.c"
 expect "io including config fails" 1 "$WORK/t"
-[ "$FAILS" -eq 0 ] && echo "6 passed, 0 failed" || echo "$((6 - FAILS)) passed, $FAILS failed"
+copy
+sed -i '1i #include "../../include/ssemon/io/monitor.h"' "$WORK/t/src/core/validator.c"
+expect "an include by a relative path fails" 1 "$WORK/t"
+copy
+sed -i 's/^target_link_libraries(ssemon_core PUBLIC /&ssemon_io /' "$WORK/t/src/core/CMakeLists.txt"
+grep -q 'PUBLIC ssemon_io ' "$WORK/t/src/core/CMakeLists.txt" || { echo "not ok - the core link line moved" >&2; FAILS=$((FAILS + 1)); }
+expect "core's library linking io's fails" 1 "$WORK/t"
+copy
+printf 'target_link_libraries(ssemon_json PUBLIC\n  PkgConfig::SYSTEMD)\n' >>"$WORK/t/src/json/CMakeLists.txt"
+expect "json's library linking libsystemd fails" 1 "$WORK/t"
+[ "$FAILS" -eq 0 ] && echo "9 passed, 0 failed" || echo "$((9 - FAILS)) passed, $FAILS failed"
 exit $((FAILS != 0))

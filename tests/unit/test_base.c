@@ -1,7 +1,8 @@
-/* base: utf8, numfmt and clock, each tested once here for every layer that
- * uses them. */
+/* base: utf8, numfmt, clock and splitmix, each tested once here for every
+ * layer that uses them. */
 #include "ssemon/base/clock.h"
 #include "ssemon/base/numfmt.h"
+#include "ssemon/base/splitmix.h"
 #include "ssemon/base/utf8.h"
 
 #include <setjmp.h>
@@ -242,6 +243,20 @@ static void test_clock_mono_us(void **state)
     assert_true(us / 1000u - ms < 60000u);
 }
 
+/* The published splitmix64 sequence from seed 0, and a state that wraps. */
+static void test_splitmix(void **state)
+{
+    (void)state;
+    uint64_t s = 0;
+    assert_true(splitmix_next(&s) == UINT64_C(0xe220a8397b1dcdaf));
+    assert_true(splitmix_next(&s) == UINT64_C(0x6e789e6aa1b965f4));
+    assert_true(splitmix_next(&s) == UINT64_C(0x06c45d188009454f));
+    assert_true(s == 3 * UINT64_C(0x9E3779B97F4A7C15));
+    uint64_t a = UINT64_MAX, b = UINT64_MAX;
+    assert_true(splitmix_next(&a) == splitmix_next(&b));
+    assert_true(a == UINT64_C(0x9E3779B97F4A7C14));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,6 +273,7 @@ int main(void)
         cmocka_unit_test(test_clock),
         cmocka_unit_test(test_clock_rfc3339),
         cmocka_unit_test(test_clock_mono_us),
+        cmocka_unit_test(test_splitmix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

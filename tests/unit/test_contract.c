@@ -18,9 +18,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ssemon/config/config.h"
 #include "ssemon/config/contract_load.h"
 #include "ssemon/core/contract.h"
+#include "ssemon/json/ecma_regex.h"
 #include "ssemon/json/json_schema_compile.h"
+#include "ssemon/json/json_tape.h"
 
 #define SHIPPED_DIR SSEMON_SOURCE_DIR "/etc/ssemon/contracts"
 
@@ -179,8 +182,9 @@ static void test_compile_full(void **state)
     assert_string_equal(c->c_headers[0].ch_equals, "no-cache");
     assert_null(c->c_headers[0].ch_pattern);
     assert_string_equal(c->c_headers[1].ch_pattern, "^n[o]$");
-    assert_int_equal(regexec(&c->c_headers[1].ch_re, "no", 0, NULL, 0), 0);
-    assert_int_not_equal(regexec(&c->c_headers[1].ch_re, "No", 0, NULL, 0), 0);
+    assert_int_equal(ecma_regex_search(c->c_headers[1].ch_re, "no", 2), ECMA_REGEX_MATCH);
+    assert_int_equal(ecma_regex_search(c->c_headers[1].ch_re, "No", 2), ECMA_REGEX_NO_MATCH);
+    assert_null(c->c_headers[0].ch_re);
     assert_true(c->c_headers[2].ch_absent);
     assert_null(c->c_headers[3].ch_equals);
     assert_null(c->c_headers[3].ch_pattern);
@@ -499,23 +503,37 @@ static void test_compile_pointers_and_patterns(void **state)
                 "missing required key \"type\"");
     compile_err("{\"events\": {\"a\": {}}, \"correlation_id\": {\"pointer\": \"cid\"}}",
                 "/correlation_id/pointer", "not a JSON pointer");
+    /* Header patterns are ECMA-262, as schema patterns: positioned errors in its syntax, what
+     * PCRE2 or POSIX would take but ECMA-262 has not, and the cost limits. */
     compile_err("{\"events\": {\"a\": {}}, \"response\": {\"headers\": {\"X\": "
-                "{\"pattern\": \"(\"}}}}",
-                "/response/headers/X/pattern", "invalid POSIX extended regular expression");
-    /* The same policy as schema patterns: what would cost regcomp
-     * gigabytes or hours is refused before it sees it. */
+                "{\"pattern\": \"a(\"}}}}",
+                "/response/headers/X/pattern", "invalid pattern: missing ) for the ( at offset 1");
     compile_err("{\"events\": {\"a\": {}}, \"response\": {\"headers\": {\"X\": "
-                "{\"pattern\": \"(((a{1,100}){1,100}){1,100})\"}}}}",
+                "{\"pattern\": \"^[[:alpha:]]$\"}}}}",
+                "/response/headers/X/pattern", "invalid pattern: lone ] (write \\]) at offset 11");
+    compile_err("{\"events\": {\"a\": {}}, \"response\": {\"headers\": {\"X\": "
+                "{\"pattern\": \"(?i)no\"}}}}",
+                "/response/headers/X/pattern", "invalid pattern: \"(?i\" is not ECMA-262");
+    compile_err("{\"events\": {\"a\": {}}, \"response\": {\"headers\": {\"X\": "
+                "{\"pattern\": \"^a{1,70000}$\"}}}}",
                 "/response/headers/X/pattern",
-                "POSIX extended regular expression refused: it is too complex for the regex "
-                "engine");
+                "pattern refused: repetition count above 65535 at offset 2");
     compile_err("{\"events\": {\"a\": {}}, \"response\": {\"headers\": {\"X\": "
-                "{\"pattern\": \"^(a|)+$\"}}}}",
+                "{\"pattern\": \"((a|b|c|d)(e|f)?){2000}\"}}}}",
                 "/response/headers/X/pattern",
-                "refused: a repetition of something that can match the empty string");
-    compile_err("{\"events\": {\"a\": {}}, \"response\": {\"headers\": {\"X\": "
-                "{\"pattern\": \"(a)\\\\1\"}}}}",
-                "/response/headers/X/pattern", "refused: back-references are not supported");
+                "pattern refused: regular expression is too large at offset");
+    {
+        /* ECMA meaning: \d is an ASCII digit, $ the very end */
+        struct contract *h =
+            compile_ok("{\"events\": {\"a\": {}}, \"response\": {\"headers\": {\"X\": "
+                       "{\"pattern\": \"^\\\\d+(?:\\\\.\\\\d+)?$\"}}}}");
+        assert_string_equal(h->c_headers[0].ch_pattern, "^\\d+(?:\\.\\d+)?$");
+        assert_int_equal(ecma_regex_search(h->c_headers[0].ch_re, "1.5", 3), ECMA_REGEX_MATCH);
+        assert_int_equal(ecma_regex_search(h->c_headers[0].ch_re, "1\n", 2), ECMA_REGEX_NO_MATCH);
+        assert_int_equal(ecma_regex_search(h->c_headers[0].ch_re, "\xd9\xa0", 2),
+                         ECMA_REGEX_NO_MATCH);
+        contract_free(h);
+    }
 
     struct contract *c = compile_ok("{\"events\": {\"a\": {\"discriminator\": \"\", "
                                     "\"variants\": {\"x\": true}}}, "
@@ -563,16 +581,16 @@ static void test_compile_schemas(void **state)
     /* json_schema reports the offending value by its path in the document:
      * in the event's schema, in a variant, or in a definition. */
     compile_err("{\"events\": {\"a\": {\"schema\": {\"properties\": {\"x\": "
-                "{\"multipleOf\": 2}}}}}}",
-                "/events/a/schema/properties/x", "multipleOf");
+                "{\"multipleOx\": 2}}}}}}",
+                "/events/a/schema/properties/x", "multipleOx");
     compile_err("{\"events\": {\"a\": {\"discriminator\": \"/k\", \"variants\": "
                 "{\"x\": {\"minimum\": \"0\"}}}}}",
                 "/events/a/variants/x/minimum", "must be a number");
     compile_err("{\"events\": {\"a\": {\"schema\": {\"$ref\": \"#/definitions/nope\"}}}}",
                 "/events/a/schema/$ref", "unresolved $ref");
     /* A definition nothing refers to is still checked. */
-    compile_err("{\"events\": {\"a\": {}}, \"definitions\": {\"d\": {\"oneOf\": []}}}",
-                "/definitions/d", "oneOf");
+    compile_err("{\"events\": {\"a\": {}}, \"definitions\": {\"d\": {\"oneOff\": []}}}",
+                "/definitions/d", "oneOff");
     compile_err("{\"events\": {\"a\": {}}, \"$defs\": {\"d\": {\"type\": \"int\"}}}",
                 "/$defs/d/type", "unknown type");
     compile_err("{\"events\": {\"a\": {}}, \"definitions\": []}", "/definitions",
@@ -966,25 +984,25 @@ static void test_load_error_positions(void **state)
     write_file(td, "schemabad.json",
                "{\"events\": {\"a\": {\"schema\": {\"$ref\": \"#/definitions/d\"}}},\n"
                " \"definitions\": {\"d\": {\"type\": \"object\",\n"
-               "   \"properties\": {\"v\": {\"multipleOf\": 2}}}}}");
+               "   \"properties\": {\"v\": {\"multipleOx\": 2}}}}}");
     c = contract_load("schemabad", td->td_path, &err);
     assert_null(c);
     assert_string_equal(err.cle_path, "/definitions/d/properties/v");
     assert_int_equal(err.cle_line, 3);
     assert_int_equal(err.cle_column, 19);
-    assert_non_null(strstr(err.cle_message, "multipleOf"));
+    assert_non_null(strstr(err.cle_message, "multipleOx"));
 
     /* A response header pattern refused by the pattern policy. */
     write_file(td, "hdrbad.json",
                "{\"events\": {\"a\": {}},\n"
                " \"response\": {\"headers\": {\n"
-               "   \"X-Accel-Buffering\": {\"pattern\": \"(((a{1,100}){1,100}){1,100})\"}}}}");
+               "   \"X-Accel-Buffering\": {\"pattern\": \"((a|b|c|d)(e|f)?){2000}\"}}}}");
     path_in(td, "hdrbad.json", file, sizeof(file));
     c = contract_load("hdrbad", td->td_path, &err);
     assert_null(c);
     snprintf(want, sizeof(want),
-             "%s:3:26: /response/headers/X-Accel-Buffering/pattern: POSIX extended regular "
-             "expression refused: it is too complex for the regex engine",
+             "%s:3:26: /response/headers/X-Accel-Buffering/pattern: pattern refused: regular "
+             "expression is too large at offset 17",
              file);
     assert_string_equal(err.cle_text, want);
 }
@@ -999,7 +1017,7 @@ static void test_check_refused_pattern(void **state)
     write_file(td, "hdr.json",
                "{\"events\": {\"a\": {}},\n"
                " \"response\": {\"headers\": {\n"
-               "   \"X\": {\"pattern\": \"^(a|)+$\"}}}}\n");
+               "   \"X\": {\"pattern\": \"^\\\\Ano$\"}}}}\n");
     path_in(td, "hdr.json", file, sizeof(file));
     snprintf(cmd, sizeof(cmd), "'%s' check --contract '%s' '%s' 2>&1", SSEMON_BIN, file, file);
     FILE *p = popen(cmd, "r");
@@ -1010,8 +1028,8 @@ static void test_check_refused_pattern(void **state)
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 2);
     snprintf(want, sizeof(want),
-             "ssemon check: %s:3:10: /response/headers/X/pattern: POSIX extended regular "
-             "expression refused: a repetition of something that can match the empty string\n",
+             "ssemon check: %s:3:10: /response/headers/X/pattern: invalid pattern: \\A is not an "
+             "ECMA-262 escape (Unicode mode) at offset 1\n",
              file);
     assert_string_equal(out, want);
 }
@@ -1407,6 +1425,301 @@ static void test_shipped_list(void **state)
     assert_string_equal(err.cle_path, "/abstract");
 }
 
+/* ---- options: schemas that refer to other documents ---- */
+
+/* A loader that serves one document at one URI and records what it was
+ * asked for. */
+struct mem_docs {
+    const char *md_uri; /* without fragment */
+    json_t *md_doc;
+    int md_calls;
+    char md_last[256];
+};
+
+static const json_t *mem_docs_load(void *ctx, const char *uri, char *why, size_t cap)
+{
+    struct mem_docs *m = ctx;
+    size_t n = strcspn(uri, "#");
+
+    m->md_calls++;
+    snprintf(m->md_last, sizeof(m->md_last), "%s", uri);
+    if (strlen(m->md_uri) == n && strncmp(uri, m->md_uri, n) == 0)
+        return m->md_doc;
+    snprintf(why, cap, "%s: not served here", uri);
+    return NULL;
+}
+
+/* Validates `instance` against the schema of the contract's first event. */
+static bool first_event_accepts(const struct contract *c, const char *instance)
+{
+    struct json_tape t;
+    struct json_schema_error serr;
+
+    json_tape_init(&t);
+    assert_int_equal(json_tape_parse(&t, instance, strlen(instance), NULL), JSON_TAPE_OK);
+    bool ok = json_schema_validate(c->c_events[0].ce_schema, &t, json_tape_root(&t), &serr);
+    json_tape_free(&t);
+    return ok;
+}
+
+static void test_compile_opts(void **state)
+{
+    (void)state;
+    const char *text = "{\"events\": {\"e\": {\"schema\": {\"$ref\": \"doc.json#/$defs/v\"}}}}";
+    json_t *doc = json_loads(text, 0, NULL);
+    struct mem_docs m = {.md_uri = "file:///contracts/doc.json"};
+    struct json_schema_options so;
+    struct contract_options co = {.co_schema = &so};
+    struct contract_error err;
+
+    assert_non_null(doc);
+    m.md_doc = json_loads("{\"$defs\": {\"v\": {\"type\": \"integer\", \"maximum\": 3}}}", 0, NULL);
+    assert_non_null(m.md_doc);
+    memset(&so, 0, sizeof(so));
+    so.so_base_uri = "file:///contracts/c.json";
+    so.so_load = mem_docs_load;
+    so.so_load_ctx = &m;
+
+    /* Without options there is no loader: the reference is an error in
+     * the contract document. */
+    assert_null(contract_compile(doc, &err));
+    assert_string_equal(err.ce_uri, "");
+    assert_non_null(strstr(err.ce_path, "/events/e/schema"));
+    assert_null(contract_compile_opts(doc, NULL, &err));
+    assert_string_equal(err.ce_uri, "");
+
+    /* With them, the reference resolves against the base URI and the
+     * loader's document validates. */
+    struct contract *c = contract_compile_opts(doc, &co, &err);
+    if (c == NULL)
+        fail_msg("%s: %s", err.ce_path, err.ce_message);
+    assert_true(m.md_calls >= 1);
+    assert_int_equal(strncmp(m.md_last, m.md_uri, strlen(m.md_uri)), 0);
+    assert_true(first_event_accepts(c, "3"));
+    assert_false(first_event_accepts(c, "4"));
+    assert_false(first_event_accepts(c, "2.5"));
+    contract_free(c);
+
+    /* A mistake inside the document is reported there: its URI and the
+     * pointer into it. */
+    json_decref(m.md_doc);
+    m.md_doc = json_loads("{\"$defs\": {\"v\": {\"maximum\": \"3\"}}}", 0, NULL);
+    assert_non_null(m.md_doc);
+    assert_null(contract_compile_opts(doc, &co, &err));
+    assert_string_equal(err.ce_uri, m.md_uri);
+    assert_string_equal(err.ce_path, "/$defs/v/maximum");
+
+    /* What the loader refuses is an error at the reference. */
+    so.so_base_uri = "file:///elsewhere/c.json";
+    assert_null(contract_compile_opts(doc, &co, &err));
+    assert_string_equal(err.ce_uri, "");
+    assert_non_null(strstr(err.ce_path, "/events/e/schema"));
+    assert_non_null(strstr(err.ce_message, "not served here"));
+    json_decref(m.md_doc);
+    json_decref(doc);
+}
+
+/* Loads a contract file that must load. */
+static struct contract *load_ok(const struct tmpdir *td, const char *name)
+{
+    struct contract_load_error err;
+    char file[PATH_MAX];
+
+    path_in(td, name, file, sizeof(file));
+    struct contract *c = contract_load(file, NULL, &err);
+    if (c == NULL)
+        fail_msg("%s", err.cle_text);
+    return c;
+}
+
+/* Loads a contract file that must not; returns the error. */
+static struct contract_load_error load_fails(const struct tmpdir *td, const char *name)
+{
+    struct contract_load_error err;
+    char file[PATH_MAX];
+
+    path_in(td, name, file, sizeof(file));
+    struct contract *c = contract_load(file, NULL, &err);
+    if (c != NULL) {
+        contract_free(c);
+        fail_msg("%s loaded, expected an error", name);
+    }
+    return err;
+}
+
+static void test_load_refs(void **state)
+{
+    struct tmpdir *td = *state;
+    char dir[PATH_MAX], want[PATH_MAX + 64];
+    struct contract_load_error err;
+    const char *models =
+        "{\"components\": {\"schemas\": {"
+        "  \"Ev\": {\"type\": \"object\", \"required\": [\"k\"],"
+        "          \"properties\": {\"k\": {\"$ref\": \"#/components/schemas/K\"}}},"
+        "  \"K\": {\"title\": \"K\", \"type\": \"string\", \"enum\": [\"a\", \"b\"]}}}}";
+
+    path_in(td, "p", dir, sizeof(dir));
+    assert_int_equal(mkdir(dir, 0700), 0);
+    path_in(td, "c", dir, sizeof(dir));
+    assert_int_equal(mkdir(dir, 0700), 0);
+    path_in(td, "docs", dir, sizeof(dir));
+    assert_int_equal(mkdir(dir, 0700), 0);
+    write_file(td, "docs/api.json", models);
+    write_file(td, "p/api.json", models);
+
+    /* Beside the contract, and through "../" and "./": the document's own "#/..."
+     * references resolve inside it. */
+    write_file(
+        td, "p/beside.json",
+        "{\"events\": {\"e\": {\"schema\": {\"$ref\": \"api.json#/components/schemas/Ev\"}}}}");
+    struct contract *c = load_ok(td, "p/beside.json");
+    assert_true(first_event_accepts(c, "{\"k\": \"a\"}"));
+    assert_false(first_event_accepts(c, "{\"k\": \"c\"}"));
+    contract_free(c);
+    write_file(
+        td, "p/parent.json",
+        "{\"events\": {\"e\": {\"schema\": "
+        "{\"$ref\": \"../p/./api.json#/components/schemas/Ev\"}}},"
+        " \"definitions\": {\"d\": {\"items\": {\"$ref\": \"api.json#/components/schemas/K\"}}}}");
+    c = load_ok(td, "p/parent.json");
+    assert_false(first_event_accepts(c, "{}"));
+    contract_free(c);
+
+    /* Inherited from a parent in another directory: still beside the
+     * parent (c/ has no api.json). */
+    write_file(td, "c/child.json", "{\"extends\": \"../p/parent.json\"}");
+    c = load_ok(td, "c/child.json");
+    assert_true(first_event_accepts(c, "{\"k\": \"b\"}"));
+    assert_false(first_event_accepts(c, "{\"k\": 1}"));
+    contract_free(c);
+    /* The child's own reference resolves beside the child. */
+    write_file(
+        td, "c/own.json",
+        "{\"extends\": \"../p/parent.json\",\n"
+        " \"events\": {\"f\": {\"schema\": {\"$ref\": \"api.json#/components/schemas/K\"}}}}");
+    err = load_fails(td, "c/own.json");
+    path_in(td, "c/own.json", want, sizeof(want));
+    assert_string_equal(err.cle_file, want);
+    assert_int_equal(err.cle_line, 2);
+    assert_non_null(strstr(err.cle_path, "/events/f/schema"));
+    assert_non_null(strstr(err.cle_message, "no such file"));
+    /* Values that are not schemas ("const") are never rewritten. */
+    write_file(td, "p/idp.json",
+               "{\"events\": {\"e\": {\"schema\": {\"properties\": {"
+               "  \"x\": {\"const\": {\"$ref\": \"api.json\"}}}}}}}");
+    write_file(td, "c/idc.json", "{\"extends\": \"../p/idp.json\"}");
+    c = load_ok(td, "c/idc.json");
+    assert_true(first_event_accepts(c, "{\"x\": {\"$ref\": \"api.json\"}}"));
+    contract_free(c);
+
+    /* Never the network; never outside the contract directories. */
+    write_file(
+        td, "c/http.json",
+        "{\"events\": {\"e\": {\"schema\": {\"$ref\": \"http://127.0.0.1:9/api.json#/x\"}}}}");
+    err = load_fails(td, "c/http.json");
+    assert_int_equal(err.cle_line, 1);
+    assert_non_null(strstr(err.cle_message, "never the network"));
+    write_file(
+        td, "c/out.json",
+        "{\"events\": {\"e\": {\"schema\": {\"$ref\": \"../../../../../../../../etc/passwd\"}}}}");
+    err = load_fails(td, "c/out.json");
+    assert_non_null(strstr(err.cle_message, "outside the contract directories"));
+    write_file(td, "c/sibling.json",
+               "{\"events\": {\"e\": {\"schema\": {\"$ref\": "
+               "\"../docs/api.json#/components/schemas/K\"}}}}");
+    err = load_fails(td, "c/sibling.json");
+    assert_non_null(strstr(err.cle_message, "outside the contract directories"));
+    /* A missing pointer in the document. */
+    write_file(
+        td, "p/nopointer.json",
+        "{\"events\": {\"e\": {\"schema\": {\"$ref\": \"api.json#/components/schemas/Nope\"}}}}");
+    err = load_fails(td, "p/nopointer.json");
+    assert_int_equal(err.cle_line, 1);
+    assert_non_null(strstr(err.cle_path, "/events/e/schema"));
+
+    /* A mistake in the document is positioned in the document. */
+    write_file(td, "c/bad.json", "{\"$defs\": {\"v\": {\n  \"minimum\": \"0\"}}}");
+    write_file(td, "c/usesbad.json",
+               "{\"events\": {\"e\": {\"schema\": {\"$ref\": \"bad.json#/$defs/v\"}}}}");
+    err = load_fails(td, "c/usesbad.json");
+    assert_non_null(strstr(err.cle_file, "c/bad.json"));
+    assert_int_equal(err.cle_line, 2);
+    assert_int_equal(err.cle_column, 3);
+    assert_string_equal(err.cle_path, "/$defs/v/minimum");
+    assert_non_null(strstr(err.cle_message, "(referred to by "));
+}
+
+static void test_load_identity(void **state)
+{
+    struct tmpdir *td = *state;
+    struct contract_load_error err;
+    char file[PATH_MAX], *id1 = NULL, *id2 = NULL;
+
+    write_file(td, "api.json", "{\"$defs\": {\"v\": {\"maximum\": 1}}}");
+    write_file(td, "c.json",
+               "{\"events\": {\"e\": {\"schema\": {\"$ref\": \"api.json#/$defs/v\"}}}}");
+    path_in(td, "c.json", file, sizeof(file));
+    struct contract *c = contract_load_identified(file, NULL, &id1, &err);
+    if (c == NULL)
+        fail_msg("%s", err.cle_text);
+    contract_free(c);
+    assert_non_null(id1);
+    assert_non_null(strstr(id1, "\"maximum\":1"));
+    /* The referred document changed: so did the identity. */
+    write_file(td, "api.json", "{\"$defs\": {\"v\": {\"maximum\": 2}}}");
+    c = contract_load_identified(file, NULL, &id2, &err);
+    assert_non_null(c);
+    contract_free(c);
+    assert_non_null(id2);
+    assert_string_not_equal(id1, id2);
+    free(id1);
+    free(id2);
+    /* No identity when it does not load. */
+    write_file(td, "api.json", "{}");
+    id1 = (char *)"unchanged";
+    assert_null(contract_load_identified(file, NULL, &id1, &err));
+    assert_null(id1);
+}
+
+/* Loads the configuration `name` of the temporary directory. */
+static struct config *config_ok(const struct tmpdir *td, const char *name)
+{
+    struct diag_list errors;
+    char file[PATH_MAX];
+
+    path_in(td, name, file, sizeof(file));
+    struct config *cfg = config_load(file, &errors);
+    if (cfg == NULL)
+        fail_msg("%s", errors.dl_n > 0 ? errors.dl_items[0].dg_text : "no configuration");
+    diag_list_free(&errors);
+    return cfg;
+}
+
+/* The daemon's reload keeps a subscription whose contract is unchanged; a
+ * changed document its schemas refer to is a changed contract. */
+static void test_reload_sees_documents(void **state)
+{
+    struct tmpdir *td = *state;
+
+    write_file(td, "api.json", "{\"$defs\": {\"v\": {\"maximum\": 1}}}");
+    write_file(td, "c.json",
+               "{\"events\": {\"e\": {\"schema\": {\"$ref\": \"api.json#/$defs/v\"}}}}");
+    write_file(td, "ssemon.json",
+               "{\"status\": {\"listen\": \"127.0.0.1:0\"}, \"subscriptions\": [{\"name\": \"s\","
+               " \"url\": \"http://127.0.0.1:9/x\", \"contract\": \"c.json\"}]}");
+    struct config *a = config_ok(td, "ssemon.json");
+    struct config *b = config_ok(td, "ssemon.json");
+    assert_true(
+        config_subscription_equal(config_subscription_at(a, 0), config_subscription_at(b, 0)));
+    write_file(td, "api.json", "{\"$defs\": {\"v\": {\"maximum\": 2}}}");
+    struct config *c = config_ok(td, "ssemon.json");
+    assert_false(
+        config_subscription_equal(config_subscription_at(a, 0), config_subscription_at(c, 0)));
+    config_unref(a);
+    config_unref(b);
+    config_unref(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1433,6 +1746,10 @@ int main(void)
         cmocka_unit_test(test_shipped_version_streams),
         cmocka_unit_test(test_shipped_gateway_envelope),
         cmocka_unit_test(test_shipped_list),
+        cmocka_unit_test(test_compile_opts),
+        cmocka_unit_test_setup_teardown(test_load_refs, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_load_identity, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test_setup_teardown(test_reload_sees_documents, tmpdir_setup, tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,9 @@
 /*
- * journal_sink: the fields of a probe's entries, read back from a real
- * datagram socket standing for journald (bound in a scratch directory) and
- * from the standard-error JSON lines. The loop is spun until the records
- * arrive, bounded in time; nothing sleeps a fixed time.
+ * journal_sink: the fields of a probe's entries and the flood control of
+ * lifecycle entries, read back from a real datagram socket standing for
+ * journald (bound in a scratch directory) and from the standard-error JSON
+ * lines. The loop is spun until the records arrive, bounded in time;
+ * nothing sleeps a fixed time.
  */
 #include "ssemon/io/journal_sink.h"
 
@@ -150,6 +151,21 @@ static void wait_records(struct fx *f, size_t want, bool from_stderr)
     }
 }
 
+static int setup(void **state)
+{
+    *state = NULL;
+    return 0;
+}
+
+/* Frees the test's fixture (its socket and scratch directory) however the
+ * test ended. */
+static int teardown(void **state)
+{
+    if (*state != NULL)
+        fx_free(*state);
+    return 0;
+}
+
 static const char *field(const struct fx *f, size_t i, const char *name)
 {
     json_t *v = json_object_get(f->f_rec[i], name);
@@ -172,8 +188,8 @@ static const struct violation failed_v = {
 /* A probe step's entry: the probe, the run, the subscription waited on. */
 static void test_probe_step_fields(void **state)
 {
-    (void)state;
     struct fx *f = fx_new(JOURNAL_TARGET_JOURNAL, 10);
+    *state = f; /* freed by teardown, also when an assertion fails */
     struct journal_rates rates = {0};
     const struct journal_subject subj = {
         .js_subscription = "gateway-main",
@@ -209,15 +225,14 @@ static void test_probe_step_fields(void **state)
     assert_string_equal(field(f, 1, "MESSAGE"), "gateway-main: heartbeat_missed: no heartbeat");
     assert_null(field(f, 1, "SSEMON_PROBE"));
     assert_null(field(f, 1, "SSEMON_RUN_ID"));
-    fx_free(f);
 }
 
 /* A trigger failure: no subscription; flood control per probe, with a
  * summary of its own id that names the probe. */
 static void test_trigger_failure_and_summary(void **state)
 {
-    (void)state;
     struct fx *f = fx_new(JOURNAL_TARGET_JOURNAL, 1);
+    *state = f; /* freed by teardown, also when an assertion fails */
     struct journal_rates rates = {0};
     const struct journal_subject subj = {.js_probe = "legacy-task", .js_run_id = "r1"};
     journal_sink_violation(f->f_s, &rates, &subj, &failed_v, 1000);
@@ -244,14 +259,57 @@ static void test_trigger_failure_and_summary(void **state)
     assert_string_equal(field(f, 1, "SSEMON_CLASS"), "probe_failed");
     assert_string_equal(field(f, 1, "SSEMON_SUPPRESSED"), "1");
     assert_null(field(f, 1, "SSEMON_SUBSCRIPTION"));
-    fx_free(f);
+}
+
+/* "stream lost" and "recovered" are flood-controlled per subscription like
+ * violations, each with its own budget and a summary of what it held back;
+ * "connected" is not limited. */
+static void test_lifecycle_flood_and_summary(void **state)
+{
+    struct fx *f = fx_new(JOURNAL_TARGET_JOURNAL, 2);
+    *state = f; /* freed by teardown, also when an assertion fails */
+    struct journal_rates rates = {0};
+    const struct journal_subject subj = {.js_subscription = "gateway-main",
+                                         .js_contract = "gateway-envelope",
+                                         .js_url = "http://gw/api/sse/stream"};
+    for (uint64_t i = 0; i < 4; i++) /* 2 written, 2 held back */
+        journal_sink_lifecycle(f->f_s, &rates, &subj, MONITOR_LOST, i + 1, "reset", 1000 + i);
+    for (uint64_t i = 0; i < 3; i++) /* 2 written, 1 held back */
+        journal_sink_lifecycle(f->f_s, &rates, &subj, MONITOR_RECOVERED, 1, NULL, 1100 + i);
+    for (uint64_t i = 0; i < 2; i++) /* not limited */
+        journal_sink_lifecycle(f->f_s, &rates, &subj, MONITOR_CONNECTED, 0, NULL, 1200 + i);
+    assert_true(rates.jr_pending);
+    journal_sink_flush(f->f_s, &rates, &subj, 62000);
+    assert_false(rates.jr_pending);
+    wait_records(f, 8, false);
+
+    static const char *const ids[6] = {JOURNAL_ID_LOST,      JOURNAL_ID_LOST,
+                                       JOURNAL_ID_RECOVERED, JOURNAL_ID_RECOVERED,
+                                       JOURNAL_ID_CONNECTED, JOURNAL_ID_CONNECTED};
+    for (size_t i = 0; i < 6; i++)
+        assert_string_equal(field(f, i, "MESSAGE_ID"), ids[i]);
+    assert_string_equal(field(f, 0, "MESSAGE"), "gateway-main: stream lost: reset");
+    assert_string_equal(field(f, 1, "SSEMON_ERROR"), "reset");
+    assert_string_equal(field(f, 2, "MESSAGE"), "gateway-main: recovered after 1 failed attempt");
+
+    assert_string_equal(field(f, 6, "MESSAGE_ID"), JOURNAL_ID_LIFECYCLE_SUPPRESSED);
+    assert_string_equal(field(f, 6, "MESSAGE"),
+                        "gateway-main: stream lost: suppressed 2 further entries in the last 60 s");
+    assert_string_equal(field(f, 6, "SSEMON_LIFECYCLE"), "lost");
+    assert_string_equal(field(f, 6, "SSEMON_SUPPRESSED"), "2");
+    assert_string_equal(field(f, 6, "SSEMON_SUBSCRIPTION"), "gateway-main");
+    assert_string_equal(field(f, 7, "MESSAGE_ID"), JOURNAL_ID_LIFECYCLE_SUPPRESSED);
+    assert_string_equal(field(f, 7, "MESSAGE"),
+                        "gateway-main: recovered: suppressed 1 further entries in the last 60 s");
+    assert_string_equal(field(f, 7, "SSEMON_LIFECYCLE"), "recovered");
+    assert_string_equal(field(f, 7, "SSEMON_SUPPRESSED"), "1");
 }
 
 /* On standard error the same keys. */
 static void test_stderr_keys(void **state)
 {
-    (void)state;
     struct fx *f = fx_new(JOURNAL_TARGET_STDERR, 10);
+    *state = f; /* freed by teardown, also when an assertion fails */
     struct journal_rates rates = {0};
     const struct journal_subject subj = {
         .js_subscription = "gateway-main", .js_probe = "gateway-task", .js_run_id = "r9"};
@@ -266,16 +324,16 @@ static void test_stderr_keys(void **state)
     assert_string_equal(field(f, 0, "SSEMON_CLASS"), "probe_order");
     assert_string_equal(field(f, 0, "MESSAGE_ID"), "7b509d223870499dbcc4e2ce0369cf72");
     assert_int_equal(json_integer_value(json_object_get(f->f_rec[0], "PRIORITY")), 3);
-    fx_free(f);
 }
 
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_probe_step_fields),
-        cmocka_unit_test(test_trigger_failure_and_summary),
-        cmocka_unit_test(test_stderr_keys),
+        cmocka_unit_test_setup_teardown(test_probe_step_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trigger_failure_and_summary, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lifecycle_flood_and_summary, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stderr_keys, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

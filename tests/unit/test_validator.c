@@ -462,6 +462,48 @@ static void test_headers(void **state)
     fx_free(f);
 }
 
+/* Header patterns are ECMA-262 (\\d, \\w...); a value whose search hits the pattern's cost limit is
+ * a violation that says so, not a pass; a value that is not UTF-8 is searched, not refused. */
+static void test_header_patterns_ecma(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("{'name': 'h', 'events': {'e': {}},"
+                          " 'response': {'headers': {"
+                          "   'X-Id': {'pattern': '^\\\\d{3}-\\\\w+$'},"
+                          "   'X-Slow': {'pattern': '^(a+)+$'}}}}",
+                          &task_opts);
+    char slow[64];
+    memset(slow, 'a', sizeof(slow) - 2);
+    slow[sizeof(slow) - 2] = '!';
+    slow[sizeof(slow) - 1] = '\0';
+    const struct validator_header good[] = {{"X-Id", "123-abc"}, {"X-Slow", "aaa"}};
+    const struct validator_header bad[] = {{"X-Id", "\xd9\xa0\xd9\xa1\xd9\xa2-abc"},
+                                           {"X-Slow", slow}};
+    const struct validator_header raw[] = {{"X-Id", "123-\xff"},
+                                           {"X-Slow", "a\xff"
+                                                      "a"}};
+
+    validator_open(f->f_v, 0, 200, good, 2);
+    expect_n(f, 0);
+    validator_end(f->f_v, 1, NULL);
+    f->f_n = 0;
+
+    validator_open(f->f_v, 10, 200, bad, 2);
+    expect_n(f, 2);
+    expect(f, 0, VIOLATION_HEADER,
+           "header X-Id is \"\xd9\xa0\xd9\xa1\xd9\xa2-abc\", does not match \"^\\\\d{3}-\\\\w+$\"");
+    assert_non_null(strstr(f->f_r[1].rv_msg, "hit the pattern's cost limit (counted as no match)"));
+    assert_non_null(strstr(f->f_r[1].rv_msg, "header X-Slow is \"aaaa"));
+    validator_end(f->f_v, 11, NULL);
+    f->f_n = 0;
+
+    validator_open(f->f_v, 20, 200, raw, 2);
+    expect_n(f, 2);
+    assert_non_null(strstr(f->f_r[0].rv_msg, "does not match"));
+    assert_non_null(strstr(f->f_r[1].rv_msg, "does not match"));
+    fx_free(f);
+}
+
 /* ---- SSE anomalies ---- */
 
 static void test_anomalies_strict(void **state)
@@ -1807,6 +1849,7 @@ int main(void)
         cmocka_unit_test(test_connect_failed_alone),
         cmocka_unit_test(test_http_status_alone),
         cmocka_unit_test(test_headers),
+        cmocka_unit_test(test_header_patterns_ecma),
         cmocka_unit_test(test_anomalies_strict),
         cmocka_unit_test(test_anomalies_lenient),
         cmocka_unit_test(test_data_not_json),

@@ -13,5 +13,6 @@ int cmd_status(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
 
 #endif

@@ -23,7 +23,7 @@ struct contract_load_entry;
 struct config_contract {
     char *cct_file;                /* resolved file: the sharing key */
     struct contract *cct_contract; /* NULL when it did not load */
-    char *cct_text;                /* merged document, compact with sorted keys */
+    char *cct_text;                /* contract_load_identified's identity: compared on reload */
     char *cct_error;               /* why it did not load */
 };
 

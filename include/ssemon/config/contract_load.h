@@ -10,6 +10,15 @@
  *
  * Errors name the file, the line and column and the JSON path:
  * "FILE:LINE:COL: PATH: MESSAGE" (see struct contract_load_error).
+ *
+ * A schema's "$ref" to another document ("backend-openapi.json#/...") is
+ * resolved against the file that contains it and read through schema_docs
+ * (schema_docs.h), only from the contract directories: the directory of
+ * each file of the "extends" chain and the search path. A relative
+ * reference a parent in another directory wrote is made absolute against
+ * the parent's file before merging, so it keeps naming the document beside
+ * the parent. An error inside such a document is reported in it, with
+ * "(referred to by FILE)" after the message.
  */
 #ifndef SSEMON_CONTRACT_LOAD_H
 #define SSEMON_CONTRACT_LOAD_H
@@ -49,6 +58,14 @@ struct contract_load_error {
  * (contract_free). */
 struct contract *contract_load(const char *name_or_path, const char *contracts_dir,
                                struct contract_load_error *err);
+
+/* Same, and with `identity` (may be NULL) also what identifies the result:
+ * the merged document and every document its schemas referred to with
+ * "$ref" (by URI), as one compact JSON text with sorted keys, so that a
+ * changed referred document shows as a changed contract (the daemon's
+ * reload compares them). *identity is the caller's (free), NULL on error. */
+struct contract *contract_load_identified(const char *name_or_path, const char *contracts_dir,
+                                          char **identity, struct contract_load_error *err);
 
 /* Same, from a document in memory (`len` bytes, no NUL needed). `file` names
  * it in errors and anchors relative "extends" paths (its directory; the

@@ -40,12 +40,12 @@
 #define SSEMON_CONTRACT_H
 
 #include <jansson.h>
-#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "ssemon/json/json_schema.h"
+#include "ssemon/json/json_schema_compile.h"
 
 #define CONTRACT_NO_STATE ((size_t)-1)
 
@@ -81,12 +81,14 @@ struct contract_event {
     bool ce_correlation; /* the correlation_id policy applies (default true) */
 };
 
+struct ecma_regex;
+
 struct contract_header {
-    char *ch_name;    /* compared case-insensitively */
-    char *ch_equals;  /* exact value, or NULL */
-    char *ch_pattern; /* POSIX ERE source, or NULL */
-    regex_t ch_re;    /* ch_pattern compiled by pattern_compile (json/pattern.h) */
-    bool ch_absent;   /* the header must not be present */
+    char *ch_name;            /* compared case-insensitively */
+    char *ch_equals;          /* exact value, or NULL */
+    char *ch_pattern;         /* ECMA-262 pattern source, or NULL */
+    struct ecma_regex *ch_re; /* ch_pattern compiled (json/ecma_regex.h); owned */
+    bool ch_absent;           /* the header must not be present */
 };
 
 enum contract_presence {
@@ -158,6 +160,19 @@ struct contract {
 struct contract_error {
     char ce_path[256];    /* JSON pointer of the offending value in the document */
     char ce_message[256]; /* what is wrong */
+    /* The document ce_path points into: "" for the contract document, else
+     * the URI of a document one of its schemas refers to ("$ref" to
+     * "backend-openapi.json#/..."), as json_schema_error's se_uri. */
+    char ce_uri[JSON_SCHEMA_URI_MAX];
+};
+
+/* How a contract is compiled. */
+struct contract_options {
+    /* For its schemas (json_schema_compile.h): limits, the base URI
+     * relative "$ref"s resolve against, the loader of the other documents
+     * they name. NULL: the defaults (no base URI, no loader: a "$ref" to
+     * another document is an error). Borrowed for the call only. */
+    const struct json_schema_options *co_schema;
 };
 
 /* Compiles a merged contract document ("extends" already resolved and
@@ -166,6 +181,9 @@ struct contract_error {
  * json_schema_compile.h); beyond a bound is an error at the value that
  * crossed it. */
 struct contract *contract_compile(const json_t *doc, struct contract_error *err);
+/* The same, with options (NULL: contract_compile's defaults). */
+struct contract *contract_compile_opts(const json_t *doc, const struct contract_options *opts,
+                                       struct contract_error *err);
 void contract_free(struct contract *c);
 
 /* Lookups; return CONTRACT_NO_STATE / (size_t)-1 when absent. */
