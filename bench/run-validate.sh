@@ -393,19 +393,24 @@ for corpus in "${corpora[@]}"; do
     fi
   done
   if [ -z "${unsupported["current $corpus"]+x}" ]; then
-    jq -r --argjson target "$target" --argjson ratio "$target_ratio" '
+    # The targets are the task corpus's (the shipped contract); the
+    # composite corpus is measured beside the JavaScript stack, no target.
+    jq -r --argjson target "$target" --argjson ratio "$target_ratio" --arg kind "$corpus" '
       (map(select(.build == "current" and (.impl | startswith("ssemon parse+validate"))))[0]) as $s
       | (map(select(.impl == "eventsource-parser+JSON.parse+ajv"))[0]) as $js
       | ($s.events_s / $js.events_s) as $rb | ($s.events_s_median / $js.events_s_median) as $rm
-      | "Target (>= \($ratio)x the JavaScript stack in the same run): " +
+      | "; \(($rb * 100 | round) / 100)x best, \(($rm * 100 | round) / 100)x median (ssemon \($s.events_s) / \($s.events_s_median) events/s, the JavaScript stack \($js.events_s) / \($js.events_s_median))." as $figures
+      | if $kind != "task" then "Beside the JavaScript stack (no target for this corpus)" + $figures
+        else
+        "Target (>= \($ratio)x the JavaScript stack in the same run): " +
         (if $rb >= $ratio and $rm >= $ratio then "met"
          elif $rb >= $ratio then "met at the best, MISSED at the median"
-         else "MISSED" end) +
-        "; \(($rb * 100 | round) / 100)x best, \(($rm * 100 | round) / 100)x median (ssemon \($s.events_s) / \($s.events_s_median) events/s, the JavaScript stack \($js.events_s) / \($js.events_s_median)).",
+         else "MISSED" end) + $figures,
         "",
         "Target (>= \($target / 1e6)M events/s on one core): " +
-        (if $s.events_s >= $target then "met" else "MISSED (\((($target - $s.events_s) / $target * 1000) | round) / 10)% short)" end) +
+        (if $s.events_s >= $target then "met" else "MISSED (\(((($target - $s.events_s) / $target * 1000) | round) / 10)% short)" end) +
         " at the best of the repetitions; \($s.events_s_median) events/s median."
+        end
     ' <<<"$sum"
     echo
   fi
