@@ -17,6 +17,12 @@
  * its timer), sse_parser_end and validator_end. The corpus is faithful, so
  * any violation is a bug here or in ssemon: the program then fails.
  *
+ * --corpus composite generates the same lifecycles with the payloads a
+ * pydantic v2 backend writes (optional fields as null, a correlation id,
+ * labels, estimates), judged by bench/contracts/task-stream-composite.json:
+ * anyOf with null, an allOf-composed envelope closed by
+ * unevaluatedProperties, a oneOf on event_type, a patternProperties map.
+ *
  * --write-corpus FILE writes the same bytes, plus FILE.json describing the
  * streams (task ids, event chunk lengths), so bench/js-validate reads them.
  * --export-schemas FILE writes the merged contract document (extends
@@ -57,6 +63,10 @@
 #define VBENCH_CLOCK_START UINT64_C(1000000)
 /* The task stream's heartbeat: sent after 5 s without an event. */
 #define VBENCH_HEARTBEAT_MS 5000u
+/* The composite corpus's contract: in the source tree, not shipped. */
+#define VBENCH_COMPOSITE_CONTRACT SSEMON_SOURCE_DIR "/bench/contracts/task-stream-composite.json"
+/* Exit status when the contract does not load or compile. */
+#define VBENCH_EXIT_CONTRACT 3
 
 /* splitmix64: tiny, fast, and identical everywhere for a given seed. */
 struct vbench_rng {
@@ -113,6 +123,13 @@ struct vbench_gen {
     uint64_t g_last_us;          /* the last timestamp written */
     struct vbench_life *g_life;
     bool g_failed;
+    /* The composite corpus (--corpus composite): pydantic-style payloads.
+     * Per lifecycle: its correlation id ("" writes null), its labels (a
+     * JSON object, or null), its attempt (0 writes null). */
+    bool g_composite;
+    char g_cid[24];
+    char g_labels[256];
+    unsigned g_attempt;
 };
 
 /* An electronic part, for the AI analysis tasks of an inventory. */
@@ -496,12 +513,26 @@ static struct vbench_buf *vbench_gen_payload(struct vbench_gen *g)
     return &g->g_payload;
 }
 
+/* The composite corpus: `, "correlation_id": ID` (or null). Nothing in
+ * the task corpus. */
+static void vbench_gen_cid(struct vbench_gen *g, struct vbench_buf *p)
+{
+    if (!g->g_composite)
+        return;
+    vbench_buf_str(p, ", \"correlation_id\": ");
+    if (g->g_cid[0] == '\0')
+        vbench_buf_str(p, "null");
+    else
+        vbench_buf_pystr(p, g->g_cid);
+}
+
 static void vbench_gen_heartbeat(struct vbench_gen *g)
 {
     struct vbench_buf *p = vbench_gen_payload(g);
 
     vbench_buf_str(p, "{\"timestamp\": ");
     vbench_gen_timestamp(g, p);
+    vbench_gen_cid(g, p);
     vbench_buf_str(p, "}");
     vbench_gen_emit(g, "heartbeat");
     g->g_co->co_heartbeats++;
@@ -528,6 +559,25 @@ static struct vbench_buf *vbench_gen_task_event(struct vbench_gen *g, const char
 {
     struct vbench_buf *p = vbench_gen_payload(g);
 
+    if (g->g_composite) {
+        /* model_dump() of TaskEvent(EventBase, TaskEventFields): the base
+         * model's fields first, data last. */
+        vbench_buf_str(p, "{\"timestamp\": ");
+        vbench_gen_timestamp(g, p);
+        vbench_gen_cid(g, p);
+        vbench_buf_str(p, ", \"event_type\": ");
+        vbench_buf_pystr(p, type);
+        vbench_buf_str(p, ", \"task_id\": ");
+        vbench_buf_pystr(p, g->g_life->lf_task_id);
+        vbench_buf_str(p, ", \"labels\": ");
+        vbench_buf_str(p, g->g_labels);
+        if (g->g_attempt == 0)
+            vbench_buf_str(p, ", \"attempt\": null");
+        else
+            vbench_buf_printf(p, ", \"attempt\": %u", g->g_attempt);
+        vbench_buf_str(p, ", \"data\": ");
+        return p;
+    }
     vbench_buf_str(p, "{\"event_type\": ");
     vbench_buf_pystr(p, type);
     vbench_buf_str(p, ", \"task_id\": ");
@@ -538,7 +588,10 @@ static struct vbench_buf *vbench_gen_task_event(struct vbench_gen *g, const char
     return p;
 }
 
-static void vbench_gen_progress(struct vbench_gen *g, const char *text, double value)
+/* `eta_tenths`: the composite corpus's estimate of the time left, in
+ * tenths of a second; 0 writes null. */
+static void vbench_gen_progress(struct vbench_gen *g, const char *text, double value,
+                                unsigned eta_tenths)
 {
     struct vbench_buf *p = vbench_gen_task_event(g, "progress_update");
 
@@ -546,6 +599,13 @@ static void vbench_gen_progress(struct vbench_gen *g, const char *text, double v
     vbench_buf_pystr(p, text);
     vbench_buf_str(p, ", \"value\": ");
     vbench_buf_pyfloat(p, value);
+    if (g->g_composite) {
+        vbench_buf_str(p, ", \"eta_s\": ");
+        if (eta_tenths == 0)
+            vbench_buf_str(p, "null");
+        else
+            vbench_buf_pyfloat(p, eta_tenths / 10.0);
+    }
     vbench_buf_str(p, "}}");
     vbench_gen_emit(g, "task_event");
 }
@@ -558,6 +618,7 @@ static void vbench_gen_close(struct vbench_gen *g, const char *reason)
     p = vbench_gen_payload(g);
     vbench_buf_str(p, "{\"reason\": ");
     vbench_buf_pystr(p, reason);
+    vbench_gen_cid(g, p);
     vbench_buf_str(p, "}");
     vbench_gen_emit(g, "connection_close");
 }
@@ -623,8 +684,46 @@ static void vbench_gen_steps(struct vbench_gen *g, enum vbench_task kind,
                      i * 64, steps * 64);
             break;
         }
-        vbench_gen_progress(g, text, value);
+        /* The composite corpus: an estimate once the task has started. */
+        unsigned eta = 0;
+        if (g->g_composite && i > 0 && i < steps)
+            eta = (steps - i) * (unsigned)vbench_rng_range(&g->g_rng, 1, 15);
+        vbench_gen_progress(g, text, value, eta);
     }
+}
+
+/* The composite corpus's per-lifecycle fields: a correlation id on 40 % of
+ * the streams (null on the others), labels (null on 20 %; otherwise two to
+ * four of tenant, queue, region, priority, in that order), an attempt number
+ * on 30 % (null on the others). */
+static void vbench_gen_composite_life(struct vbench_gen *g)
+{
+    static const char *const tenants[] = {"acme", "globex", "initech", "umbrella"};
+    static const char *const queues[] = {"ai_analysis", "datasheets", "default"};
+    static const char *const regions[] = {"eu_west_1", "us_east_2"};
+    static const char *const priorities[] = {"low", "normal", "high"};
+    struct vbench_rng *r = &g->g_rng;
+
+    if (vbench_rng_range(r, 0, 9) < 4)
+        snprintf(g->g_cid, sizeof(g->g_cid), "req-%016" PRIx64, vbench_rng_next(r));
+    else
+        g->g_cid[0] = '\0';
+    if (vbench_rng_range(r, 0, 9) < 2) {
+        snprintf(g->g_labels, sizeof(g->g_labels), "null");
+    } else {
+        unsigned n = (unsigned)vbench_rng_range(r, 2, 4);
+        int len =
+            snprintf(g->g_labels, sizeof(g->g_labels), "{\"tenant\": \"%s\", \"queue\": \"%s\"",
+                     tenants[vbench_rng_range(r, 0, 3)], queues[vbench_rng_range(r, 0, 2)]);
+        if (n > 2)
+            len += snprintf(g->g_labels + len, sizeof(g->g_labels) - (size_t)len,
+                            ", \"region\": \"%s\"", regions[vbench_rng_range(r, 0, 1)]);
+        if (n > 3)
+            len += snprintf(g->g_labels + len, sizeof(g->g_labels) - (size_t)len,
+                            ", \"priority\": \"%s\"", priorities[vbench_rng_range(r, 0, 2)]);
+        snprintf(g->g_labels + len, sizeof(g->g_labels) - (size_t)len, "}");
+    }
+    g->g_attempt = vbench_rng_range(r, 0, 9) < 3 ? (unsigned)vbench_rng_range(r, 1, 3) : 0;
 }
 
 /* One whole lifecycle, appended to the corpus. */
@@ -648,20 +747,26 @@ static void vbench_gen_life(struct vbench_gen *g)
     memset(g->g_life, 0, sizeof(*g->g_life));
     g->g_life->lf_first = co->co_n_ev;
     vbench_uuid4(r, g->g_life->lf_task_id);
+    if (g->g_composite)
+        vbench_gen_composite_life(g);
     g->g_clock_ms += vbench_rng_range(r, 0, 100);
     g->g_life->lf_open_ms = g->g_clock_ms;
 
     /* connection_open goes out at once, before any task work. */
     g->g_clock_ms += vbench_rng_range(r, 1, 20);
     p = vbench_gen_payload(g);
-    vbench_buf_str(p, "{\"status\": \"connected\"}");
+    vbench_buf_str(p, "{\"status\": \"connected\"");
+    vbench_gen_cid(g, p);
+    vbench_buf_str(p, "}");
     vbench_gen_emit(g, "connection_open");
 
     uint64_t roll = vbench_rng_range(r, 0, 99);
     if (roll < 4) {
         vbench_gen_wait(g, vbench_rng_range(r, 1, 5));
         p = vbench_gen_payload(g);
-        vbench_buf_str(p, "{\"error\": \"Task not found\"}");
+        vbench_buf_str(p, "{\"error\": \"Task not found\"");
+        vbench_gen_cid(g, p);
+        vbench_buf_str(p, "}");
         vbench_gen_emit(g, "error");
         vbench_gen_close(g, "task_not_found");
     } else {
@@ -699,6 +804,8 @@ static void vbench_gen_life(struct vbench_gen *g)
             vbench_buf_add(&tb, "\n", 2); /* the NUL too, for vbench_buf_pystr */
             if (tb.b_failed)
                 g->g_failed = true;
+            else if (g->g_composite && vbench_rng_range(r, 0, 9) < 3)
+                vbench_buf_str(p, "null"); /* Optional[str]: no traceback kept */
             else
                 vbench_buf_pystr(p, tb.b_data);
             vbench_buf_free(&tb);
@@ -726,9 +833,10 @@ static void vbench_gen_life(struct vbench_gen *g)
 
 /* Whole lifecycles until at least `events` events. Returns -1 on
  * allocation failure. */
-static int vbench_generate(struct vbench_corpus *co, size_t events, uint64_t seed)
+static int vbench_generate(struct vbench_corpus *co, size_t events, uint64_t seed, bool composite)
 {
-    struct vbench_gen g = {.g_rng = {seed}, .g_co = co, .g_clock_ms = VBENCH_CLOCK_START};
+    struct vbench_gen g = {
+        .g_rng = {seed}, .g_co = co, .g_clock_ms = VBENCH_CLOCK_START, .g_composite = composite};
 
     memset(co, 0, sizeof(*co));
     while (co->co_n_ev < events && !g.g_failed)
@@ -1127,7 +1235,8 @@ static void vbench_print(const struct vbench_result *r, const struct vbench_corp
 
 static void vbench_usage(FILE *f)
 {
-    fputs("usage: bench_validate [--events N] [--seed N] [--repeat N] [--contract NAME|PATH]\n"
+    fputs("usage: bench_validate [--corpus task|composite] [--events N] [--seed N]\n"
+          "                      [--repeat N] [--contract NAME|PATH]\n"
           "                      [--contracts-dir DIR] [--write-corpus FILE]\n"
           "                      [--export-schemas FILE] [--no-measure]\n"
           "                      [--only validate|jansson|tape]...\n"
@@ -1136,9 +1245,14 @@ static void vbench_usage(FILE *f)
           "validator with the contract (default task-stream), jansson's json_loadb and\n"
           "json_tape_parse alone on the same payloads. One JSON line per measurement:\n"
           "mb_s/events_s best of N, *_median the median; 1 MB = 10^6 bytes of the corpus.\n"
+          "--corpus composite: the same lifecycles with pydantic-style payloads, judged by\n"
+          "bench/contracts/task-stream-composite.json (anyOf, oneOf, patternProperties,\n"
+          "unevaluatedProperties) unless --contract names another.\n"
           "--write-corpus writes the corpus to FILE and its streams to FILE.json;\n"
           "--export-schemas writes the merged contract document; --no-measure only writes;\n"
-          "--only times just the named measurements (e.g. for a profiler).\n",
+          "--only times just the named measurements (e.g. for a profiler).\n"
+          "Exit status: 0, 1 on failure, 2 on a usage error, 3 when the contract does not\n"
+          "load or compile (the message on stderr; the corpus files are written first).\n",
           f);
 }
 
@@ -1166,6 +1280,7 @@ struct vbench_args {
     const char *a_corpus_out;
     const char *a_schemas_out;
     bool a_measure;
+    bool a_composite; /* --corpus composite */
     unsigned a_impls; /* bit per VBENCH_VALIDATE... */
 };
 
@@ -1173,6 +1288,7 @@ struct vbench_args {
 static int vbench_args(int argc, char **argv, struct vbench_args *a)
 {
     static const struct option opts[] = {
+        {"corpus", required_argument, NULL, 'k'},
         {"events", required_argument, NULL, 'e'},
         {"seed", required_argument, NULL, 's'},
         {"repeat", required_argument, NULL, 'r'},
@@ -1185,6 +1301,7 @@ static int vbench_args(int argc, char **argv, struct vbench_args *a)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    bool contract_given = false;
     int c;
 
     *a = (struct vbench_args){.a_events = VBENCH_DEFAULT_EVENTS,
@@ -1218,6 +1335,18 @@ static int vbench_args(int argc, char **argv, struct vbench_args *a)
             break;
         case 'c':
             a->a_contract = optarg;
+            contract_given = true;
+            break;
+        case 'k':
+            if (strcmp(optarg, "task") == 0) {
+                a->a_composite = false;
+            } else if (strcmp(optarg, "composite") == 0) {
+                a->a_composite = true;
+            } else {
+                fprintf(stderr, "bench_validate: --corpus takes task or composite, got '%s'\n",
+                        optarg);
+                return 2;
+            }
             break;
         case 'd':
             a->a_contracts_dir = optarg;
@@ -1259,6 +1388,8 @@ static int vbench_args(int argc, char **argv, struct vbench_args *a)
         vbench_usage(stderr);
         return 2;
     }
+    if (a->a_composite && !contract_given)
+        a->a_contract = VBENCH_COMPOSITE_CONTRACT;
     return 0;
 }
 
@@ -1271,8 +1402,8 @@ static int vbench_measure(const struct vbench_corpus *co, const struct vbench_ar
     int rc = 1;
 
     if (c == NULL) {
-        fprintf(stderr, "bench_validate: %s\n", err.cle_text);
-        return 1;
+        fprintf(stderr, "bench_validate: contract does not compile: %s\n", err.cle_text);
+        return VBENCH_EXIT_CONTRACT;
     }
     if (vbench_rounds(co, c, (unsigned)a->a_repeat, a->a_impls, res) == 0) {
         for (int k = 0; k < VBENCH_NIMPL; k++)
@@ -1300,12 +1431,13 @@ int main(int argc, char **argv)
     if (a.a_schemas_out != NULL &&
         vbench_export_schemas(a.a_contract, a.a_contracts_dir, a.a_schemas_out) != 0)
         return 1;
-    if (vbench_generate(&co, (size_t)a.a_events, a.a_seed) != 0) {
+    if (vbench_generate(&co, (size_t)a.a_events, a.a_seed, a.a_composite) != 0) {
         fprintf(stderr, "bench_validate: out of memory generating the corpus\n");
         vbench_corpus_free(&co);
         return 1;
     }
-    snprintf(label, sizeof(label), "task-stream-%" PRIu64 "ev-s%" PRIu64, a.a_events, a.a_seed);
+    snprintf(label, sizeof(label), "%s-%" PRIu64 "ev-s%" PRIu64,
+             a.a_composite ? "task-composite" : "task-stream", a.a_events, a.a_seed);
     fprintf(stderr,
             "bench_validate: corpus %s: %zu bytes, %zu events (%" PRIu64
             " heartbeats) in %zu lifecycles, data lines %zu-%zu bytes\n",

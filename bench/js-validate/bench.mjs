@@ -24,16 +24,19 @@
 //     beforehand, so decoding is not timed.
 // Any violation fails the run: the corpus is faithful.
 //
-// usage: node bench.mjs CORPUS --schemas FILE [--repeat N]
+// usage: node bench.mjs CORPUS --schemas FILE [--repeat N] [--warmup N]
 //   CORPUS.json (written beside CORPUS by bench_validate --write-corpus)
-//   lists the streams: task id and event chunk lengths.
+//   lists the streams: task id and event chunk lengths. --warmup N runs
+//   both views N times, untimed, before the timed runs (default 0), so a
+//   process that times one run (bench/run-validate.sh starts one per
+//   repetition) times a warm JIT as the best of several runs would.
 import { readFileSync } from 'node:fs';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { createParser } from 'eventsource-parser';
 
 function usage() {
-  process.stderr.write('usage: node bench.mjs CORPUS --schemas FILE [--repeat N]\n');
+  process.stderr.write('usage: node bench.mjs CORPUS --schemas FILE [--repeat N] [--warmup N]\n');
   process.exit(2);
 }
 
@@ -41,11 +44,16 @@ function parseArgs(argv) {
   let file;
   let schemas;
   let repeat = 5;
+  let warmup = 0;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--repeat') {
       const v = argv[++i];
       if (v === undefined || !/^[0-9]+$/.test(v) || Number(v) < 1 || Number(v) > 1000) usage();
       repeat = Number(v);
+    } else if (argv[i] === '--warmup') {
+      const v = argv[++i];
+      if (v === undefined || !/^[0-9]+$/.test(v) || Number(v) > 100) usage();
+      warmup = Number(v);
     } else if (argv[i] === '--schemas') {
       schemas = argv[++i];
       if (schemas === undefined) usage();
@@ -56,7 +64,7 @@ function parseArgs(argv) {
     }
   }
   if (file === undefined || schemas === undefined) usage();
-  return { file, schemas, repeat };
+  return { file, schemas, repeat, warmup };
 }
 
 // ---- the contract, compiled once
@@ -395,7 +403,7 @@ function check(what, tally, side) {
   }
 }
 
-const { file, schemas, repeat } = parseArgs(process.argv.slice(2));
+const { file, schemas, repeat, warmup } = parseArgs(process.argv.slice(2));
 const buf = readFileSync(file);
 const side = JSON.parse(readFileSync(`${file}.json`, 'utf8'));
 if (side.bytes !== buf.length) throw new Error(`${file}: ${buf.length} bytes, ${file}.json says ${side.bytes}`);
@@ -416,6 +424,15 @@ for (const s of side.streams) {
   raw.push({ vars, chunks });
   const decoder = new TextDecoder('utf-8');
   pre.push({ vars, chunks: chunks.map((c) => decoder.decode(c, { stream: true })) });
+}
+
+for (let i = 0; i < warmup; i++) {
+  const t = newTally();
+  runOnce(contract, raw, true, t);
+  check('warm-up, decoding', t, side);
+  const u = newTally();
+  runOnce(contract, pre, false, u);
+  check('warm-up, pre-decoded', u, side);
 }
 
 // Alternate the two views run by run, so both see the same conditions on a
