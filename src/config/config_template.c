@@ -5,24 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ssemon/base/numfmt.h"
 #include "ssemon/config/config_doc.h"
-
-static int config_template_hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 static unsigned config_template_u4(const char *s)
 {
     unsigned v = 0;
     for (int i = 0; i < 4; i++)
-        v = v * 16 + (unsigned)config_template_hex(s[i]);
+        v = v * 16 + (unsigned)numfmt_hex_digit(s[i]);
     return v;
 }
 

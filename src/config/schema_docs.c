@@ -14,8 +14,10 @@
 #include <sys/stat.h>
 
 #include "ssemon/base/file.h"
+#include "ssemon/base/numfmt.h"
 #include "ssemon/base/utf8.h"
 #include "ssemon/json/json_position.h"
+#include "ssemon/json/json_uri.h"
 
 #define SD_DEFAULT_PHRASE "the allowed directories"
 
@@ -230,36 +232,9 @@ int schema_docs_uri_from_path(const char *path, char *uri, size_t cap)
     return 0;
 }
 
-static int sd_hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* The length of a URI's scheme (before its ':'), 0 when it has none. */
-static size_t sd_scheme_len(const char *uri)
-{
-    size_t i = 0;
-
-    if (!((uri[0] >= 'A' && uri[0] <= 'Z') || (uri[0] >= 'a' && uri[0] <= 'z')))
-        return 0;
-    for (i = 1; uri[i] != '\0' && uri[i] != ':'; i++) {
-        char c = uri[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '+' || c == '-' || c == '.'))
-            return 0;
-    }
-    return uri[i] == ':' ? i : 0;
-}
-
 int schema_docs_path_from_uri(const char *uri, char *path, size_t cap, char *why, size_t cap_why)
 {
-    if (sd_scheme_len(uri) != 4 || strncasecmp(uri, "file", 4) != 0) {
+    if (json_uri_scheme_len(uri, strlen(uri)) != 4 || strncasecmp(uri, "file", 4) != 0) {
         sd_why(why, cap_why, "not a file: URI");
         return -1;
     }
@@ -285,7 +260,7 @@ int schema_docs_path_from_uri(const char *uri, char *path, size_t cap, char *why
             return -1;
         }
         if (c == '%') {
-            int hi = sd_hex(p[1]), lo = hi < 0 ? -1 : sd_hex(p[2]);
+            int hi = numfmt_hex_digit(p[1]), lo = hi < 0 ? -1 : numfmt_hex_digit(p[2]);
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
                 sd_why(why, cap_why, "a malformed percent-escape in a file: URI");
                 return -1;
@@ -356,7 +331,7 @@ static char *sd_absolute_id(const json_t *doc)
 {
     const char *id = json_string_value(json_object_get(doc, "$id"));
 
-    if (id == NULL || sd_scheme_len(id) == 0)
+    if (id == NULL || json_uri_scheme_len(id, strlen(id)) == 0)
         return NULL;
     size_t n = sd_base_len(id);
     if (id[n] == '#' && id[n + 1] != '\0')
@@ -505,7 +480,7 @@ const json_t *schema_docs_load(void *ctx, const char *uri, char *why, size_t cap
     const struct schema_docs_doc *known = schema_docs_find(d, base);
     if (known != NULL)
         return known->sdd_doc;
-    size_t sn = sd_scheme_len(base);
+    size_t sn = json_uri_scheme_len(base, strlen(base));
     if (sn > 0 && sd_network_scheme(base, sn)) {
         sd_why(why, cap, "%s: only local files are read, never the network", base);
         return NULL;

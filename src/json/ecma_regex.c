@@ -6,6 +6,7 @@
  * offsets into offsets in the author's pattern.
  */
 #include "ssemon/json/ecma_regex.h"
+#include "ssemon/base/numfmt.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -198,23 +199,12 @@ static int xl_utf8(struct ecma_xl *x, uint32_t *cp)
     return 0;
 }
 
-static int xl_hex(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Reads exactly n hex digits, or fails without moving. */
 static bool xl_hex_n(struct ecma_xl *x, size_t n, uint32_t *v)
 {
     uint32_t r = 0;
     for (size_t i = 0; i < n; i++) {
-        int d = xl_hex(xl_peek(x, i));
+        int d = numfmt_hex_digit(xl_peek(x, i));
         if (d < 0)
             return false;
         r = r * 16 + (uint32_t)d;
@@ -232,7 +222,7 @@ static int xl_unicode_escape(struct ecma_xl *x, size_t at, uint32_t *cp)
         uint32_t v = 0;
         size_t digits = 0;
         int d;
-        while ((d = xl_hex(xl_peek(x, 0))) >= 0) {
+        while ((d = numfmt_hex_digit(xl_peek(x, 0))) >= 0) {
             v = v > ECMA_CP_MAX ? v : v * 16 + (uint32_t)d;
             digits++;
             x->x_pos++;

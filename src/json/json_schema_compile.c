@@ -1928,16 +1928,10 @@ static bool jsc_percent_decode(const char *s, size_t len, struct jsc_buf *out)
             if (len - i < 3)
                 return false;
             for (int k = 1; k <= 2; k++) {
-                char h = s[i + (size_t)k];
-                v <<= 4;
-                if (h >= '0' && h <= '9')
-                    v |= (unsigned)(h - '0');
-                else if (h >= 'a' && h <= 'f')
-                    v |= (unsigned)(h - 'a' + 10);
-                else if (h >= 'A' && h <= 'F')
-                    v |= (unsigned)(h - 'A' + 10);
-                else
+                int d = numfmt_hex_digit(s[i + (size_t)k]);
+                if (d < 0)
                     return false;
+                v = v << 4 | (unsigned)d;
             }
             ch = (char)v;
             i += 2;

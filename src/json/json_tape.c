@@ -12,6 +12,7 @@
  * jansson does, so both give bit-identical doubles.
  */
 #include "ssemon/json/json_tape.h"
+#include "ssemon/base/numfmt.h"
 #include "ssemon/base/utf8.h"
 #include "ssemon/json/json_position.h"
 
@@ -224,15 +225,8 @@ static int jt_hex4(const char *p)
 {
     int v = 0;
     for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        int d;
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            d = c - 'A' + 10;
-        else
+        int d = numfmt_hex_digit(p[i]);
+        if (d < 0)
             return -1;
         v = v * 16 + d;
     }

@@ -29,18 +29,23 @@ static bool ju_alpha(char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-bool json_uri_has_scheme(const char *s, size_t len)
+size_t json_uri_scheme_len(const char *s, size_t len)
 {
     if (len == 0 || !ju_alpha(s[0]))
-        return false;
+        return 0;
     for (size_t i = 1; i < len; i++) {
         char c = s[i];
         if (c == ':')
-            return true;
+            return i;
         if (!ju_alpha(c) && !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '.')
-            return false;
+            return 0;
     }
-    return false;
+    return 0;
+}
+
+bool json_uri_has_scheme(const char *s, size_t len)
+{
+    return json_uri_scheme_len(s, len) != 0;
 }
 
 static size_t ju_span(const char *s, size_t len, const char *stops)

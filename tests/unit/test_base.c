@@ -125,6 +125,23 @@ static void fmt(double v, int min_prec, const char *want)
     assert_true(strtod(buf, NULL) == v);
 }
 
+static void test_numfmt_hex_digit(void **state)
+{
+    (void)state;
+    const char *digits = "0123456789abcdef";
+    for (int i = 0; i < 16; i++) {
+        assert_int_equal(numfmt_hex_digit(digits[i]), i);
+        if (i >= 10)
+            assert_int_equal(numfmt_hex_digit(digits[i] - 'a' + 'A'), i);
+    }
+    /* every other byte, the neighbours of each range included */
+    for (int c = 0; c < 256; c++) {
+        bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        if (!hex)
+            assert_int_equal(numfmt_hex_digit(c), -1);
+    }
+}
+
 static void test_numfmt_double(void **state)
 {
     (void)state;
@@ -274,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_clock_rfc3339),
         cmocka_unit_test(test_clock_mono_us),
         cmocka_unit_test(test_splitmix),
+        cmocka_unit_test(test_numfmt_hex_digit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,6 +84,11 @@ static void test_schema_uses(void **state)
     assert_true(json_uri_has_scheme("http://x", 8));
     assert_false(json_uri_has_scheme("a/b:c", 5));
     assert_false(json_uri_has_scheme("#x", 2));
+    assert_int_equal(json_uri_scheme_len("file:///x", 9), 4);
+    assert_int_equal(json_uri_scheme_len("coap+tcp:x", 10), 8);
+    assert_int_equal(json_uri_scheme_len("1http:x", 7), 0);
+    assert_int_equal(json_uri_scheme_len("http", 4), 0); /* no ':' within len */
+    assert_int_equal(json_uri_scheme_len("", 0), 0);
     assert_int_equal(json_uri_strip_fragment("a#b"), 1);
     assert_int_equal(json_uri_strip_fragment("ab"), 2);
     /* bounded: a result that does not fit is refused, out is "" */

@@ -1,6 +1,6 @@
 /*
  * numfmt: numbers as text: doubles as the shortest decimal text that reads
- * back exactly, unsigned integers in decimal.
+ * back exactly, unsigned integers in decimal, hexadecimal digits read.
  * Base module: libc only.
  */
 #ifndef SSEMON_BASE_NUMFMT_H
@@ -19,6 +19,18 @@
  * round-trip text ("1e+10"); 15 keeps plain notation up to 15 digits
  * ("10000000000"). Returns the length written. */
 size_t numfmt_double(char *buf, size_t size, double v, int min_prec);
+
+/* The value of hexadecimal digit `c` (0-9, a-f, A-F), or -1. */
+static inline int numfmt_hex_digit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
 
 /* Room for any numfmt_u64 text (20 digits). */
 #define NUMFMT_U64_MAX 20

@@ -18,6 +18,8 @@ bool json_uri_resolve(const char *base, const char *ref, size_t reflen, char *ou
 
 /* Whether `s` (len bytes) starts with a scheme ("http:", "urn:", ...). */
 bool json_uri_has_scheme(const char *s, size_t len);
+/* The length of that scheme (before its ':'), 0 when `s` has none. */
+size_t json_uri_scheme_len(const char *s, size_t len);
 
 /* The length of `uri` without its fragment ("#..."). */
 size_t json_uri_strip_fragment(const char *uri);
