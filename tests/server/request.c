@@ -1,4 +1,5 @@
 #include "request.h"
+#include "ssemon/base/numfmt.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -179,17 +180,6 @@ const char *req_header(const struct req_request *rq, const char *name)
     return NULL;
 }
 
-static int req_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes one byte of a form-encoded query component at s[*i]; a malformed
  * escape is taken literally. */
 static char req_decode_at(const char *s, size_t len, size_t *i)
@@ -202,8 +192,8 @@ static char req_decode_at(const char *s, size_t len, size_t *i)
         return ' ';
     if (c != '%' || *i + 2 > len)
         return c;
-    hi = req_hexval(s[*i]);
-    lo = req_hexval(s[*i + 1]);
+    hi = numfmt_hex_digit(s[*i]);
+    lo = numfmt_hex_digit(s[*i + 1]);
     if (hi < 0 || lo < 0)
         return c;
     *i += 2;

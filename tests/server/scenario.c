@@ -1,4 +1,5 @@
 #include "scenario.h"
+#include "ssemon/base/numfmt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -295,17 +296,6 @@ static int scn_text_flush_literal(struct scn_parser *ps, struct scn_text *tx, st
     return 0;
 }
 
-static int scn_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes the escape at s[*pos] (just after the backslash). */
 static int scn_text_escape(struct scn_parser *ps, const char *s, size_t len, size_t *pos, char *c)
 {
@@ -334,7 +324,8 @@ static int scn_text_escape(struct scn_parser *ps, const char *s, size_t len, siz
         *c = e;
         return 0;
     case 'x':
-        if (*pos + 2 > len || (hi = scn_hexval(s[*pos])) < 0 || (lo = scn_hexval(s[*pos + 1])) < 0)
+        if (*pos + 2 > len || (hi = numfmt_hex_digit(s[*pos])) < 0 ||
+            (lo = numfmt_hex_digit(s[*pos + 1])) < 0)
             return scn_ps_fail(ps, "\\x needs two hex digits");
         *pos += 2;
         *c = (char)(hi * 16 + lo);
