@@ -29,6 +29,36 @@ itest_start_server() {
     ITEST_BASE="http://127.0.0.1:$(cat "$port_file")"
 }
 
+# itest_serve: what most scripts begin with. A work directory WORK removed
+# at exit, no proxy taken from the environment, and the test server on
+# loopback logging its requests to LOG; sets SERVER_PID and BASE. Processes
+# the script appends to BG_PIDS are killed at exit, then the server stopped.
+itest_serve() {
+    WORK=$(mktemp -d)
+    SERVER_PID=
+    BG_PIDS=()
+    trap itest_cleanup EXIT
+    unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+    LOG=$WORK/server.log
+    itest_start_server "$WORK/port" "$WORK/server.err" --log "$LOG"
+    SERVER_PID=$ITEST_PID
+    # shellcheck disable=SC2034 # read by the scripts that source this file
+    BASE=$ITEST_BASE
+}
+
+itest_cleanup() {
+    local p
+    for p in "${BG_PIDS[@]}"; do
+        kill -KILL "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+    if [ -n "$SERVER_PID" ]; then
+        kill -TERM "$SERVER_PID" 2>/dev/null
+        wait "$SERVER_PID" 2>/dev/null
+    fi
+    rm -rf "$WORK"
+}
+
 # itest_tcp_read PID PORT: how many bytes process PID has read from its TCP
 # connections to port PORT: what the kernel received for it, less what still
 # waits in the receive queue. 0 when it has no such connection. Lets a test

@@ -37,28 +37,7 @@ for tool in jq curl; do
     command -v "$tool" >/dev/null || { echo "$tool is required" >&2; exit 2; }
 done
 
-WORK=$(mktemp -d)
-SERVER_PID=
-BG_PIDS=()
-cleanup() {
-    local p
-    for p in "${BG_PIDS[@]}"; do
-        kill -KILL "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
-    if [ -n "$SERVER_PID" ]; then
-        kill -TERM "$SERVER_PID" 2>/dev/null
-        wait "$SERVER_PID" 2>/dev/null
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
-
-LOG=$WORK/server.log
-itest_start_server "$WORK/port" "$WORK/server.err" --log "$LOG"
-SERVER_PID=$ITEST_PID
-BASE=$ITEST_BASE
+itest_serve
 FAILS=0
 PASSES=0
 CONTRACT=$OA/gateway-openapi.json
