@@ -25,6 +25,8 @@
 #include "ssemon/json/json_schema_compile.h"
 #include "ssemon/json/json_tape.h"
 
+#include "alloc_fail.h"
+
 #define SHIPPED_DIR SSEMON_SOURCE_DIR "/etc/ssemon/contracts"
 
 /* ---- helpers ---- */
@@ -1872,6 +1874,45 @@ static void test_compile_all_cap(void **state)
     free(text);
 }
 
+/* Whichever allocation fails, contract_compile_all never crashes, and when
+ * it returns NULL it says why (an error or ces_oom); nothing leaks
+ * (valgrind, ASan builds). */
+static void test_compile_all_alloc_fail(void **state)
+{
+    (void)state;
+    const char *texts[] = {
+        full_contract,
+        "{\"bogus\": 1, \"variables\": [\"v\", \"v\"],"
+        " \"events\": {\"a\": {\"data\": \"x\"}, \"b\": {\"schema\": {\"type\": 1}},"
+        "  \"c\": {\"schema\": {\"$ref\": \"#/definitions/gone\"}}},"
+        " \"order\": {\"initial\": \"s\", \"states\": {\"s\": {\"on\": {\"zz\": \"s\"}}}}}",
+    };
+    for (size_t t = 0; t < sizeof(texts) / sizeof(texts[0]); t++) {
+        json_t *doc = json_loads(texts[t], 0, NULL);
+        assert_non_null(doc);
+        long n;
+        for (n = 0; n < 100000; n++) {
+            struct contract_errors errs;
+            alloc_failed = 0;
+            alloc_countdown = n;
+            struct contract *c = contract_compile_all(doc, NULL, &errs);
+            alloc_countdown = -1;
+            /* (a failed shrinking realloc is no failure: the compile goes on) */
+            if (c == NULL)
+                assert_true(errs.ces_oom || errs.ces_n > 0);
+            if (t == 0 && alloc_failed == 0)
+                assert_non_null(c);
+            bool done = alloc_failed == 0;
+            contract_free(c);
+            contract_errors_free(&errs);
+            if (done)
+                break;
+        }
+        assert_true(n > 0 && n < 100000);
+        json_decref(doc);
+    }
+}
+
 /* contract_load_all: positions exact, in document order across files. */
 static void test_load_all_errors(void **state)
 {
@@ -1973,6 +2014,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reload_sees_documents, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test(test_compile_all_errors),
         cmocka_unit_test(test_compile_all_cap),
+        cmocka_unit_test(test_compile_all_alloc_fail),
         cmocka_unit_test_setup_teardown(test_load_all_errors, tmpdir_setup, tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
