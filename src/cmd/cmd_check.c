@@ -804,12 +804,19 @@ int cmd_check(int argc, char **argv)
         check_usage(stdout, a.ca_contracts_dir);
         return 0;
     }
-    struct contract_load_error err;
-    struct contract *c = contract_load(a.ca_contract, a.ca_contracts_dir, &err);
+    /* A contract that does not load is no stream verdict: every error of
+     * it, as `ssemon check-contract` prints them, and exit 2. */
+    struct diag_list cerrors;
+    struct contract *c = contract_load_all(a.ca_contract, a.ca_contracts_dir, 0, &cerrors);
     if (c == NULL) {
-        fprintf(stderr, "ssemon check: %s\n", err.cle_text);
+        for (size_t i = 0; i < cerrors.dl_n; i++)
+            fprintf(stderr, "ssemon check: %s\n", cerrors.dl_items[i].dg_text);
+        if (cerrors.dl_oom)
+            fprintf(stderr, "ssemon check: %s: out of memory\n", a.ca_contract);
+        diag_list_free(&cerrors);
         return 2;
     }
+    diag_list_free(&cerrors);
     rc = check_vars_declared(&a, c);
     if (rc != 0) {
         contract_free(c);

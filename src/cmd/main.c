@@ -24,6 +24,7 @@ static const struct main_command main_commands[] = {
     {"probe", cmd_probe, true, "run configured probes once: trigger, expect, measure delivery"},
     {"status", cmd_status, true, "show a running daemon's subscriptions and their health"},
     {"check-config", cmd_check_config, true, "validate the daemon's configuration file"},
+    {"check-contract", cmd_check_contract, false, "print every error of contracts (NAME or file)"},
     {"validate", cmd_validate, false, "validate JSON instances against a JSON Schema file"},
 };
 
@@ -31,8 +32,8 @@ static void main_usage(FILE *f)
 {
     fputs("usage: ssemon COMMAND [options]\n\ncommands:\n", f);
     for (size_t i = 0; i < sizeof(main_commands) / sizeof(main_commands[0]); i++)
-        fprintf(f, "  %-12s %s\n", main_commands[i].mc_name, main_commands[i].mc_help);
-    fputs("  version      print the version\n\n"
+        fprintf(f, "  %-14s %s\n", main_commands[i].mc_name, main_commands[i].mc_help);
+    fputs("  version        print the version\n\n"
           "'ssemon COMMAND --help' describes a command's options.\n",
           f);
 }

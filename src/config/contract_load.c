@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,10 @@ struct cl_chain {
     const char *clc_dir;
     unsigned clc_flags;
     struct contract_load_error *clc_err;
+    /* The files' tapes, parsed once when many errors are located; NULL:
+     * each lookup parses them. */
+    struct json_tape *clc_tapes;
+    const bool *clc_parsed;
 };
 
 /* ---- errors ---- */
@@ -94,18 +99,20 @@ static bool cl_pointer_parent(char *ptr)
 static void cl_locate(const struct cl_chain *ch, const char *path, size_t *file_idx, unsigned *line,
                       unsigned *col)
 {
-    struct json_tape tapes[CONTRACT_LOAD_MAX_DEPTH + 1];
-    bool parsed[CONTRACT_LOAD_MAX_DEPTH + 1] = {false};
+    struct json_tape local[CONTRACT_LOAD_MAX_DEPTH + 1];
+    bool parsed_local[CONTRACT_LOAD_MAX_DEPTH + 1] = {false};
+    struct json_tape *tapes = ch->clc_tapes != NULL ? ch->clc_tapes : local;
+    const bool *parsed = ch->clc_tapes != NULL ? ch->clc_parsed : parsed_local;
     char ptr[sizeof(((struct contract_error *)0)->ce_path)];
 
     *file_idx = 0;
     *line = 0;
     *col = 0;
     snprintf(ptr, sizeof(ptr), "%s", path);
-    for (size_t i = 0; i < ch->clc_n; i++) {
-        json_tape_init(&tapes[i]);
-        parsed[i] = json_tape_parse(&tapes[i], ch->clc_files[i].clf_text, ch->clc_files[i].clf_len,
-                                    NULL) == JSON_TAPE_OK;
+    for (size_t i = 0; ch->clc_tapes == NULL && i < ch->clc_n; i++) {
+        json_tape_init(&local[i]);
+        parsed_local[i] = json_tape_parse(&local[i], ch->clc_files[i].clf_text,
+                                          ch->clc_files[i].clf_len, NULL) == JSON_TAPE_OK;
     }
     for (bool more = true; more; more = cl_pointer_parent(ptr)) {
         bool found = false;
@@ -125,8 +132,8 @@ static void cl_locate(const struct cl_chain *ch, const char *path, size_t *file_
         if (found)
             break;
     }
-    for (size_t i = 0; i < ch->clc_n; i++)
-        json_tape_free(&tapes[i]);
+    for (size_t i = 0; ch->clc_tapes == NULL && i < ch->clc_n; i++)
+        json_tape_free(&local[i]);
 }
 
 /* Appends `s` to the string in `dst`, truncating to `size`. */
@@ -739,6 +746,127 @@ static struct contract *cl_compile(struct cl_chain *ch, json_t *doc, char **iden
     return c;
 }
 
+/* ---- every error (contract_load_all) ---- */
+
+struct cl_found {
+    struct contract_load_error clfd_err;
+    size_t clfd_group; /* the loaded file 0, its parents 1.., then referred documents */
+    size_t clfd_seq;
+};
+
+static int cl_found_cmp(const void *pa, const void *pb)
+{
+    const struct cl_found *a = pa, *b = pb;
+
+    if (a->clfd_group != b->clfd_group)
+        return a->clfd_group < b->clfd_group ? -1 : 1;
+    if (a->clfd_err.cle_line != b->clfd_err.cle_line)
+        return a->clfd_err.cle_line < b->clfd_err.cle_line ? -1 : 1;
+    if (a->clfd_err.cle_column != b->clfd_err.cle_column)
+        return a->clfd_err.cle_column < b->clfd_err.cle_column ? -1 : 1;
+    return a->clfd_seq < b->clfd_seq ? -1 : a->clfd_seq > b->clfd_seq;
+}
+
+/* One positioned error into the list, its text as contract_load's. */
+static void cl_diag(struct diag_list *errors, const struct contract_load_error *e)
+{
+    bool anywhere = e->cle_file[0] != '\0' || e->cle_line > 0;
+
+    if (!anywhere) {
+        diag_add(errors, "(no contract)", 0, 0, "", e->cle_message);
+        return;
+    }
+    diag_add(errors, e->cle_file, e->cle_line, e->cle_column, e->cle_line > 0 ? e->cle_path : "",
+             e->cle_message);
+}
+
+/* Positions every compile error, in document order (the loaded file, its
+ * parents, then the documents its schemas referred to, each by line and
+ * column), into `errors`. */
+static void cl_report_all(struct cl_chain *ch, const struct schema_docs *docs,
+                          const struct contract_errors *errs, struct diag_list *errors)
+{
+    struct json_tape tapes[CONTRACT_LOAD_MAX_DEPTH + 1];
+    bool parsed[CONTRACT_LOAD_MAX_DEPTH + 1] = {false};
+    struct contract_load_error *saved_err = ch->clc_err;
+    const char *file0 = ch->clc_files[0].clf_name;
+    struct cl_found *found = errs->ces_n > 0 ? calloc(errs->ces_n, sizeof(*found)) : NULL;
+
+    if (errs->ces_n > 0 && found == NULL) {
+        diag_add(errors, file0, 0, 0, "", "out of memory while checking the contract");
+        return;
+    }
+    for (size_t i = 0; i < ch->clc_n; i++) {
+        json_tape_init(&tapes[i]);
+        parsed[i] = json_tape_parse(&tapes[i], ch->clc_files[i].clf_text, ch->clc_files[i].clf_len,
+                                    NULL) == JSON_TAPE_OK;
+    }
+    ch->clc_tapes = tapes;
+    ch->clc_parsed = parsed;
+    for (size_t i = 0; i < errs->ces_n; i++) {
+        const struct contract_error *cerr = &errs->ces_items[i];
+        struct cl_found *f = &found[i];
+        ch->clc_err = &f->clfd_err;
+        if (cerr->ce_uri[0] != '\0')
+            cl_error_in_doc(ch, docs, cerr);
+        else
+            cl_error_at(ch, cerr->ce_path, "%s", cerr->ce_message);
+        f->clfd_seq = i;
+        f->clfd_group = SIZE_MAX;
+        for (size_t k = 0; k < ch->clc_n && f->clfd_group == SIZE_MAX; k++)
+            if (strcmp(f->clfd_err.cle_file, ch->clc_files[k].clf_name) == 0)
+                f->clfd_group = k;
+        /* another document: after the chain, in the order first met */
+        for (size_t k = 0; k <= i && f->clfd_group == SIZE_MAX; k++)
+            if (strcmp(f->clfd_err.cle_file, found[k].clfd_err.cle_file) == 0)
+                f->clfd_group = ch->clc_n + k;
+    }
+    ch->clc_tapes = NULL;
+    ch->clc_parsed = NULL;
+    ch->clc_err = saved_err;
+    for (size_t i = 0; i < ch->clc_n; i++)
+        json_tape_free(&tapes[i]);
+    if (errs->ces_n > 1)
+        qsort(found, errs->ces_n, sizeof(*found), cl_found_cmp);
+    for (size_t i = 0; i < errs->ces_n; i++)
+        cl_diag(errors, &found[i].clfd_err);
+    free(found);
+    if (errs->ces_more > 0)
+        diag_addf(errors, file0, 0, 0, "", "%zu more error%s not shown", errs->ces_more,
+                  errs->ces_more == 1 ? "" : "s");
+    if (errs->ces_oom)
+        diag_add(errors, file0, 0, 0, "", "out of memory while checking the contract");
+}
+
+/* Compiles the merged document, every error into `errors`. */
+static struct contract *cl_compile_all(struct cl_chain *ch, json_t *doc, unsigned flags,
+                                       struct diag_list *errors)
+{
+    struct contract_errors errs;
+    struct schema_docs *docs = schema_docs_new(CONTRACT_LOAD_DIRS_PHRASE);
+    struct json_schema_options so;
+    struct contract_options co = {.co_schema = &so,
+                                  .co_abstract = (flags & CONTRACT_LOAD_ABSTRACT) != 0};
+    char base[SCHEMA_DOCS_URI_MAX];
+
+    if (docs == NULL) {
+        diag_add(errors, ch->clc_files[0].clf_name, 0, 0, "", "out of memory");
+        return NULL;
+    }
+    cl_allow_dirs(ch, docs);
+    memset(&so, 0, sizeof(so));
+    if (cl_base_uri(ch->clc_files[0].clf_name, base, sizeof(base)) == 0)
+        so.so_base_uri = base;
+    so.so_load = schema_docs_load;
+    so.so_load_ctx = docs;
+    struct contract *c = contract_compile_all(doc, &co, &errs);
+    if (c == NULL)
+        cl_report_all(ch, docs, &errs, errors);
+    contract_errors_free(&errs);
+    schema_docs_free(docs);
+    return c;
+}
+
 static int cl_open(const char *name_or_path, const char *dir, unsigned flags, char *file,
                    size_t file_size, char **text, size_t *len, struct contract_load_error *err)
 {
@@ -803,6 +931,25 @@ struct contract *contract_load_identified(const char *name_or_path, const char *
     json_t *doc = cl_load_document(name_or_path, contracts_dir, 0, &ch, err ? err : &dummy);
     if (doc != NULL)
         c = cl_compile(&ch, doc, identity);
+    json_decref(doc);
+    cl_chain_free(&ch);
+    return c;
+}
+
+struct contract *contract_load_all(const char *name_or_path, const char *contracts_dir,
+                                   unsigned flags, struct diag_list *errors)
+{
+    struct contract_load_error err;
+    struct cl_chain ch;
+    struct contract *c = NULL;
+
+    diag_list_init(errors, 0);
+    memset(&err, 0, sizeof(err));
+    json_t *doc = cl_load_document(name_or_path, contracts_dir, flags, &ch, &err);
+    if (doc != NULL)
+        c = cl_compile_all(&ch, doc, flags, errors);
+    else
+        cl_diag(errors, &err);
     json_decref(doc);
     cl_chain_free(&ch);
     return c;

@@ -23,31 +23,87 @@
 #define CONTRACT_DEFAULT_TOLERANCE 2.0
 #define CONTRACT_DEFAULT_CID_POINTER "/correlation_id"
 
+#define CC_PATH_MAX sizeof(((struct contract_error *)0)->ce_path)
+
+/* A schema added to the shared set, remembered so it can be checked alone
+ * once the set has failed (json_schema_compile.h: a failed set is
+ * unusable). */
+struct cc_added {
+    const json_t *ca_schema;
+    char ca_path[CC_PATH_MAX];
+    bool ca_found; /* no path: the compiler finds the schema */
+};
+
 struct cc {
     struct contract *cc_c;
     const json_t *cc_doc;
     const struct json_schema_options *cc_schema_opts; /* NULL: the defaults */
-    struct contract_error *cc_err;
-    char cc_path[sizeof(((struct contract_error *)0)->ce_path)];
+    bool cc_abstract_ok;
+    struct contract_errors *cc_errs;
+    bool cc_stop; /* out of memory: nothing more is checked */
+    char cc_path[CC_PATH_MAX];
     size_t cc_len;
-    bool cc_truncated; /* the path outgrew cc_path: report what fits */
+    bool cc_truncated;   /* the path outgrew cc_path: report what fits */
+    bool cc_defs_failed; /* no schema set: no schema is checked */
+    bool cc_set_broken;  /* the shared set failed: each schema is checked alone */
+    size_t cc_alone;     /* schemas checked alone so far (bounded) */
+    struct cc_added *cc_added;
+    size_t cc_n_added, cc_cap_added;
 };
+
+static size_t cc_error_count(const struct cc *cc)
+{
+    return cc->cc_errs->ces_n + cc->cc_errs->ces_more + (cc->cc_errs->ces_oom ? 1 : 0);
+}
+
+/* Keeps one error (once: the same error found again is dropped). */
+static void cc_record(struct cc *cc, const char *path, const char *message, const char *uri)
+{
+    struct contract_errors *l = cc->cc_errs;
+
+    for (size_t i = 0; i < l->ces_n; i++) {
+        const struct contract_error *e = &l->ces_items[i];
+        if (strcmp(e->ce_path, path) == 0 && strcmp(e->ce_message, message) == 0 &&
+            strcmp(e->ce_uri, uri) == 0)
+            return;
+    }
+    if (l->ces_n >= CONTRACT_ERRORS_MAX) {
+        l->ces_more++;
+        return;
+    }
+    if (l->ces_n % 8 == 0) {
+        struct contract_error *items = realloc(l->ces_items, (l->ces_n + 8) * sizeof(*items));
+        if (items == NULL) {
+            l->ces_oom = true;
+            cc->cc_stop = true;
+            return;
+        }
+        l->ces_items = items;
+    }
+    struct contract_error *e = &l->ces_items[l->ces_n++];
+    memset(e, 0, sizeof(*e));
+    snprintf(e->ce_path, sizeof(e->ce_path), "%s", path);
+    snprintf(e->ce_message, sizeof(e->ce_message), "%s", message);
+    snprintf(e->ce_uri, sizeof(e->ce_uri), "%s", uri);
+}
 
 static int cc_fail(struct cc *cc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int cc_fail(struct cc *cc, const char *fmt, ...)
 {
+    char message[sizeof(((struct contract_error *)0)->ce_message)];
     va_list ap;
 
-    snprintf(cc->cc_err->ce_path, sizeof(cc->cc_err->ce_path), "%s", cc->cc_path);
     va_start(ap, fmt);
-    vsnprintf(cc->cc_err->ce_message, sizeof(cc->cc_err->ce_message), fmt, ap);
+    vsnprintf(message, sizeof(message), fmt, ap);
     va_end(ap);
+    cc_record(cc, cc->cc_path, message, "");
     return -1;
 }
 
 static int cc_nomem(struct cc *cc)
 {
+    cc->cc_stop = true;
     return cc_fail(cc, "out of memory");
 }
 
@@ -141,8 +197,10 @@ static int cc_check_keys(struct cc *cc, const json_t *obj, const char *const *al
                 break;
             n += (size_t)w;
         }
-        cc_push(cc, key);
-        return cc_fail(cc, "unknown key \"%s\" (allowed here: %s)", key, list);
+        /* An unknown key is ignored by the rest: the walk goes on. */
+        size_t saved = cc_push(cc, key);
+        cc_fail(cc, "unknown key \"%s\" (allowed here: %s)", key, list);
+        cc_pop(cc, saved);
     }
     return 0;
 }
@@ -286,25 +344,98 @@ static bool contract_header_name_valid(const char *s)
  * a definition). */
 static int cc_schema_fail(struct cc *cc, const struct json_schema_error *serr)
 {
-    snprintf(cc->cc_err->ce_path, sizeof(cc->cc_err->ce_path), "%s", serr->se_path);
+    char message[sizeof(((struct contract_error *)0)->ce_message)];
+
     /* a compile error is short; a longer one is cut on a character */
-    size_t n = utf8_cut(serr->se_msg, strlen(serr->se_msg), sizeof(cc->cc_err->ce_message) - 1);
-    snprintf(cc->cc_err->ce_message, sizeof(cc->cc_err->ce_message), "%.*s", (int)n, serr->se_msg);
-    snprintf(cc->cc_err->ce_uri, sizeof(cc->cc_err->ce_uri), "%s", serr->se_uri);
+    size_t n = utf8_cut(serr->se_msg, strlen(serr->se_msg), sizeof(message) - 1);
+    snprintf(message, sizeof(message), "%.*s", (int)n, serr->se_msg);
+    cc_record(cc, serr->se_path, message, serr->se_uri);
     return -1;
 }
 
-/* Compiles the schema at the current path into the contract's set. */
-static const struct json_schema *cc_schema(struct cc *cc, const json_t *schema)
+static struct json_schema_set *cc_set_new(struct cc *cc, struct json_schema_error *serr)
+{
+    if (cc->cc_schema_opts != NULL)
+        return json_schema_compile_new_opts(cc->cc_doc, cc->cc_schema_opts, serr);
+    return json_schema_compile_new(cc->cc_doc, NULL, serr);
+}
+
+/* Once the shared set has failed, a schema is checked in a set of its own
+ * (the definitions again, the schema, its "$ref"s resolved). At most
+ * CONTRACT_ERRORS_MAX schemas are: the cost stays bounded. */
+static void cc_schema_alone(struct cc *cc, const json_t *schema, const char *path)
 {
     struct json_schema_error serr;
 
+    if (cc->cc_stop || cc->cc_alone >= CONTRACT_ERRORS_MAX)
+        return;
+    cc->cc_alone++;
     memset(&serr, 0, sizeof(serr));
-    /* A path cut short is no address: then the compiler finds the schema. */
-    const struct json_schema *s = json_schema_compile_add(
-        cc->cc_c->c_schemas, schema, cc->cc_truncated ? NULL : cc->cc_path, &serr);
-    if (s == NULL)
+    struct json_schema_set *set = cc_set_new(cc, &serr);
+    if (set == NULL) {
         cc_schema_fail(cc, &serr);
+        return;
+    }
+    if (json_schema_compile_add(set, schema, path, &serr) == NULL ||
+        !json_schema_compile_finish(set, &serr))
+        cc_schema_fail(cc, &serr);
+    json_schema_compile_free(set);
+}
+
+/* The shared set failed: the schemas it held are checked alone, for the
+ * errors only its completion would have found (their "$ref"s). */
+static void cc_set_break(struct cc *cc)
+{
+    cc->cc_set_broken = true;
+    for (size_t i = 0; i < cc->cc_n_added; i++)
+        cc_schema_alone(cc, cc->cc_added[i].ca_schema,
+                        cc->cc_added[i].ca_found ? NULL : cc->cc_added[i].ca_path);
+    free(cc->cc_added);
+    cc->cc_added = NULL;
+    cc->cc_n_added = cc->cc_cap_added = 0;
+}
+
+static int cc_remember(struct cc *cc, const json_t *schema, const char *path)
+{
+    if (cc->cc_n_added == cc->cc_cap_added) {
+        size_t cap = cc->cc_cap_added ? cc->cc_cap_added * 2 : 8;
+        struct cc_added *a = realloc(cc->cc_added, cap * sizeof(*a));
+        if (a == NULL)
+            return cc_nomem(cc);
+        cc->cc_added = a;
+        cc->cc_cap_added = cap;
+    }
+    struct cc_added *a = &cc->cc_added[cc->cc_n_added++];
+    a->ca_schema = schema;
+    a->ca_found = path == NULL;
+    snprintf(a->ca_path, sizeof(a->ca_path), "%s", path ? path : "");
+    return 0;
+}
+
+/* Compiles the schema at the current path into the contract's set. NULL
+ * when it does not compile (one error for the schema) or cannot be
+ * checked (the definitions failed, or the set did before). */
+static const struct json_schema *cc_schema(struct cc *cc, const json_t *schema)
+{
+    struct json_schema_error serr;
+    /* A path cut short is no address: then the compiler finds the schema. */
+    const char *path = cc->cc_truncated ? NULL : cc->cc_path;
+
+    if (cc->cc_defs_failed || cc->cc_stop)
+        return NULL;
+    if (cc->cc_set_broken) {
+        cc_schema_alone(cc, schema, path);
+        return NULL;
+    }
+    memset(&serr, 0, sizeof(serr));
+    const struct json_schema *s = json_schema_compile_add(cc->cc_c->c_schemas, schema, path, &serr);
+    if (s == NULL) {
+        cc_schema_fail(cc, &serr);
+        cc_set_break(cc);
+        return NULL;
+    }
+    if (cc_remember(cc, schema, path) < 0)
+        return NULL;
     return s;
 }
 
@@ -368,6 +499,24 @@ static int cc_header_rule(struct cc *cc, struct contract_header *h, const json_t
     return 0;
 }
 
+/* One header's rule, at its path. */
+static int cc_header(struct cc *cc, const char *name, const json_t *rule)
+{
+    struct contract *c = cc->cc_c;
+
+    if (!contract_header_name_valid(name))
+        return cc_fail(cc, "\"%s\" is not a valid HTTP header name", name);
+    for (size_t i = 0; i < c->c_n_headers; i++)
+        if (strcasecmp(c->c_headers[i].ch_name, name) == 0)
+            return cc_fail(cc, "header \"%s\" has two rules (names are case-insensitive)", name);
+    struct contract_header *h = &c->c_headers[c->c_n_headers];
+    h->ch_name = cc_strdup(cc, name);
+    if (h->ch_name == NULL)
+        return -1;
+    c->c_n_headers++;
+    return cc_header_rule(cc, h, rule);
+}
+
 static int cc_headers(struct cc *cc, const json_t *headers)
 {
     struct contract *c = cc->cc_c;
@@ -385,18 +534,7 @@ static int cc_headers(struct cc *cc, const json_t *headers)
     json_object_foreach((json_t *)headers, name, rule)
     {
         size_t saved = cc_push(cc, name);
-        if (!contract_header_name_valid(name))
-            return cc_fail(cc, "\"%s\" is not a valid HTTP header name", name);
-        for (size_t i = 0; i < c->c_n_headers; i++)
-            if (strcasecmp(c->c_headers[i].ch_name, name) == 0)
-                return cc_fail(cc, "header \"%s\" has two rules (names are case-insensitive)",
-                               name);
-        struct contract_header *h = &c->c_headers[c->c_n_headers];
-        h->ch_name = cc_strdup(cc, name);
-        if (h->ch_name == NULL)
-            return -1;
-        c->c_n_headers++;
-        if (cc_header_rule(cc, h, rule) < 0)
+        if (cc_header(cc, name, rule) < 0 && cc->cc_stop)
             return -1;
         cc_pop(cc, saved);
     }
@@ -412,12 +550,13 @@ static int cc_response(struct cc *cc, const json_t *resp)
     const json_t *status = json_object_get(resp, "status");
     if (status != NULL) {
         size_t saved = cc_push(cc, "status");
-        if (cc_want(cc, status, json_is_integer(status), "an integer") < 0)
-            return -1;
-        json_int_t s = json_integer_value(status);
-        if (s < 100 || s > 599)
-            return cc_fail(cc, "%lld is not an HTTP status (100..599)", (long long)s);
-        cc->cc_c->c_status = (int)s;
+        if (cc_want(cc, status, json_is_integer(status), "an integer") == 0) {
+            json_int_t s = json_integer_value(status);
+            if (s < 100 || s > 599)
+                cc_fail(cc, "%lld is not an HTTP status (100..599)", (long long)s);
+            else
+                cc->cc_c->c_status = (int)s;
+        }
         cc_pop(cc, saved);
     }
     const json_t *headers = json_object_get(resp, "headers");
@@ -431,6 +570,24 @@ static int cc_response(struct cc *cc, const json_t *resp)
 }
 
 /* ---- variables, envelope ---- */
+
+static int cc_variable(struct cc *cc, const json_t *v)
+{
+    struct contract *c = cc->cc_c;
+
+    if (cc_want(cc, v, json_is_string(v), "a string") < 0)
+        return -1;
+    const char *name = json_string_value(v);
+    if (name[0] == '\0' || strchr(name, '=') != NULL)
+        return cc_fail(cc, "a variable name is non-empty and has no '='");
+    if (contract_has_variable(c, name))
+        return cc_fail(cc, "variable \"%s\" is declared twice", name);
+    c->c_variables[c->c_n_variables] = cc_strdup(cc, name);
+    if (c->c_variables[c->c_n_variables] == NULL)
+        return -1;
+    c->c_n_variables++;
+    return 0;
+}
 
 static int cc_variables(struct cc *cc, const json_t *vars)
 {
@@ -448,17 +605,8 @@ static int cc_variables(struct cc *cc, const json_t *vars)
     json_array_foreach(vars, i, v)
     {
         size_t saved = cc_push_index(cc, i);
-        if (cc_want(cc, v, json_is_string(v), "a string") < 0)
+        if (cc_variable(cc, v) < 0 && cc->cc_stop)
             return -1;
-        const char *name = json_string_value(v);
-        if (name[0] == '\0' || strchr(name, '=') != NULL)
-            return cc_fail(cc, "a variable name is non-empty and has no '='");
-        if (contract_has_variable(c, name))
-            return cc_fail(cc, "variable \"%s\" is declared twice", name);
-        c->c_variables[c->c_n_variables] = cc_strdup(cc, name);
-        if (c->c_variables[c->c_n_variables] == NULL)
-            return -1;
-        c->c_n_variables++;
         cc_pop(cc, saved);
     }
     return 0;
@@ -482,9 +630,14 @@ static int cc_envelope(struct cc *cc, const json_t *env)
 
     if (cc_object(cc, env) < 0 || cc_check_keys(cc, env, keys) < 0)
         return -1;
-    if (cc_pointer_member(cc, env, "type", true, &cc->cc_c->c_env_type) < 0)
+    size_t saved = cc->cc_len;
+    int rc = cc_pointer_member(cc, env, "type", true, &cc->cc_c->c_env_type);
+    if (cc->cc_stop)
         return -1;
-    return cc_pointer_member(cc, env, "payload", false, &cc->cc_c->c_env_payload);
+    cc_pop(cc, saved);
+    if (cc_pointer_member(cc, env, "payload", false, &cc->cc_c->c_env_payload) < 0)
+        return -1;
+    return rc;
 }
 
 /* ---- events ---- */
@@ -509,8 +662,9 @@ static int cc_variants(struct cc *cc, struct contract_event *e, const json_t *va
         if (cv->cv_value == NULL)
             return -1;
         e->ce_n_variants++;
+        /* A schema that does not compile is its own error: go on. */
         cv->cv_schema = cc_schema(cc, schema);
-        if (cv->cv_schema == NULL)
+        if (cc->cc_stop)
             return -1;
         cc_pop(cc, saved);
     }
@@ -532,14 +686,17 @@ static int cc_equals(struct cc *cc, struct contract_event *e, const json_t *equa
     json_object_foreach((json_t *)equals, ptr, var)
     {
         size_t saved = cc_push(cc, ptr);
-        if (!contract_pointer_valid(ptr))
-            return cc_fail(cc, "\"%s\" is not a JSON pointer (RFC 6901)", ptr);
+        if (!contract_pointer_valid(ptr)) {
+            cc_fail(cc, "\"%s\" is not a JSON pointer (RFC 6901)", ptr);
+            cc_pop(cc, saved);
+            continue;
+        }
         struct contract_equals *eq = &e->ce_equals[e->ce_n_equals];
         eq->ceq_pointer = cc_strdup(cc, ptr);
         if (eq->ceq_pointer == NULL)
             return -1;
         e->ce_n_equals++;
-        if (cc_variable_ref(cc, var, &eq->ceq_var) < 0)
+        if (cc_variable_ref(cc, var, &eq->ceq_var) < 0 && cc->cc_stop)
             return -1;
         cc_pop(cc, saved);
     }
@@ -582,8 +739,9 @@ static int cc_event(struct cc *cc, struct contract_event *e, const json_t *spec)
     const json_t *schema = json_object_get(spec, "schema");
     if (schema != NULL) {
         size_t saved = cc_push(cc, "schema");
+        /* A schema that does not compile is its own error: go on. */
         e->ce_schema = cc_schema(cc, schema);
-        if (e->ce_schema == NULL)
+        if (cc->cc_stop)
             return -1;
         cc_pop(cc, saved);
     }
@@ -628,14 +786,18 @@ static int cc_events(struct cc *cc, const json_t *events)
     json_object_foreach((json_t *)events, name, spec)
     {
         size_t saved = cc_push(cc, name);
-        if (name[0] == '\0' || strpbrk(name, "\r\n") != NULL)
-            return cc_fail(cc, "an event kind is a non-empty SSE event type (no CR or LF)");
+        if (name[0] == '\0' || strpbrk(name, "\r\n") != NULL) {
+            cc_fail(cc, "an event kind is a non-empty SSE event type (no CR or LF)");
+            cc_pop(cc, saved);
+            continue;
+        }
         struct contract_event *e = &c->c_events[c->c_n_events];
         e->ce_name = cc_strdup(cc, name);
         if (e->ce_name == NULL)
             return -1;
         c->c_n_events++;
-        if (cc_event(cc, e, spec) < 0)
+        /* Each kind on its own: one that fails does not hide the next. */
+        if (cc_event(cc, e, spec) < 0 && cc->cc_stop)
             return -1;
         cc_pop(cc, saved);
     }
@@ -819,10 +981,16 @@ static int cc_state_body(struct cc *cc, struct contract_state *s, const json_t *
         size_t saved_key = cc_push(cc, key);
         /* Counted first, so contract_free sees what a failure left. */
         s->cs_n_on++;
-        if (cc_transition(cc, &s->cs_on[s->cs_n_on - 1], key, target) < 0)
+        /* Each transition on its own; a failed one is not compared. */
+        if (cc_transition(cc, &s->cs_on[s->cs_n_on - 1], key, target) < 0) {
+            if (cc->cc_stop)
+                return -1;
+            struct contract_transition *t = &s->cs_on[--s->cs_n_on];
+            free(t->ct_variant);
+            memset(t, 0, sizeof(*t));
+        } else if (cc_transition_overlap(cc, s, s->cs_n_on - 1) < 0 && cc->cc_stop) {
             return -1;
-        if (cc_transition_overlap(cc, s, s->cs_n_on - 1) < 0)
-            return -1;
+        }
         cc_pop(cc, saved_key);
     }
     cc_pop(cc, saved);
@@ -865,7 +1033,8 @@ static int cc_order(struct cc *cc, const json_t *order)
     json_object_foreach((json_t *)states, name, spec)
     {
         size_t saved_state = cc_push(cc, name);
-        if (cc_state_body(cc, &c->c_states[i++], spec) < 0)
+        /* Each state on its own. */
+        if (cc_state_body(cc, &c->c_states[i++], spec) < 0 && cc->cc_stop)
             return -1;
         cc_pop(cc, saved_state);
     }
@@ -994,35 +1163,42 @@ static int cc_definitions(struct cc *cc)
         cc_pop(cc, saved);
     }
     memset(&serr, 0, sizeof(serr));
-    if (cc->cc_schema_opts != NULL)
-        cc->cc_c->c_schemas = json_schema_compile_new_opts(cc->cc_doc, cc->cc_schema_opts, &serr);
-    else
-        cc->cc_c->c_schemas = json_schema_compile_new(cc->cc_doc, NULL, &serr);
-    return cc->cc_c->c_schemas != NULL ? 0 : cc_schema_fail(cc, &serr);
+    cc->cc_c->c_schemas = cc_set_new(cc, &serr);
+    if (cc->cc_c->c_schemas != NULL)
+        return 0;
+    cc->cc_defs_failed = true;
+    return cc_schema_fail(cc, &serr);
 }
 
-/* After the last schema: the set becomes usable. */
+/* After the last schema: the set becomes usable. When it fails there (a
+ * "$ref" that does not resolve, an error in a document one refers to),
+ * each schema is checked alone so that every such error shows. */
 static int cc_schemas_finish(struct cc *cc)
 {
     struct json_schema_error serr;
 
+    if (cc->cc_defs_failed || cc->cc_set_broken || cc->cc_stop)
+        return -1;
     memset(&serr, 0, sizeof(serr));
     if (json_schema_compile_finish(cc->cc_c->c_schemas, &serr))
         return 0;
-    return cc_schema_fail(cc, &serr);
+    cc_schema_fail(cc, &serr);
+    cc_set_break(cc);
+    return -1;
 }
 
+/* One top-level section, on its own: its errors do not stop the others. */
 static int cc_section(struct cc *cc, const char *key, int (*fn)(struct cc *, const json_t *))
 {
     const json_t *v = json_object_get(cc->cc_doc, key);
 
-    if (v == NULL)
-        return 0;
+    if (v == NULL || cc->cc_stop)
+        return cc->cc_stop ? -1 : 0;
     size_t saved = cc_push(cc, key);
-    if (fn(cc, v) < 0)
-        return -1;
+    size_t before = cc_error_count(cc);
+    (void)fn(cc, v);
     cc_pop(cc, saved);
-    return 0;
+    return cc->cc_stop || cc_error_count(cc) > before ? -1 : 0;
 }
 
 static int cc_top(struct cc *cc)
@@ -1046,13 +1222,16 @@ static int cc_top(struct cc *cc)
         return -1;
     if (cc_bool_member(cc, doc, "abstract", false, &abstract) < 0)
         return -1;
-    if (abstract) {
+    if (abstract && !cc->cc_abstract_ok) {
         cc_push(cc, "abstract");
         return cc_fail(cc, "an abstract contract is only meant to be extended");
     }
-    if (cc_string_member(cc, doc, "name", false, &name) < 0 ||
-        cc_string_member(cc, doc, "description", false, &description) < 0)
-        return -1;
+    /* From here on every part is checked on its own (contract_compile_all). */
+    size_t saved = cc->cc_len;
+    (void)cc_string_member(cc, doc, "name", false, &name);
+    cc_pop(cc, saved);
+    (void)cc_string_member(cc, doc, "description", false, &description);
+    cc_pop(cc, saved);
     c->c_name = cc_strdup(cc, name ? name : "unnamed");
     if (c->c_name == NULL)
         return -1;
@@ -1061,22 +1240,31 @@ static int cc_top(struct cc *cc)
         if (c->c_description == NULL)
             return -1;
     }
-    if (cc_definitions(cc) < 0)
+    (void)cc_definitions(cc);
+    cc_pop(cc, saved);
+    if (cc->cc_stop)
         return -1;
-    if (cc_section(cc, "variables", cc_variables) < 0 ||
-        cc_section(cc, "response", cc_response) < 0 || cc_section(cc, "envelope", cc_envelope) < 0)
-        return -1;
+    (void)cc_section(cc, "variables", cc_variables);
+    (void)cc_section(cc, "response", cc_response);
+    (void)cc_section(cc, "envelope", cc_envelope);
     const json_t *events;
-    if (cc_member(cc, doc, "events", true, &events) < 0)
+    if (!(abstract && cc->cc_abstract_ok))
+        (void)cc_member(cc, doc, "events", true, &events);
+    (void)cc_section(cc, "events", cc_events);
+    (void)cc_section(cc, "correlation_id", cc_correlation);
+    (void)cc_section(cc, "order", cc_order);
+    (void)cc_section(cc, "heartbeat", cc_heartbeat);
+    (void)cc_section(cc, "timing", cc_timing);
+    if (cc->cc_stop)
         return -1;
-    if (cc_section(cc, "events", cc_events) < 0 ||
-        cc_section(cc, "correlation_id", cc_correlation) < 0 ||
-        cc_section(cc, "order", cc_order) < 0 || cc_section(cc, "heartbeat", cc_heartbeat) < 0 ||
-        cc_section(cc, "timing", cc_timing) < 0)
+    /* What spans sections is judged only on sections that are right. */
+    if (cc_error_count(cc) == 0 &&
+        (cc_heartbeat_resettable(cc) < 0 || cc_lifecycle_reachable(cc) < 0))
         return -1;
-    if (cc_heartbeat_resettable(cc) < 0 || cc_lifecycle_reachable(cc) < 0)
+    cc_pop(cc, saved);
+    if (cc_schemas_finish(cc) < 0 || cc_error_count(cc) > 0)
         return -1;
-    return cc_schemas_finish(cc);
+    return 0;
 }
 
 struct contract *contract_compile(const json_t *doc, struct contract_error *err)
@@ -1087,19 +1275,37 @@ struct contract *contract_compile(const json_t *doc, struct contract_error *err)
 struct contract *contract_compile_opts(const json_t *doc, const struct contract_options *opts,
                                        struct contract_error *err)
 {
+    struct contract_errors errs;
     struct contract_error dummy;
-    struct cc cc;
 
     if (err == NULL)
         err = &dummy;
     memset(err, 0, sizeof(*err));
+    struct contract *c = contract_compile_all(doc, opts, &errs);
+    /* The walk is the one that used to stop at the first error: the first
+     * one found is the same. */
+    if (c == NULL && errs.ces_n > 0)
+        *err = errs.ces_items[0];
+    else if (c == NULL)
+        snprintf(err->ce_message, sizeof(err->ce_message), "out of memory");
+    contract_errors_free(&errs);
+    return c;
+}
+
+struct contract *contract_compile_all(const json_t *doc, const struct contract_options *opts,
+                                      struct contract_errors *errs)
+{
+    struct cc cc;
+
+    memset(errs, 0, sizeof(*errs));
     memset(&cc, 0, sizeof(cc));
     cc.cc_doc = doc;
     cc.cc_schema_opts = opts != NULL ? opts->co_schema : NULL;
-    cc.cc_err = err;
+    cc.cc_abstract_ok = opts != NULL && opts->co_abstract;
+    cc.cc_errs = errs;
     cc.cc_c = calloc(1, sizeof(*cc.cc_c));
     if (cc.cc_c == NULL) {
-        snprintf(err->ce_message, sizeof(err->ce_message), "out of memory");
+        errs->ces_oom = true;
         return NULL;
     }
     struct contract *c = cc.cc_c;
@@ -1107,16 +1313,21 @@ struct contract *contract_compile_opts(const json_t *doc, const struct contract_
     c->c_initial = CONTRACT_NO_STATE;
     c->c_hb_tolerance = CONTRACT_DEFAULT_TOLERANCE;
     c->c_hb_reset_on_any = true;
-    if (doc == NULL) {
-        cc_fail(&cc, "no document");
-        contract_free(c);
-        return NULL;
-    }
-    if (cc_top(&cc) < 0) {
+    int rc = doc == NULL ? cc_fail(&cc, "no document") : cc_top(&cc);
+    free(cc.cc_added);
+    if (rc < 0 || cc_error_count(&cc) > 0) {
         contract_free(c);
         return NULL;
     }
     return c;
+}
+
+void contract_errors_free(struct contract_errors *errs)
+{
+    if (errs == NULL)
+        return;
+    free(errs->ces_items);
+    memset(errs, 0, sizeof(*errs));
 }
 
 static void contract_event_free(struct contract_event *e)

@@ -25,6 +25,8 @@
 #include "ssemon/json/json_schema_compile.h"
 #include "ssemon/json/json_tape.h"
 
+#include "alloc_fail.h"
+
 #define SHIPPED_DIR SSEMON_SOURCE_DIR "/etc/ssemon/contracts"
 
 /* ---- helpers ---- */
@@ -1720,6 +1722,266 @@ static void test_reload_sees_documents(void **state)
     config_unref(c);
 }
 
+/* ---- every error in one run (contract_compile_all, contract_load_all) ---- */
+
+static struct contract *compile_all_text(const char *text, struct contract_errors *errs)
+{
+    json_error_t jerr;
+    json_t *doc = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+
+    if (doc == NULL)
+        fail_msg("test JSON does not parse: %s (line %d)", jerr.text, jerr.line);
+    struct contract *c = contract_compile_all(doc, NULL, errs);
+    json_decref(doc);
+    return c;
+}
+
+static void assert_error(const struct contract_errors *errs, size_t i, const char *path,
+                         const char *msg)
+{
+    if (i >= errs->ces_n)
+        fail_msg("error %zu missing (%zu errors)", i, errs->ces_n);
+    const struct contract_error *e = &errs->ces_items[i];
+    if (strcmp(e->ce_path, path) != 0 || strstr(e->ce_message, msg) == NULL)
+        fail_msg("error %zu is \"%s: %s\", expected \"%s: ...%s...\"", i, e->ce_path, e->ce_message,
+                 path, msg);
+}
+
+static void test_compile_all_errors(void **state)
+{
+    (void)state;
+    struct contract_errors errs;
+    /* One error in each part that is checked on its own, in document order. */
+    const char *text = "{'name': 'many', 'bogus': 1, 'variables': ['v', 'a=b', 'v'],"
+                       " 'response': {'status': 99, 'headers': {'X-A': {'pattern': '('},"
+                       "   'X-B': 5, 'X-C': 'ok'}},"
+                       " 'events': {'a': {'data': 'x'}, 'b': {'schema': {'type': 5}},"
+                       "   'c': {'discriminator': '/k', 'variants': {'v1': {'minimum': 'x'},"
+                       "          'v2': {'type': 'string'}}, 'equals': {'bad': 'v', '/k': 'w'}},"
+                       "   'd': {'data': 'text', 'hearbeat': true}},"
+                       " 'order': {'initial': 's', 'states': {"
+                       "   's': {'on': {'zz': 's', 'a': 'nowhere', 'd': 't'}},"
+                       "   't': {'final': true, 'within_ms': 5}}},"
+                       " 'heartbeat': {'interval_s': -1},"
+                       " 'timing': {'first_event_ms': 'soon'}}";
+    char json[2048];
+    snprintf(json, sizeof(json), "%s", text);
+    for (char *p = json; *p != '\0'; p++)
+        if (*p == '\'')
+            *p = '"';
+    struct contract *c = compile_all_text(json, &errs);
+    assert_null(c);
+    size_t i = 0;
+    assert_error(&errs, i++, "/bogus", "unknown key \"bogus\"");
+    assert_error(&errs, i++, "/variables/1", "non-empty and has no '='");
+    assert_error(&errs, i++, "/variables/2", "declared twice");
+    assert_error(&errs, i++, "/response/status", "99 is not an HTTP status");
+    assert_error(&errs, i++, "/response/headers/X-A/pattern", "invalid pattern");
+    assert_error(&errs, i++, "/response/headers/X-B", "expected a string");
+    assert_error(&errs, i++, "/events/a/data", "\"x\" is not a data encoding");
+    assert_error(&errs, i++, "/events/b/schema/type", "\"type\" must be");
+    assert_error(&errs, i++, "/events/c/variants/v1/minimum", "");
+    assert_error(&errs, i++, "/events/c/equals/bad", "is not a JSON pointer");
+    assert_error(&errs, i++, "/events/c/equals/~1k", "variable \"w\" is not declared");
+    assert_error(&errs, i++, "/events/d/hearbeat", "unknown key \"hearbeat\"");
+    assert_error(&errs, i++, "/order/states/s/on/zz", "event kind \"zz\" is not declared");
+    assert_error(&errs, i++, "/order/states/s/on/a", "state \"nowhere\" is not declared");
+    assert_error(&errs, i++, "/order/states/t/within_ms", "a final state has no deadline");
+    assert_error(&errs, i++, "/heartbeat/interval_s", "out of range");
+    assert_error(&errs, i++, "/timing/first_event_ms", "expected an integer");
+    assert_int_equal(errs.ces_n, i);
+    assert_int_equal(errs.ces_more, 0);
+    assert_false(errs.ces_oom);
+
+    /* contract_compile reports the first of them, as it always did. */
+    struct contract_error err;
+    assert_null(compile_text(json, &err));
+    assert_string_equal(err.ce_path, "/bogus");
+    contract_errors_free(&errs);
+    contract_errors_free(&errs); /* twice is fine */
+
+    /* A valid contract: no error, a contract. */
+    c = compile_all_text("{\"events\": {\"a\": {}}}", &errs);
+    assert_non_null(c);
+    assert_int_equal(errs.ces_n, 0);
+    contract_free(c);
+    contract_errors_free(&errs);
+
+    /* After a schema failed, the others are still checked (each alone),
+     * "$ref"s included; the same error is kept once. */
+    c = compile_all_text("{\"definitions\": {\"x\": {\"type\": \"string\"}},"
+                         " \"events\": {\"a\": {\"schema\": {\"$ref\": \"#/definitions/nope\"}},"
+                         "  \"b\": {\"schema\": {\"type\": 1}},"
+                         "  \"c\": {\"schema\": {\"$ref\": \"#/definitions/gone\"}},"
+                         "  \"d\": {\"schema\": {\"$ref\": \"#/definitions/nope\"}},"
+                         "  \"e\": {\"schema\": {\"$ref\": \"#/definitions/x\"}}}}",
+                         &errs);
+    assert_null(c);
+    assert_error(&errs, 0, "/events/b/schema/type", "\"type\" must be");
+    assert_error(&errs, 1, "/events/a/schema/$ref", "unresolved $ref");
+    assert_error(&errs, 2, "/events/c/schema/$ref", "unresolved $ref");
+    assert_error(&errs, 3, "/events/d/schema/$ref", "unresolved $ref");
+    assert_int_equal(errs.ces_n, 4);
+    contract_errors_free(&errs);
+
+    /* Definitions that do not compile are one error; no other schema is
+     * checked, the rest of the contract is. */
+    c = compile_all_text("{\"definitions\": {\"x\": {\"type\": 1}},"
+                         " \"events\": {\"a\": {\"schema\": {\"type\": 2}, \"data\": \"y\"}}}",
+                         &errs);
+    assert_null(c);
+    assert_error(&errs, 0, "/definitions/x/type", "\"type\" must be");
+    assert_error(&errs, 1, "/events/a/data", "not a data encoding");
+    assert_int_equal(errs.ces_n, 2);
+    contract_errors_free(&errs);
+
+    /* An abstract contract: refused, unless compiled as a building block. */
+    const char *abstract = "{\"abstract\": true, \"definitions\": {\"x\": {}}}";
+    c = compile_all_text(abstract, &errs);
+    assert_null(c);
+    assert_error(&errs, 0, "/abstract", "only meant to be extended");
+    assert_int_equal(errs.ces_n, 1);
+    contract_errors_free(&errs);
+    json_t *doc = json_loads(abstract, 0, NULL);
+    struct contract_options opts = {.co_abstract = true};
+    c = contract_compile_all(doc, &opts, &errs);
+    assert_non_null(c);
+    contract_free(c);
+    contract_errors_free(&errs);
+    json_decref(doc);
+}
+
+/* At most CONTRACT_ERRORS_MAX errors are kept, the rest counted. */
+static void test_compile_all_cap(void **state)
+{
+    (void)state;
+    struct contract_errors errs;
+    size_t n = CONTRACT_ERRORS_MAX + 25, cap = 64 + n * 40;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    size_t used = (size_t)snprintf(text, cap, "{\"events\": {");
+    for (size_t i = 0; i < n; i++)
+        used += (size_t)snprintf(text + used, cap - used, "%s\"e%03zu\": {\"data\": \"x\"}",
+                                 i ? ", " : "", i);
+    snprintf(text + used, cap - used, "}}");
+    struct contract *c = compile_all_text(text, &errs);
+    assert_null(c);
+    assert_int_equal(errs.ces_n, CONTRACT_ERRORS_MAX);
+    assert_int_equal(errs.ces_more, 25);
+    assert_error(&errs, 0, "/events/e000/data", "not a data encoding");
+    assert_error(&errs, CONTRACT_ERRORS_MAX - 1, "/events/e099/data", "not a data encoding");
+    contract_errors_free(&errs);
+    free(text);
+}
+
+/* Whichever allocation fails, contract_compile_all never crashes, and when
+ * it returns NULL it says why (an error or ces_oom); nothing leaks
+ * (valgrind, ASan builds). */
+static void test_compile_all_alloc_fail(void **state)
+{
+    (void)state;
+    const char *texts[] = {
+        full_contract,
+        "{\"bogus\": 1, \"variables\": [\"v\", \"v\"],"
+        " \"events\": {\"a\": {\"data\": \"x\"}, \"b\": {\"schema\": {\"type\": 1}},"
+        "  \"c\": {\"schema\": {\"$ref\": \"#/definitions/gone\"}}},"
+        " \"order\": {\"initial\": \"s\", \"states\": {\"s\": {\"on\": {\"zz\": \"s\"}}}}}",
+    };
+    for (size_t t = 0; t < sizeof(texts) / sizeof(texts[0]); t++) {
+        json_t *doc = json_loads(texts[t], 0, NULL);
+        assert_non_null(doc);
+        long n;
+        for (n = 0; n < 100000; n++) {
+            struct contract_errors errs;
+            alloc_failed = 0;
+            alloc_countdown = n;
+            struct contract *c = contract_compile_all(doc, NULL, &errs);
+            alloc_countdown = -1;
+            /* (a failed shrinking realloc is no failure: the compile goes on) */
+            if (c == NULL)
+                assert_true(errs.ces_oom || errs.ces_n > 0);
+            if (t == 0 && alloc_failed == 0)
+                assert_non_null(c);
+            bool done = alloc_failed == 0;
+            contract_free(c);
+            contract_errors_free(&errs);
+            if (done)
+                break;
+        }
+        assert_true(n > 0 && n < 100000);
+        json_decref(doc);
+    }
+}
+
+/* contract_load_all: positions exact, in document order across files. */
+static void test_load_all_errors(void **state)
+{
+    struct tmpdir *td = *state;
+    struct diag_list errors;
+    char file[PATH_MAX], api[PATH_MAX], want[2 * PATH_MAX + 300];
+
+    write_file(td, "api.json",
+               "{\"components\": {\"schemas\": {\n"
+               "  \"Good\": {\"type\": \"object\"},\n"
+               "  \"Bad\": {\"type\": \"objekt\"}}}}\n");
+    write_file(td, "three.json",
+               "{\n"
+               "  \"events\": {\n"
+               "    \"c\": {\"schema\": {\"$ref\": \"api.json#/components/schemas/Bad\"}},\n"
+               "    \"a\": {\"data\": \"x\"},\n"
+               "    \"d\": {\"schema\": {\"$ref\": \"api.json#/components/schemas/Good\"}}\n"
+               "  },\n"
+               "  \"bogus\": 1\n"
+               "}\n");
+    path_in(td, "three.json", file, sizeof(file));
+    path_in(td, "api.json", api, sizeof(api));
+    struct contract *c = contract_load_all("three", td->td_path, CONTRACT_LOAD_DIR_ONLY, &errors);
+    assert_null(c);
+    assert_int_equal(errors.dl_n, 3);
+    snprintf(want, sizeof(want), "%s:4:11: /events/a/data: \"x\" is not a data encoding", file);
+    assert_true(strncmp(errors.dl_items[0].dg_text, want, strlen(want)) == 0);
+    snprintf(want, sizeof(want), "%s:7:3: /bogus: unknown key \"bogus\"", file);
+    assert_true(strncmp(errors.dl_items[1].dg_text, want, strlen(want)) == 0);
+    snprintf(want, sizeof(want),
+             "%s:3:11: /components/schemas/Bad/type: unknown type \"objekt\" (referred to by %s)",
+             api, file);
+    assert_string_equal(errors.dl_items[2].dg_text, want);
+    diag_list_free(&errors);
+
+    /* A name not found: one line. */
+    c = contract_load_all("missing", td->td_path, CONTRACT_LOAD_DIR_ONLY, &errors);
+    assert_null(c);
+    assert_int_equal(errors.dl_n, 1);
+    assert_non_null(strstr(errors.dl_items[0].dg_text, "missing: contract not found"));
+    diag_list_free(&errors);
+
+    /* Valid: an empty list. */
+    write_file(td, "fine.json", "{\"events\": {\"a\": {}}}");
+    c = contract_load_all("fine", td->td_path, CONTRACT_LOAD_DIR_ONLY, &errors);
+    assert_non_null(c);
+    assert_int_equal(errors.dl_n, 0);
+    contract_free(c);
+    diag_list_free(&errors);
+
+    /* Beyond the cap: the count of the rest, on a line of its own. */
+    char big[8192];
+    size_t used = (size_t)snprintf(big, sizeof(big), "{\"events\": {\n");
+    for (size_t i = 0; i < CONTRACT_ERRORS_MAX + 3; i++)
+        used +=
+            (size_t)snprintf(big + used, sizeof(big) - used, "%s\"e%03zu\": 1\n", i ? "," : "", i);
+    snprintf(big + used, sizeof(big) - used, "}}\n");
+    write_file(td, "big.json", big);
+    path_in(td, "big.json", file, sizeof(file));
+    c = contract_load_all("big", td->td_path, CONTRACT_LOAD_DIR_ONLY, &errors);
+    assert_null(c);
+    assert_int_equal(errors.dl_n, CONTRACT_ERRORS_MAX + 1);
+    snprintf(want, sizeof(want), "%s:2:1: /events/e000: expected an object", file);
+    assert_true(strncmp(errors.dl_items[0].dg_text, want, strlen(want)) == 0);
+    snprintf(want, sizeof(want), "%s: 3 more errors not shown", file);
+    assert_string_equal(errors.dl_items[CONTRACT_ERRORS_MAX].dg_text, want);
+    diag_list_free(&errors);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1750,6 +2012,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_refs, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_load_identity, tmpdir_setup, tmpdir_teardown),
         cmocka_unit_test_setup_teardown(test_reload_sees_documents, tmpdir_setup, tmpdir_teardown),
+        cmocka_unit_test(test_compile_all_errors),
+        cmocka_unit_test(test_compile_all_cap),
+        cmocka_unit_test(test_compile_all_alloc_fail),
+        cmocka_unit_test_setup_teardown(test_load_all_errors, tmpdir_setup, tmpdir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

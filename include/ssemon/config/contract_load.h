@@ -26,6 +26,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "ssemon/config/diag.h"
 #include "ssemon/core/contract.h"
 
 #define CONTRACT_LOAD_SYSTEM_DIR "/etc/ssemon/contracts"
@@ -39,6 +40,9 @@ enum contract_load_flag {
     /* Search names only in `contracts_dir` and refuse "extends" by path:
      * for fuzzing and tests that must not see installed files. */
     CONTRACT_LOAD_DIR_ONLY = 1u << 0,
+    /* contract_load_all: an abstract contract is checked as the building
+     * block it is (contract_options co_abstract), not refused. */
+    CONTRACT_LOAD_ABSTRACT = 1u << 1,
 };
 
 struct contract_load_error {
@@ -66,6 +70,19 @@ struct contract *contract_load(const char *name_or_path, const char *contracts_d
  * reload compares them). *identity is the caller's (free), NULL on error. */
 struct contract *contract_load_identified(const char *name_or_path, const char *contracts_dir,
                                           char **identity, struct contract_load_error *err);
+
+/* Same, reporting every error of the contract in one run (contract_compile_all)
+ * instead of the first: `errors` is initialised here (diag_list_free it
+ * after, also on success, where it is empty) and gets one line per error,
+ * "FILE:LINE:COL: PATH: MESSAGE" as cle_text, in document order: the
+ * loaded file's, its parents' (the "extends" chain, nearest first), then
+ * those in documents its schemas refer to, each file by line and column;
+ * beyond CONTRACT_ERRORS_MAX, "FILE: N more errors not shown". An error
+ * that stops loading before the compile (a name not found, invalid JSON,
+ * a broken "extends") is the one line. `flags`: contract_load_flag.
+ * Returns the contract, or NULL when there is any error. */
+struct contract *contract_load_all(const char *name_or_path, const char *contracts_dir,
+                                   unsigned flags, struct diag_list *errors);
 
 /* Same, from a document in memory (`len` bytes, no NUL needed). `file` names
  * it in errors and anchors relative "extends" paths (its directory; the

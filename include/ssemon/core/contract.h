@@ -166,6 +166,17 @@ struct contract_error {
     char ce_uri[JSON_SCHEMA_URI_MAX];
 };
 
+/* Every error of one compile (contract_compile_all): at most
+ * CONTRACT_ERRORS_MAX are kept, the rest only counted. */
+#define CONTRACT_ERRORS_MAX 100
+
+struct contract_errors {
+    struct contract_error *ces_items; /* in the order found; owned */
+    size_t ces_n;
+    size_t ces_more; /* errors found beyond CONTRACT_ERRORS_MAX, not kept */
+    bool ces_oom;    /* out of memory: the list may be incomplete */
+};
+
 /* How a contract is compiled. */
 struct contract_options {
     /* For its schemas (json_schema_compile.h): limits, the base URI
@@ -173,6 +184,10 @@ struct contract_options {
      * they name. NULL: the defaults (no base URI, no loader: a "$ref" to
      * another document is an error). Borrowed for the call only. */
     const struct json_schema_options *co_schema;
+    /* Accept an abstract contract ("abstract": true) as the building block
+     * it is: checked like any contract except that "events" is optional.
+     * For `ssemon check-contract` only: the result must not judge a stream. */
+    bool co_abstract;
 };
 
 /* Compiles a merged contract document ("extends" already resolved and
@@ -184,6 +199,20 @@ struct contract *contract_compile(const json_t *doc, struct contract_error *err)
 /* The same, with options (NULL: contract_compile's defaults). */
 struct contract *contract_compile_opts(const json_t *doc, const struct contract_options *opts,
                                        struct contract_error *err);
+/* The same, reporting every error instead of the first: the compile goes
+ * on past an error wherever the rest does not depend on it (each unknown
+ * key, variable, header, event kind, variant, "equals" member, state and
+ * transition, and each section, is checked on its own; a schema that does
+ * not compile is one error; when the "definitions" do not compile no other
+ * schema is checked). Checks that span sections (a heartbeat nothing
+ * resets, a lifecycle timeout without a final state) run only when
+ * nothing else failed. The same error found twice is kept once. Returns
+ * NULL when `errs` is not empty (or memory ran out, ces_oom), else the
+ * contract; `errs` is always filled (contract_errors_free), its first
+ * item being contract_compile_opts's error. */
+struct contract *contract_compile_all(const json_t *doc, const struct contract_options *opts,
+                                      struct contract_errors *errs);
+void contract_errors_free(struct contract_errors *errs);
 void contract_free(struct contract *c);
 
 /* Lookups; return CONTRACT_NO_STATE / (size_t)-1 when absent. */
