@@ -3,7 +3,8 @@
  * print, "FILE:LINE:COL: PATH: MESSAGE", where PATH is the RFC 6901
  * pointer of the offending key or value. Config-layer module (libc and
  * base/utf8 only): configuration loading collects its errors in a
- * diag_list; contract loading formats its one error with diag_format.
+ * diag_list, and so does contract loading (every error of a contract:
+ * contract_load_all); diag_format formats one error on its own.
  *
  * Also the pieces those messages are made of: user text escaped so an
  * error stays one line, and the "did you mean" suggestion.
