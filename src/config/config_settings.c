@@ -280,11 +280,23 @@ static char *config_settings_word(struct config_doc *d, size_t n, const char *pa
     return v;
 }
 
-/* proxy: null (none), "env", or a URL of a scheme libcurl proxies with. */
-static void config_settings_proxy(struct config_doc *d, size_t n, const char *path, char **out)
+bool config_settings_proxy_ok(const char *v)
 {
     static const char *const schemes[] = {"http://",    "https://",  "socks4://",
                                           "socks4a://", "socks5://", "socks5h://"};
+    if (strcmp(v, SUB_PROXY_ENV) == 0)
+        return true;
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+        size_t n = strlen(schemes[i]);
+        if (strncasecmp(v, schemes[i], n) == 0 && v[n] != '\0')
+            return true;
+    }
+    return false;
+}
+
+/* proxy: null (none), "env", or a proxy URL. */
+static void config_settings_proxy(struct config_doc *d, size_t n, const char *path, char **out)
+{
     if (json_tape_type(&d->cd_tape, n) == JSON_TAPE_NULL) {
         free(*out);
         *out = NULL;
@@ -293,10 +305,7 @@ static void config_settings_proxy(struct config_doc *d, size_t n, const char *pa
     char *v = config_settings_word(d, n, path, false);
     if (v == NULL)
         return;
-    bool ok = strcmp(v, SUB_PROXY_ENV) == 0;
-    for (size_t i = 0; !ok && i < sizeof(schemes) / sizeof(schemes[0]); i++)
-        ok = strncasecmp(v, schemes[i], strlen(schemes[i])) == 0 && v[strlen(schemes[i])] != '\0';
-    if (!ok) {
+    if (!config_settings_proxy_ok(v)) {
         config_doc_err(d, path,
                        "expected null, \"env\" or a proxy URL (http://, https://, socks4://, "
                        "socks4a://, socks5:// or socks5h:// and a host)");

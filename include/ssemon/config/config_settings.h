@@ -114,6 +114,12 @@ void config_settings_check_backoff(struct config_doc *d, const char *path,
                                    const struct config_settings *s,
                                    const struct config_settings_layer *ly);
 
+/* Whether `v` is a value "proxy" takes (besides null): "env", or a URL of
+ * a scheme libcurl proxies with (http, https, socks4, socks4a, socks5,
+ * socks5h) with something after "://". The one rule of the file and of the
+ * commands' --proxy. */
+bool config_settings_proxy_ok(const char *v);
+
 /* A client key needs a client certificate once layered; reported where
  * the object at `path` set either (nothing when it set neither). */
 void config_settings_check_tls(struct config_doc *d, const char *path,
