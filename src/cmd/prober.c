@@ -894,7 +894,7 @@ static void prober_run_start(struct prober_probe *pp)
         prober_run_abort(r, msg);
         return;
     }
-    const struct config_settings *cs = config_probe_settings(pp->pp_def);
+    const struct config_settings *cs = config_probe_trigger_settings(pp->pp_def);
     const struct http_request_options o = {
         .hro_method = req.cpr_method,
         .hro_url = req.cpr_url,

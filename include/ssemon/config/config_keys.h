@@ -50,6 +50,9 @@ enum config_keys_type {
 #define CONFIG_KEYS_IN_DEFAULTS 1u
 #define CONFIG_KEYS_IN_SUB 2u
 #define CONFIG_KEYS_IN_RATE 4u
+#define CONFIG_KEYS_IN_TRIGGER 8u /* a probe's trigger: the TLS and proxy keys */
+#define CONFIG_KEYS_IN_TRANSPORT                                                                   \
+    (CONFIG_KEYS_IN_DEFAULTS | CONFIG_KEYS_IN_SUB | CONFIG_KEYS_IN_TRIGGER)
 #define CONFIG_KEYS_IN_BOTH (CONFIG_KEYS_IN_DEFAULTS | CONFIG_KEYS_IN_SUB)
 
 /* One setting. */
