@@ -352,6 +352,23 @@ static void test_json_one(void **state)
     assert_int_equal(len, 0);
 }
 
+/* TLS verification off: "insecure": true after "contract", only then. */
+static void test_json_insecure(void **state)
+{
+    struct fixture *f = *state;
+    f->f_rows[1].row_insecure = true;
+    json_t *doc = render_json(f, NULL);
+    f->f_rows[1].row_insecure = false;
+    json_t *subs = json_object_get(doc, "subscriptions");
+    assert_null(json_object_get(json_array_get(subs, 0), "insecure"));
+    json_t *b = json_array_get(subs, 1);
+    assert_true(json_is_true(json_object_get(b, "insecure")));
+    char keys[1024];
+    keys_of(b, keys, sizeof(keys));
+    assert_non_null(strstr(keys, "name,url,contract,insecure,state,"));
+    json_decref(doc);
+}
+
 /* Every stamp is written as gmtime_r and printf would write it, from the
  * epoch to the end of year 9999 (leap days and century years included);
  * later ones are clamped to that end. */
@@ -1297,6 +1314,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_json_document, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_one, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_insecure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_times, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_values, setup, teardown),
