@@ -47,4 +47,5 @@ bool deadline_pending(const struct deadline *d);
 /* Disarms and frees; the struct may then be reused with deadline_init. */
 void deadline_release(struct deadline *d);
 
+
 #endif
