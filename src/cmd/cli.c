@@ -4,8 +4,10 @@
  * " 5" and "+5" are refused rather than wrapped or skipped.
  */
 #include "ssemon/cmd/cli.h"
+#include "ssemon/config/config_settings.h"
 #include "ssemon/core/http_header.h"
 #include "ssemon/core/violation.h"
+#include "ssemon/io/subscription.h"
 #include "ssemon/json/json_writer.h"
 
 #include <curl/curl.h>
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -115,4 +118,65 @@ void cli_violation_fields(struct json_writer *w, const struct violation *v, uint
     json_writer_cstring(w, v->v_excerpt);
     json_writer_key(w, "t");
     json_writer_raw(w, secs, (size_t)n);
+}
+
+/* A file flag: readable now (libcurl reads it later, when connecting). */
+static int cli_transport_file(const char *cmd, const char *flag, const char *arg, const char **out)
+{
+    if (access(arg, R_OK) != 0)
+        return cli_usage_error(cmd, "%s: cannot read '%s': %s", flag, arg, strerror(errno));
+    *out = arg;
+    return 0;
+}
+
+int cli_transport_arg(const char *cmd, int opt, const char *arg, struct cli_transport *t)
+{
+    int rc = 0;
+    switch (opt) {
+    case CLI_OPT_CACERT:
+        rc = cli_transport_file(cmd, "--cacert", arg, &t->ct_ca_file);
+        break;
+    case CLI_OPT_CERT:
+        rc = cli_transport_file(cmd, "--cert", arg, &t->ct_cert);
+        break;
+    case CLI_OPT_KEY:
+        rc = cli_transport_file(cmd, "--key", arg, &t->ct_key);
+        break;
+    case CLI_OPT_INSECURE:
+        t->ct_insecure = true;
+        break;
+    case CLI_OPT_PROXY:
+        if (!config_settings_proxy_ok(arg))
+            return cli_usage_error(cmd,
+                                   "--proxy wants 'env' or a proxy URL (http://, https://, "
+                                   "socks4://, socks4a://, socks5://, socks5h://), not '%s'",
+                                   arg);
+        t->ct_proxy = arg;
+        break;
+    case CLI_OPT_NO_PROXY:
+        t->ct_no_proxy = arg;
+        break;
+    default:
+        return -1;
+    }
+    if (rc == 0)
+        t->ct_given = true;
+    return rc;
+}
+
+int cli_transport_finish(const char *cmd, const struct cli_transport *t)
+{
+    if (t->ct_key != NULL && t->ct_cert == NULL)
+        return cli_usage_error(cmd, "--key needs --cert (the certificate it belongs to)");
+    return 0;
+}
+
+void cli_transport_apply(const struct cli_transport *t, struct sub_options *o)
+{
+    o->so_ca_file = t->ct_ca_file;
+    o->so_client_cert = t->ct_cert;
+    o->so_client_key = t->ct_key;
+    o->so_insecure = t->ct_insecure;
+    o->so_proxy = t->ct_proxy;
+    o->so_no_proxy = t->ct_no_proxy;
 }

@@ -4,12 +4,17 @@
  * live URL (one connection, timers armed at the validator's deadlines),
  * from a file of raw stream bytes (no time rules), or from a recording made
  * by `ssemon watch --record` (replayed in virtual time, so heartbeat and
- * first-event rules are judged offline and deterministically). docs/check.md
- * is the user's reference.
+ * first-event rules are judged offline and deterministically), or from a
+ * subscription of the configuration (-c FILE --subscription NAME), whose
+ * URL, headers, vars, TLS and proxy settings, contract and heartbeat
+ * settings are taken through monitor_setup, as the daemon takes them.
+ * docs/check.md is the user's reference.
  */
 #include "ssemon/base/clock.h"
 #include "ssemon/cmd/cli.h"
 #include "ssemon/cmd/cmd.h"
+#include "ssemon/cmd/monitor_setup.h"
+#include "ssemon/config/config.h"
 #include "ssemon/config/contract_load.h"
 #include "ssemon/core/contract.h"
 #include "ssemon/core/recording.h"
@@ -18,6 +23,7 @@
 #include "ssemon/core/violation.h"
 #include "ssemon/io/deadline.h"
 #include "ssemon/io/judge.h"
+#include "ssemon/io/monitor.h"
 #include "ssemon/io/subscription.h"
 #include "ssemon/json/json_writer.h"
 
@@ -57,6 +63,16 @@ struct check_args {
     bool ca_help;
     const char *ca_source;
     enum check_source ca_kind;
+    struct cli_transport ca_transport;
+    bool ca_judging_flags; /* --contract, --var, --header, ... (not with --subscription) */
+
+    /* A configured subscription (-c FILE --subscription NAME): judged as the
+     * daemon judges it, through monitor_setup. */
+    const char *ca_config_path; /* NULL: none given */
+    const char *ca_subscription;
+    const struct config_subscription *ca_cs;
+    struct monitor_options ca_mo;      /* its options, pointing into the configuration */
+    struct monitor_attempt ca_attempt; /* a per-attempt subscription's one attempt */
 };
 
 /* Why a live check stopped the subscription itself. */
@@ -91,6 +107,7 @@ struct check_run {
 static void check_usage(FILE *f, const char *contracts_dir)
 {
     fputs("usage: ssemon check --contract NAME|PATH [options] SOURCE\n"
+          "       ssemon check [-c FILE] --subscription NAME [--max-duration S]\n"
           "Validates one stream against a contract and prints one JSON line per\n"
           "violation {\"class\", \"severity\", \"message\", \"event\", \"state\", \"excerpt\", "
           "\"t\"},\n"
@@ -104,7 +121,12 @@ static void check_usage(FILE *f, const char *contracts_dir)
           "  --strict                sse_syntax and unknown_event are errors (default)\n"
           "  --lenient               sse_syntax and unknown_event are warnings\n"
           "  --max-duration S        stop after S seconds (a URL or a recording)\n"
-          "  --header 'K: V'         add a request header (a URL; repeatable)\n"
+          "  --header 'K: V'         add a request header (a URL; repeatable)\n" CLI_TRANSPORT_HELP
+          "  -c, --config FILE       with --subscription: the configuration (default\n"
+          "                          " CONFIG_DEFAULT_PATH ")\n"
+          "  --subscription NAME     one connection to the configured subscription NAME,\n"
+          "                          judged as the daemon judges it (its URL, headers,\n"
+          "                          vars, TLS and proxy settings, contract, heartbeat)\n"
           "  -h, --help              show this help\n"
           "Exit status: 0 when no violation is an error, 1 when one is, 2 on a usage,\n"
           "source or contract error.\n",
@@ -204,7 +226,7 @@ static void check_on_timer_error(void *ctx);
 static int check_judge(struct check_run *r, bool timing, struct event_base *base)
 {
     const struct check_args *a = r->cr_args;
-    const struct judge_options jo = {
+    struct judge_options jo = {
         .jo_contract = r->cr_contract,
         .jo_val =
             {
@@ -216,12 +238,19 @@ static int check_judge(struct check_run *r, bool timing, struct event_base *base
             },
         .jo_base = base,
     };
+    if (a->ca_cs != NULL) {
+        /* The daemon's validator options, and its attempt's vars over them. */
+        jo.jo_val = a->ca_mo.mo_val;
+        jo.jo_val.vo_timing = timing;
+    }
     const struct judge_callbacks cb = {
         .jc_on_violation = check_on_violation,
         .jc_on_timer_error = check_on_timer_error,
     };
     r->cr_judge = judge_new(&jo, &cb, r);
-    if (r->cr_judge == NULL) {
+    if (r->cr_judge == NULL ||
+        (a->ca_attempt.ma_n_vars > 0 &&
+         judge_set_vars(r->cr_judge, a->ca_attempt.ma_vars, a->ca_attempt.ma_n_vars) != 0)) {
         check_out_of_memory(r);
         return -1;
     }
@@ -356,10 +385,21 @@ static int check_live_loop(struct check_run *r, struct sub_engine *eng, const st
         .sc_on_closed = check_live_on_closed,
     };
     struct sub_options o;
-    sub_options_init(&o);
-    o.so_url = a->ca_source;
-    o.so_headers = a->ca_headers;
-    o.so_nheaders = a->ca_n_headers;
+    if (a->ca_cs != NULL) {
+        /* The daemon's request, as monitor_setup gives it. */
+        o = a->ca_mo.mo_sub;
+        if (a->ca_attempt.ma_url != NULL) {
+            o.so_url = a->ca_attempt.ma_url;
+            o.so_headers = (const char *const *)a->ca_attempt.ma_headers;
+            o.so_nheaders = a->ca_attempt.ma_n_headers;
+        }
+    } else {
+        sub_options_init(&o);
+        o.so_url = a->ca_source;
+        o.so_headers = a->ca_headers;
+        o.so_nheaders = a->ca_n_headers;
+        cli_transport_apply(&a->ca_transport, &o);
+    }
     o.so_reconnect = false;
     o.so_idle_timeout_ms = 0; /* silence is the heartbeat rule's to judge */
 
@@ -379,8 +419,8 @@ static int check_live_loop(struct check_run *r, struct sub_engine *eng, const st
     }
     r->cr_sub = subscription_new(eng, &o, &cbs, r);
     if (r->cr_sub == NULL) {
-        fprintf(stderr, "ssemon check: cannot subscribe to %s: %s\n", a->ca_source,
-                strerror(errno));
+        fprintf(stderr, "ssemon check: cannot subscribe to %s: %s\n",
+                a->ca_cs != NULL ? a->ca_mo.mo_display_url : a->ca_source, strerror(errno));
         goto out;
     }
     if (subscription_start(r->cr_sub) != 0) {
@@ -656,6 +696,7 @@ enum check_opt {
     CHECK_OPT_LENIENT,
     CHECK_OPT_MAX_DURATION,
     CHECK_OPT_HEADER,
+    CHECK_OPT_SUBSCRIPTION,
 };
 
 static const struct option check_options[] = {
@@ -667,6 +708,9 @@ static const struct option check_options[] = {
     {"lenient", no_argument, NULL, CHECK_OPT_LENIENT},
     {"max-duration", required_argument, NULL, CHECK_OPT_MAX_DURATION},
     {"header", required_argument, NULL, CHECK_OPT_HEADER},
+    {"config", required_argument, NULL, 'c'},
+    {"subscription", required_argument, NULL, CHECK_OPT_SUBSCRIPTION},
+    CLI_TRANSPORT_OPTIONS,
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -707,18 +751,43 @@ static int check_header_arg(struct check_args *a, const char *arg)
     return 0;
 }
 
+/* With --subscription: the configuration decides everything but the time
+ * limit. Returns 0, or 2 after printing a usage error. */
+static int check_parse_configured(int argc, char **argv, struct check_args *a)
+{
+    if (a->ca_judging_flags || a->ca_transport.ct_given)
+        return cli_usage_error("check",
+                               "--subscription takes the contract, vars, headers, heartbeat, TLS "
+                               "and proxy settings from the configuration: only -c and "
+                               "--max-duration go with it");
+    if (optind != argc)
+        return cli_usage_error("check", "--subscription takes no SOURCE, not '%s'", argv[optind]);
+    if (a->ca_config_path == NULL)
+        a->ca_config_path = CONFIG_DEFAULT_PATH;
+    a->ca_kind = CHECK_SOURCE_URL;
+    return 0;
+}
+
 /* Returns 0, or 2 after printing a usage error. */
 static int check_parse_args(int argc, char **argv, struct check_args *a)
 {
     int c;
     optind = 0; /* full re-initialisation: another command may have used getopt */
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", check_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hc:", check_options, NULL)) != -1) {
         int rc = 0;
+        if (c >= CHECK_OPT_CONTRACT && c <= CHECK_OPT_HEADER && c != CHECK_OPT_MAX_DURATION)
+            a->ca_judging_flags = true;
         switch (c) {
         case 'h':
             a->ca_help = true;
             return 0;
+        case 'c':
+            a->ca_config_path = optarg;
+            break;
+        case CHECK_OPT_SUBSCRIPTION:
+            a->ca_subscription = optarg;
+            break;
         case CHECK_OPT_CONTRACT:
             a->ca_contract = optarg;
             break;
@@ -750,11 +819,20 @@ static int check_parse_args(int argc, char **argv, struct check_args *a)
         case ':':
             return cli_usage_error("check", "option '%s' needs an argument", argv[optind - 1]);
         default:
-            return cli_usage_error("check", "unknown option '%s'", argv[optind - 1]);
+            rc = cli_transport_arg("check", c, optarg, &a->ca_transport);
+            if (rc < 0)
+                return cli_usage_error("check", "unknown option '%s'", argv[optind - 1]);
+            break;
         }
         if (rc != 0)
             return rc;
     }
+    if (a->ca_subscription != NULL)
+        return check_parse_configured(argc, argv, a);
+    if (a->ca_config_path != NULL)
+        return cli_usage_error("check", "-c/--config goes with --subscription NAME");
+    if (cli_transport_finish("check", &a->ca_transport) != 0)
+        return 2;
     if (a->ca_contract == NULL)
         return cli_usage_error("check", "--contract is required");
     if (optind != argc - 1)
@@ -768,8 +846,61 @@ static int check_parse_args(int argc, char **argv, struct check_args *a)
         a->ca_kind = CHECK_SOURCE_FILE;
         if (a->ca_n_headers > 0)
             return cli_usage_error("check", "--header applies only to a URL source");
+        if (a->ca_transport.ct_given)
+            return cli_usage_error("check", "TLS and proxy options apply only to a URL source");
     }
     return 0;
+}
+
+/* -c FILE --subscription NAME: loads the configuration (every error
+ * printed, as check-config does), finds NAME and takes its options from
+ * monitor_setup, with the one attempt of a per-attempt subscription.
+ * Returns it (config_unref), or NULL after a message (exit 2). */
+static struct config *check_load_configured(struct check_args *a)
+{
+    struct diag_list errors;
+    struct config *cfg = config_load(a->ca_config_path, &errors);
+    if (cfg == NULL) {
+        for (size_t i = 0; i < errors.dl_n; i++)
+            fprintf(stderr, "%s\n", errors.dl_items[i].dg_text);
+        if (errors.dl_oom)
+            fprintf(stderr, "%s: out of memory while loading the configuration\n",
+                    a->ca_config_path);
+        fprintf(stderr, "ssemon check: %s: configuration has errors\n", a->ca_config_path);
+        diag_list_free(&errors);
+        return NULL;
+    }
+    diag_list_free(&errors);
+    size_t n = config_subscription_count(cfg);
+    for (size_t i = 0; i < n && a->ca_cs == NULL; i++) {
+        const struct config_subscription *cs = config_subscription_at(cfg, i);
+        if (strcmp(config_subscription_name(cs), a->ca_subscription) == 0)
+            a->ca_cs = cs;
+    }
+    if (a->ca_cs == NULL) {
+        fprintf(stderr, "ssemon check: %s: no subscription named '%s'", a->ca_config_path,
+                a->ca_subscription);
+        for (size_t i = 0; i < n; i++)
+            fprintf(stderr, "%s%s", i == 0 ? " (it has: " : ", ",
+                    config_subscription_name(config_subscription_at(cfg, i)));
+        fputs(n > 0 ? ")\n" : " (it has none)\n", stderr);
+        config_unref(cfg);
+        return NULL;
+    }
+    monitor_setup_options(a->ca_cs, &a->ca_mo);
+    if (a->ca_mo.mo_prepare != NULL &&
+        a->ca_mo.mo_prepare(a->ca_mo.mo_prepare_ctx, NULL, 1, &a->ca_attempt) != 0) {
+        fputs("ssemon check: out of memory\n", stderr);
+        config_unref(cfg);
+        return NULL;
+    }
+    if (a->ca_mo.mo_sub.so_insecure)
+        fprintf(stderr,
+                "ssemon check: warning: %s: \"insecure\": true, TLS certificates and host names "
+                "are not verified\n",
+                a->ca_subscription);
+    a->ca_source = a->ca_mo.mo_display_url;
+    return cfg;
 }
 
 /* Every --var must name a variable the contract declares. */
@@ -804,23 +935,31 @@ int cmd_check(int argc, char **argv)
         check_usage(stdout, a.ca_contracts_dir);
         return 0;
     }
-    /* A contract that does not load is no stream verdict: every error of
-     * it, as `ssemon check-contract` prints them, and exit 2. */
-    struct diag_list cerrors;
-    struct contract *c = contract_load_all(a.ca_contract, a.ca_contracts_dir, 0, &cerrors);
-    if (c == NULL) {
-        for (size_t i = 0; i < cerrors.dl_n; i++)
-            fprintf(stderr, "ssemon check: %s\n", cerrors.dl_items[i].dg_text);
-        if (cerrors.dl_oom)
-            fprintf(stderr, "ssemon check: %s: out of memory\n", a.ca_contract);
+    struct contract *c = NULL;
+    struct config *cfg = NULL;
+    if (a.ca_subscription != NULL) {
+        cfg = check_load_configured(&a);
+        if (cfg == NULL)
+            return 2;
+    } else {
+        /* A contract that does not load is no stream verdict: every error
+         * of it, as `ssemon check-contract` prints them, and exit 2. */
+        struct diag_list cerrors;
+        c = contract_load_all(a.ca_contract, a.ca_contracts_dir, 0, &cerrors);
+        if (c == NULL) {
+            for (size_t i = 0; i < cerrors.dl_n; i++)
+                fprintf(stderr, "ssemon check: %s\n", cerrors.dl_items[i].dg_text);
+            if (cerrors.dl_oom)
+                fprintf(stderr, "ssemon check: %s: out of memory\n", a.ca_contract);
+            diag_list_free(&cerrors);
+            return 2;
+        }
         diag_list_free(&cerrors);
-        return 2;
-    }
-    diag_list_free(&cerrors);
-    rc = check_vars_declared(&a, c);
-    if (rc != 0) {
-        contract_free(c);
-        return rc;
+        rc = check_vars_declared(&a, c);
+        if (rc != 0) {
+            contract_free(c);
+            return rc;
+        }
     }
     /* A closed stdout must surface as EPIPE from fwrite, not kill us. */
     signal(SIGPIPE, SIG_IGN);
@@ -829,7 +968,7 @@ int cmd_check(int argc, char **argv)
     memset(&r, 0, sizeof(r));
     r.cr_args = &a;
     json_writer_init(&r.cr_out);
-    r.cr_contract = c;
+    r.cr_contract = c != NULL ? c : a.ca_mo.mo_contract;
     rc = a.ca_kind == CHECK_SOURCE_URL ? check_live(&r, &a) : check_file(&r, &a);
     if (rc == 0 && r.cr_fatal)
         rc = 2;
@@ -843,5 +982,7 @@ int cmd_check(int argc, char **argv)
         event_base_free(r.cr_base);
     json_writer_free(&r.cr_out);
     contract_free(c);
+    monitor_attempt_clear(&a.ca_attempt);
+    config_unref(cfg);
     return rc;
 }

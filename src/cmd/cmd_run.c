@@ -294,6 +294,14 @@ static int run_apply(struct run_daemon *d, struct config *cfg, size_t *kept, siz
             journal_sink_text(d->rd_sink, line);
             continue;
         }
+        if (config_subscription_settings(cs)->cs_insecure) {
+            char line[512];
+            snprintf(line, sizeof(line),
+                     "ssemon run: warning: %s: \"insecure\": true, TLS certificates and host names "
+                     "are not verified",
+                     config_subscription_name(cs));
+            journal_sink_text(d->rd_sink, line);
+        }
         subs[m++] = rs;
         (*started)++;
     }

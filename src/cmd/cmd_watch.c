@@ -50,20 +50,18 @@ static void watch_usage(FILE *f)
           "{\"t\", \"type\", \"data\", \"id\"}, each connection change {\"t\", \"connection\", "
           "...},\n"
           "retry fields {\"t\", \"retry\"} and parser anomalies {\"t\", \"anomaly\", \"line\"}.\n"
-          "  --header 'K: V'       add a request header (repeatable)\n"
-          "  --max-events N        exit after N events\n"
-          "  --duration S          exit after S seconds (fractions allowed)\n"
-          "  --idle-timeout S      reconnect when no byte arrives for S seconds (0 = off)\n"
-          "  --connect-timeout S   limit for connecting and receiving headers (default 10)\n"
-          "  --no-reconnect        one connection only; exit when it ends\n"
-          "  --last-event-id ID    send Last-Event-ID: ID on the first connection\n"
-          "  --max-redirects N     redirects to follow (default 5, 0 = none)\n"
-          "  --cacert FILE         trust the CA certificates in FILE (PEM)\n"
-          "  --insecure            do not verify the server's TLS certificate or name\n"
-          "  --comments            also print {\"t\", \"comment\"} for comment lines\n"
-          "  --record FILE         also write every chunk, open and close to FILE, for\n"
-          "                        'ssemon check FILE' (format: docs/recording.md)\n"
-          "  -h, --help            show this help\n"
+          "  --header 'K: V'         add a request header (repeatable)\n"
+          "  --max-events N          exit after N events\n"
+          "  --duration S            exit after S seconds (fractions allowed)\n"
+          "  --idle-timeout S        reconnect when no byte arrives for S seconds (0 = off)\n"
+          "  --connect-timeout S     limit for connecting and receiving headers (default 10)\n"
+          "  --no-reconnect          one connection only; exit when it ends\n"
+          "  --last-event-id ID      send Last-Event-ID: ID on the first connection\n"
+          "  --max-redirects N       redirects to follow (default 5, 0 = none)\n" CLI_TRANSPORT_HELP
+          "  --comments              also print {\"t\", \"comment\"} for comment lines\n"
+          "  --record FILE           also write every chunk, open and close to FILE, for\n"
+          "                          'ssemon check FILE' (format: docs/recording.md)\n"
+          "  -h, --help              show this help\n"
           "Exit status: 0 when stopped by --max-events, --duration, SIGINT or SIGTERM, or\n"
           "when a --no-reconnect stream ends cleanly; 1 when a --no-reconnect connection\n"
           "fails or on a runtime error; 2 on a usage error.\n",
@@ -343,8 +341,6 @@ enum watch_opt {
     WATCH_OPT_NO_RECONNECT,
     WATCH_OPT_LAST_ID,
     WATCH_OPT_MAX_REDIRECTS,
-    WATCH_OPT_CACERT,
-    WATCH_OPT_INSECURE,
     WATCH_OPT_COMMENTS,
     WATCH_OPT_RECORD,
 };
@@ -358,8 +354,7 @@ static const struct option watch_options[] = {
     {"no-reconnect", no_argument, NULL, WATCH_OPT_NO_RECONNECT},
     {"last-event-id", required_argument, NULL, WATCH_OPT_LAST_ID},
     {"max-redirects", required_argument, NULL, WATCH_OPT_MAX_REDIRECTS},
-    {"cacert", required_argument, NULL, WATCH_OPT_CACERT},
-    {"insecure", no_argument, NULL, WATCH_OPT_INSECURE},
+    CLI_TRANSPORT_OPTIONS,
     {"comments", no_argument, NULL, WATCH_OPT_COMMENTS},
     {"record", required_argument, NULL, WATCH_OPT_RECORD},
     {"help", no_argument, NULL, 'h'},
@@ -380,6 +375,7 @@ struct watch_args {
 static int watch_parse_args(int argc, char **argv, struct watch_args *a)
 {
     struct sub_options *o = &a->wa_sub;
+    struct cli_transport tr = {0};
     long n;
     int c;
     optind = 0; /* full re-initialisation: another command may have used getopt */
@@ -437,14 +433,6 @@ static int watch_parse_args(int argc, char **argv, struct watch_args *a)
                 return cli_usage_error("watch", "--max-redirects wants 0 to 50, not '%s'", optarg);
             o->so_max_redirects = n;
             break;
-        case WATCH_OPT_CACERT:
-            if (access(optarg, R_OK) != 0)
-                return cli_usage_error("watch", "--cacert: cannot read '%s'", optarg);
-            o->so_ca_file = optarg;
-            break;
-        case WATCH_OPT_INSECURE:
-            o->so_insecure = true;
-            break;
         case WATCH_OPT_COMMENTS:
             a->wa_comments = true;
             break;
@@ -453,10 +441,19 @@ static int watch_parse_args(int argc, char **argv, struct watch_args *a)
             break;
         case ':':
             return cli_usage_error("watch", "option '%s' needs an argument", argv[optind - 1]);
-        default:
-            return cli_usage_error("watch", "unknown option '%s'", argv[optind - 1]);
+        default: {
+            int rc = cli_transport_arg("watch", c, optarg, &tr);
+            if (rc == 2)
+                return rc;
+            if (rc < 0)
+                return cli_usage_error("watch", "unknown option '%s'", argv[optind - 1]);
+            break;
+        }
         }
     }
+    if (cli_transport_finish("watch", &tr) != 0)
+        return 2;
+    cli_transport_apply(&tr, o);
     if (optind != argc - 1)
         return cli_usage_error("watch", "expected exactly one URL");
     if (!cli_url_ok(argv[optind]))

@@ -448,6 +448,10 @@ static int prober_stream_open(struct prober_run *r, size_t i, uint64_t now)
         so.so_connect_timeout_ms = cs->cs_connect_timeout_ms;
         so.so_ca_file = cs->cs_ca_file;
         so.so_insecure = cs->cs_insecure;
+        so.so_client_cert = cs->cs_client_cert;
+        so.so_client_key = cs->cs_client_key;
+        so.so_proxy = cs->cs_proxy;
+        so.so_no_proxy = cs->cs_no_proxy;
         so.so_limits.max_line = cs->cs_max_line;
         so.so_limits.max_event = cs->cs_max_event;
         st->pst_sub = st->pst_judge != NULL ? subscription_new(pp->pp_prober->p_host.ph_engine, &so,
@@ -890,7 +894,7 @@ static void prober_run_start(struct prober_probe *pp)
         prober_run_abort(r, msg);
         return;
     }
-    const struct config_settings *cs = config_probe_settings(pp->pp_def);
+    const struct config_settings *cs = config_probe_trigger_settings(pp->pp_def);
     const struct http_request_options o = {
         .hro_method = req.cpr_method,
         .hro_url = req.cpr_url,
@@ -902,6 +906,10 @@ static void prober_run_start(struct prober_probe *pp)
         .hro_connect_timeout_ms = cs->cs_connect_timeout_ms,
         .hro_ca_file = cs->cs_ca_file,
         .hro_insecure = cs->cs_insecure,
+        .hro_client_cert = cs->cs_client_cert,
+        .hro_client_key = cs->cs_client_key,
+        .hro_proxy = cs->cs_proxy,
+        .hro_no_proxy = cs->cs_no_proxy,
     };
     r->pr_req = http_request_start(p->p_host.ph_engine, &o, prober_run_on_trigger, r);
     int err = errno;

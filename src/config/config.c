@@ -21,7 +21,7 @@ struct config {
     char *cfg_contracts_dir;
     struct listen_addr cfg_listen;
     struct config_settings cfg_defaults;
-    char *cfg_ca_file; /* what cfg_defaults.cs_ca_file points to */
+    struct config_settings_strings cfg_strings; /* what cfg_defaults' strings point to */
     struct config_subscription **cfg_subs;
     size_t cfg_n_subs;
     size_t *cfg_by_name; /* subscription indices sorted by name */
@@ -88,9 +88,9 @@ static void cfg_defaults(struct cfg_loader *ld, size_t n)
         return;
     config_keys_check(d, n, "/defaults", CONFIG_KEYS_DEFAULTS);
     config_settings_apply(d, n, "/defaults", CONFIG_KEYS_IN_DEFAULTS, &ld->ld_defaults,
-                          &cfg->cfg_ca_file, &ld->ld_def_headers, &ly);
-    ld->ld_defaults.cs_ca_file = cfg->cfg_ca_file;
+                          &cfg->cfg_strings, &ld->ld_def_headers, &ly);
     config_settings_check_backoff(d, "/defaults", &ld->ld_defaults, &ly);
+    config_settings_check_tls(d, "/defaults", &ld->ld_defaults, &ly);
 }
 
 struct cfg_name_ref {
@@ -432,7 +432,7 @@ static void cfg_free(struct config *c)
     config_contracts_free(&c->cfg_contracts);
     free(c->cfg_path);
     free(c->cfg_contracts_dir);
-    free(c->cfg_ca_file);
+    config_settings_strings_free(&c->cfg_strings);
     free(c);
 }
 

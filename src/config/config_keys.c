@@ -30,9 +30,15 @@ static const struct config_key config_keys_settings[] = {
     {"stall_reopen_factor", CONFIG_KEYS_UINT, CONFIG_KEYS_IN_BOTH,
      CONFIG_KEYS_OFF(cs_stall_reopen_factor), 0, 1000},
     {"strict", CONFIG_KEYS_BOOL, CONFIG_KEYS_IN_BOTH, CONFIG_KEYS_OFF(cs_strict), 0, 0},
-    {"insecure", CONFIG_KEYS_BOOL, CONFIG_KEYS_IN_BOTH, CONFIG_KEYS_OFF(cs_insecure), 0, 0},
+    {"insecure", CONFIG_KEYS_BOOL, CONFIG_KEYS_IN_TRANSPORT, CONFIG_KEYS_OFF(cs_insecure), 0, 0},
     {"enabled", CONFIG_KEYS_BOOL, CONFIG_KEYS_IN_SUB, CONFIG_KEYS_OFF(cs_enabled), 0, 0},
-    {"ca_file", CONFIG_KEYS_PATH, CONFIG_KEYS_IN_BOTH, 0, 0, 0},
+    {"ca_file", CONFIG_KEYS_PATH, CONFIG_KEYS_IN_TRANSPORT, CONFIG_KEYS_OFF(cs_ca_file), 0, 0},
+    {"client_cert", CONFIG_KEYS_PATH, CONFIG_KEYS_IN_TRANSPORT, CONFIG_KEYS_OFF(cs_client_cert), 0,
+     0},
+    {"client_key", CONFIG_KEYS_KEYFILE, CONFIG_KEYS_IN_TRANSPORT, CONFIG_KEYS_OFF(cs_client_key), 0,
+     0},
+    {"proxy", CONFIG_KEYS_PROXY, CONFIG_KEYS_IN_TRANSPORT, CONFIG_KEYS_OFF(cs_proxy), 0, 0},
+    {"no_proxy", CONFIG_KEYS_HOSTS, CONFIG_KEYS_IN_TRANSPORT, CONFIG_KEYS_OFF(cs_no_proxy), 0, 0},
     {"headers", CONFIG_KEYS_HEADERS, CONFIG_KEYS_IN_BOTH, 0, 0, 0},
     {"journal_rate", CONFIG_KEYS_RATE_OBJ, CONFIG_KEYS_IN_DEFAULTS, 0, 0, 0},
     {"max_line", CONFIG_KEYS_SIZE, CONFIG_KEYS_IN_BOTH, CONFIG_KEYS_OFF(cs_max_line), 1,
@@ -112,9 +118,11 @@ static size_t config_keys_of_place(enum config_keys_place place, const char **ou
     case CONFIG_KEYS_PROBE:
         return config_keys_names_add(config_keys_probe, CONFIG_KEYS_COUNT(config_keys_probe), out,
                                      0, max);
-    case CONFIG_KEYS_TRIGGER:
-        return config_keys_names_add(config_keys_trigger, CONFIG_KEYS_COUNT(config_keys_trigger),
-                                     out, 0, max);
+    case CONFIG_KEYS_TRIGGER: {
+        size_t n = config_keys_names_add(config_keys_trigger,
+                                         CONFIG_KEYS_COUNT(config_keys_trigger), out, 0, max);
+        return config_keys_setting_names(CONFIG_KEYS_IN_TRIGGER, out, n, max);
+    }
     case CONFIG_KEYS_EXPECT:
         return config_keys_names_add(config_keys_expect, CONFIG_KEYS_COUNT(config_keys_expect), out,
                                      0, max);

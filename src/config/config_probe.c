@@ -78,6 +78,9 @@ struct config_probe {
     struct cp_stream *cp_streams;
     size_t cp_n_streams;
     const struct config_settings *cp_settings;
+    /* The trigger's: cp_settings with the trigger's own TLS and proxy keys. */
+    struct config_settings cp_trigger_settings;
+    struct config_settings_strings cp_trigger_strings;
     char *cp_instance;
     char *cp_canon; /* the object, compact with sorted keys */
 };
@@ -567,6 +570,10 @@ static void cp_trigger(struct cp_loader *ld, size_t n, const char *path)
     if (!config_doc_is_object(d, n, path))
         return;
     config_keys_check(d, n, path, CONFIG_KEYS_TRIGGER);
+    struct config_settings_layer ly = {0};
+    config_settings_apply(d, n, path, CONFIG_KEYS_IN_TRIGGER, &p->cp_trigger_settings,
+                          &p->cp_trigger_strings, NULL, &ly);
+    config_settings_check_tls(d, path, &p->cp_trigger_settings, &ly);
     /* Captures first: the other templates may use them. */
     if ((v = config_doc_get(d, n, "capture")) != JSON_TAPE_NONE &&
         (kp = cp_ptr(d, path, "capture")) != NULL) {
@@ -1010,6 +1017,13 @@ struct config_probe *config_probe_load(struct config_doc *d, size_t n, const cha
         return NULL;
     }
     p->cp_settings = env->cpe_defaults;
+    p->cp_trigger_settings = *env->cpe_defaults;
+    if (config_settings_strings_copy(&p->cp_trigger_strings, env->cpe_defaults) != 0) {
+        config_doc_nomem(d);
+        config_settings_strings_bind(&p->cp_trigger_settings, &p->cp_trigger_strings);
+        return p;
+    }
+    config_settings_strings_bind(&p->cp_trigger_settings, &p->cp_trigger_strings);
     p->cp_timeout_ms = CONFIG_PROBE_TIMEOUT_DEFAULT_MS;
     p->cp_method = strdup("POST");
     p->cp_instance = strdup(env->cpe_instance);
@@ -1076,6 +1090,7 @@ void config_probe_free(struct config_probe *p)
         return;
     free(p->cp_name);
     free(p->cp_method);
+    config_settings_strings_free(&p->cp_trigger_strings);
     template_free(p->cp_url);
     free(p->cp_display);
     for (size_t i = 0; p->cp_hdr_tpls != NULL && i < p->cp_headers.hs_n; i++)
@@ -1266,6 +1281,11 @@ const struct template *config_probe_stream_var_value(const struct config_probe *
 uint64_t config_probe_stream_within_ms(const struct config_probe *p, size_t i)
 {
     return i < p->cp_n_streams ? p->cp_streams[i].cs_within_ms : 0;
+}
+
+const struct config_settings *config_probe_trigger_settings(const struct config_probe *p)
+{
+    return &p->cp_trigger_settings;
 }
 
 const struct config_settings *config_probe_settings(const struct config_probe *p)

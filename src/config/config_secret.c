@@ -48,36 +48,40 @@ static void config_secret_why(const struct file_error *err, char *why, size_t si
         file_error_text(err, why, size);
 }
 
-char *config_secret_read(struct config_doc *d, size_t obj, const char *path)
+/* Where {"credential": NAME} or {"file": PATH} (object `obj` at `path`)
+ * points: the file's path (malloc'ed), or NULL after reporting why. Sets
+ * *vpath (the pointer of the key given, malloc'ed, or NULL), *is_cred and
+ * `q` (the name or path as written, quoted). */
+static char *config_secret_where(struct config_doc *d, size_t obj, const char *path, char **vpath,
+                                 bool *is_cred, char *q, size_t qsize)
 {
     size_t cred = config_doc_get(d, obj, "credential");
     size_t file = config_doc_get(d, obj, "file");
-    char *where = NULL, *name = NULL, *src = NULL, *value = NULL, *vpath = NULL;
-    char why[256], q[DIAG_QUOTE_MAX];
-    size_t len = 0;
+    char *where = NULL, *name = NULL;
 
+    *vpath = NULL;
     config_keys_check(d, obj, path, CONFIG_KEYS_SECRET);
     if ((cred == JSON_TAPE_NONE) == (file == JSON_TAPE_NONE)) {
         config_doc_err(d, path, "give exactly one of \"credential\" or \"file\"");
         return NULL;
     }
-    bool is_cred = cred != JSON_TAPE_NONE;
-    vpath = config_doc_pointer_lit(path, is_cred ? "credential" : "file");
-    if (vpath == NULL) {
+    *is_cred = cred != JSON_TAPE_NONE;
+    *vpath = config_doc_pointer_lit(path, *is_cred ? "credential" : "file");
+    if (*vpath == NULL) {
         config_doc_nomem(d);
         return NULL;
     }
-    name = config_doc_string(d, is_cred ? cred : file, vpath, false);
+    name = config_doc_string(d, *is_cred ? cred : file, *vpath, false);
     if (name == NULL)
-        goto out;
-    diag_quote(q, sizeof(q), name);
-    if (is_cred) {
+        return NULL;
+    diag_quote(q, qsize, name);
+    if (*is_cred) {
         if (!config_secret_credential_name_ok(name)) {
-            config_doc_err(d, vpath, "invalid credential name \"%s\": a file name without '/'", q);
+            config_doc_err(d, *vpath, "invalid credential name \"%s\": a file name without '/'", q);
             goto out;
         }
         if (d->cd_cred_dir == NULL || d->cd_cred_dir[0] == '\0') {
-            config_doc_err(d, vpath,
+            config_doc_err(d, *vpath,
                            "cannot read credential \"%s\": CREDENTIALS_DIRECTORY is not set "
                            "(systemd sets it for LoadCredential=)",
                            q);
@@ -87,10 +91,48 @@ char *config_secret_read(struct config_doc *d, size_t obj, const char *path)
     } else {
         where = config_doc_join(d->cd_dir, name);
     }
-    if (where == NULL) {
+    if (where == NULL)
         config_doc_nomem(d);
-        goto out;
+out:
+    free(name);
+    return where;
+}
+
+char *config_secret_path(struct config_doc *d, size_t obj, const char *path)
+{
+    char *vpath = NULL, q[DIAG_QUOTE_MAX], qw[DIAG_QUOTE_MAX];
+    bool is_cred = false;
+    char *where = config_secret_where(d, obj, path, &vpath, &is_cred, q, sizeof(q));
+    if (where == NULL) {
+        free(vpath);
+        return NULL;
     }
+    struct file_error ferr;
+    if (file_check(where, FILE_REGULAR, &ferr) != 0) {
+        char why[256];
+        config_secret_why(&ferr, why, sizeof(why));
+        diag_quote(qw, sizeof(qw), where);
+        if (is_cred)
+            config_doc_err(d, vpath, "cannot read credential \"%s\" (%s): %s", q, qw, why);
+        else
+            config_doc_err(d, vpath, "cannot read \"%s\": %s", qw, why);
+        free(where);
+        where = NULL;
+    }
+    free(vpath);
+    return where;
+}
+
+char *config_secret_read(struct config_doc *d, size_t obj, const char *path)
+{
+    char *where = NULL, *src = NULL, *value = NULL, *vpath = NULL;
+    char why[256], q[DIAG_QUOTE_MAX];
+    size_t len = 0;
+    bool is_cred = false;
+
+    where = config_secret_where(d, obj, path, &vpath, &is_cred, q, sizeof(q));
+    if (where == NULL)
+        goto out;
     char qw[DIAG_QUOTE_MAX];
     diag_quote(qw, sizeof(qw), where);
     struct file_error ferr;
@@ -130,7 +172,6 @@ out:
         free(src);
     }
     free(where);
-    free(name);
     free(vpath);
     return value;
 }

@@ -4,11 +4,13 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ssemon/base/file.h"
 #include "ssemon/config/config_doc.h"
 #include "ssemon/config/config_headers.h"
 #include "ssemon/config/config_keys.h"
+#include "ssemon/config/config_secret.h"
 #include "ssemon/core/backoff.h"
 #include "ssemon/core/sse_parser.h"
 #include "ssemon/io/subscription.h"
@@ -40,6 +42,58 @@ void config_settings_defaults(struct config_settings *s)
     s->cs_max_event = SSE_PARSER_DEFAULT_MAX_EVENT;
 }
 
+static bool config_settings_str_eq(const char *a, const char *b)
+{
+    return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+/* The owned string of the setting at `offset` of a config_settings. */
+static char **config_settings_own(struct config_settings_strings *own, size_t offset)
+{
+    if (offset == offsetof(struct config_settings, cs_client_cert))
+        return &own->css_client_cert;
+    if (offset == offsetof(struct config_settings, cs_client_key))
+        return &own->css_client_key;
+    if (offset == offsetof(struct config_settings, cs_proxy))
+        return &own->css_proxy;
+    if (offset == offsetof(struct config_settings, cs_no_proxy))
+        return &own->css_no_proxy;
+    return &own->css_ca_file;
+}
+
+int config_settings_strings_copy(struct config_settings_strings *dst,
+                                 const struct config_settings *src)
+{
+    const char *from[] = {src->cs_ca_file, src->cs_client_cert, src->cs_client_key, src->cs_proxy,
+                          src->cs_no_proxy};
+    char **to[] = {&dst->css_ca_file, &dst->css_client_cert, &dst->css_client_key, &dst->css_proxy,
+                   &dst->css_no_proxy};
+    for (size_t i = 0; i < sizeof(from) / sizeof(from[0]); i++)
+        if (from[i] != NULL && (*to[i] = strdup(from[i])) == NULL)
+            return -1;
+    return 0;
+}
+
+void config_settings_strings_bind(struct config_settings *s,
+                                  const struct config_settings_strings *own)
+{
+    s->cs_ca_file = own->css_ca_file;
+    s->cs_client_cert = own->css_client_cert;
+    s->cs_client_key = own->css_client_key;
+    s->cs_proxy = own->css_proxy;
+    s->cs_no_proxy = own->css_no_proxy;
+}
+
+void config_settings_strings_free(struct config_settings_strings *own)
+{
+    free(own->css_ca_file);
+    free(own->css_client_cert);
+    free(own->css_client_key);
+    free(own->css_proxy);
+    free(own->css_no_proxy);
+    memset(own, 0, sizeof(*own));
+}
+
 /* The journal rate is left out: it is the process's flood control, not a
  * property of the subscription, and a change to it must not restart
  * every stream. */
@@ -55,9 +109,11 @@ bool config_settings_equal(const struct config_settings *a, const struct config_
            a->cs_heartbeat_tolerance == b->cs_heartbeat_tolerance &&
            a->cs_stall_reopen_factor == b->cs_stall_reopen_factor && a->cs_strict == b->cs_strict &&
            a->cs_insecure == b->cs_insecure && a->cs_enabled == b->cs_enabled &&
-           (a->cs_ca_file == NULL || b->cs_ca_file == NULL
-                ? a->cs_ca_file == b->cs_ca_file
-                : strcmp(a->cs_ca_file, b->cs_ca_file) == 0) &&
+           config_settings_str_eq(a->cs_ca_file, b->cs_ca_file) &&
+           config_settings_str_eq(a->cs_client_cert, b->cs_client_cert) &&
+           config_settings_str_eq(a->cs_client_key, b->cs_client_key) &&
+           config_settings_str_eq(a->cs_proxy, b->cs_proxy) &&
+           config_settings_str_eq(a->cs_no_proxy, b->cs_no_proxy) &&
            a->cs_max_line == b->cs_max_line && a->cs_max_event == b->cs_max_event;
 }
 
@@ -130,19 +186,22 @@ static void config_settings_store(struct config_settings *s, const struct config
         *(bool *)(void *)f = json_tape_type(t, n) == JSON_TAPE_TRUE;
         break;
     case CONFIG_KEYS_PATH:
+    case CONFIG_KEYS_KEYFILE:
+    case CONFIG_KEYS_PROXY:
+    case CONFIG_KEYS_HOSTS:
     case CONFIG_KEYS_HEADERS:
     case CONFIG_KEYS_RATE_OBJ:
         break;
     }
 }
 
-/* ca_file: a readable regular file, or null for the system store. */
-static void config_settings_ca_file(struct config_doc *d, size_t n, const char *path,
-                                    char **ca_file)
+/* ca_file, client_cert: a readable regular file, or null for none. */
+static void config_settings_file(struct config_doc *d, size_t n, const char *path, bool ca,
+                                 char **out)
 {
     if (json_tape_type(&d->cd_tape, n) == JSON_TAPE_NULL) {
-        free(*ca_file);
-        *ca_file = NULL;
+        free(*out);
+        *out = NULL;
         return;
     }
     char *file = config_doc_path(d, n, path);
@@ -150,17 +209,126 @@ static void config_settings_ca_file(struct config_doc *d, size_t n, const char *
         return;
     struct file_error ferr;
     char q[DIAG_QUOTE_MAX];
+    const char *what = ca ? "CA file" : "client certificate";
     diag_quote(q, sizeof(q), file);
     if (file_check(file, FILE_REGULAR, &ferr) != 0) {
         if (ferr.fe_why == FILE_EOPEN)
-            config_doc_err(d, path, "cannot read CA file \"%s\": %s", q, strerror(ferr.fe_errno));
+            config_doc_err(d, path, "cannot read %s \"%s\": %s", what, q, strerror(ferr.fe_errno));
         else
-            config_doc_err(d, path, "CA file \"%s\" is not a regular file", q);
+            config_doc_err(d, path, "%s \"%s\" is not a regular file", what, q);
         free(file);
         return;
     }
-    free(*ca_file);
-    *ca_file = file;
+    free(*out);
+    *out = file;
+}
+
+/* client_key: a file as client_cert, or {"credential": NAME} / {"file":
+ * PATH} (config_secret_path), or null. */
+static void config_settings_key(struct config_doc *d, size_t n, const char *path, char **out)
+{
+    if (json_tape_type(&d->cd_tape, n) != JSON_TAPE_OBJECT) {
+        char *file = NULL;
+        if (json_tape_type(&d->cd_tape, n) != JSON_TAPE_NULL &&
+            json_tape_type(&d->cd_tape, n) != JSON_TAPE_STRING) {
+            config_doc_err(d, path,
+                           "expected a file name, {\"credential\": NAME} or {\"file\": PATH}, "
+                           "got %s",
+                           config_doc_type_name(d, n));
+            return;
+        }
+        config_settings_file(d, n, path, false, &file);
+        if (file != NULL || json_tape_type(&d->cd_tape, n) == JSON_TAPE_NULL) {
+            free(*out);
+            *out = file;
+        }
+        return;
+    }
+    char *file = config_secret_path(d, n, path);
+    if (file != NULL) {
+        free(*out);
+        *out = file;
+    }
+}
+
+/* Longest proxy URL and no_proxy list. */
+#define CONFIG_SETTINGS_PROXY_MAX 2048u
+
+/* A string of printable ASCII without spaces, at most `max` bytes; NULL
+ * (reported) otherwise. */
+static char *config_settings_word(struct config_doc *d, size_t n, const char *path, bool spaces)
+{
+    char *v = config_doc_string(d, n, path, false);
+    if (v == NULL)
+        return NULL;
+    size_t len = strlen(v);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (c < 0x20 || c >= 0x7f || (c == ' ' && !spaces)) {
+            config_doc_err(d, path, "character %zu is not printable ASCII%s", i + 1,
+                           spaces ? "" : " or is a space");
+            free(v);
+            return NULL;
+        }
+    }
+    if (len == 0 || len > CONFIG_SETTINGS_PROXY_MAX) {
+        config_doc_err(d, path, "must be 1 to %u bytes long, got %zu", CONFIG_SETTINGS_PROXY_MAX,
+                       len);
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+bool config_settings_proxy_ok(const char *v)
+{
+    static const char *const schemes[] = {"http://",    "https://",  "socks4://",
+                                          "socks4a://", "socks5://", "socks5h://"};
+    if (strcmp(v, SUB_PROXY_ENV) == 0)
+        return true;
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+        size_t n = strlen(schemes[i]);
+        if (strncasecmp(v, schemes[i], n) == 0 && v[n] != '\0')
+            return true;
+    }
+    return false;
+}
+
+/* proxy: null (none), "env", or a proxy URL. */
+static void config_settings_proxy(struct config_doc *d, size_t n, const char *path, char **out)
+{
+    if (json_tape_type(&d->cd_tape, n) == JSON_TAPE_NULL) {
+        free(*out);
+        *out = NULL;
+        return;
+    }
+    char *v = config_settings_word(d, n, path, false);
+    if (v == NULL)
+        return;
+    if (!config_settings_proxy_ok(v)) {
+        config_doc_err(d, path,
+                       "expected null, \"env\" or a proxy URL (http://, https://, socks4://, "
+                       "socks4a://, socks5:// or socks5h:// and a host)");
+        free(v);
+        return;
+    }
+    free(*out);
+    *out = v;
+}
+
+/* no_proxy: null or a list of hosts ("a.example,10.0.0.0/8,localhost"). */
+static void config_settings_hosts(struct config_doc *d, size_t n, const char *path, char **out)
+{
+    if (json_tape_type(&d->cd_tape, n) == JSON_TAPE_NULL) {
+        free(*out);
+        *out = NULL;
+        return;
+    }
+    char *v = config_settings_word(d, n, path, true);
+    if (v == NULL)
+        return;
+    free(*out);
+    *out = v;
 }
 
 /* "journal_rate": {"burst", "interval_s"}, each applied over `s`. */
@@ -174,8 +342,8 @@ static void config_settings_rate(struct config_doc *d, size_t n, const char *pat
 }
 
 void config_settings_apply(struct config_doc *d, size_t obj, const char *path, unsigned where,
-                           struct config_settings *s, char **ca_file, struct config_headers *hs,
-                           struct config_settings_layer *ly)
+                           struct config_settings *s, struct config_settings_strings *own,
+                           struct config_headers *hs, struct config_settings_layer *ly)
 {
     const struct json_tape *t = &d->cd_tape;
     const struct config_key *k;
@@ -216,7 +384,22 @@ void config_settings_apply(struct config_doc *d, size_t obj, const char *path, u
                                config_doc_type_name(d, n));
             break;
         case CONFIG_KEYS_PATH:
-            config_settings_ca_file(d, n, kpath, ca_file);
+            config_settings_file(d, n, kpath,
+                                 k->ck_offset == offsetof(struct config_settings, cs_ca_file),
+                                 config_settings_own(own, k->ck_offset));
+            if (ly != NULL && k->ck_offset == offsetof(struct config_settings, cs_client_cert))
+                ly->csl_client_cert = true;
+            break;
+        case CONFIG_KEYS_KEYFILE:
+            config_settings_key(d, n, kpath, config_settings_own(own, k->ck_offset));
+            if (ly != NULL)
+                ly->csl_client_key = true;
+            break;
+        case CONFIG_KEYS_PROXY:
+            config_settings_proxy(d, n, kpath, config_settings_own(own, k->ck_offset));
+            break;
+        case CONFIG_KEYS_HOSTS:
+            config_settings_hosts(d, n, kpath, config_settings_own(own, k->ck_offset));
             break;
         case CONFIG_KEYS_HEADERS:
             config_headers_parse(d, n, kpath, hs);
@@ -227,6 +410,8 @@ void config_settings_apply(struct config_doc *d, size_t obj, const char *path, u
         }
         free(kpath);
     }
+    if (own != NULL)
+        config_settings_strings_bind(s, own);
 }
 
 void config_settings_check_backoff(struct config_doc *d, const char *path,
@@ -245,5 +430,23 @@ void config_settings_check_backoff(struct config_doc *d, const char *path,
     }
     config_doc_err(d, kpath, "backoff_max_ms (%" PRIu64 ") is below backoff_min_ms (%" PRIu64 ")",
                    s->cs_backoff_max_ms, s->cs_backoff_min_ms);
+    free(kpath);
+}
+
+void config_settings_check_tls(struct config_doc *d, const char *path,
+                               const struct config_settings *s,
+                               const struct config_settings_layer *ly)
+{
+    if (s->cs_client_key == NULL || s->cs_client_cert != NULL)
+        return;
+    if (!ly->csl_client_key && !ly->csl_client_cert)
+        return;
+    char *kpath = config_doc_pointer_lit(path, ly->csl_client_key ? "client_key" : "client_cert");
+    if (kpath == NULL) {
+        config_doc_nomem(d);
+        return;
+    }
+    config_doc_err(d, kpath,
+                   "client_key is set without client_cert (the certificate it belongs to)");
     free(kpath);
 }

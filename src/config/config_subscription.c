@@ -29,7 +29,7 @@ struct config_subscription {
     size_t csu_n_vars;
     struct config_headers csu_headers;
     struct config_settings csu_settings;
-    char *csu_ca_file; /* what csu_settings.cs_ca_file points to */
+    struct config_settings_strings csu_strings; /* what csu_settings' strings point to */
     /* Templates (${uuid}, ${instance}): what the file wrote, and what the
      * fields above hold expanded once at load time (with a sample uuid). */
     char *csu_instance;
@@ -441,21 +441,19 @@ static bool config_sub_settings(struct config_doc *d, size_t n, const char *path
     struct config_settings_layer ly = {0};
 
     sub->csu_settings = *defaults;
-    if (defaults->cs_ca_file != NULL) {
-        sub->csu_ca_file = strdup(defaults->cs_ca_file);
-        if (sub->csu_ca_file == NULL) {
-            config_doc_nomem(d);
-            return false;
-        }
+    if (config_settings_strings_copy(&sub->csu_strings, defaults) != 0) {
+        config_doc_nomem(d);
+        return false;
     }
+    config_settings_strings_bind(&sub->csu_settings, &sub->csu_strings);
     if (config_headers_copy(&sub->csu_headers, headers) != 0) {
         config_doc_nomem(d);
         return false;
     }
-    config_settings_apply(d, n, path, CONFIG_KEYS_IN_SUB, &sub->csu_settings, &sub->csu_ca_file,
+    config_settings_apply(d, n, path, CONFIG_KEYS_IN_SUB, &sub->csu_settings, &sub->csu_strings,
                           &sub->csu_headers, &ly);
-    sub->csu_settings.cs_ca_file = sub->csu_ca_file;
     config_settings_check_backoff(d, path, &sub->csu_settings, &ly);
+    config_settings_check_tls(d, path, &sub->csu_settings, &ly);
     if (config_headers_finish(&sub->csu_headers) != 0)
         config_doc_nomem(d);
     return true;
@@ -556,7 +554,7 @@ void config_subscription_free(struct config_subscription *s)
         template_free(s->csu_hdr_tpls[i]);
     free(s->csu_hdr_tpls);
     config_headers_free(&s->csu_headers);
-    free(s->csu_ca_file);
+    config_settings_strings_free(&s->csu_strings);
     free(s->csu_instance);
     free(s->csu_url_text);
     template_free(s->csu_url_tpl);
@@ -644,6 +642,10 @@ void config_subscription_sub_options(const struct config_subscription *s, struct
     o->so_reconnect = true;
     o->so_ca_file = st->cs_ca_file;
     o->so_insecure = st->cs_insecure;
+    o->so_client_cert = st->cs_client_cert;
+    o->so_client_key = st->cs_client_key;
+    o->so_proxy = st->cs_proxy;
+    o->so_no_proxy = st->cs_no_proxy;
     o->so_limits.max_line = st->cs_max_line;
     o->so_limits.max_event = st->cs_max_event;
 }

@@ -11,6 +11,7 @@
 
 #include "ssemon/core/http_header.h"
 #include "ssemon/io/sub_engine_internal.h"
+#include "ssemon/io/subscription.h"
 
 /* curl takes timeouts as long milliseconds. */
 #define HR_MAX_TIMEOUT_MS ((uint64_t)24 * 3600 * 1000)
@@ -310,10 +311,17 @@ static int hr_setup(struct http_request *r, const struct http_request_options *o
     HR_SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
     HR_SET(CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-    HR_SET(CURLOPT_SSL_VERIFYPEER, o->hro_insecure ? 0L : 1L);
-    HR_SET(CURLOPT_SSL_VERIFYHOST, o->hro_insecure ? 0L : 2L);
-    if (o->hro_ca_file != NULL)
-        HR_SET(CURLOPT_CAINFO, o->hro_ca_file);
+    if (rc == CURLE_OK) {
+        struct sub_transport_options t = {
+            .sto_ca_file = o->hro_ca_file,
+            .sto_client_cert = o->hro_client_cert,
+            .sto_client_key = o->hro_client_key,
+            .sto_proxy = o->hro_proxy,
+            .sto_no_proxy = o->hro_no_proxy,
+            .sto_insecure = o->hro_insecure,
+        };
+        rc = sub_engine_set_transport(c, &t);
+    }
     if (is_head)
         HR_SET(CURLOPT_NOBODY, 1L);
     if (body || is_post) {

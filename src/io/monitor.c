@@ -26,6 +26,7 @@ const double monitor_ratio_bounds[MONITOR_RATIO_BUCKETS] = {0.25, 0.5, 0.75, 0.8
 struct monitor {
     char *m_name;
     char *m_url;
+    bool m_insecure; /* mo_sub.so_insecure */
     const struct contract *m_contract;
     struct subscription *m_sub;
     struct judge *m_judge;
@@ -436,6 +437,7 @@ struct monitor *monitor_new(struct sub_engine *e, struct event_base *base,
     m->m_st.ms_events_by_kind = calloc(m->m_st.ms_n_kinds, sizeof(uint64_t));
     m->m_name = strdup(o->mo_name != NULL ? o->mo_name : "");
     m->m_url = strdup(o->mo_display_url != NULL ? o->mo_display_url : "");
+    m->m_insecure = o->mo_sub.so_insecure;
     m->m_prepare = o->mo_prepare;
     m->m_prepare_ctx = o->mo_prepare_ctx;
     m->m_stall_factor = o->mo_stall_reopen_factor;
@@ -514,6 +516,11 @@ void monitor_free(struct monitor *m)
 const char *monitor_name(const struct monitor *m)
 {
     return m->m_name;
+}
+
+bool monitor_insecure(const struct monitor *m)
+{
+    return m->m_insecure;
 }
 
 const char *monitor_display_url(const struct monitor *m)

@@ -82,6 +82,11 @@ static void status_render_json_subscription(struct json_writer *w, const struct 
     json_writer_cstring(w, r->row_url);
     JSON_WRITER_KEY(w, "contract");
     json_writer_cstring(w, r->row_contract != NULL ? r->row_contract->c_name : NULL);
+    if (r->row_insecure) {
+        /* Only when true: verification off is the exception to shout about. */
+        JSON_WRITER_KEY(w, "insecure");
+        json_writer_bool(w, true);
+    }
     JSON_WRITER_KEY(w, "state");
     json_writer_cstring(w, monitor_state_name(st->ms_state));
     JSON_WRITER_KEY(w, "healthy");
@@ -183,6 +188,7 @@ void status_render_row_from_monitor(const struct monitor *m, uint64_t now_mono_m
     out->row_contract = monitor_contract(m);
     out->row_stats = monitor_stats(m);
     out->row_healthy = monitor_healthy(m, now_mono_ms);
+    out->row_insecure = monitor_insecure(m);
 }
 
 /* The renderers walk either the view's monitors, turned into rows one at a

@@ -923,6 +923,41 @@ static int sub_target_replace(struct subscription *s, const char *url, const cha
     return 0;
 }
 
+CURLcode sub_engine_set_transport(CURL *c, const struct sub_transport_options *t)
+{
+    CURLcode rc = CURLE_OK;
+#define SUB_SET(opt, val)                                                                          \
+    do {                                                                                           \
+        if (rc == CURLE_OK)                                                                        \
+            rc = curl_easy_setopt(c, opt, val);                                                    \
+    } while (0)
+    SUB_SET(CURLOPT_SSL_VERIFYPEER, t->sto_insecure ? 0L : 1L);
+    SUB_SET(CURLOPT_SSL_VERIFYHOST, t->sto_insecure ? 0L : 2L);
+    if (t->sto_ca_file != NULL)
+        SUB_SET(CURLOPT_CAINFO, t->sto_ca_file);
+    if (t->sto_client_cert != NULL) {
+        SUB_SET(CURLOPT_SSLCERT, t->sto_client_cert);
+        SUB_SET(CURLOPT_SSLCERTTYPE, "PEM");
+    }
+    if (t->sto_client_key != NULL) {
+        SUB_SET(CURLOPT_SSLKEY, t->sto_client_key);
+        SUB_SET(CURLOPT_SSLKEYTYPE, "PEM");
+    }
+    /* libcurl reads the proxy variables of the environment unless
+     * CURLOPT_PROXY is set ("" means none) and no_proxy unless
+     * CURLOPT_NOPROXY is: both are set unless the environment was asked
+     * for. */
+    if (t->sto_proxy == NULL) {
+        SUB_SET(CURLOPT_PROXY, "");
+        SUB_SET(CURLOPT_NOPROXY, "");
+    } else if (strcmp(t->sto_proxy, SUB_PROXY_ENV) != 0) {
+        SUB_SET(CURLOPT_PROXY, t->sto_proxy);
+        SUB_SET(CURLOPT_NOPROXY, t->sto_no_proxy != NULL ? t->sto_no_proxy : "");
+    }
+#undef SUB_SET
+    return rc;
+}
+
 static int sub_setup_easy(struct subscription *s, const struct sub_options *o)
 {
     CURL *c = s->sub_easy;
@@ -958,11 +993,18 @@ static int sub_setup_easy(struct subscription *s, const struct sub_options *o)
     SUB_SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
     SUB_SET(CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-    SUB_SET(CURLOPT_SSL_VERIFYPEER, o->so_insecure ? 0L : 1L);
-    SUB_SET(CURLOPT_SSL_VERIFYHOST, o->so_insecure ? 0L : 2L);
-    if (o->so_ca_file != NULL)
-        SUB_SET(CURLOPT_CAINFO, o->so_ca_file);
 #undef SUB_SET
+    if (rc == CURLE_OK) {
+        struct sub_transport_options t = {
+            .sto_ca_file = o->so_ca_file,
+            .sto_client_cert = o->so_client_cert,
+            .sto_client_key = o->so_client_key,
+            .sto_proxy = o->so_proxy,
+            .sto_no_proxy = o->so_no_proxy,
+            .sto_insecure = o->so_insecure,
+        };
+        rc = sub_engine_set_transport(c, &t);
+    }
     if (rc == CURLE_OUT_OF_MEMORY)
         return ENOMEM;
     return rc == CURLE_OK ? 0 : EINVAL;

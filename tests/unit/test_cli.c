@@ -1,6 +1,7 @@
 /* cli: the argument helpers the commands share, tested once here for every
  * command that uses them. */
 #include "ssemon/cmd/cli.h"
+#include "ssemon/io/subscription.h"
 
 #include <limits.h>
 #include <setjmp.h>
@@ -147,13 +148,65 @@ static void test_usage_error(void **state)
                              "(see 'ssemon watch --help')\n");
 }
 
+/* The transport flags: taken, refused with a usage error (stderr silenced
+ * here), or not ours; applied to the subscription options. */
+static void test_transport_flags(void **state)
+{
+    (void)state;
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    FILE *null = fopen("/dev/null", "w");
+    assert_non_null(null);
+    assert_true(dup2(fileno(null), STDERR_FILENO) >= 0);
+
+    struct cli_transport t = {0};
+    assert_int_equal(cli_transport_arg("check", 'x', NULL, &t), -1);
+    assert_false(t.ct_given);
+    assert_int_equal(cli_transport_arg("check", CLI_OPT_KEY, "/dev/null", &t), 0);
+    assert_int_equal(cli_transport_finish("check", &t), 2); /* a key without a certificate */
+    assert_int_equal(cli_transport_arg("check", CLI_OPT_CERT, "/nonexistent/c.pem", &t), 2);
+    assert_int_equal(cli_transport_arg("check", CLI_OPT_CERT, "/dev/null", &t), 0);
+    assert_int_equal(cli_transport_finish("check", &t), 0);
+    assert_int_equal(cli_transport_arg("check", CLI_OPT_PROXY, "ftp://p", &t), 2);
+    assert_int_equal(cli_transport_arg("check", CLI_OPT_PROXY, "socks5h://", &t), 2);
+    assert_int_equal(cli_transport_arg("check", CLI_OPT_PROXY, "env", &t), 0);
+    assert_int_equal(cli_transport_arg("check", CLI_OPT_PROXY, "HTTP://p:3128", &t), 0);
+    assert_int_equal(cli_transport_arg("check", CLI_OPT_NO_PROXY, "a,b", &t), 0);
+    assert_int_equal(cli_transport_arg("check", CLI_OPT_INSECURE, NULL, &t), 0);
+    assert_int_equal(cli_transport_arg("check", CLI_OPT_CACERT, "/dev/null", &t), 0);
+
+    fflush(stderr);
+    assert_true(dup2(saved, STDERR_FILENO) >= 0);
+    close(saved);
+    fclose(null);
+
+    struct sub_options o;
+    sub_options_init(&o);
+    cli_transport_apply(&t, &o);
+    assert_string_equal(o.so_ca_file, "/dev/null");
+    assert_string_equal(o.so_client_cert, "/dev/null");
+    assert_string_equal(o.so_client_key, "/dev/null");
+    assert_string_equal(o.so_proxy, "HTTP://p:3128");
+    assert_string_equal(o.so_no_proxy, "a,b");
+    assert_true(o.so_insecure);
+    assert_true(t.ct_given);
+
+    /* Nothing given: no proxy at all (the environment is not read). */
+    struct cli_transport none = {0};
+    sub_options_init(&o);
+    cli_transport_apply(&none, &o);
+    assert_null(o.so_proxy);
+    assert_null(o.so_ca_file);
+    assert_false(o.so_insecure);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seconds_accepted), cmocka_unit_test(test_seconds_refused),
         cmocka_unit_test(test_seconds_zero),     cmocka_unit_test(test_count),
         cmocka_unit_test(test_header_arg),       cmocka_unit_test(test_urls),
-        cmocka_unit_test(test_usage_error),
+        cmocka_unit_test(test_usage_error),      cmocka_unit_test(test_transport_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

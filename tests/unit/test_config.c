@@ -1003,6 +1003,137 @@ static void test_url_secret_never_in_errors(void **state)
     diag_list_free(&e);
 }
 
+/* ---- TLS and proxy settings ---- */
+
+static void test_transport_keys(void **state)
+{
+    (void)state;
+    char text[2048], dir[512], cert[512], key[512], cred[600];
+    mkdir(tmp_path(dir, sizeof(dir), "tcreds"), 0700);
+    write_file("client.pem", "not checked here\n");
+    write_file("client.key", "not checked here\n");
+    write_file("tcreds/client-key", "not checked here\n");
+    setenv("CREDENTIALS_DIRECTORY", dir, 1);
+    snprintf(text, sizeof(text),
+             "{'defaults': {'client_cert': 'client.pem', 'client_key': 'client.key',"
+             "  'proxy': 'http://proxy.example:3128', 'no_proxy': 'localhost,.internal'},"
+             " 'subscriptions': ["
+             " {'name': 'a', 'url': 'https://h/a', 'contract': 'task-stream'},"
+             " {'name': 'b', 'url': 'https://h/b', 'contract': 'task-stream',"
+             "  'client_key': {'credential': 'client-key'}, 'proxy': 'env'},"
+             " {'name': 'c', 'url': 'https://h/c', 'contract': 'task-stream',"
+             "  'client_cert': null, 'client_key': null, 'proxy': null, 'no_proxy': null},"
+             " {'name': 'd', 'url': 'https://h/d', 'contract': 'task-stream',"
+             "  'client_key': {'file': 'client.key'}, 'proxy': 'socks5h://127.0.0.1:1080'}]}");
+    struct diag_list e;
+    struct config *c = load_file("transport.json", text, &e);
+    for (size_t i = 0; i < e.dl_n; i++)
+        fprintf(stderr, "unexpected: %s\n", e.dl_items[i].dg_text);
+    assert_non_null(c);
+    diag_list_free(&e);
+    tmp_path(cert, sizeof(cert), "client.pem");
+    tmp_path(key, sizeof(key), "client.key");
+    snprintf(cred, sizeof(cred), "%s/client-key", dir);
+
+    struct sub_options so;
+    config_subscription_sub_options(config_subscription_find(c, "a"), &so);
+    assert_string_equal(so.so_client_cert, cert);
+    assert_string_equal(so.so_client_key, key);
+    assert_string_equal(so.so_proxy, "http://proxy.example:3128");
+    assert_string_equal(so.so_no_proxy, "localhost,.internal");
+    assert_false(so.so_insecure);
+
+    config_subscription_sub_options(config_subscription_find(c, "b"), &so);
+    assert_string_equal(so.so_client_cert, cert);
+    assert_string_equal(so.so_client_key, cred);
+    assert_string_equal(so.so_proxy, SUB_PROXY_ENV);
+
+    /* null: none, whatever the defaults say. */
+    config_subscription_sub_options(config_subscription_find(c, "c"), &so);
+    assert_null(so.so_client_cert);
+    assert_null(so.so_client_key);
+    assert_null(so.so_proxy);
+    assert_null(so.so_no_proxy);
+
+    config_subscription_sub_options(config_subscription_find(c, "d"), &so);
+    assert_string_equal(so.so_client_key, key);
+    assert_string_equal(so.so_proxy, "socks5h://127.0.0.1:1080");
+
+    /* A changed proxy or key is a changed subscription (restarted on reload). */
+    assert_false(config_subscription_equal(config_subscription_find(c, "a"),
+                                           config_subscription_find(c, "b")));
+    config_unref(c);
+
+    /* Without a proxy anywhere: none (the environment is not consulted). */
+    c = load_ok("{'subscriptions': [{'name': 'a', 'url': 'https://h/', 'contract': "
+                "'task-stream'}]}");
+    config_subscription_sub_options(config_subscription_find(c, "a"), &so);
+    assert_null(so.so_proxy);
+    assert_null(so.so_client_cert);
+    config_unref(c);
+    unsetenv("CREDENTIALS_DIRECTORY");
+}
+
+/* `pattern` with every '@' replaced by the temporary directory. */
+static void with_tmpdir(char *out, size_t size, const char *pattern)
+{
+    size_t n = 0;
+    for (const char *p = pattern; *p != '\0' && n + 1 < size; p++) {
+        if (*p != '@') {
+            out[n++] = *p;
+            continue;
+        }
+        for (const char *t = tmpdir; *t != '\0' && n + 1 < size; t++)
+            out[n++] = *t;
+    }
+    out[n] = '\0';
+}
+
+static void test_transport_errors(void **state)
+{
+    (void)state;
+    char text[2048];
+    write_file("cert.pem", "x");
+    snprintf(text, sizeof(text),
+             "{'defaults': {'client_key': 'cert.pem'},\n"
+             " 'subscriptions': [\n"
+             " {'name': 'a', 'url': 'https://h/', 'contract': 'task-stream',\n"
+             "  'client_cert': 'no-cert.pem', 'proxy': 'ftp://x', 'no_proxy': 'a b\\u0001'},\n"
+             " {'name': 'b', 'url': 'https://h/', 'contract': 'task-stream',\n"
+             "  'client_cert': 'cert.pem', 'client_key': {'credential': 'k'}, 'proxy': 7},\n"
+             " {'name': 'c', 'url': 'https://h/', 'contract': 'task-stream',\n"
+             "  'client_cert': null, 'client_key': 5, 'no_proxy': ''}]}");
+    struct diag_list e;
+    assert_null(load_file("tr.json", text, &e));
+    char want[10][1024];
+    const char *const w[] = {want[0], want[1], want[2], want[3], want[4],
+                             want[5], want[6], want[7], want[8], want[9]};
+    const char *const fmt[] = {
+        "@/tr.json:1:29: /defaults/client_key: client_key is set without client_cert (the "
+        "certificate it belongs to)",
+        "@/tr.json:4:18: /subscriptions/0/client_cert: cannot read client certificate "
+        "\"@/no-cert.pem\": No such file or directory",
+        /* The file's key is inherited, the certificate failed to load. */
+        "@/tr.json:4:18: /subscriptions/0/client_cert: client_key is set without client_cert "
+        "(the certificate it belongs to)",
+        "@/tr.json:4:42: /subscriptions/0/proxy: expected null, \"env\" or a proxy URL (http://, "
+        "https://, socks4://, socks4a://, socks5:// or socks5h:// and a host)",
+        "@/tr.json:4:65: /subscriptions/0/no_proxy: character 4 is not printable ASCII",
+        "@/tr.json:6:59: /subscriptions/1/client_key/credential: cannot read credential \"k\": "
+        "CREDENTIALS_DIRECTORY is not set (systemd sets it for LoadCredential=)",
+        "@/tr.json:6:74: /subscriptions/1/proxy: expected a string, got a number",
+        "@/tr.json:8:38: /subscriptions/2/client_key: expected a file name, {\"credential\": "
+        "NAME} or {\"file\": PATH}, got a number",
+        "@/tr.json:8:38: /subscriptions/2/client_key: client_key is set without client_cert (the "
+        "certificate it belongs to)",
+        "@/tr.json:8:53: /subscriptions/2/no_proxy: must not be empty",
+    };
+    for (size_t i = 0; i < 10; i++)
+        with_tmpdir(want[i], sizeof(want[i]), fmt[i]);
+    check_errors(&e, w, 10);
+    diag_list_free(&e);
+}
+
 /* ---- options for the modules that run a subscription ---- */
 
 static void test_options(void **state)
@@ -1482,6 +1613,8 @@ int main(void)
         cmocka_unit_test(test_shipped_default),
         cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_metrics_histograms),
+        cmocka_unit_test(test_transport_keys),
+        cmocka_unit_test(test_transport_errors),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -595,6 +595,46 @@ static void test_request_build(void **state)
     config_unref(c);
 }
 
+/* The trigger's own TLS and proxy keys, over the file's defaults; the
+ * probe's streams keep the defaults. */
+static void test_trigger_transport(void **state)
+{
+    (void)state;
+    char *s = with_head(" 'defaults': {'proxy': 'http://p:3128', 'insecure': false},\n"
+                        " 'probes': [\n"
+                        "  {'name': 'p', 'every_s': 10,\n"
+                        "   'trigger': {'url': 'https://h/t', 'insecure': true, 'proxy': null,"
+                        " 'no_proxy': 'h'},\n"
+                        "   'expect': [{'subscription': 'gw', 'event': 'ready', 'within_s': 1}]},\n"
+                        "  {'name': 'q', 'every_s': 10, 'trigger': {'url': 'https://h/t'},\n"
+                        "   'expect': [{'subscription': 'gw', 'event': 'ready', 'within_s': 1}]}\n"
+                        " ]}");
+    struct config *c = load_ok(s);
+    free(s);
+    const struct config_probe *p = config_probe_find(c, "p");
+    assert_true(config_probe_trigger_settings(p)->cs_insecure);
+    assert_null(config_probe_trigger_settings(p)->cs_proxy);
+    assert_string_equal(config_probe_trigger_settings(p)->cs_no_proxy, "h");
+    assert_false(config_probe_settings(p)->cs_insecure);
+    assert_string_equal(config_probe_settings(p)->cs_proxy, "http://p:3128");
+    const struct config_probe *q = config_probe_find(c, "q");
+    assert_false(config_probe_trigger_settings(q)->cs_insecure);
+    assert_string_equal(config_probe_trigger_settings(q)->cs_proxy, "http://p:3128");
+    config_unref(c);
+
+    const char *const w[] = {
+        "6:47: /probes/0/trigger/proxy: expected null, \"env\" or a proxy URL (http://, "
+        "https://, socks4://, socks4a://, socks5:// or socks5h:// and a host)",
+        "6:52: /probes/0/trigger/strict: unknown key \"strict\"",
+    };
+    probe_errors_are(" 'probes': [\n"
+                     "  {'name': 'p', 'every_s': 10,\n"
+                     "   'trigger': {'url': 'https://h/t', 'proxy': 'x', 'strict': true},\n"
+                     "   'expect': [{'subscription': 'gw', 'event': 'ready', 'within_s': 1}]}\n"
+                     " ]}",
+                     w, 2);
+}
+
 static const char *const eq_base =
     " 'probes': [{'name': 'p', 'every_s': 10, 'trigger': {'url': 'http://h/${run_id}'},"
     " 'expect': [{'subscription': 'gw', 'event': 'ready', 'within_s': 1}]}]}";
@@ -633,7 +673,7 @@ int main(void)
         cmocka_unit_test(test_example_loads),       cmocka_unit_test(test_instance),
         cmocka_unit_test(test_subscription_errors), cmocka_unit_test(test_per_attempt),
         cmocka_unit_test(test_probe_errors),        cmocka_unit_test(test_request_build),
-        cmocka_unit_test(test_probe_equal),
+        cmocka_unit_test(test_probe_equal),         cmocka_unit_test(test_trigger_transport),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

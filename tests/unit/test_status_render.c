@@ -137,8 +137,9 @@ static int setup(void **state)
     struct monitor_stats *b = &f->f_stats[1];
     b->ms_state = MONITOR_BACKOFF;
 
-    f->f_rows[0] = (struct status_row){"alpha", "https://example.test/a", f->f_contract, a, true};
-    f->f_rows[1] = (struct status_row){"beta", "http://127.0.0.1:1/b", NULL, b, false};
+    f->f_rows[0] =
+        (struct status_row){"alpha", "https://example.test/a", f->f_contract, a, true, false};
+    f->f_rows[1] = (struct status_row){"beta", "http://127.0.0.1:1/b", NULL, b, false, false};
 
     snprintf(f->f_recent[0].sr_subscription, sizeof(f->f_recent[0].sr_subscription), "beta");
     fill_violation(&f->f_recent[0].sr_v, VIOLATION_CONNECT_FAILED, "connection refused", "",
@@ -349,6 +350,23 @@ static void test_json_one(void **state)
     size_t len;
     json_writer_text(&f->f_w, &len);
     assert_int_equal(len, 0);
+}
+
+/* TLS verification off: "insecure": true after "contract", only then. */
+static void test_json_insecure(void **state)
+{
+    struct fixture *f = *state;
+    f->f_rows[1].row_insecure = true;
+    json_t *doc = render_json(f, NULL);
+    f->f_rows[1].row_insecure = false;
+    json_t *subs = json_object_get(doc, "subscriptions");
+    assert_null(json_object_get(json_array_get(subs, 0), "insecure"));
+    json_t *b = json_array_get(subs, 1);
+    assert_true(json_is_true(json_object_get(b, "insecure")));
+    char keys[1024];
+    keys_of(b, keys, sizeof(keys));
+    assert_non_null(strstr(keys, "name,url,contract,insecure,state,"));
+    json_decref(doc);
 }
 
 /* Every stamp is written as gmtime_r and printf would write it, from the
@@ -1296,6 +1314,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_json_document, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_one, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_insecure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_times, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_values, setup, teardown),

@@ -54,6 +54,65 @@ bool cli_url_ok(const char *url);
  * the exit status is the one the command chose. */
 void cli_hold_stop_signals(void);
 
+/* ---- TLS and proxy flags (check, watch) ----
+ * --cacert FILE, --cert FILE, --key FILE, --insecure, --proxy URL|env and
+ * --no-proxy HOSTS: the transport keys of the configuration
+ * (config_settings.h), with the same proxy rule: no proxy unless --proxy
+ * names one, the environment variables only with --proxy env. A command
+ * puts CLI_TRANSPORT_OPTIONS into its getopt table, hands each option
+ * cli_transport_arg, and after parsing calls cli_transport_finish. */
+enum cli_transport_opt {
+    CLI_OPT_CACERT = 0x1000,
+    CLI_OPT_CERT,
+    CLI_OPT_KEY,
+    CLI_OPT_INSECURE,
+    CLI_OPT_PROXY,
+    CLI_OPT_NO_PROXY,
+};
+
+#define CLI_TRANSPORT_OPTIONS                                                                      \
+    {"cacert", required_argument, NULL, CLI_OPT_CACERT},                                           \
+        {"cert", required_argument, NULL, CLI_OPT_CERT},                                           \
+        {"key", required_argument, NULL, CLI_OPT_KEY},                                             \
+        {"insecure", no_argument, NULL, CLI_OPT_INSECURE},                                         \
+        {"proxy", required_argument, NULL, CLI_OPT_PROXY},                                         \
+    {                                                                                              \
+        "no-proxy", required_argument, NULL, CLI_OPT_NO_PROXY                                      \
+    }
+
+/* Their lines for a command's --help. */
+#define CLI_TRANSPORT_HELP                                                                         \
+    "  --cacert FILE           trust the CA certificates in FILE (PEM)\n"                          \
+    "  --cert FILE             client certificate for mutual TLS (PEM)\n"                          \
+    "  --key FILE              its private key (PEM; default: in the --cert file)\n"               \
+    "  --insecure              do not verify the server's TLS certificate or name\n"               \
+    "  --proxy URL|env         connect through this proxy (http://, https://, socks5h://...);\n"   \
+    "                          'env': as http_proxy/https_proxy/no_proxy say (default: none)\n"    \
+    "  --no-proxy HOSTS        comma-separated hosts reached without --proxy\n"
+
+struct cli_transport {
+    const char *ct_ca_file;
+    const char *ct_cert;
+    const char *ct_key;
+    const char *ct_proxy; /* NULL: none */
+    const char *ct_no_proxy;
+    bool ct_insecure;
+    bool ct_given; /* any of the flags was given */
+};
+
+/* Takes option `opt` (with `arg`) when it is one of the transport flags:
+ * returns 0 (taken), 2 after a usage error for `cmd` (a file that cannot be
+ * read, a proxy that is not "env" or a proxy URL), or -1 (not one of
+ * them). */
+int cli_transport_arg(const char *cmd, int opt, const char *arg, struct cli_transport *t);
+
+/* After parsing: 0, or 2 after a usage error (--key without --cert). */
+int cli_transport_finish(const char *cmd, const struct cli_transport *t);
+
+struct sub_options;
+/* Sets the transport fields of `o` from `t` (every string borrowed). */
+void cli_transport_apply(const struct cli_transport *t, struct sub_options *o);
+
 struct json_writer;
 struct violation;
 

@@ -38,7 +38,10 @@ enum config_keys_type {
     CONFIG_KEYS_SECONDS, /* number of seconds into uint64_t milliseconds */
     CONFIG_KEYS_REAL,    /* number into double */
     CONFIG_KEYS_BOOL,
-    CONFIG_KEYS_PATH,    /* ca_file */
+    CONFIG_KEYS_PATH,    /* ca_file, client_cert: a readable file */
+    CONFIG_KEYS_KEYFILE, /* client_key: a path, {"credential"} or {"file"} */
+    CONFIG_KEYS_PROXY,   /* proxy: null, "env" or a proxy URL */
+    CONFIG_KEYS_HOSTS,   /* no_proxy: a host list */
     CONFIG_KEYS_HEADERS, /* headers object */
     CONFIG_KEYS_RATE_OBJ /* journal_rate object */
 };
@@ -47,6 +50,9 @@ enum config_keys_type {
 #define CONFIG_KEYS_IN_DEFAULTS 1u
 #define CONFIG_KEYS_IN_SUB 2u
 #define CONFIG_KEYS_IN_RATE 4u
+#define CONFIG_KEYS_IN_TRIGGER 8u /* a probe's trigger: the TLS and proxy keys */
+#define CONFIG_KEYS_IN_TRANSPORT                                                                   \
+    (CONFIG_KEYS_IN_DEFAULTS | CONFIG_KEYS_IN_SUB | CONFIG_KEYS_IN_TRIGGER)
 #define CONFIG_KEYS_IN_BOTH (CONFIG_KEYS_IN_DEFAULTS | CONFIG_KEYS_IN_SUB)
 
 /* One setting. */

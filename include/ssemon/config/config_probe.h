@@ -158,6 +158,9 @@ uint64_t config_probe_stream_within_ms(const struct config_probe *p, size_t i);
 /* Settings a probe's streams and trigger use (connect timeout, limits,
  * ca_file, insecure...): the file's defaults. */
 const struct config_settings *config_probe_settings(const struct config_probe *p);
+/* The trigger's request: those settings with the trigger's own ca_file,
+ * client_cert, client_key, insecure, proxy and no_proxy over them. */
+const struct config_settings *config_probe_trigger_settings(const struct config_probe *p);
 
 /* Same definition (canonical text of its object, its header values, the
  * instance, the settings, and the same contracts for its streams and

@@ -30,6 +30,13 @@ bool config_secret_header(const char *name);
  * value). */
 char *config_secret_read(struct config_doc *d, size_t obj, const char *path);
 
+/* The file {"credential": NAME} or {"file": PATH} (object `obj` at
+ * `path`) names, for a reader that opens it itself (a TLS client key):
+ * its path (malloc'ed; relative files joined to the configuration's
+ * directory, credentials to $CREDENTIALS_DIRECTORY), checked to be a
+ * readable regular file, or NULL after reporting why. */
+char *config_secret_path(struct config_doc *d, size_t obj, const char *path);
+
 /* Wipes and frees a string that may hold a secret; NULL is ignored. */
 void config_secret_free(char *s);
 

@@ -50,7 +50,11 @@ struct http_request_options {
     size_t hro_max_body;     /* response bytes kept; 0: 65536. Beyond: read, counted, discarded */
     const char *hro_ca_file; /* NULL: system store */
     bool hro_insecure;       /* disables TLS peer and host verification */
-    long hro_max_redirects;  /* 0: do not follow (a 3xx is then the response) */
+    const char *hro_client_cert; /* PEM client certificate (mutual TLS); NULL = none */
+    const char *hro_client_key;  /* PEM key of hro_client_cert; NULL = in hro_client_cert */
+    const char *hro_proxy;       /* as so_proxy (subscription.h): NULL = no proxy */
+    const char *hro_no_proxy;    /* as so_no_proxy */
+    long hro_max_redirects;      /* 0: do not follow (a 3xx is then the response) */
 };
 
 /* Pointers valid only during the done callback. */

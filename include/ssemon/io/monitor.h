@@ -202,6 +202,8 @@ void monitor_free(struct monitor *m);
 const char *monitor_name(const struct monitor *m);
 /* The options' mo_display_url (a template's text, not an attempt's URL). */
 const char *monitor_display_url(const struct monitor *m);
+/* Whether its TLS is not verified (mo_sub.so_insecure). */
+bool monitor_insecure(const struct monitor *m);
 const struct contract *monitor_contract(const struct monitor *m);
 const struct monitor_stats *monitor_stats(const struct monitor *m);
 /* Up (monitor_stats_up), no condition open, and no error violation within

@@ -167,6 +167,7 @@ struct status_row {
     const struct contract *row_contract; /* its name and event kinds; may be NULL */
     const struct monitor_stats *row_stats;
     bool row_healthy;
+    bool row_insecure; /* TLS not verified: "insecure": true in /status */
 };
 
 void status_render_row_from_monitor(const struct monitor *m, uint64_t now_mono_ms,

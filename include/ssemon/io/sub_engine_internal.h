@@ -56,4 +56,20 @@ void sub_engine_transfer_cancel(struct sub_engine *e, struct sub_transfer *t);
 /* Transfers started and neither done nor cancelled. */
 size_t sub_engine_transfer_count(const struct sub_engine *e);
 
+/* The TLS and proxy settings of one connection, as sub_options and
+ * http_request_options give them (every string copied by libcurl). */
+struct sub_transport_options {
+    const char *sto_ca_file;
+    const char *sto_client_cert;
+    const char *sto_client_key;
+    const char *sto_proxy; /* NULL, a URL or SUB_PROXY_ENV (subscription.h) */
+    const char *sto_no_proxy;
+    bool sto_insecure;
+};
+
+/* Sets them on `c`: verification (or none when insecure), the CA bundle,
+ * the client certificate and key, and the proxy policy of subscription.h.
+ * Returns libcurl's code of the first option it refused. */
+CURLcode sub_engine_set_transport(CURL *c, const struct sub_transport_options *t);
+
 #endif

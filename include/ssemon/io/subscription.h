@@ -68,6 +68,16 @@ struct subscription;
 /* Longer Content-Type values are reported truncated (judged whole). */
 #define SUB_MAX_CONTENT_TYPE 255u
 
+/* Proxies (so_proxy, and hro_proxy of http_request): NULL means no proxy at
+ * all, whatever the environment says: libcurl's own reading of http_proxy,
+ * https_proxy, all_proxy and no_proxy is turned off. A URL
+ * ("http://host:port", "socks5h://host:port", ...) is the proxy of every
+ * request but those to the hosts in so_no_proxy (libcurl's NOPROXY syntax: a
+ * comma-separated list of host names, domains and addresses, "*" for all).
+ * The value SUB_PROXY_ENV hands the choice to the environment variables, as
+ * libcurl reads them (so_no_proxy is then ignored). */
+#define SUB_PROXY_ENV "env"
+
 struct sub_options {
     const char *so_url; /* http:// or https:// URL */
     /* "Name: value" strings (see http_header_arg_valid); an empty value is
@@ -86,6 +96,10 @@ struct sub_options {
     bool so_reconnect;            /* false: one connection per subscription_start */
     const char *so_ca_file;       /* PEM bundle; NULL = system store */
     bool so_insecure;             /* disables TLS peer and host verification */
+    const char *so_client_cert;   /* PEM client certificate (mutual TLS); NULL = none */
+    const char *so_client_key;    /* PEM key of so_client_cert; NULL = in so_client_cert */
+    const char *so_proxy;         /* see SUB_PROXY_ENV; NULL = no proxy */
+    const char *so_no_proxy;      /* hosts reached without so_proxy; NULL = none */
     const char *so_last_event_id; /* sent on the first connection; NULL or "" = none */
     struct sse_parser_limits so_limits;
     uint64_t so_seed; /* backoff jitter seed; 0 = derived from clock and address */
