@@ -137,8 +137,9 @@ static int setup(void **state)
     struct monitor_stats *b = &f->f_stats[1];
     b->ms_state = MONITOR_BACKOFF;
 
-    f->f_rows[0] = (struct status_row){"alpha", "https://example.test/a", f->f_contract, a, true};
-    f->f_rows[1] = (struct status_row){"beta", "http://127.0.0.1:1/b", NULL, b, false};
+    f->f_rows[0] =
+        (struct status_row){"alpha", "https://example.test/a", f->f_contract, a, true, NULL};
+    f->f_rows[1] = (struct status_row){"beta", "http://127.0.0.1:1/b", NULL, b, false, NULL};
 
     snprintf(f->f_recent[0].sr_subscription, sizeof(f->f_recent[0].sr_subscription), "beta");
     fill_violation(&f->f_recent[0].sr_v, VIOLATION_CONNECT_FAILED, "connection refused", "",
