@@ -280,6 +280,7 @@ static int run_apply(struct run_daemon *d, struct config *cfg, size_t *kept, siz
                 .sd_name = config_subscription_name(cs),
                 .sd_url = config_subscription_url_redacted(cs),
                 .sd_contract = config_subscription_contract_name(cs),
+                .sd_description = config_subscription_description(cs),
             };
             continue;
         }
@@ -296,6 +297,9 @@ static int run_apply(struct run_daemon *d, struct config *cfg, size_t *kept, siz
             }
         }
         if (keep != NULL) {
+            /* Not part of the equality: the new text, same stream (on
+             * failure the old text stays, nothing else depends on it). */
+            (void)monitor_set_description(keep->rs_mon, config_subscription_description(cs));
             subs[m++] = keep;
             (*kept)++;
             continue;

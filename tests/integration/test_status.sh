@@ -376,11 +376,12 @@ REFUSED_PORT=$(free_port) # nothing listens there: connect_failed, a long messag
     printf ' "defaults": {"backoff_min_ms": 5000, "backoff_max_ms": 10000},\n'
     printf ' "subscriptions": [\n'
     printf '  {"name": "steady", "url": "%s/api/utils/version/stream?request_id=it-steady&hb_ms=200",' "$BASE"
-    printf '   "contract": "version-stream", "vars": {"request_id": "it-steady"}, "heartbeat_interval_s": 1},\n'
+    printf '   "contract": "version-stream", "vars": {"request_id": "it-steady"}, "heartbeat_interval_s": 1,'
+    printf '   "description": "The version stream \\u2014 \\"steady\\" <prod>"},\n'
     printf '  {"name": "refused", "url": "http://127.0.0.1:%s/s", "contract": "version-stream",' "$REFUSED_PORT"
     printf '   "vars": {"request_id": "it-refused"}},\n'
     printf '  {"name": "paused", "url": "%s/nothing", "contract": "version-stream",' "$BASE"
-    printf '   "vars": {"request_id": "it-paused"}, "enabled": false}\n'
+    printf '   "vars": {"request_id": "it-paused"}, "enabled": false, "description": "paused for the migration"}\n'
     printf ' ]}\n'
 } >"$WORK/ages.json"
 start_daemon "$WORK/ages.json"
@@ -391,6 +392,11 @@ check "/status lists the disabled subscription last, state disabled" /dev/null e
     '["paused","disabled",true,"version-stream"]'
 check "/status/NAME of a disabled subscription" /dev/null equals \
     "$(jq_status /status/paused '[.name, .state] | @json')" '["paused","disabled"]'
+check "/status: description of a running and of a disabled subscription, only when set" /dev/null equals \
+    "$(jq_status /status '[.subscriptions[] | .description] | @json')" \
+    '["The version stream — \"steady\" <prod>",null,"paused for the migration"]'
+check "/status keeps the member order: name, description, url" /dev/null equals \
+    "$(jq_status /status/steady 'keys_unsorted[0:3] | @json')" '["name","description","url"]'
 MSG=$(jq_status /status/refused .last_violation.message)
 check "the refused message is longer than a narrow terminal ($MSG)" /dev/null test "${#MSG}" -gt 70
 ssemon_status st_pipe --url "$STATUS"
@@ -406,9 +412,15 @@ check "ssemon status: the disabled subscription is listed as disabled" "$WORK/st
     grep -Eq '^paused +disabled +- +- +- +- +- +-$' "$WORK/st_pipe.out"
 check "ssemon status, stdout not a terminal: the whole message" "$WORK/st_pipe.out" \
     grep -qF ": $MSG" "$WORK/st_pipe.out"
+# line_under FILE NAME TEXT: the line after NAME's row is TEXT.
+line_under() { [ "$(grep -A1 -E "^$2 " "$1" | sed -n 2p)" = "$3" ]; }
+check "ssemon status: the description on an indented line under its row" "$WORK/st_pipe.out" \
+    line_under "$WORK/st_pipe.out" steady '    The version stream — "steady" <prod>'
+check "ssemon status: the disabled one's description under its row" "$WORK/st_pipe.out" \
+    line_under "$WORK/st_pipe.out" paused '    paused for the migration'
 ssemon_status st_paused --url "$STATUS" paused
 check "ssemon status NAME of a disabled one: exit 0, state disabled" "$WORK/st_paused.out" equals \
-    "$(rc_of st_paused) $(tail -n 1 "$WORK/st_paused.out" | awk '{print $1, $2}')" "0 paused disabled"
+    "$(rc_of st_paused) $(grep '^paused ' "$WORK/st_paused.out" | awk '{print $1, $2}')" "0 paused disabled"
 # On a terminal 60 columns wide: cut, unless --wide.
 on_tty() {
     local name=$1
