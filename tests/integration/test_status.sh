@@ -436,6 +436,15 @@ check "ssemon status on a 60-column terminal cuts the message" "$WORK/st_tty.txt
 on_tty st_tty_wide --wide --url "$STATUS"
 check "ssemon status --wide on a terminal: the whole message" "$WORK/st_tty_wide.txt" \
     grep -qF -- ": $MSG" "$WORK/st_tty_wide.txt"
+# A reload that changes only a description: the new text, the same stream.
+SINCE=$(jq_status /status/steady .connected_since)
+sed 's/The version stream \\u2014/Renamed:/' "$WORK/ages.json" >"$WORK/ages2.json"
+mv "$WORK/ages2.json" "$WORK/ages.json"
+kill -HUP "$DAEMON_PID"
+check "reload: the new description shows" "$WORK/daemon.err" \
+    wait_for /status/steady '.description == "Renamed: \"steady\" <prod>"'
+check "reload: the stream was kept (same connected_since, no reconnect)" "$WORK/daemon.err" equals \
+    "$(jq_status /status/steady '[.connected_since, .reconnects] | @json')" "[\"$SINCE\",0]"
 check "SIGTERM stops the daemon with status 0 (phase 4)" "$WORK/daemon.err" stop_daemon
 
 # ================= usage errors =================
