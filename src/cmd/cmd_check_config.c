@@ -32,6 +32,8 @@ static void check_config_probes(const struct config *cfg)
         printf("probe %s: every %gs, %s %s\n", config_probe_name(p),
                (double)config_probe_every_ms(p) / 1000, config_probe_trigger_method(p),
                config_probe_trigger_display(p));
+        if (config_probe_description(p) != NULL)
+            printf("  description: %s\n", config_probe_description(p));
         for (size_t k = 0; k < config_probe_expect_count(p); k++) {
             struct config_probe_expect_view v;
             config_probe_expect_at(p, k, &v);

@@ -73,7 +73,11 @@ struct run_daemon {
     struct run_sub **rd_subs; /* enabled subscriptions, config order */
     size_t rd_n_subs;
     struct monitor **rd_view_monitors; /* the status view's, kept by run_apply */
-    uint64_t rd_generation;            /* changes when the monitors change */
+    /* The disabled subscriptions of the running configuration, for the
+     * status view (pointing into rd_config), kept by run_apply. */
+    struct status_disabled *rd_disabled;
+    size_t rd_n_disabled;
+    uint64_t rd_generation; /* changes when the monitors change */
 
     struct status_recent rd_recent[RUN_RECENT_MAX]; /* ring */
     size_t rd_recent_next;
@@ -185,6 +189,8 @@ static void run_status_view(void *ctx, struct status_view *out)
     out->sv_reload_error = d->rd_reload_error;
     out->sv_monitors = d->rd_view_monitors;
     out->sv_n_monitors = d->rd_n_subs;
+    out->sv_disabled = d->rd_disabled;
+    out->sv_n_disabled = d->rd_n_disabled;
     out->sv_recent = d->rd_recent_view;
     out->sv_n_recent = d->rd_recent_n;
     out->sv_generation = d->rd_generation;
@@ -258,17 +264,26 @@ static int run_apply(struct run_daemon *d, struct config *cfg, size_t *kept, siz
     size_t n = config_subscription_count(cfg);
     struct run_sub **subs = calloc(n > 0 ? n : 1, sizeof(*subs));
     struct monitor **view = calloc(n > 0 ? n : 1, sizeof(*view));
-    if (subs == NULL || view == NULL) {
+    struct status_disabled *off = calloc(n > 0 ? n : 1, sizeof(*off));
+    if (subs == NULL || view == NULL || off == NULL) {
         free(subs);
         free(view);
+        free(off);
         return -1;
     }
-    size_t m = 0;
+    size_t m = 0, n_off = 0;
     *kept = *started = 0;
     for (size_t i = 0; i < n; i++) {
         const struct config_subscription *cs = config_subscription_at(cfg, i);
-        if (!config_subscription_enabled(cs))
+        if (!config_subscription_enabled(cs)) {
+            off[n_off++] = (struct status_disabled){
+                .sd_name = config_subscription_name(cs),
+                .sd_url = config_subscription_url_redacted(cs),
+                .sd_contract = config_subscription_contract_name(cs),
+                .sd_description = config_subscription_description(cs),
+            };
             continue;
+        }
         struct run_sub *keep = NULL;
         for (size_t j = 0; j < d->rd_n_subs; j++) {
             struct run_sub *old = d->rd_subs[j];
@@ -282,6 +297,9 @@ static int run_apply(struct run_daemon *d, struct config *cfg, size_t *kept, siz
             }
         }
         if (keep != NULL) {
+            /* Not part of the equality: the new text, same stream (on
+             * failure the old text stays, nothing else depends on it). */
+            (void)monitor_set_description(keep->rs_mon, config_subscription_description(cs));
             subs[m++] = keep;
             (*kept)++;
             continue;
@@ -310,9 +328,12 @@ static int run_apply(struct run_daemon *d, struct config *cfg, size_t *kept, siz
         run_sub_free(d->rd_subs[j]);
     free(d->rd_subs);
     free(d->rd_view_monitors);
+    free(d->rd_disabled);
     d->rd_subs = subs;
     d->rd_n_subs = m;
     d->rd_view_monitors = view;
+    d->rd_disabled = off;
+    d->rd_n_disabled = n_off;
     for (size_t i = 0; i < m; i++)
         view[i] = subs[i]->rs_mon;
     d->rd_generation++;
@@ -638,6 +659,7 @@ static void run_teardown(struct run_daemon *d)
         run_sub_free(d->rd_subs[i]);
     free(d->rd_subs);
     free(d->rd_view_monitors);
+    free(d->rd_disabled);
     deadline_release(&d->rd_period);
     deadline_release(&d->rd_watchdog);
     for (size_t i = 0; i < 3; i++)

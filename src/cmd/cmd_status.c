@@ -27,8 +27,9 @@
 #define CMD_STATUS_TIMEOUT_MS 5000L
 /* A /status document of 10,000 subscriptions is a few MiB. */
 #define CMD_STATUS_MAX_BODY ((size_t)64 << 20)
-/* Without a terminal to fit, messages are cut here. */
-#define CMD_STATUS_MESSAGE_COLUMNS 60
+/* Messages are fitted to a terminal only; elsewhere (a pipe, a file) and
+ * with --wide they are printed whole. */
+#define CMD_STATUS_NO_CUT SIZE_MAX
 
 struct cmd_status_body {
     char *sb_buf;
@@ -40,15 +41,21 @@ struct cmd_status_body {
 
 static void cmd_status_usage(FILE *f)
 {
-    fputs("usage: ssemon status [--url URL] [--json] [NAME]\n"
+    fputs("usage: ssemon status [--url URL] [--json] [--wide] [NAME]\n"
           "Asks a running ssemon daemon for the state of its subscriptions (all of them,\n"
           "or the one named NAME) and prints one line per subscription: state, health,\n"
-          "events, violations and the last violation (after the open conditions, shown\n"
-          "as OPEN CLASS since AGE: a silence, a missing first event or a failure to\n"
-          "connect that has not ended yet).\n"
+          "events, violations, the age of the last event and of the last heartbeat\n"
+          "(3s, 2m, 5h, 3d; - when none yet) and the last violation (after the open\n"
+          "conditions, shown as OPEN CLASS since AGE: a silence, a missing first event\n"
+          "or a failure to connect that has not ended yet). Disabled subscriptions are\n"
+          "listed with the state 'disabled'. A subscription or probe with a description\n"
+          "has it on an indented line below its own.\n"
+          "Messages are cut to the terminal's width; when standard output is not a\n"
+          "terminal, or with --wide, they are printed whole.\n"
           "  --url URL    the daemon's status endpoint: http://HOST:PORT (default\n"
           "               " CMD_STATUS_DEFAULT_URL ") or unix:/PATH for a unix socket\n"
           "  --json       print the JSON document as the daemon sent it\n"
+          "  --wide       never cut messages, even on a terminal\n"
           "  -h, --help   show this help\n"
           "Below the subscriptions, the probes: last result, runs, failures, the last\n"
           "failure, and per expectation its last result and p50/p99 delivery time.\n"
@@ -68,6 +75,20 @@ __attribute__((format(printf, 1, 2))) static int cmd_status_fail(const char *fmt
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+    return 2;
+}
+
+/* A usage error: the error line first, where a reader looks, then the
+ * usage. Returns 2. */
+__attribute__((format(printf, 1, 2))) static int cmd_status_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("ssemon status: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    cmd_status_usage(stderr);
     return 2;
 }
 
@@ -192,23 +213,43 @@ static long long cmd_status_parse_time(const char *s)
     return t == (time_t)-1 ? -1 : (long long)t;
 }
 
-static void cmd_status_format_age(long long seconds, char *buf, size_t size)
+/* "3s", "2m", "5h", "3d": seconds below 2 minutes, minutes below 2
+ * hours, hours below 2 days, then days. */
+static void cmd_status_format_span(long long seconds, char *buf, size_t size)
 {
     if (seconds < 0)
         seconds = 0;
     if (seconds < 120)
-        snprintf(buf, size, "%llds ago", seconds);
+        snprintf(buf, size, "%llds", seconds);
     else if (seconds < 2LL * 3600)
-        snprintf(buf, size, "%lldm ago", seconds / 60);
+        snprintf(buf, size, "%lldm", seconds / 60);
     else if (seconds < 2LL * 86400)
-        snprintf(buf, size, "%lldh ago", seconds / 3600);
+        snprintf(buf, size, "%lldh", seconds / 3600);
     else
-        snprintf(buf, size, "%lldd ago", seconds / 86400);
+        snprintf(buf, size, "%lldd", seconds / 86400);
+}
+
+static void cmd_status_format_age(long long seconds, char *buf, size_t size)
+{
+    char span[24];
+    cmd_status_format_span(seconds, span, sizeof(span));
+    snprintf(buf, size, "%.23s ago", span);
+}
+
+/* The age of the stamp at `key` of `obj` ("3s"), or "-" when it is null. */
+static void cmd_status_age_of(const json_t *obj, const char *key, time_t now, char *buf,
+                              size_t size)
+{
+    long long at = cmd_status_parse_time(cmd_status_str(obj, key, NULL));
+    if (at < 0)
+        snprintf(buf, size, "-");
+    else
+        cmd_status_format_span((long long)now - at, buf, size);
 }
 
 /* Copies at most `columns` characters of `s` (UTF-8 aware, control bytes
  * shown as '?' so stream data cannot drive the terminal), ending in "..."
- * when cut. */
+ * when cut; `out_size` of strlen(s) + 8 always holds it whole. */
 static void cmd_status_fit(const char *s, size_t columns, char *out, size_t out_size)
 {
     size_t total = 0;
@@ -233,22 +274,42 @@ static void cmd_status_fit(const char *s, size_t columns, char *out, size_t out_
     out[o] = '\0';
 }
 
-static size_t cmd_status_terminal_columns(void)
+/* The width messages are fitted to: the terminal's, or CMD_STATUS_NO_CUT
+ * when standard output is not a terminal (or has no width) or with
+ * --wide. */
+static size_t cmd_status_terminal_columns(bool wide)
 {
     struct winsize ws;
-    if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+    if (!wide && isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 &&
+        ws.ws_col > 0)
         return ws.ws_col;
-    return 0;
+    return CMD_STATUS_NO_CUT;
 }
 
-/* "CLASS AGE: MESSAGE" of a violation object, the message fitted to what is
- * left of `columns` after `used` (or CMD_STATUS_MESSAGE_COLUMNS without a
- * terminal); "-" when `v` is not an object. */
-static void cmd_status_violation_text(const json_t *v, size_t used, size_t columns, time_t now,
-                                      char *out, size_t size)
+/* Prints `s` fitted to what is left of `columns` after `used`
+ * (CMD_STATUS_NO_CUT: whole), control bytes as '?'. */
+static void cmd_status_print_fitted(const char *s, size_t used, size_t columns)
+{
+    size_t room = CMD_STATUS_NO_CUT;
+    if (columns != CMD_STATUS_NO_CUT)
+        room = columns > used + 3 ? columns - used : 3;
+    size_t size = strlen(s) + 8;
+    char *out = malloc(size);
+    if (out == NULL) {
+        fputs("?", stdout);
+        return;
+    }
+    cmd_status_fit(s, room, out, size);
+    fputs(out, stdout);
+    free(out);
+}
+
+/* Prints "CLASS AGE: MESSAGE" of a violation object, the message fitted to
+ * what is left of `columns` after `used`; "-" when `v` is not an object. */
+static void cmd_status_print_violation(const json_t *v, size_t used, size_t columns, time_t now)
 {
     if (!json_is_object(v)) {
-        snprintf(out, size, "-");
+        fputs("-", stdout);
         return;
     }
     char age[32] = "";
@@ -258,14 +319,20 @@ static void cmd_status_violation_text(const json_t *v, size_t used, size_t colum
     char head[128];
     snprintf(head, sizeof(head), "%s%s%s: ", cmd_status_str(v, "class", "?"),
              age[0] != '\0' ? " " : "", age);
-    size_t room = CMD_STATUS_MESSAGE_COLUMNS;
-    if (columns > 0) {
-        used += strlen(head);
-        room = columns > used + 3 ? columns - used : 3;
-    }
-    char msg[512];
-    cmd_status_fit(cmd_status_str(v, "message", ""), room, msg, sizeof(msg));
-    snprintf(out, size, "%s%s", head, msg);
+    fputs(head, stdout);
+    cmd_status_print_fitted(cmd_status_str(v, "message", ""), used + strlen(head), columns);
+}
+
+/* The "description" of a subscription or probe, when it has one, on an
+ * indented line of its own. */
+static void cmd_status_print_description(const json_t *obj, size_t columns)
+{
+    const char *text = cmd_status_str(obj, "description", NULL);
+    if (text == NULL || text[0] == '\0')
+        return;
+    fputs("    ", stdout);
+    cmd_status_print_fitted(text, 4, columns);
+    fputc('\n', stdout);
 }
 
 /* "OPEN CLASS AGE, CLASS AGE; " of the open conditions ("" when none). */
@@ -293,25 +360,32 @@ static void cmd_status_conditions_text(const json_t *conds, time_t now, char *ou
  * condition); prints its line, open conditions first in the last column. */
 static bool cmd_status_print_row(const json_t *sub, int name_width, size_t columns, time_t now)
 {
+    const char *state = cmd_status_str(sub, "state", "?");
+    const char *name = cmd_status_str(sub, "name", "?");
+    if (strcmp(state, "disabled") == 0) {
+        /* Configured but not run: nothing measured, never unhealthy. */
+        printf("%-*s  %-10s  %-7s  %10s  %10s  %10s  %7s  -\n", name_width, name, state, "-", "-",
+               "-", "-", "-");
+        cmd_status_print_description(sub, columns);
+        return true;
+    }
     const json_t *conds = json_object_get(sub, "conditions");
     bool healthy = json_is_true(json_object_get(sub, "healthy")) &&
                    !(json_is_array(conds) && json_array_size(conds) > 0);
-    char line[1024];
-    int n = snprintf(line, sizeof(line), "%-*s  %-10s  %-7s  %10llu  %10llu  ", name_width,
-                     cmd_status_str(sub, "name", "?"), cmd_status_str(sub, "state", "?"),
-                     healthy ? "yes" : "NO", cmd_status_uint(sub, "events"),
-                     cmd_status_uint(json_object_get(sub, "violations"), "total"));
-    if (n < 0)
-        n = 0;
-    if ((size_t)n >= sizeof(line))
-        n = (int)sizeof(line) - 1;
-
+    char last_event[32], last_hb[32];
+    cmd_status_age_of(sub, "last_event_at", now, last_event, sizeof(last_event));
+    cmd_status_age_of(sub, "last_heartbeat_at", now, last_hb, sizeof(last_hb));
+    int n =
+        printf("%-*s  %-10s  %-7s  %10llu  %10llu  %10s  %7s  ", name_width, name, state,
+               healthy ? "yes" : "NO", cmd_status_uint(sub, "events"),
+               cmd_status_uint(json_object_get(sub, "violations"), "total"), last_event, last_hb);
     char open[256];
     cmd_status_conditions_text(conds, now, open, sizeof(open));
-    char last[768];
-    cmd_status_violation_text(json_object_get(sub, "last_violation"), (size_t)n + strlen(open),
-                              columns, now, last, sizeof(last));
-    printf("%s%s%s\n", line, open, last);
+    fputs(open, stdout);
+    cmd_status_print_violation(json_object_get(sub, "last_violation"),
+                               (n > 0 ? (size_t)n : 0) + strlen(open), columns, now);
+    fputc('\n', stdout);
+    cmd_status_print_description(sub, columns);
     return healthy;
 }
 
@@ -350,18 +424,15 @@ static bool cmd_status_print_probes(const json_t *probes, size_t columns, time_t
         bool healthy = json_is_true(json_object_get(p, "healthy"));
         all = all && healthy;
         const json_t *last = json_object_get(p, "last_run");
-        char line[1024];
-        int k = snprintf(line, sizeof(line), "%-*s  %-8s  %-7s  %6llu  %8llu  %7llu  ", name_width,
-                         cmd_status_str(p, "name", "?"),
-                         json_is_object(last) ? cmd_status_str(last, "result", "?") : "-",
-                         healthy ? "yes" : "NO", cmd_status_uint(p, "runs"),
-                         cmd_status_uint(p, "failures"), cmd_status_uint(p, "skipped"));
-        if (k < 0)
-            k = 0;
-        char fail[768];
-        cmd_status_violation_text(json_object_get(p, "last_failure"), (size_t)k, columns, now, fail,
-                                  sizeof(fail));
-        printf("%s%s\n", line, fail);
+        int k = printf("%-*s  %-8s  %-7s  %6llu  %8llu  %7llu  ", name_width,
+                       cmd_status_str(p, "name", "?"),
+                       json_is_object(last) ? cmd_status_str(last, "result", "?") : "-",
+                       healthy ? "yes" : "NO", cmd_status_uint(p, "runs"),
+                       cmd_status_uint(p, "failures"), cmd_status_uint(p, "skipped"));
+        cmd_status_print_violation(json_object_get(p, "last_failure"), k > 0 ? (size_t)k : 0,
+                                   columns, now);
+        fputc('\n', stdout);
+        cmd_status_print_description(p, columns);
         const json_t *steps = json_is_object(last) ? json_object_get(last, "steps") : NULL;
         const json_t *delivery = json_object_get(p, "delivery");
         for (size_t s = 0; s < json_array_size(delivery); s++) {
@@ -395,7 +466,7 @@ static bool cmd_status_config_ok(const json_t *doc, bool say)
 }
 
 /* Prints the table; returns the exit status. */
-static int cmd_status_print_table(const json_t *doc, bool one)
+static int cmd_status_print_table(const json_t *doc, bool one, bool wide)
 {
     const json_t *subs = one ? NULL : json_object_get(doc, "subscriptions");
     if (one ? !json_is_object(doc) : !json_is_array(subs))
@@ -409,10 +480,10 @@ static int cmd_status_print_table(const json_t *doc, bool one)
         if (len > name_width)
             name_width = len;
     }
-    size_t columns = cmd_status_terminal_columns();
+    size_t columns = cmd_status_terminal_columns(wide);
     time_t now = (time_t)(clock_wall_ms() / 1000);
-    printf("%-*s  %-10s  %-7s  %10s  %10s  %s\n", name_width, "NAME", "STATE", "HEALTHY", "EVENTS",
-           "VIOLATIONS", "LAST VIOLATION");
+    printf("%-*s  %-10s  %-7s  %10s  %10s  %10s  %7s  %s\n", name_width, "NAME", "STATE", "HEALTHY",
+           "EVENTS", "VIOLATIONS", "LAST EVENT", "LAST HB", "LAST VIOLATION");
     bool all_healthy = true;
     for (size_t i = 0; i < n; i++) {
         const json_t *sub = one ? doc : json_array_get(subs, i);
@@ -451,11 +522,13 @@ int cmd_status(int argc, char **argv)
     static const struct option options[] = {
         {"url", required_argument, NULL, 'u'},
         {"json", no_argument, NULL, 'j'},
+        {"wide", no_argument, NULL, 'w'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *endpoint = CMD_STATUS_DEFAULT_URL;
     bool raw = false;
+    bool wide = false;
     int c;
     optind = 0; /* full re-initialisation: another command may have used getopt */
     opterr = 0;
@@ -467,21 +540,20 @@ int cmd_status(int argc, char **argv)
         case 'j':
             raw = true;
             break;
+        case 'w':
+            wide = true;
+            break;
         case 'h':
             cmd_status_usage(stdout);
             return 0;
         case ':':
-            cmd_status_usage(stderr);
-            return cmd_status_fail("option '%s' needs an argument", argv[optind - 1]);
+            return cmd_status_usage_error("option '%s' needs an argument", argv[optind - 1]);
         default:
-            cmd_status_usage(stderr);
-            return cmd_status_fail("unknown option '%s'", argv[optind - 1]);
+            return cmd_status_usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (argc - optind > 1) {
-        cmd_status_usage(stderr);
-        return cmd_status_fail("expected at most one subscription NAME");
-    }
+    if (argc - optind > 1)
+        return cmd_status_usage_error("expected at most one subscription NAME");
     const char *name = optind < argc ? argv[optind] : NULL;
     if (name != NULL && !subscription_name_chars_ok(name, strlen(name)))
         return cmd_status_fail("'%s' is not a subscription name ([A-Za-z0-9_.-]+)", name);
@@ -517,7 +589,7 @@ int cmd_status(int argc, char **argv)
             fputc('\n', stdout);
         rc = cmd_status_health_of(doc, name != NULL);
     } else {
-        rc = cmd_status_print_table(doc, name != NULL);
+        rc = cmd_status_print_table(doc, name != NULL, wide);
     }
     json_decref(doc);
     free(body.sb_buf);

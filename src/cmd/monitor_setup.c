@@ -15,6 +15,7 @@ void monitor_setup_options(const struct config_subscription *cs, struct monitor_
 {
     memset(o, 0, sizeof(*o));
     o->mo_name = config_subscription_name(cs);
+    o->mo_description = config_subscription_description(cs);
     o->mo_display_url = config_subscription_url_redacted(cs);
     o->mo_contract = config_subscription_contract(cs);
     config_subscription_sub_options(cs, &o->mo_sub);

@@ -1086,6 +1086,7 @@ static struct prober_probe *prober_probe_new(struct prober *p, struct config *cf
         pp->pp_view_caps[i].spc_name = config_probe_capture_name(def, i);
     struct status_probe *v = &pp->pp_view;
     v->sp_name = config_probe_name(def);
+    v->sp_description = config_probe_description(def);
     v->sp_every_ms = config_probe_every_ms(def);
     v->sp_steps = pp->pp_view_steps;
     v->sp_n_steps = ne + ns;

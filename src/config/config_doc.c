@@ -174,6 +174,51 @@ char *config_doc_string(struct config_doc *d, size_t n, const char *path, bool a
     return c;
 }
 
+char *config_doc_text(struct config_doc *d, size_t n, const char *path, size_t max)
+{
+    char *s = config_doc_string(d, n, path, true);
+    if (s == NULL)
+        return NULL;
+    size_t len = strlen(s);
+    const char *why = NULL;
+    if (len > max)
+        why = "longer than the limit";
+    else if (!utf8_valid(s, len))
+        why = "not UTF-8";
+    for (size_t i = 0; why == NULL && i < len; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7F)
+            why = "control";
+    if (why == NULL)
+        return s;
+    free(s);
+    if (why[0] == 'l')
+        config_doc_err(d, path, "is %zu bytes long; at most %zu bytes", len, max);
+    else if (why[0] == 'n')
+        config_doc_err(d, path, "is not valid UTF-8");
+    else
+        config_doc_err(d, path, "must be one line of text (no control characters)");
+    return NULL;
+}
+
+char *config_doc_description(struct config_doc *d, size_t obj, const char *path)
+{
+    size_t v = config_doc_get(d, obj, "description");
+    if (v == JSON_TAPE_NONE)
+        return NULL;
+    char *p = config_doc_pointer_lit(path, "description");
+    if (p == NULL) {
+        config_doc_nomem(d);
+        return NULL;
+    }
+    char *text = config_doc_text(d, v, p, CONFIG_DESCRIPTION_MAX);
+    free(p);
+    if (text != NULL && text[0] == '\0') {
+        free(text);
+        text = NULL;
+    }
+    return text;
+}
+
 char *config_doc_path(struct config_doc *d, size_t n, const char *path)
 {
     char *s = config_doc_string(d, n, path, false);

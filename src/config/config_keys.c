@@ -55,9 +55,10 @@ static const char *const config_keys_top[] = {
     "status", "contracts_dir", "defaults", "subscriptions", "instance", "probes", "metrics"};
 static const char *const config_keys_metrics[] = {"histograms", "zeros"};
 static const char *const config_keys_status[] = {"listen"};
-static const char *const config_keys_sub[] = {"name", "url", "contract", "vars"};
+static const char *const config_keys_sub[] = {"name", "url", "contract", "vars", "description"};
 static const char *const config_keys_secret[] = {"credential", "file"};
-static const char *const config_keys_probe[] = {"name", "every_s", "trigger", "expect", "streams"};
+static const char *const config_keys_probe[] = {"name",   "every_s", "trigger",
+                                                "expect", "streams", "description"};
 static const char *const config_keys_trigger[] = {
     "method", "url", "headers", "body", "body_text", "timeout_s", "expect_status", "capture"};
 static const char *const config_keys_expect[] = {"subscription", "event", "match", "within_s"};

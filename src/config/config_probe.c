@@ -60,6 +60,7 @@ struct cp_stream {
 
 struct config_probe {
     char *cp_name;
+    char *cp_description; /* NULL: none */
     uint64_t cp_every_ms;
     char *cp_method;
     struct template *cp_url;
@@ -1035,6 +1036,7 @@ struct config_probe *config_probe_load(struct config_doc *d, size_t n, const cha
         return p;
     config_keys_check(d, n, path, CONFIG_KEYS_PROBE);
     cp_name(&ld, n, path);
+    p->cp_description = config_doc_description(d, n, path);
     v = cp_required(d, n, path, "every_s", needs);
     if (v != JSON_TAPE_NONE && (kp = cp_ptr(d, path, "every_s")) != NULL) {
         cp_seconds(d, v, kp, CONFIG_PROBE_EVERY_MIN_MS, CONFIG_PROBE_EVERY_MAX_MS, &p->cp_every_ms);
@@ -1089,6 +1091,7 @@ void config_probe_free(struct config_probe *p)
     if (p == NULL)
         return;
     free(p->cp_name);
+    free(p->cp_description);
     free(p->cp_method);
     config_settings_strings_free(&p->cp_trigger_strings);
     template_free(p->cp_url);
@@ -1141,6 +1144,11 @@ void config_probe_free(struct config_probe *p)
 const char *config_probe_name(const struct config_probe *p)
 {
     return p->cp_name;
+}
+
+const char *config_probe_description(const struct config_probe *p)
+{
+    return p->cp_description;
 }
 
 uint64_t config_probe_every_ms(const struct config_probe *p)

@@ -21,7 +21,8 @@
 
 struct config_subscription {
     char *csu_name;
-    char *csu_url; /* may carry user-info: only for sub_options */
+    char *csu_description; /* NULL: none */
+    char *csu_url;         /* may carry user-info: only for sub_options */
     char *csu_url_redacted;
     char *csu_contract_name;
     const struct config_contract *csu_contract;
@@ -505,6 +506,7 @@ config_subscription_load(struct config_doc *d, size_t n, const char *path,
     if (!config_sub_settings(d, n, path, defaults, headers, sub))
         return sub;
     config_sub_name(d, n, path, sub);
+    sub->csu_description = config_doc_description(d, n, path);
     char *url = config_sub_required(d, n, path, "url", &p);
     if (url != NULL)
         config_sub_url(d, config_doc_get(d, n, "url"), p, url, sub);
@@ -534,6 +536,7 @@ void config_subscription_free(struct config_subscription *s)
     if (s == NULL)
         return;
     free(s->csu_name);
+    free(s->csu_description);
     free(s->csu_url);
     free(s->csu_url_redacted);
     free(s->csu_contract_name);
@@ -566,6 +569,11 @@ void config_subscription_free(struct config_subscription *s)
 const char *config_subscription_name(const struct config_subscription *s)
 {
     return s->csu_name;
+}
+
+const char *config_subscription_description(const struct config_subscription *s)
+{
+    return s->csu_description;
 }
 
 const char *config_subscription_url_redacted(const struct config_subscription *s)

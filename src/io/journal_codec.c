@@ -1,5 +1,6 @@
 #include "ssemon/io/journal_codec.h"
 
+#include "ssemon/base/clock.h"
 #include "ssemon/base/utf8.h"
 #include "ssemon/json/json_writer.h"
 
@@ -121,9 +122,14 @@ static bool journal_codec_digits(const char *s, size_t len)
     return true;
 }
 
-void journal_codec_json(const struct journal_field *f, size_t n, struct json_writer *w)
+void journal_codec_json(const struct journal_field *f, size_t n, uint64_t wall_ms,
+                        struct json_writer *w)
 {
+    char t[CLOCK_RFC3339_SIZE];
+    clock_rfc3339(wall_ms, t);
     json_writer_object_begin(w);
+    json_writer_key(w, "t");
+    json_writer_string(w, t, strlen(t));
     for (size_t i = 0; i < n; i++) {
         json_writer_key(w, f[i].jf_name);
         if (strcmp(f[i].jf_name, "PRIORITY") == 0 &&

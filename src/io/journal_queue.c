@@ -7,6 +7,7 @@ struct journal_queue_item {
     struct journal_queue_item *jqi_next;
     size_t jqi_len;
     unsigned jqi_tag;
+    uint64_t jqi_stamp;
     char jqi_data[];
 };
 
@@ -40,6 +41,12 @@ void journal_queue_clear(struct journal_queue *q)
 enum journal_queue_push journal_queue_push(struct journal_queue *q, const void *data, size_t len,
                                            unsigned tag)
 {
+    return journal_queue_push_stamped(q, data, len, tag, 0);
+}
+
+enum journal_queue_push journal_queue_push_stamped(struct journal_queue *q, const void *data,
+                                                   size_t len, unsigned tag, uint64_t stamp)
+{
     if (q->jq_items > 0 && (q->jq_items >= q->jq_max_items || q->jq_bytes > q->jq_max_bytes ||
                             len > q->jq_max_bytes - q->jq_bytes))
         return JOURNAL_QUEUE_FULL;
@@ -49,6 +56,7 @@ enum journal_queue_push journal_queue_push(struct journal_queue *q, const void *
     it->jqi_next = NULL;
     it->jqi_len = len;
     it->jqi_tag = tag != 0;
+    it->jqi_stamp = stamp;
     if (len > 0)
         memcpy(it->jqi_data, data, len);
     if (q->jq_tail != NULL)
@@ -72,4 +80,9 @@ char *journal_queue_front(const struct journal_queue *q, size_t *len, unsigned *
     if (tag != NULL)
         *tag = it->jqi_tag;
     return it->jqi_data;
+}
+
+uint64_t journal_queue_front_stamp(const struct journal_queue *q)
+{
+    return q->jq_head != NULL ? q->jq_head->jqi_stamp : 0;
 }

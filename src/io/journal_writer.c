@@ -250,11 +250,12 @@ static void journal_writer_err_push(struct journal_writer *w, const char *line, 
     }
 }
 
+/* `wall_ms`: when the record was made (its "t"). */
 static void journal_writer_to_stderr(struct journal_writer *w, const struct journal_field *f,
-                                     size_t n)
+                                     size_t n, uint64_t wall_ms)
 {
     json_writer_reset(&w->jw_json);
-    journal_codec_json(f, n, &w->jw_json);
+    journal_codec_json(f, n, wall_ms, &w->jw_json);
     size_t len;
     const char *line = json_writer_text(&w->jw_json, &len);
     if (json_writer_failed(&w->jw_json) || line == NULL) {
@@ -344,10 +345,11 @@ static void journal_writer_spill_one(struct journal_writer *w)
     char *item = journal_queue_front(&w->jw_jq, &len, NULL);
     if (item == NULL)
         return;
+    uint64_t made = journal_queue_front_stamp(&w->jw_jq);
     struct journal_field f[JOURNAL_CODEC_MAX_FIELDS];
     int n = journal_codec_parse(item, len, f, JOURNAL_CODEC_MAX_FIELDS);
     if (n >= 0)
-        journal_writer_to_stderr(w, f, (size_t)n);
+        journal_writer_to_stderr(w, f, (size_t)n, made);
     else
         journal_writer_drop(w, JOURNAL_DROP_NO_MEMORY); /* cannot happen: the datagram is ours */
     journal_queue_pop(&w->jw_jq);
@@ -508,8 +510,9 @@ static void journal_writer_on_stall(void *ctx)
 
 void journal_writer_write(struct journal_writer *w, const struct journal_field *f, size_t n)
 {
+    uint64_t made = clock_wall_ms();
     if (w->jw_st.js_target != JOURNAL_TARGET_JOURNAL || !w->jw_st.js_up) {
-        journal_writer_to_stderr(w, f, n);
+        journal_writer_to_stderr(w, f, n, made);
         journal_writer_sync(w);
         return;
     }
@@ -530,22 +533,23 @@ void journal_writer_write(struct journal_writer *w, const struct journal_field *
             w->jw_st.js_records_journal++;
             return;
         case JOURNAL_WRITER_TOO_LARGE:
-            journal_writer_to_stderr(w, f, n);
+            journal_writer_to_stderr(w, f, n, made);
             journal_writer_sync(w);
             return;
         case JOURNAL_WRITER_GONE:
             journal_writer_gone(w, err);
-            journal_writer_to_stderr(w, f, n);
+            journal_writer_to_stderr(w, f, n, made);
             journal_writer_sync(w);
             return;
         default:
             break;
         }
     }
-    enum journal_queue_push r = journal_queue_push(&w->jw_jq, buf, len, JOURNAL_WRITER_RECORD);
+    enum journal_queue_push r =
+        journal_queue_push_stamped(&w->jw_jq, buf, len, JOURNAL_WRITER_RECORD, made);
     free(buf);
     if (r == JOURNAL_QUEUE_FULL) {
-        journal_writer_to_stderr(w, f, n);
+        journal_writer_to_stderr(w, f, n, made);
     } else if (r == JOURNAL_QUEUE_NOMEM) {
         journal_writer_drop(w, JOURNAL_DROP_NO_MEMORY);
     } else if (empty) {

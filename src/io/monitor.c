@@ -26,7 +26,8 @@ const double monitor_ratio_bounds[MONITOR_RATIO_BUCKETS] = {0.25, 0.5, 0.75, 0.8
 struct monitor {
     char *m_name;
     char *m_url;
-    bool m_insecure; /* mo_sub.so_insecure */
+    bool m_insecure;     /* mo_sub.so_insecure */
+    char *m_description; /* NULL: none */
     const struct contract *m_contract;
     struct subscription *m_sub;
     struct judge *m_judge;
@@ -438,6 +439,8 @@ struct monitor *monitor_new(struct sub_engine *e, struct event_base *base,
     m->m_name = strdup(o->mo_name != NULL ? o->mo_name : "");
     m->m_url = strdup(o->mo_display_url != NULL ? o->mo_display_url : "");
     m->m_insecure = o->mo_sub.so_insecure;
+    if (o->mo_description != NULL && monitor_set_description(m, o->mo_description) != 0)
+        goto fail;
     m->m_prepare = o->mo_prepare;
     m->m_prepare_ctx = o->mo_prepare_ctx;
     m->m_stall_factor = o->mo_stall_reopen_factor;
@@ -508,6 +511,7 @@ void monitor_free(struct monitor *m)
     free(m->m_st.ms_events_by_kind);
     free(m->m_name);
     free(m->m_url);
+    free(m->m_description);
     monitor_attempt_clear(&m->m_cfg);
     monitor_attempt_clear(&m->m_attempt);
     free(m);
@@ -526,6 +530,21 @@ bool monitor_insecure(const struct monitor *m)
 const char *monitor_display_url(const struct monitor *m)
 {
     return m->m_url;
+}
+
+const char *monitor_description(const struct monitor *m)
+{
+    return m->m_description;
+}
+
+int monitor_set_description(struct monitor *m, const char *text)
+{
+    char *copy = NULL;
+    if (text != NULL && (copy = strdup(text)) == NULL)
+        return -1;
+    free(m->m_description);
+    m->m_description = copy;
+    return 0;
 }
 
 const struct contract *monitor_contract(const struct monitor *m)

@@ -78,6 +78,10 @@ static void status_render_json_subscription(struct json_writer *w, const struct 
     json_writer_object_begin(w);
     JSON_WRITER_KEY(w, "name");
     json_writer_cstring(w, r->row_name);
+    if (r->row_description != NULL && r->row_description[0] != '\0') {
+        JSON_WRITER_KEY(w, "description");
+        json_writer_cstring(w, r->row_description);
+    }
     JSON_WRITER_KEY(w, "url");
     json_writer_cstring(w, r->row_url);
     JSON_WRITER_KEY(w, "contract");
@@ -138,6 +142,28 @@ static void status_render_json_subscription(struct json_writer *w, const struct 
     json_writer_object_end(w);
 }
 
+/* A disabled subscription: what the configuration says of it, nothing
+ * measured. */
+static void status_render_json_disabled(struct json_writer *w, const struct status_disabled *d)
+{
+    json_writer_object_begin(w);
+    JSON_WRITER_KEY(w, "name");
+    json_writer_cstring(w, d->sd_name);
+    if (d->sd_description != NULL && d->sd_description[0] != '\0') {
+        JSON_WRITER_KEY(w, "description");
+        json_writer_cstring(w, d->sd_description);
+    }
+    JSON_WRITER_KEY(w, "url");
+    json_writer_cstring(w, d->sd_url);
+    JSON_WRITER_KEY(w, "contract");
+    json_writer_cstring(w, d->sd_contract);
+    JSON_WRITER_KEY(w, "state");
+    json_writer_cstring(w, "disabled");
+    JSON_WRITER_KEY(w, "healthy");
+    json_writer_bool(w, true);
+    json_writer_object_end(w);
+}
+
 /* The "journal" object, written on a writer of its own (the caller's is
  * past the top level's grammar) and appended to `w`. Returns false when
  * out of memory. */
@@ -189,6 +215,7 @@ void status_render_row_from_monitor(const struct monitor *m, uint64_t now_mono_m
     out->row_stats = monitor_stats(m);
     out->row_healthy = monitor_healthy(m, now_mono_ms);
     out->row_insecure = monitor_insecure(m);
+    out->row_description = monitor_description(m);
 }
 
 /* The renderers walk either the view's monitors, turned into rows one at a
@@ -238,6 +265,10 @@ static void status_render_json_probe(struct json_writer *w, const struct status_
     json_writer_object_begin(w);
     JSON_WRITER_KEY(w, "name");
     json_writer_cstring(w, p->sp_name);
+    if (p->sp_description != NULL && p->sp_description[0] != '\0') {
+        JSON_WRITER_KEY(w, "description");
+        json_writer_cstring(w, p->sp_description);
+    }
     JSON_WRITER_KEY(w, "every_s");
     json_writer_double(w, (double)p->sp_every_ms / 1000.0);
     JSON_WRITER_KEY(w, "runs");
@@ -434,6 +465,13 @@ static struct status_json *status_render_json_new(const struct status_render_row
     bool failed = json_writer_failed(&w);
     j->sj_head = json_writer_detach(&w, &j->sj_head_len);
 
+    /* The disabled ones end the array; each is a top-level value of `w`,
+     * so the commas between them are written here. */
+    for (size_t i = 0; i < v->sv_n_disabled; i++) {
+        if (j->sj_n > 0 || i > 0)
+            json_writer_append(&w, ",", 1);
+        status_render_json_disabled(&w, &v->sv_disabled[i]);
+    }
     /* The subscriptions' array is closed by hand: this writer starts at the
      * top level, where it puts no separator before the array. */
     json_writer_append(&w, "],\"recent_violations\":", 22);
@@ -509,6 +547,11 @@ static void status_render_json_any(const struct status_render_rows *rs, const ch
                 return;
             }
         }
+        for (size_t i = 0; i < rs->srs_view->sv_n_disabled; i++)
+            if (strcmp(rs->srs_view->sv_disabled[i].sd_name, only_name) == 0) {
+                status_render_json_disabled(w, &rs->srs_view->sv_disabled[i]);
+                return;
+            }
         return;
     }
     struct status_json *j = status_render_json_new(rs);

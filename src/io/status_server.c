@@ -680,6 +680,9 @@ static bool status_server_has(const struct status_view *v, const char *name)
     for (size_t i = 0; i < v->sv_n_monitors; i++)
         if (strcmp(monitor_name(v->sv_monitors[i]), name) == 0)
             return true;
+    for (size_t i = 0; i < v->sv_n_disabled; i++)
+        if (strcmp(v->sv_disabled[i].sd_name, name) == 0)
+            return true;
     return false;
 }
 

@@ -93,6 +93,35 @@ rc=$?
 grep -q "^$WORK/etc/probe-bad.json:7:[0-9]*: /probes/0/trigger/url: .*nobody" "$WORK/err" ||
     { fail "probe with an unknown template name: no positioned error naming it"; cat "$WORK/err" >&2; }
 
+# ---- descriptions: listed with the probes; checked, positioned ----
+cat >"$WORK/etc/desc.json" <<'JSON'
+{"contracts_dir": "contracts",
+ "subscriptions": [
+  {"name": "gw", "contract": "gateway-envelope", "url": "http://127.0.0.1:9/api/sse/stream?request_id=r",
+   "vars": {"request_id": "r"}, "description": "Gateway, EU \u2014 prod"}],
+ "probes": [
+  {"name": "p", "every_s": 10, "description": "Starts a task, waits for it",
+   "trigger": {"url": "http://127.0.0.1:9/start"},
+   "expect": [{"subscription": "gw", "event": "task_event:task_started", "within_s": 2}]}]}
+JSON
+run "descriptions" 0 "probe p: every 10s, POST http://127.0.0.1:9/start
+  description: Starts a task, waits for it
+  expect task_event:task_started on gw within 2s
+configuration OK" "" -c "$WORK/etc/desc.json"
+LONG=$(head -c 1025 /dev/zero | tr '\0' d)
+cat >"$WORK/etc/desc-bad.json" <<JSON
+{"contracts_dir": "contracts",
+ "subscriptions": [
+  {"name": "a", "contract": "task-stream", "url": "http://127.0.0.1:9/", "description": "one\\ntwo"},
+  {"name": "b", "contract": "task-stream", "url": "http://127.0.0.1:9/", "description": "$LONG"},
+  {"name": "c", "contract": "task-stream", "url": "http://127.0.0.1:9/", "description": ["x"]}]}
+JSON
+D=$WORK/etc/desc-bad.json
+run "bad descriptions" 2 "" "\
+$D:3:89: /subscriptions/0/description: must be one line of text (no control characters)
+$D:4:89: /subscriptions/1/description: is 1025 bytes long; at most 1024 bytes
+$D:5:89: /subscriptions/2/description: expected a string, got an array" -c "$D"
+
 cat >"$WORK/etc/creds.json" <<'JSON'
 {"subscriptions": [
   {"name": "g", "url": "https://monitor:pa55word@127.0.0.1:9/s", "contract": "task-stream",

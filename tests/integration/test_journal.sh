@@ -345,6 +345,7 @@ SPORT=$(free_port)
 write_config "$WORK/flap.json" \
     '{"backoff_min_ms": 20, "backoff_max_ms": 40, "journal_rate": {"burst": 3, "interval_s": 3600}}' \
     "$(sub_json "$FLAP" "$SRV_BASE" flap '' 1)"
+FLAP_T0=$(date +%s)
 "$SSEMON" run -c "$WORK/flap.json" --log-target stderr >/dev/null 2>"$WORK/flap.err" &
 D=$!
 PIDS+=("$D")
@@ -357,7 +358,19 @@ if daemon_up "$D" && wait_for 30 ended_enough; then
     check "flap: the server is gone, no stream open" /dev/null wait_for 10 not_streaming
     LOST=$(num "/status/$FLAP" .violations.by_class.stream_ended)
     stop_daemon "$D" # writes the summaries of the open windows
+    FLAP_T1=$(date +%s)
     check "flap: exit 0" /dev/null equals "$STOP_RC" 0
+    # Every JSON line carries "t": RFC 3339 UTC with milliseconds, the time
+    # the record was made, so within this run by the test's own clock.
+    BAD_T=$(grep -a '^{.*}$' "$WORK/flap.err" | jq -R "fromjson? | select(
+        (.t | type) != \"string\" or
+        (.t | test(\"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[.][0-9]{3}Z$\") | not) or
+        (.t[0:19] + \"Z\" | fromdate) < $((FLAP_T0 - 1)) or
+        (.t[0:19] + \"Z\" | fromdate) > $((FLAP_T1 + 1)))" | jq -s length)
+    check "flap: every stderr line has a well formed \"t\" within the run" "$WORK/flap.err" \
+        equals "$BAD_T" 0
+    check "flap: stderr lines were read" "$WORK/flap.err" test \
+        "$(grep -ac '^{"t":"' "$WORK/flap.err")" -ge 6
     sel=".SSEMON_SUBSCRIPTION == \"$FLAP\""
     check "flap: 3 'stream lost' entries (the burst), not $LOST" "$WORK/flap.err" equals \
         "$(err_count "$WORK/flap.err" "$sel and .MESSAGE_ID == \"$ID_LOST\"")" 3

@@ -255,7 +255,7 @@ done
 ssemon_status st_mixed --url "$STATUS"
 check "ssemon status exits 1 when a subscription is unhealthy" "$WORK/st_mixed.out" equals "$(rc_of st_mixed)" 1
 check "ssemon status shows the failure and its last violation" "$WORK/st_mixed.out" \
-    grep -Eq '^broken +(backoff|connecting) +NO +0 +[0-9]+ +OPEN http_status since [0-9]+[smhd] ago; http_status [0-9]+[smhd] ago: HTTP status 404' "$WORK/st_mixed.out"
+    grep -Eq '^broken +(backoff|connecting) +NO +0 +[0-9]+ +- +- +OPEN http_status since [0-9]+[smhd] ago; http_status [0-9]+[smhd] ago: HTTP status 404' "$WORK/st_mixed.out"
 ssemon_status st_mixed_json --json --url "$STATUS"
 check "ssemon status --json exits 1 too" "$WORK/st_mixed_json.out" equals \
     "$(rc_of st_mixed_json) $(jq -r '.subscriptions | length' "$WORK/st_mixed_json.out")" "1 2"
@@ -365,6 +365,88 @@ check "ssemon status --url unix:PATH" "$WORK/st_unix.out" equals \
 check "SIGTERM stops the daemon with status 0 (phase 3)" "$WORK/daemon.err" stop_daemon
 check "the unix socket is removed on exit" /dev/null test ! -e "$SOCK"
 
+# ================= phase 4: ages, whole messages, disabled =================
+SP=$(free_port)
+STATUS="http://127.0.0.1:$SP"
+CURL_TARGET=
+REFUSED_PORT=$(free_port) # nothing listens there: connect_failed, a long message
+{
+    printf '{"status": {"listen": "127.0.0.1:%s"},\n' "$SP"
+    printf ' "contracts_dir": "%s",\n' "$CONTRACTS"
+    printf ' "defaults": {"backoff_min_ms": 5000, "backoff_max_ms": 10000},\n'
+    printf ' "subscriptions": [\n'
+    printf '  {"name": "steady", "url": "%s/api/utils/version/stream?request_id=it-steady&hb_ms=200",' "$BASE"
+    printf '   "contract": "version-stream", "vars": {"request_id": "it-steady"}, "heartbeat_interval_s": 1,'
+    printf '   "description": "The version stream \\u2014 \\"steady\\" <prod>"},\n'
+    printf '  {"name": "refused", "url": "http://127.0.0.1:%s/s", "contract": "version-stream",' "$REFUSED_PORT"
+    printf '   "vars": {"request_id": "it-refused"}},\n'
+    printf '  {"name": "paused", "url": "%s/nothing", "contract": "version-stream",' "$BASE"
+    printf '   "vars": {"request_id": "it-paused"}, "enabled": false, "description": "paused for the migration"}\n'
+    printf ' ]}\n'
+} >"$WORK/ages.json"
+start_daemon "$WORK/ages.json"
+check "phase 4: steady has events and heartbeats, refused a connect_failed" "$WORK/daemon.err" \
+    wait_for /status '(.subscriptions[] | select(.name == "steady") | .heartbeats >= 1 and .events >= 1) and (.subscriptions[] | select(.name == "refused") | .last_violation.class == "connect_failed")'
+check "/status lists the disabled subscription last, state disabled" /dev/null equals \
+    "$(jq_status /status '[.subscriptions[-1] | .name, .state, .healthy, .contract] | @json')" \
+    '["paused","disabled",true,"version-stream"]'
+check "/status/NAME of a disabled subscription" /dev/null equals \
+    "$(jq_status /status/paused '[.name, .state] | @json')" '["paused","disabled"]'
+check "/status: description of a running and of a disabled subscription, only when set" /dev/null equals \
+    "$(jq_status /status '[.subscriptions[] | .description] | @json')" \
+    '["The version stream — \"steady\" <prod>",null,"paused for the migration"]'
+check "/status keeps the member order: name, description, url" /dev/null equals \
+    "$(jq_status /status/steady 'keys_unsorted[0:3] | @json')" '["name","description","url"]'
+MSG=$(jq_status /status/refused .last_violation.message)
+check "the refused message is longer than a narrow terminal ($MSG)" /dev/null test "${#MSG}" -gt 70
+ssemon_status st_pipe --url "$STATUS"
+check "ssemon status: exit 1 (refused is unhealthy; paused does not count)" "$WORK/st_pipe.out" \
+    equals "$(rc_of st_pipe)" 1
+check "ssemon status: header has LAST EVENT and LAST HB" "$WORK/st_pipe.out" \
+    grep -Eq '^NAME +STATE +HEALTHY +EVENTS +VIOLATIONS +LAST EVENT +LAST HB +LAST VIOLATION$' "$WORK/st_pipe.out"
+check "ssemon status: steady's ages of the last event and heartbeat" "$WORK/st_pipe.out" \
+    grep -Eq '^steady +streaming +yes +[0-9]+ +0 +[0-9]+s +[0-9]+s +-$' "$WORK/st_pipe.out"
+check "ssemon status: refused has no event nor heartbeat yet" "$WORK/st_pipe.out" \
+    grep -Eq '^refused +[a-z]+ +NO +0 +[0-9]+ +- +- +OPEN ' "$WORK/st_pipe.out"
+check "ssemon status: the disabled subscription is listed as disabled" "$WORK/st_pipe.out" \
+    grep -Eq '^paused +disabled +- +- +- +- +- +-$' "$WORK/st_pipe.out"
+check "ssemon status, stdout not a terminal: the whole message" "$WORK/st_pipe.out" \
+    grep -qF ": $MSG" "$WORK/st_pipe.out"
+# line_under FILE NAME TEXT: the line after NAME's row is TEXT.
+line_under() { [ "$(grep -A1 -E "^$2 " "$1" | sed -n 2p)" = "$3" ]; }
+check "ssemon status: the description on an indented line under its row" "$WORK/st_pipe.out" \
+    line_under "$WORK/st_pipe.out" steady '    The version stream — "steady" <prod>'
+check "ssemon status: the disabled one's description under its row" "$WORK/st_pipe.out" \
+    line_under "$WORK/st_pipe.out" paused '    paused for the migration'
+ssemon_status st_paused --url "$STATUS" paused
+check "ssemon status NAME of a disabled one: exit 0, state disabled" "$WORK/st_paused.out" equals \
+    "$(rc_of st_paused) $(grep '^paused ' "$WORK/st_paused.out" | awk '{print $1, $2}')" "0 paused disabled"
+# On a terminal 60 columns wide: cut, unless --wide.
+on_tty() {
+    local name=$1
+    shift
+    timeout 20 script -qec "stty cols 60 rows 50; $(printf '%q ' "$SSEMON" status "$@")" /dev/null \
+        </dev/null >"$WORK/$name.out" 2>&1
+    tr -d '\r' <"$WORK/$name.out" >"$WORK/$name.txt"
+}
+on_tty st_tty --url "$STATUS"
+cut_on_tty() { grep -q '^refused .*\.\.\.$' "$1" && ! grep -qF -- "$MSG" "$1"; }
+check "ssemon status on a 60-column terminal cuts the message" "$WORK/st_tty.txt" \
+    cut_on_tty "$WORK/st_tty.txt"
+on_tty st_tty_wide --wide --url "$STATUS"
+check "ssemon status --wide on a terminal: the whole message" "$WORK/st_tty_wide.txt" \
+    grep -qF -- ": $MSG" "$WORK/st_tty_wide.txt"
+# A reload that changes only a description: the new text, the same stream.
+SINCE=$(jq_status /status/steady .connected_since)
+sed 's/The version stream \\u2014/Renamed:/' "$WORK/ages.json" >"$WORK/ages2.json"
+mv "$WORK/ages2.json" "$WORK/ages.json"
+kill -HUP "$DAEMON_PID"
+check "reload: the new description shows" "$WORK/daemon.err" \
+    wait_for /status/steady '.description == "Renamed: \"steady\" <prod>"'
+check "reload: the stream was kept (same connected_since, no reconnect)" "$WORK/daemon.err" equals \
+    "$(jq_status /status/steady '[.connected_since, .reconnects] | @json')" "[\"$SINCE\",0]"
+check "SIGTERM stops the daemon with status 0 (phase 4)" "$WORK/daemon.err" stop_daemon
+
 # ================= usage errors =================
 ssemon_status u1 --bogus
 ssemon_status u2 a b
@@ -372,9 +454,17 @@ ssemon_status u3 'bad name!'
 ssemon_status u4 --url
 ssemon_status u5 --url unix:relative
 check "usage errors exit 2" /dev/null equals "$(rc_of u1)$(rc_of u2)$(rc_of u3)$(rc_of u4)$(rc_of u5)" 22222
+check "a bad flag: the error line first, then the usage" "$WORK/u1.err" equals \
+    "$(head -n 2 "$WORK/u1.err")" "ssemon status: unknown option '--bogus'
+usage: ssemon status [--url URL] [--json] [--wide] [NAME]"
+check "a missing argument: the error line first, then the usage" "$WORK/u4.err" equals \
+    "$(head -n 2 "$WORK/u4.err")" "ssemon status: option '--url' needs an argument
+usage: ssemon status [--url URL] [--json] [--wide] [NAME]"
+check "too many NAMEs: the error line first" "$WORK/u2.err" equals \
+    "$(head -n 1 "$WORK/u2.err")" "ssemon status: expected at most one subscription NAME"
 ssemon_status help --help
 check "ssemon status --help exits 0 with the usage" "$WORK/help.out" equals \
-    "$(rc_of help) $(head -n 1 "$WORK/help.out")" "0 usage: ssemon status [--url URL] [--json] [NAME]"
+    "$(rc_of help) $(head -n 1 "$WORK/help.out")" "0 usage: ssemon status [--url URL] [--json] [--wide] [NAME]"
 
 echo "$PASSES passed, $FAILS failed"
 [ "$FAILS" -eq 0 ]

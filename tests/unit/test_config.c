@@ -27,6 +27,7 @@
 
 #include "alloc_fail.h"
 #include "ssemon/config/config.h"
+#include "ssemon/config/config_doc.h"
 #include "ssemon/config/config_probe.h"
 #include "ssemon/core/validator.h"
 #include "ssemon/io/subscription.h"
@@ -674,6 +675,68 @@ static void test_error_subscription_fields(void **state)
         j++;
     }
     assert_int_equal(j, nfixed);
+    diag_list_free(&e);
+}
+
+/* "description": free text, one line, at most CONFIG_DESCRIPTION_MAX
+ * bytes; absent or "" is none; not part of the equality (a reload keeps
+ * the stream). */
+static void test_description(void **state)
+{
+    (void)state;
+    char text[4096];
+    char at_max[CONFIG_DESCRIPTION_MAX + 1];
+    memset(at_max, 'd', CONFIG_DESCRIPTION_MAX);
+    at_max[CONFIG_DESCRIPTION_MAX] = '\0';
+    snprintf(
+        text, sizeof(text),
+        "{'subscriptions': [\n"
+        "  {'name': 'a', 'url': 'http://h/', 'contract': 'task-stream',"
+        " 'description': 'Orders \xe2\x80\x94 EU \\\\ \\\"prod\\\"'},\n"
+        "  {'name': 'b', 'url': 'http://h/', 'contract': 'task-stream', 'description': ''},\n"
+        "  {'name': 'c', 'url': 'http://h/', 'contract': 'task-stream'},\n"
+        "  {'name': 'd', 'url': 'http://h/', 'contract': 'task-stream', 'description': '%s'},\n"
+        "  {'name': 'e', 'url': 'http://h/', 'contract': 'task-stream', 'enabled': false,"
+        " 'description': 'paused for the migration'}]}",
+        at_max);
+    struct config *c = load_ok(text);
+    assert_string_equal(config_subscription_description(config_subscription_at(c, 0)),
+                        "Orders \xe2\x80\x94 EU \\ \"prod\"");
+    assert_null(config_subscription_description(config_subscription_at(c, 1)));
+    assert_null(config_subscription_description(config_subscription_at(c, 2)));
+    assert_string_equal(config_subscription_description(config_subscription_at(c, 3)), at_max);
+    assert_string_equal(config_subscription_description(config_subscription_at(c, 4)),
+                        "paused for the migration");
+    struct config *c2 = load_ok("{'subscriptions': [{'name': 'a', 'url': 'http://h/',"
+                                " 'contract': 'task-stream', 'description': 'new text'}]}");
+    assert_true(
+        config_subscription_equal(config_subscription_at(c, 0), config_subscription_at(c2, 0)));
+    config_unref(c2);
+    config_unref(c);
+
+    char over[CONFIG_DESCRIPTION_MAX + 2];
+    memset(over, 'd', CONFIG_DESCRIPTION_MAX + 1);
+    over[CONFIG_DESCRIPTION_MAX + 1] = '\0';
+    snprintf(text, sizeof(text),
+             "{'subscriptions': [\n"
+             "  {'name': 'a', 'url': 'http://h/', 'contract': 'task-stream', 'description': 7},\n"
+             "  {'name': 'b', 'url': 'http://h/', 'contract': 'task-stream', 'description': "
+             "'two\\nlines'},\n"
+             "  {'name': 'c', 'url': 'http://h/', 'contract': 'task-stream', 'description': "
+             "'nul\\u0000'},\n"
+             "  {'name': 'd', 'url': 'http://h/', 'contract': 'task-stream', 'description': "
+             "'%s'}]}",
+             over);
+    struct diag_list e;
+    assert_null(load(text, &e));
+    static const char *const want[] = {
+        "cfg.json:2:79: /subscriptions/0/description: expected a string, got a number",
+        "cfg.json:3:79: /subscriptions/1/description: must be one line of text (no control "
+        "characters)",
+        "cfg.json:4:79: /subscriptions/2/description: must not contain U+0000",
+        "cfg.json:5:79: /subscriptions/3/description: is 1025 bytes long; at most 1024 bytes",
+    };
+    check_errors(&e, want, 4);
     diag_list_free(&e);
 }
 
@@ -1594,6 +1657,7 @@ int main(void)
         cmocka_unit_test(test_error_types_and_ranges),
         cmocka_unit_test(test_error_duplicates),
         cmocka_unit_test(test_error_subscription_fields),
+        cmocka_unit_test(test_description),
         cmocka_unit_test(test_error_vars),
         cmocka_unit_test(test_error_headers),
         cmocka_unit_test(test_error_paths),

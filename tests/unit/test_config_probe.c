@@ -667,6 +667,45 @@ static void test_probe_equal(void **state)
     config_unref(a);
 }
 
+/* "description": kept as written, absent or "" is none; checked like a
+ * subscription's. */
+static void test_probe_description(void **state)
+{
+    (void)state;
+    char *s = with_head(" 'probes': [{'name': 'p', 'description': 'Order placed \u2192 ready',"
+                        " 'every_s': 10, 'trigger': {'url': 'http://h/'},"
+                        " 'expect': [{'subscription': 'gw', 'event': 'ready', 'within_s': 1}]},"
+                        " {'name': 'q', 'description': '', 'every_s': 10, 'trigger': {'url': "
+                        "'http://h/'}, 'streams': [{'url': 'http://h/', 'contract': 'ts',"
+                        " 'vars': {'task_id': 't'}, 'within_s': 1}]}]}");
+    struct config *c = load_ok(s);
+    free(s);
+    assert_string_equal(config_probe_description(config_probe_at(c, 0)),
+                        "Order placed \xe2\x86\x92 ready");
+    assert_null(config_probe_description(config_probe_at(c, 1)));
+    /* A changed description is a changed probe (its runs restart). */
+    s = with_head(" 'probes': [{'name': 'p', 'description': 'other', 'every_s': 10, 'trigger': "
+                  "{'url': 'http://h/${run_id}'}, 'expect': [{'subscription': 'gw', 'event': "
+                  "'ready', 'within_s': 1}]}]}");
+    struct config *d = load_ok(s);
+    free(s);
+    s = with_head(eq_base);
+    struct config *e = load_ok(s);
+    free(s);
+    assert_false(config_probe_equal(config_probe_at(d, 0), config_probe_at(e, 0)));
+    config_unref(e);
+    config_unref(d);
+    config_unref(c);
+
+    const char *const w[] = {
+        "4:42: /probes/0/description: must be one line of text (no control characters)",
+    };
+    probe_errors_are(" 'probes': [{'name': 'p', 'description': 'a\\tb', 'every_s': 10,"
+                     " 'trigger': {'url': 'http://h/'}, 'expect': [{'subscription': 'gw', "
+                     "'event': 'ready', 'within_s': 1}]}]}",
+                     w, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -674,6 +713,7 @@ int main(void)
         cmocka_unit_test(test_subscription_errors), cmocka_unit_test(test_per_attempt),
         cmocka_unit_test(test_probe_errors),        cmocka_unit_test(test_request_build),
         cmocka_unit_test(test_probe_equal),         cmocka_unit_test(test_trigger_transport),
+        cmocka_unit_test(test_probe_description),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -110,10 +110,13 @@ static void test_parse_malformed(void **state)
 #undef P
 }
 
+/* 2026-12-07T20:45:01.123Z */
+#define WALL_MS 1796676301123ull
+
 static json_t *json_line(const struct journal_field *f, size_t n, struct json_writer *w)
 {
     json_writer_reset(w);
-    journal_codec_json(f, n, w);
+    journal_codec_json(f, n, WALL_MS, w);
     assert_false(json_writer_failed(w));
     size_t len;
     const char *text = json_writer_text(w, &len);
@@ -138,15 +141,17 @@ static void test_json_line(void **state)
     json_t *doc = json_line(f, 5, &w);
     const char *key;
     json_t *val;
-    const char *order[] = {"MESSAGE", "PRIORITY", "SSEMON_NUL", "SSEMON_BAD", "SSEMON_UTF8"};
+    const char *order[] = {"t", "MESSAGE", "PRIORITY", "SSEMON_NUL", "SSEMON_BAD", "SSEMON_UTF8"};
     size_t i = 0;
     json_object_foreach(doc, key, val)
     {
         (void)val;
-        assert_true(i < 5);
+        assert_true(i < 6);
         assert_string_equal(key, order[i++]);
     }
-    assert_int_equal(i, 5);
+    assert_int_equal(i, 6);
+    /* The time the record was made, first. */
+    assert_string_equal(json_string_value(json_object_get(doc, "t")), "2026-12-07T20:45:01.123Z");
     assert_string_equal(json_string_value(json_object_get(doc, "MESSAGE")), "a \"quoted\"\nline");
     assert_true(json_is_integer(json_object_get(doc, "PRIORITY")));
     assert_int_equal(json_integer_value(json_object_get(doc, "PRIORITY")), 3);

@@ -138,8 +138,8 @@ static int setup(void **state)
     b->ms_state = MONITOR_BACKOFF;
 
     f->f_rows[0] =
-        (struct status_row){"alpha", "https://example.test/a", f->f_contract, a, true, false};
-    f->f_rows[1] = (struct status_row){"beta", "http://127.0.0.1:1/b", NULL, b, false, false};
+        (struct status_row){"alpha", "https://example.test/a", f->f_contract, a, true, false, NULL};
+    f->f_rows[1] = (struct status_row){"beta", "http://127.0.0.1:1/b", NULL, b, false, false, NULL};
 
     snprintf(f->f_recent[0].sr_subscription, sizeof(f->f_recent[0].sr_subscription), "beta");
     fill_violation(&f->f_recent[0].sr_v, VIOLATION_CONNECT_FAILED, "connection refused", "",
@@ -664,6 +664,93 @@ static void test_json_probes(void **state)
     json_decref(doc);
     p.sp_has_finished = false;
     assert_false(status_render_probe_failing(&p));
+    f->f_view.sv_probes = NULL;
+    f->f_view.sv_n_probes = 0;
+}
+
+/* Parses what `w` holds. */
+static json_t *parse_writer(struct json_writer *w)
+{
+    assert_false(json_writer_failed(w));
+    size_t len;
+    const char *text = json_writer_text(w, &len);
+    json_error_t jerr;
+    json_t *doc = json_loadb(text, len, 0, &jerr);
+    if (doc == NULL)
+        fail_msg("not JSON (%s): %.*s", jerr.text, (int)len, text);
+    return doc;
+}
+
+/* "description" only when set, after "name"; disabled subscriptions after
+ * the running ones, with "state": "disabled", also alone by name and when
+ * no subscription runs. */
+static void test_json_description_disabled(void **state)
+{
+    struct fixture *f = *state;
+    f->f_rows[0].row_description = "Orders \"EU\" <prod>";
+    const struct status_disabled off[] = {
+        {"paused", "http://h/p", "version-stream", "kept for the migration"},
+        {"off", "http://h/o", NULL, NULL},
+    };
+    f->f_view.sv_disabled = off;
+    f->f_view.sv_n_disabled = 2;
+    struct status_probe p;
+    struct status_probe_step st;
+    struct status_probe_capture cap;
+    probe_fixture(&p, &st, &cap);
+    p.sp_description = "Places an order, waits for it";
+    f->f_view.sv_probes = &p;
+    f->f_view.sv_n_probes = 1;
+
+    json_t *doc = render_json(f, NULL);
+    const json_t *subs = json_object_get(doc, "subscriptions");
+    assert_int_equal(json_array_size(subs), 4);
+    char keys[1024];
+    keys_of(json_array_get(subs, 0), keys, sizeof(keys));
+    assert_string_equal(keys, "name,description,url,contract,state,healthy,conditions,"
+                              "connected_since,reconnects,events,heartbeats,bytes,last_event_at,"
+                              "last_heartbeat_at,violations,last_violation");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(subs, 0), "description")),
+                        "Orders \"EU\" <prod>");
+    assert_null(json_object_get(json_array_get(subs, 1), "description"));
+    const json_t *d0 = json_array_get(subs, 2);
+    keys_of(d0, keys, sizeof(keys));
+    assert_string_equal(keys, "name,description,url,contract,state,healthy");
+    assert_string_equal(json_string_value(json_object_get(d0, "name")), "paused");
+    assert_string_equal(json_string_value(json_object_get(d0, "description")),
+                        "kept for the migration");
+    assert_string_equal(json_string_value(json_object_get(d0, "contract")), "version-stream");
+    assert_string_equal(json_string_value(json_object_get(d0, "state")), "disabled");
+    assert_true(json_is_true(json_object_get(d0, "healthy")));
+    const json_t *d1 = json_array_get(subs, 3);
+    keys_of(d1, keys, sizeof(keys));
+    assert_string_equal(keys, "name,url,contract,state,healthy");
+    assert_true(json_is_null(json_object_get(d1, "contract")));
+    const json_t *po = json_array_get(json_object_get(doc, "probes"), 0);
+    keys_of(po, keys, sizeof(keys));
+    assert_string_equal(keys, "name,description,every_s,runs,failures,failures_by_class,skipped,"
+                              "healthy,running,last_run,delivery,last_failure");
+    assert_string_equal(json_string_value(json_object_get(po, "description")),
+                        "Places an order, waits for it");
+    json_decref(doc);
+
+    /* Alone by name. */
+    doc = render_json(f, "paused");
+    assert_string_equal(json_string_value(json_object_get(doc, "state")), "disabled");
+    json_decref(doc);
+
+    /* Nothing running: the disabled ones alone make a valid list. */
+    json_writer_reset(&f->f_w);
+    status_render_json_rows(&f->f_view, f->f_rows, 0, NULL, 50000, &f->f_w);
+    doc = parse_writer(&f->f_w);
+    subs = json_object_get(doc, "subscriptions");
+    assert_int_equal(json_array_size(subs), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(subs, 1), "name")), "off");
+    json_decref(doc);
+
+    f->f_rows[0].row_description = NULL;
+    f->f_view.sv_disabled = NULL;
+    f->f_view.sv_n_disabled = 0;
     f->f_view.sv_probes = NULL;
     f->f_view.sv_n_probes = 0;
 }
@@ -1328,6 +1415,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_json_slices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_view_of_monitors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_probes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_description_disabled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_probes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_last_violation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_monitor_last_violation, setup, teardown),

@@ -73,6 +73,15 @@ size_t config_doc_get(const struct config_doc *d, size_t obj, const char *key);
 /* The string at `n` as a new C string, or NULL after reporting why (wrong
  * type, empty when not allowed, U+0000) or running out of memory. */
 char *config_doc_string(struct config_doc *d, size_t n, const char *path, bool allow_empty);
+/* A free text of one line at `n` (a "description"): a string of at most
+ * `max` bytes of UTF-8 without control characters, "" allowed. A new C
+ * string, or NULL after reporting why not at `path` (or out of memory). */
+char *config_doc_text(struct config_doc *d, size_t n, const char *path, size_t max);
+/* The longest "description" of a subscription or a probe, in bytes. */
+#define CONFIG_DESCRIPTION_MAX 1024
+/* The optional member "description" of object `obj` at `path`, checked by
+ * config_doc_text: NULL when absent, empty or refused (reported). */
+char *config_doc_description(struct config_doc *d, size_t obj, const char *path);
 
 /* The non-empty string at `n` as a path, relative ones resolved against
  * the file's directory; NULL after reporting why not, or when out of

@@ -81,6 +81,8 @@ void config_probe_name_repeated(struct config_doc *d, size_t i, size_t first);
 
 /* NULL only for a probe that did not load. */
 const char *config_probe_name(const struct config_probe *p);
+/* The "description" (as a subscription's), NULL when none. */
+const char *config_probe_description(const struct config_probe *p);
 uint64_t config_probe_every_ms(const struct config_probe *p);
 /* The trigger's timeout. */
 uint64_t config_probe_timeout_ms(const struct config_probe *p);

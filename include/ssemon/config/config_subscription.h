@@ -51,6 +51,10 @@ void config_subscription_free(struct config_subscription *s);
 
 /* NULL only for a subscription that did not load. */
 const char *config_subscription_name(const struct config_subscription *s);
+/* The "description" (free text, one line, at most CONFIG_DESCRIPTION_MAX
+ * bytes), NULL when none. Not part of config_subscription_equal: a reload
+ * that changes only it keeps the stream. */
+const char *config_subscription_description(const struct config_subscription *s);
 /* The URL with any user-info replaced by "***@": the only form of the URL
  * to show or log. For a per-attempt subscription, the URL as written
  * (${uuid} left in), redacted: stable across attempts and reloads. */

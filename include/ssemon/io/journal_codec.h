@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct json_writer;
 
@@ -42,10 +43,13 @@ char *journal_codec_native(const struct journal_field *f, size_t n, size_t *len)
  * either form (or holds more than `max`). */
 int journal_codec_parse(char *buf, size_t len, struct journal_field *out, size_t max);
 
-/* Appends the record as one JSON object and a line feed to `w`: the field
- * names are the keys, in order; PRIORITY is written as a number (it is one
- * digit); every other value as a string, bytes that are not UTF-8 as
- * U+FFFD. Check json_writer_failed() afterwards. */
-void journal_codec_json(const struct journal_field *f, size_t n, struct json_writer *w);
+/* Appends the record as one JSON object and a line feed to `w`: first
+ * "t", the time the record was made (`wall_ms`, ms since the epoch) in
+ * RFC 3339 UTC with milliseconds ("2026-12-07T20:45:01.123Z"), then the
+ * field names as the keys, in order; PRIORITY is written as a number (it
+ * is one digit); every other value as a string, bytes that are not UTF-8
+ * as U+FFFD. Check json_writer_failed() afterwards. */
+void journal_codec_json(const struct journal_field *f, size_t n, uint64_t wall_ms,
+                        struct json_writer *w);
 
 #endif

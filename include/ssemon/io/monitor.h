@@ -167,6 +167,7 @@ void monitor_attempt_clear(struct monitor_attempt *a);
 struct monitor_options {
     const char *mo_name;                /* copied */
     const char *mo_display_url;         /* redacted URL for displays; copied */
+    const char *mo_description;         /* free text for displays; NULL: none; copied */
     const struct contract *mo_contract; /* must outlive the monitor */
     struct sub_options mo_sub;          /* copied by the engine */
     struct validator_options mo_val;    /* vars copied by the validator */
@@ -205,6 +206,12 @@ const char *monitor_display_url(const struct monitor *m);
 /* Whether its TLS is not verified (mo_sub.so_insecure). */
 bool monitor_insecure(const struct monitor *m);
 const struct contract *monitor_contract(const struct monitor *m);
+/* The options' mo_description, NULL when none. */
+const char *monitor_description(const struct monitor *m);
+/* Replaces it (copied; NULL: none): a reload that changes only the text
+ * keeps the stream. Returns 0, or -1 when out of memory (the old one is
+ * kept). */
+int monitor_set_description(struct monitor *m, const char *text);
 const struct monitor_stats *monitor_stats(const struct monitor *m);
 /* Up (monitor_stats_up), no condition open, and no error violation within
  * the healthy window, at monotonic time now_ms. */

@@ -61,6 +61,7 @@ struct status_probe_capture {
 /* A probe as the daemon shows it. Strings are borrowed for one render. */
 struct status_probe {
     const char *sp_name;
+    const char *sp_description; /* the configuration's "description"; NULL: none */
     uint64_t sp_every_ms;
     uint64_t sp_runs;                            /* finished runs, failed ones included */
     uint64_t sp_skipped;                         /* runs not triggered: a subscription was down */
@@ -99,6 +100,16 @@ enum status_histograms {
     STATUS_HISTOGRAMS_NONE, /* the three families are left out */
 };
 
+/* A subscription the configuration has with "enabled": false: listed in
+ * /status after the running ones, with "state": "disabled" (not judged,
+ * so "healthy": true; it never fails /readyz and has no metrics). */
+struct status_disabled {
+    const char *sd_name;
+    const char *sd_url;         /* already redacted */
+    const char *sd_contract;    /* as the file names it; may be NULL */
+    const char *sd_description; /* NULL: none */
+};
+
 /* What the daemon shows; valid for the duration of one request. */
 struct status_view {
     const char *sv_version;
@@ -132,6 +143,9 @@ struct status_view {
     size_t sv_n_probes;
     /* The histogram families of /metrics (0: per subscription). */
     enum status_histograms sv_histograms;
+    /* The disabled subscriptions, config order (shown, not run). */
+    const struct status_disabled *sv_disabled;
+    size_t sv_n_disabled;
     /* true: a subscription's ssemon_violations_total and
      * ssemon_condition_active list only the classes that happened or are
      * open, not every class (false, the default: zeros included). */
@@ -167,7 +181,8 @@ struct status_row {
     const struct contract *row_contract; /* its name and event kinds; may be NULL */
     const struct monitor_stats *row_stats;
     bool row_healthy;
-    bool row_insecure; /* TLS not verified: "insecure": true in /status */
+    bool row_insecure;           /* TLS not verified: "insecure": true in /status */
+    const char *row_description; /* the configuration's "description"; NULL: none */
 };
 
 void status_render_row_from_monitor(const struct monitor *m, uint64_t now_mono_ms,
