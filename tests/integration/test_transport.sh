@@ -244,8 +244,9 @@ done
 curl -sf --noproxy '*' --max-time 5 "$STATUS" >status.json
 $seen && ok "daemon: every transport reached (events on plain, mtls, proxied, insecure)" ||
     bad "daemon: not every subscription got an event" status.json
+# (the disabled "untrusted" is listed too, with "state": "disabled")
 [ "$(jq -c '[.subscriptions[] | {(.name): .insecure}] | add' status.json)" = \
-    '{"plain":null,"mtls":null,"proxied":null,"insecure":true}' ] &&
+    '{"plain":null,"mtls":null,"proxied":null,"insecure":true,"untrusted":null}' ] &&
     ok "daemon: /status says insecure only where it is" || bad "daemon: insecure in /status" status.json
 [ "$(jq '[.subscriptions[].violations.total] | add' status.json)" = 0 ] &&
     ok "daemon: no violation on any of them" || bad "daemon: violations" status.json
