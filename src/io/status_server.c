@@ -55,6 +55,7 @@
 
 #include "ssemon/core/violation.h"
 #include "ssemon/io/deadline.h"
+#include "ssemon/io/status_page.h"
 #include "ssemon/json/json_writer.h"
 
 #include <arpa/inet.h>
@@ -638,6 +639,7 @@ enum status_server_route_id {
     STATUS_SERVER_ROUTE_METRICS,
     STATUS_SERVER_ROUTE_HEALTHZ,
     STATUS_SERVER_ROUTE_READYZ,
+    STATUS_SERVER_ROUTE_PAGE,
 };
 
 /* `*name` (for STATUS_SERVER_ROUTE_ONE) is percent-decoded, malloc'ed, and the
@@ -648,6 +650,8 @@ static enum status_server_route_id status_server_route(const char *path, char **
     *name = NULL;
     if (path == NULL)
         return STATUS_SERVER_ROUTE_NONE;
+    if (strcmp(path, "/") == 0)
+        return STATUS_SERVER_ROUTE_PAGE;
     if (strcmp(path, "/status") == 0)
         return STATUS_SERVER_ROUTE_STATUS;
     if (strcmp(path, "/metrics") == 0)
@@ -956,6 +960,11 @@ static void status_server_handle(struct evhttp_request *req, void *arg)
         break;
     case STATUS_SERVER_ROUTE_READYZ:
         status_server_readyz(s, req, &v, now_mono);
+        break;
+    case STATUS_SERVER_ROUTE_PAGE:
+        status_page_render(&v, status_page_refresh(evhttp_uri_get_query(uri)), now_mono,
+                           clock_wall_ms(), &s->ss_out);
+        status_server_reply_writer(s, req, 200, "OK", "text/html; charset=utf-8");
         break;
     default:
         status_server_reply_text(req, 404, "Not Found", "not found\n");
