@@ -11,6 +11,8 @@
  *                       [--histograms subscription|contract|none|all]
  *                       [--contracts K]
  *
+ * The HTML page (GET /) is timed over the same rows (--dump: page.html).
+ *
  * /metrics is rendered with each histogram setting asked for (the
  * configuration's "metrics": {"histograms"}; default all three, one line
  * each), and with "none" also with "zeros": false (the large-deployment
@@ -25,6 +27,7 @@
 #include "ssemon/core/contract.h"
 #include "ssemon/core/violation.h"
 #include "ssemon/io/monitor.h"
+#include "ssemon/io/status_page.h"
 #include "ssemon/io/status_render.h"
 #include "ssemon/json/json_writer.h"
 
@@ -226,6 +229,23 @@ int main(int argc, char **argv)
            (double)ls / 1e3 / t_status[0]);
     int rc = 0;
     if (dump != NULL && bench_dump(dump, "status.json", &js) != 0)
+        rc = 1;
+    /* GET /: the HTML page over the same rows (t_status reused). */
+    for (unsigned r = 0; r < reps; r++) {
+        json_writer_reset(&js);
+        double t0 = bench_now_ms();
+        status_page_render_rows(&v, rows, n, 0, BENCH_T0_MS + 86401000, &js);
+        t_status[r] = bench_now_ms() - t0;
+    }
+    if (json_writer_failed(&js)) {
+        fprintf(stderr, "bench_status_render: rendering failed (out of memory)\n");
+        return 1;
+    }
+    qsort(t_status, reps, sizeof(double), bench_cmp_double);
+    size_t lp = json_writer_text_len(&js);
+    printf("%-23s %10zu %9.2f %9.2f %9.0f\n", "/ (HTML page)", lp, t_status[0], t_status[reps / 2],
+           (double)lp / 1e3 / t_status[0]);
+    if (dump != NULL && bench_dump(dump, "page.html", &js) != 0)
         rc = 1;
     /* k == 3: "none" with "zeros": false, the large-deployment setting. */
     for (int k = 0; k < 4; k++) {
