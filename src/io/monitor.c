@@ -144,10 +144,15 @@ static void monitor_after_input(struct monitor *m)
         m->m_st.ms_last_heartbeat_wall_ms = clock_wall_ms();
         monitor_histogram_observe(&m->m_st.ms_gap, monitor_gap_bounds, MONITOR_GAP_BUCKETS,
                                   (double)vs->vs_last_heartbeat_gap_ms / 1000.0);
-        if (vs->vs_hb_limit_ms > 0)
+        if (vs->vs_hb_limit_ms > 0) {
+            uint64_t pm = vs->vs_last_heartbeat_gap_ms * 1000 / vs->vs_hb_limit_ms;
+            minute_ring_max(&m->m_st.ms_minutes, m->m_st.ms_last_heartbeat_wall_ms,
+                            MONITOR_MINUTE_GAP_PERMILLE,
+                            pm > UINT32_MAX ? UINT32_MAX : (uint32_t)pm);
             monitor_histogram_observe(
                 &m->m_st.ms_gap_ratio, monitor_ratio_bounds, MONITOR_RATIO_BUCKETS,
                 (double)vs->vs_last_heartbeat_gap_ms / (double)vs->vs_hb_limit_ms);
+        }
     }
     if (!m->m_latency_seen && vs->vs_first_event_latency_ms != UINT64_MAX) {
         m->m_latency_seen = true;
@@ -182,6 +187,7 @@ static void monitor_on_violation(void *ctx, const struct violation *v)
     st->ms_has_last_violation = true;
     uint64_t wall = clock_wall_ms();
     monitor_violation_keep(&st->ms_last_violation, v, wall);
+    minute_ring_add(&st->ms_minutes, wall, MONITOR_MINUTE_VIOLATIONS, 1);
     condition_open(&st->ms_conditions, v->v_class, wall);
     if (v->v_class == VIOLATION_HEARTBEAT_MISSED)
         monitor_arm_stall(m);
@@ -352,6 +358,7 @@ static void monitor_on_event(void *ctx, struct subscription *s, const struct sse
     struct monitor_stats *st = &m->m_st;
     st->ms_events++;
     st->ms_last_event_wall_ms = clock_wall_ms();
+    minute_ring_add(&st->ms_minutes, st->ms_last_event_wall_ms, MONITOR_MINUTE_EVENTS, 1);
     size_t k = contract_event_index(m->m_contract, ev->type, ev->type_len);
     if (k >= st->ms_n_kinds - 1)
         k = st->ms_n_kinds - 1;

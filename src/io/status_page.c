@@ -10,6 +10,7 @@
 #include "ssemon/base/utf8.h"
 #include "ssemon/core/condition.h"
 #include "ssemon/core/contract.h"
+#include "ssemon/core/minute_ring.h"
 #include "ssemon/core/violation.h"
 #include "ssemon/io/monitor.h"
 #include "ssemon/json/json_writer.h"
@@ -214,12 +215,105 @@ static void status_page_config(const struct status_view *v, struct json_writer *
     STATUS_PAGE_LIT(w, "</dd></dl>\n");
 }
 
+/* Charts are drawn for this many subscriptions (the first in order); a
+ * page with more stays a table past them, a few hundred bytes a row. */
+#define STATUS_PAGE_CHARTS_MAX 1000
+#define STATUS_PAGE_CHART_H 40 /* the SVG's height; 3 units a minute wide */
+
+/* Appends "x y", both given in tenths, with one decimal. */
+static void status_page_xy(struct json_writer *w, unsigned x10, unsigned y10)
+{
+    char buf[48];
+    int n = snprintf(buf, sizeof(buf), "%u.%u %u.%u", x10 / 10, x10 % 10, y10 / 10, y10 % 10);
+    json_writer_append(w, buf, (size_t)n);
+}
+
+/* The last hour of one subscription: events a minute (grey bars, scaled
+ * to the busiest minute), minutes with violations (red marks along the
+ * top), the longest heartbeat gap of each minute against its limit (an
+ * orange line; the limit dashed at y 24, twice the limit or more at y 8). */
+static void status_page_chart(const struct monitor_stats *st, uint64_t now_wall_ms,
+                              struct json_writer *w)
+{
+    uint32_t ev[MINUTE_RING_POINTS], vio[MINUTE_RING_POINTS], gap[MINUTE_RING_POINTS];
+    minute_ring_read(&st->ms_minutes, now_wall_ms, MONITOR_MINUTE_EVENTS, ev);
+    minute_ring_read(&st->ms_minutes, now_wall_ms, MONITOR_MINUTE_VIOLATIONS, vio);
+    minute_ring_read(&st->ms_minutes, now_wall_ms, MONITOR_MINUTE_GAP_PERMILLE, gap);
+    uint32_t ev_max = 0, gap_max = 0;
+    uint64_t vio_sum = 0;
+    for (unsigned i = 0; i < MINUTE_RING_POINTS; i++) {
+        ev_max = ev[i] > ev_max ? ev[i] : ev_max;
+        vio_sum += vio[i];
+        gap_max = gap[i] > gap_max ? gap[i] : gap_max;
+    }
+    STATUS_PAGE_LIT(w, "<svg class=\"chart\" viewBox=\"0 0 180 40\" width=\"180\" height=\"40\" "
+                       "role=\"img\"><title>last hour: busiest minute ");
+    status_page_u64(w, ev_max);
+    STATUS_PAGE_LIT(w, " events, ");
+    status_page_u64(w, vio_sum);
+    STATUS_PAGE_LIT(w, " violations, longest heartbeat gap ");
+    status_page_u64(w, gap_max / 10);
+    STATUS_PAGE_LIT(w, "% of its limit</title><rect width=\"180\" height=\"40\" fill=\"#f4f6f8\"/>"
+                       "<path d=\"M0 24H180\" stroke=\"#d08000\" stroke-dasharray=\"3 2\" "
+                       "stroke-width=\"0.5\"/>");
+    if (ev_max > 0) {
+        STATUS_PAGE_LIT(w, "<path class=\"events\" stroke=\"#7a8ea8\" stroke-width=\"2\" d=\"");
+        for (unsigned i = 0; i < MINUTE_RING_POINTS; i++) {
+            if (ev[i] == 0)
+                continue;
+            /* The busiest minute 32 high, any other at least 1. */
+            unsigned h10 = (unsigned)((uint64_t)ev[i] * 320 / ev_max);
+            STATUS_PAGE_LIT(w, "M");
+            status_page_xy(w, i * 30 + 15, STATUS_PAGE_CHART_H * 10);
+            STATUS_PAGE_LIT(w, "v-");
+            char buf[24];
+            h10 = h10 < 10 ? 10 : h10;
+            int n = snprintf(buf, sizeof(buf), "%u.%u", h10 / 10, h10 % 10);
+            json_writer_append(w, buf, (size_t)n);
+        }
+        STATUS_PAGE_LIT(w, "\"/>");
+    }
+    if (vio_sum > 0) {
+        STATUS_PAGE_LIT(w, "<path class=\"violations\" stroke=\"#c0392b\" stroke-width=\"3\" d=\"");
+        for (unsigned i = 0; i < MINUTE_RING_POINTS; i++) {
+            if (vio[i] == 0)
+                continue;
+            STATUS_PAGE_LIT(w, "M");
+            status_page_xy(w, i * 30 + 15, 0);
+            STATUS_PAGE_LIT(w, "V6");
+        }
+        STATUS_PAGE_LIT(w, "\"/>");
+    }
+    if (gap_max > 0) {
+        STATUS_PAGE_LIT(w, "<path class=\"gaps\" fill=\"none\" stroke=\"#d08000\" "
+                           "stroke-width=\"1.2\" d=\"");
+        bool open = false;
+        for (unsigned i = 0; i < MINUTE_RING_POINTS; i++) {
+            if (gap[i] == 0) {
+                open = false;
+                continue;
+            }
+            uint32_t g = gap[i] > 2000 ? 2000 : gap[i];
+            unsigned y10 = STATUS_PAGE_CHART_H * 10 - g * 16 / 100;
+            json_writer_append(w, open ? "L" : "M", 1);
+            status_page_xy(w, i * 30 + 15, y10);
+            if (!open) /* a lone minute still shows */
+                STATUS_PAGE_LIT(w, "h0.5");
+            open = true;
+        }
+        STATUS_PAGE_LIT(w, "\"/>");
+    }
+    STATUS_PAGE_LIT(w, "</svg>");
+}
+
 static const char status_page_sub_header[] =
     "<h2>Subscriptions</h2>\n<div class=\"wrap\"><table id=\"subscriptions\"><thead><tr>"
     "<th>Name</th><th>State</th><th>Health</th><th>Open conditions</th><th>Last event</th>"
-    "<th>Last heartbeat</th><th>Events</th><th>Violations</th></tr></thead><tbody>\n";
+    "<th>Last heartbeat</th><th>Events</th><th>Violations</th><th>Last hour</th></tr>"
+    "</thead><tbody>\n";
 
-static void status_page_row(const struct status_row *r, uint64_t now_wall_ms, struct json_writer *w)
+static void status_page_row(const struct status_row *r, bool chart, uint64_t now_wall_ms,
+                            struct json_writer *w)
 {
     const struct monitor_stats *st = r->row_stats;
     STATUS_PAGE_LIT(w, "<tr class=\"sub\"><td><b>");
@@ -270,6 +364,11 @@ static void status_page_row(const struct status_row *r, uint64_t now_wall_ms, st
         STATUS_PAGE_LIT(w, ": ");
         status_page_u64(w, st->ms_violations[c]);
     }
+    STATUS_PAGE_LIT(w, "</td><td>");
+    if (chart && st->ms_minutes.mr_started)
+        status_page_chart(st, now_wall_ms, w);
+    else if (chart)
+        STATUS_PAGE_LIT(w, "<span class=\"muted\">no data</span>");
     STATUS_PAGE_LIT(w, "</td></tr>\n");
 }
 
@@ -284,7 +383,7 @@ static void status_page_disabled(const struct status_disabled *d, struct json_wr
         STATUS_PAGE_LIT(w, "</div>");
     }
     STATUS_PAGE_LIT(w, "</td><td class=\"muted\">disabled</td><td></td><td></td><td></td>"
-                       "<td></td><td></td><td></td></tr>\n");
+                       "<td></td><td></td><td></td><td></td></tr>\n");
 }
 
 static void status_page_ms(struct json_writer *w, uint64_t ms)
@@ -443,7 +542,7 @@ void status_page_render_rows(const struct status_view *v, const struct status_ro
     status_page_head(v, refresh_s, now_wall_ms, w);
     STATUS_PAGE_LIT(w, status_page_sub_header);
     for (size_t i = 0; i < n_rows; i++)
-        status_page_row(&rows[i], now_wall_ms, w);
+        status_page_row(&rows[i], i < STATUS_PAGE_CHARTS_MAX, now_wall_ms, w);
     status_page_tail(v, now_wall_ms, w);
 }
 
@@ -455,7 +554,7 @@ void status_page_render(const struct status_view *v, unsigned refresh_s, uint64_
     for (size_t i = 0; i < v->sv_n_monitors; i++) {
         struct status_row r;
         status_render_row_from_monitor(v->sv_monitors[i], now_mono_ms, &r);
-        status_page_row(&r, now_wall_ms, w);
+        status_page_row(&r, i < STATUS_PAGE_CHARTS_MAX, now_wall_ms, w);
     }
     status_page_tail(v, now_wall_ms, w);
 }

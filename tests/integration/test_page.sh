@@ -4,7 +4,7 @@
 # one (markup, quotes and an invalid byte in an event's data, markup in a
 # description), headless Chromium loads the page (--dump-dom), the DOM is
 # checked (a row per subscription, the hostile excerpt as text, no script
-# element, inline SVG only when drawn), and a screenshot is kept as a build
+# element, an inline SVG chart per subscription), and a screenshot is kept as a build
 # artifact.
 # usage: test_page.sh SSEMON SSE_TESTSERVER SCENARIO_DIR CONTRACTS_DIR ARTIFACT_DIR
 # Exit 77 (skipped) only when chromium is not installed (scripts/deps
@@ -139,9 +139,12 @@ check "the hostile description is text" "$WORK/dom.html" \
     grep -qF '&lt;img src=x onerror=alert(2)&gt; &amp;' "$WORK/dom.html"
 check "links to /status, /metrics, /readyz" "$WORK/dom.html" \
     sh -c "grep -q 'href=\"/status\"' '$WORK/dom.html' && grep -q 'href=\"/metrics\"' '$WORK/dom.html' && grep -q 'href=\"/readyz\"' '$WORK/dom.html'"
-if grep -q '<svg' "$WORK/page.html"; then
-    check "SVG charts in the DOM" "$WORK/dom.html" grep -q '<svg' "$WORK/dom.html"
-fi
+check "an SVG chart per running subscription" "$WORK/dom.html" \
+    equals "$(grep -o '<svg class="chart"' "$WORK/dom.html" | wc -l)" 3
+check "the steady stream's chart has events and heartbeat gaps" "$WORK/dom.html" \
+    grep -q '<b>steady</b>.*class="events".*class="gaps"' "$WORK/dom.html"
+check "the hostile stream's chart marks violations" "$WORK/dom.html" \
+    grep -q '<b>hostile</b>.*class="violations"' "$WORK/dom.html"
 
 mkdir -p "$ARTIFACTS"
 rm -f "$ARTIFACTS/status-page.png"

@@ -4,6 +4,7 @@
  */
 #include "ssemon/base/utf8.h"
 #include "ssemon/core/condition.h"
+#include "ssemon/core/minute_ring.h"
 #include "ssemon/core/violation.h"
 #include "ssemon/io/monitor.h"
 #include "ssemon/io/status_page.h"
@@ -229,12 +230,48 @@ static void test_probes(void **state)
     json_writer_free(&w);
 }
 
+static void test_chart(void **state)
+{
+    (void)state;
+    uint64_t now = T0_MS + 90000; /* what render() passes */
+    struct monitor_stats a, b;
+    memset(&a, 0, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    /* The current minute: 10 events, 2 violations, a gap 1.5x its limit;
+     * 3 minutes before: 5 events, a gap half its limit. */
+    minute_ring_add(&a.ms_minutes, now - 3 * 60000, MONITOR_MINUTE_EVENTS, 5);
+    minute_ring_max(&a.ms_minutes, now - 3 * 60000, MONITOR_MINUTE_GAP_PERMILLE, 500);
+    minute_ring_add(&a.ms_minutes, now, MONITOR_MINUTE_EVENTS, 10);
+    minute_ring_add(&a.ms_minutes, now, MONITOR_MINUTE_VIOLATIONS, 2);
+    minute_ring_max(&a.ms_minutes, now, MONITOR_MINUTE_GAP_PERMILLE, 1500);
+    struct status_row rows[2] = {{"a", "u", NULL, &a, true, false, NULL},
+                                 {"b", "u", NULL, &b, true, false, NULL}};
+    struct status_view v;
+    memset(&v, 0, sizeof(v));
+    v.sv_version = "1";
+    struct json_writer w;
+    json_writer_init(&w);
+    const char *html = render(&w, &v, rows, 2, 0);
+    assert_int_equal(count(html, "<svg"), 1);
+    assert_non_null(strstr(html, "<title>last hour: busiest minute 10 events, 2 violations, "
+                                 "longest heartbeat gap 150% of its limit</title>"));
+    /* Minute 59 (x 178.5) full height, minute 56 (x 169.5) half. */
+    assert_non_null(strstr(html, "class=\"events\" stroke=\"#7a8ea8\" stroke-width=\"2\" "
+                                 "d=\"M169.5 40.0v-16.0M178.5 40.0v-32.0\""));
+    assert_non_null(strstr(html, "d=\"M178.5 0.0V6\""));
+    /* Gaps: 0.5x the limit at y 32, 1.5x at y 16; two separate points. */
+    assert_non_null(strstr(html, "d=\"M169.5 32.0h0.5M178.5 16.0h0.5\""));
+    assert_non_null(strstr(html, "<b>b</b>"));
+    assert_non_null(strstr(html, "no data"));
+    json_writer_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_escape),  cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_content), cmocka_unit_test(test_refresh),
-        cmocka_unit_test(test_probes),
+        cmocka_unit_test(test_probes),  cmocka_unit_test(test_chart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -415,14 +415,21 @@ static void test_routes(void **state)
     free(r);
 
     /* Names outside [A-Za-z0-9_.-] name nothing and are not echoed. */
-    static const char *const not_found[] = {
-        "/status/",  "/status/first/x", "/nothing",    "/statusx",   "/",
-        "/metrics/", "/status/a%20b",   "/status/%ff", "/status/%00"};
+    static const char *const not_found[] = {"/status/",      "/status/first/x", "/nothing",
+                                            "/statusx",      "/index.html",     "/metrics/",
+                                            "/status/a%20b", "/status/%ff",     "/status/%00"};
     for (size_t i = 0; i < sizeof(not_found) / sizeof(not_found[0]); i++) {
         r = request(f, "GET", not_found[i]);
         expect(r, 404, "text/plain; charset=utf-8", "not found\n");
         free(r);
     }
+
+    /* The HTML page (io/status_page), with the refresh it asks for. */
+    r = request(f, "GET", "/?refresh=10");
+    expect(r, 200, "text/html; charset=utf-8", NULL);
+    assert_non_null(strstr(body_of(r), "<b>first</b>"));
+    assert_non_null(strstr(body_of(r), "<meta http-equiv=\"refresh\" content=\"10\">"));
+    free(r);
 
     r = request(f, "GET", "/metrics");
     expect(r, 200, "text/plain; version=0.0.4; charset=utf-8", NULL);

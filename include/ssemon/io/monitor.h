@@ -26,6 +26,7 @@
 
 #include "ssemon/core/condition.h"
 #include "ssemon/core/contract.h"
+#include "ssemon/core/minute_ring.h"
 #include "ssemon/core/validator.h"
 #include "ssemon/core/violation.h"
 #include "ssemon/io/subscription.h"
@@ -123,7 +124,14 @@ struct monitor_stats {
     /* Open conditions (see core/condition.h), since in wall-clock ms. */
     struct condition_set ms_conditions;
     uint64_t ms_stall_reopens; /* streams closed and reopened for their silence */
+    /* The last hour a minute a point, by wall-clock time (the status page's
+     * charts): lanes MONITOR_MINUTE_*. */
+    struct minute_ring ms_minutes;
 };
+
+#define MONITOR_MINUTE_EVENTS 0       /* events received */
+#define MONITOR_MINUTE_VIOLATIONS 1   /* violations reported */
+#define MONITOR_MINUTE_GAP_PERMILLE 2 /* the longest heartbeat gap / its limit, x 1000 */
 
 /* Whether the subscription counts as up (ssemon_subscription_up): its
  * stream is open, or it is between lifecycles of a stream that ended by
