@@ -503,6 +503,19 @@ static void prober_run_free(struct prober_run *r)
     free(r);
 }
 
+/* A step's point for the status page's chart, once its run has finished:
+ * the percentiles as they stand after a delivery in this run. */
+static void prober_minute(struct status_probe_step *vs, uint64_t wall_ms)
+{
+    if (vs->sps_last_delivery_ms == UINT64_MAX || vs->sps_p50_ms == UINT64_MAX)
+        return;
+    uint32_t p50 = vs->sps_p50_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)vs->sps_p50_ms;
+    uint32_t p99 = vs->sps_p99_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)vs->sps_p99_ms;
+    minute_ring_max(&vs->sps_minutes, wall_ms, STATUS_PROBE_MINUTE_P50, p50);
+    minute_ring_max(&vs->sps_minutes, wall_ms, STATUS_PROBE_MINUTE_P99, p99);
+    minute_ring_add(&vs->sps_minutes, wall_ms, STATUS_PROBE_MINUTE_DELIVERIES, 1);
+}
+
 static const char *prober_step_result(enum probe_step_state s)
 {
     return probe_step_state_name(s);
@@ -533,6 +546,7 @@ static void prober_run_finish(struct prober_run *r)
 
     struct prober_step_report rep[PROBE_MAX_STEPS + 16];
     size_t nrep = 0;
+    uint64_t wall = clock_wall_ms();
     for (size_t i = 0; i < ne; i++) {
         struct status_probe_step *vs = &pp->pp_view_steps[i];
         enum probe_step_state st =
@@ -542,6 +556,7 @@ static void prober_run_finish(struct prober_run *r)
             r->pr_steps != NULL ? probe_run_step_delivery_ms(r->pr_steps, i) : UINT64_MAX;
         vs->sps_p50_ms = probe_window_quantile(&pp->pp_windows[i], 0.5);
         vs->sps_p99_ms = probe_window_quantile(&pp->pp_windows[i], 0.99);
+        prober_minute(vs, wall);
         if (nrep < sizeof(rep) / sizeof(rep[0]))
             rep[nrep++] = (struct prober_step_report){
                 vs->sps_subscription, vs->sps_event, vs->sps_last_result, vs->sps_last_delivery_ms};
@@ -564,6 +579,7 @@ static void prober_run_finish(struct prober_run *r)
         }
         vs->sps_p50_ms = probe_window_quantile(&pp->pp_windows[ne + i], 0.5);
         vs->sps_p99_ms = probe_window_quantile(&pp->pp_windows[ne + i], 0.99);
+        prober_minute(vs, wall);
         if (nrep < sizeof(rep) / sizeof(rep[0]))
             rep[nrep++] = (struct prober_step_report){
                 vs->sps_subscription, vs->sps_event, vs->sps_last_result, vs->sps_last_delivery_ms};

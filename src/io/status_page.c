@@ -306,6 +306,60 @@ static void status_page_chart(const struct monitor_stats *st, uint64_t now_wall_
     STATUS_PAGE_LIT(w, "</svg>");
 }
 
+/* One series as a path through the minutes that have a value (0: none),
+ * scaled so that `top` is 36 units high. */
+static void status_page_series(struct json_writer *w, const uint32_t v[MINUTE_RING_POINTS],
+                               uint32_t top, const char *cls, const char *color)
+{
+    STATUS_PAGE_LIT(w, "<path class=\"");
+    json_writer_append(w, cls, strlen(cls));
+    STATUS_PAGE_LIT(w, "\" fill=\"none\" stroke-width=\"1.2\" stroke=\"");
+    json_writer_append(w, color, strlen(color));
+    STATUS_PAGE_LIT(w, "\" d=\"");
+    bool open = false;
+    for (unsigned i = 0; i < MINUTE_RING_POINTS; i++) {
+        if (v[i] == 0) {
+            open = false;
+            continue;
+        }
+        uint64_t h10 = (uint64_t)v[i] * 360 / top;
+        unsigned y10 = STATUS_PAGE_CHART_H * 10 - (unsigned)(h10 > 360 ? 360 : h10);
+        json_writer_append(w, open ? "L" : "M", 1);
+        status_page_xy(w, i * 30 + 15, y10);
+        if (!open)
+            STATUS_PAGE_LIT(w, "h0.5");
+        open = true;
+    }
+    STATUS_PAGE_LIT(w, "\"/>");
+}
+
+/* The last hour of one probe step: its delivery p50 (blue) and p99
+ * (purple) a minute, scaled to the highest p99. */
+static void status_page_probe_chart(const struct status_probe_step *sp, uint64_t now_wall_ms,
+                                    struct json_writer *w)
+{
+    uint32_t p50[MINUTE_RING_POINTS], p99[MINUTE_RING_POINTS];
+    minute_ring_read(&sp->sps_minutes, now_wall_ms, STATUS_PROBE_MINUTE_P50, p50);
+    minute_ring_read(&sp->sps_minutes, now_wall_ms, STATUS_PROBE_MINUTE_P99, p99);
+    uint32_t top = 0;
+    for (unsigned i = 0; i < MINUTE_RING_POINTS; i++) {
+        top = p99[i] > top ? p99[i] : top;
+        top = p50[i] > top ? p50[i] : top;
+    }
+    if (top == 0) {
+        STATUS_PAGE_LIT(w, "<span class=\"muted\">no data</span>");
+        return;
+    }
+    STATUS_PAGE_LIT(w, "<svg class=\"chart\" viewBox=\"0 0 180 40\" width=\"180\" height=\"40\" "
+                       "role=\"img\"><title>last hour: delivery p50 (blue) and p99 (purple), "
+                       "highest ");
+    status_page_u64(w, top);
+    STATUS_PAGE_LIT(w, " ms</title><rect width=\"180\" height=\"40\" fill=\"#f4f6f8\"/>");
+    status_page_series(w, p99, top, "p99", "#7d3c98");
+    status_page_series(w, p50, top, "p50", "#2e6da4");
+    STATUS_PAGE_LIT(w, "</svg>");
+}
+
 static const char status_page_sub_header[] =
     "<h2>Subscriptions</h2>\n<div class=\"wrap\"><table id=\"subscriptions\"><thead><tr>"
     "<th>Name</th><th>State</th><th>Health</th><th>Open conditions</th><th>Last event</th>"
@@ -401,10 +455,11 @@ static void status_page_probes(const struct status_view *v, uint64_t now_wall_ms
 {
     if (v->sv_n_probes == 0)
         return;
-    STATUS_PAGE_LIT(w, "<h2>Probes</h2>\n<div class=\"wrap\"><table id=\"probes\"><thead><tr>"
-                       "<th>Probe</th><th>Last run</th><th>Runs</th><th>Step</th>"
-                       "<th>Last result</th><th>Delivery p50</th><th>Delivery p99</th>"
-                       "</tr></thead><tbody>\n");
+    STATUS_PAGE_LIT(
+        w, "<h2>Probes</h2>\n<div class=\"wrap\"><table id=\"probes\"><thead><tr>"
+           "<th>Probe</th><th>Last run</th><th>Runs</th><th>Step</th>"
+           "<th>Last result</th><th>Delivery p50</th><th>Delivery p99</th><th>Last hour</th>"
+           "</tr></thead><tbody>\n");
     for (size_t i = 0; i < v->sv_n_probes; i++) {
         const struct status_probe *p = &v->sv_probes[i];
         size_t span = p->sp_n_steps > 0 ? p->sp_n_steps : 1;
@@ -449,7 +504,7 @@ static void status_page_probes(const struct status_view *v, uint64_t now_wall_ms
         status_page_u64(w, p->sp_runs);
         STATUS_PAGE_LIT(w, "</td>");
         if (p->sp_n_steps == 0)
-            STATUS_PAGE_LIT(w, "<td></td><td></td><td></td><td></td></tr>\n");
+            STATUS_PAGE_LIT(w, "<td></td><td></td><td></td><td></td><td></td></tr>\n");
         for (size_t k = 0; k < p->sp_n_steps; k++) {
             const struct status_probe_step *sp = &p->sp_steps[k];
             if (k > 0)
@@ -465,6 +520,8 @@ static void status_page_probes(const struct status_view *v, uint64_t now_wall_ms
             status_page_ms(w, sp->sps_p50_ms);
             STATUS_PAGE_LIT(w, "</td><td>");
             status_page_ms(w, sp->sps_p99_ms);
+            STATUS_PAGE_LIT(w, "</td><td>");
+            status_page_probe_chart(sp, now_wall_ms, w);
             STATUS_PAGE_LIT(w, "</td></tr>\n");
         }
     }

@@ -194,6 +194,12 @@ static void test_probes(void **state)
     steps[0].sps_p50_ms = 12;
     steps[0].sps_p99_ms = 340;
     steps[0].sps_last_result = "ok";
+    /* Two minutes ago p50 10, p99 20; now p50 40, p99 80 (the top). */
+    uint64_t now = T0_MS + 90000;
+    minute_ring_max(&steps[0].sps_minutes, now - 120000, STATUS_PROBE_MINUTE_P50, 10);
+    minute_ring_max(&steps[0].sps_minutes, now - 120000, STATUS_PROBE_MINUTE_P99, 20);
+    minute_ring_max(&steps[0].sps_minutes, now, STATUS_PROBE_MINUTE_P50, 40);
+    minute_ring_max(&steps[0].sps_minutes, now, STATUS_PROBE_MINUTE_P99, 80);
     steps[1].sps_subscription = "stream/1";
     steps[1].sps_event = "final";
     steps[1].sps_p50_ms = UINT64_MAX;
@@ -227,6 +233,15 @@ static void test_probes(void **state)
     assert_non_null(strstr(html, "orders order.created</td><td>ok</td><td>12 ms</td>"
                                  "<td>340 ms</td>"));
     assert_non_null(strstr(html, "timeout</td><td><span class=\"muted\">none</span>"));
+    assert_int_equal(count(html, "<svg"), 1);
+    assert_non_null(strstr(html, "highest 80 ms</title>"));
+    /* y = 40 - v * 36 / 80: p99 20 at 31, 80 at 4; p50 10 at 35.5, 40 at 22. */
+    assert_non_null(strstr(html, "class=\"p99\" fill=\"none\" stroke-width=\"1.2\" "
+                                 "stroke=\"#7d3c98\" d=\"M172.5 31.0h0.5M178.5 4.0h0.5\""));
+    assert_non_null(strstr(html, "class=\"p50\" fill=\"none\" stroke-width=\"1.2\" "
+                                 "stroke=\"#2e6da4\" d=\"M172.5 35.5h0.5M178.5 22.0h0.5\""));
+    assert_non_null(
+        strstr(html, "none</span></td><td><span class=\"muted\">no data</span></td></tr>"));
     json_writer_free(&w);
 }
 

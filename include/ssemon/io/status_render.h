@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ssemon/core/minute_ring.h"
 #include "ssemon/io/journal_writer.h"
 #include "ssemon/io/monitor.h"
 
@@ -51,7 +52,14 @@ struct status_probe_step {
     uint64_t sps_p99_ms;
     const char *sps_last_result;   /* "ok", "timeout", ...; NULL: no finished run */
     uint64_t sps_last_delivery_ms; /* UINT64_MAX: none */
+    /* The last hour a minute a point, by wall-clock time (the status
+     * page's chart): lanes STATUS_PROBE_MINUTE_*. */
+    struct minute_ring sps_minutes;
 };
+
+#define STATUS_PROBE_MINUTE_P50 0        /* the highest p50 (ms) after a delivery that minute */
+#define STATUS_PROBE_MINUTE_P99 1        /* the same for p99 */
+#define STATUS_PROBE_MINUTE_DELIVERIES 2 /* deliveries that minute */
 
 struct status_probe_capture {
     const char *spc_name;
