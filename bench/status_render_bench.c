@@ -11,7 +11,8 @@
  *                       [--histograms subscription|contract|none|all]
  *                       [--contracts K]
  *
- * The HTML page (GET /) is timed over the same rows (--dump: page.html).
+ * The HTML page (GET /) is timed over the same rows, each with an hour of
+ * per-minute points for its chart (--dump: page.html).
  *
  * /metrics is rendered with each histogram setting asked for (the
  * configuration's "metrics": {"histograms"}; default all three, one line
@@ -95,6 +96,16 @@ static void bench_fill(struct monitor_stats *st, uint64_t *kinds, size_t n_kinds
     st->ms_latency.mh_counts[2] = 1 + st->ms_reconnects;
     st->ms_latency.mh_count = 1 + st->ms_reconnects;
     st->ms_latency.mh_sum_micro = 12000u * st->ms_latency.mh_count;
+    /* The last hour, as a heartbeat a second leaves it (the page's charts). */
+    uint64_t end = BENCH_T0_MS + 86401000;
+    for (uint64_t m = 0; m < 60; m++) {
+        uint64_t t = end - (59 - m) * 60000;
+        minute_ring_add(&st->ms_minutes, t, MONITOR_MINUTE_EVENTS, 60 + (uint32_t)((i + m) % 7));
+        minute_ring_max(&st->ms_minutes, t, MONITOR_MINUTE_GAP_PERMILLE,
+                        330 + (uint32_t)((i * 7 + m * 13) % 200));
+        if ((i + m) % 23 == 0)
+            minute_ring_add(&st->ms_minutes, t, MONITOR_MINUTE_VIOLATIONS, 1);
+    }
 }
 
 static int bench_dump(const char *dir, const char *file, const struct json_writer *w)

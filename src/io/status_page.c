@@ -7,6 +7,7 @@
 #include "ssemon/io/status_page.h"
 
 #include "ssemon/base/clock.h"
+#include "ssemon/base/numfmt.h"
 #include "ssemon/base/utf8.h"
 #include "ssemon/core/condition.h"
 #include "ssemon/core/contract.h"
@@ -109,9 +110,17 @@ static void status_page_text(struct json_writer *w, const char *s)
 
 static void status_page_u64(struct json_writer *w, uint64_t v)
 {
-    char buf[24];
-    int n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
-    json_writer_append(w, buf, (size_t)n);
+    char buf[NUMFMT_U64_MAX];
+    json_writer_append(w, buf, (size_t)(numfmt_u64(buf, v) - buf));
+}
+
+/* `v10` tenths as "N.D" at dst; returns the end. */
+static char *status_page_tenths(char *dst, unsigned v10)
+{
+    dst = numfmt_u64(dst, v10 / 10);
+    *dst++ = '.';
+    *dst++ = (char)('0' + v10 % 10);
+    return dst;
 }
 
 /* "12 s", "4 min", "3 h", "2 d" ago; "never" for 0. */
@@ -223,9 +232,11 @@ static void status_page_config(const struct status_view *v, struct json_writer *
 /* Appends "x y", both given in tenths, with one decimal. */
 static void status_page_xy(struct json_writer *w, unsigned x10, unsigned y10)
 {
-    char buf[48];
-    int n = snprintf(buf, sizeof(buf), "%u.%u %u.%u", x10 / 10, x10 % 10, y10 / 10, y10 % 10);
-    json_writer_append(w, buf, (size_t)n);
+    char buf[2 * NUMFMT_U64_MAX + 8];
+    char *p = status_page_tenths(buf, x10);
+    *p++ = ' ';
+    p = status_page_tenths(p, y10);
+    json_writer_append(w, buf, (size_t)(p - buf));
 }
 
 /* The last hour of one subscription: events a minute (grey bars, scaled
@@ -266,10 +277,9 @@ static void status_page_chart(const struct monitor_stats *st, uint64_t now_wall_
             STATUS_PAGE_LIT(w, "M");
             status_page_xy(w, i * 30 + 15, STATUS_PAGE_CHART_H * 10);
             STATUS_PAGE_LIT(w, "v-");
-            char buf[24];
+            char buf[NUMFMT_U64_MAX + 4];
             h10 = h10 < 10 ? 10 : h10;
-            int n = snprintf(buf, sizeof(buf), "%u.%u", h10 / 10, h10 % 10);
-            json_writer_append(w, buf, (size_t)n);
+            json_writer_append(w, buf, (size_t)(status_page_tenths(buf, h10) - buf));
         }
         STATUS_PAGE_LIT(w, "\"/>");
     }
