@@ -75,10 +75,10 @@ typedef const json_t *(*json_schema_load_fn)(void *ctx, const char *uri, char *w
 
 struct json_schema_options {
     const struct json_schema_limits *so_limits; /* NULL: the defaults */
-    const char
-        *so_base_uri;                           /* the root document's retrieval URI, e.g.
-                                                   "file:///etc/ssemon/contracts/x.json";                    NULL: an internal
-                                                   placeholder                           URI; the root's own "$id" changes its base as usual */
+    const char *so_base_uri;                    /* the root document's retrieval URI, e.g.
+                                                   "file:///etc/ssemon/contracts/x.json";                    NULL: an
+                                                   internal                    placeholder                           URI; the root's own
+                                                   "$id" changes its base as usual */
     const struct json_schema_document *so_docs; /* registered documents (borrowed until finish) */
     size_t so_ndocs;
     json_schema_load_fn so_load; /* NULL: a $ref to an unknown document is a compile error */
