@@ -72,6 +72,12 @@ static void status_render_json_violation(struct json_writer *w, const char *subs
     json_writer_object_end(w);
 }
 
+void status_render_violation(struct json_writer *w, const char *subscription, const char *probe,
+                             const struct monitor_violation *mv)
+{
+    status_render_json_violation(w, subscription, probe, mv);
+}
+
 static void status_render_json_subscription(struct json_writer *w, const struct status_row *r)
 {
     const struct monitor_stats *st = r->row_stats;

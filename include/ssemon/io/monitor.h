@@ -26,6 +26,7 @@
 
 #include "ssemon/core/condition.h"
 #include "ssemon/core/contract.h"
+#include "ssemon/core/flight.h"
 #include "ssemon/core/validator.h"
 #include "ssemon/core/violation.h"
 #include "ssemon/io/subscription.h"
@@ -189,6 +190,10 @@ struct monitor_options {
      * the monitor. */
     int (*mo_prepare)(void *ctx, struct monitor *m, uint64_t attempt, struct monitor_attempt *out);
     void *mo_prepare_ctx;
+    /* The flight recorder's bounds (core/flight); 0: its defaults
+     * (FLIGHT_DEFAULT_EVENTS, FLIGHT_DEFAULT_BYTES). */
+    size_t mo_flight_events;
+    size_t mo_flight_bytes;
 };
 
 /* Creates a stopped monitor. Returns NULL (errno set) on failure. */
@@ -224,5 +229,16 @@ const char *monitor_order_state(const struct monitor *m);
 const char *monitor_var(const struct monitor *m, const char *name);
 /* Monotonic ms at which the current stream opened (0 when not streaming). */
 uint64_t monitor_streaming_since_ms(const struct monitor *m);
+
+/* The subscription's own recent violations: a ring of the last
+ * MONITOR_RECENT_MAX, so a flapping subscription never evicts another's. */
+#define MONITOR_RECENT_MAX 50
+size_t monitor_recent_count(const struct monitor *m);
+/* Violation i, 0 the oldest; NULL when out of range. */
+const struct monitor_violation *monitor_recent(const struct monitor *m, size_t i);
+
+/* The flight recorder of the current (or last) connection: its response
+ * status and headers and its recent frames as received. */
+const struct flight *monitor_flight(const struct monitor *m);
 
 #endif

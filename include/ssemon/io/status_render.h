@@ -152,6 +152,12 @@ struct status_view {
     bool sv_sparse;
 };
 
+/* One violation object as /status's recent_violations lists it (with
+ * "subscription" when `subscription` is not NULL, "probe" when `probe` is
+ * neither NULL nor ""). */
+void status_render_violation(struct json_writer *w, const char *subscription, const char *probe,
+                             const struct monitor_violation *mv);
+
 /* Whether a probe is failing: its last finished run failed (what /readyz
  * lists and /status shows as "healthy": false). */
 bool status_render_probe_failing(const struct status_probe *p);
