@@ -1,0 +1,175 @@
+#!/bin/bash
+# Integration test of the per-subscription evidence (issue 14 §1): the real
+# daemon (`ssemon run`) against a small loopback SSE server this script
+# controls.
+#  - GET /status/NAME/violations: each subscription's own ring of its last
+#    50 violations, newest last, so a flapping subscription never evicts
+#    another's;
+#  - GET /status/NAME/events: the flight recorder's frames of the current
+#    connection, bounded by evidence_events, response headers with the
+#    credential-carrying ones redacted;
+#  - unknown subpaths and subscriptions answer 404.
+# usage: test_evidence.sh SSEMON
+# Every wait is bounded; talks to 127.0.0.1 only.
+set -u
+
+if [ $# -ne 1 ]; then
+    echo "usage: $0 SSEMON" >&2
+    exit 2
+fi
+SSEMON=$1
+for tool in jq curl python3; do
+    command -v "$tool" >/dev/null || { echo "$tool is required" >&2; exit 1; }
+done
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+WORK=$(mktemp -d)
+SERVER_PID=
+DAEMON_PID=
+cleanup() {
+    for pid in $DAEMON_PID $SERVER_PID; do
+        kill -TERM "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+FAILS=0
+PASSES=0
+
+# The server: /flap sends an event the contract does not know every 20 ms
+# (an unknown_event violation each), numbered; /once sends one unknown
+# event, then ticks every 50 ms. Both send a Set-Cookie header. A stream
+# lives at most 60 s.
+cat >"$WORK/server.py" <<'EOF'
+import http.server, os, socketserver, sys, time
+work = sys.argv[1]
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+    def log_message(self, *a):
+        pass
+    def do_GET(self):
+        path = self.path.strip("/").split("?")[0]
+        if path not in ("flap", "once"):
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Set-Cookie", "session=SECRET-COOKIE")
+        self.send_header("X-Trace", "visible")
+        self.end_headers()
+        try:
+            end = time.monotonic() + 60
+            n = 0
+            if path == "once":
+                self.wfile.write(b"event: bogus\ndata: x\n\n")
+            while time.monotonic() < end:
+                n += 1
+                if path == "flap":
+                    self.wfile.write(b"event: bogus\ndata: %d\n\n" % n)
+                    time.sleep(0.02)
+                else:
+                    self.wfile.write(b"event: tick\ndata: %d\n\n" % n)
+                    time.sleep(0.05)
+                self.wfile.flush()
+        except OSError:
+            pass
+class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+s = S(("127.0.0.1", 0), H)
+with open(os.path.join(work, "port.tmp"), "w") as f:
+    f.write(str(s.server_address[1]))
+os.rename(os.path.join(work, "port.tmp"), os.path.join(work, "port"))
+s.serve_forever()
+EOF
+python3 "$WORK/server.py" "$WORK" 2>"$WORK/server.err" &
+SERVER_PID=$!
+for _ in $(seq 1 100); do
+    [ -s "$WORK/port" ] && break
+    sleep 0.05
+done
+[ -s "$WORK/port" ] || { echo "server did not start" >&2; cat "$WORK/server.err" >&2; exit 1; }
+BASE="http://127.0.0.1:$(cat "$WORK/port")"
+
+mkdir "$WORK/contracts"
+cat >"$WORK/contracts/beat.json" <<'EOF'
+{"name": "beat",
+ "events": {"tick": {"heartbeat": true, "data": "text"}},
+ "heartbeat": {"interval_s": 5, "tolerance": 2}}
+EOF
+
+SP=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+STATUS="http://127.0.0.1:$SP"
+cat >"$WORK/ssemon.json" <<EOF
+{"status": {"listen": "127.0.0.1:$SP"},
+ "contracts_dir": "$WORK/contracts",
+ "defaults": {"evidence_events": 3},
+ "subscriptions": [
+  {"name": "flap", "url": "$BASE/flap", "contract": "beat"},
+  {"name": "once", "url": "$BASE/once", "contract": "beat", "evidence_events": 5}
+ ]}
+EOF
+"$SSEMON" check-config -c "$WORK/ssemon.json" >"$WORK/check.out" 2>&1 ||
+    { echo "configuration refused" >&2; cat "$WORK/check.out" >&2; exit 1; }
+"$SSEMON" run -c "$WORK/ssemon.json" --log-target stderr 2>"$WORK/daemon.err" &
+DAEMON_PID=$!
+for _ in $(seq 1 200); do
+    curl -sf "$STATUS/healthz" >/dev/null 2>&1 && break
+    sleep 0.05
+done
+
+# wait_for PATH JQ [TRIES]: polls STATUS/PATH (50 ms apart) until JQ is true.
+wait_for() {
+    for _ in $(seq 1 "${3:-200}"); do
+        [ "$(curl -s "$STATUS/$1" | jq -r "$2" 2>/dev/null)" = true ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# jqt FILTER FILE: whether FILTER is true of FILE.
+jqt() { jq -e "$1" "$2" >/dev/null; }
+
+# ---- the violation rings ----
+check "flap: more than 50 violations happened" "$WORK/daemon.err" \
+    wait_for status/flap '.violations.total > 60' 400
+curl -s "$STATUS/status/flap/violations" >"$WORK/flap.json"
+check "flap: its ring holds the last 50, newest last" "$WORK/flap.json" \
+    jqt 'length == 50 and all(.[]; .class == "unknown_event" and .subscription == "flap")
+           and ([.[].at] == ([.[].at] | sort))' "$WORK/flap.json"
+check "flap: the objects are /status's recent_violations objects" "$WORK/flap.json" \
+    jqt '.[0] | keys == (["at","class","event","excerpt","message","severity","state","subscription"])' "$WORK/flap.json"
+curl -s "$STATUS/status/once/violations" >"$WORK/once.json"
+check "once: its single violation is still there" "$WORK/once.json" \
+    jqt 'length == 1 and .[0].class == "unknown_event" and .[0].subscription == "once"' "$WORK/once.json"
+curl -s "$STATUS/status" >"$WORK/status.json"
+check "the global recent list lost once's to flap (what the rings are for)" "$WORK/status.json" \
+    jqt '[.recent_violations[] | select(.subscription == "once")] == []' "$WORK/status.json"
+
+# ---- the flight recorder ----
+curl -s "$STATUS/status/flap/events" >"$WORK/flap-events.json"
+check "flap/events: status, headers, at most evidence_events frames" "$WORK/flap-events.json" \
+    jqt '.subscription == "flap" and .status == 200 and (.frames | length) <= 3 and (.frames | length) >= 2
+           and .evicted > 0 and .frames_bytes > 0' "$WORK/flap-events.json"
+check "flap/events: frames are whole events, in order" "$WORK/flap-events.json" \
+    jqt '[.frames[] | select(.complete) | .data | test("^event: bogus\ndata: [0-9]+\n\n$")] | all' "$WORK/flap-events.json"
+check "flap/events: Set-Cookie redacted, other headers kept" "$WORK/flap-events.json" \
+    jqt '(.headers | map({(.[0]): .[1]}) | add) as $h
+           | $h["Set-Cookie"] == "***" and $h["X-Trace"] == "visible"' "$WORK/flap-events.json"
+check "flap/events: the cookie's value appears nowhere" "$WORK/flap-events.json" \
+    bash -c '! grep -q SECRET-COOKIE "$1"' _ "$WORK/flap-events.json"
+check "once/events: its own bound (5) applies" "$WORK/daemon.err" \
+    wait_for status/once/events '(.frames | length) == 5 and .evicted > 0'
+
+# ---- routing ----
+for p in status/flap/other status/nope/events status/flap/events/x status//events; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "$STATUS/$p")
+    check "GET /$p is 404" /dev/null equals "$code" 404
+done
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$STATUS/status/flap/events")
+check "POST /status/flap/events is 405" /dev/null equals "$code" 405
+
+echo "$PASSES passed, $FAILS failed"
+[ "$FAILS" -eq 0 ]
