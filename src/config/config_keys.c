@@ -57,7 +57,8 @@ static const struct config_key config_keys_settings[] = {
 
 /* The keys that are not settings, by place. */
 static const char *const config_keys_top[] = {
-    "status", "contracts_dir", "defaults", "subscriptions", "instance", "probes", "metrics"};
+    "status", "contracts_dir", "defaults",     "subscriptions",      "instance",
+    "probes", "metrics",       "evidence_dir", "evidence_max_bytes", "evidence_max_files"};
 static const char *const config_keys_metrics[] = {"histograms", "zeros"};
 static const char *const config_keys_status[] = {"listen"};
 static const char *const config_keys_sub[] = {"name", "url", "contract", "vars", "description"};

@@ -173,6 +173,7 @@ void monitor_violation_keep(struct monitor_violation *out, const struct violatio
     utf8_copy(out->mv_state, sizeof(out->mv_state), v->v_state);
     utf8_copy(out->mv_excerpt, sizeof(out->mv_excerpt), v->v_excerpt);
     out->mv_wall_ms = wall_ms;
+    out->mv_evidence[0] = '\0';
 }
 
 static void monitor_on_violation(void *ctx, const struct violation *v)
@@ -644,4 +645,13 @@ const struct monitor_violation *monitor_recent(const struct monitor *m, size_t i
 const struct flight *monitor_flight(const struct monitor *m)
 {
     return m->m_flight;
+}
+
+void monitor_set_evidence(struct monitor *m, const char *name)
+{
+    utf8_copy(m->m_st.ms_last_violation.mv_evidence, sizeof(m->m_st.ms_last_violation.mv_evidence),
+              name);
+    if (m->m_recent_count > 0)
+        m->m_recent[(m->m_recent_head + m->m_recent_count - 1) % MONITOR_RECENT_MAX] =
+            m->m_st.ms_last_violation;
 }

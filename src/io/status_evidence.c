@@ -9,8 +9,15 @@
 #include "ssemon/io/status_render.h"
 #include "ssemon/json/json_writer.h"
 
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ssemon/io/evidence.h"
 
 void status_evidence_violations(const struct monitor *m, struct json_writer *w)
 {
@@ -124,4 +131,67 @@ void status_evidence_events(const char *name, const struct monitor *m, struct js
     JSON_WRITER_KEY(w, "evicted");
     json_writer_uint(w, f != NULL ? flight_evicted(f) : 0);
     json_writer_object_end(w);
+}
+
+static void status_evidence_reply(struct evhttp_request *req, int code, const char *reason,
+                                  const char *text)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", "text/plain; charset=utf-8");
+    struct evbuffer *b = evbuffer_new();
+    if (b != NULL && evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
+        evbuffer_add(b, text, strlen(text));
+    evhttp_send_reply(req, code, reason, b);
+    if (b != NULL)
+        evbuffer_free(b);
+}
+
+void status_evidence_serve(struct evidence *e, const char *raw, struct evhttp_request *req)
+{
+    bool plain = raw != NULL && raw[0] != '\0' && strlen(raw) < EVIDENCE_NAME_MAX;
+    for (const char *p = raw; plain && *p != '\0'; p++)
+        plain = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+                *p == '_' || *p == '.' || *p == '-';
+    if (!plain || strstr(raw, "..") != NULL || raw[0] == '.') {
+        status_evidence_reply(req, 400, "Bad Request", "bad evidence file name\n");
+        return;
+    }
+    if (e == NULL || !evidence_known(e, raw)) {
+        status_evidence_reply(req, 404, "Not Found", "no such evidence file\n");
+        return;
+    }
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", evidence_dir(e), raw);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        status_evidence_reply(req, 404, "Not Found", "no such evidence file\n");
+        return;
+    }
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", "application/x-ndjson");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+        char cl[32];
+        snprintf(cl, sizeof(cl), "%lld", (long long)st.st_size);
+        evhttp_add_header(h, "Content-Length", cl);
+        close(fd);
+        evhttp_send_reply(req, 200, "OK", NULL);
+        return;
+    }
+    struct evbuffer *b = evbuffer_new();
+    /* The buffer owns fd from here (closed when sent, or on failure). */
+    if (b == NULL || evbuffer_add_file(b, fd, 0, st.st_size) != 0) {
+        if (b != NULL)
+            evbuffer_free(b);
+        else
+            close(fd);
+        evhttp_remove_header(h, "Content-Type");
+        evhttp_send_reply(req, 500, "Internal Server Error", NULL);
+        return;
+    }
+    evhttp_send_reply(req, 200, "OK", b);
+    evbuffer_free(b);
 }

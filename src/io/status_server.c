@@ -641,6 +641,7 @@ enum status_server_route_id {
     STATUS_SERVER_ROUTE_READYZ,
     STATUS_SERVER_ROUTE_VIOLATIONS, /* /status/NAME/violations */
     STATUS_SERVER_ROUTE_EVENTS,     /* /status/NAME/events */
+    STATUS_SERVER_ROUTE_EVIDENCE,   /* /evidence/FILE */
 };
 
 /* `*name` (for STATUS_SERVER_ROUTE_ONE) is percent-decoded, malloc'ed, and the
@@ -659,6 +660,11 @@ static enum status_server_route_id status_server_route(const char *path, char **
         return STATUS_SERVER_ROUTE_HEALTHZ;
     if (strcmp(path, "/readyz") == 0)
         return STATUS_SERVER_ROUTE_READYZ;
+    if (strncmp(path, "/evidence/", 10) == 0) {
+        /* The raw segment: status_evidence_serve judges it. */
+        *name = strdup(path + 10);
+        return *name != NULL ? STATUS_SERVER_ROUTE_EVIDENCE : STATUS_SERVER_ROUTE_NONE;
+    }
     if (strncmp(path, one_prefix, sizeof(one_prefix) - 1) != 0)
         return STATUS_SERVER_ROUTE_NONE;
     const char *rest = path + sizeof(one_prefix) - 1;
@@ -990,6 +996,9 @@ static void status_server_handle(struct evhttp_request *req, void *arg)
         break;
     case STATUS_SERVER_ROUTE_READYZ:
         status_server_readyz(s, req, &v, now_mono);
+        break;
+    case STATUS_SERVER_ROUTE_EVIDENCE:
+        status_evidence_serve(v.sv_evidence, name, req);
         break;
     default:
         status_server_reply_text(req, 404, "Not Found", "not found\n");

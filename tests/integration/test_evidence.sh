@@ -8,7 +8,13 @@
 #  - GET /status/NAME/events: the flight recorder's frames of the current
 #    connection, bounded by evidence_events, response headers with the
 #    credential-carrying ones redacted;
-#  - unknown subpaths and subscriptions answer 404.
+#  - unknown subpaths and subscriptions answer 404;
+#  - evidence files: written on error violations under evidence_dir, within
+#    the journal's flood control and the per-subscription cap, replayable
+#    with `ssemon check` reproducing the class, secrets redacted, named in
+#    /status (last_violation.evidence) and the journal entry
+#    (SSEMON_EVIDENCE, seen on stderr), served by GET /evidence/FILE, and
+#    nothing else served (path traversal, encoded slashes, symlinks).
 # usage: test_evidence.sh SSEMON
 # Every wait is bounded; talks to 127.0.0.1 only.
 set -u
@@ -105,7 +111,9 @@ STATUS="http://127.0.0.1:$SP"
 cat >"$WORK/ssemon.json" <<EOF
 {"status": {"listen": "127.0.0.1:$SP"},
  "contracts_dir": "$WORK/contracts",
- "defaults": {"evidence_events": 3},
+ "evidence_dir": "$WORK/evidence",
+ "evidence_max_files": 3,
+ "defaults": {"evidence_events": 3, "journal_rate": {"burst": 6, "interval_s": 3600}},
  "subscriptions": [
   {"name": "flap", "url": "$BASE/flap", "contract": "beat"},
   {"name": "once", "url": "$BASE/once", "contract": "beat", "evidence_events": 5}
@@ -130,7 +138,7 @@ wait_for() {
 }
 
 # jqt FILTER FILE: whether FILTER is true of FILE.
-jqt() { jq -e "$1" "$2" >/dev/null; }
+jqt() { jq -e "$@" >/dev/null; }
 
 # ---- the violation rings ----
 check "flap: more than 50 violations happened" "$WORK/daemon.err" \
@@ -170,6 +178,62 @@ for p in status/flap/other status/nope/events status/flap/events/x status//event
 done
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$STATUS/status/flap/events")
 check "POST /status/flap/events is 405" /dev/null equals "$code" 405
+
+# ---- evidence files ----
+EV=$WORK/evidence
+metric() { curl -s "$STATUS/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
+for _ in $(seq 1 200); do
+    [ "$(metric ssemon_evidence_files_total)" = 7 ] && break
+    sleep 0.05
+done
+check "ssemon_evidence_files_total is 7 (6 for flap, 1 for once)" /dev/null \
+    equals "$(metric ssemon_evidence_files_total)" 7
+check "nothing dropped" /dev/null equals \
+    "$(curl -s "$STATUS/metrics" | grep -c '^ssemon_evidence_dropped_total{reason="[a-z_]*"} 0$')" 3
+ls "$EV" >"$WORK/ev.ls"
+check "flap keeps its last 3 files (the per-subscription cap), once its one" "$WORK/ev.ls" \
+    bash -c '[ "$(grep -c "^flap-" "$1")" = 3 ] && [ "$(grep -c "^once-" "$1")" = 1 ] && [ "$(wc -l <"$1")" = 4 ]' _ "$WORK/ev.ls"
+check "names are SUBSCRIPTION-YYYYmmddTHHMMSS.mmmZ-CLASS.rec" "$WORK/ev.ls" \
+    bash -c '! grep -Ev "^(flap|once)-[0-9]{8}T[0-9]{6}\.[0-9]{3}Z-unknown_event(-[0-9]+)?\.rec$" "$1"' _ "$WORK/ev.ls"
+ONCE=$(grep "^once-" "$WORK/ev.ls")
+curl -s "$STATUS/status/once" >"$WORK/once-status.json"
+check "/status names the file in last_violation.evidence" "$WORK/once-status.json" \
+    jqt --arg f "$ONCE" '.last_violation.evidence == $f' "$WORK/once-status.json"
+check "/status/once/violations names it too" "$WORK/once.json" \
+    bash -c 'curl -s "$1/status/once/violations" | jq -e --arg f "$2" ".[0].evidence == \$f" >/dev/null' _ "$STATUS" "$ONCE"
+check "the journal entry carries SSEMON_EVIDENCE (stderr JSON)" "$WORK/daemon.err" \
+    bash -c 'grep "^{" "$1" | jq -s -e --arg p "$2" "map(select(.SSEMON_EVIDENCE == \$p)) | length == 1" >/dev/null' _ "$WORK/daemon.err" "$EV/$ONCE"
+"$SSEMON" check --contract "$WORK/contracts/beat.json" "$EV/$ONCE" >"$WORK/replay.out" 2>&1
+rc=$?
+check "ssemon check replays the file and reproduces unknown_event (exit 1)" "$WORK/replay.out" \
+    bash -c '[ "$1" = 1 ] && grep "^{\"class\"" "$2" | jq -e -s "map(.class) | index(\"unknown_event\") != null" >/dev/null' _ "$rc" "$WORK/replay.out"
+for f in "$EV"/flap-*; do
+    "$SSEMON" check --contract "$WORK/contracts/beat.json" "$f" >"$WORK/replay-flap.out" 2>&1
+    check "flap's $(basename "$f") replays to unknown_event" "$WORK/replay-flap.out" \
+        grep -q '"class":"unknown_event"' "$WORK/replay-flap.out"
+done
+check "Set-Cookie is redacted in every file, X-Trace kept" "$WORK/ev.ls" \
+    bash -c '! grep -rq SECRET-COOKIE "$1" && grep -q "\[\"Set-Cookie\",\"\*\*\*\"\]" "$1/$2" && grep -q "X-Trace" "$1/$2"' _ "$EV" "$ONCE"
+
+# ---- GET /evidence/FILE ----
+curl -s -o "$WORK/got.rec" -w '%{http_code}' "$STATUS/evidence/$ONCE" >"$WORK/code"
+check "GET /evidence/FILE serves the file" "$WORK/got.rec" \
+    bash -c '[ "$(cat "$1")" = 200 ] && cmp -s "$2" "$3"' _ "$WORK/code" "$WORK/got.rec" "$EV/$ONCE"
+echo secret >"$WORK/outside.txt"
+for p in "..%2Foutside.txt" "%2e%2e%2Foutside.txt" "..%2F..%2Fetc%2Fpasswd" ".." "%2e%2e" \
+    "$ONCE%2F" "flap-20260101T000000.000Z-unknown_event.rec" "x%00.rec"; do
+    code=$(curl -s -o "$WORK/trav.out" -w '%{http_code}' "$STATUS/evidence/$p")
+    check "GET /evidence/$p is refused ($code)" "$WORK/trav.out" \
+        bash -c '{ [ "$1" = 400 ] || [ "$1" = 404 ]; } && ! grep -q secret "$2"' _ "$code" "$WORK/trav.out"
+done
+code=$(curl -s --path-as-is -o "$WORK/trav.out" -w '%{http_code}' "$STATUS/evidence/../outside.txt")
+check "GET /evidence/../outside.txt (raw) is refused ($code)" "$WORK/trav.out" \
+    bash -c '{ [ "$1" = 400 ] || [ "$1" = 404 ]; } && ! grep -q secret "$2"' _ "$code" "$WORK/trav.out"
+# A known name replaced by a symbolic link is not followed.
+rm "$EV/$ONCE" && ln -s "$WORK/outside.txt" "$EV/$ONCE"
+code=$(curl -s -o "$WORK/trav.out" -w '%{http_code}' "$STATUS/evidence/$ONCE")
+check "a known name that became a symlink is not served ($code)" "$WORK/trav.out" \
+    bash -c '[ "$1" = 404 ] && ! grep -q secret "$2"' _ "$code" "$WORK/trav.out"
 
 echo "$PASSES passed, $FAILS failed"
 [ "$FAILS" -eq 0 ]

@@ -85,6 +85,7 @@ struct monitor_violation {
     char mv_state[64];
     char mv_excerpt[VIOLATION_EXCERPT_MAX + 1];
     uint64_t mv_wall_ms;
+    char mv_evidence[200]; /* the evidence file's name (io/evidence); "": none */
 };
 
 /* Keeps `v` for display: its texts copied (cut on a character boundary),
@@ -240,5 +241,9 @@ const struct monitor_violation *monitor_recent(const struct monitor *m, size_t i
 /* The flight recorder of the current (or last) connection: its response
  * status and headers and its recent frames as received. */
 const struct flight *monitor_flight(const struct monitor *m);
+
+/* Names the evidence file of the last violation (its ms_last_violation
+ * and the newest entry of the ring); `name` is copied. */
+void monitor_set_evidence(struct monitor *m, const char *name);
 
 #endif

@@ -29,4 +29,13 @@ void status_evidence_violations(const struct monitor *m, struct json_writer *w);
  * exact bytes). NULL `m` (a disabled subscription): no status, no frames. */
 void status_evidence_events(const char *name, const struct monitor *m, struct json_writer *w);
 
+/* GET /evidence/FILE: answers `req` with the evidence file `raw` (the
+ * path's last segment, not decoded) when the writer `e` wrote it and keeps
+ * it: 200 with the file (application/x-ndjson), else 404 (and 400 for a
+ * name with '%', "..", or anything outside [A-Za-z0-9_.-]). A symbolic
+ * link or anything but a regular file is refused. */
+struct evhttp_request;
+struct evidence;
+void status_evidence_serve(struct evidence *e, const char *raw, struct evhttp_request *req);
+
 #endif
