@@ -235,5 +235,39 @@ code=$(curl -s -o "$WORK/trav.out" -w '%{http_code}' "$STATUS/evidence/$ONCE")
 check "a known name that became a symlink is not served ($code)" "$WORK/trav.out" \
     bash -c '[ "$1" = 404 ] && ! grep -q secret "$2"' _ "$code" "$WORK/trav.out"
 
+# ---- the total size cap: a second daemon, 4 KiB in all ----
+kill -TERM "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null
+DAEMON_PID=
+cat >"$WORK/small.json" <<EOF
+{"status": {"listen": "127.0.0.1:$SP"},
+ "contracts_dir": "$WORK/contracts",
+ "evidence_dir": "$WORK/small",
+ "evidence_max_bytes": 4096,
+ "evidence_max_files": 100,
+ "defaults": {"evidence_events": 3, "journal_rate": {"burst": 20, "interval_s": 3600}},
+ "subscriptions": [{"name": "flap", "url": "$BASE/flap", "contract": "beat"}]}
+EOF
+"$SSEMON" run -c "$WORK/small.json" --log-target stderr 2>"$WORK/small.err" &
+DAEMON_PID=$!
+for _ in $(seq 1 200); do
+    [ "$(metric ssemon_evidence_files_total)" = 20 ] && break
+    sleep 0.05
+done
+check "small: 20 files written" "$WORK/small.err" equals "$(metric ssemon_evidence_files_total)" 20
+# The writer may still be removing: wait until the counters settle.
+for _ in $(seq 1 100); do
+    kept=$(metric ssemon_evidence_kept_bytes)
+    [ -n "$kept" ] && [ "$kept" -le 4096 ] && break
+    sleep 0.05
+done
+size=$(cat "$WORK"/small/*.rec | wc -c)
+check "small: the files kept stay within 4096 bytes, the oldest removed" "$WORK/small.err" \
+    bash -c '[ "$1" -le 4096 ] && [ "$1" = "$2" ] && [ "$3" -gt 0 ] && [ "$(ls "$4" | wc -l)" = "$5" ]' _ \
+    "$size" "$(metric ssemon_evidence_kept_bytes)" "$(metric ssemon_evidence_removed_total)" \
+    "$WORK/small" "$(metric ssemon_evidence_kept_files)"
+newest=$(grep -o '"SSEMON_EVIDENCE":"[^"]*"' "$WORK/small.err" | tail -1 | sed 's/.*:"//; s/"$//')
+check "small: the newest file is among those kept" "$WORK/small.err" test -f "$newest"
+
 echo "$PASSES passed, $FAILS failed"
 [ "$FAILS" -eq 0 ]
