@@ -588,6 +588,36 @@ static void test_error_types_and_ranges(void **state)
         "cfg.json:20:21: /defaults/evidence_bytes: must be between 1 and 16777216, got 0");
 }
 
+static void test_evidence_keys(void **state)
+{
+    (void)state;
+    bool set = true;
+    struct config *c = load_ok("{'subscriptions': []}");
+    assert_null(config_evidence_dir(c, &set));
+    assert_false(set);
+    assert_int_equal(config_evidence_max_bytes(c), CONFIG_EVIDENCE_MAX_BYTES);
+    assert_int_equal(config_evidence_max_files(c), CONFIG_EVIDENCE_MAX_FILES);
+    config_unref(c);
+    c = load_ok("{'evidence_dir': null, 'evidence_max_bytes': 4096, 'evidence_max_files': 2,"
+                " 'subscriptions': []}");
+    assert_null(config_evidence_dir(c, &set));
+    assert_true(set);
+    assert_int_equal(config_evidence_max_bytes(c), 4096);
+    assert_int_equal(config_evidence_max_files(c), 2);
+    config_unref(c);
+    c = load_ok("{'evidence_dir': '/var/tmp/ev', 'subscriptions': []}");
+    assert_string_equal(config_evidence_dir(c, &set), "/var/tmp/ev");
+    assert_true(set);
+    config_unref(c);
+    EXPECT_ERRORS("{'evidence_dir': 5,\n"
+                  " 'evidence_max_bytes': 1,\n"
+                  " 'evidence_max_files': 'x', 'subscriptions': []}",
+                  "cfg.json:1:18: /evidence_dir: expected a string, got a number",
+                  "cfg.json:2:24: /evidence_max_bytes: must be between 4096 and 1099511627776, "
+                  "got 1",
+                  "cfg.json:3:24: /evidence_max_files: expected an integer, got a string");
+}
+
 static void test_error_duplicates(void **state)
 {
     (void)state;
@@ -1664,6 +1694,7 @@ int main(void)
         cmocka_unit_test(test_error_defaults_only),
         cmocka_unit_test(test_error_sorted_by_position),
         cmocka_unit_test(test_error_types_and_ranges),
+        cmocka_unit_test(test_evidence_keys),
         cmocka_unit_test(test_error_duplicates),
         cmocka_unit_test(test_error_subscription_fields),
         cmocka_unit_test(test_description),
