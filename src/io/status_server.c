@@ -644,8 +644,9 @@ enum status_server_route_id {
     STATUS_SERVER_ROUTE_EVIDENCE,   /* /evidence/FILE */
 };
 
-/* `*name` (for STATUS_SERVER_ROUTE_ONE) is percent-decoded, malloc'ed, and the
- * caller's to free. */
+/* `*name` is malloc'ed and the caller's to free: for
+ * STATUS_SERVER_ROUTE_ONE, _VIOLATIONS and _EVENTS the subscription,
+ * percent-decoded; for _EVIDENCE the raw file segment, not decoded. */
 static enum status_server_route_id status_server_route(const char *path, char **name)
 {
     static const char one_prefix[] = "/status/";
