@@ -260,11 +260,13 @@ const char *evidence_dir(const struct evidence *e)
 
 bool evidence_wanted(const struct monitor *m, const struct violation *v)
 {
-    if (v->v_severity != VIOLATION_ERROR)
+    if (v->v_severity != VIOLATION_ERROR || v->v_class == VIOLATION_CONNECT_FAILED)
         return false;
-    if (v->v_class == VIOLATION_CONNECT_FAILED || v->v_class == VIOLATION_HTTP_STATUS ||
-        v->v_class == VIOLATION_CONTENT_TYPE)
-        return false;
+    if (v->v_class == VIOLATION_HTTP_STATUS || v->v_class == VIOLATION_CONTENT_TYPE) {
+        const struct monitor_close *c = monitor_last_close(m);
+        return c->mcl_valid && (c->mcl_reason == STREAM_CLOSE_HTTP_STATUS ||
+                                c->mcl_reason == STREAM_CLOSE_CONTENT_TYPE);
+    }
     return flight_opened(monitor_flight(m));
 }
 
@@ -285,8 +287,37 @@ static void evidence_put_headers(const struct flight *f, struct recording_record
     r->rr_n_headers = n;
 }
 
-void evidence_render(const struct monitor *m, uint64_t now_mono_ms, struct json_writer *w)
+/* A response that never opened a stream: its status, content type and
+ * how the connection ended (a replay reports its class alone). */
+static void evidence_render_refused(const struct monitor *m, uint64_t now_wall_ms,
+                                    struct json_writer *w)
 {
+    const struct monitor_close *c = monitor_last_close(m);
+    char started[CLOCK_RFC3339_SIZE];
+    clock_rfc3339(now_wall_ms, started);
+    struct recording_record r = {.rr_kind = RECORDING_HEADER,
+                                 .rr_version = RECORDING_VERSION,
+                                 .rr_url = monitor_display_url(m),
+                                 .rr_started = started};
+    recording_encode(w, &r);
+    r = (struct recording_record){.rr_kind = RECORDING_CONNECTING, .rr_attempt = 1};
+    recording_encode(w, &r);
+    r = (struct recording_record){.rr_kind = RECORDING_CLOSED,
+                                  .rr_reason = c->mcl_reason,
+                                  .rr_error = c->mcl_error,
+                                  .rr_status = c->mcl_status,
+                                  .rr_content_type = c->mcl_content_type,
+                                  .rr_before_headers = c->mcl_before_headers};
+    recording_encode(w, &r);
+}
+
+void evidence_render(const struct monitor *m, const struct violation *v, uint64_t now_mono_ms,
+                     uint64_t now_wall_ms, struct json_writer *w)
+{
+    if (v->v_class == VIOLATION_HTTP_STATUS || v->v_class == VIOLATION_CONTENT_TYPE) {
+        evidence_render_refused(m, now_wall_ms, w);
+        return;
+    }
     const struct flight *f = monitor_flight(m);
     uint64_t t0 = flight_open_mono_ms(f);
     char started[CLOCK_RFC3339_SIZE];
@@ -358,7 +389,7 @@ bool evidence_capture(struct evidence *e, const struct monitor *m, const struct 
     }
     struct json_writer w;
     json_writer_init(&w);
-    evidence_render(m, now_mono_ms, &w);
+    evidence_render(m, v, now_mono_ms, now_wall_ms, &w);
     size_t len = 0;
     char *text = json_writer_failed(&w) ? NULL : json_writer_detach(&w, &len);
     json_writer_free(&w);

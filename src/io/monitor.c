@@ -59,6 +59,7 @@ struct monitor {
     size_t m_recent_head;
     size_t m_recent_count;
     struct flight *m_flight;
+    struct monitor_close m_close;
 };
 
 static const char *const monitor_state_names[] = {
@@ -416,6 +417,15 @@ static void monitor_on_closed(void *ctx, struct subscription *s, const struct su
     (void)s;
     struct monitor_stats *st = &m->m_st;
     enum judge_end end;
+    /* Before it is judged: a violation of its end reads it. */
+    m->m_close.mcl_valid = true;
+    m->m_close.mcl_reason = info->scl_reason;
+    m->m_close.mcl_status = info->scl_status;
+    utf8_copy(m->m_close.mcl_content_type, sizeof(m->m_close.mcl_content_type),
+              info->scl_content_type != NULL ? info->scl_content_type : "");
+    utf8_copy(m->m_close.mcl_error, sizeof(m->m_close.mcl_error),
+              info->scl_error != NULL ? info->scl_error : "");
+    m->m_close.mcl_before_headers = info->scl_before_headers;
     if (m->m_prepare_failed) {
         /* No request was made: the attempt's own words, not a transport's. */
         m->m_prepare_failed = false;
@@ -654,4 +664,9 @@ void monitor_set_evidence(struct monitor *m, const char *name)
     if (m->m_recent_count > 0)
         m->m_recent[(m->m_recent_head + m->m_recent_count - 1) % MONITOR_RECENT_MAX] =
             m->m_st.ms_last_violation;
+}
+
+const struct monitor_close *monitor_last_close(const struct monitor *m)
+{
+    return &m->m_close;
 }

@@ -58,6 +58,14 @@ class H(http.server.BaseHTTPRequestHandler):
         pass
     def do_GET(self):
         path = self.path.strip("/").split("?")[0]
+        if path == "gone":
+            body = b"<html>gone</html>"
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if path not in ("flap", "once"):
             self.send_error(404)
             return
@@ -116,7 +124,8 @@ cat >"$WORK/ssemon.json" <<EOF
  "defaults": {"evidence_events": 3, "journal_rate": {"burst": 6, "interval_s": 3600}},
  "subscriptions": [
   {"name": "flap", "url": "$BASE/flap", "contract": "beat"},
-  {"name": "once", "url": "$BASE/once", "contract": "beat", "evidence_events": 5}
+  {"name": "once", "url": "$BASE/once", "contract": "beat", "evidence_events": 5},
+  {"name": "gone", "url": "$BASE/gone", "contract": "beat"}
  ]}
 EOF
 "$SSEMON" check-config -c "$WORK/ssemon.json" >"$WORK/check.out" 2>&1 ||
@@ -182,19 +191,26 @@ check "POST /status/flap/events is 405" /dev/null equals "$code" 405
 # ---- evidence files ----
 EV=$WORK/evidence
 metric() { curl -s "$STATUS/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
+# flap's 6 (the journal's burst), once's 1, gone's first.
 for _ in $(seq 1 200); do
-    [ "$(metric ssemon_evidence_files_total)" = 7 ] && break
+    [ "$(metric ssemon_evidence_files_total)" -ge 8 ] 2>/dev/null && break
     sleep 0.05
 done
-check "ssemon_evidence_files_total is 7 (6 for flap, 1 for once)" /dev/null \
-    equals "$(metric ssemon_evidence_files_total)" 7
+evidence_of() { grep "^{" "$WORK/daemon.err" | jq -r --arg s "$1" 'select(.SSEMON_SUBSCRIPTION == $s and .SSEMON_EVIDENCE != null) | .SSEMON_EVIDENCE'; }
+check "flap: 6 files, the journal's burst, each named by its entry" "$WORK/daemon.err" \
+    equals "$(evidence_of flap | wc -l)" 6
+check "ssemon_evidence_files_total counts them all" "$WORK/daemon.err" \
+    bash -c '[ "$1" -ge 8 ] && [ "$1" = "$2" ]' _ "$(metric ssemon_evidence_files_total)" \
+    "$(grep "^{" "$WORK/daemon.err" | jq -r 'select(.SSEMON_EVIDENCE != null) | .SSEMON_EVIDENCE' | wc -l)"
 check "nothing dropped" /dev/null equals \
     "$(curl -s "$STATUS/metrics" | grep -c '^ssemon_evidence_dropped_total{reason="[a-z_]*"} 0$')" 3
 ls "$EV" >"$WORK/ev.ls"
 check "flap keeps its last 3 files (the per-subscription cap), once its one" "$WORK/ev.ls" \
-    bash -c '[ "$(grep -c "^flap-" "$1")" = 3 ] && [ "$(grep -c "^once-" "$1")" = 1 ] && [ "$(wc -l <"$1")" = 4 ]' _ "$WORK/ev.ls"
+    bash -c '[ "$(grep -c "^flap-" "$1")" = 3 ] && [ "$(grep -c "^once-" "$1")" = 1 ] && [ "$(grep -c "^gone-" "$1")" -ge 1 ]' _ "$WORK/ev.ls"
+check "flap's 3 kept are its newest" "$WORK/ev.ls" \
+    equals "$(evidence_of flap | tail -3 | xargs -n1 basename | sort | tr '\n' ' ')" "$(grep "^flap-" "$WORK/ev.ls" | sort | tr '\n' ' ')"
 check "names are SUBSCRIPTION-YYYYmmddTHHMMSS.mmmZ-CLASS.rec" "$WORK/ev.ls" \
-    bash -c '! grep -Ev "^(flap|once)-[0-9]{8}T[0-9]{6}\.[0-9]{3}Z-unknown_event(-[0-9]+)?\.rec$" "$1"' _ "$WORK/ev.ls"
+    bash -c '! grep -Ev "^((flap|once)-[0-9]{8}T[0-9]{6}\.[0-9]{3}Z-unknown_event|gone-[0-9]{8}T[0-9]{6}\.[0-9]{3}Z-http_status)(-[0-9]+)?\.rec$" "$1"' _ "$WORK/ev.ls"
 ONCE=$(grep "^once-" "$WORK/ev.ls")
 curl -s "$STATUS/status/once" >"$WORK/once-status.json"
 check "/status names the file in last_violation.evidence" "$WORK/once-status.json" \
@@ -212,6 +228,10 @@ for f in "$EV"/flap-*; do
     check "flap's $(basename "$f") replays to unknown_event" "$WORK/replay-flap.out" \
         grep -q '"class":"unknown_event"' "$WORK/replay-flap.out"
 done
+GONE=$(grep "^gone-" "$WORK/ev.ls" | head -1)
+"$SSEMON" check --contract "$WORK/contracts/beat.json" "$EV/$GONE" >"$WORK/replay-gone.out" 2>&1
+check "gone's file replays to http_status (a 404 that never opened a stream)" "$WORK/replay-gone.out" \
+    bash -c 'grep "^{\"class\"" "$1" | jq -e -s "map(.class) == [\"http_status\"]" >/dev/null && grep -q "\"status\":404" "$2"' _ "$WORK/replay-gone.out" "$EV/$GONE"
 check "Set-Cookie is redacted in every file, X-Trace kept" "$WORK/ev.ls" \
     bash -c '! grep -rq SECRET-COOKIE "$1" && grep -q "\[\"Set-Cookie\",\"\*\*\*\"\]" "$1/$2" && grep -q "X-Trace" "$1/$2"' _ "$EV" "$ONCE"
 

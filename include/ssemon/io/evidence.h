@@ -18,6 +18,12 @@
  * subscription and `max_bytes` in all, the oldest removed first. Only the
  * names it wrote and still keeps are served (evidence_known).
  *
+ * An http_status or content_type violation (the response never opened a
+ * stream) gets a file too: one connection closed with the response's status,
+ * content type and reason, which a replay reports as the same class. Its
+ * body and any redirect target are not kept (the subscription engine does
+ * not capture them).
+ *
  * Io layer, thread-safe where it says so; everything else from the loop.
  */
 #ifndef SSEMON_EVIDENCE_H
@@ -63,8 +69,8 @@ void evidence_free(struct evidence *e);
 const char *evidence_dir(const struct evidence *e);
 
 /* Whether evidence is written for `v` of a monitor: an error violation
- * on a stream that opened (not connect_failed, http_status,
- * content_type, whose connection never opened). */
+ * on a stream that opened, or an http_status / content_type one on the
+ * response that ended the last connection (never connect_failed). */
 bool evidence_wanted(const struct monitor *m, const struct violation *v);
 
 /* Queues the evidence of `v` (evidence_wanted) for monitor `m`, at
@@ -87,8 +93,11 @@ bool evidence_known(struct evidence *e, const char *name);
 struct json_writer;
 void evidence_metrics(const struct evidence_stats *st, struct json_writer *w);
 
-/* The recording text of `m`'s flight recorder up to `now_mono_ms` (what
- * evidence_capture queues), appended to `w`. */
-void evidence_render(const struct monitor *m, uint64_t now_mono_ms, struct json_writer *w);
+/* The recording text evidence_capture queues for `v`, appended to `w`: `m`'s
+ * flight recorder up to `now_mono_ms`; for http_status and content_type,
+ * whose response never opened a stream, one connection closed with the
+ * response's status, content type and reason (monitor_last_close). */
+void evidence_render(const struct monitor *m, const struct violation *v, uint64_t now_mono_ms,
+                     uint64_t now_wall_ms, struct json_writer *w);
 
 #endif

@@ -242,6 +242,18 @@ const struct monitor_violation *monitor_recent(const struct monitor *m, size_t i
  * status and headers and its recent frames as received. */
 const struct flight *monitor_flight(const struct monitor *m);
 
+/* How the last connection ended (kept for evidence of a response that
+ * never opened a stream: http_status, content_type). */
+struct monitor_close {
+    bool mcl_valid; /* some connection ended */
+    enum stream_close_reason mcl_reason;
+    long mcl_status;
+    char mcl_content_type[128];
+    char mcl_error[256];
+    bool mcl_before_headers;
+};
+const struct monitor_close *monitor_last_close(const struct monitor *m);
+
 /* Names the evidence file of the last violation (its ms_last_violation
  * and the newest entry of the ring); `name` is copied. */
 void monitor_set_evidence(struct monitor *m, const char *name);
