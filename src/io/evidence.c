@@ -307,7 +307,10 @@ static void evidence_render_refused(const struct monitor *m, uint64_t now_wall_m
                                   .rr_error = c->mcl_error,
                                   .rr_status = c->mcl_status,
                                   .rr_content_type = c->mcl_content_type,
-                                  .rr_before_headers = c->mcl_before_headers};
+                                  .rr_before_headers = c->mcl_before_headers,
+                                  .rr_location = c->mcl_location,
+                                  .rr_body = c->mcl_body,
+                                  .rr_body_len = c->mcl_body_len};
     recording_encode(w, &r);
 }
 

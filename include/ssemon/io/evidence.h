@@ -20,9 +20,9 @@
  *
  * An http_status or content_type violation (the response never opened a
  * stream) gets a file too: one connection closed with the response's status,
- * content type and reason, which a replay reports as the same class. Its
- * body and any redirect target are not kept (the subscription engine does
- * not capture them).
+ * content type and reason, which a replay reports as the same class, with
+ * the response's first 4 KiB of body and its redirect target (the close's
+ * optional "body"/"body_base64" and "location", docs/recording.md).
  *
  * Io layer, thread-safe where it says so; everything else from the loop.
  */
