@@ -21,8 +21,10 @@
  * just before each attempt's request is built.
  *
  * A connection opens when its final response has status 200 and a
- * Content-Type whose essence is text/event-stream; anything else fails it
- * before any body byte is read. Body bytes go to an sse_parser that lives
+ * Content-Type whose essence is text/event-stream; anything else fails it:
+ * no body byte reaches the parser, only the first SUB_MAX_BODY bytes of the
+ * refused response's body are kept (read for at most 2 s, then the transfer
+ * ends) for on_closed (scl_body). Body bytes go to an sse_parser that lives
  * as long as the subscription, so the last event ID and the server's retry
  * survive reconnects.
  *
