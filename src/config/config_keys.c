@@ -54,7 +54,7 @@ static const struct config_key config_keys_settings[] = {
 static const char *const config_keys_top[] = {
     "status", "contracts_dir", "defaults", "subscriptions", "instance", "probes", "metrics"};
 static const char *const config_keys_metrics[] = {"histograms", "zeros"};
-static const char *const config_keys_status[] = {"listen"};
+static const char *const config_keys_status[] = {"listen", "basic_auth_users", "auth_health"};
 static const char *const config_keys_sub[] = {"name", "url", "contract", "vars", "description"};
 static const char *const config_keys_secret[] = {"credential", "file"};
 static const char *const config_keys_probe[] = {"name",   "every_s", "trigger",

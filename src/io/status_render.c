@@ -458,6 +458,8 @@ static struct status_json *status_render_json_new(const struct status_render_row
     JSON_WRITER_KEY(&w, "uptime_s");
     uint64_t now = rs->srs_now_mono_ms;
     json_writer_uint(&w, now > v->sv_started_mono_ms ? (now - v->sv_started_mono_ms) / 1000u : 0);
+    JSON_WRITER_KEY(&w, "status_exposed");
+    json_writer_bool(&w, v->sv_status_exposed);
     JSON_WRITER_KEY(&w, "config");
     status_render_json_config(&w, v);
     JSON_WRITER_KEY(&w, "subscriptions");

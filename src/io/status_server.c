@@ -55,6 +55,7 @@
 
 #include "ssemon/core/violation.h"
 #include "ssemon/io/deadline.h"
+#include "ssemon/io/status_auth.h"
 #include "ssemon/json/json_writer.h"
 
 #include <arpa/inet.h>
@@ -132,7 +133,8 @@ struct status_server {
     status_server_view_fn ss_view;
     void *ss_ctx;
     struct status_server_limits ss_limits;
-    char *ss_unix_path; /* owned; removed on free */
+    struct status_auth *ss_auth; /* borrowed; NULL: no authentication */
+    char *ss_unix_path;          /* owned; removed on free */
     unsigned ss_port;
     /* Accepted in this turn of the loop, not yet adopted: one reference
      * held on each. The listener takes ss_quota of them at most (half the
@@ -902,6 +904,13 @@ static void status_server_handle(struct evhttp_request *req, void *arg)
     char *name = NULL;
     enum status_server_route_id route =
         status_server_route(uri != NULL ? evhttp_uri_get_path(uri) : NULL, &name);
+    if (s->ss_auth != NULL && !status_auth_admit(s->ss_auth, req,
+                                                 route == STATUS_SERVER_ROUTE_HEALTHZ ||
+                                                     route == STATUS_SERVER_ROUTE_READYZ,
+                                                 clock_mono_ms())) {
+        free(name);
+        return;
+    }
     if (route == STATUS_SERVER_ROUTE_NONE) {
         status_server_reply_text(req, 404, "Not Found", "not found\n");
         return;
@@ -1217,6 +1226,11 @@ void status_server_free(struct status_server *s)
         status_server_pool_unref(s->ss_pool);
     }
     free(s);
+}
+
+void status_server_set_auth(struct status_server *s, struct status_auth *auth)
+{
+    s->ss_auth = auth;
 }
 
 unsigned status_server_port(const struct status_server *s)

@@ -150,6 +150,9 @@ struct status_view {
      * ssemon_condition_active list only the classes that happened or are
      * open, not every class (false, the default: zeros included). */
     bool sv_sparse;
+    /* The endpoint listens beyond loopback without TLS or authentication:
+     * "status_exposed" of /status. */
+    bool sv_status_exposed;
 };
 
 /* Whether a probe is failing: its last finished run failed (what /readyz
