@@ -21,6 +21,7 @@
 #include "ssemon/io/notify.h"
 #include "ssemon/io/status_auth.h"
 #include "ssemon/io/status_server.h"
+#include "ssemon/io/status_tls.h"
 #include "ssemon/io/subscription.h"
 
 #include <errno.h>
@@ -63,6 +64,7 @@ struct run_daemon {
     struct sub_engine *rd_engine;
     struct status_server *rd_status;
     struct status_auth *rd_auth; /* the status endpoint's; NULL: none */
+    struct status_tls *rd_tls;   /* the status endpoint's; NULL: plain HTTP */
     bool rd_status_exposed;      /* beyond loopback without TLS or auth */
     struct journal_sink *rd_sink;
     struct config *rd_config;
@@ -184,6 +186,19 @@ static int run_make_auth(const struct config *cfg, struct status_auth **out, cha
     return *out != NULL ? 0 : -1;
 }
 
+/* The status endpoint's TLS as `cfg` sets it, its files read now (*out
+ * NULL: none). Returns 0, or -1 with a message in `err`. */
+static int run_make_tls(const struct config *cfg, struct status_tls **out, char *err,
+                        size_t err_size)
+{
+    const char *cert, *key, *ca;
+    *out = NULL;
+    if (!config_status_tls(cfg, &cert, &key, &ca))
+        return 0;
+    *out = status_tls_new(cert, key, ca, err, err_size);
+    return *out != NULL ? 0 : -1;
+}
+
 /* Whether the endpoint of `cfg` is reachable beyond loopback with neither
  * TLS nor authentication. */
 static bool run_status_exposed(const struct config *cfg)
@@ -191,7 +206,8 @@ static bool run_status_exposed(const struct config *cfg)
     const struct listen_addr *lis = config_status_listen(cfg);
     size_t n;
     config_status_auth_users(cfg, &n);
-    if (lis->la_kind == LISTEN_ADDR_UNIX || n > 0)
+    const char *cert, *key, *ca;
+    if (lis->la_kind == LISTEN_ADDR_UNIX || n > 0 || config_status_tls(cfg, &cert, &key, &ca))
         return false;
     if (lis->la_kind == LISTEN_ADDR_INET)
         return strncmp(lis->la_host, "127.", 4) != 0;
@@ -204,11 +220,11 @@ static void run_warn_exposed(struct run_daemon *d)
     d->rd_status_exposed = run_status_exposed(d->rd_config);
     if (!d->rd_status_exposed)
         return;
-    char msg[300];
+    char msg[512];
     snprintf(msg, sizeof(msg),
              "the status endpoint listens on %s, beyond loopback, without TLS or "
              "authentication: anyone who reaches it reads every stream URL and violation "
-             "(set status.basic_auth_users)",
+             "(set status.tls and status.basic_auth_users)",
              config_status_listen(d->rd_config)->la_text);
     journal_sink_daemon(d->rd_sink, JOURNAL_ID_STATUS_EXPOSED, 4, msg);
 }
@@ -583,11 +599,15 @@ static void run_reload(struct run_daemon *d)
     diag_list_free(&errs);
     struct status_auth *nauth;
     char aerr[256];
-    if (run_make_auth(cfg, &nauth, aerr, sizeof(aerr)) != 0) {
+    struct status_tls *ntls = NULL;
+    if (run_make_auth(cfg, &nauth, aerr, sizeof(aerr)) != 0 ||
+        run_make_tls(cfg, &ntls, aerr, sizeof(aerr)) != 0) {
         snprintf(msg, sizeof(msg),
-                 "configuration reload refused, keeping the running one: status auth: %s", aerr);
+                 "configuration reload refused, keeping the running one: status endpoint: %s",
+                 aerr);
         char why[300];
-        snprintf(why, sizeof(why), "status auth: %s", aerr);
+        snprintf(why, sizeof(why), "status endpoint: %s", aerr);
+        status_auth_free(nauth);
         config_unref(cfg);
         run_reload_refused(d, why, msg);
         return;
@@ -604,11 +624,13 @@ static void run_reload(struct run_daemon *d)
             char why[300];
             snprintf(why, sizeof(why), "status listen: %s", err);
             status_auth_free(nauth);
+            status_tls_free(ntls);
             config_unref(cfg);
             run_reload_refused(d, why, msg);
             return;
         }
         status_server_set_auth(ns, d->rd_auth);
+        status_server_set_tls(ns, d->rd_tls);
         status_server_free(d->rd_status);
         d->rd_status = ns;
     }
@@ -618,6 +640,7 @@ static void run_reload(struct run_daemon *d)
     if (run_apply(d, cfg, &kept, &started) != 0 ||
         run_apply_probes(d, cfg, &pkept, &pstarted) != 0) {
         status_auth_free(nauth);
+        status_tls_free(ntls);
         config_unref(cfg);
         run_reload_refused(d, "out of memory", "configuration reload refused: out of memory");
         return;
@@ -628,6 +651,10 @@ static void run_reload(struct run_daemon *d)
     status_server_set_auth(d->rd_status, nauth);
     status_auth_free(d->rd_auth);
     d->rd_auth = nauth;
+    /* The certificate and key are read again at every reload. */
+    status_server_set_tls(d->rd_status, ntls);
+    status_tls_free(d->rd_tls);
+    d->rd_tls = ntls;
     run_warn_exposed(d);
     d->rd_reload_wall_ms = clock_wall_ms();
     d->rd_config_loaded_wall_ms = d->rd_reload_wall_ms;
@@ -733,6 +760,7 @@ static void run_teardown(struct run_daemon *d)
             event_free(d->rd_sig[i]);
     status_server_free(d->rd_status);
     status_auth_free(d->rd_auth);
+    status_tls_free(d->rd_tls);
     sub_engine_free(d->rd_engine);
     if (d->rd_sink != NULL)
         journal_sink_close(d->rd_sink, RUN_JOURNAL_CLOSE_MS);
@@ -778,11 +806,14 @@ static int run_start(struct run_daemon *d)
                 config_status_listen(d->rd_config)->la_text, err);
         return -1;
     }
-    if (run_make_auth(d->rd_config, &d->rd_auth, err, sizeof(err)) != 0) {
+    if (run_make_auth(d->rd_config, &d->rd_auth, err, sizeof(err)) != 0 ||
+        run_make_tls(d->rd_config, &d->rd_tls, err, sizeof(err)) != 0) {
         fprintf(stderr, "ssemon run: status endpoint: %s\n", err);
+        errno = 0;
         return -1;
     }
     status_server_set_auth(d->rd_status, d->rd_auth);
+    status_server_set_tls(d->rd_status, d->rd_tls);
     static const int sigs[3] = {SIGHUP, SIGTERM, SIGINT};
     for (size_t i = 0; i < 3; i++) {
         d->rd_sig[i] = evsignal_new(d->rd_base, sigs[i], run_on_signal, d);

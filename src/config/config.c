@@ -38,6 +38,10 @@ struct config {
     struct status_auth_user *cfg_auth_users;
     size_t cfg_n_auth_users;
     bool cfg_auth_health;
+    /* "status": {"tls": ...}: resolved paths (NULL: no TLS, no client CA). */
+    char *cfg_tls_cert;
+    char *cfg_tls_key;
+    char *cfg_tls_client_ca;
 };
 
 /* A load in progress: the document, what it builds, and the file's
@@ -118,6 +122,49 @@ static void cfg_status_users(struct cfg_loader *ld, size_t n)
     }
 }
 
+/* A file of "tls" that must be readable; NULL after reporting why. */
+static char *cfg_status_tls_file(struct config_doc *d, size_t n, const char *path)
+{
+    char *file = json_tape_type(&d->cd_tape, n) == JSON_TAPE_OBJECT ? config_secret_path(d, n, path)
+                                                                    : config_doc_path(d, n, path);
+    if (file == NULL)
+        return NULL;
+    struct file_error fe;
+    if (file_check(file, FILE_REGULAR, &fe) != 0) {
+        char why[200], q[DIAG_QUOTE_MAX];
+        file_error_text(&fe, why, sizeof(why));
+        diag_quote(q, sizeof(q), file);
+        config_doc_err(d, path, "\"%s\": %s", q, why);
+        free(file);
+        return NULL;
+    }
+    return file;
+}
+
+/* "tls": {"cert_file", "key_file" (a path, or {"credential"} / {"file"}),
+ * "client_ca_file"}. */
+static void cfg_status_tls(struct cfg_loader *ld, size_t n)
+{
+    struct config_doc *d = &ld->ld_doc;
+    struct config *c = ld->ld_cfg;
+    if (!config_doc_is_object(d, n, "/status/tls"))
+        return;
+    config_keys_check(d, n, "/status/tls", CONFIG_KEYS_STATUS_TLS);
+    size_t cert = config_doc_get(d, n, "cert_file");
+    size_t key = config_doc_get(d, n, "key_file");
+    size_t ca = config_doc_get(d, n, "client_ca_file");
+    if (cert == JSON_TAPE_NONE)
+        config_doc_err(d, "/status/tls", "missing \"cert_file\" (the certificate chain, PEM)");
+    else
+        c->cfg_tls_cert = cfg_status_tls_file(d, cert, "/status/tls/cert_file");
+    if (key == JSON_TAPE_NONE)
+        config_doc_err(d, "/status/tls", "missing \"key_file\" (the certificate's key, PEM)");
+    else
+        c->cfg_tls_key = cfg_status_tls_file(d, key, "/status/tls/key_file");
+    if (ca != JSON_TAPE_NONE)
+        c->cfg_tls_client_ca = cfg_status_tls_file(d, ca, "/status/tls/client_ca_file");
+}
+
 static void cfg_status(struct cfg_loader *ld, size_t n)
 {
     struct config_doc *d = &ld->ld_doc;
@@ -128,6 +175,9 @@ static void cfg_status(struct cfg_loader *ld, size_t n)
     size_t l = config_doc_get(d, n, "listen");
     if (l != JSON_TAPE_NONE)
         config_listen_read(d, l, "/status/listen", &ld->ld_cfg->cfg_listen);
+    size_t tls = config_doc_get(d, n, "tls");
+    if (tls != JSON_TAPE_NONE)
+        cfg_status_tls(ld, tls);
     size_t u = config_doc_get(d, n, "basic_auth_users");
     if (u != JSON_TAPE_NONE)
         cfg_status_users(ld, u);
@@ -512,6 +562,9 @@ static void cfg_free(struct config *c)
         config_secret_free((char *)c->cfg_auth_users[i].sau_hash);
     }
     free(c->cfg_auth_users);
+    free(c->cfg_tls_cert);
+    free(c->cfg_tls_key);
+    free(c->cfg_tls_client_ca);
     for (size_t i = 0; i < c->cfg_n_probes; i++)
         config_probe_free(c->cfg_probes[i]);
     free(c->cfg_probes);
@@ -627,6 +680,15 @@ const struct status_auth_user *config_status_auth_users(const struct config *c, 
 bool config_status_auth_health(const struct config *c)
 {
     return c->cfg_auth_health;
+}
+
+bool config_status_tls(const struct config *c, const char **cert_file, const char **key_file,
+                       const char **client_ca_file)
+{
+    *cert_file = c->cfg_tls_cert;
+    *key_file = c->cfg_tls_key;
+    *client_ca_file = c->cfg_tls_client_ca;
+    return c->cfg_tls_cert != NULL && c->cfg_tls_key != NULL;
 }
 
 const char *config_contracts_dir(const struct config *c)

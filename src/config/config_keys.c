@@ -54,7 +54,9 @@ static const struct config_key config_keys_settings[] = {
 static const char *const config_keys_top[] = {
     "status", "contracts_dir", "defaults", "subscriptions", "instance", "probes", "metrics"};
 static const char *const config_keys_metrics[] = {"histograms", "zeros"};
-static const char *const config_keys_status[] = {"listen", "basic_auth_users", "auth_health"};
+static const char *const config_keys_status[] = {"listen", "tls", "basic_auth_users",
+                                                 "auth_health"};
+static const char *const config_keys_status_tls[] = {"cert_file", "key_file", "client_ca_file"};
 static const char *const config_keys_sub[] = {"name", "url", "contract", "vars", "description"};
 static const char *const config_keys_secret[] = {"credential", "file"};
 static const char *const config_keys_probe[] = {"name",   "every_s", "trigger",
@@ -110,6 +112,9 @@ static size_t config_keys_of_place(enum config_keys_place place, const char **ou
     case CONFIG_KEYS_STATUS:
         return config_keys_names_add(config_keys_status, CONFIG_KEYS_COUNT(config_keys_status), out,
                                      0, max);
+    case CONFIG_KEYS_STATUS_TLS:
+        return config_keys_names_add(config_keys_status_tls,
+                                     CONFIG_KEYS_COUNT(config_keys_status_tls), out, 0, max);
     case CONFIG_KEYS_METRICS:
         return config_keys_names_add(config_keys_metrics, CONFIG_KEYS_COUNT(config_keys_metrics),
                                      out, 0, max);

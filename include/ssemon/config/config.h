@@ -83,6 +83,10 @@ struct status_auth_user;
 const struct status_auth_user *config_status_auth_users(const struct config *c, size_t *n);
 /* "status": {"auth_health": true}: /healthz and /readyz ask too. */
 bool config_status_auth_health(const struct config *c);
+/* "status": {"tls": ...}: whether it is set, and its files (resolved
+ * paths; *client_ca_file NULL: client certificates not required). */
+bool config_status_tls(const struct config *c, const char **cert_file, const char **key_file,
+                       const char **client_ca_file);
 /* The resolved contracts directory, or NULL when the file sets none. */
 const char *config_contracts_dir(const struct config *c);
 /* The built-in defaults with the file's "defaults" applied. */
