@@ -43,6 +43,7 @@ struct cmd_status_body {
 static void cmd_status_usage(FILE *f)
 {
     fputs("usage: ssemon status [--url URL] [--json] [--wide] [--cacert FILE]\n"
+          "                     [--cert FILE [--key FILE]]\n"
           "                     [--user USER (--password-file FILE | --password-credential "
           "NAME)] [NAME]\n"
           "Asks a running ssemon daemon for the state of its subscriptions (all of them,\n"
@@ -60,6 +61,8 @@ static void cmd_status_usage(FILE *f)
           "  --json       print the JSON document as the daemon sent it\n"
           "  --wide       never cut messages, even on a terminal\n"
           "  --cacert FILE  verify an https:// endpoint against these CA certificates\n"
+          "  --cert FILE [--key FILE]  the client certificate (and its key) an endpoint\n"
+          "               with status.tls.client_ca_file asks for\n"
           "  --user USER    log in as USER (status.basic_auth_users), with the password\n"
           "               on the first line of --password-file FILE, or of the systemd\n"
           "               credential --password-credential NAME ($CREDENTIALS_DIRECTORY)\n"
@@ -130,6 +133,8 @@ static size_t cmd_status_on_body(char *data, size_t size, size_t nmemb, void *ct
 /* How to reach the endpoint beyond its URL: NULL members are unset. */
 struct cmd_status_access {
     const char *sa_cacert;
+    const char *sa_cert; /* client certificate (PEM) */
+    const char *sa_key;  /* its key; NULL: in sa_cert's file */
     const char *sa_user;
     char *sa_password; /* owned, wiped */
 };
@@ -216,6 +221,9 @@ static int cmd_status_fetch(const char *endpoint, const char *path,
         ok = curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, socket_path) == CURLE_OK;
     if (ok && acc->sa_cacert != NULL)
         ok = curl_easy_setopt(h, CURLOPT_CAINFO, acc->sa_cacert) == CURLE_OK;
+    if (ok && acc->sa_cert != NULL)
+        ok = curl_easy_setopt(h, CURLOPT_SSLCERT, acc->sa_cert) == CURLE_OK &&
+             (acc->sa_key == NULL || curl_easy_setopt(h, CURLOPT_SSLKEY, acc->sa_key) == CURLE_OK);
     if (ok && acc->sa_user != NULL)
         ok = curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC) == CURLE_OK &&
              curl_easy_setopt(h, CURLOPT_USERNAME, acc->sa_user) == CURLE_OK &&
@@ -578,6 +586,8 @@ int cmd_status(int argc, char **argv)
         {"json", no_argument, NULL, 'j'},
         {"wide", no_argument, NULL, 'w'},
         {"cacert", required_argument, NULL, 'C'},
+        {"cert", required_argument, NULL, 'E'},
+        {"key", required_argument, NULL, 'k'},
         {"user", required_argument, NULL, 'U'},
         {"password-file", required_argument, NULL, 'P'},
         {"password-credential", required_argument, NULL, 'K'},
@@ -607,6 +617,12 @@ int cmd_status(int argc, char **argv)
         case 'C':
             acc.sa_cacert = optarg;
             break;
+        case 'E':
+            acc.sa_cert = optarg;
+            break;
+        case 'k':
+            acc.sa_key = optarg;
+            break;
         case 'U':
             acc.sa_user = optarg;
             break;
@@ -632,6 +648,8 @@ int cmd_status(int argc, char **argv)
         return cmd_status_fail("'%s' is not a subscription name ([A-Za-z0-9_.-]+)", name);
     if (endpoint[0] == '\0')
         return cmd_status_fail("--url wants a URL");
+    if (acc.sa_key != NULL && acc.sa_cert == NULL)
+        return cmd_status_usage_error("--key goes with --cert");
     if (acc.sa_user != NULL && (acc.sa_user[0] == '\0' || strchr(acc.sa_user, ':') != NULL))
         return cmd_status_fail("--user wants a name without ':'");
     if ((password_file != NULL || credential != NULL) != (acc.sa_user != NULL) ||
