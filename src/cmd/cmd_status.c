@@ -42,10 +42,9 @@ struct cmd_status_body {
 
 static void cmd_status_usage(FILE *f)
 {
-    fputs("usage: ssemon status [--url URL] [--json] [--wide] [--cacert FILE]\n"
-          "                     [--cert FILE [--key FILE]]\n"
-          "                     [--user USER (--password-file FILE | --password-credential "
-          "NAME)] [NAME]\n"
+    fputs("usage: ssemon status [--url URL] [--json] [--wide] [NAME]\n"
+          "  an endpoint with TLS or users: also [--cacert FILE] [--cert FILE [--key FILE]]\n"
+          "  [--user USER (--password-file FILE | --password-credential NAME)]\n"
           "Asks a running ssemon daemon for the state of its subscriptions (all of them,\n"
           "or the one named NAME) and prints one line per subscription: state, health,\n"
           "events, violations, the age of the last event and of the last heartbeat\n"

@@ -458,8 +458,6 @@ static struct status_json *status_render_json_new(const struct status_render_row
     JSON_WRITER_KEY(&w, "uptime_s");
     uint64_t now = rs->srs_now_mono_ms;
     json_writer_uint(&w, now > v->sv_started_mono_ms ? (now - v->sv_started_mono_ms) / 1000u : 0);
-    JSON_WRITER_KEY(&w, "status_exposed");
-    json_writer_bool(&w, v->sv_status_exposed);
     JSON_WRITER_KEY(&w, "config");
     status_render_json_config(&w, v);
     JSON_WRITER_KEY(&w, "subscriptions");
@@ -488,7 +486,11 @@ static struct status_json *status_render_json_new(const struct status_render_row
         json_writer_append(&w, ",\"journal\":", 11);
         failed = failed || !status_render_json_journal(&w, v->sv_journal);
     }
-    json_writer_append(&w, "}", 1);
+    /* The endpoint faces the network with neither TLS nor authentication. */
+    if (v->sv_status_exposed)
+        json_writer_append(&w, ",\"status_exposed\":true}", 23);
+    else
+        json_writer_append(&w, ",\"status_exposed\":false}", 24);
     failed = failed || json_writer_failed(&w);
     j->sj_tail = json_writer_detach(&w, &j->sj_tail_len);
     if (failed || j->sj_head == NULL || j->sj_tail == NULL) {
