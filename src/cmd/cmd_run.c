@@ -20,7 +20,9 @@
 #include "ssemon/io/journal_sink.h"
 #include "ssemon/io/monitor.h"
 #include "ssemon/io/notify.h"
+#include "ssemon/io/status_auth.h"
 #include "ssemon/io/status_server.h"
+#include "ssemon/io/status_tls.h"
 #include "ssemon/io/subscription.h"
 #include "ssemon/json/json_writer.h"
 
@@ -63,6 +65,9 @@ struct run_daemon {
     struct event_base *rd_base;
     struct sub_engine *rd_engine;
     struct status_server *rd_status;
+    struct status_auth *rd_auth; /* the status endpoint's; NULL: none */
+    struct status_tls *rd_tls;   /* the status endpoint's; NULL: plain HTTP */
+    bool rd_status_exposed;      /* beyond loopback without TLS or auth */
     struct journal_sink *rd_sink;
     /* Evidence files (NULL: "evidence_dir": null, or it could not be
      * used), set up at start from the configuration then; rd_evidence_tail
@@ -198,6 +203,63 @@ static void run_on_lifecycle(void *ctx, struct monitor *m, enum monitor_lifecycl
                            clock_mono_ms());
 }
 
+/* The status endpoint's basic authentication as `cfg` sets it (*out NULL:
+ * none). Returns 0, or -1 with a message in `err`. */
+static int run_make_auth(const struct config *cfg, struct status_auth **out, char *err,
+                         size_t err_size)
+{
+    size_t n;
+    const struct status_auth_user *users = config_status_auth_users(cfg, &n);
+    *out = NULL;
+    if (n == 0)
+        return 0;
+    *out = status_auth_new(users, n, config_status_auth_health(cfg), err, err_size);
+    return *out != NULL ? 0 : -1;
+}
+
+/* The status endpoint's TLS as `cfg` sets it, its files read now (*out
+ * NULL: none). Returns 0, or -1 with a message in `err`. */
+static int run_make_tls(const struct config *cfg, struct status_tls **out, char *err,
+                        size_t err_size)
+{
+    const char *cert, *key, *ca;
+    *out = NULL;
+    if (!config_status_tls(cfg, &cert, &key, &ca))
+        return 0;
+    *out = status_tls_new(cert, key, ca, err, err_size);
+    return *out != NULL ? 0 : -1;
+}
+
+/* Whether the endpoint of `cfg` is reachable beyond loopback with neither
+ * TLS nor authentication. */
+static bool run_status_exposed(const struct config *cfg)
+{
+    const struct listen_addr *lis = config_status_listen(cfg);
+    size_t n;
+    config_status_auth_users(cfg, &n);
+    const char *cert, *key, *ca;
+    if (lis->la_kind == LISTEN_ADDR_UNIX || n > 0 || config_status_tls(cfg, &cert, &key, &ca))
+        return false;
+    if (lis->la_kind == LISTEN_ADDR_INET)
+        return strncmp(lis->la_host, "127.", 4) != 0;
+    return strcmp(lis->la_host, "::1") != 0;
+}
+
+/* Says so in the journal when the endpoint is exposed. */
+static void run_warn_exposed(struct run_daemon *d)
+{
+    d->rd_status_exposed = run_status_exposed(d->rd_config);
+    if (!d->rd_status_exposed)
+        return;
+    char msg[512];
+    snprintf(msg, sizeof(msg),
+             "the status endpoint listens on %s, beyond loopback, without TLS or "
+             "authentication: anyone who reaches it reads every stream URL and violation "
+             "(set status.tls and status.basic_auth_users)",
+             config_status_listen(d->rd_config)->la_text);
+    journal_sink_daemon(d->rd_sink, JOURNAL_ID_STATUS_EXPOSED, 4, msg);
+}
+
 static void run_status_view(void *ctx, struct status_view *out)
 {
     struct run_daemon *d = ctx;
@@ -239,6 +301,7 @@ static void run_status_view(void *ctx, struct status_view *out)
     out->sv_n_probes = d->rd_prober != NULL ? prober_view(d->rd_prober, &out->sv_probes) : 0;
     /* The running configuration's "metrics": {"histograms"}; a render in
      * slices keeps the one it began with. */
+    out->sv_status_exposed = d->rd_status_exposed;
     out->sv_sparse = !config_metrics_zeros(d->rd_config);
     switch (config_metrics_histograms(d->rd_config)) {
     case CONFIG_HISTOGRAMS_CONTRACT:
@@ -626,6 +689,21 @@ static void run_reload(struct run_daemon *d)
         return;
     }
     diag_list_free(&errs);
+    struct status_auth *nauth;
+    char aerr[256];
+    struct status_tls *ntls = NULL;
+    if (run_make_auth(cfg, &nauth, aerr, sizeof(aerr)) != 0 ||
+        run_make_tls(cfg, &ntls, aerr, sizeof(aerr)) != 0) {
+        snprintf(msg, sizeof(msg),
+                 "configuration reload refused, keeping the running one: status endpoint: %s",
+                 aerr);
+        char why[300];
+        snprintf(why, sizeof(why), "status endpoint: %s", aerr);
+        status_auth_free(nauth);
+        config_unref(cfg);
+        run_reload_refused(d, why, msg);
+        return;
+    }
     if (!listen_addr_equal(config_status_listen(cfg), config_status_listen(d->rd_config))) {
         char err[256];
         const struct status_server_limits lim = {0};
@@ -637,10 +715,14 @@ static void run_reload(struct run_daemon *d)
                      err);
             char why[300];
             snprintf(why, sizeof(why), "status listen: %s", err);
+            status_auth_free(nauth);
+            status_tls_free(ntls);
             config_unref(cfg);
             run_reload_refused(d, why, msg);
             return;
         }
+        status_server_set_auth(ns, d->rd_auth);
+        status_server_set_tls(ns, d->rd_tls);
         status_server_free(d->rd_status);
         d->rd_status = ns;
     }
@@ -649,12 +731,23 @@ static void run_reload(struct run_daemon *d)
     size_t kept, started, pkept = 0, pstarted = 0;
     if (run_apply(d, cfg, &kept, &started) != 0 ||
         run_apply_probes(d, cfg, &pkept, &pstarted) != 0) {
+        status_auth_free(nauth);
+        status_tls_free(ntls);
         config_unref(cfg);
         run_reload_refused(d, "out of memory", "configuration reload refused: out of memory");
         return;
     }
     config_unref(d->rd_config);
     d->rd_config = cfg;
+    /* New connections and requests on open ones use the new users. */
+    status_server_set_auth(d->rd_status, nauth);
+    status_auth_free(d->rd_auth);
+    d->rd_auth = nauth;
+    /* The certificate and key are read again at every reload. */
+    status_server_set_tls(d->rd_status, ntls);
+    status_tls_free(d->rd_tls);
+    d->rd_tls = ntls;
+    run_warn_exposed(d);
     d->rd_reload_wall_ms = clock_wall_ms();
     d->rd_config_loaded_wall_ms = d->rd_reload_wall_ms;
     d->rd_reload_error[0] = '\0';
@@ -758,6 +851,8 @@ static void run_teardown(struct run_daemon *d)
         if (d->rd_sig[i] != NULL)
             event_free(d->rd_sig[i]);
     status_server_free(d->rd_status);
+    status_auth_free(d->rd_auth);
+    status_tls_free(d->rd_tls);
     sub_engine_free(d->rd_engine);
     evidence_free(d->rd_evidence);
     json_writer_free(&d->rd_evidence_tail);
@@ -824,6 +919,14 @@ static int run_start(struct run_daemon *d)
                 config_status_listen(d->rd_config)->la_text, err);
         return -1;
     }
+    if (run_make_auth(d->rd_config, &d->rd_auth, err, sizeof(err)) != 0 ||
+        run_make_tls(d->rd_config, &d->rd_tls, err, sizeof(err)) != 0) {
+        fprintf(stderr, "ssemon run: status endpoint: %s\n", err);
+        errno = 0;
+        return -1;
+    }
+    status_server_set_auth(d->rd_status, d->rd_auth);
+    status_server_set_tls(d->rd_status, d->rd_tls);
     static const int sigs[3] = {SIGHUP, SIGTERM, SIGINT};
     for (size_t i = 0; i < 3; i++) {
         d->rd_sig[i] = evsignal_new(d->rd_base, sigs[i], run_on_signal, d);
@@ -902,6 +1005,7 @@ int cmd_run(int argc, char **argv)
                  lis->la_kind == LISTEN_ADDR_INET6 ? "[" : "", lis->la_host,
                  lis->la_kind == LISTEN_ADDR_INET6 ? "]" : "", status_server_port(d.rd_status));
     journal_sink_daemon(d.rd_sink, JOURNAL_ID_STARTED, 6, msg);
+    run_warn_exposed(&d);
     notify_ready();
     run_update_status(&d);
     deadline_arm(&d.rd_period, RUN_PERIOD_MS);

@@ -9,6 +9,7 @@
 #include "ssemon/core/subscription_name.h"
 
 #include "ssemon/base/clock.h"
+#include "ssemon/base/file.h"
 #include "ssemon/base/utf8.h"
 
 #include <curl/curl.h>
@@ -42,6 +43,8 @@ struct cmd_status_body {
 static void cmd_status_usage(FILE *f)
 {
     fputs("usage: ssemon status [--url URL] [--json] [--wide] [NAME]\n"
+          "  an endpoint with TLS or users: also [--cacert FILE] [--cert FILE [--key FILE]]\n"
+          "  [--user USER (--password-file FILE | --password-credential NAME)]\n"
           "Asks a running ssemon daemon for the state of its subscriptions (all of them,\n"
           "or the one named NAME) and prints one line per subscription: state, health,\n"
           "events, violations, the age of the last event and of the last heartbeat\n"
@@ -56,6 +59,12 @@ static void cmd_status_usage(FILE *f)
           "               " CMD_STATUS_DEFAULT_URL ") or unix:/PATH for a unix socket\n"
           "  --json       print the JSON document as the daemon sent it\n"
           "  --wide       never cut messages, even on a terminal\n"
+          "  --cacert FILE  verify an https:// endpoint against these CA certificates\n"
+          "  --cert FILE [--key FILE]  the client certificate (and its key) an endpoint\n"
+          "               with status.tls.client_ca_file asks for\n"
+          "  --user USER    log in as USER (status.basic_auth_users), with the password\n"
+          "               on the first line of --password-file FILE, or of the systemd\n"
+          "               credential --password-credential NAME ($CREDENTIALS_DIRECTORY)\n"
           "  -h, --help   show this help\n"
           "Below the subscriptions, the probes: last result, runs, failures, the last\n"
           "failure, and per expectation its last result and p50/p99 delivery time.\n"
@@ -120,9 +129,52 @@ static size_t cmd_status_on_body(char *data, size_t size, size_t nmemb, void *ct
     return n;
 }
 
+/* How to reach the endpoint beyond its URL: NULL members are unset. */
+struct cmd_status_access {
+    const char *sa_cacert;
+    const char *sa_cert; /* client certificate (PEM) */
+    const char *sa_key;  /* its key; NULL: in sa_cert's file */
+    const char *sa_user;
+    char *sa_password; /* owned, wiped */
+};
+
+/* The longest password file read. */
+#define CMD_STATUS_MAX_PASSWORD 4096
+
+/* Reads the password: the first line of `path` (what the flag `flag`
+ * named). Returns 0, or 2 after printing why not. */
+static int cmd_status_read_password(const char *flag, const char *path, char **out)
+{
+    struct file_error fe;
+    size_t len;
+    char *text = file_read(path, CMD_STATUS_MAX_PASSWORD, FILE_SECRET, &len, &fe);
+    if (text == NULL) {
+        char why[200];
+        file_error_text(&fe, why, sizeof(why));
+        return cmd_status_fail("%s %s: %s", flag, path, why);
+    }
+    /* One line: its line end ("\n" or "\r\n") removed, nothing after it. */
+    size_t end = len;
+    if (end > 0 && text[end - 1] == '\n')
+        end--;
+    if (end > 0 && text[end - 1] == '\r')
+        end--;
+    bool one_line = strcspn(text, "\r\n") == end && memchr(text, '\0', end) == NULL;
+    explicit_bzero(text + end, len - end);
+    if (!one_line || end == 0) {
+        explicit_bzero(text, end);
+        free(text);
+        return cmd_status_fail("%s %s: %s", flag, path,
+                               end == 0 ? "empty" : "not one line of text");
+    }
+    *out = text;
+    return 0;
+}
+
 /* GETs `path` from the endpoint. Returns 0 with the HTTP status in *code,
  * or 2 after printing why not. */
-static int cmd_status_fetch(const char *endpoint, const char *path, struct cmd_status_body *body,
+static int cmd_status_fetch(const char *endpoint, const char *path,
+                            const struct cmd_status_access *acc, struct cmd_status_body *body,
                             long *code)
 {
     static const char unix_prefix[] = "unix:";
@@ -166,6 +218,15 @@ static int cmd_status_fetch(const char *endpoint, const char *path, struct cmd_s
 #endif
     if (ok && socket_path != NULL)
         ok = curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, socket_path) == CURLE_OK;
+    if (ok && acc->sa_cacert != NULL)
+        ok = curl_easy_setopt(h, CURLOPT_CAINFO, acc->sa_cacert) == CURLE_OK;
+    if (ok && acc->sa_cert != NULL)
+        ok = curl_easy_setopt(h, CURLOPT_SSLCERT, acc->sa_cert) == CURLE_OK &&
+             (acc->sa_key == NULL || curl_easy_setopt(h, CURLOPT_SSLKEY, acc->sa_key) == CURLE_OK);
+    if (ok && acc->sa_user != NULL)
+        ok = curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC) == CURLE_OK &&
+             curl_easy_setopt(h, CURLOPT_USERNAME, acc->sa_user) == CURLE_OK &&
+             curl_easy_setopt(h, CURLOPT_PASSWORD, acc->sa_password) == CURLE_OK;
     if (!ok) {
         curl_easy_cleanup(h);
         return cmd_status_fail("cannot set up the request to %s", endpoint);
@@ -523,12 +584,21 @@ int cmd_status(int argc, char **argv)
         {"url", required_argument, NULL, 'u'},
         {"json", no_argument, NULL, 'j'},
         {"wide", no_argument, NULL, 'w'},
+        {"cacert", required_argument, NULL, 'C'},
+        {"cert", required_argument, NULL, 'E'},
+        {"key", required_argument, NULL, 'k'},
+        {"user", required_argument, NULL, 'U'},
+        {"password-file", required_argument, NULL, 'P'},
+        {"password-credential", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *endpoint = CMD_STATUS_DEFAULT_URL;
     bool raw = false;
     bool wide = false;
+    struct cmd_status_access acc = {0};
+    const char *password_file = NULL;
+    const char *credential = NULL;
     int c;
     optind = 0; /* full re-initialisation: another command may have used getopt */
     opterr = 0;
@@ -542,6 +612,24 @@ int cmd_status(int argc, char **argv)
             break;
         case 'w':
             wide = true;
+            break;
+        case 'C':
+            acc.sa_cacert = optarg;
+            break;
+        case 'E':
+            acc.sa_cert = optarg;
+            break;
+        case 'k':
+            acc.sa_key = optarg;
+            break;
+        case 'U':
+            acc.sa_user = optarg;
+            break;
+        case 'P':
+            password_file = optarg;
+            break;
+        case 'K':
+            credential = optarg;
             break;
         case 'h':
             cmd_status_usage(stdout);
@@ -559,15 +647,56 @@ int cmd_status(int argc, char **argv)
         return cmd_status_fail("'%s' is not a subscription name ([A-Za-z0-9_.-]+)", name);
     if (endpoint[0] == '\0')
         return cmd_status_fail("--url wants a URL");
+    if (acc.sa_key != NULL && acc.sa_cert == NULL)
+        return cmd_status_usage_error("--key goes with --cert");
+    if (acc.sa_user != NULL && (acc.sa_user[0] == '\0' || strchr(acc.sa_user, ':') != NULL))
+        return cmd_status_fail("--user wants a name without ':'");
+    if ((password_file != NULL || credential != NULL) != (acc.sa_user != NULL) ||
+        (password_file != NULL && credential != NULL))
+        return cmd_status_usage_error(
+            "--user goes with one of --password-file and --password-credential");
+    if (password_file != NULL) {
+        int prc = cmd_status_read_password("--password-file", password_file, &acc.sa_password);
+        if (prc != 0)
+            return prc;
+    } else if (credential != NULL) {
+        const char *dir = getenv("CREDENTIALS_DIRECTORY");
+        if (dir == NULL || dir[0] == '\0')
+            return cmd_status_fail("--password-credential %s: CREDENTIALS_DIRECTORY is not set "
+                                   "(systemd sets it for LoadCredential=)",
+                                   credential);
+        if (credential[0] == '\0' || strchr(credential, '/') != NULL ||
+            strcmp(credential, ".") == 0 || strcmp(credential, "..") == 0)
+            return cmd_status_fail("--password-credential wants a credential name, not a path");
+        char cpath[4096];
+        int n = snprintf(cpath, sizeof(cpath), "%s/%s", dir, credential);
+        if (n < 0 || (size_t)n >= sizeof(cpath))
+            return cmd_status_fail("--password-credential %s: the path is too long", credential);
+        int prc = cmd_status_read_password("--password-credential", cpath, &acc.sa_password);
+        if (prc != 0)
+            return prc;
+    }
 
     char path[256];
     snprintf(path, sizeof(path), "/status%s%s", name != NULL ? "/" : "", name != NULL ? name : "");
     struct cmd_status_body body = {0};
     long code = 0;
-    int rc = cmd_status_fetch(endpoint, path, &body, &code);
+    int rc = cmd_status_fetch(endpoint, path, &acc, &body, &code);
+    if (acc.sa_password != NULL) {
+        explicit_bzero(acc.sa_password, strlen(acc.sa_password));
+        free(acc.sa_password);
+    }
     if (rc != 0) {
         free(body.sb_buf);
         return rc;
+    }
+    if (code == 401) {
+        free(body.sb_buf);
+        return cmd_status_fail(acc.sa_user != NULL
+                                   ? "%s refused the user and password given (HTTP 401)"
+                                   : "%s asks for a user and password: --user with "
+                                     "--password-file or --password-credential",
+                               endpoint);
     }
     if (code == 404 && name != NULL) {
         free(body.sb_buf);

@@ -13,7 +13,9 @@
 #include "ssemon/config/config_headers.h"
 #include "ssemon/config/config_keys.h"
 #include "ssemon/config/config_probe.h"
+#include "ssemon/config/config_secret.h"
 #include "ssemon/config/config_template.h"
+#include "ssemon/io/status_auth.h"
 
 struct config {
     unsigned cfg_refs;
@@ -35,6 +37,15 @@ struct config {
     bool cfg_evidence_set;   /* "evidence_dir" is in the file */
     uint64_t cfg_evidence_max_bytes;
     uint64_t cfg_evidence_max_files;
+    /* "status": {"basic_auth_users": ..., "auth_health": ...}; names and
+     * hashes owned (hashes wiped when freed). */
+    struct status_auth_user *cfg_auth_users;
+    size_t cfg_n_auth_users;
+    bool cfg_auth_health;
+    /* "status": {"tls": ...}: resolved paths (NULL: no TLS, no client CA). */
+    char *cfg_tls_cert;
+    char *cfg_tls_key;
+    char *cfg_tls_client_ca;
 };
 
 /* A load in progress: the document, what it builds, and the file's
@@ -48,6 +59,116 @@ struct cfg_loader {
 
 /* ---- top-level sections ---- */
 
+/* "basic_auth_users": {USER: BCRYPT_HASH}. A hash is never quoted in an
+ * error. */
+static void cfg_status_users(struct cfg_loader *ld, size_t n)
+{
+    struct config_doc *d = &ld->ld_doc;
+    const struct json_tape *t = &d->cd_tape;
+    static const char path[] = "/status/basic_auth_users";
+    struct json_tape_iter it;
+    size_t key, val;
+
+    if (!config_doc_is_object(d, n, path))
+        return;
+    config_keys_check(d, n, path, CONFIG_KEYS_ANY);
+    size_t count = json_tape_count(t, n);
+    if (count == 0) {
+        config_doc_err(d, path, "needs at least one user (leave it out for no authentication)");
+        return;
+    }
+    struct config *c = ld->ld_cfg;
+    c->cfg_auth_users = calloc(count, sizeof(*c->cfg_auth_users));
+    if (c->cfg_auth_users == NULL) {
+        config_doc_nomem(d);
+        return;
+    }
+    json_tape_iter_init(t, n, &it);
+    while (!config_doc_out_of_memory(d) && json_tape_object_next(t, &it, &key, &val)) {
+        size_t len;
+        const char *k = json_tape_string(t, key, &len);
+        char *upath = config_doc_pointer(path, k, len);
+        if (upath == NULL) {
+            config_doc_nomem(d);
+            break;
+        }
+        char *hash = NULL;
+        if (len == 0 || memchr(k, ':', len) != NULL || memchr(k, '\0', len) != NULL) {
+            config_doc_err_key(d, upath, "a user name must be non-empty, without ':' or NUL");
+        } else if (json_tape_type(t, val) != JSON_TAPE_STRING) {
+            config_doc_err(d, upath, "expected a bcrypt hash (a string), got %s",
+                           config_doc_type_name(d, val));
+        } else {
+            size_t hl;
+            const char *hv = json_tape_string(t, val, &hl);
+            hash = strndup(hv, hl);
+            if (hash == NULL) {
+                config_doc_nomem(d);
+            } else if (strlen(hash) != hl || !status_auth_hash_valid(hash)) {
+                config_doc_err(d, upath,
+                               "not a bcrypt hash ($2b$, $2y$ or $2a$, a cost 04 to 31, 60 "
+                               "characters in all: make one with htpasswd -nBC 10 USER or "
+                               "mkpasswd -m bcrypt)");
+                config_secret_free(hash);
+                hash = NULL;
+            }
+        }
+        char *name = hash != NULL ? strndup(k, len) : NULL;
+        if (hash != NULL && name == NULL) {
+            config_doc_nomem(d);
+            config_secret_free(hash);
+        } else if (hash != NULL) {
+            c->cfg_auth_users[c->cfg_n_auth_users].sau_name = name;
+            c->cfg_auth_users[c->cfg_n_auth_users].sau_hash = hash;
+            c->cfg_n_auth_users++;
+        }
+        free(upath);
+    }
+}
+
+/* A file of "tls" that must be readable; NULL after reporting why. */
+static char *cfg_status_tls_file(struct config_doc *d, size_t n, const char *path)
+{
+    char *file = json_tape_type(&d->cd_tape, n) == JSON_TAPE_OBJECT ? config_secret_path(d, n, path)
+                                                                    : config_doc_path(d, n, path);
+    if (file == NULL)
+        return NULL;
+    struct file_error fe;
+    if (file_check(file, FILE_REGULAR, &fe) != 0) {
+        char why[200], q[DIAG_QUOTE_MAX];
+        file_error_text(&fe, why, sizeof(why));
+        diag_quote(q, sizeof(q), file);
+        config_doc_err(d, path, "\"%s\": %s", q, why);
+        free(file);
+        return NULL;
+    }
+    return file;
+}
+
+/* "tls": {"cert_file", "key_file" (a path, or {"credential"} / {"file"}),
+ * "client_ca_file"}. */
+static void cfg_status_tls(struct cfg_loader *ld, size_t n)
+{
+    struct config_doc *d = &ld->ld_doc;
+    struct config *c = ld->ld_cfg;
+    if (!config_doc_is_object(d, n, "/status/tls"))
+        return;
+    config_keys_check(d, n, "/status/tls", CONFIG_KEYS_STATUS_TLS);
+    size_t cert = config_doc_get(d, n, "cert_file");
+    size_t key = config_doc_get(d, n, "key_file");
+    size_t ca = config_doc_get(d, n, "client_ca_file");
+    if (cert == JSON_TAPE_NONE)
+        config_doc_err(d, "/status/tls", "missing \"cert_file\" (the certificate chain, PEM)");
+    else
+        c->cfg_tls_cert = cfg_status_tls_file(d, cert, "/status/tls/cert_file");
+    if (key == JSON_TAPE_NONE)
+        config_doc_err(d, "/status/tls", "missing \"key_file\" (the certificate's key, PEM)");
+    else
+        c->cfg_tls_key = cfg_status_tls_file(d, key, "/status/tls/key_file");
+    if (ca != JSON_TAPE_NONE)
+        c->cfg_tls_client_ca = cfg_status_tls_file(d, ca, "/status/tls/client_ca_file");
+}
+
 static void cfg_status(struct cfg_loader *ld, size_t n)
 {
     struct config_doc *d = &ld->ld_doc;
@@ -58,6 +179,21 @@ static void cfg_status(struct cfg_loader *ld, size_t n)
     size_t l = config_doc_get(d, n, "listen");
     if (l != JSON_TAPE_NONE)
         config_listen_read(d, l, "/status/listen", &ld->ld_cfg->cfg_listen);
+    size_t tls = config_doc_get(d, n, "tls");
+    if (tls != JSON_TAPE_NONE)
+        cfg_status_tls(ld, tls);
+    size_t u = config_doc_get(d, n, "basic_auth_users");
+    if (u != JSON_TAPE_NONE)
+        cfg_status_users(ld, u);
+    size_t h = config_doc_get(d, n, "auth_health");
+    if (h != JSON_TAPE_NONE) {
+        enum json_tape_type ht = json_tape_type(&d->cd_tape, h);
+        if (ht == JSON_TAPE_TRUE || ht == JSON_TAPE_FALSE)
+            ld->ld_cfg->cfg_auth_health = ht == JSON_TAPE_TRUE;
+        else
+            config_doc_err(d, "/status/auth_health", "expected true or false, got %s",
+                           config_doc_type_name(d, h));
+    }
 }
 
 static void cfg_contracts_dir(struct cfg_loader *ld, size_t n)
@@ -468,6 +604,14 @@ static void cfg_walk(struct cfg_loader *ld)
 
 static void cfg_free(struct config *c)
 {
+    for (size_t i = 0; i < c->cfg_n_auth_users; i++) {
+        free((char *)c->cfg_auth_users[i].sau_name);
+        config_secret_free((char *)c->cfg_auth_users[i].sau_hash);
+    }
+    free(c->cfg_auth_users);
+    free(c->cfg_tls_cert);
+    free(c->cfg_tls_key);
+    free(c->cfg_tls_client_ca);
     for (size_t i = 0; i < c->cfg_n_probes; i++)
         config_probe_free(c->cfg_probes[i]);
     free(c->cfg_probes);
@@ -573,6 +717,26 @@ const char *config_path(const struct config *c)
 const struct listen_addr *config_status_listen(const struct config *c)
 {
     return &c->cfg_listen;
+}
+
+const struct status_auth_user *config_status_auth_users(const struct config *c, size_t *n)
+{
+    *n = c->cfg_n_auth_users;
+    return c->cfg_auth_users;
+}
+
+bool config_status_auth_health(const struct config *c)
+{
+    return c->cfg_auth_health;
+}
+
+bool config_status_tls(const struct config *c, const char **cert_file, const char **key_file,
+                       const char **client_ca_file)
+{
+    *cert_file = c->cfg_tls_cert;
+    *key_file = c->cfg_tls_key;
+    *client_ca_file = c->cfg_tls_client_ca;
+    return c->cfg_tls_cert != NULL && c->cfg_tls_key != NULL;
 }
 
 const char *config_contracts_dir(const struct config *c)

@@ -60,7 +60,9 @@ static const char *const config_keys_top[] = {
     "status", "contracts_dir", "defaults",     "subscriptions",      "instance",
     "probes", "metrics",       "evidence_dir", "evidence_max_bytes", "evidence_max_files"};
 static const char *const config_keys_metrics[] = {"histograms", "zeros"};
-static const char *const config_keys_status[] = {"listen"};
+static const char *const config_keys_status[] = {"listen", "tls", "basic_auth_users",
+                                                 "auth_health"};
+static const char *const config_keys_status_tls[] = {"cert_file", "key_file", "client_ca_file"};
 static const char *const config_keys_sub[] = {"name", "url", "contract", "vars", "description"};
 static const char *const config_keys_secret[] = {"credential", "file"};
 static const char *const config_keys_probe[] = {"name",   "every_s", "trigger",
@@ -116,6 +118,9 @@ static size_t config_keys_of_place(enum config_keys_place place, const char **ou
     case CONFIG_KEYS_STATUS:
         return config_keys_names_add(config_keys_status, CONFIG_KEYS_COUNT(config_keys_status), out,
                                      0, max);
+    case CONFIG_KEYS_STATUS_TLS:
+        return config_keys_names_add(config_keys_status_tls,
+                                     CONFIG_KEYS_COUNT(config_keys_status_tls), out, 0, max);
     case CONFIG_KEYS_METRICS:
         return config_keys_names_add(config_keys_metrics, CONFIG_KEYS_COUNT(config_keys_metrics),
                                      out, 0, max);

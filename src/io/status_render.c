@@ -501,7 +501,11 @@ static struct status_json *status_render_json_new(const struct status_render_row
         json_writer_append(&w, ",\"journal\":", 11);
         failed = failed || !status_render_json_journal(&w, v->sv_journal);
     }
-    json_writer_append(&w, "}", 1);
+    /* The endpoint faces the network with neither TLS nor authentication. */
+    if (v->sv_status_exposed)
+        json_writer_append(&w, ",\"status_exposed\":true}", 23);
+    else
+        json_writer_append(&w, ",\"status_exposed\":false}", 24);
     failed = failed || json_writer_failed(&w);
     j->sj_tail = json_writer_detach(&w, &j->sj_tail_len);
     if (failed || j->sj_head == NULL || j->sj_tail == NULL) {

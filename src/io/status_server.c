@@ -55,14 +55,17 @@
 
 #include "ssemon/core/violation.h"
 #include "ssemon/io/deadline.h"
+#include "ssemon/io/status_auth.h"
 #include "ssemon/io/status_evidence.h"
 #include "ssemon/io/status_page.h"
+#include "ssemon/io/status_tls.h"
 #include "ssemon/json/json_writer.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/http_struct.h>
@@ -134,7 +137,9 @@ struct status_server {
     status_server_view_fn ss_view;
     void *ss_ctx;
     struct status_server_limits ss_limits;
-    char *ss_unix_path; /* owned; removed on free */
+    struct status_auth *ss_auth; /* borrowed; NULL: no authentication */
+    struct status_tls *ss_tls;   /* borrowed; NULL: plain HTTP */
+    char *ss_unix_path;          /* owned; removed on free */
     unsigned ss_port;
     /* Accepted in this turn of the loop, not yet adopted: one reference
      * held on each. The listener takes ss_quota of them at most (half the
@@ -498,7 +503,9 @@ static void status_server_adopt(evutil_socket_t fd, short what, void *arg)
 static struct bufferevent *status_server_new_bev(struct event_base *base, void *arg)
 {
     struct status_server *s = arg;
-    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = s->ss_tls != NULL
+                                  ? status_tls_bufferevent(s->ss_tls, base)
+                                  : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (bev == NULL)
         return NULL;
     bufferevent_set_max_single_write(bev, STATUS_SERVER_MAX_SINGLE_WRITE);
@@ -880,6 +887,11 @@ static bool status_server_stream_start(struct status_server *s, struct evhttp_re
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     if (evcon == NULL || status_server_conn_of(s, evcon) == NULL)
         return false;
+    /* Over TLS (libevent 2.1's bufferevent_openssl) a chunk queued from a
+     * later turn of the loop is never written: the whole document goes in
+     * one reply instead. */
+    if (bufferevent_openssl_get_ssl(evhttp_connection_get_bufferevent(evcon)) != NULL)
+        return false;
     struct status_server_stream *st = calloc(1, sizeof(*st));
     if (st == NULL)
         return false;
@@ -940,6 +952,13 @@ static void status_server_handle(struct evhttp_request *req, void *arg)
     char *name = NULL;
     enum status_server_route_id route =
         status_server_route(uri != NULL ? evhttp_uri_get_path(uri) : NULL, &name);
+    if (s->ss_auth != NULL && !status_auth_admit(s->ss_auth, req,
+                                                 route == STATUS_SERVER_ROUTE_HEALTHZ ||
+                                                     route == STATUS_SERVER_ROUTE_READYZ,
+                                                 clock_mono_ms())) {
+        free(name);
+        return;
+    }
     if (route == STATUS_SERVER_ROUTE_NONE) {
         status_server_reply_text(req, 404, "Not Found", "not found\n");
         return;
@@ -1270,6 +1289,16 @@ void status_server_free(struct status_server *s)
         status_server_pool_unref(s->ss_pool);
     }
     free(s);
+}
+
+void status_server_set_auth(struct status_server *s, struct status_auth *auth)
+{
+    s->ss_auth = auth;
+}
+
+void status_server_set_tls(struct status_server *s, struct status_tls *tls)
+{
+    s->ss_tls = tls;
 }
 
 unsigned status_server_port(const struct status_server *s)

@@ -217,7 +217,8 @@ static void test_json_document(void **state)
     char keys[1024];
     keys_of(doc, keys, sizeof(keys));
     assert_string_equal(
-        keys, "version,started_at,uptime_s,config,subscriptions,recent_violations,probes,journal");
+        keys, "version,started_at,uptime_s,config,subscriptions,recent_violations,probes,journal,"
+              "status_exposed");
     assert_string_equal(json_string_value(json_object_get(doc, "version")), "9.8.7");
     assert_string_equal(json_string_value(json_object_get(doc, "started_at")),
                         "2023-11-14T22:13:20.123Z");
@@ -424,7 +425,8 @@ static void test_json_empty(void **state)
     assert_string_equal(json_writer_text(&f->f_w, NULL),
                         "{\"version\":null,\"started_at\":null,\"uptime_s\":0,\"config\":{\"path\":"
                         "null,\"loaded_at\":null,\"last_reload\":null},"
-                        "\"subscriptions\":[],\"recent_violations\":[],\"probes\":[]}");
+                        "\"subscriptions\":[],\"recent_violations\":[],\"probes\":[],"
+                        "\"status_exposed\":false}");
 }
 
 static const char *render_metrics(struct fixture *f)

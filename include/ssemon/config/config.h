@@ -78,6 +78,16 @@ void config_unref(struct config *c);
 
 const char *config_path(const struct config *c);
 const struct listen_addr *config_status_listen(const struct config *c);
+/* "status": {"basic_auth_users": {USER: HASH}}: the users, file order
+ * (*n 0, none: no authentication). Owned by the configuration. */
+struct status_auth_user;
+const struct status_auth_user *config_status_auth_users(const struct config *c, size_t *n);
+/* "status": {"auth_health": true}: /healthz and /readyz ask too. */
+bool config_status_auth_health(const struct config *c);
+/* "status": {"tls": ...}: whether it is set, and its files (resolved
+ * paths; *client_ca_file NULL: client certificates not required). */
+bool config_status_tls(const struct config *c, const char **cert_file, const char **key_file,
+                       const char **client_ca_file);
 /* The resolved contracts directory, or NULL when the file sets none. */
 const char *config_contracts_dir(const struct config *c);
 /* Evidence files (io/evidence): the directory ("evidence_dir", resolved

@@ -23,12 +23,13 @@ enum config_keys_place {
     CONFIG_KEYS_SUB,
     CONFIG_KEYS_RATE,
     CONFIG_KEYS_SECRET,
-    CONFIG_KEYS_PROBE,   /* a probe */
-    CONFIG_KEYS_TRIGGER, /* a probe's "trigger" */
-    CONFIG_KEYS_EXPECT,  /* an entry of a probe's "expect" */
-    CONFIG_KEYS_STREAM,  /* an entry of a probe's "streams" */
-    CONFIG_KEYS_METRICS, /* the top-level "metrics" */
-    CONFIG_KEYS_ANY,     /* headers, vars: any key, duplicates still refused */
+    CONFIG_KEYS_PROBE,      /* a probe */
+    CONFIG_KEYS_TRIGGER,    /* a probe's "trigger" */
+    CONFIG_KEYS_EXPECT,     /* an entry of a probe's "expect" */
+    CONFIG_KEYS_STREAM,     /* an entry of a probe's "streams" */
+    CONFIG_KEYS_METRICS,    /* the top-level "metrics" */
+    CONFIG_KEYS_STATUS_TLS, /* "status": {"tls": ...} */
+    CONFIG_KEYS_ANY,        /* headers, vars: any key, duplicates still refused */
 };
 
 enum config_keys_type {

@@ -32,5 +32,8 @@
 #define JOURNAL_ID_JOURNAL_UNREACHABLE "41d05775d33846b7a36ddccd0499d4da"
 /* journald takes the daemon's records again after being unreachable */
 #define JOURNAL_ID_JOURNAL_RESTORED "5a592e54d9f74e21a77ac885e1717138"
+/* the status endpoint listens beyond loopback without TLS or authentication
+ * (at start and after a reload that changes it) */
+#define JOURNAL_ID_STATUS_EXPOSED "09f2896494e84188a5786d95c42d222f"
 
 #endif

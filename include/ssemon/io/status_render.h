@@ -167,6 +167,9 @@ struct status_view {
     size_t sv_metrics_tail_len;
     /* The evidence writer GET /evidence/FILE serves from; NULL: none. */
     struct evidence *sv_evidence;
+    /* The endpoint listens beyond loopback without TLS or authentication:
+     * "status_exposed" of /status. */
+    bool sv_status_exposed;
 };
 
 /* One violation object as /status's recent_violations lists it (with

@@ -69,6 +69,18 @@ struct status_server *status_server_new(struct event_base *base, const char *lis
                                         size_t err_size);
 /* Closes every connection and the listener (and removes the unix socket). */
 void status_server_free(struct status_server *s);
+/* Requires basic authentication (io/status_auth) from now on: every
+ * request is checked before it is routed (/healthz and /readyz as the
+ * checker says). `auth` is borrowed and must outlive the server or be
+ * replaced first; NULL: none. */
+struct status_auth;
+void status_server_set_auth(struct status_server *s, struct status_auth *auth);
+/* Speaks TLS (io/status_tls) on the connections accepted from now on;
+ * open ones keep what they began with. `tls` is borrowed and must outlive
+ * the server or be replaced first (a connection's SSL holds its own
+ * reference to the context); NULL: plain HTTP. */
+struct status_tls;
+void status_server_set_tls(struct status_server *s, struct status_tls *tls);
 /* The bound port (for "127.0.0.1:0" in tests), 0 for a unix socket. */
 unsigned status_server_port(const struct status_server *s);
 /* Connections currently open (accepted and not yet closed): at most the
