@@ -74,14 +74,17 @@ struct json_schema_document {
 typedef const json_t *(*json_schema_load_fn)(void *ctx, const char *uri, char *why, size_t cap);
 
 struct json_schema_options {
-    const struct json_schema_limits *so_limits; /* NULL: the defaults */
-    const char *so_base_uri;                    /* the root document's retrieval URI, e.g.
-                                                   "file:///etc/ssemon/contracts/x.json";                    NULL: an
-                                                   internal                    placeholder                           URI; the root's own
-                                                   "$id" changes its base as usual */
-    const struct json_schema_document *so_docs; /* registered documents (borrowed until finish) */
+    /* NULL: the defaults */
+    const struct json_schema_limits *so_limits;
+    /* The root document's retrieval URI, e.g.
+     * "file:///etc/ssemon/contracts/x.json"; NULL: an internal placeholder
+     * URI. The root's own "$id" changes its base as usual. */
+    const char *so_base_uri;
+    /* Registered documents (borrowed until finish). */
+    const struct json_schema_document *so_docs;
     size_t so_ndocs;
-    json_schema_load_fn so_load; /* NULL: a $ref to an unknown document is a compile error */
+    /* NULL: a $ref to an unknown document is a compile error. */
+    json_schema_load_fn so_load;
     void *so_load_ctx;
 };
 
