@@ -59,6 +59,42 @@ itest_cleanup() {
     rm -rf "$WORK"
 }
 
+# itest_stop PID SECONDS: stops a background child of this shell with one
+# SIGTERM and waits at most SECONDS for it (polling every 50 ms). Sets
+# ITEST_RC to its exit status. A process still there after SECONDS is
+# described on stderr (state, signal masks, kernel wait channel, its stack
+# when gdb is installed), killed, and ITEST_RC is 124: a test never waits on a
+# stuck process for longer than it says. Send the signal to the program
+# itself, not to a `timeout` wrapping it: timeout passes it on to the whole
+# process group a second time.
+# shellcheck disable=SC2034 # ITEST_RC is read by the scripts that source this file
+itest_stop() {
+    local pid=$1 secs=$2
+    ITEST_RC=0
+    kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 1 $((secs * 20))); do
+        kill -0 "$pid" 2>/dev/null || break
+        [ -r "/proc/$pid/stat" ] && [ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" = Z ] && break
+        sleep 0.05
+    done
+    if kill -0 "$pid" 2>/dev/null && [ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" != Z ]; then
+        {
+            echo "# itest_stop: process $pid still running ${secs} s after SIGTERM:"
+            ps -o pid,ppid,pgid,stat,etimes,wchan:32,args -p "$pid"
+            grep -E '^(State|SigPnd|ShdPnd|SigBlk|SigIgn|SigCgt|Threads)' "/proc/$pid/status"
+            cat "/proc/$pid/stack" 2>/dev/null
+            command -v gdb >/dev/null &&
+                timeout 20 gdb -p "$pid" -batch -ex 'thread apply all bt' 2>/dev/null | tail -40
+        } | sed 's/^/    | /' >&2
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        ITEST_RC=124
+        return 0
+    fi
+    wait "$pid"
+    ITEST_RC=$?
+}
+
 # itest_tcp_read PID PORT: how many bytes process PID has read from its TCP
 # connections to port PORT: what the kernel received for it, less what still
 # waits in the receive queue. 0 when it has no such connection. Lets a test

@@ -201,11 +201,9 @@ for f in idle_healthz churn_healthz slow_healthz; do
 done
 echo "# churn: $(cat "$WORK/churn.json"); slowloris: $(cat "$WORK/slowloris.json")"
 
-kill -TERM "$DAEMON_PID"
-rc=0
-wait "$DAEMON_PID" || rc=$?
+itest_stop "$DAEMON_PID" 30
 DAEMON_PID=
-check "SIGTERM stops the daemon with status 0" "$WORK/daemon.err" test "$rc" -eq 0
+check "SIGTERM stops the daemon with status 0" "$WORK/daemon.err" test "$ITEST_RC" -eq 0
 
 echo "$PASSES passed, $FAILS failed"
 [ "$FAILS" -eq 0 ]
