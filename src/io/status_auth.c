@@ -43,6 +43,7 @@ struct status_auth_job {
     uint64_t sj_seq; /* first come, first checked */
     char sj_password[STATUS_AUTH_MAX_CREDENTIALS + 1];
     const char *sj_setting; /* the user's hash, or the dummy for an unknown user */
+    size_t sj_user;         /* the user's index; sa_n: any unknown user */
     bool sj_known;
     bool sj_ok;
     /* The loop's: NULL once the connection closed. */
@@ -274,12 +275,16 @@ static void status_auth_remember(struct status_auth *a, const unsigned char *d, 
 /* The hash a password for `user` is checked against: the user's, or for
  * an unknown user the dummy (refused whatever the result). Every name is
  * compared, so the scan's time does not tell which. */
-static const char *status_auth_setting(const struct status_auth *a, const char *user, bool *known)
+static const char *status_auth_setting(const struct status_auth *a, const char *user, bool *known,
+                                       size_t *index)
 {
     const char *hash = NULL;
+    *index = a->sa_n;
     for (size_t i = 0; i < a->sa_n; i++)
-        if (strcmp(a->sa_names[i], user) == 0)
+        if (strcmp(a->sa_names[i], user) == 0) {
             hash = a->sa_hashes[i];
+            *index = i;
+        }
     *known = hash != NULL;
     return hash != NULL ? hash : a->sa_dummy;
 }
@@ -315,7 +320,8 @@ bool status_auth_check(struct status_auth *a, const char *user, const char *pass
         return true;
     }
     bool known;
-    const char *setting = status_auth_setting(a, user, &known);
+    size_t index;
+    const char *setting = status_auth_setting(a, user, &known, &index);
     bool ok = status_auth_verify(password, setting, known, a->sa_crypt);
     if (ok && digest_ok)
         status_auth_remember(a, d, now_mono_ms);
@@ -537,13 +543,24 @@ static bool status_auth_defer(struct status_auth *a, struct evhttp_request *req,
         !status_auth_start(a, evhttp_connection_get_base(evcon)))
         return false;
     bool known;
-    const char *setting = status_auth_setting(a, user, &known);
+    size_t index;
+    const char *setting = status_auth_setting(a, user, &known, &index);
     pthread_mutex_lock(&a->sa_lock);
     struct status_auth_job *j = NULL;
-    for (size_t i = 0; i < STATUS_AUTH_QUEUE && j == NULL; i++)
-        if (a->sa_jobs[i].sj_state == STATUS_AUTH_JOB_FREE)
-            j = &a->sa_jobs[i];
+    size_t same_user = 0;
+    for (size_t i = 0; i < STATUS_AUTH_QUEUE; i++) {
+        struct status_auth_job *k = &a->sa_jobs[i];
+        if (k->sj_state == STATUS_AUTH_JOB_FREE) {
+            if (j == NULL)
+                j = k;
+        } else if (k->sj_user == index) {
+            same_user++;
+        }
+    }
+    if (same_user >= STATUS_AUTH_QUEUE_PER_USER)
+        j = NULL;
     if (j != NULL) {
+        j->sj_user = index;
         /* The password fits: it came out of a STATUS_AUTH_MAX_CREDENTIALS
          * buffer. */
         snprintf(j->sj_password, sizeof(j->sj_password), "%s", password);

@@ -12,9 +12,13 @@
  * bcrypt is slow (tens of milliseconds at cost 10), so it never runs on
  * the event loop: a request whose credentials need a check is deferred
  * (status_auth_admit returns STATUS_AUTH_DEFERRED) and its check queued for
- * one worker thread, started at the first such request. At most
- * STATUS_AUTH_QUEUE checks wait or run at once; a request beyond that is
- * answered at once 429 Too Many Requests with Retry-After: 1, no bcrypt
+ * one worker thread, started at the first such request, which checks them
+ * in turn. At most STATUS_AUTH_QUEUE checks wait or run at once, and at
+ * most STATUS_AUTH_QUEUE_PER_USER of them for one user name (all unknown
+ * names counting as one): a storm of wrong passwords for one name, or for
+ * made-up names, fills its own share, not the queue, and another user's
+ * first check waits for at most a few bcrypt runs. A request beyond that
+ * is answered at once 429 Too Many Requests with Retry-After: 1, no bcrypt
  * run. The worker hands each result back to the loop through an eventfd
  * the loop reads; there the request is refused (401) or admitted, by the
  * callback given to status_auth_admit. A successful check is remembered
@@ -47,8 +51,10 @@ struct status_auth;
 /* How long a successful check is remembered, and how many are. */
 #define STATUS_AUTH_CACHE_MS 60000
 #define STATUS_AUTH_CACHE_SLOTS 32
-/* How many checks may wait for the worker or run on it at once. */
+/* How many checks may wait for the worker or run on it at once, and how
+ * many of them for one user (every unknown user counting as one). */
 #define STATUS_AUTH_QUEUE 32
+#define STATUS_AUTH_QUEUE_PER_USER 4
 /* The longest "user:password" accepted once decoded (bcrypt itself reads
  * at most 72 bytes of the password). */
 #define STATUS_AUTH_MAX_CREDENTIALS 1024
