@@ -9,7 +9,7 @@
 #    checks is full), counted in ssemon_status_auth_total{result="busy"};
 #  - a right password never used before (bob) is admitted within 10 s;
 #  - the stream's heartbeats stop and heartbeat_missed is in /status within
-#    3 s (its deadline is 0.6 s);
+#    3 s (its deadline is 0.3 s);
 #  - a reload (SIGHUP, users replaced) amid pending checks, and the stop
 #    (SIGTERM) at the end, are clean: the daemon answers after the one and
 #    exits 0 after the other, with no sanitizer report.
@@ -138,15 +138,19 @@ write_config "{\"alice\": \"$HASH_A\", \"bob\": \"$HASH_B\"}"
 "$SSEMON" run -c "$WORK/ssemon.json" --log-target stderr 2>"$WORK/daemon.err" &
 DAEMON_PID=$!
 
-code() { curl -s -o /dev/null -w '%{http_code}' -m 10 "$@"; }
+code() { curl -s -o /dev/null -w '%{http_code}' -m 5 "$@"; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # as_alice PATH FILTER: FILTER over GET PATH with alice's password (cached
 # after the first success: answered on the loop, no bcrypt).
-as_alice() { curl -s -m 10 -u 'alice:alice pass' "$STATUS$1" | jq -r "$2" 2>/dev/null; }
-# wait_for PATH FILTER TRIES: until FILTER over GET PATH is true (50 ms apart).
+as_alice() { curl -s -m 2 -u 'alice:alice pass' "$STATUS$1" | jq -r "$2" 2>/dev/null; }
+# wait_for PATH FILTER MS: until FILTER over GET PATH is true (polled 50 ms
+# apart), for at most MS milliseconds.
 wait_for() {
-    for _ in $(seq 1 "$3"); do
+    local end=$(($(now_ms) + $3))
+    for _ in $(seq 1 400); do
         [ "$(as_alice "$1" "$2")" = true ] && return 0
         kill -0 "$DAEMON_PID" 2>/dev/null || return 1
+        [ "$(now_ms)" -lt "$end" ] || return 1
         sleep 0.05
     done
     return 1
@@ -155,7 +159,7 @@ for _ in $(seq 1 200); do
     [ "$(code "$STATUS/healthz")" = 200 ] && break
     sleep 0.05
 done
-if ! wait_for /status/beat '.healthy == true and .heartbeats >= 2' 200; then
+if ! wait_for /status/beat '.healthy == true and .heartbeats >= 2' 10000; then
     echo "the daemon did not start, or its stream did not turn healthy" >&2
     cat "$WORK/daemon.err" >&2
     exit 1
@@ -176,7 +180,7 @@ PROBE_PID=$!
 
 # A right password never checked before: admitted within 10 s (a 429 is
 # retried after the second it asks for; a 401 would be wrong).
-t0=$(date +%s.%N)
+t0=$(now_ms)
 bob=
 for _ in $(seq 1 40); do
     bob=$(curl -s -o /dev/null -D "$WORK/bob.headers" -w '%{http_code}' -m 10 \
@@ -184,20 +188,19 @@ for _ in $(seq 1 40); do
     [ "$bob" = 200 ] && break
     [ "$bob" = 429 ] || break
     grep -qi '^Retry-After: 1' "$WORK/bob.headers" || break
-    [ "$(python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]) < 10)" \
-        "$t0" "$(date +%s.%N)")" = True ] || break
+    [ $(($(now_ms) - t0)) -lt 10000 ] || break
     sleep 0.25
 done
-t1=$(date +%s.%N)
-echo "# bob admitted after $(python3 -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 3))" "$t0" "$t1") s ($bob)"
+took=$(($(now_ms) - t0))
+echo "# bob: $bob after $took ms"
 check "during the storm, a right password is admitted within 10 s" "$WORK/bob.headers" \
-    test "$bob" = 200
+    test "$bob" = 200 -a "$took" -lt 10000
 
-# The stream falls silent: heartbeat_missed within 3 s (deadline 0.6 s).
+# The stream falls silent: heartbeat_missed within 3 s (deadline 0.3 s).
 before=$(as_alice /status/beat '.violations.by_class.heartbeat_missed // 0')
 rm -f "$WORK/beat"
 check "during the storm, the silence is detected within 3 s (heartbeat_missed)" "$WORK/daemon.err" \
-    wait_for /status/beat ".violations.by_class.heartbeat_missed > ${before:-0}" 60
+    wait_for /status/beat ".violations.by_class.heartbeat_missed > ${before:-0}" 3000
 
 wait "$PROBE_PID" 2>/dev/null
 PROBE_PID=
@@ -211,9 +214,11 @@ check "during the storm, /healthz p99 < 1 s over 40 requests" "$WORK/healthz.jso
 write_config "{\"alice\": \"$HASH_A\", \"carol\": \"$HASH_C\"}"
 kill -HUP "$DAEMON_PID"
 ok=
+t0=$(now_ms)
 for _ in $(seq 1 40); do
     ok=$(code -u 'carol:carol pass' "$STATUS/status")
     [ "$ok" = 200 ] && break
+    [ $(($(now_ms) - t0)) -lt 10000 ] || break
     [ "$ok" = 429 ] || [ "$ok" = 401 ] || [ "$ok" = 503 ] || break
     sleep 0.25
 done
