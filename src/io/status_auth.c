@@ -461,6 +461,18 @@ void status_auth_forget(struct status_auth *a, struct evhttp_connection *evcon)
     pthread_mutex_unlock(&a->sa_lock);
 }
 
+size_t status_auth_pending(struct status_auth *a)
+{
+    if (!a->sa_started)
+        return 0;
+    size_t n = 0;
+    pthread_mutex_lock(&a->sa_lock);
+    for (size_t i = 0; i < STATUS_AUTH_QUEUE; i++)
+        n += a->sa_jobs[i].sj_state != STATUS_AUTH_JOB_FREE;
+    pthread_mutex_unlock(&a->sa_lock);
+    return n;
+}
+
 const struct status_auth_counts *status_auth_counts(const struct status_auth *a)
 {
     return &a->sa_counts;

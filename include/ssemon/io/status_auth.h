@@ -122,6 +122,10 @@ void status_auth_forget(struct status_auth *a, struct evhttp_connection *evcon);
 const struct status_auth_counts *status_auth_counts(const struct status_auth *a);
 void status_auth_carry(struct status_auth *to, const struct status_auth *from);
 
+/* How many checks are queued, running or done but not yet acted on by the
+ * loop (tests). */
+size_t status_auth_pending(struct status_auth *a);
+
 /* Checks "user" and "password" at once, on the calling thread, the cache
  * included: for tests. */
 bool status_auth_check(struct status_auth *a, const char *user, const char *password,
