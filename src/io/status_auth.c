@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -388,7 +389,13 @@ static bool status_auth_start(struct status_auth *a, struct event_base *base)
         if (a->sa_done == NULL || event_add(a->sa_done, NULL) != 0)
             return false;
     }
-    if (pthread_create(&a->sa_thread, NULL, status_auth_worker, a) != 0)
+    /* Signals stay the loop's: the worker starts with all of them blocked. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&a->sa_thread, NULL, status_auth_worker, a);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0)
         return false;
     a->sa_started = true;
     return true;
