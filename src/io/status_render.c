@@ -11,6 +11,7 @@
 
 #include "ssemon/core/contract.h"
 #include "ssemon/core/violation.h"
+#include "ssemon/io/status_auth.h"
 #include "ssemon/json/json_writer.h"
 
 #include <math.h>
@@ -1066,6 +1067,25 @@ static void status_render_metric_probes(struct json_writer *w, const struct stat
                                  NULL, &v->sv_probes[i].sp_trigger);
 }
 
+/* ---- the status endpoint's basic authentication ---- */
+
+static void status_render_metric_auth(struct json_writer *w, const struct status_auth_counts *c)
+{
+    status_render_probe_head(w, "ssemon_status_auth_total", "counter",
+                             "Requests to the status endpoint by the outcome of their basic "
+                             "authentication: ok and denied (checked), cached (admitted by the "
+                             "cache), busy (429, too many checks waiting).");
+    const char *names[4] = {"ok", "denied", "cached", "busy"};
+    const uint64_t values[4] = {c->sac_ok, c->sac_denied, c->sac_cached, c->sac_busy};
+    for (size_t i = 0; i < 4; i++) {
+        status_render_put(w, "ssemon_status_auth_total{result=\"");
+        status_render_put(w, names[i]);
+        status_render_put(w, "\"} ");
+        status_render_put_u64(w, values[i]);
+        json_writer_append(w, "\n", 1);
+    }
+}
+
 /* ---- histograms per contract ---- */
 
 static const char *status_render_contract_name(const struct status_row *r)
@@ -1231,10 +1251,13 @@ static struct status_metrics *status_render_metrics_new(const struct status_rend
         goto fail;
     if (m->sm_histograms == STATUS_HISTOGRAMS_CONTRACT && !status_render_groups_init(m))
         goto fail;
-    if (v->sv_n_probes > 0) {
+    if (v->sv_n_probes > 0 || v->sv_auth != NULL) {
         struct json_writer pw;
         json_writer_init(&pw);
-        status_render_metric_probes(&pw, v);
+        if (v->sv_n_probes > 0)
+            status_render_metric_probes(&pw, v);
+        if (v->sv_auth != NULL)
+            status_render_metric_auth(&pw, v->sv_auth);
         if (json_writer_failed(&pw)) {
             json_writer_free(&pw);
             goto fail;

@@ -390,6 +390,8 @@ static void status_server_conn_closed(struct evhttp_connection *evcon, void *arg
     evhttp_connection_set_closecb(evcon, NULL, NULL);
     if (c->sc_evcon == evcon)
         status_server_conn_release(c);
+    /* A request whose password is being checked is dropped. */
+    status_auth_forget(s->ss_auth, evcon);
     /* A response still being streamed on it is over. When the client went
      * away (or timed out), evhttp has detached the request from the
      * connection and leaves it to us: evhttp_send_reply_end frees a
@@ -892,9 +894,22 @@ static void status_server_prepare(struct status_server *s, size_t size)
     json_writer_reserve(&s->ss_out, size);
 }
 
+/* `admitted`: basic authentication has admitted the request already (its
+ * check ran off the loop; io/status_auth). */
+static void status_server_serve(struct status_server *s, struct evhttp_request *req, bool admitted);
+
+static void status_server_admitted(void *arg, struct evhttp_request *req)
+{
+    status_server_serve(arg, req, true);
+}
+
 static void status_server_handle(struct evhttp_request *req, void *arg)
 {
-    struct status_server *s = arg;
+    status_server_serve(arg, req, false);
+}
+
+static void status_server_serve(struct status_server *s, struct evhttp_request *req, bool admitted)
+{
     /* The request is in: from here on, evhttp's read timeout would only
      * drop a client that reads a large response steadily but slowly (it is
      * re-armed only when evhttp queues something, not while the queue
@@ -918,10 +933,15 @@ static void status_server_handle(struct evhttp_request *req, void *arg)
     char *name = NULL;
     enum status_server_route_id route =
         status_server_route(uri != NULL ? evhttp_uri_get_path(uri) : NULL, &name);
-    if (s->ss_auth != NULL && !status_auth_admit(s->ss_auth, req,
-                                                 route == STATUS_SERVER_ROUTE_HEALTHZ ||
-                                                     route == STATUS_SERVER_ROUTE_READYZ,
-                                                 clock_mono_ms())) {
+    /* Deferred only on an adopted connection: its close is seen, and
+     * status_auth_forget drops the request then (status_server_conn_closed). */
+    if (!admitted && s->ss_auth != NULL &&
+        status_auth_admit(s->ss_auth, req,
+                          route == STATUS_SERVER_ROUTE_HEALTHZ ||
+                              route == STATUS_SERVER_ROUTE_READYZ,
+                          clock_mono_ms(),
+                          status_server_conn_of(s, evcon) != NULL ? status_server_admitted : NULL,
+                          s) != STATUS_AUTH_ADMIT) {
         free(name);
         return;
     }
@@ -944,6 +964,8 @@ static void status_server_handle(struct evhttp_request *req, void *arg)
     struct status_view v;
     memset(&v, 0, sizeof(v));
     s->ss_view(s->ss_ctx, &v);
+    if (s->ss_auth != NULL)
+        v.sv_auth = status_auth_counts(s->ss_auth);
     uint64_t now_mono = clock_mono_ms();
     json_writer_reset(&s->ss_out);
     switch (route) {
@@ -1249,6 +1271,7 @@ void status_server_free(struct status_server *s)
 
 void status_server_set_auth(struct status_server *s, struct status_auth *auth)
 {
+    status_auth_carry(auth, s->ss_auth); /* a reload continues the counts */
     s->ss_auth = auth;
 }
 

@@ -9,6 +9,7 @@
 #include "ssemon/core/contract.h"
 #include "ssemon/core/violation.h"
 #include "ssemon/io/monitor.h"
+#include "ssemon/io/status_auth.h"
 #include "ssemon/io/status_server.h"
 #include "ssemon/io/subscription.h"
 #include "ssemon/json/json_writer.h"
@@ -568,6 +569,26 @@ static void test_journal_absent(void **state)
     json_t *doc = render_json(f, NULL);
     assert_null(json_object_get(doc, "journal"));
     json_decref(doc);
+}
+
+/* Basic authentication's counts: one family, every result listed, after
+ * the rest; none without authentication. */
+static void test_metrics_auth(void **state)
+{
+    struct fixture *f = *state;
+    const char *t = render_metrics(f);
+    assert_null(strstr(t, "ssemon_status_auth"));
+    const struct status_auth_counts c = {
+        .sac_ok = 3, .sac_denied = 0, .sac_cached = 12, .sac_busy = 70000};
+    f->f_view.sv_auth = &c;
+    t = render_metrics(f);
+    assert_line(t, "# TYPE ssemon_status_auth_total counter");
+    assert_line(t, "ssemon_status_auth_total{result=\"ok\"} 3");
+    assert_line(t, "ssemon_status_auth_total{result=\"denied\"} 0");
+    assert_line(t, "ssemon_status_auth_total{result=\"cached\"} 12");
+    assert_line(t, "ssemon_status_auth_total{result=\"busy\"} 70000");
+    assert_true(strstr(t, "ssemon_status_auth_total") > strstr(t, "ssemon_journal_up"));
+    f->f_view.sv_auth = NULL;
 }
 
 /* A probe that ran twice (one failure, then a success) with one
@@ -1408,6 +1429,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_json_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_journal_absent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_auth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_histograms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_families, setup, teardown),

@@ -118,6 +118,8 @@ struct status_disabled {
     const char *sd_description; /* NULL: none */
 };
 
+struct status_auth_counts;
+
 /* What the daemon shows; valid for the duration of one request. */
 struct status_view {
     const char *sv_version;
@@ -161,6 +163,10 @@ struct status_view {
     /* The endpoint listens beyond loopback without TLS or authentication:
      * "status_exposed" of /status. */
     bool sv_status_exposed;
+    /* Basic authentication's counts (io/status_auth): the
+     * ssemon_status_auth_total family at the end of /metrics. NULL: no
+     * authentication, no family. */
+    const struct status_auth_counts *sv_auth;
 };
 
 /* Whether a probe is failing: its last finished run failed (what /readyz
