@@ -54,6 +54,12 @@ struct monitor {
     bool m_stall_ready; /* m_stall is initialised */
     struct deadline m_stall;
     uint64_t m_silence_from;
+    /* The last MONITOR_RECENT_MAX violations, m_recent_head the oldest. */
+    struct monitor_violation *m_recent;
+    size_t m_recent_head;
+    size_t m_recent_count;
+    struct flight *m_flight;
+    struct monitor_close m_close;
 };
 
 static const char *const monitor_state_names[] = {
@@ -173,6 +179,7 @@ void monitor_violation_keep(struct monitor_violation *out, const struct violatio
     utf8_copy(out->mv_state, sizeof(out->mv_state), v->v_state);
     utf8_copy(out->mv_excerpt, sizeof(out->mv_excerpt), v->v_excerpt);
     out->mv_wall_ms = wall_ms;
+    out->mv_evidence[0] = '\0';
 }
 
 static void monitor_on_violation(void *ctx, const struct violation *v)
@@ -188,6 +195,12 @@ static void monitor_on_violation(void *ctx, const struct violation *v)
     uint64_t wall = clock_wall_ms();
     monitor_violation_keep(&st->ms_last_violation, v, wall);
     minute_ring_add(&st->ms_minutes, wall, MONITOR_MINUTE_VIOLATIONS, 1);
+    size_t slot = (m->m_recent_head + m->m_recent_count) % MONITOR_RECENT_MAX;
+    if (m->m_recent_count == MONITOR_RECENT_MAX)
+        m->m_recent_head = (m->m_recent_head + 1) % MONITOR_RECENT_MAX;
+    else
+        m->m_recent_count++;
+    m->m_recent[slot] = st->ms_last_violation;
     condition_open(&st->ms_conditions, v->v_class, wall);
     if (v->v_class == VIOLATION_HEARTBEAT_MISSED)
         monitor_arm_stall(m);
@@ -335,6 +348,17 @@ static void monitor_on_open(void *ctx, struct subscription *s, const struct sub_
     /* A stream opened: the conditions of not getting one close (before the
      * open is judged, which may open http_status again). */
     condition_on_stream_open(&m->m_st.ms_conditions);
+    struct recording_field fields[FLIGHT_HEADERS_MAX];
+    size_t nf = info->soi_nheaders < FLIGHT_HEADERS_MAX ? info->soi_nheaders : FLIGHT_HEADERS_MAX;
+    for (size_t i = 0; i < nf; i++) {
+        fields[i].rf_name = info->soi_headers[i].sh_name;
+        fields[i].rf_name_len = info->soi_headers[i].sh_name_len;
+        fields[i].rf_value = info->soi_headers[i].sh_value;
+        fields[i].rf_value_len = info->soi_headers[i].sh_value_len;
+    }
+    /* Out of memory, the recorder keeps the status without headers. */
+    (void)flight_open(m->m_flight, now, m->m_st.ms_connected_since_wall_ms, info->soi_status,
+                      fields, nf);
     if (judge_open(m->m_judge, now, info->soi_status, info->soi_headers, info->soi_nheaders) != 0)
         judge_open(m->m_judge, now, info->soi_status, NULL,
                    0); /* the status, rather than nothing */
@@ -390,8 +414,8 @@ static void monitor_on_chunk(void *ctx, struct subscription *s, const void *buf,
 {
     struct monitor *m = ctx;
     (void)s;
-    (void)buf;
     m->m_st.ms_bytes += len;
+    flight_feed(m->m_flight, clock_mono_ms(), clock_wall_ms(), buf, len);
 }
 
 static void monitor_on_closed(void *ctx, struct subscription *s, const struct sub_closed_info *info)
@@ -400,6 +424,15 @@ static void monitor_on_closed(void *ctx, struct subscription *s, const struct su
     (void)s;
     struct monitor_stats *st = &m->m_st;
     enum judge_end end;
+    /* Before it is judged: a violation of its end reads it. */
+    m->m_close.mcl_valid = true;
+    m->m_close.mcl_reason = info->scl_reason;
+    m->m_close.mcl_status = info->scl_status;
+    utf8_copy(m->m_close.mcl_content_type, sizeof(m->m_close.mcl_content_type),
+              info->scl_content_type != NULL ? info->scl_content_type : "");
+    utf8_copy(m->m_close.mcl_error, sizeof(m->m_close.mcl_error),
+              info->scl_error != NULL ? info->scl_error : "");
+    m->m_close.mcl_before_headers = info->scl_before_headers;
     if (m->m_prepare_failed) {
         /* No request was made: the attempt's own words, not a transport's. */
         m->m_prepare_failed = false;
@@ -456,8 +489,11 @@ struct monitor *monitor_new(struct sub_engine *e, struct event_base *base,
             goto fail;
         m->m_stall_ready = true;
     }
+    m->m_recent = calloc(MONITOR_RECENT_MAX, sizeof(*m->m_recent));
+    m->m_flight = flight_new(o->mo_flight_events > 0 ? o->mo_flight_events : FLIGHT_DEFAULT_EVENTS,
+                             o->mo_flight_bytes > 0 ? o->mo_flight_bytes : FLIGHT_DEFAULT_BYTES);
     if (m->m_st.ms_events_by_kind == NULL || m->m_name == NULL || m->m_url == NULL ||
-        monitor_copy_cfg(m, o) != 0)
+        m->m_recent == NULL || m->m_flight == NULL || monitor_copy_cfg(m, o) != 0)
         goto fail;
     /* The daemon's base has priorities: a heartbeat window that expires
      * while hundreds of sockets are ready is then judged before them. */
@@ -519,6 +555,8 @@ void monitor_free(struct monitor *m)
     free(m->m_name);
     free(m->m_url);
     free(m->m_description);
+    free(m->m_recent);
+    flight_free(m->m_flight);
     monitor_attempt_clear(&m->m_cfg);
     monitor_attempt_clear(&m->m_attempt);
     free(m);
@@ -607,4 +645,35 @@ const char *monitor_var(const struct monitor *m, const char *name)
 uint64_t monitor_streaming_since_ms(const struct monitor *m)
 {
     return m->m_streaming_since_ms;
+}
+
+size_t monitor_recent_count(const struct monitor *m)
+{
+    return m->m_recent_count;
+}
+
+const struct monitor_violation *monitor_recent(const struct monitor *m, size_t i)
+{
+    if (i >= m->m_recent_count)
+        return NULL;
+    return &m->m_recent[(m->m_recent_head + i) % MONITOR_RECENT_MAX];
+}
+
+const struct flight *monitor_flight(const struct monitor *m)
+{
+    return m->m_flight;
+}
+
+void monitor_set_evidence(struct monitor *m, const char *name)
+{
+    utf8_copy(m->m_st.ms_last_violation.mv_evidence, sizeof(m->m_st.ms_last_violation.mv_evidence),
+              name);
+    if (m->m_recent_count > 0)
+        m->m_recent[(m->m_recent_head + m->m_recent_count - 1) % MONITOR_RECENT_MAX] =
+            m->m_st.ms_last_violation;
+}
+
+const struct monitor_close *monitor_last_close(const struct monitor *m)
+{
+    return &m->m_close;
 }

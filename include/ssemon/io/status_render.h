@@ -29,6 +29,7 @@
 #include "ssemon/io/monitor.h"
 
 struct json_writer;
+struct evidence;
 
 /* A violation kept in the daemon's recent list. */
 struct status_recent {
@@ -158,10 +159,22 @@ struct status_view {
      * ssemon_condition_active list only the classes that happened or are
      * open, not every class (false, the default: zeros included). */
     bool sv_sparse;
+    /* Whole families appended at the end of /metrics (the evidence
+     * writer's, io/evidence); NULL: none. Borrowed for one render. */
+    const char *sv_metrics_tail;
+    size_t sv_metrics_tail_len;
+    /* The evidence writer GET /evidence/FILE serves from; NULL: none. */
+    struct evidence *sv_evidence;
     /* The endpoint listens beyond loopback without TLS or authentication:
      * "status_exposed" of /status. */
     bool sv_status_exposed;
 };
+
+/* One violation object as /status's recent_violations lists it (with
+ * "subscription" when `subscription` is not NULL, "probe" when `probe` is
+ * neither NULL nor ""). */
+void status_render_violation(struct json_writer *w, const char *subscription, const char *probe,
+                             const struct monitor_violation *mv);
 
 /* Whether a probe is failing: its last finished run failed (what /readyz
  * lists and /status shows as "healthy": false). */
