@@ -242,7 +242,7 @@ check "GET /evidence/FILE serves the file" "$WORK/got.rec" \
 echo secret >"$WORK/outside.txt"
 for p in "..%2Foutside.txt" "%2e%2e%2Foutside.txt" "..%2F..%2Fetc%2Fpasswd" ".." "%2e%2e" \
     "$ONCE%2F" "flap-20260101T000000.000Z-unknown_event.rec" "x%00.rec"; do
-    code=$(curl -s -o "$WORK/trav.out" -w '%{http_code}' "$STATUS/evidence/$p")
+    code=$(curl -s --path-as-is -o "$WORK/trav.out" -w '%{http_code}' "$STATUS/evidence/$p")
     check "GET /evidence/$p is refused ($code)" "$WORK/trav.out" \
         bash -c '{ [ "$1" = 400 ] || [ "$1" = 404 ]; } && ! grep -q secret "$2"' _ "$code" "$WORK/trav.out"
 done
