@@ -463,6 +463,51 @@ static struct journal_rates *run_probe_rates(struct run_daemon *d, const char *p
     return NULL;
 }
 
+/* The evidence file of a probe's violation (run_probe_violation). */
+struct run_probe_evidence_ctx {
+    struct run_daemon *pe_d;
+    const char *pe_probe;
+    const struct monitor *pe_m;
+    const struct violation *pe_v;
+    uint64_t pe_now;
+    char pe_name[EVIDENCE_NAME_MAX]; /* the file written; "": none */
+};
+
+static bool run_probe_evidence(void *ctx, char *path, size_t size)
+{
+    struct run_probe_evidence_ctx *c = ctx;
+    if (!evidence_capture_probe(c->pe_d->rd_evidence, c->pe_probe, c->pe_m, c->pe_v, c->pe_now,
+                                clock_wall_ms(), c->pe_name, sizeof(c->pe_name)))
+        return false;
+    prober_failure_evidence(c->pe_d->rd_prober, c->pe_probe, c->pe_name);
+    snprintf(path, size, "%s/%s", evidence_dir(c->pe_d->rd_evidence), c->pe_name);
+    return true;
+}
+
+/* Whose flight recorder goes into a probe violation's evidence file: the
+ * subscription whose expectation failed (probe_timeout, probe_order), or,
+ * for a trigger's failure (no subscription), the first of the probe's
+ * expectations' subscriptions with an open stream. NULL: none. */
+static const struct monitor *run_probe_evidence_monitor(struct run_daemon *d,
+                                                        const struct config_probe *cp,
+                                                        struct monitor *m,
+                                                        const struct violation *v)
+{
+    if (d->rd_evidence == NULL)
+        return NULL;
+    if (m != NULL)
+        return evidence_probe_wanted(m, v) ? m : NULL;
+    size_t n = cp != NULL ? config_probe_expect_count(cp) : 0;
+    for (size_t i = 0; i < n; i++) {
+        struct config_probe_expect_view ev;
+        config_probe_expect_at(cp, i, &ev);
+        struct monitor *em = run_probe_monitor(d, ev.cev_subscription);
+        if (em != NULL && evidence_probe_wanted(em, v))
+            return em;
+    }
+    return NULL;
+}
+
 static void run_probe_violation(void *ctx, const char *probe, const char *run_id,
                                 const char *subscription, const struct violation *v)
 {
@@ -486,9 +531,15 @@ static void run_probe_violation(void *ctx, const char *probe, const char *run_id
         subj.js_contract = config_probe_stream_contract_name(cp, idx);
         subj.js_url = config_probe_stream_display(cp, idx);
     }
-    journal_sink_violation(d->rd_sink, run_probe_rates(d, probe), &subj, v, now);
+    const struct monitor *em =
+        subscription == NULL || m != NULL ? run_probe_evidence_monitor(d, cp, m, v) : NULL;
+    struct run_probe_evidence_ctx ec = {
+        .pe_d = d, .pe_probe = probe, .pe_m = em, .pe_v = v, .pe_now = now};
+    journal_sink_violation_ev(d->rd_sink, run_probe_rates(d, probe), &subj, v, now,
+                              em != NULL ? run_probe_evidence : NULL, &ec);
     struct monitor_violation mv;
     monitor_violation_keep(&mv, v, clock_wall_ms());
+    snprintf(mv.mv_evidence, sizeof(mv.mv_evidence), "%s", ec.pe_name);
     run_recent_add(d, subscription, probe, &mv, now);
 }
 

@@ -307,7 +307,10 @@ static void evidence_render_refused(const struct monitor *m, uint64_t now_wall_m
                                   .rr_error = c->mcl_error,
                                   .rr_status = c->mcl_status,
                                   .rr_content_type = c->mcl_content_type,
-                                  .rr_before_headers = c->mcl_before_headers};
+                                  .rr_before_headers = c->mcl_before_headers,
+                                  .rr_location = c->mcl_location,
+                                  .rr_body = c->mcl_body,
+                                  .rr_body_len = c->mcl_body_len};
     recording_encode(w, &r);
 }
 
@@ -376,8 +379,11 @@ static void evidence_name(struct evidence *e, const char *sub, uint64_t wall_ms,
     pthread_mutex_unlock(&e->e_mu);
 }
 
-bool evidence_capture(struct evidence *e, const struct monitor *m, const struct violation *v,
-                      uint64_t now_mono_ms, uint64_t now_wall_ms, char *name, size_t name_size)
+/* Queues the rendering of `v` for `m` in a file named after `who`, capped
+ * with the other files of `cap_key`. */
+static bool evidence_queue(struct evidence *e, const char *who, const char *cap_key,
+                           const struct monitor *m, const struct violation *v, uint64_t now_mono_ms,
+                           uint64_t now_wall_ms, char *name, size_t name_size)
 {
     /* A queue already full is known before any work. */
     pthread_mutex_lock(&e->e_mu);
@@ -397,11 +403,8 @@ bool evidence_capture(struct evidence *e, const struct monitor *m, const struct 
         evidence_drop(e, EVIDENCE_DROP_NO_MEMORY);
         return false;
     }
-    /* Subscription names are [A-Za-z0-9_.-]+ and class names lower-case
-     * letters and '_': the name needs no further sanitizing. */
     char fname[EVIDENCE_NAME_MAX];
-    evidence_name(e, monitor_name(m), now_wall_ms, violation_class_name(v->v_class), fname,
-                  sizeof(fname));
+    evidence_name(e, who, now_wall_ms, violation_class_name(v->v_class), fname, sizeof(fname));
     pthread_mutex_lock(&e->e_mu);
     if (e->e_q_n == EVIDENCE_QUEUE_MAX) {
         e->e_stats.es_dropped[EVIDENCE_DROP_QUEUE_FULL]++;
@@ -411,7 +414,7 @@ bool evidence_capture(struct evidence *e, const struct monitor *m, const struct 
     }
     struct evidence_job *j = &e->e_queue[(e->e_q_head + e->e_q_n) % EVIDENCE_QUEUE_MAX];
     snprintf(j->ej_name, sizeof(j->ej_name), "%s", fname);
-    snprintf(j->ej_sub, sizeof(j->ej_sub), "%s", monitor_name(m));
+    snprintf(j->ej_sub, sizeof(j->ej_sub), "%s", cap_key);
     j->ej_text = text;
     j->ej_len = len;
     e->e_q_n++;
@@ -419,6 +422,46 @@ bool evidence_capture(struct evidence *e, const struct monitor *m, const struct 
     pthread_mutex_unlock(&e->e_mu);
     snprintf(name, name_size, "%s", fname);
     return true;
+}
+
+bool evidence_capture(struct evidence *e, const struct monitor *m, const struct violation *v,
+                      uint64_t now_mono_ms, uint64_t now_wall_ms, char *name, size_t name_size)
+{
+    /* Subscription names are [A-Za-z0-9_.-]+ and class names lower-case
+     * letters and '_': the name needs no further sanitizing. */
+    return evidence_queue(e, monitor_name(m), monitor_name(m), m, v, now_mono_ms, now_wall_ms, name,
+                          name_size);
+}
+
+bool evidence_probe_wanted(const struct monitor *m, const struct violation *v)
+{
+    return v->v_severity == VIOLATION_ERROR &&
+           (v->v_class == VIOLATION_PROBE_FAILED || v->v_class == VIOLATION_PROBE_TIMEOUT ||
+            v->v_class == VIOLATION_PROBE_ORDER) &&
+           flight_opened(monitor_flight(m));
+}
+
+bool evidence_capture_probe(struct evidence *e, const char *probe, const struct monitor *m,
+                            const struct violation *v, uint64_t now_mono_ms, uint64_t now_wall_ms,
+                            char *name, size_t name_size)
+{
+    /* Probe names are checked like subscription names; sanitized anyway,
+     * as the name becomes a file name and a URL segment. */
+    char who[128];
+    size_t n = 0;
+    for (; probe[n] != '\0' && n + 1 < sizeof(who); n++) {
+        char c = probe[n];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-' || (c == '.' && n > 0);
+        who[n] = ok ? c : '_';
+    }
+    if (n == 0)
+        who[n++] = '_';
+    who[n] = '\0';
+    /* A '/' is in no subscription name: probes have caps of their own. */
+    char key[sizeof(who) + 8];
+    snprintf(key, sizeof(key), "probe/%s", who);
+    return evidence_queue(e, who, key, m, v, now_mono_ms, now_wall_ms, name, name_size);
 }
 
 void evidence_stats(struct evidence *e, struct evidence_stats *out)

@@ -433,6 +433,15 @@ static void monitor_on_closed(void *ctx, struct subscription *s, const struct su
     utf8_copy(m->m_close.mcl_error, sizeof(m->m_close.mcl_error),
               info->scl_error != NULL ? info->scl_error : "");
     m->m_close.mcl_before_headers = info->scl_before_headers;
+    snprintf(m->m_close.mcl_location, sizeof(m->m_close.mcl_location), "%s",
+             info->scl_location != NULL ? info->scl_location : "");
+    m->m_close.mcl_body_len = 0;
+    if (info->scl_body_len != 0 &&
+        (m->m_close.mcl_body != NULL || (m->m_close.mcl_body = malloc(SUB_MAX_BODY)) != NULL)) {
+        size_t n = info->scl_body_len < SUB_MAX_BODY ? info->scl_body_len : SUB_MAX_BODY;
+        memcpy(m->m_close.mcl_body, info->scl_body, n);
+        m->m_close.mcl_body_len = n;
+    }
     if (m->m_prepare_failed) {
         /* No request was made: the attempt's own words, not a transport's. */
         m->m_prepare_failed = false;
@@ -557,6 +566,7 @@ void monitor_free(struct monitor *m)
     free(m->m_description);
     free(m->m_recent);
     flight_free(m->m_flight);
+    free(m->m_close.mcl_body);
     monitor_attempt_clear(&m->m_cfg);
     monitor_attempt_clear(&m->m_attempt);
     free(m);

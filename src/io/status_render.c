@@ -374,6 +374,11 @@ static void status_render_json_probe(struct json_writer *w, const struct status_
         json_writer_cstring(w, p->sp_last_failure);
         JSON_WRITER_KEY(w, "at");
         status_render_json_time(w, p->sp_last_failure_wall_ms);
+        JSON_WRITER_KEY(w, "evidence");
+        if (p->sp_last_failure_evidence != NULL)
+            json_writer_cstring(w, p->sp_last_failure_evidence);
+        else
+            json_writer_null(w);
         json_writer_object_end(w);
     }
     json_writer_object_end(w);

@@ -66,6 +66,25 @@ class H(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             return
+        if path == "boom":
+            # 10 KiB: a marker, 4 KiB in all up to the second marker.
+            body = b"HEAD-MARK" + b"a" * (4096 - 9) + b"TAIL-MARK" + b"b" * (10240 - 4096 - 9)
+            self.send_response(500)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        if path.startswith("moved"):
+            # A redirect loop: each hop to the next /moved?n=K.
+            n = int(self.path.split("n=")[1]) if "n=" in self.path else 0
+            body = b"moved along"
+            self.send_response(302)
+            self.send_header("Location", "/moved?n=%d" % (n + 1))
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if path not in ("flap", "once"):
             self.send_error(404)
             return
@@ -125,7 +144,9 @@ cat >"$WORK/ssemon.json" <<EOF
  "subscriptions": [
   {"name": "flap", "url": "$BASE/flap", "contract": "beat"},
   {"name": "once", "url": "$BASE/once", "contract": "beat", "evidence_events": 5},
-  {"name": "gone", "url": "$BASE/gone", "contract": "beat"}
+  {"name": "gone", "url": "$BASE/gone", "contract": "beat"},
+  {"name": "boom", "url": "$BASE/boom", "contract": "beat"},
+  {"name": "moved", "url": "$BASE/moved", "contract": "beat"}
  ]}
 EOF
 "$SSEMON" check-config -c "$WORK/ssemon.json" >"$WORK/check.out" 2>&1 ||
@@ -192,15 +213,17 @@ check "POST /status/flap/events is 405" /dev/null equals "$code" 405
 EV=$WORK/evidence
 metric() { curl -s "$STATUS/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
 # flap's 6 (the journal's burst), once's 1, gone's first.
+evidence_of() { grep "^{" "$WORK/daemon.err" | jq -r --arg s "$1" 'select(.SSEMON_SUBSCRIPTION == $s and .SSEMON_EVIDENCE != null) | .SSEMON_EVIDENCE'; }
 for _ in $(seq 1 200); do
-    [ "$(metric ssemon_evidence_files_total)" -ge 8 ] 2>/dev/null && break
+    [ "$(metric ssemon_evidence_files_total)" -ge 10 ] 2>/dev/null &&
+        [ "$(evidence_of flap | wc -l)" -ge 6 ] && [ "$(evidence_of boom | wc -l)" -ge 1 ] &&
+        [ "$(evidence_of moved | wc -l)" -ge 1 ] && break
     sleep 0.05
 done
-evidence_of() { grep "^{" "$WORK/daemon.err" | jq -r --arg s "$1" 'select(.SSEMON_SUBSCRIPTION == $s and .SSEMON_EVIDENCE != null) | .SSEMON_EVIDENCE'; }
 check "flap: 6 files, the journal's burst, each named by its entry" "$WORK/daemon.err" \
     equals "$(evidence_of flap | wc -l)" 6
 check "ssemon_evidence_files_total counts them all" "$WORK/daemon.err" \
-    bash -c '[ "$1" -ge 8 ] && [ "$1" = "$2" ]' _ "$(metric ssemon_evidence_files_total)" \
+    bash -c '[ "$1" -ge 10 ] && [ "$1" = "$2" ]' _ "$(metric ssemon_evidence_files_total)" \
     "$(grep "^{" "$WORK/daemon.err" | jq -r 'select(.SSEMON_EVIDENCE != null) | .SSEMON_EVIDENCE' | wc -l)"
 check "nothing dropped" /dev/null equals \
     "$(curl -s "$STATUS/metrics" | grep -c '^ssemon_evidence_dropped_total{reason="[a-z_]*"} 0$')" 3
@@ -210,7 +233,7 @@ check "flap keeps its last 3 files (the per-subscription cap), once its one" "$W
 check "flap's 3 kept are its newest" "$WORK/ev.ls" \
     equals "$(evidence_of flap | tail -3 | xargs -n1 basename | sort | tr '\n' ' ')" "$(grep "^flap-" "$WORK/ev.ls" | sort | tr '\n' ' ')"
 check "names are SUBSCRIPTION-YYYYmmddTHHMMSS.mmmZ-CLASS.rec" "$WORK/ev.ls" \
-    bash -c '! grep -Ev "^((flap|once)-[0-9]{8}T[0-9]{6}\.[0-9]{3}Z-unknown_event|gone-[0-9]{8}T[0-9]{6}\.[0-9]{3}Z-http_status)(-[0-9]+)?\.rec$" "$1"' _ "$WORK/ev.ls"
+    bash -c '! grep -Ev "^((flap|once)-[0-9]{8}T[0-9]{6}\.[0-9]{3}Z-unknown_event|(gone|boom|moved)-[0-9]{8}T[0-9]{6}\.[0-9]{3}Z-http_status)(-[0-9]+)?\.rec$" "$1"' _ "$WORK/ev.ls"
 ONCE=$(grep "^once-" "$WORK/ev.ls")
 curl -s "$STATUS/status/once" >"$WORK/once-status.json"
 check "/status names the file in last_violation.evidence" "$WORK/once-status.json" \
@@ -232,6 +255,21 @@ GONE=$(grep "^gone-" "$WORK/ev.ls" | head -1)
 "$SSEMON" check --contract "$WORK/contracts/beat.json" "$EV/$GONE" >"$WORK/replay-gone.out" 2>&1
 check "gone's file replays to http_status (a 404 that never opened a stream)" "$WORK/replay-gone.out" \
     bash -c 'grep "^{\"class\"" "$1" | jq -e -s "map(.class) == [\"http_status\"]" >/dev/null && grep -q "\"status\":404" "$2"' _ "$WORK/replay-gone.out" "$EV/$GONE"
+# A refused response's first 4 KiB of body, and a redirect's target.
+BOOM=$(evidence_of boom | head -1)
+"$SSEMON" check --contract "$WORK/contracts/beat.json" "$BOOM" >"$WORK/replay-boom.out" 2>&1
+check "boom's file (a 500 with 10 KiB of body) replays to http_status" "$WORK/replay-boom.out" \
+    bash -c 'grep "^{\"class\"" "$1" | jq -e -s "map(.class) == [\"http_status\"]" >/dev/null' _ "$WORK/replay-boom.out"
+check "boom's file holds the body's first 4096 bytes, no more" "$BOOM" \
+    bash -c 'tail -1 "$1" | jq -e ".rec == \"closed\" and .status == 500 and (.body | length) == 4096 and (.body | startswith(\"HEAD-MARK\")) and (.body | contains(\"TAIL\") | not)" >/dev/null' _ "$BOOM"
+MOVED=$(evidence_of moved | head -1)
+"$SSEMON" check --contract "$WORK/contracts/beat.json" "$MOVED" >"$WORK/replay-moved.out" 2>&1
+check "moved's file (a 302 loop) replays to http_status" "$WORK/replay-moved.out" \
+    bash -c 'grep "^{\"class\"" "$1" | jq -e -s "map(.class) == [\"http_status\"]" >/dev/null' _ "$WORK/replay-moved.out"
+check "moved's file holds the redirect target" "$MOVED" \
+    bash -c 'tail -1 "$1" | jq -e --arg b "$2" ".rec == \"closed\" and .status == 302 and (.location | test(\"^\" + \$b + \"/moved[?]n=[0-9]+$\"))" >/dev/null' _ "$MOVED" "$BASE"
+check "gone's file holds its small body" "$EV/$GONE" \
+    bash -c 'tail -1 "$1" | jq -e ".body == \"<html>gone</html>\" and (has(\"location\") | not)" >/dev/null' _ "$EV/$GONE"
 check "Set-Cookie is redacted in every file, X-Trace kept" "$WORK/ev.ls" \
     bash -c '! grep -rq SECRET-COOKIE "$1" && grep -q "\[\"Set-Cookie\",\"\*\*\*\"\]" "$1/$2" && grep -q "X-Trace" "$1/$2"' _ "$EV" "$ONCE"
 

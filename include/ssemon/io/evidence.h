@@ -20,9 +20,9 @@
  *
  * An http_status or content_type violation (the response never opened a
  * stream) gets a file too: one connection closed with the response's status,
- * content type and reason, which a replay reports as the same class. Its
- * body and any redirect target are not kept (the subscription engine does
- * not capture them).
+ * content type and reason, which a replay reports as the same class, with
+ * the response's first 4 KiB of body and its redirect target (the close's
+ * optional "body"/"body_base64" and "location", docs/recording.md).
  *
  * Io layer, thread-safe where it says so; everything else from the loop.
  */
@@ -78,6 +78,21 @@ bool evidence_wanted(const struct monitor *m, const struct violation *v);
  * path) in `name`, or false when it was dropped (counted). */
 bool evidence_capture(struct evidence *e, const struct monitor *m, const struct violation *v,
                       uint64_t now_mono_ms, uint64_t now_wall_ms, char *name, size_t name_size);
+
+/* Whether a probe's violation `v` gets an evidence file of subscription
+ * `m`'s flight recorder: an error of class probe_failed, probe_timeout or
+ * probe_order, and `m`'s stream opened. */
+bool evidence_probe_wanted(const struct monitor *m, const struct violation *v);
+
+/* evidence_capture for probe `probe`'s violation `v` (evidence_probe_wanted):
+ * `m`'s flight recorder, as for a subscription's violation, in a file named
+ * PROBE-YYYYmmddTHHMMSS.mmmZ-CLASS.rec (the probe's name with any byte
+ * outside [A-Za-z0-9_.-], and a leading '.', written '_'). A probe's files
+ * have their own per-subscription cap (evidence_max_files), apart from any
+ * subscription's. */
+bool evidence_capture_probe(struct evidence *e, const char *probe, const struct monitor *m,
+                            const struct violation *v, uint64_t now_mono_ms, uint64_t now_wall_ms,
+                            char *name, size_t name_size);
 
 /* Thread-safe. A consistent copy of the counters. */
 void evidence_stats(struct evidence *e, struct evidence_stats *out);

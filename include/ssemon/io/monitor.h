@@ -259,6 +259,12 @@ struct monitor_close {
     char mcl_content_type[128];
     char mcl_error[256];
     bool mcl_before_headers;
+    /* The response's redirect target and, for a refused response
+     * (http_status, content_type), its first SUB_MAX_BODY body bytes (raw,
+     * any bytes); "" and 0 when none. */
+    char mcl_location[SUB_MAX_LOCATION + 1];
+    char *mcl_body; /* SUB_MAX_BODY bytes, allocated at the first body */
+    size_t mcl_body_len;
 };
 const struct monitor_close *monitor_last_close(const struct monitor *m);
 

@@ -93,6 +93,8 @@ struct status_probe {
     const char *sp_last_failure;
     enum violation_class sp_last_failure_class;
     uint64_t sp_last_failure_wall_ms;
+    /* Its evidence file's name (GET /evidence/NAME); NULL: none. */
+    const char *sp_last_failure_evidence;
     struct monitor_histogram sp_trigger; /* trigger durations */
 };
 
