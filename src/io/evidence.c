@@ -337,16 +337,22 @@ void evidence_render(const struct monitor *m, const struct violation *v, uint64_
     evidence_put_headers(f, &r, fields);
     recording_encode(w, &r);
     uint64_t last = 0;
+    /* One buffer for every frame's bytes (the ring may split a frame). */
+    unsigned char *data = flight_count(f) > 0 ? malloc(flight_bytes(f) + 1) : NULL;
     for (size_t i = 0; i < flight_count(f); i++) {
         const struct flight_frame *fr = flight_frame(f, i);
+        size_t len = data != NULL ? flight_frame_copy(f, i, data) : 0;
         uint64_t t = fr->ff_mono_ms > t0 ? fr->ff_mono_ms - t0 : 0;
         if (t < last)
             t = last;
         last = t;
-        r = (struct recording_record){
-            .rr_kind = RECORDING_CHUNK, .rr_t_ms = t, .rr_data = fr->ff_data, .rr_len = fr->ff_len};
+        r = (struct recording_record){.rr_kind = RECORDING_CHUNK,
+                                      .rr_t_ms = t,
+                                      .rr_data = data != NULL ? (const char *)data : "",
+                                      .rr_len = len};
         recording_encode(w, &r);
     }
+    free(data);
     /* The replay's clock reaches the violation's time. */
     uint64_t t = now_mono_ms > t0 ? now_mono_ms - t0 : 0;
     r = (struct recording_record){

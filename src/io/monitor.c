@@ -5,6 +5,7 @@
 #include "ssemon/io/monitor.h"
 #include "ssemon/base/clock.h"
 #include "ssemon/base/utf8.h"
+#include "ssemon/core/entry_ring.h"
 #include "ssemon/io/deadline.h"
 #include "ssemon/io/judge.h"
 
@@ -54,10 +55,8 @@ struct monitor {
     bool m_stall_ready; /* m_stall is initialised */
     struct deadline m_stall;
     uint64_t m_silence_from;
-    /* The last MONITOR_RECENT_MAX violations, m_recent_head the oldest. */
-    struct monitor_violation *m_recent;
-    size_t m_recent_head;
-    size_t m_recent_count;
+    /* The last MONITOR_RECENT_MAX violations, packed (monitor_recent_pack). */
+    struct entry_ring *m_recent;
     struct flight *m_flight;
     struct monitor_close m_close;
 };
@@ -182,6 +181,56 @@ void monitor_violation_keep(struct monitor_violation *out, const struct violatio
     out->mv_evidence[0] = '\0';
 }
 
+/* A packed violation: this header, then its texts (no terminators) in the
+ * order of mrp_len. */
+struct monitor_recent_head {
+    uint64_t mrp_wall_ms;
+    int32_t mrp_class;
+    int32_t mrp_severity;
+    uint16_t mrp_len[5]; /* message, event, state, excerpt, evidence */
+};
+
+#define MONITOR_RECENT_PACKED_MAX                                                                  \
+    (sizeof(struct monitor_recent_head) + MONITOR_TEXT_MAX + 64 + 64 + VIOLATION_EXCERPT_MAX + 1 + \
+     200)
+_Static_assert(MONITOR_RECENT_PACKED_MAX <= MONITOR_RECENT_BYTES,
+               "a packed violation fits in the ring's budget");
+
+static char *monitor_recent_texts(struct monitor_violation *v, size_t k, size_t *size)
+{
+    char *const texts[] = {v->mv_message, v->mv_event, v->mv_state, v->mv_excerpt, v->mv_evidence};
+    const size_t sizes[] = {sizeof(v->mv_message), sizeof(v->mv_event), sizeof(v->mv_state),
+                            sizeof(v->mv_excerpt), sizeof(v->mv_evidence)};
+    *size = sizes[k];
+    return texts[k];
+}
+
+/* Puts the last violation in the ring: a new entry, or (replace) in place
+ * of the newest. A violation that cannot be kept (out of memory) is not
+ * listed. */
+static void monitor_recent_keep(struct monitor *m, bool replace)
+{
+    unsigned char buf[MONITOR_RECENT_PACKED_MAX];
+    struct monitor_violation *v = &m->m_st.ms_last_violation;
+    struct monitor_recent_head h = {.mrp_wall_ms = v->mv_wall_ms,
+                                    .mrp_class = (int32_t)v->mv_class,
+                                    .mrp_severity = (int32_t)v->mv_severity};
+    size_t at = sizeof(h);
+    for (size_t k = 0; k < 5; k++) {
+        size_t size;
+        const char *t = monitor_recent_texts(v, k, &size);
+        size_t len = strnlen(t, size - 1);
+        h.mrp_len[k] = (uint16_t)len;
+        memcpy(buf + at, t, len);
+        at += len;
+    }
+    memcpy(buf, &h, sizeof(h));
+    if (replace)
+        (void)entry_ring_replace_newest(m->m_recent, buf, at);
+    else
+        (void)entry_ring_push(m->m_recent, buf, at);
+}
+
 static void monitor_on_violation(void *ctx, const struct violation *v)
 {
     struct monitor *m = ctx;
@@ -195,12 +244,7 @@ static void monitor_on_violation(void *ctx, const struct violation *v)
     uint64_t wall = clock_wall_ms();
     monitor_violation_keep(&st->ms_last_violation, v, wall);
     minute_ring_add(&st->ms_minutes, wall, MONITOR_MINUTE_VIOLATIONS, 1);
-    size_t slot = (m->m_recent_head + m->m_recent_count) % MONITOR_RECENT_MAX;
-    if (m->m_recent_count == MONITOR_RECENT_MAX)
-        m->m_recent_head = (m->m_recent_head + 1) % MONITOR_RECENT_MAX;
-    else
-        m->m_recent_count++;
-    m->m_recent[slot] = st->ms_last_violation;
+    monitor_recent_keep(m, false);
     condition_open(&st->ms_conditions, v->v_class, wall);
     if (v->v_class == VIOLATION_HEARTBEAT_MISSED)
         monitor_arm_stall(m);
@@ -498,7 +542,7 @@ struct monitor *monitor_new(struct sub_engine *e, struct event_base *base,
             goto fail;
         m->m_stall_ready = true;
     }
-    m->m_recent = calloc(MONITOR_RECENT_MAX, sizeof(*m->m_recent));
+    m->m_recent = entry_ring_new(MONITOR_RECENT_MAX, MONITOR_RECENT_BYTES);
     m->m_flight = flight_new(o->mo_flight_events > 0 ? o->mo_flight_events : FLIGHT_DEFAULT_EVENTS,
                              o->mo_flight_bytes > 0 ? o->mo_flight_bytes : FLIGHT_DEFAULT_BYTES);
     if (m->m_st.ms_events_by_kind == NULL || m->m_name == NULL || m->m_url == NULL ||
@@ -564,7 +608,7 @@ void monitor_free(struct monitor *m)
     free(m->m_name);
     free(m->m_url);
     free(m->m_description);
-    free(m->m_recent);
+    entry_ring_free(m->m_recent);
     flight_free(m->m_flight);
     free(m->m_close.mcl_body);
     monitor_attempt_clear(&m->m_cfg);
@@ -659,14 +703,34 @@ uint64_t monitor_streaming_since_ms(const struct monitor *m)
 
 size_t monitor_recent_count(const struct monitor *m)
 {
-    return m->m_recent_count;
+    return entry_ring_count(m->m_recent);
 }
 
-const struct monitor_violation *monitor_recent(const struct monitor *m, size_t i)
+bool monitor_recent(const struct monitor *m, size_t i, struct monitor_violation *out)
 {
-    if (i >= m->m_recent_count)
-        return NULL;
-    return &m->m_recent[(m->m_recent_head + i) % MONITOR_RECENT_MAX];
+    unsigned char buf[MONITOR_RECENT_PACKED_MAX];
+    size_t len = entry_ring_len(m->m_recent, i);
+    struct monitor_recent_head h;
+    if (len < sizeof(h) || len > sizeof(buf))
+        return false;
+    (void)entry_ring_copy(m->m_recent, i, buf);
+    memcpy(&h, buf, sizeof(h));
+    memset(out, 0, sizeof(*out));
+    out->mv_wall_ms = h.mrp_wall_ms;
+    out->mv_class = (enum violation_class)h.mrp_class;
+    out->mv_severity = (enum violation_severity)h.mrp_severity;
+    size_t at = sizeof(h);
+    for (size_t k = 0; k < 5; k++) {
+        size_t size;
+        char *t = monitor_recent_texts(out, k, &size);
+        size_t n = h.mrp_len[k];
+        if (n >= size || at + n > len)
+            return false;
+        memcpy(t, buf + at, n);
+        t[n] = '\0';
+        at += n;
+    }
+    return true;
 }
 
 const struct flight *monitor_flight(const struct monitor *m)
@@ -678,9 +742,8 @@ void monitor_set_evidence(struct monitor *m, const char *name)
 {
     utf8_copy(m->m_st.ms_last_violation.mv_evidence, sizeof(m->m_st.ms_last_violation.mv_evidence),
               name);
-    if (m->m_recent_count > 0)
-        m->m_recent[(m->m_recent_head + m->m_recent_count - 1) % MONITOR_RECENT_MAX] =
-            m->m_st.ms_last_violation;
+    if (entry_ring_count(m->m_recent) > 0)
+        monitor_recent_keep(m, true);
 }
 
 const struct monitor_close *monitor_last_close(const struct monitor *m)

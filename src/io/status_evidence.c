@@ -23,8 +23,10 @@ void status_evidence_violations(const struct monitor *m, struct json_writer *w)
 {
     json_writer_array_begin(w);
     size_t n = m != NULL ? monitor_recent_count(m) : 0;
+    struct monitor_violation v;
     for (size_t i = 0; i < n; i++)
-        status_render_violation(w, monitor_name(m), NULL, monitor_recent(m, i));
+        if (monitor_recent(m, i, &v))
+            status_render_violation(w, monitor_name(m), NULL, &v);
     json_writer_array_end(w);
 }
 
@@ -104,8 +106,11 @@ void status_evidence_events(const char *name, const struct monitor *m, struct js
     JSON_WRITER_KEY(w, "frames");
     json_writer_array_begin(w);
     size_t n = f != NULL ? flight_count(f) : 0;
+    /* One buffer for every frame's bytes (the ring may split a frame). */
+    unsigned char *data = n > 0 ? malloc(flight_bytes(f) + 1) : NULL;
     for (size_t i = 0; i < n; i++) {
         const struct flight_frame *fr = flight_frame(f, i);
+        size_t len = data != NULL ? flight_frame_copy(f, i, data) : 0;
         json_writer_object_begin(w);
         JSON_WRITER_KEY(w, "at");
         status_evidence_time(w, fr->ff_wall_ms);
@@ -120,9 +125,10 @@ void status_evidence_events(const char *name, const struct monitor *m, struct js
         JSON_WRITER_KEY(w, "truncated");
         json_writer_bool(w, fr->ff_truncated);
         JSON_WRITER_KEY(w, "data");
-        status_evidence_text(w, fr->ff_data, fr->ff_len);
+        status_evidence_text(w, data != NULL ? data : (const unsigned char *)"", len);
         json_writer_object_end(w);
     }
+    free(data);
     json_writer_array_end(w);
     JSON_WRITER_KEY(w, "frames_bytes");
     json_writer_uint(w, f != NULL ? flight_bytes(f) : 0);

@@ -17,6 +17,14 @@
  * A new connection (flight_open) forgets the previous one's frames: a
  * recording groups chunks by connection, and the frames kept always belong
  * to the headers kept.
+ *
+ * Memory: the frames' bytes live in one byte ring per recorder and the
+ * frames' times in one array of slots, both grown geometrically (doubling)
+ * up to their bound as the stream needs them and kept across connections;
+ * the headers in one buffer, grown the same way. Nothing is allocated per
+ * frame, so a recorder's memory reaches a steady size: a stream of small
+ * heartbeats costs a few KiB, the busiest stream max_bytes plus
+ * max_events slots (flight_memory).
  */
 #ifndef SSEMON_FLIGHT_H
 #define SSEMON_FLIGHT_H
@@ -38,11 +46,10 @@
 struct flight_frame {
     uint64_t ff_mono_ms; /* first byte's receive time, monotonic */
     uint64_t ff_wall_ms; /* the same, wall-clock ms since the epoch */
-    unsigned char *ff_data;
-    size_t ff_len;
-    size_t ff_cap;
-    bool ff_complete;  /* ended by an empty line */
-    bool ff_truncated; /* longer than max_bytes: only its head is kept */
+    size_t ff_off;       /* where its bytes start in the recorder's ring */
+    size_t ff_len;       /* its bytes: read them with flight_frame_copy */
+    bool ff_complete;    /* ended by an empty line */
+    bool ff_truncated;   /* longer than max_bytes: only its head is kept */
 };
 
 struct flight;
@@ -66,12 +73,18 @@ void flight_feed(struct flight *f, uint64_t mono_ms, uint64_t wall_ms, const voi
 /* Frames kept, 0 the oldest; the last one may be incomplete. */
 size_t flight_count(const struct flight *f);
 const struct flight_frame *flight_frame(const struct flight *f, size_t i);
+/* Copies frame i's ff_len bytes to `out` (the ring may hold them in two
+ * pieces). Returns the bytes copied (0 when i is out of range). */
+size_t flight_frame_copy(const struct flight *f, size_t i, unsigned char *out);
 /* Bytes over all kept frames (<= max_bytes). */
 size_t flight_bytes(const struct flight *f);
 /* Bytes received but not kept since flight_new (never the evicted ones). */
 uint64_t flight_dropped_bytes(const struct flight *f);
 /* Frames evicted since flight_new (by either bound). */
 uint64_t flight_evicted(const struct flight *f);
+/* Bytes the recorder holds allocated (its structure, slots, byte ring and
+ * headers): bounded by sizeof + max_events slots + max_bytes + headers. */
+size_t flight_memory(const struct flight *f);
 
 /* The current connection (flight_open's values); flight_opened false: none
  * yet (status 0, no headers). */

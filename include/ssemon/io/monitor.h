@@ -240,11 +240,17 @@ const char *monitor_var(const struct monitor *m, const char *name);
 uint64_t monitor_streaming_since_ms(const struct monitor *m);
 
 /* The subscription's own recent violations: a ring of the last
- * MONITOR_RECENT_MAX, so a flapping subscription never evicts another's. */
+ * MONITOR_RECENT_MAX, so a flapping subscription never evicts another's.
+ * Each is kept packed (its texts at their length, about 150 to 800 bytes)
+ * in a byte budget of MONITOR_RECENT_BYTES, the oldest evicted first by
+ * either bound; the budget is allocated at the subscription's first
+ * violation (none before). */
 #define MONITOR_RECENT_MAX 50
+#define MONITOR_RECENT_BYTES (16u * 1024u)
 size_t monitor_recent_count(const struct monitor *m);
-/* Violation i, 0 the oldest; NULL when out of range. */
-const struct monitor_violation *monitor_recent(const struct monitor *m, size_t i);
+/* Violation i, 0 the oldest, unpacked into `out`; false when out of
+ * range. */
+bool monitor_recent(const struct monitor *m, size_t i, struct monitor_violation *out);
 
 /* The flight recorder of the current (or last) connection: its response
  * status and headers and its recent frames as received. */
