@@ -55,7 +55,7 @@ struct monitor {
     bool m_stall_ready; /* m_stall is initialised */
     struct deadline m_stall;
     uint64_t m_silence_from;
-    /* The last MONITOR_RECENT_MAX violations, packed (monitor_recent_pack). */
+    /* The last MONITOR_RECENT_MAX violations, packed (monitor_recent_keep). */
     struct entry_ring *m_recent;
     struct flight *m_flight;
     struct monitor_close m_close;
