@@ -8,6 +8,11 @@
 # at a fixed interval, the daemon's RSS, open descriptors, CLOSE_WAIT
 # sockets and CPU, and the time GET /status and GET /metrics take.
 #
+# Evidence is on (issue 14, section 1): files in the work directory, with
+# caps (a flight recorder of 16 events or 16 KiB, 2 files a subscription,
+# 1 MiB in all) small enough that every bounded structure is full before
+# the first sample, so the measured minutes run the eviction paths.
+#
 # It fails when the daemon dies, when a /status or /metrics request fails,
 # when the open descriptors grow (the median of the last quarter of the
 # samples above the largest count of the first quarter), or when the RSS
@@ -112,12 +117,23 @@ done
 refused_port=$(cat "$w/refused.port")
 
 # ---- the configuration: the mix, scaled to $subs
+# Evidence is on, with caps small enough that every bounded structure
+# reaches its bound during the warm-up, so that the eviction paths run all
+# the time the memory is measured: each flight recorder (16 events or
+# 16 KiB, where the default 64 or 256 KiB takes the 256 KiB lines' group
+# minutes to fill), the evidence files (2 a subscription, 1 MiB in all, in
+# the work directory). The violation rings (50 violations, a 16 KiB budget
+# allocated whole at a subscription's first violation) need nothing.
+soak_flight_events=16 soak_flight_bytes=16384 soak_evidence_total=1048576
 cfg=$w/ssemon.json
 groups=()
 {
   printf '{\n  "status": {"listen": "127.0.0.1:0"},\n'
   printf '  "contracts_dir": "%s",\n' "$dbench_root/etc/ssemon/contracts"
-  printf '  "defaults": {"backoff_min_ms": 500, "backoff_max_ms": 5000},\n'
+  printf '  "evidence_dir": "%s/evidence", "evidence_max_bytes": %d, "evidence_max_files": 2,\n' "$w" \
+    "$soak_evidence_total"
+  printf '  "defaults": {"backoff_min_ms": 500, "backoff_max_ms": 5000,\n'
+  printf '    "evidence_events": %d, "evidence_bytes": %d},\n' "$soak_flight_events" "$soak_flight_bytes"
   printf '  "subscriptions": [\n'
   sep="" task=0
   while IFS=$'\t' read -r count group path contract members; do

@@ -15,6 +15,7 @@
 #include "ssemon/config/config.h"
 #include "ssemon/config/config_probe.h"
 #include "ssemon/io/deadline.h"
+#include "ssemon/io/evidence.h"
 #include "ssemon/io/journal_ids.h"
 #include "ssemon/io/journal_sink.h"
 #include "ssemon/io/monitor.h"
@@ -23,6 +24,7 @@
 #include "ssemon/io/status_server.h"
 #include "ssemon/io/status_tls.h"
 #include "ssemon/io/subscription.h"
+#include "ssemon/json/json_writer.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -67,6 +69,11 @@ struct run_daemon {
     struct status_tls *rd_tls;   /* the status endpoint's; NULL: plain HTTP */
     bool rd_status_exposed;      /* beyond loopback without TLS or auth */
     struct journal_sink *rd_sink;
+    /* Evidence files (NULL: "evidence_dir": null, or it could not be
+     * used), set up at start from the configuration then; rd_evidence_tail
+     * is its /metrics text, rendered for each view. */
+    struct evidence *rd_evidence;
+    struct json_writer rd_evidence_tail;
     struct config *rd_config;
     const char *rd_config_path;
     enum journal_target rd_target;
@@ -146,12 +153,36 @@ static void run_recent_add(struct run_daemon *d, const char *subscription, const
     d->rd_minute_count[slot]++;
 }
 
+/* An evidence file for the violation being journalled (run_evidence_ctx):
+ * queued once the entry passed flood control, named on the monitor. */
+struct run_evidence_ctx {
+    struct run_daemon *re_d;
+    struct monitor *re_m;
+    const struct violation *re_v;
+    uint64_t re_now;
+};
+
+static bool run_evidence(void *ctx, char *path, size_t size)
+{
+    struct run_evidence_ctx *c = ctx;
+    char name[EVIDENCE_NAME_MAX];
+    if (!evidence_capture(c->re_d->rd_evidence, c->re_m, c->re_v, c->re_now, clock_wall_ms(), name,
+                          sizeof(name)))
+        return false;
+    monitor_set_evidence(c->re_m, name);
+    snprintf(path, size, "%s/%s", evidence_dir(c->re_d->rd_evidence), name);
+    return true;
+}
+
 static void run_on_violation(void *ctx, struct monitor *m, const struct violation *v)
 {
     struct run_sub *rs = ctx;
     struct run_daemon *d = rs->rs_d;
     uint64_t now = clock_mono_ms();
-    journal_sink_violation(d->rd_sink, &rs->rs_rates, &rs->rs_subj, v, now);
+    struct run_evidence_ctx ec = {d, m, v, now};
+    bool ev = d->rd_evidence != NULL && evidence_wanted(m, v);
+    journal_sink_violation_ev(d->rd_sink, &rs->rs_rates, &rs->rs_subj, v, now,
+                              ev ? run_evidence : NULL, &ec);
     run_recent_add(d, monitor_name(m), NULL, &monitor_stats(m)->ms_last_violation, now);
 }
 
@@ -257,6 +288,16 @@ static void run_status_view(void *ctx, struct status_view *out)
     out->sv_n_recent = d->rd_recent_n;
     out->sv_generation = d->rd_generation;
     out->sv_journal = journal_sink_stats(d->rd_sink);
+    if (d->rd_evidence != NULL) {
+        struct evidence_stats es;
+        evidence_stats(d->rd_evidence, &es);
+        json_writer_reset(&d->rd_evidence_tail);
+        evidence_metrics(&es, &d->rd_evidence_tail);
+        if (!json_writer_failed(&d->rd_evidence_tail))
+            out->sv_metrics_tail =
+                json_writer_text(&d->rd_evidence_tail, &out->sv_metrics_tail_len);
+        out->sv_evidence = d->rd_evidence;
+    }
     out->sv_n_probes = d->rd_prober != NULL ? prober_view(d->rd_prober, &out->sv_probes) : 0;
     /* The running configuration's "metrics": {"histograms"}; a render in
      * slices keeps the one it began with. */
@@ -422,6 +463,51 @@ static struct journal_rates *run_probe_rates(struct run_daemon *d, const char *p
     return NULL;
 }
 
+/* The evidence file of a probe's violation (run_probe_violation). */
+struct run_probe_evidence_ctx {
+    struct run_daemon *pe_d;
+    const char *pe_probe;
+    const struct monitor *pe_m;
+    const struct violation *pe_v;
+    uint64_t pe_now;
+    char pe_name[EVIDENCE_NAME_MAX]; /* the file written; "": none */
+};
+
+static bool run_probe_evidence(void *ctx, char *path, size_t size)
+{
+    struct run_probe_evidence_ctx *c = ctx;
+    if (!evidence_capture_probe(c->pe_d->rd_evidence, c->pe_probe, c->pe_m, c->pe_v, c->pe_now,
+                                clock_wall_ms(), c->pe_name, sizeof(c->pe_name)))
+        return false;
+    prober_failure_evidence(c->pe_d->rd_prober, c->pe_probe, c->pe_name);
+    snprintf(path, size, "%s/%s", evidence_dir(c->pe_d->rd_evidence), c->pe_name);
+    return true;
+}
+
+/* Whose flight recorder goes into a probe violation's evidence file: the
+ * subscription whose expectation failed (probe_timeout, probe_order), or,
+ * for a trigger's failure (no subscription), the first of the probe's
+ * expectations' subscriptions with an open stream. NULL: none. */
+static const struct monitor *run_probe_evidence_monitor(struct run_daemon *d,
+                                                        const struct config_probe *cp,
+                                                        struct monitor *m,
+                                                        const struct violation *v)
+{
+    if (d->rd_evidence == NULL)
+        return NULL;
+    if (m != NULL)
+        return evidence_probe_wanted(m, v) ? m : NULL;
+    size_t n = cp != NULL ? config_probe_expect_count(cp) : 0;
+    for (size_t i = 0; i < n; i++) {
+        struct config_probe_expect_view ev;
+        config_probe_expect_at(cp, i, &ev);
+        struct monitor *em = run_probe_monitor(d, ev.cev_subscription);
+        if (em != NULL && evidence_probe_wanted(em, v))
+            return em;
+    }
+    return NULL;
+}
+
 static void run_probe_violation(void *ctx, const char *probe, const char *run_id,
                                 const char *subscription, const struct violation *v)
 {
@@ -445,9 +531,15 @@ static void run_probe_violation(void *ctx, const char *probe, const char *run_id
         subj.js_contract = config_probe_stream_contract_name(cp, idx);
         subj.js_url = config_probe_stream_display(cp, idx);
     }
-    journal_sink_violation(d->rd_sink, run_probe_rates(d, probe), &subj, v, now);
+    const struct monitor *em =
+        subscription == NULL || m != NULL ? run_probe_evidence_monitor(d, cp, m, v) : NULL;
+    struct run_probe_evidence_ctx ec = {
+        .pe_d = d, .pe_probe = probe, .pe_m = em, .pe_v = v, .pe_now = now};
+    journal_sink_violation_ev(d->rd_sink, run_probe_rates(d, probe), &subj, v, now,
+                              em != NULL ? run_probe_evidence : NULL, &ec);
     struct monitor_violation mv;
     monitor_violation_keep(&mv, v, clock_wall_ms());
+    snprintf(mv.mv_evidence, sizeof(mv.mv_evidence), "%s", ec.pe_name);
     run_recent_add(d, subscription, probe, &mv, now);
 }
 
@@ -762,6 +854,8 @@ static void run_teardown(struct run_daemon *d)
     status_auth_free(d->rd_auth);
     status_tls_free(d->rd_tls);
     sub_engine_free(d->rd_engine);
+    evidence_free(d->rd_evidence);
+    json_writer_free(&d->rd_evidence_tail);
     if (d->rd_sink != NULL)
         journal_sink_close(d->rd_sink, RUN_JOURNAL_CLOSE_MS);
     journal_sink_free(d->rd_sink);
@@ -798,6 +892,25 @@ static int run_start(struct run_daemon *d)
     d->rd_engine = sub_engine_new(d->rd_base);
     if (d->rd_engine == NULL)
         return -1;
+    json_writer_init(&d->rd_evidence_tail);
+    /* The file's "evidence_dir", else under the unit's StateDirectory=
+     * (systemd sets STATE_DIRECTORY; its first entry), else none. */
+    bool set = false;
+    const char *edir = config_evidence_dir(d->rd_config, &set);
+    char state_dir[4096];
+    const char *sd = getenv("STATE_DIRECTORY");
+    if (!set && sd != NULL && sd[0] != '\0') {
+        size_t len = strcspn(sd, ":");
+        snprintf(state_dir, sizeof(state_dir), "%.*s/evidence", (int)len, sd);
+        edir = state_dir;
+    }
+    if (edir != NULL) {
+        d->rd_evidence = evidence_new(edir, config_evidence_max_bytes(d->rd_config),
+                                      config_evidence_max_files(d->rd_config), err, sizeof(err));
+        /* Evidence is an aid: the daemon watches its streams without it. */
+        if (d->rd_evidence == NULL)
+            fprintf(stderr, "ssemon run: no evidence files: %s\n", err);
+    }
     const struct status_server_limits lim = {0};
     d->rd_status = status_server_new(d->rd_base, config_status_listen(d->rd_config)->la_text, &lim,
                                      run_status_view, d, err, sizeof(err));

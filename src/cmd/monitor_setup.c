@@ -22,6 +22,8 @@ void monitor_setup_options(const struct config_subscription *cs, struct monitor_
     config_subscription_validator_options(cs, &o->mo_val);
     o->mo_healthy_window_ms = config_subscription_settings(cs)->cs_healthy_window_ms;
     o->mo_stall_reopen_factor = config_subscription_settings(cs)->cs_stall_reopen_factor;
+    o->mo_flight_events = config_subscription_settings(cs)->cs_evidence_events;
+    o->mo_flight_bytes = config_subscription_settings(cs)->cs_evidence_bytes;
     if (config_subscription_per_attempt(cs)) {
         o->mo_prepare = monitor_setup_prepare;
         o->mo_prepare_ctx = (void *)cs;

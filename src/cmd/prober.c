@@ -30,6 +30,7 @@
 #define PROBER_BODY_QUOTE 200
 #define PROBER_MSG_MAX 1024
 #define PROBER_STREAM_NAME 32
+#define PROBER_EVIDENCE_MAX 256
 
 struct prober_probe;
 struct prober_run;
@@ -101,6 +102,7 @@ struct prober_probe {
     struct status_probe_capture *pp_view_caps;
     char **pp_last_caps;
     char pp_last_failure[PROBER_MSG_MAX];
+    char pp_last_failure_evidence[PROBER_EVIDENCE_MAX];
 
     struct prober_run *pp_run;
 };
@@ -228,6 +230,7 @@ static void prober_report(struct prober_run *r, const char *subscription, const 
         pp->pp_view.sp_last_failure = pp->pp_last_failure;
         pp->pp_view.sp_last_failure_class = v->v_class;
         pp->pp_view.sp_last_failure_wall_ms = clock_wall_ms();
+        pp->pp_view.sp_last_failure_evidence = NULL; /* the host may name one */
     }
     if (p->p_host.ph_on_violation != NULL)
         p->p_host.ph_on_violation(p->p_host.ph_ctx, config_probe_name(pp->pp_def), r->pr_id,
@@ -1253,6 +1256,15 @@ size_t prober_busy(const struct prober *p)
         if (p->p_probes[i]->pp_run != NULL)
             n++;
     return n;
+}
+
+void prober_failure_evidence(struct prober *p, const char *probe, const char *name)
+{
+    struct prober_probe *pp = prober_find(p, probe);
+    if (pp == NULL || pp->pp_view.sp_last_failure == NULL)
+        return;
+    snprintf(pp->pp_last_failure_evidence, sizeof(pp->pp_last_failure_evidence), "%s", name);
+    pp->pp_view.sp_last_failure_evidence = pp->pp_last_failure_evidence;
 }
 
 size_t prober_view(struct prober *p, const struct status_probe **out)

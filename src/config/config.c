@@ -33,6 +33,10 @@ struct config {
     size_t cfg_n_probes;
     enum config_histograms cfg_histograms;
     bool cfg_metrics_sparse; /* "metrics": {"zeros": false} */
+    char *cfg_evidence_dir;  /* NULL: absent or null (cfg_evidence_set tells) */
+    bool cfg_evidence_set;   /* "evidence_dir" is in the file */
+    uint64_t cfg_evidence_max_bytes;
+    uint64_t cfg_evidence_max_files;
     /* "status": {"basic_auth_users": ..., "auth_health": ...}; names and
      * hashes owned (hashes wiped when freed). */
     struct status_auth_user *cfg_auth_users;
@@ -506,6 +510,48 @@ static void cfg_probes(struct cfg_loader *ld, size_t n)
     }
 }
 
+/* An integer top-level key within [lo, hi]; `*out` unchanged when absent
+ * or refused. */
+static void cfg_top_uint(struct cfg_loader *ld, size_t root, const char *key, uint64_t lo,
+                         uint64_t hi, uint64_t *out)
+{
+    struct config_doc *d = &ld->ld_doc;
+    const struct json_tape *t = &d->cd_tape;
+    size_t n = config_doc_get(d, root, key);
+    if (n == JSON_TAPE_NONE)
+        return;
+    char path[64];
+    snprintf(path, sizeof(path), "/%s", key);
+    if (!json_tape_is_integer(t, n)) {
+        config_doc_err(d, path, "expected an integer, got %s", config_doc_type_name(d, n));
+        return;
+    }
+    int64_t v = json_tape_int(t, n);
+    if (v < 0 || (uint64_t)v < lo || (uint64_t)v > hi) {
+        config_doc_err(d, path, "must be between %llu and %llu, got %lld", (unsigned long long)lo,
+                       (unsigned long long)hi, (long long)v);
+        return;
+    }
+    *out = (uint64_t)v;
+}
+
+/* "evidence_dir" (a path, or null: off), "evidence_max_bytes",
+ * "evidence_max_files". The directory is created by the daemon. */
+static void cfg_evidence(struct cfg_loader *ld, size_t root)
+{
+    struct config_doc *d = &ld->ld_doc;
+    struct config *cfg = ld->ld_cfg;
+    cfg->cfg_evidence_max_bytes = CONFIG_EVIDENCE_MAX_BYTES;
+    cfg->cfg_evidence_max_files = CONFIG_EVIDENCE_MAX_FILES;
+    size_t n = config_doc_get(d, root, "evidence_dir");
+    cfg->cfg_evidence_set = n != JSON_TAPE_NONE;
+    if (n != JSON_TAPE_NONE && json_tape_type(&d->cd_tape, n) != JSON_TAPE_NULL)
+        cfg->cfg_evidence_dir = config_doc_path(d, n, "/evidence_dir");
+    cfg_top_uint(ld, root, "evidence_max_bytes", 4096, UINT64_C(1) << 40,
+                 &cfg->cfg_evidence_max_bytes);
+    cfg_top_uint(ld, root, "evidence_max_files", 1, 100000, &cfg->cfg_evidence_max_files);
+}
+
 /* Walks the document; every error goes to the list. */
 static void cfg_walk(struct cfg_loader *ld)
 {
@@ -525,6 +571,7 @@ static void cfg_walk(struct cfg_loader *ld)
     n = config_doc_get(d, root, "contracts_dir");
     if (n != JSON_TAPE_NONE)
         cfg_contracts_dir(ld, n);
+    cfg_evidence(ld, root);
     n = config_doc_get(d, root, "defaults");
     if (n != JSON_TAPE_NONE)
         cfg_defaults(ld, n);
@@ -576,6 +623,7 @@ static void cfg_free(struct config *c)
     config_contracts_free(&c->cfg_contracts);
     free(c->cfg_path);
     free(c->cfg_contracts_dir);
+    free(c->cfg_evidence_dir);
     config_settings_strings_free(&c->cfg_strings);
     free(c);
 }
@@ -694,6 +742,22 @@ bool config_status_tls(const struct config *c, const char **cert_file, const cha
 const char *config_contracts_dir(const struct config *c)
 {
     return c->cfg_contracts_dir;
+}
+
+const char *config_evidence_dir(const struct config *c, bool *set)
+{
+    *set = c->cfg_evidence_set;
+    return c->cfg_evidence_dir;
+}
+
+uint64_t config_evidence_max_bytes(const struct config *c)
+{
+    return c->cfg_evidence_max_bytes;
+}
+
+uint64_t config_evidence_max_files(const struct config *c)
+{
+    return c->cfg_evidence_max_files;
 }
 
 const struct config_settings *config_defaults(const struct config *c)

@@ -6,6 +6,7 @@
 
 #include "ssemon/config/config_doc.h"
 #include "ssemon/config/config_settings.h"
+#include "ssemon/core/flight.h"
 
 #define CONFIG_KEYS_OFF(f) offsetof(struct config_settings, f)
 #define CONFIG_KEYS_COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -45,6 +46,10 @@ static const struct config_key config_keys_settings[] = {
      1073741824},
     {"max_event", CONFIG_KEYS_SIZE, CONFIG_KEYS_IN_BOTH, CONFIG_KEYS_OFF(cs_max_event), 1,
      1073741824},
+    {"evidence_events", CONFIG_KEYS_UINT, CONFIG_KEYS_IN_BOTH, CONFIG_KEYS_OFF(cs_evidence_events),
+     1, FLIGHT_MAX_EVENTS},
+    {"evidence_bytes", CONFIG_KEYS_SIZE, CONFIG_KEYS_IN_BOTH, CONFIG_KEYS_OFF(cs_evidence_bytes), 1,
+     FLIGHT_MAX_BYTES},
     {"burst", CONFIG_KEYS_UINT, CONFIG_KEYS_IN_RATE, CONFIG_KEYS_OFF(cs_journal_burst), 1, 1000000},
     {"interval_s", CONFIG_KEYS_SECONDS, CONFIG_KEYS_IN_RATE,
      CONFIG_KEYS_OFF(cs_journal_interval_ms), 0.001, 86400},
@@ -52,7 +57,8 @@ static const struct config_key config_keys_settings[] = {
 
 /* The keys that are not settings, by place. */
 static const char *const config_keys_top[] = {
-    "status", "contracts_dir", "defaults", "subscriptions", "instance", "probes", "metrics"};
+    "status", "contracts_dir", "defaults",     "subscriptions",      "instance",
+    "probes", "metrics",       "evidence_dir", "evidence_max_bytes", "evidence_max_files"};
 static const char *const config_keys_metrics[] = {"histograms", "zeros"};
 static const char *const config_keys_status[] = {"listen", "tls", "basic_auth_users",
                                                  "auth_health"};

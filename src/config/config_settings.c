@@ -12,6 +12,7 @@
 #include "ssemon/config/config_keys.h"
 #include "ssemon/config/config_secret.h"
 #include "ssemon/core/backoff.h"
+#include "ssemon/core/flight.h"
 #include "ssemon/core/sse_parser.h"
 #include "ssemon/io/subscription.h"
 
@@ -40,6 +41,8 @@ void config_settings_defaults(struct config_settings *s)
     s->cs_journal_interval_ms = CONFIG_SETTINGS_JOURNAL_INTERVAL_MS;
     s->cs_max_line = SSE_PARSER_DEFAULT_MAX_LINE;
     s->cs_max_event = SSE_PARSER_DEFAULT_MAX_EVENT;
+    s->cs_evidence_events = FLIGHT_DEFAULT_EVENTS;
+    s->cs_evidence_bytes = FLIGHT_DEFAULT_BYTES;
 }
 
 static bool config_settings_str_eq(const char *a, const char *b)
@@ -114,7 +117,9 @@ bool config_settings_equal(const struct config_settings *a, const struct config_
            config_settings_str_eq(a->cs_client_key, b->cs_client_key) &&
            config_settings_str_eq(a->cs_proxy, b->cs_proxy) &&
            config_settings_str_eq(a->cs_no_proxy, b->cs_no_proxy) &&
-           a->cs_max_line == b->cs_max_line && a->cs_max_event == b->cs_max_event;
+           a->cs_max_line == b->cs_max_line && a->cs_max_event == b->cs_max_event &&
+           a->cs_evidence_events == b->cs_evidence_events &&
+           a->cs_evidence_bytes == b->cs_evidence_bytes;
 }
 
 /* A number checked against a key's type and range. */

@@ -150,6 +150,18 @@ void recording_encode(struct json_writer *w, const struct recording_record *r)
         recording_put_text(w, r->rr_content_type);
         json_writer_key(w, "before_headers");
         json_writer_bool(w, r->rr_before_headers);
+        /* Optional (since the first version's readers ignore them). */
+        if (r->rr_location != NULL && r->rr_location[0] != '\0') {
+            json_writer_key(w, "location");
+            recording_put_text(w, r->rr_location);
+        }
+        if (r->rr_body_len != 0 && utf8_valid(r->rr_body, r->rr_body_len)) {
+            json_writer_key(w, "body");
+            json_writer_string(w, r->rr_body, r->rr_body_len);
+        } else if (r->rr_body_len != 0) {
+            json_writer_key(w, "body_base64");
+            recording_put_base64(w, r->rr_body, r->rr_body_len);
+        }
         break;
     }
     json_writer_object_end(w);
@@ -366,8 +378,8 @@ static int recording_decode_chunk(struct recording_decoder *d, json_t *doc,
     return 0;
 }
 
-static int recording_decode_closed(json_t *doc, struct recording_record *out, char *err,
-                                   size_t err_size)
+static int recording_decode_closed(struct recording_decoder *d, json_t *doc,
+                                   struct recording_record *out, char *err, size_t err_size)
 {
     const char *reason = recording_get_text(doc, "reason", err, err_size);
     if (reason == NULL)
@@ -384,6 +396,28 @@ static int recording_decode_closed(json_t *doc, struct recording_record *out, ch
     if (!json_is_boolean(bh))
         return recording_fail(err, err_size, "\"before_headers\" must be true or false");
     out->rr_before_headers = json_is_true(bh);
+    out->rr_location = "";
+    if (json_object_get(doc, "location") != NULL &&
+        (out->rr_location = recording_get_text(doc, "location", err, err_size)) == NULL)
+        return -1;
+    json_t *body = json_object_get(doc, "body");
+    json_t *b64 = json_object_get(doc, "body_base64");
+    if (body != NULL && b64 != NULL)
+        return recording_fail(err, err_size,
+                              "a close has at most one of \"body\", \"body_base64\"");
+    size_t len;
+    if (body != NULL) {
+        const char *b = recording_get_string(doc, "body", &len, err, err_size);
+        if (b == NULL)
+            return -1;
+        out->rr_body = b;
+        out->rr_body_len = len;
+    } else if (b64 != NULL) {
+        const char *b = recording_get_string(doc, "body_base64", &len, err, err_size);
+        if (b == NULL || recording_unbase64(d, b, len, &out->rr_body_len, err, err_size) != 0)
+            return -1;
+        out->rr_body = d->rd_bytes;
+    }
     return 0;
 }
 
@@ -418,7 +452,7 @@ static int recording_decode_record(struct recording_decoder *d, json_t *doc,
     }
     if (strcmp(rec, "closed") == 0) {
         out->rr_kind = RECORDING_CLOSED;
-        return recording_decode_closed(doc, out, err, err_size);
+        return recording_decode_closed(d, doc, out, err, err_size);
     }
     return recording_fail(err, err_size, "unknown record kind \"%s\"", rec);
 }

@@ -233,6 +233,14 @@ void journal_sink_violation(struct journal_sink *s, struct journal_rates *rates,
                             const struct journal_subject *subj, const struct violation *v,
                             uint64_t now_mono_ms)
 {
+    (void)journal_sink_violation_ev(s, rates, subj, v, now_mono_ms, NULL, NULL);
+}
+
+bool journal_sink_violation_ev(struct journal_sink *s, struct journal_rates *rates,
+                               const struct journal_subject *subj, const struct violation *v,
+                               uint64_t now_mono_ms,
+                               bool (*evidence)(void *ctx, char *path, size_t size), void *ctx)
+{
     uint64_t k = 0;
     bool pass = true;
     if (rates != NULL && (unsigned)v->v_class < VIOLATION_CLASS_COUNT)
@@ -242,8 +250,10 @@ void journal_sink_violation(struct journal_sink *s, struct journal_rates *rates,
         journal_summary(s, subj, v->v_class, k);
     if (!pass) {
         rates->jr_pending = true;
-        return;
+        return false;
     }
+    char path[4096];
+    bool has_path = evidence != NULL && evidence(ctx, path, sizeof(path));
     char msg[768];
     char prio[4];
     char who[JOURNAL_WHO_MAX];
@@ -258,7 +268,10 @@ void journal_sink_violation(struct journal_sink *s, struct journal_rates *rates,
     journal_entry_add(&e, "SSEMON_EVENT", v->v_event);
     journal_entry_add(&e, "SSEMON_STATE", v->v_state);
     journal_entry_add(&e, "SSEMON_EXCERPT", v->v_excerpt);
+    if (has_path)
+        journal_entry_add(&e, "SSEMON_EVIDENCE", path);
     journal_write(s, &e);
+    return true;
 }
 
 void journal_sink_flush(struct journal_sink *s, struct journal_rates *rates,

@@ -5,6 +5,7 @@
 #include "ssemon/io/monitor.h"
 #include "ssemon/base/clock.h"
 #include "ssemon/base/utf8.h"
+#include "ssemon/core/entry_ring.h"
 #include "ssemon/io/deadline.h"
 #include "ssemon/io/judge.h"
 
@@ -54,6 +55,10 @@ struct monitor {
     bool m_stall_ready; /* m_stall is initialised */
     struct deadline m_stall;
     uint64_t m_silence_from;
+    /* The last MONITOR_RECENT_MAX violations, packed (monitor_recent_keep). */
+    struct entry_ring *m_recent;
+    struct flight *m_flight;
+    struct monitor_close m_close;
 };
 
 static const char *const monitor_state_names[] = {
@@ -173,6 +178,57 @@ void monitor_violation_keep(struct monitor_violation *out, const struct violatio
     utf8_copy(out->mv_state, sizeof(out->mv_state), v->v_state);
     utf8_copy(out->mv_excerpt, sizeof(out->mv_excerpt), v->v_excerpt);
     out->mv_wall_ms = wall_ms;
+    out->mv_evidence[0] = '\0';
+}
+
+/* A packed violation: this header, then its texts (no terminators) in the
+ * order of mrp_len. */
+struct monitor_recent_head {
+    uint64_t mrp_wall_ms;
+    int32_t mrp_class;
+    int32_t mrp_severity;
+    uint16_t mrp_len[5]; /* message, event, state, excerpt, evidence */
+};
+
+#define MONITOR_RECENT_PACKED_MAX                                                                  \
+    (sizeof(struct monitor_recent_head) + MONITOR_TEXT_MAX + 64 + 64 + VIOLATION_EXCERPT_MAX + 1 + \
+     200)
+_Static_assert(MONITOR_RECENT_PACKED_MAX <= MONITOR_RECENT_BYTES,
+               "a packed violation fits in the ring's budget");
+
+static char *monitor_recent_texts(struct monitor_violation *v, size_t k, size_t *size)
+{
+    char *const texts[] = {v->mv_message, v->mv_event, v->mv_state, v->mv_excerpt, v->mv_evidence};
+    const size_t sizes[] = {sizeof(v->mv_message), sizeof(v->mv_event), sizeof(v->mv_state),
+                            sizeof(v->mv_excerpt), sizeof(v->mv_evidence)};
+    *size = sizes[k];
+    return texts[k];
+}
+
+/* Puts the last violation in the ring: a new entry, or (replace) in place
+ * of the newest. A violation that cannot be kept (out of memory) is not
+ * listed. */
+static void monitor_recent_keep(struct monitor *m, bool replace)
+{
+    unsigned char buf[MONITOR_RECENT_PACKED_MAX];
+    struct monitor_violation *v = &m->m_st.ms_last_violation;
+    struct monitor_recent_head h = {.mrp_wall_ms = v->mv_wall_ms,
+                                    .mrp_class = (int32_t)v->mv_class,
+                                    .mrp_severity = (int32_t)v->mv_severity};
+    size_t at = sizeof(h);
+    for (size_t k = 0; k < 5; k++) {
+        size_t size;
+        const char *t = monitor_recent_texts(v, k, &size);
+        size_t len = strnlen(t, size - 1);
+        h.mrp_len[k] = (uint16_t)len;
+        memcpy(buf + at, t, len);
+        at += len;
+    }
+    memcpy(buf, &h, sizeof(h));
+    if (replace)
+        (void)entry_ring_replace_newest(m->m_recent, buf, at);
+    else
+        (void)entry_ring_push(m->m_recent, buf, at);
 }
 
 static void monitor_on_violation(void *ctx, const struct violation *v)
@@ -188,6 +244,7 @@ static void monitor_on_violation(void *ctx, const struct violation *v)
     uint64_t wall = clock_wall_ms();
     monitor_violation_keep(&st->ms_last_violation, v, wall);
     minute_ring_add(&st->ms_minutes, wall, MONITOR_MINUTE_VIOLATIONS, 1);
+    monitor_recent_keep(m, false);
     condition_open(&st->ms_conditions, v->v_class, wall);
     if (v->v_class == VIOLATION_HEARTBEAT_MISSED)
         monitor_arm_stall(m);
@@ -335,6 +392,17 @@ static void monitor_on_open(void *ctx, struct subscription *s, const struct sub_
     /* A stream opened: the conditions of not getting one close (before the
      * open is judged, which may open http_status again). */
     condition_on_stream_open(&m->m_st.ms_conditions);
+    struct recording_field fields[FLIGHT_HEADERS_MAX];
+    size_t nf = info->soi_nheaders < FLIGHT_HEADERS_MAX ? info->soi_nheaders : FLIGHT_HEADERS_MAX;
+    for (size_t i = 0; i < nf; i++) {
+        fields[i].rf_name = info->soi_headers[i].sh_name;
+        fields[i].rf_name_len = info->soi_headers[i].sh_name_len;
+        fields[i].rf_value = info->soi_headers[i].sh_value;
+        fields[i].rf_value_len = info->soi_headers[i].sh_value_len;
+    }
+    /* Out of memory, the recorder keeps the status without headers. */
+    (void)flight_open(m->m_flight, now, m->m_st.ms_connected_since_wall_ms, info->soi_status,
+                      fields, nf);
     if (judge_open(m->m_judge, now, info->soi_status, info->soi_headers, info->soi_nheaders) != 0)
         judge_open(m->m_judge, now, info->soi_status, NULL,
                    0); /* the status, rather than nothing */
@@ -390,8 +458,8 @@ static void monitor_on_chunk(void *ctx, struct subscription *s, const void *buf,
 {
     struct monitor *m = ctx;
     (void)s;
-    (void)buf;
     m->m_st.ms_bytes += len;
+    flight_feed(m->m_flight, clock_mono_ms(), clock_wall_ms(), buf, len);
 }
 
 static void monitor_on_closed(void *ctx, struct subscription *s, const struct sub_closed_info *info)
@@ -400,6 +468,24 @@ static void monitor_on_closed(void *ctx, struct subscription *s, const struct su
     (void)s;
     struct monitor_stats *st = &m->m_st;
     enum judge_end end;
+    /* Before it is judged: a violation of its end reads it. */
+    m->m_close.mcl_valid = true;
+    m->m_close.mcl_reason = info->scl_reason;
+    m->m_close.mcl_status = info->scl_status;
+    utf8_copy(m->m_close.mcl_content_type, sizeof(m->m_close.mcl_content_type),
+              info->scl_content_type != NULL ? info->scl_content_type : "");
+    utf8_copy(m->m_close.mcl_error, sizeof(m->m_close.mcl_error),
+              info->scl_error != NULL ? info->scl_error : "");
+    m->m_close.mcl_before_headers = info->scl_before_headers;
+    snprintf(m->m_close.mcl_location, sizeof(m->m_close.mcl_location), "%s",
+             info->scl_location != NULL ? info->scl_location : "");
+    m->m_close.mcl_body_len = 0;
+    if (info->scl_body_len != 0 &&
+        (m->m_close.mcl_body != NULL || (m->m_close.mcl_body = malloc(SUB_MAX_BODY)) != NULL)) {
+        size_t n = info->scl_body_len < SUB_MAX_BODY ? info->scl_body_len : SUB_MAX_BODY;
+        memcpy(m->m_close.mcl_body, info->scl_body, n);
+        m->m_close.mcl_body_len = n;
+    }
     if (m->m_prepare_failed) {
         /* No request was made: the attempt's own words, not a transport's. */
         m->m_prepare_failed = false;
@@ -456,8 +542,11 @@ struct monitor *monitor_new(struct sub_engine *e, struct event_base *base,
             goto fail;
         m->m_stall_ready = true;
     }
+    m->m_recent = entry_ring_new(MONITOR_RECENT_MAX, MONITOR_RECENT_BYTES);
+    m->m_flight = flight_new(o->mo_flight_events > 0 ? o->mo_flight_events : FLIGHT_DEFAULT_EVENTS,
+                             o->mo_flight_bytes > 0 ? o->mo_flight_bytes : FLIGHT_DEFAULT_BYTES);
     if (m->m_st.ms_events_by_kind == NULL || m->m_name == NULL || m->m_url == NULL ||
-        monitor_copy_cfg(m, o) != 0)
+        m->m_recent == NULL || m->m_flight == NULL || monitor_copy_cfg(m, o) != 0)
         goto fail;
     /* The daemon's base has priorities: a heartbeat window that expires
      * while hundreds of sockets are ready is then judged before them. */
@@ -519,6 +608,9 @@ void monitor_free(struct monitor *m)
     free(m->m_name);
     free(m->m_url);
     free(m->m_description);
+    entry_ring_free(m->m_recent);
+    flight_free(m->m_flight);
+    free(m->m_close.mcl_body);
     monitor_attempt_clear(&m->m_cfg);
     monitor_attempt_clear(&m->m_attempt);
     free(m);
@@ -607,4 +699,54 @@ const char *monitor_var(const struct monitor *m, const char *name)
 uint64_t monitor_streaming_since_ms(const struct monitor *m)
 {
     return m->m_streaming_since_ms;
+}
+
+size_t monitor_recent_count(const struct monitor *m)
+{
+    return entry_ring_count(m->m_recent);
+}
+
+bool monitor_recent(const struct monitor *m, size_t i, struct monitor_violation *out)
+{
+    unsigned char buf[MONITOR_RECENT_PACKED_MAX];
+    size_t len = entry_ring_len(m->m_recent, i);
+    struct monitor_recent_head h;
+    if (len < sizeof(h) || len > sizeof(buf))
+        return false;
+    (void)entry_ring_copy(m->m_recent, i, buf);
+    memcpy(&h, buf, sizeof(h));
+    memset(out, 0, sizeof(*out));
+    out->mv_wall_ms = h.mrp_wall_ms;
+    out->mv_class = (enum violation_class)h.mrp_class;
+    out->mv_severity = (enum violation_severity)h.mrp_severity;
+    size_t at = sizeof(h);
+    for (size_t k = 0; k < 5; k++) {
+        size_t size;
+        char *t = monitor_recent_texts(out, k, &size);
+        size_t n = h.mrp_len[k];
+        if (n >= size || at + n > len)
+            return false;
+        memcpy(t, buf + at, n);
+        t[n] = '\0';
+        at += n;
+    }
+    return true;
+}
+
+const struct flight *monitor_flight(const struct monitor *m)
+{
+    return m->m_flight;
+}
+
+void monitor_set_evidence(struct monitor *m, const char *name)
+{
+    utf8_copy(m->m_st.ms_last_violation.mv_evidence, sizeof(m->m_st.ms_last_violation.mv_evidence),
+              name);
+    if (entry_ring_count(m->m_recent) > 0)
+        monitor_recent_keep(m, true);
+}
+
+const struct monitor_close *monitor_last_close(const struct monitor *m)
+{
+    return &m->m_close;
 }

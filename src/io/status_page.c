@@ -538,6 +538,31 @@ static void status_page_probes(const struct status_view *v, uint64_t now_wall_ms
     STATUS_PAGE_LIT(w, "</tbody></table></div>\n");
 }
 
+/* Links from a recent violation to what the daemon kept of it: the
+ * evidence file (a name the daemon wrote: [A-Za-z0-9_.-]) and the
+ * subscription's recorder and violation ring (a subscription name is a
+ * path segment by its rule); escaped all the same. */
+static void status_page_recent_links(const struct status_recent *r, struct json_writer *w)
+{
+    const struct monitor_violation *mv = &r->sr_v;
+    if (mv->mv_evidence[0] == '\0' && r->sr_subscription[0] == '\0')
+        return;
+    STATUS_PAGE_LIT(w, "<div class=\"desc\">");
+    if (mv->mv_evidence[0] != '\0') {
+        STATUS_PAGE_LIT(w, "<a class=\"evidence\" href=\"/evidence/");
+        status_page_text(w, mv->mv_evidence);
+        STATUS_PAGE_LIT(w, "\">evidence</a> ");
+    }
+    if (r->sr_subscription[0] != '\0') {
+        STATUS_PAGE_LIT(w, "<a href=\"/status/");
+        status_page_text(w, r->sr_subscription);
+        STATUS_PAGE_LIT(w, "/events\">events</a> <a href=\"/status/");
+        status_page_text(w, r->sr_subscription);
+        STATUS_PAGE_LIT(w, "/violations\">violations</a>");
+    }
+    STATUS_PAGE_LIT(w, "</div>");
+}
+
 static void status_page_recent(const struct status_view *v, struct json_writer *w)
 {
     STATUS_PAGE_LIT(w, "<h2>Recent violations</h2>\n");
@@ -585,6 +610,7 @@ static void status_page_recent(const struct status_view *v, struct json_writer *
             status_page_text(w, mv->mv_excerpt);
             STATUS_PAGE_LIT(w, "</pre>");
         }
+        status_page_recent_links(r, w);
         STATUS_PAGE_LIT(w, "</td></tr>\n");
     }
     STATUS_PAGE_LIT(w, "</tbody></table></div>\n");

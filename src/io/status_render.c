@@ -70,7 +70,17 @@ static void status_render_json_violation(struct json_writer *w, const char *subs
     status_render_json_opt_text(w, mv->mv_excerpt);
     JSON_WRITER_KEY(w, "at");
     status_render_json_time(w, mv->mv_wall_ms);
+    if (mv->mv_evidence[0] != '\0') {
+        JSON_WRITER_KEY(w, "evidence");
+        json_writer_cstring(w, mv->mv_evidence);
+    }
     json_writer_object_end(w);
+}
+
+void status_render_violation(struct json_writer *w, const char *subscription, const char *probe,
+                             const struct monitor_violation *mv)
+{
+    status_render_json_violation(w, subscription, probe, mv);
 }
 
 static void status_render_json_subscription(struct json_writer *w, const struct status_row *r)
@@ -365,6 +375,11 @@ static void status_render_json_probe(struct json_writer *w, const struct status_
         json_writer_cstring(w, p->sp_last_failure);
         JSON_WRITER_KEY(w, "at");
         status_render_json_time(w, p->sp_last_failure_wall_ms);
+        JSON_WRITER_KEY(w, "evidence");
+        if (p->sp_last_failure_evidence != NULL)
+            json_writer_cstring(w, p->sp_last_failure_evidence);
+        else
+            json_writer_null(w);
         json_writer_object_end(w);
     }
     json_writer_object_end(w);
@@ -1251,13 +1266,15 @@ static struct status_metrics *status_render_metrics_new(const struct status_rend
         goto fail;
     if (m->sm_histograms == STATUS_HISTOGRAMS_CONTRACT && !status_render_groups_init(m))
         goto fail;
-    if (v->sv_n_probes > 0 || v->sv_auth != NULL) {
+    if (v->sv_n_probes > 0 || v->sv_auth != NULL || v->sv_metrics_tail != NULL) {
         struct json_writer pw;
         json_writer_init(&pw);
         if (v->sv_n_probes > 0)
             status_render_metric_probes(&pw, v);
         if (v->sv_auth != NULL)
             status_render_metric_auth(&pw, v->sv_auth);
+        if (v->sv_metrics_tail != NULL)
+            json_writer_append(&pw, v->sv_metrics_tail, v->sv_metrics_tail_len);
         if (json_writer_failed(&pw)) {
             json_writer_free(&pw);
             goto fail;

@@ -56,6 +56,7 @@
 #include "ssemon/core/violation.h"
 #include "ssemon/io/deadline.h"
 #include "ssemon/io/status_auth.h"
+#include "ssemon/io/status_evidence.h"
 #include "ssemon/io/status_page.h"
 #include "ssemon/io/status_tls.h"
 #include "ssemon/json/json_writer.h"
@@ -649,10 +650,14 @@ enum status_server_route_id {
     STATUS_SERVER_ROUTE_HEALTHZ,
     STATUS_SERVER_ROUTE_READYZ,
     STATUS_SERVER_ROUTE_PAGE,
+    STATUS_SERVER_ROUTE_VIOLATIONS, /* /status/NAME/violations */
+    STATUS_SERVER_ROUTE_EVENTS,     /* /status/NAME/events */
+    STATUS_SERVER_ROUTE_EVIDENCE,   /* /evidence/FILE */
 };
 
-/* `*name` (for STATUS_SERVER_ROUTE_ONE) is percent-decoded, malloc'ed, and the
- * caller's to free. */
+/* `*name` is malloc'ed and the caller's to free: for
+ * STATUS_SERVER_ROUTE_ONE, _VIOLATIONS and _EVENTS the subscription,
+ * percent-decoded; for _EVIDENCE the raw file segment, not decoded. */
 static enum status_server_route_id status_server_route(const char *path, char **name)
 {
     static const char one_prefix[] = "/status/";
@@ -669,13 +674,33 @@ static enum status_server_route_id status_server_route(const char *path, char **
         return STATUS_SERVER_ROUTE_HEALTHZ;
     if (strcmp(path, "/readyz") == 0)
         return STATUS_SERVER_ROUTE_READYZ;
+    if (strncmp(path, "/evidence/", 10) == 0) {
+        /* The raw segment: status_evidence_serve judges it. */
+        *name = strdup(path + 10);
+        return *name != NULL ? STATUS_SERVER_ROUTE_EVIDENCE : STATUS_SERVER_ROUTE_NONE;
+    }
     if (strncmp(path, one_prefix, sizeof(one_prefix) - 1) != 0)
         return STATUS_SERVER_ROUTE_NONE;
     const char *rest = path + sizeof(one_prefix) - 1;
-    if (rest[0] == '\0' || strchr(rest, '/') != NULL)
+    enum status_server_route_id route = STATUS_SERVER_ROUTE_ONE;
+    const char *slash = strchr(rest, '/');
+    if (slash != NULL) {
+        if (strcmp(slash, "/violations") == 0)
+            route = STATUS_SERVER_ROUTE_VIOLATIONS;
+        else if (strcmp(slash, "/events") == 0)
+            route = STATUS_SERVER_ROUTE_EVENTS;
+        else
+            return STATUS_SERVER_ROUTE_NONE;
+    }
+    size_t rest_len = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+    if (rest_len == 0)
+        return STATUS_SERVER_ROUTE_NONE;
+    char *raw = strndup(rest, rest_len);
+    if (raw == NULL)
         return STATUS_SERVER_ROUTE_NONE;
     size_t len = 0;
-    char *decoded = evhttp_uridecode(rest, 0, &len);
+    char *decoded = evhttp_uridecode(raw, 0, &len);
+    free(raw);
     if (decoded == NULL)
         return STATUS_SERVER_ROUTE_NONE;
     /* Subscription names are [A-Za-z0-9_.-]+: anything else names none, and
@@ -685,7 +710,16 @@ static enum status_server_route_id status_server_route(const char *path, char **
         return STATUS_SERVER_ROUTE_NONE;
     }
     *name = decoded;
-    return STATUS_SERVER_ROUTE_ONE;
+    return route;
+}
+
+/* The running monitor of that name; NULL when none (or disabled). */
+static const struct monitor *status_server_monitor(const struct status_view *v, const char *name)
+{
+    for (size_t i = 0; i < v->sv_n_monitors; i++)
+        if (strcmp(monitor_name(v->sv_monitors[i]), name) == 0)
+            return v->sv_monitors[i];
+    return NULL;
 }
 
 static bool status_server_has(const struct status_view *v, const char *name)
@@ -977,6 +1011,8 @@ static void status_server_serve(struct status_server *s, struct evhttp_request *
         s->ss_last_status = json_writer_text_len(&s->ss_out);
         status_server_reply_writer(s, req, 200, "OK", "application/json");
         break;
+    case STATUS_SERVER_ROUTE_VIOLATIONS:
+    case STATUS_SERVER_ROUTE_EVENTS:
     case STATUS_SERVER_ROUTE_ONE:
         if (!status_server_has(&v, name)) {
             json_writer_object_begin(&s->ss_out);
@@ -988,7 +1024,12 @@ static void status_server_serve(struct status_server *s, struct evhttp_request *
             status_server_reply_writer(s, req, 404, "Not Found", "application/json");
             break;
         }
-        status_render_json(&v, name, now_mono, &s->ss_out);
+        if (route == STATUS_SERVER_ROUTE_VIOLATIONS)
+            status_evidence_violations(status_server_monitor(&v, name), &s->ss_out);
+        else if (route == STATUS_SERVER_ROUTE_EVENTS)
+            status_evidence_events(name, status_server_monitor(&v, name), &s->ss_out);
+        else
+            status_render_json(&v, name, now_mono, &s->ss_out);
         status_server_reply_writer(s, req, 200, "OK", "application/json");
         break;
     case STATUS_SERVER_ROUTE_METRICS:
@@ -1006,6 +1047,9 @@ static void status_server_serve(struct status_server *s, struct evhttp_request *
         status_page_render(&v, status_page_refresh(evhttp_uri_get_query(uri)), now_mono,
                            clock_wall_ms(), &s->ss_out);
         status_server_reply_writer(s, req, 200, "OK", "text/html; charset=utf-8");
+        break;
+    case STATUS_SERVER_ROUTE_EVIDENCE:
+        status_evidence_serve(v.sv_evidence, name, req);
         break;
     default:
         status_server_reply_text(req, 404, "Not Found", "not found\n");

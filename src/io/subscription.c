@@ -23,6 +23,8 @@
 /* curl takes timeouts as long milliseconds. */
 #define SUB_MAX_TIMEOUT_MS ((uint64_t)24 * 3600 * 1000)
 #define SUB_ERROR_MAX 256
+/* How long a refused response's body is read before the transfer ends. */
+#define SUB_BODY_CAPTURE_MS 2000
 
 enum sub_state {
     SUB_IDLE,       /* not started, stopped, or finished without reconnect */
@@ -102,6 +104,13 @@ struct subscription {
     bool sub_got_headers;
     bool sub_got_byte;
     bool sub_has_location;
+    char sub_location[SUB_MAX_LOCATION + 1]; /* the Location value, "" = none */
+    /* The body of a refused response (http_status, content_type), its
+     * first SUB_MAX_BODY bytes: allocated at the first refused response
+     * that has a body, kept for the next ones. */
+    char *sub_body;
+    size_t sub_body_len;
+    bool sub_capturing; /* SUB_CLOSING while the refused body is read */
     bool sub_ct_ok;
     char sub_ctype[SUB_MAX_CONTENT_TYPE + 1];
     /* Listed headers: [u32 name_len][u32 value_len][name][value]... */
@@ -347,6 +356,9 @@ static void sub_report_closed(struct subscription *s, enum stream_close_reason r
         .scl_status = s->sub_status,
         .scl_content_type = s->sub_ctype,
         .scl_before_headers = !s->sub_got_headers,
+        .scl_location = s->sub_location,
+        .scl_body = s->sub_body_len != 0 ? s->sub_body : NULL,
+        .scl_body_len = s->sub_body_len,
     };
     bool opened = s->sub_opened;
     if (opened)
@@ -399,6 +411,7 @@ static void sub_headers_reset(struct subscription *s)
 {
     s->sub_status = 0;
     s->sub_has_location = false;
+    s->sub_location[0] = '\0';
     s->sub_ct_ok = false;
     s->sub_ctype[0] = '\0';
     s->sub_hdr_len = 0;
@@ -495,13 +508,13 @@ static bool sub_judge(struct subscription *s)
     uint64_t ms = now - s->sub_t_start;
     s->sub_got_headers = true;
     deadline_cancel(&s->sub_watchdog);
-    if (s->sub_status != 200) {
-        sub_fail(s, STREAM_CLOSE_HTTP_STATUS, "");
-        return false;
-    }
-    if (!s->sub_ct_ok) {
-        sub_fail(s, STREAM_CLOSE_CONTENT_TYPE, "");
-        return false;
+    if (s->sub_status != 200 || !s->sub_ct_ok) {
+        /* Refused: its first SUB_MAX_BODY body bytes are read (within
+         * SUB_BODY_CAPTURE_MS), then the transfer ends. */
+        sub_fail(s, s->sub_status != 200 ? STREAM_CLOSE_HTTP_STATUS : STREAM_CLOSE_CONTENT_TYPE,
+                 "");
+        s->sub_capturing = deadline_arm(&s->sub_watchdog, SUB_BODY_CAPTURE_MS) == 0;
+        return s->sub_capturing;
     }
     s->sub_state = SUB_OPEN;
     s->sub_opened = true;
@@ -547,8 +560,30 @@ static size_t sub_header_cb(char *line, size_t size, size_t nmemb, void *userp)
         s->sub_ctype[n] = '\0';
     } else if (http_header_name_eq(f.hf_name, f.hf_name_len, "Location")) {
         s->sub_has_location = true;
+        size_t n = f.hf_value_len < SUB_MAX_LOCATION ? f.hf_value_len : SUB_MAX_LOCATION;
+        memcpy(s->sub_location, f.hf_value, n);
+        s->sub_location[n] = '\0';
     }
     sub_headers_add(s, &f);
+    return len;
+}
+
+/* A refused response's body: keeps its first SUB_MAX_BODY bytes, then
+ * ends the transfer (returning less than `len`). */
+static size_t sub_capture_body(struct subscription *s, const char *buf, size_t len)
+{
+    if (s->sub_body == NULL && (s->sub_body = malloc(SUB_MAX_BODY)) == NULL) {
+        s->sub_capturing = false;
+        return 0;
+    }
+    size_t room = SUB_MAX_BODY - s->sub_body_len;
+    size_t n = len < room ? len : room;
+    memcpy(s->sub_body + s->sub_body_len, buf, n);
+    s->sub_body_len += n;
+    if (s->sub_body_len == SUB_MAX_BODY) {
+        s->sub_capturing = false;
+        return 0;
+    }
     return len;
 }
 
@@ -559,6 +594,8 @@ static size_t sub_write_cb(char *buf, size_t size, size_t nmemb, void *userp)
     /* Body bytes before a verdict: a response curl did not follow after all. */
     if (sub_live(s, SUB_CONNECTING) && !sub_judge(s))
         return 0;
+    if (sub_live(s, SUB_CLOSING) && s->sub_capturing)
+        return sub_capture_body(s, buf, len);
     if (!sub_live(s, SUB_OPEN))
         return 0;
     uint64_t now = clock_mono_ms();
@@ -641,6 +678,13 @@ static void sub_transfer_done(struct subscription *s, CURLcode rc)
     char msg[SUB_ERROR_MAX];
     const char *curl_msg =
         s->sub_curl_error[0] != '\0' ? s->sub_curl_error : curl_easy_strerror(rc);
+    /* Where a redirect would have gone (not followed, or one too many):
+     * curl's resolved URL over the raw Location value. */
+    char *redirect = NULL;
+    if (curl_easy_getinfo(s->sub_easy, CURLINFO_REDIRECT_URL, &redirect) == CURLE_OK &&
+        redirect != NULL && redirect[0] != '\0')
+        snprintf(s->sub_location, sizeof(s->sub_location), "%s", redirect);
+    s->sub_capturing = false;
     switch (state) {
     case SUB_CLOSING:
         snprintf(msg, sizeof(msg), "%s", s->sub_fail_msg);
@@ -753,6 +797,8 @@ static void sub_attempt_begin(struct subscription *s)
     s->sub_curl_error[0] = '\0';
     s->sub_got_headers = false;
     s->sub_got_byte = false;
+    s->sub_body_len = 0;
+    s->sub_capturing = false;
     s->sub_opened = false;
     s->sub_retry_reported = false;
     s->sub_t_start = clock_mono_ms();
@@ -1102,6 +1148,7 @@ static void sub_destroy(struct subscription *s)
     sub_headers_free(s->sub_headers, s->sub_nheaders);
     free(s->sub_url);
     free(s->sub_hdr_buf);
+    free(s->sub_body);
     free(s);
 }
 

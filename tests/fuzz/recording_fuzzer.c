@@ -61,6 +61,10 @@ static void fz_compare(const struct recording_record *a, const struct recording_
         fz_check(a->rr_status == b->rr_status, "status");
         fz_check(fz_str_eq(a->rr_content_type, b->rr_content_type), "content_type");
         fz_check(a->rr_before_headers == b->rr_before_headers, "before_headers");
+        fz_check(fz_str_eq(a->rr_location, b->rr_location), "location");
+        fz_check(a->rr_body_len == b->rr_body_len, "body length");
+        fz_check(a->rr_body_len == 0 || memcmp(a->rr_body, b->rr_body, a->rr_body_len) == 0,
+                 "body");
         break;
     }
     fz_check(a->rr_t_ms == b->rr_t_ms, "t");

@@ -81,7 +81,8 @@ ECHO_BASE="http://127.0.0.1:$(cat "$WORK/echo.port")"
 # @REFUSED@ and @SOCK@ filled in; ${...} templates are kept for ssemon.
 subst() {
     sed -e "s|@BASE@|$BASE|g" -e "s|@ECHO@|$ECHO_BASE|g" -e "s|@CONTRACTS@|$CONTRACTS|g" \
-        -e "s|@REFUSED@|$REFUSED|g" -e "s|@SOCK@|$WORK/status.sock|g" >"$1"
+        -e "s|@REFUSED@|$REFUSED|g" -e "s|@SOCK@|$WORK/status.sock|g" \
+        -e "s|@WORK@|$WORK|g" >"$1"
 }
 
 # ---------------------------------------------------------------------------
@@ -447,6 +448,7 @@ daemon_config() {
         cat <<'EOF'
 {"status": {"listen": "@SOCK@"},
  "contracts_dir": "@CONTRACTS@",
+ "evidence_dir": "@WORK@/evidence",
  "defaults": {"backoff_min_ms": 100, "backoff_max_ms": 300},
  "subscriptions": [
    {"name": "gw", "contract": "gateway-envelope",
@@ -577,6 +579,25 @@ check "metrics: bad's probe_failed counted" "$WORK/daemon.err" bash -c "
     v=\$(curl -s --unix-socket '$SOCK' http://ssemon/metrics |
          awk '\$1 == \"ssemon_probe_failures_total{probe=\\\"bad\\\",class=\\\"probe_failed\\\"}\" { print \$2 }')
     [ -n \"\$v\" ] && [ \"\$v\" -ge 1 ]"
+# A probe failure's evidence file: bad's trigger fails (probe_failed, no
+# subscription of its own), so the file is the recorder of gw, the
+# subscription its expectation waits on, named bad-...-probe_failed.rec, in
+# the journal entry and in /status's last_failure.
+check "evidence: bad's last failure names its file" "$WORK/daemon.err" wait_for \
+    '.probes[] | select(.name == "bad") | .last_failure.evidence
+     | type == "string" and test("^bad-[0-9]{8}T[0-9]{6}[.][0-9]{3}Z-probe_failed(-[0-9]+)?[.]rec$")'
+BAD_EV=$(grep '^{' "$WORK/daemon.err" | jq -r 'select(.SSEMON_PROBE == "bad" and .SSEMON_EVIDENCE != null) | .SSEMON_EVIDENCE' | head -1)
+check "evidence: the journal entry of bad's failure carries SSEMON_EVIDENCE" "$WORK/daemon.err" \
+    bash -c '[ -n "$1" ] && [ "$(dirname "$1")" = "$2/evidence" ] && [ -s "$1" ]' _ "$BAD_EV" "$WORK"
+check "evidence: the file is gw's recorder (its stream opened, its frames)" "$BAD_EV" \
+    bash -c 'head -1 "$1" | jq -e ".format == \"ssemon-recording\" and (.url | test(\"/api/sse/stream\"))" >/dev/null &&
+             grep -q "\"rec\":\"open\",\"status\":200" "$1" && grep -q "\"rec\":\"chunk\",\"data\":\"[^\"]" "$1"' _ "$BAD_EV"
+RC=0
+"$SSEMON" check --contract "$CONTRACTS/gateway-envelope.json" "$BAD_EV" >"$WORK/bad-replay.out" 2>&1 || RC=$?
+check "evidence: ssemon check replays bad's file (no source error)" "$WORK/bad-replay.out" \
+    bash -c '[ "$1" -le 1 ] && ! grep -q "$2:[0-9]*:" "$3"' _ "$RC" "$BAD_EV" "$WORK/bad-replay.out"
+check "evidence: GET /evidence/FILE serves bad's file" "$BAD_EV" \
+    bash -c 'curl -s --unix-socket "$1" "http://ssemon/evidence/$(basename "$2")" | cmp -s - "$2"' _ "$SOCK" "$BAD_EV"
 get /readyz >"$WORK/readyz1"
 check "readyz: 503 naming probe bad" "$WORK/readyz1" bash -c \
     "[ \"\$(curl -s -o /dev/null -w '%{http_code}' --unix-socket '$SOCK' http://ssemon/readyz)\" = 503 ] &&

@@ -294,6 +294,8 @@ static void test_builtin_defaults(void **state)
     assert_int_equal(d.cs_journal_interval_ms, 60000);
     assert_int_equal(d.cs_max_line, SSE_PARSER_DEFAULT_MAX_LINE);
     assert_int_equal(d.cs_max_event, SSE_PARSER_DEFAULT_MAX_EVENT);
+    assert_int_equal(d.cs_evidence_events, 64);
+    assert_int_equal(d.cs_evidence_bytes, 256 * 1024);
 
     /* A file with nothing but an empty list takes them all. */
     struct config *c = load_ok("{'subscriptions': []}");
@@ -317,7 +319,7 @@ static void test_layering(void **state)
                                " 'healthy_reset_s': 5, 'healthy_window_s': 120, 'strict': false,"
                                " 'heartbeat_tolerance': 3, 'insecure': true,"
                                " 'journal_rate': {'burst': 3}, 'max_line': 4096,"
-                               " 'max_event': 8192,"
+                               " 'max_event': 8192, 'evidence_events': 7,"
                                " 'headers': {'X-Env': 'staging', 'X-Team': 'web'}},"
                                " 'subscriptions': ["
                                "  {'name': 'plain', 'url': 'http://127.0.0.1:1/a',"
@@ -325,7 +327,7 @@ static void test_layering(void **state)
                                "  {'name': 'own', 'url': 'http://127.0.0.1:1/b',"
                                "   'contract': 'task-stream', 'backoff_max_ms': 9000,"
                                "   'strict': true, 'heartbeat_interval_s': 0.25,"
-                               "   'enabled': false,"
+                               "   'enabled': false, 'evidence_bytes': 1000,"
                                "   'headers': {'x-env': 'prod', 'X-Only': ''}}]}");
     const struct config_settings *d = config_defaults(c);
     assert_int_equal(d->cs_backoff_min_ms, 100);
@@ -359,6 +361,9 @@ static void test_layering(void **state)
     assert_int_equal(o->cs_journal_interval_ms, 60000);
     assert_int_equal(o->cs_max_line, 4096);
     assert_int_equal(o->cs_max_event, 8192);
+    assert_int_equal(o->cs_evidence_events, 7);
+    assert_int_equal(o->cs_evidence_bytes, 1000);
+    assert_int_equal(p->cs_evidence_bytes, 256 * 1024);
     assert_false(config_subscription_enabled(own));
 
     /* Headers merge by name, ignoring case; sorted by name. */
@@ -552,7 +557,9 @@ static void test_error_types_and_ranges(void **state)
         "  'headers': [],\n"
         "  'journal_rate': {'burst': 1e3, 'interval_s': 0},\n"
         "  'max_line': 0,\n"
-        "  'max_event': 1073741825}}",
+        "  'max_event': 1073741825,\n"
+        "  'evidence_events': 4097,\n"
+        "  'evidence_bytes': 0}}",
         "cfg.json:1:19: /subscriptions: expected an array of subscriptions, got an object",
         "cfg.json:2:12: /status: expected an object, got an array",
         "cfg.json:3:19: /contracts_dir: expected a string, got a number",
@@ -576,7 +583,39 @@ static void test_error_types_and_ranges(void **state)
         "86400 seconds, got 0",
         "cfg.json:17:15: /defaults/max_line: must be between 1 and 1073741824, got 0",
         "cfg.json:18:16: /defaults/max_event: must be between 1 and 1073741824, got "
-        "1073741825");
+        "1073741825",
+        "cfg.json:19:22: /defaults/evidence_events: must be between 1 and 4096, got 4097",
+        "cfg.json:20:21: /defaults/evidence_bytes: must be between 1 and 16777216, got 0");
+}
+
+static void test_evidence_keys(void **state)
+{
+    (void)state;
+    bool set = true;
+    struct config *c = load_ok("{'subscriptions': []}");
+    assert_null(config_evidence_dir(c, &set));
+    assert_false(set);
+    assert_int_equal(config_evidence_max_bytes(c), CONFIG_EVIDENCE_MAX_BYTES);
+    assert_int_equal(config_evidence_max_files(c), CONFIG_EVIDENCE_MAX_FILES);
+    config_unref(c);
+    c = load_ok("{'evidence_dir': null, 'evidence_max_bytes': 4096, 'evidence_max_files': 2,"
+                " 'subscriptions': []}");
+    assert_null(config_evidence_dir(c, &set));
+    assert_true(set);
+    assert_int_equal(config_evidence_max_bytes(c), 4096);
+    assert_int_equal(config_evidence_max_files(c), 2);
+    config_unref(c);
+    c = load_ok("{'evidence_dir': '/var/tmp/ev', 'subscriptions': []}");
+    assert_string_equal(config_evidence_dir(c, &set), "/var/tmp/ev");
+    assert_true(set);
+    config_unref(c);
+    EXPECT_ERRORS("{'evidence_dir': 5,\n"
+                  " 'evidence_max_bytes': 1,\n"
+                  " 'evidence_max_files': 'x', 'subscriptions': []}",
+                  "cfg.json:1:18: /evidence_dir: expected a string, got a number",
+                  "cfg.json:2:24: /evidence_max_bytes: must be between 4096 and 1099511627776, "
+                  "got 1",
+                  "cfg.json:3:24: /evidence_max_files: expected an integer, got a string");
 }
 
 static void test_error_duplicates(void **state)
@@ -1655,6 +1694,7 @@ int main(void)
         cmocka_unit_test(test_error_defaults_only),
         cmocka_unit_test(test_error_sorted_by_position),
         cmocka_unit_test(test_error_types_and_ranges),
+        cmocka_unit_test(test_evidence_keys),
         cmocka_unit_test(test_error_duplicates),
         cmocka_unit_test(test_error_subscription_fields),
         cmocka_unit_test(test_description),

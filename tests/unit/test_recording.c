@@ -254,6 +254,47 @@ static void test_closed_roundtrip(void **state)
     }
 }
 
+/* A close's optional location and body: a text body as "body", other
+ * bytes as "body_base64", both absent when empty; a close without them
+ * (what version 1 wrote first) still decodes. */
+static void test_closed_body_and_location(void **state)
+{
+    struct rt_fixture *f = *state;
+    struct recording_record r = {.rr_kind = RECORDING_CLOSED,
+                                 .rr_reason = STREAM_CLOSE_HTTP_STATUS,
+                                 .rr_status = 302,
+                                 .rr_location = "http://elsewhere.example/x",
+                                 .rr_body = "moved <b>",
+                                 .rr_body_len = 9};
+    rt_roundtrip(f, &r);
+    assert_string_equal(rt_line(f), "{\"t\":0,\"rec\":\"closed\",\"reason\":\"http_status\","
+                                    "\"error\":\"\",\"status\":302,\"content_type\":\"\","
+                                    "\"before_headers\":false,"
+                                    "\"location\":\"http://elsewhere.example/x\","
+                                    "\"body\":\"moved <b>\"}\n");
+    assert_string_equal(f->f_out.rr_location, "http://elsewhere.example/x");
+    assert_int_equal(f->f_out.rr_body_len, 9);
+    assert_memory_equal(f->f_out.rr_body, "moved <b>", 9);
+
+    r = (struct recording_record){.rr_kind = RECORDING_CLOSED,
+                                  .rr_reason = STREAM_CLOSE_CONTENT_TYPE,
+                                  .rr_status = 200,
+                                  .rr_body = "\xff\x00",
+                                  .rr_body_len = 2};
+    rt_roundtrip(f, &r);
+    assert_non_null(strstr(rt_line(f), "\"body_base64\":\"/wA=\"}"));
+    assert_null(strstr(rt_line(f), "location"));
+    assert_string_equal(f->f_out.rr_location, "");
+    assert_int_equal(f->f_out.rr_body_len, 2);
+    assert_memory_equal(f->f_out.rr_body, "\xff\x00", 2);
+
+    r = (struct recording_record){.rr_kind = RECORDING_CLOSED, .rr_reason = STREAM_CLOSE_EOF};
+    rt_roundtrip(f, &r);
+    assert_null(strstr(rt_line(f), "body"));
+    assert_int_equal(f->f_out.rr_body_len, 0);
+    assert_null(f->f_out.rr_body);
+}
+
 static void test_lines_follow_each_other(void **state)
 {
     struct rt_fixture *f = *state;
@@ -320,6 +361,18 @@ static void test_decode_errors(void **state)
         {"{\"t\":1,\"rec\":\"closed\",\"reason\":\"eof\",\"error\":\"\",\"status\":0,"
          "\"content_type\":\"\"}",
          "\"before_headers\" must be true or false"},
+        {"{\"t\":1,\"rec\":\"closed\",\"reason\":\"eof\",\"error\":\"\",\"status\":0,"
+         "\"content_type\":\"\",\"before_headers\":false,\"body\":\"a\",\"body_base64\":\"YQ==\"}",
+         "at most one of \"body\", \"body_base64\""},
+        {"{\"t\":1,\"rec\":\"closed\",\"reason\":\"eof\",\"error\":\"\",\"status\":0,"
+         "\"content_type\":\"\",\"before_headers\":false,\"body_base64\":\"YQ=\"}",
+         "multiple of 4"},
+        {"{\"t\":1,\"rec\":\"closed\",\"reason\":\"eof\",\"error\":\"\",\"status\":0,"
+         "\"content_type\":\"\",\"before_headers\":false,\"body\":1}",
+         "\"body\" must be a string"},
+        {"{\"t\":1,\"rec\":\"closed\",\"reason\":\"eof\",\"error\":\"\",\"status\":0,"
+         "\"content_type\":\"\",\"before_headers\":false,\"location\":null}",
+         "\"location\" must be a string"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         if (rt_decode(f, cases[i].line) != -1)
@@ -354,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_chunk_every_length),
         cmocka_unit_test(test_base64_exact),
         cmocka_unit_test(test_closed_roundtrip),
+        cmocka_unit_test(test_closed_body_and_location),
         cmocka_unit_test(test_lines_follow_each_other),
         cmocka_unit_test(test_decode_accepts_crlf_and_unknown_members),
         cmocka_unit_test(test_decode_errors),

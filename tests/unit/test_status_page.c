@@ -76,6 +76,8 @@ static void test_hostile(void **state)
              "field \"x\" </td></tr></table> is wrong");
     snprintf(recent[0].sr_v.mv_excerpt, sizeof(recent[0].sr_v.mv_excerpt),
              "data: <script>alert(1)</script> 'x' \xc0\xaf end");
+    snprintf(recent[0].sr_v.mv_evidence, sizeof(recent[0].sr_v.mv_evidence), "%s",
+             "ab-20261207T000001.000Z-schema.rec");
     struct status_disabled dis = {"off", "https://y.test/", NULL, "<img src=x onerror=alert(2)>"};
     struct status_view v;
     memset(&v, 0, sizeof(v));
@@ -108,6 +110,10 @@ static void test_hostile(void **state)
     assert_non_null(strstr(html, "&lt;img src=x onerror=alert(2)&gt;"));
     assert_non_null(strstr(html, "/etc/ssemon/&lt;conf&gt;.json"));
     assert_non_null(strstr(html, "line 3: bad &lt;value&gt;"));
+    /* links to what the daemon kept of the violation, escaped as well */
+    assert_non_null(strstr(html, "href=\"/evidence/ab-20261207T000001.000Z-schema.rec\""));
+    assert_non_null(strstr(html, "href=\"/status/a&lt;b/events\""));
+    assert_non_null(strstr(html, "href=\"/status/a&lt;b/violations\""));
     assert_true(utf8_valid(html, strlen(html)));
     json_writer_free(&w);
 }

@@ -106,6 +106,12 @@ size_t prober_busy(const struct prober *p);
  * needs, else it is skipped. */
 bool prober_ready(const struct prober *p, const char *name);
 
+/* Names the evidence file (a file name, not a path) of probe `probe`'s
+ * last failure (its view's sp_last_failure_evidence): the host calls it
+ * from ph_on_violation, which is handed the failure just recorded. An
+ * unknown probe, or one without a failure, is ignored. */
+void prober_failure_evidence(struct prober *p, const char *probe, const char *name);
+
 /* The probes as the status endpoint shows them, valid until the next call
  * into the prober. */
 size_t prober_view(struct prober *p, const struct status_probe **out);

@@ -41,6 +41,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ssemon/config/config_listen.h"
 #include "ssemon/config/config_probe.h"
@@ -89,6 +90,18 @@ bool config_status_tls(const struct config *c, const char **cert_file, const cha
                        const char **client_ca_file);
 /* The resolved contracts directory, or NULL when the file sets none. */
 const char *config_contracts_dir(const struct config *c);
+/* Evidence files (io/evidence): the directory ("evidence_dir", resolved
+ * against the file's directory; NULL when the file sets null, or sets
+ * nothing: *set tells which; the daemon's default is then
+ * $STATE_DIRECTORY/evidence, the unit's StateDirectory=), the total size
+ * cap over the files the daemon wrote ("evidence_max_bytes", default 64
+ * MiB) and the files kept per subscription ("evidence_max_files", default
+ * 20), oldest removed first. */
+#define CONFIG_EVIDENCE_MAX_BYTES (UINT64_C(64) * 1024 * 1024)
+#define CONFIG_EVIDENCE_MAX_FILES 20
+const char *config_evidence_dir(const struct config *c, bool *set);
+uint64_t config_evidence_max_bytes(const struct config *c);
+uint64_t config_evidence_max_files(const struct config *c);
 /* The built-in defaults with the file's "defaults" applied. */
 const struct config_settings *config_defaults(const struct config *c);
 

@@ -54,6 +54,10 @@ struct config_settings {
     uint64_t cs_journal_interval_ms;
     size_t cs_max_line;  /* bytes in one stream line */
     size_t cs_max_event; /* bytes of data in one event */
+    /* The flight recorder's bounds (core/flight): frames and bytes of the
+     * current connection kept for /status/NAME/events and evidence. */
+    unsigned cs_evidence_events;
+    size_t cs_evidence_bytes;
 };
 
 /* The built-in defaults: backoff 500 ms to 30 s, connect timeout 10 s, idle

@@ -78,6 +78,12 @@ struct recording_record {
     enum stream_close_reason rr_reason;
     const char *rr_error;
     bool rr_before_headers;
+    /* Optional members of a close (docs/recording.md): the redirect
+     * target ("" = none) and the refused response's first body bytes
+     * (any bytes; NULL/0 = none). */
+    const char *rr_location;
+    const void *rr_body;
+    size_t rr_body_len;
 };
 
 /* Appends `r` as one line, '\n' included, to `w` (which should hold only

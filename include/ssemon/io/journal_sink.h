@@ -82,6 +82,15 @@ const struct journal_stats *journal_sink_stats(const struct journal_sink *s);
 void journal_sink_violation(struct journal_sink *s, struct journal_rates *rates,
                             const struct journal_subject *subj, const struct violation *v,
                             uint64_t now_mono_ms);
+/* journal_sink_violation; when the entry passes flood control and
+ * `evidence` is not NULL, evidence(ctx, path, size) is called first: true
+ * with a path in `path` adds SSEMON_EVIDENCE=path to the entry (evidence
+ * files share the journal's flood control). Returns whether the entry
+ * passed. */
+bool journal_sink_violation_ev(struct journal_sink *s, struct journal_rates *rates,
+                               const struct journal_subject *subj, const struct violation *v,
+                               uint64_t now_mono_ms,
+                               bool (*evidence)(void *ctx, char *path, size_t size), void *ctx);
 void journal_sink_lifecycle(struct journal_sink *s, struct journal_rates *rates,
                             const struct journal_subject *subj, enum monitor_lifecycle what,
                             uint64_t failures, const char *detail, uint64_t now_mono_ms);

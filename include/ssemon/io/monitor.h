@@ -26,6 +26,7 @@
 
 #include "ssemon/core/condition.h"
 #include "ssemon/core/contract.h"
+#include "ssemon/core/flight.h"
 #include "ssemon/core/minute_ring.h"
 #include "ssemon/core/validator.h"
 #include "ssemon/core/violation.h"
@@ -85,6 +86,7 @@ struct monitor_violation {
     char mv_state[64];
     char mv_excerpt[VIOLATION_EXCERPT_MAX + 1];
     uint64_t mv_wall_ms;
+    char mv_evidence[200]; /* the evidence file's name (io/evidence); "": none */
 };
 
 /* Keeps `v` for display: its texts copied (cut on a character boundary),
@@ -197,6 +199,10 @@ struct monitor_options {
      * the monitor. */
     int (*mo_prepare)(void *ctx, struct monitor *m, uint64_t attempt, struct monitor_attempt *out);
     void *mo_prepare_ctx;
+    /* The flight recorder's bounds (core/flight); 0: its defaults
+     * (FLIGHT_DEFAULT_EVENTS, FLIGHT_DEFAULT_BYTES). */
+    size_t mo_flight_events;
+    size_t mo_flight_bytes;
 };
 
 /* Creates a stopped monitor. Returns NULL (errno set) on failure. */
@@ -232,5 +238,44 @@ const char *monitor_order_state(const struct monitor *m);
 const char *monitor_var(const struct monitor *m, const char *name);
 /* Monotonic ms at which the current stream opened (0 when not streaming). */
 uint64_t monitor_streaming_since_ms(const struct monitor *m);
+
+/* The subscription's own recent violations: a ring of the last
+ * MONITOR_RECENT_MAX, so a flapping subscription never evicts another's.
+ * Each is kept packed (its texts at their length, about 150 to 800 bytes)
+ * in a byte budget of MONITOR_RECENT_BYTES, the oldest evicted first by
+ * either bound; the budget is allocated at the subscription's first
+ * violation (none before). */
+#define MONITOR_RECENT_MAX 50
+#define MONITOR_RECENT_BYTES (16u * 1024u)
+size_t monitor_recent_count(const struct monitor *m);
+/* Violation i, 0 the oldest, unpacked into `out`; false when out of
+ * range. */
+bool monitor_recent(const struct monitor *m, size_t i, struct monitor_violation *out);
+
+/* The flight recorder of the current (or last) connection: its response
+ * status and headers and its recent frames as received. */
+const struct flight *monitor_flight(const struct monitor *m);
+
+/* How the last connection ended (kept for evidence of a response that
+ * never opened a stream: http_status, content_type). */
+struct monitor_close {
+    bool mcl_valid; /* some connection ended */
+    enum stream_close_reason mcl_reason;
+    long mcl_status;
+    char mcl_content_type[128];
+    char mcl_error[256];
+    bool mcl_before_headers;
+    /* The response's redirect target and, for a refused response
+     * (http_status, content_type), its first SUB_MAX_BODY body bytes (raw,
+     * any bytes); "" and 0 when none. */
+    char mcl_location[SUB_MAX_LOCATION + 1];
+    char *mcl_body; /* SUB_MAX_BODY bytes, allocated at the first body */
+    size_t mcl_body_len;
+};
+const struct monitor_close *monitor_last_close(const struct monitor *m);
+
+/* Names the evidence file of the last violation (its ms_last_violation
+ * and the newest entry of the ring); `name` is copied. */
+void monitor_set_evidence(struct monitor *m, const char *name);
 
 #endif

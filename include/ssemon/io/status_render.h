@@ -29,6 +29,7 @@
 #include "ssemon/io/monitor.h"
 
 struct json_writer;
+struct evidence;
 
 /* A violation kept in the daemon's recent list. */
 struct status_recent {
@@ -92,6 +93,8 @@ struct status_probe {
     const char *sp_last_failure;
     enum violation_class sp_last_failure_class;
     uint64_t sp_last_failure_wall_ms;
+    /* Its evidence file's name (GET /evidence/NAME); NULL: none. */
+    const char *sp_last_failure_evidence;
     struct monitor_histogram sp_trigger; /* trigger durations */
 };
 
@@ -160,6 +163,12 @@ struct status_view {
      * ssemon_condition_active list only the classes that happened or are
      * open, not every class (false, the default: zeros included). */
     bool sv_sparse;
+    /* Whole families appended at the end of /metrics (the evidence
+     * writer's, io/evidence); NULL: none. Borrowed for one render. */
+    const char *sv_metrics_tail;
+    size_t sv_metrics_tail_len;
+    /* The evidence writer GET /evidence/FILE serves from; NULL: none. */
+    struct evidence *sv_evidence;
     /* The endpoint listens beyond loopback without TLS or authentication:
      * "status_exposed" of /status. */
     bool sv_status_exposed;
@@ -168,6 +177,12 @@ struct status_view {
      * authentication, no family. */
     const struct status_auth_counts *sv_auth;
 };
+
+/* One violation object as /status's recent_violations lists it (with
+ * "subscription" when `subscription` is not NULL, "probe" when `probe` is
+ * neither NULL nor ""). */
+void status_render_violation(struct json_writer *w, const char *subscription, const char *probe,
+                             const struct monitor_violation *mv);
 
 /* Whether a probe is failing: its last finished run failed (what /readyz
  * lists and /status shows as "healthy": false). */

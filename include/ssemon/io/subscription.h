@@ -21,8 +21,10 @@
  * just before each attempt's request is built.
  *
  * A connection opens when its final response has status 200 and a
- * Content-Type whose essence is text/event-stream; anything else fails it
- * before any body byte is read. Body bytes go to an sse_parser that lives
+ * Content-Type whose essence is text/event-stream; anything else fails it:
+ * no body byte reaches the parser, only the first SUB_MAX_BODY bytes of the
+ * refused response's body are kept (read for at most 2 s, then the transfer
+ * ends) for on_closed (scl_body). Body bytes go to an sse_parser that lives
  * as long as the subscription, so the last event ID and the server's retry
  * survive reconnects.
  *
@@ -67,6 +69,10 @@ struct subscription;
 #define SUB_MAX_LISTED_HEADER_BYTES 16384u
 /* Longer Content-Type values are reported truncated (judged whole). */
 #define SUB_MAX_CONTENT_TYPE 255u
+/* A refused response's Location (or curl's CURLINFO_REDIRECT_URL) and body
+ * are kept up to these many bytes (sub_closed_info). */
+#define SUB_MAX_LOCATION 1024u
+#define SUB_MAX_BODY 4096u
 
 /* Proxies (so_proxy, and hro_proxy of http_request): NULL means no proxy at
  * all, whatever the environment says: libcurl's own reading of http_proxy,
@@ -143,6 +149,14 @@ struct sub_closed_info {
     bool scl_will_retry;
     uint64_t scl_retry_in_ms; /* meaningful when scl_will_retry */
     uint64_t scl_ms_open;     /* how long the stream was open; 0 = never opened */
+    /* The last response's redirect target: curl's resolved
+     * CURLINFO_REDIRECT_URL (a redirect not followed, or one too many),
+     * else its Location value; "" = none. At most SUB_MAX_LOCATION bytes. */
+    const char *scl_location;
+    /* For http_status and content_type: the refused response's first
+     * SUB_MAX_BODY body bytes, read for at most 2 s; NULL/0 = none. */
+    const char *scl_body;
+    size_t scl_body_len;
 };
 
 /* Every callback may be NULL. `ctx` is the pointer given to
