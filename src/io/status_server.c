@@ -4,13 +4,15 @@
  * write. GET /status and GET /metrics (HTTP/1.1) are rendered and sent in
  * slices, chunked: a scrape of 10,000 subscriptions is tens of MB, and
  * rendering it at once would hold the loop (and monitoring) for tens of
- * milliseconds and the whole document in memory per client. A stream
- * renders in passes, each a turn of the loop: slices of 192 KiB until
- * 1 MiB is queued for the client (about a millisecond), then the loop
- * polls its sockets and runs its timers; the next pass comes when that
- * queue has drained. A slow client thus holds at most about 1.25 MiB at
- * the daemon, besides the kernel's socket buffer, and the write timeout
- * drops one that stops reading. A stream keeps pointers into the
+ * milliseconds and the whole document in memory per client. The first
+ * slice of 192 KiB goes with the headers; the rest renders in passes, each
+ * a turn of the loop: slices until 1 MiB is queued for the client (about
+ * a millisecond), then the loop polls its sockets and runs its timers; the
+ * next pass comes when that queue has drained (over TLS too: see
+ * status_server_stream_written for why a pass never runs ahead of it).
+ * A slow client thus holds at most about 1.25 MiB at the daemon, besides
+ * the kernel's socket buffer, and the write timeout drops one that stops
+ * reading. A stream keeps pointers into the
  * monitors, so it ends, cut short, when the view's generation changes (a
  * reload): the client sees a truncated body, never a short document
  * passed off as whole. No request ever waits on anything, so a client can
