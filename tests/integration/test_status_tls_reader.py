@@ -4,6 +4,7 @@ response slowly and checks how it was framed.
 
 usage: test_status_tls_reader.py HOST PORT PATH CAFILE OUT [--rate BYTES_PER_S]
        [--cert CERT --key KEY] [--ready FILE] [--timeout S]
+(CAFILE "-": plain HTTP, no TLS)
 
 Sends one GET PATH (HTTP/1.1, Connection: close), then reads the socket in
 reads of at most 16 KiB, sleeping between them so it takes in at most
@@ -39,16 +40,18 @@ def main():
     if a.host not in ("127.0.0.1", "::1", "localhost"):
         sys.exit("loopback only")
 
-    ctx = ssl.create_default_context(cafile=a.cafile)
-    if a.cert:
-        ctx.load_cert_chain(a.cert, a.key)
+    ctx = None
+    if a.cafile != "-":
+        ctx = ssl.create_default_context(cafile=a.cafile)
+        if a.cert:
+            ctx.load_cert_chain(a.cert, a.key)
     start = time.monotonic()
     deadline = start + a.timeout
     raw = socket.create_connection((a.host, a.port), timeout=a.timeout)
     # A small receive buffer, so a slow reader is slow at the daemon too.
     if a.rate:
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
-    s = ctx.wrap_socket(raw, server_hostname=a.host)
+    s = ctx.wrap_socket(raw, server_hostname=a.host) if ctx else raw
     s.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n"
                % (a.path, a.host, a.port)).encode())
 
