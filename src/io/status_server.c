@@ -4,13 +4,15 @@
  * write. GET /status and GET /metrics (HTTP/1.1) are rendered and sent in
  * slices, chunked: a scrape of 10,000 subscriptions is tens of MB, and
  * rendering it at once would hold the loop (and monitoring) for tens of
- * milliseconds and the whole document in memory per client. A stream
- * renders in passes, each a turn of the loop: slices of 192 KiB until
- * 1 MiB is queued for the client (about a millisecond), then the loop
- * polls its sockets and runs its timers; the next pass comes when that
- * queue has drained. A slow client thus holds at most about 1.25 MiB at
- * the daemon, besides the kernel's socket buffer, and the write timeout
- * drops one that stops reading. A stream keeps pointers into the
+ * milliseconds and the whole document in memory per client. The first
+ * slice of 192 KiB goes with the headers; the rest renders in passes, each
+ * a turn of the loop: slices until 1 MiB is queued for the client (about
+ * a millisecond), then the loop polls its sockets and runs its timers; the
+ * next pass comes when that queue has drained (over TLS too: see
+ * status_server_stream_written for why a pass never runs ahead of it).
+ * A slow client thus holds at most about 1.25 MiB at the daemon, besides
+ * the kernel's socket buffer, and the write timeout drops one that stops
+ * reading. A stream keeps pointers into the
  * monitors, so it ends, cut short, when the view's generation changes (a
  * reload): the client sees a truncated body, never a short document
  * passed off as whole. No request ever waits on anything, so a client can
@@ -65,7 +67,6 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/http_struct.h>
@@ -788,7 +789,22 @@ static void status_server_stream_schedule(struct status_server_stream *st)
     event_add(st->st_slice, &now);
 }
 
-/* The queue to the client has drained: time for the next pass. */
+/* The queue to the client has drained (evhttp's write callback, run by the
+ * bufferevent once its output is empty): time for the next pass. Passes
+ * are scheduled here only, never ahead of it: over TLS, libevent 2.1's
+ * bufferevent_openssl runs the write callback deferred (its do_write calls
+ * bufferevent_trigger_nolock_ with BEV_OPT_DEFER_CALLBACKS), the deferred
+ * run (bufferevent_run_deferred_callbacks_locked) does not look at the
+ * queue again, and evhttp's evhttp_write_cb calls whatever completion the
+ * connection has by then. A callback left pending by an earlier drain (the
+ * headers') that runs after a pass queued the last chunk and
+ * evhttp_send_reply_end would finish the response with the body still
+ * queued: evhttp_send_done goes back to reading (evhttp_start_read_
+ * disables EV_WRITE) and the rest is never written. So the body is only
+ * queued where no write callback can be pending: the first slice with the
+ * headers, in the request's handler, and the others in passes scheduled
+ * here (once this callback has run, nothing is written until the pass
+ * queues more). Plain sockets run it at once; the rule costs them nothing. */
 static void status_server_stream_written(struct evhttp_connection *evcon, void *arg)
 {
     (void)evcon;
@@ -801,9 +817,11 @@ enum status_server_slice_result {
     STATUS_SERVER_SLICE_ABORTED, /* the connection is dropped; the stream is freed */
 };
 
-/* Renders one slice and queues it as a chunk. */
-static enum status_server_slice_result
-status_server_stream_send_slice(struct status_server_stream *st)
+/* Renders the next slice into `b` (a reference to a pooled buffer, back to
+ * the pool once sent), `*done` once the document is complete. False when
+ * memory ran out (nothing added). */
+static bool status_server_stream_render(struct status_server_stream *st, struct evbuffer *b,
+                                        bool *done)
 {
     struct status_server *s = st->st_server;
     struct json_writer w;
@@ -813,29 +831,30 @@ status_server_stream_send_slice(struct status_server_stream *st)
      * exactly that, reused from the pool when one was sent before. */
     status_server_pool_take(s->ss_pool, &w, STATUS_SERVER_SLICE_BUFFER, STATUS_SERVER_SLICE_BUFFER);
     json_writer_reserve(&w, STATUS_SERVER_SLICE_BUFFER - 1);
-    bool done = st->st_metrics != NULL
-                    ? status_render_metrics_next(st->st_metrics, &w, STATUS_SERVER_SLICE_BYTES)
-                    : status_render_json_next(st->st_json, &w, STATUS_SERVER_SLICE_BYTES);
-    struct evbuffer *b = evbuffer_new();
+    *done = st->st_metrics != NULL
+                ? status_render_metrics_next(st->st_metrics, &w, STATUS_SERVER_SLICE_BYTES)
+                : status_render_json_next(st->st_json, &w, STATUS_SERVER_SLICE_BYTES);
     struct status_server_body *sb = status_server_body_new(s, json_writer_capacity(&w));
-    if (json_writer_failed(&w) || b == NULL || sb == NULL) {
+    if (json_writer_failed(&w) || sb == NULL) {
         json_writer_free(&w);
-        if (b != NULL)
-            evbuffer_free(b);
         status_server_body_drop(sb);
-        status_server_stream_abort(st);
-        return STATUS_SERVER_SLICE_ABORTED;
+        return false;
     }
     size_t len = 0;
     char *text = json_writer_detach(&w, &len);
     if (len == 0 || evbuffer_add_reference(b, text, len, status_server_free_body, sb) != 0) {
         status_server_free_body(text, len, sb);
-        if (len > 0) {
-            evbuffer_free(b);
-            status_server_stream_abort(st);
-            return STATUS_SERVER_SLICE_ABORTED;
-        }
+        if (len > 0)
+            return false;
     }
+    return true;
+}
+
+/* Queues a rendered slice as a chunk (none when empty), and ends the
+ * response after the last. Consumes `b`. */
+static enum status_server_slice_result status_server_stream_queue(struct status_server_stream *st,
+                                                                  struct evbuffer *b, bool done)
+{
     struct evhttp_request *req = st->st_req;
     if (evbuffer_get_length(b) > 0)
         evhttp_send_reply_chunk_with_cb(req, b, status_server_stream_written, st);
@@ -845,6 +864,21 @@ status_server_stream_send_slice(struct status_server_stream *st)
     status_server_stream_free(st);
     evhttp_send_reply_end(req);
     return STATUS_SERVER_SLICE_DONE;
+}
+
+/* Renders one slice and queues it as a chunk. */
+static enum status_server_slice_result
+status_server_stream_send_slice(struct status_server_stream *st)
+{
+    struct evbuffer *b = evbuffer_new();
+    bool done = false;
+    if (b == NULL || !status_server_stream_render(st, b, &done)) {
+        if (b != NULL)
+            evbuffer_free(b);
+        status_server_stream_abort(st);
+        return STATUS_SERVER_SLICE_ABORTED;
+    }
+    return status_server_stream_queue(st, b, done);
 }
 
 /* One pass: slices until STATUS_SERVER_STREAM_AHEAD is queued for the
@@ -873,9 +907,9 @@ static void status_server_stream_pass(evutil_socket_t fd, short what, void *arg)
     } while (evbuffer_get_length(status_server_stream_output(st)) < STATUS_SERVER_STREAM_AHEAD);
 }
 
-/* GET /status or /metrics: headers now, the body in slices from the loop.
- * Returns false when it cannot stream (the caller renders the whole
- * document). */
+/* GET /status or /metrics: the headers and the first slice now, the rest
+ * in passes from the loop. Returns false when it cannot stream (the caller
+ * renders the whole document). */
 static bool status_server_stream_start(struct status_server *s, struct evhttp_request *req,
                                        enum status_server_route_id route,
                                        const struct status_view *v, uint64_t now_mono)
@@ -889,11 +923,6 @@ static bool status_server_stream_start(struct status_server *s, struct evhttp_re
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     if (evcon == NULL || status_server_conn_of(s, evcon) == NULL)
         return false;
-    /* Over TLS (libevent 2.1's bufferevent_openssl) a chunk queued from a
-     * later turn of the loop is never written: the whole document goes in
-     * one reply instead. */
-    if (bufferevent_openssl_get_ssl(evhttp_connection_get_bufferevent(evcon)) != NULL)
-        return false;
     struct status_server_stream *st = calloc(1, sizeof(*st));
     if (st == NULL)
         return false;
@@ -906,7 +935,14 @@ static bool status_server_stream_start(struct status_server *s, struct evhttp_re
     else
         st->st_json = status_render_json_begin(v, now_mono);
     st->st_slice = event_new(s->ss_base, -1, 0, status_server_stream_pass, st);
-    if ((st->st_metrics == NULL && st->st_json == NULL) || st->st_slice == NULL) {
+    struct evbuffer *b = evbuffer_new();
+    bool done = false;
+    /* The first slice is rendered before anything is sent, so a failure
+     * still leaves the whole document to the caller. */
+    if ((st->st_metrics == NULL && st->st_json == NULL) || st->st_slice == NULL || b == NULL ||
+        !status_server_stream_render(st, b, &done)) {
+        if (b != NULL)
+            evbuffer_free(b);
         status_server_stream_free(st); /* not listed yet: only freed */
         return false;
     }
@@ -915,7 +951,9 @@ static bool status_server_stream_start(struct status_server *s, struct evhttp_re
     status_server_headers(req, route == STATUS_SERVER_ROUTE_METRICS ? STATUS_SERVER_METRICS_TYPE
                                                                     : "application/json");
     evhttp_send_reply_start(req, 200, "OK");
-    status_server_stream_schedule(st);
+    /* Not the end: a slice short of the end is never empty, so its
+     * chunk's drain schedules the next pass. */
+    status_server_stream_queue(st, b, done);
     return true;
 }
 
