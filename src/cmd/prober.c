@@ -1227,8 +1227,7 @@ bool prober_ready(const struct prober *p, const char *name)
     for (size_t k = 0; k < pp->pp_n_subs; k++) {
         struct monitor *m = p->p_host.ph_monitor(p->p_host.ph_ctx, pp->pp_subs[k]);
         const struct monitor_stats *st = m != NULL ? monitor_stats(m) : NULL;
-        if (st == NULL || st->ms_state != MONITOR_STREAMING ||
-            st->ms_last_event_wall_ms < st->ms_connected_since_wall_ms)
+        if (st == NULL || st->ms_state != MONITOR_STREAMING || st->ms_connection_events == 0)
             return false;
     }
     return true;

@@ -387,6 +387,7 @@ static void monitor_on_open(void *ctx, struct subscription *s, const struct sub_
     m->m_streaming_since_ms = now;
     m->m_st.ms_state = MONITOR_STREAMING;
     m->m_st.ms_connected_since_wall_ms = clock_wall_ms();
+    m->m_st.ms_connection_events = 0;
     m->m_st.ms_ended_by_contract = false;
     m->m_silence_from = now;
     /* A stream opened: the conditions of not getting one close (before the
@@ -425,6 +426,7 @@ static void monitor_on_event(void *ctx, struct subscription *s, const struct sse
     (void)s;
     struct monitor_stats *st = &m->m_st;
     st->ms_events++;
+    st->ms_connection_events++;
     st->ms_last_event_wall_ms = clock_wall_ms();
     minute_ring_add(&st->ms_minutes, st->ms_last_event_wall_ms, MONITOR_MINUTE_EVENTS, 1);
     size_t k = contract_event_index(m->m_contract, ev->type, ev->type_len);

@@ -99,6 +99,7 @@ struct monitor_stats {
     uint64_t ms_connected_since_wall_ms; /* 0: not streaming */
     uint64_t ms_reconnects;
     uint64_t ms_events;
+    uint64_t ms_connection_events; /* events of the current connection; 0 at each open */
     uint64_t ms_heartbeats;
     uint64_t ms_bytes;
     uint64_t ms_last_event_wall_ms;     /* 0: never */
