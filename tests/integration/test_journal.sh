@@ -71,24 +71,6 @@ trap 'exit 143' TERM INT
 
 FAILS=0
 PASSES=0
-pass() {
-    PASSES=$((PASSES + 1))
-    echo "ok - $1"
-}
-fail() {
-    FAILS=$((FAILS + 1))
-    echo "not ok - $1" >&2
-    if [ -n "${2:-}" ] && [ -f "$2" ]; then
-        tail -n 30 "$2" | sed 's/^/    | /' >&2
-    fi
-}
-# check NAME FILE COMMAND...: passes when COMMAND succeeds; FILE is shown otherwise.
-check() {
-    local name=$1 file=$2
-    shift 2
-    if "$@"; then pass "$name"; else fail "$name" "$file"; fi
-}
-equals() { [ "$1" = "$2" ]; }
 # wait_for SECONDS COMMAND...: runs COMMAND every 0.1 s until it succeeds,
 # for at most SECONDS (however long COMMAND takes).
 wait_for() {

@@ -27,6 +27,8 @@ SSEMON=$(realpath "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
 STORM="$HERE/auth_storm.py"
 FLOOD="$HERE/flood.py"
+# shellcheck source=tests/integration/lib.sh
+. "$HERE/lib.sh"
 for tool in jq curl python3; do
     command -v "$tool" >/dev/null || { echo "$tool is required" >&2; exit 1; }
 done
@@ -48,20 +50,6 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
 FAILS=0
 PASSES=0
-pass() { PASSES=$((PASSES + 1)); echo "ok - $1"; }
-fail() {
-    FAILS=$((FAILS + 1))
-    echo "not ok - $1" >&2
-    if [ -n "${2:-}" ] && [ -f "$2" ]; then
-        sed 's/^/    | /' "$2" | head -40 >&2
-    fi
-}
-# check NAME FILE COMMAND...: passes when COMMAND succeeds; FILE is shown otherwise.
-check() {
-    local name=$1 file=$2
-    shift 2
-    if "$@"; then pass "$name"; else fail "$name" "$file"; fi
-}
 
 # ---- a stream that beats while $WORK/beat exists ----
 cat >"$WORK/server.py" <<'EOF'
@@ -119,6 +107,7 @@ HASH_A=$(bcrypt_hash 'alice pass' 10)
 HASH_B=$(bcrypt_hash 'bob pass' 10)
 HASH_C=$(bcrypt_hash 'carol pass' 10)
 for h in "$HASH_A" "$HASH_B" "$HASH_C"; do
+    # shellcheck disable=SC2016 # a literal bcrypt prefix
     case "$h" in
     '$2'?'$10$'*) ;;
     *) echo "cannot make a bcrypt hash (python3 crypt or mkpasswd)" >&2; exit 1 ;;

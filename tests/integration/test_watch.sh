@@ -36,20 +36,6 @@ BASE=$ITEST_BASE
 
 FAILS=0
 PASSES=0
-pass() { PASSES=$((PASSES + 1)); echo "ok - $1"; }
-fail() {
-    FAILS=$((FAILS + 1))
-    echo "not ok - $1" >&2
-    if [ -n "${2:-}" ] && [ -f "$2" ]; then
-        sed 's/^/    | /' "$2" >&2
-    fi
-}
-# check NAME OUTFILE COMMAND...: passes when COMMAND succeeds.
-check() {
-    local name=$1 file=$2
-    shift 2
-    if "$@"; then pass "$name"; else fail "$name" "$file"; fi
-}
 
 # watch NAME ARGS...: runs ssemon watch; stdout in $WORK/NAME.out, stderr in
 # .err, exit status in .rc.
@@ -62,7 +48,6 @@ watch() {
 rc_of() { cat "$WORK/$1.rc"; }
 # The output without the receive time and the measured header delay.
 strip() { jq -c 'del(.t, .ms_to_headers)' "$WORK/$1.out"; }
-equals() { [ "$1" = "$2" ]; }
 # jq_true FILE FILTER: FILTER (over the slurped lines) yields true.
 jq_true() { [ "$(jq -s "$2" "$1" 2>/dev/null)" = "true" ]; }
 
