@@ -238,11 +238,7 @@ static bool run_status_exposed(const struct config *cfg)
     size_t n;
     config_status_auth_users(cfg, &n);
     const char *cert, *key, *ca;
-    if (lis->la_kind == LISTEN_ADDR_UNIX || n > 0 || config_status_tls(cfg, &cert, &key, &ca))
-        return false;
-    if (lis->la_kind == LISTEN_ADDR_INET)
-        return strncmp(lis->la_host, "127.", 4) != 0;
-    return strcmp(lis->la_host, "::1") != 0;
+    return !listen_addr_is_loopback(lis) && n == 0 && !config_status_tls(cfg, &cert, &key, &ca);
 }
 
 /* Says so in the journal when the endpoint is exposed. */

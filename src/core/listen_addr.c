@@ -77,3 +77,21 @@ bool listen_addr_equal(const struct listen_addr *a, const struct listen_addr *b)
 {
     return a->la_kind == b->la_kind && strcmp(a->la_text, b->la_text) == 0;
 }
+
+bool listen_addr_is_loopback(const struct listen_addr *a)
+{
+    unsigned char b[16];
+    switch (a->la_kind) {
+    case LISTEN_ADDR_UNIX:
+        return true;
+    case LISTEN_ADDR_INET:
+        return inet_pton(AF_INET, a->la_host, b) == 1 && b[0] == 127;
+    case LISTEN_ADDR_INET6:
+        if (inet_pton(AF_INET6, a->la_host, b) != 1)
+            return false;
+        static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        static const unsigned char loop6[16] = {[15] = 1};
+        return memcmp(b, loop6, 16) == 0 || (memcmp(b, v4mapped, 12) == 0 && b[12] == 127);
+    }
+    return false;
+}

@@ -79,6 +79,37 @@ static void test_listen_equal(void **state)
     assert_false(listen_addr_equal(&a, &b)); /* as written */
 }
 
+/* Loopback or not, for the exposure warning: what only this machine can
+ * reach is loopback; the wildcards are the most exposed of all. */
+static void test_listen_loopback(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        bool loopback;
+    } cases[] = {
+        {"127.0.0.1:9464", true},
+        {"127.255.0.9:1", true},
+        {"[::1]:9464", true},
+        {"[0:0:0:0:0:0:0:1]:9464", true},
+        {"[::ffff:127.0.0.1]:9464", true},
+        {"/run/ssemon/status.sock", true},
+        {"0.0.0.0:9464", false},
+        {"[::]:9464", false},
+        {"10.0.0.5:9464", false},
+        {"128.0.0.1:9464", false},
+        {"[::2]:9464", false},
+        {"[::ffff:10.0.0.1]:9464", false},
+        {"[fe80::1]:9464", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct listen_addr a;
+        assert_true(listen_addr_parse(cases[i].text, &a));
+        if (listen_addr_is_loopback(&a) != cases[i].loopback)
+            fail_msg("%s: expected %s", cases[i].text, cases[i].loopback ? "loopback" : "exposed");
+    }
+}
+
 static void test_subscription_name(void **state)
 {
     (void)state;
@@ -94,9 +125,8 @@ static void test_subscription_name(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_listen_forms),
-        cmocka_unit_test(test_listen_refused),
-        cmocka_unit_test(test_listen_equal),
+        cmocka_unit_test(test_listen_forms),      cmocka_unit_test(test_listen_refused),
+        cmocka_unit_test(test_listen_equal),      cmocka_unit_test(test_listen_loopback),
         cmocka_unit_test(test_subscription_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -428,6 +428,15 @@ static void test_json_empty(void **state)
                         "null,\"loaded_at\":null,\"last_reload\":null},"
                         "\"subscriptions\":[],\"recent_violations\":[],\"probes\":[],"
                         "\"status_exposed\":false}");
+    /* Listening beyond loopback without TLS or authentication: said last. */
+    v.sv_status_exposed = true;
+    json_writer_reset(&f->f_w);
+    status_render_json_rows(&v, NULL, 0, NULL, 0, &f->f_w);
+    size_t len = 0;
+    const char *text = json_writer_text(&f->f_w, &len);
+    static const char tail[] = ",\"status_exposed\":true}";
+    assert_true(len >= sizeof(tail) - 1);
+    assert_string_equal(text + len - (sizeof(tail) - 1), tail);
 }
 
 static const char *render_metrics(struct fixture *f)

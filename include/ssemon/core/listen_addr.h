@@ -35,4 +35,9 @@ bool listen_addr_parse(const char *s, struct listen_addr *out);
 /* Whether two addresses are the same, as written. */
 bool listen_addr_equal(const struct listen_addr *a, const struct listen_addr *b);
 
+/* Whether only this machine can reach `a`: a unix socket, an IPv4 address
+ * in 127.0.0.0/8, IPv6 ::1, or an IPv4-mapped IPv6 address in 127.0.0.0/8.
+ * Any other address (0.0.0.0 and :: included) is reachable from elsewhere. */
+bool listen_addr_is_loopback(const struct listen_addr *a);
+
 #endif
