@@ -52,7 +52,8 @@ static void cmd_status_usage(FILE *f)
           "conditions, shown as OPEN CLASS since AGE: a silence, a missing first event\n"
           "or a failure to connect that has not ended yet). Disabled subscriptions are\n"
           "listed with the state 'disabled'. A subscription or probe with a description\n"
-          "has it on an indented line below its own.\n"
+          "has it on an indented line below its own; one that does not verify TLS\n"
+          "certificates (\"insecure\": true) has an INSECURE line.\n"
           "Messages are cut to the terminal's width; when standard output is not a\n"
           "terminal, or with --wide, they are printed whole.\n"
           "  --url URL    the daemon's status endpoint: http://HOST:PORT (default\n"
@@ -446,6 +447,8 @@ static bool cmd_status_print_row(const json_t *sub, int name_width, size_t colum
     cmd_status_print_violation(json_object_get(sub, "last_violation"),
                                (n > 0 ? (size_t)n : 0) + strlen(open), columns, now);
     fputc('\n', stdout);
+    if (json_is_true(json_object_get(sub, "insecure")))
+        fputs("    INSECURE: TLS certificates not verified (\"insecure\": true)\n", stdout);
     cmd_status_print_description(sub, columns);
     return healthy;
 }

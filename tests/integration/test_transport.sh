@@ -146,6 +146,9 @@ run "watch --cert --key: mutual TLS" 0 "$WATCHED" \
     "${WATCH[@]}" --cacert ca.pem --cert client.pem --key client.key "$MTLS"
 run "watch: client certificate required, none given" 1 '.[-1].reason == "transport"' \
     "${WATCH[@]}" --cacert ca.pem "$MTLS"
+run "watch: private CA refused without --cacert" 1 '.[-1].reason == "transport"' \
+    "${WATCH[@]}" "$TLS"
+run "watch --insecure: unknown CA accepted" 0 "$WATCHED" "${WATCH[@]}" --insecure "$TLS"
 run "check --key without --cert: usage error" 2 "" "${CHECK[@]}" --key client.key "$TLS"
 run "check --cert: unreadable file" 2 "" "${CHECK[@]}" --cert nothing.pem "$TLS"
 run "check --proxy: not a proxy URL" 2 "" "${CHECK[@]}" --proxy ftp://x "$TLS"
@@ -252,6 +255,11 @@ $seen && ok "daemon: every transport reached (events on plain, mtls, proxied, in
     ok "daemon: no violation on any of them" || bad "daemon: violations" status.json
 grep -q 'warning: insecure: "insecure": true' daemon.err && ok "daemon: insecure warned at start" ||
     bad "daemon: no insecure warning" daemon.err
+"$SSEMON" status --url "http://127.0.0.1:$SP" >status.txt 2>&1
+[ "$(grep -c 'INSECURE: TLS certificates not verified' status.txt)" = 1 ] &&
+    grep -A1 '^insecure ' status.txt | grep -q INSECURE &&
+    ok "ssemon status: an INSECURE line under the insecure one only" ||
+    bad "ssemon status: INSECURE line" status.txt
 [ "$(proxied CONNECT)" -gt $((before + 1)) ] && ok "daemon: the proxied one went through the proxy" ||
     bad "daemon: proxy not used" proxy.log
 kill -TERM $DAEMON
