@@ -169,7 +169,30 @@ static const char status_page_style[] =
     "pre{white-space:pre-wrap;word-break:break-all;margin:0.2rem 0;background:#f3f3f3;"
     "padding:0.2rem}"
     "dl{display:grid;grid-template-columns:max-content 1fr;gap:0.2rem 1rem}dd{margin:0}"
-    "@media (max-width:600px){body{padding:0.3rem}table{font-size:0.8rem}}";
+    /* A phone: the subscriptions and the violations become one card a row,
+     * each cell under its column's name (the probes' table, with its
+     * spanning cells, scrolls sideways). */
+    "@media (max-width:600px){body{padding:0.3rem}table{font-size:0.8rem}"
+    "#subscriptions thead,#violations thead{display:none}"
+    "#subscriptions,#subscriptions tbody,#subscriptions tr,#subscriptions td,"
+    "#violations,#violations tbody,#violations tr,#violations td{display:block;width:auto}"
+    "#subscriptions tr,#violations tr{border:1px solid #ccc;margin:0 0 0.5rem}"
+    "#subscriptions td,#violations td{border:none;border-bottom:1px solid #eee}"
+    "#subscriptions td::before,#violations td::before{font-weight:600;color:#555}"
+    "#subscriptions td:nth-child(1)::before{content:\"Name: \"}"
+    "#subscriptions td:nth-child(2)::before{content:\"State: \"}"
+    "#subscriptions td:nth-child(3)::before{content:\"Health: \"}"
+    "#subscriptions td:nth-child(4)::before{content:\"Open conditions: \"}"
+    "#subscriptions td:nth-child(5)::before{content:\"Last event: \"}"
+    "#subscriptions td:nth-child(6)::before{content:\"Last heartbeat: \"}"
+    "#subscriptions td:nth-child(7)::before{content:\"Events: \"}"
+    "#subscriptions td:nth-child(8)::before{content:\"Violations: \"}"
+    "#subscriptions td:nth-child(9)::before{content:\"Last hour: \"}"
+    "#violations td:nth-child(1)::before{content:\"Time: \"}"
+    "#violations td:nth-child(2)::before{content:\"Where: \"}"
+    "#violations td:nth-child(3)::before{content:\"Class: \"}"
+    "#violations td:nth-child(4)::before{content:\"Message: \"}"
+    "}";
 
 static void status_page_head(const struct status_view *v, unsigned refresh_s, uint64_t now_wall_ms,
                              struct json_writer *w)

@@ -157,6 +157,17 @@ else
     fail "screenshot" "$WORK/chromium.err"
 fi
 
+# The same page at a phone's width (390 CSS pixels), kept beside it.
+rm -f "$ARTIFACTS/status-page-phone.png"
+(cd "$WORK" && run_chromium --screenshot="$WORK/status-page-phone.png" --window-size=390,1400 \
+    "$STATUS/" >/dev/null)
+if [ -s "$WORK/status-page-phone.png" ] && head -c 8 "$WORK/status-page-phone.png" | grep -q PNG; then
+    cp "$WORK/status-page-phone.png" "$ARTIFACTS/status-page-phone.png"
+    pass "phone-width screenshot kept as $ARTIFACTS/status-page-phone.png"
+else
+    fail "phone-width screenshot" "$WORK/chromium.err"
+fi
+
 kill -TERM "$DAEMON_PID" 2>/dev/null
 wait "$DAEMON_PID" 2>/dev/null
 DAEMON_PID=
