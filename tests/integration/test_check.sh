@@ -128,6 +128,21 @@ expect fault-no-open order 1 --contract task-stream "$BASE/s/check-no-open"
 expect fault-after-close order 1 --contract task-stream "$BASE/s/check-after-close"
 expect fault-late-heartbeat heartbeat_missed 1 --contract version-stream \
     --heartbeat-interval 1 --max-duration 6 "$BASE/s/check-late-heartbeat?hb_ms=1000"
+# The same stream as a configured subscription: -c --subscription judges it
+# with the subscription's heartbeat_interval_s, as the daemon would; without
+# it the contract's own (longer) limit lets the 3 s gap pass.
+cat >"$WORK/late.json" <<EOF
+{"contracts_dir": "$SRC/etc/ssemon/contracts",
+ "subscriptions": [
+  {"name": "late", "url": "$BASE/s/check-late-heartbeat?hb_ms=1000", "contract": "version-stream",
+   "heartbeat_interval_s": 1},
+  {"name": "late-default", "url": "$BASE/s/check-late-heartbeat?hb_ms=1000",
+   "contract": "version-stream"}]}
+EOF
+expect sub-late-heartbeat heartbeat_missed 1 -c "$WORK/late.json" --subscription late \
+    --max-duration 6
+expect sub-late-heartbeat-default "" 0 -c "$WORK/late.json" --subscription late-default \
+    --max-duration 6
 expect fault-bad-json data_not_json 1 --contract task-stream "$BASE/s/check-bad-json"
 expect fault-wrong-type content_type 1 --contract task-stream "$BASE/s/check-wrong-type"
 expect fault-status-500 http_status 1 --contract task-stream "$BASE/s/check-status-500"
