@@ -11,12 +11,11 @@
  * next pass comes when that queue has drained (over TLS too: see
  * status_server_stream_written for why a pass never runs ahead of it).
  * A slow client thus holds at most about 1.25 MiB at the daemon, besides
- * the kernel's socket buffer, and the write timeout drops one that stops
- * reading. A stream keeps pointers into the
- * monitors, so it ends, cut short, when the view's generation changes (a
- * reload): the client sees a truncated body, never a short document
- * passed off as whole. No request ever waits on anything, so a client can
- * only hold its own connection, never the loop.
+ * the kernel's socket buffer; one that stops reading is dropped, one
+ * that reads, however slowly, is not (status_server_conn_watch). A
+ * stream keeps pointers into the monitors, so it ends, cut short, when the view's generation
+ * changes (a reload): the client sees a truncated body, never a short document passed off as whole.
+ * No request ever waits on anything, so a client can only hold its own connection, never the loop.
  *
  * libevent 2.1 has no connection cap for evhttp, so we keep one ourselves:
  * the bufferevent callback sees each accepted connection, and a close
@@ -453,8 +452,8 @@ static void status_server_conn_close(struct status_server_conn *c)
  * socket writable after small drains, but caps every client's throughput
  * at buffer / round-trip time: 256 KiB at 50 ms is about 5 MB/s, so a
  * 50 MB /metrics of 10,000 subscriptions takes 10 s, Prometheus' default
- * scrape timeout; and a client slower than a twelfth of the cap per
- * second (about 17 KiB/s at 256 KiB) would still be dropped while
+ * scrape timeout; and a client draining less than a third of the cap in
+ * the timeout (about 17 KiB/s at 256 KiB) would still be dropped while
  * reading. So instead the status server looks itself, every
  * STATUS_SERVER_PROGRESS_CHECK_MS, at what is still unsent: the kernel's
  * queue (SIOCOUTQ: bytes not yet acknowledged by the client, on TCP) and
