@@ -13,9 +13,11 @@
  * A slow client thus holds at most about 1.25 MiB at the daemon, besides
  * the kernel's socket buffer; one that stops reading is dropped, one
  * that reads, however slowly, is not (status_server_conn_watch). A
- * stream keeps pointers into the monitors, so it ends, cut short, when the view's generation
- * changes (a reload): the client sees a truncated body, never a short document passed off as whole.
- * No request ever waits on anything, so a client can only hold its own connection, never the loop.
+ * stream keeps pointers into the monitors, so it ends, cut short, when
+ * the view's generation changes (a reload): the client sees a truncated
+ * body, never a short document passed off as whole. No request ever
+ * waits on anything, so a client can only hold its own connection, never
+ * the loop.
  *
  * libevent 2.1 has no connection cap for evhttp, so we keep one ourselves:
  * the bufferevent callback sees each accepted connection, and a close
