@@ -146,8 +146,10 @@ stalled() {
         sleep 0.05
     done
     t0=$(date +%s.%N)
+    # At most 200 looks and 20 s (ss -p reads every socket of the daemon).
+    local end=$((SECONDS + 20))
     for _ in $(seq 1 200); do
-        [ -n "$port" ] && held "$port" || break
+        [ -n "$port" ] && [ "$SECONDS" -lt "$end" ] && held "$port" || break
         sleep 0.1
     done
     t1=$(date +%s.%N)
