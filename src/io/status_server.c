@@ -11,12 +11,13 @@
  * next pass comes when that queue has drained (over TLS too: see
  * status_server_stream_written for why a pass never runs ahead of it).
  * A slow client thus holds at most about 1.25 MiB at the daemon, besides
- * the kernel's socket buffer, and the write timeout drops one that stops
- * reading. A stream keeps pointers into the
- * monitors, so it ends, cut short, when the view's generation changes (a
- * reload): the client sees a truncated body, never a short document
- * passed off as whole. No request ever waits on anything, so a client can
- * only hold its own connection, never the loop.
+ * the kernel's socket buffer; one that stops reading is dropped, one
+ * that reads, however slowly, is not (status_server_conn_watch). A
+ * stream keeps pointers into the monitors, so it ends, cut short, when
+ * the view's generation changes (a reload): the client sees a truncated
+ * body, never a short document passed off as whole. No request ever
+ * waits on anything, so a client can only hold its own connection, never
+ * the loop.
  *
  * libevent 2.1 has no connection cap for evhttp, so we keep one ourselves:
  * the bufferevent callback sees each accepted connection, and a close
@@ -72,12 +73,14 @@
 #include <event2/http_struct.h>
 #include <event2/listener.h>
 #include <event2/util.h>
+#include <linux/sockios.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -120,15 +123,27 @@
  * reading a byte now and then) may go for a newcomer. */
 #define STATUS_SERVER_ANSWER_GRACE_MS 500
 
+/* While a connection is answered, its progress is looked at every
+ * STATUS_SERVER_PROGRESS_CHECK_MS (see status_server_conn_watch). */
+#define STATUS_SERVER_PROGRESS_CHECK_MS 1000
+
 /* An adopted connection: a slot of the server's table, for as long as the
  * connection is open (its close callback frees the slot). */
 struct status_server_conn {
     struct status_server *sc_server;
     struct evhttp_connection *sc_evcon; /* NULL: the slot is free */
-    struct deadline sc_deadline;        /* its next request must have arrived by then */
-    uint64_t sc_order;                  /* when it began waiting or being answered */
-    uint64_t sc_answer_ms;              /* monotonic time its answer began */
-    bool sc_answering;                  /* its request is in, the response not yet sent */
+    /* Waiting: its next request must have arrived by then. Answering: the
+     * next look at its progress. */
+    struct deadline sc_deadline;
+    uint64_t sc_order;     /* when it began waiting or being answered */
+    uint64_t sc_answer_ms; /* monotonic time its answer began */
+    bool sc_answering;     /* its request is in, the response not yet sent */
+    /* Answering: at the last look, the bytes the kernel had not sent yet
+     * (SIOCOUTQ) and those queued at the daemon (the bufferevent's output),
+     * and when the client last made progress. */
+    size_t sc_unsent;
+    size_t sc_queued;
+    uint64_t sc_progress_ms;
 };
 
 struct status_server {
@@ -285,7 +300,10 @@ static void status_server_conn_phase(struct status_server_conn *c, bool answerin
     c->sc_order = ++s->ss_order;
     if (answering) {
         c->sc_answer_ms = clock_mono_ms();
-        deadline_cancel(&c->sc_deadline);
+        c->sc_progress_ms = c->sc_answer_ms;
+        c->sc_unsent = 0;
+        c->sc_queued = 0;
+        deadline_arm(&c->sc_deadline, STATUS_SERVER_PROGRESS_CHECK_MS);
     } else {
         deadline_arm(&c->sc_deadline, (uint64_t)s->ss_limits.ssl_request_deadline_s * 1000);
     }
@@ -422,10 +440,69 @@ static void status_server_conn_close(struct status_server_conn *c)
         status_server_conn_release(c);
 }
 
-/* The request did not arrive whole in time, however steadily it came. */
+/* A connection being answered: has its client read anything since the
+ * last look? "A client that stops reading for ssl_timeout_s is dropped"
+ * (docs/operations.md), and one that reads, however slowly, is not.
+ *
+ * A bufferevent write timeout cannot tell them apart: libevent re-arms it
+ * only when it writes to the socket, and the kernel reports the socket
+ * writable only once a third of its send buffer is free again; that
+ * buffer grows (autotuning) to several MB, so a client reading a large
+ * document steadily at 64 KiB/s waited more than the timeout between two
+ * writes and was dropped (at about 3.6 MB into a 5.6 MB /status). Two
+ * ways out were weighed. Capping SO_SNDBUF (say at 256 KiB) makes the
+ * socket writable after small drains, but caps every client's throughput
+ * at buffer / round-trip time: 256 KiB at 50 ms is about 5 MB/s, so a
+ * 50 MB /metrics of 10,000 subscriptions takes 10 s, Prometheus' default
+ * scrape timeout; and a client draining less than a third of the cap in
+ * the timeout (about 17 KiB/s at 256 KiB) would still be dropped while
+ * reading. So instead the status server looks itself, every
+ * STATUS_SERVER_PROGRESS_CHECK_MS, at what is still unsent: the kernel's
+ * queue (SIOCOUTQ: bytes not yet acknowledged by the client, on TCP) and
+ * the daemon's (the bufferevent's output, before the kernel, over TLS
+ * too). Progress is the kernel's queue changing (it shrinks as the client
+ * reads; it grows only when the kernel had room, freed by the client's
+ * reading), the daemon's queue shrinking (it grows only after it drained
+ * into the kernel), or both being empty (nothing waits on the client: a
+ * request whose password is being checked, or an answer handed over
+ * whole). No progress for ssl_timeout_s closes the connection: within the
+ * timeout and one check interval of the client's last read. The daemon's
+ * memory for it (its slices, at most about 1.25 MiB) goes with it. What
+ * the kernel sees is what counts: the client's kernel announces freed
+ * receive space a segment at a time (about 1.4 KiB on Ethernet, 64 KiB on
+ * loopback), so a reader that frees less than a segment in the timeout
+ * looks stopped (below about 13 KiB/s over loopback: measured, a TLS
+ * reader at 8 KiB/s was dropped, at 32 KiB/s kept). */
+static void status_server_conn_watch(struct status_server_conn *c)
+{
+    struct status_server *s = c->sc_server;
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(c->sc_evcon);
+    uint64_t now = clock_mono_ms();
+    int unsent = 0;
+    evutil_socket_t fd = bufferevent_getfd(bev);
+    if (fd < 0 || ioctl(fd, SIOCOUTQ, &unsent) != 0 || unsent < 0)
+        unsent = 0; /* the daemon's queue alone tells then */
+    size_t queued = evbuffer_get_length(bufferevent_get_output(bev));
+    if ((size_t)unsent != c->sc_unsent || queued < c->sc_queued || (unsent == 0 && queued == 0))
+        c->sc_progress_ms = now;
+    c->sc_unsent = (size_t)unsent;
+    c->sc_queued = queued;
+    if (now - c->sc_progress_ms >= (uint64_t)s->ss_limits.ssl_timeout_s * 1000) {
+        status_server_conn_close(c);
+        return;
+    }
+    deadline_arm(&c->sc_deadline, STATUS_SERVER_PROGRESS_CHECK_MS);
+}
+
+/* Waiting: the request did not arrive whole in time, however steadily it
+ * came. Answering: time to look at the client's progress. */
 static void status_server_conn_expired(void *arg)
 {
-    status_server_conn_close(arg);
+    struct status_server_conn *c = arg;
+    if (c->sc_answering)
+        status_server_conn_watch(c);
+    else
+        status_server_conn_close(c);
 }
 
 /* The response has been sent (evhttp's on-complete callback): a kept-alive
@@ -985,17 +1062,22 @@ static void status_server_serve(struct status_server *s, struct evhttp_request *
     /* The request is in: from here on, evhttp's read timeout would only
      * drop a client that reads a large response steadily but slowly (it is
      * re-armed only when evhttp queues something, not while the queue
-     * drains). The write timeout alone drops one that stops reading; the
-     * connection's next request is bounded by its deadline (evhttp does
-     * not arm the read timeout again). */
+     * drains), and so would its write timeout (status_server_conn_watch
+     * says why). The status server's own look at the client's progress
+     * drops one that stops reading; the connection's next request is
+     * bounded by its deadline (evhttp does not arm its timeouts again). */
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     if (evcon != NULL) {
-        struct timeval wt = {s->ss_limits.ssl_timeout_s, 0};
-        bufferevent_set_timeouts(evhttp_connection_get_bufferevent(evcon), NULL, &wt);
-        /* Its deadline is met; the next request's starts once this one is
-         * answered. (Every connection is adopted in the turn of its accept,
-         * before its first read.) */
         struct status_server_conn *c = status_server_conn_of(s, evcon);
+        struct timeval wt = {s->ss_limits.ssl_timeout_s, 0};
+        /* A connection that was not adopted (never, in practice) keeps
+         * the write timeout: something must drop it. */
+        bufferevent_set_timeouts(evhttp_connection_get_bufferevent(evcon), NULL,
+                                 c != NULL ? NULL : &wt);
+        /* Its deadline is met; the next request's starts once this one is
+         * answered, and meanwhile its progress is watched. (Every
+         * connection is adopted in the turn of its accept, before its
+         * first read.) */
         if (c != NULL) {
             status_server_conn_phase(c, true);
             evhttp_request_set_on_complete_cb(req, status_server_request_done, c);

@@ -3,7 +3,8 @@
 response slowly and checks how it was framed.
 
 usage: test_status_tls_reader.py HOST PORT PATH CAFILE OUT [--rate BYTES_PER_S]
-       [--cert CERT --key KEY] [--ready FILE] [--timeout S]
+       [--cert CERT --key KEY] [--ready FILE] [--timeout S] [--stall-after BYTES]
+       [--paced-bytes BYTES]
 (CAFILE "-": plain HTTP, no TLS)
 
 Sends one GET PATH (HTTP/1.1, Connection: close), then reads the socket in
@@ -11,13 +12,26 @@ reads of at most 16 KiB, sleeping between them so it takes in at most
 --rate bytes a second (the daemon's queue and the kernel's buffers fill
 up meanwhile). Writes the decoded body to OUT and prints one line of JSON:
 the status code, whether the body was chunked, how many chunks, the
-largest, the body's length and the seconds the transfer took. Touches
---ready FILE once the headers are in. Exits 1 when the response is not
-complete (no terminating chunk, or the connection ended early) or the whole
-transfer took longer than --timeout (default 60) seconds. Loopback only.
+largest, the body's length, the bytes received in all (headers and framing
+too) and the seconds the transfer took. Touches --ready FILE once the
+headers are in, writing the client's local port to it. Exits 1 when the
+response is not complete (no terminating chunk, or the connection ended
+early) or the whole transfer took longer than --timeout (default 60)
+seconds.
+
+With --paced-bytes BYTES only the first BYTES are paced, the rest is read
+at full speed: a reader that is slow for a while (the daemon's queue and a
+send buffer of several MB in front of it, draining slowly) without taking
+minutes over a large document.
+
+With --stall-after BYTES it stops reading once BYTES are in, writes its
+local port to --ready FILE then (not before), and keeps the socket open,
+unread, until --timeout has passed or it is killed: a client that stops
+reading. Loopback only.
 """
 import argparse
 import json
+import os
 import socket
 import ssl
 import sys
@@ -36,6 +50,8 @@ def main():
     ap.add_argument("--key")
     ap.add_argument("--ready")
     ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("--stall-after", type=int, default=0)
+    ap.add_argument("--paced-bytes", type=int, default=0)
     a = ap.parse_args()
     if a.host not in ("127.0.0.1", "::1", "localhost"):
         sys.exit("loopback only")
@@ -55,6 +71,12 @@ def main():
     s.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n"
                % (a.path, a.host, a.port)).encode())
 
+    def ready():
+        """Writes the local port to --ready FILE, whole or not at all."""
+        with open(a.ready + ".tmp", "w") as f:
+            f.write("%d\n" % s.getsockname()[1])
+        os.replace(a.ready + ".tmp", a.ready)
+
     buf = bytearray()
     eof = False
     got = 0
@@ -66,7 +88,7 @@ def main():
             return False
         if time.monotonic() > deadline:
             raise TimeoutError("the transfer took more than %.0f s" % a.timeout)
-        if a.rate:
+        if a.rate and (not a.paced_bytes or got < a.paced_bytes):
             # Paced: no more than rate bytes a second on average.
             ahead = got / a.rate - (time.monotonic() - start)
             if ahead > 0:
@@ -77,7 +99,17 @@ def main():
             return False
         got += len(data)
         buf.extend(data)
+        if a.stall_after and got >= a.stall_after:
+            stall()
         return True
+
+    def stall():
+        """Stops reading, holding the socket open until the deadline."""
+        ready()
+        left = deadline - time.monotonic()
+        if left > 0:
+            time.sleep(left)
+        raise TimeoutError("stalled after %d bytes until the deadline" % got)
 
     def line():
         while True:
@@ -108,8 +140,8 @@ def main():
                 break
             k, _, v = h.partition(b":")
             headers[k.strip().lower()] = v.strip().lower()
-        if a.ready:
-            open(a.ready, "w").close()
+        if a.ready and not a.stall_after:
+            ready()
         body = bytearray()
         if headers.get(b"transfer-encoding") == b"chunked":
             report["chunked"] = True
@@ -137,6 +169,7 @@ def main():
     except (ValueError, OSError, TimeoutError) as e:
         report["error"] = str(e)
         ok = False
+    report["received"] = got
     report["seconds"] = round(time.monotonic() - start, 3)
     print(json.dumps(report), flush=True)
     s.close()
