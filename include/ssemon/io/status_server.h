@@ -35,9 +35,13 @@ struct status_server;
 typedef void (*status_server_view_fn)(void *ctx, struct status_view *out);
 
 struct status_server_limits {
-    size_t ssl_max_header_bytes;  /* default 8 KiB */
-    size_t ssl_max_body_bytes;    /* default 0: GET/HEAD only */
-    int ssl_timeout_s;            /* read/write timeout per connection, default 5 */
+    size_t ssl_max_header_bytes; /* default 8 KiB */
+    size_t ssl_max_body_bytes;   /* default 0: GET/HEAD only */
+    /* Default 5. While a response is being sent: how long the client may
+     * take in nothing (no byte leaving the kernel's send queue or the
+     * daemon's) before it is dropped; otherwise the connection's read and
+     * write timeout. */
+    int ssl_timeout_s;
     unsigned ssl_max_connections; /* default 64 */
     /* A request (line, headers, body) must have arrived whole this long
      * after the connection was accepted, or after the previous response on
