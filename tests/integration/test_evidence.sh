@@ -327,5 +327,64 @@ check "small: the files kept stay within 4096 bytes, the oldest removed" "$WORK/
 newest=$(grep -o '"SSEMON_EVIDENCE":"[^"]*"' "$WORK/small.err" | tail -1 | sed 's/.*:"//; s/"$//')
 check "small: the newest file is among those kept" "$WORK/small.err" test -f "$newest"
 
+# ---- a restart: the files of the earlier run count, the caps apply ----
+kill -TERM "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null
+DAEMON_PID=
+SM=$WORK/small
+ls "$SM" | grep '^flap-' | sort >"$WORK/small-before.ls"
+NEWEST_FLAP=$(tail -1 "$WORK/small-before.ls")
+# Planted: four older files of another subscription (1500 bytes each: over
+# the total cap with flap's), a stale temporary file a crash left, a file
+# the daemon never names, and a symlink with an evidence file's name.
+for d in 1 2 3 4; do
+    head -c 1500 /dev/zero | tr '\0' x >"$SM/old-sub-2020010${d}T000000.000Z-unknown_event.rec"
+done
+echo partial >"$SM/.flap-20200101T000000.000Z-unknown_event.rec.tmp"
+echo keep >"$SM/notes.txt"
+ln -s "$WORK/outside.txt" "$SM/flap-20300101T000000.000Z-unknown_event.rec"
+cat >"$WORK/contracts/lax.json" <<'EOF2'
+{"name": "lax",
+ "events": {"tick": {"heartbeat": true, "data": "text"}, "bogus": {"data": "text"}},
+ "heartbeat": {"interval_s": 5, "tolerance": 2}}
+EOF2
+cat >"$WORK/restart.json" <<EOF2
+{"status": {"listen": "127.0.0.1:$SP"},
+ "contracts_dir": "$WORK/contracts",
+ "evidence_dir": "$SM",
+ "evidence_max_bytes": 4096,
+ "evidence_max_files": 3,
+ "subscriptions": [{"name": "calm", "url": "$BASE/once", "contract": "lax"}]}
+EOF2
+"$SSEMON" run -c "$WORK/restart.json" --log-target stderr 2>"$WORK/restart.err" &
+DAEMON_PID=$!
+for _ in $(seq 1 200); do
+    [ ! -e "$SM/.flap-20200101T000000.000Z-unknown_event.rec.tmp" ] &&
+        [ "$(metric ssemon_evidence_kept_files)" -gt 0 ] 2>/dev/null && break
+    sleep 0.05
+done
+check "restart: the stale temporary file is removed" "$WORK/restart.err" \
+    test ! -e "$SM/.flap-20200101T000000.000Z-unknown_event.rec.tmp"
+find "$SM" -maxdepth 1 -type f -name '*.rec' -printf '%f %s\n' | sort >"$WORK/restart.ls"
+check "restart: the kept files are counted, within 4096 bytes in all" "$WORK/restart.ls" \
+    bash -c '[ "$(awk "{ s += \$2 } END { print s }" "$1")" = "$2" ] && [ "$2" -le 4096 ] &&
+             [ "$(wc -l <"$1")" = "$3" ] && [ "$3" -gt 0 ]' _ "$WORK/restart.ls" \
+    "$(metric ssemon_evidence_kept_bytes)" "$(metric ssemon_evidence_kept_files)"
+check "restart: flap keeps its 3 newest (the per-subscription cap)" "$WORK/restart.ls" \
+    equals "$(grep '^flap-' "$WORK/restart.ls" | cut -d' ' -f1 | tr '\n' ' ')" \
+    "$(tail -3 "$WORK/small-before.ls" | tr '\n' ' ')"
+check "restart: the oldest files went first (old-sub's 2020-01-01 and 02)" "$WORK/restart.ls" \
+    bash -c '! grep -q "^old-sub-2020010[12]" "$1" && [ "$2" -gt 0 ]' _ "$WORK/restart.ls" \
+    "$(metric ssemon_evidence_removed_total)"
+curl -s -o "$WORK/got-old.rec" -w '%{http_code}' "$STATUS/evidence/$NEWEST_FLAP" >"$WORK/code"
+check "restart: a file of the earlier run is served" "$WORK/got-old.rec" \
+    bash -c '[ "$(cat "$1")" = 200 ] && cmp -s "$2" "$3"' _ "$WORK/code" "$WORK/got-old.rec" "$SM/$NEWEST_FLAP"
+code=$(curl -s -o "$WORK/trav.out" -w '%{http_code}' "$STATUS/evidence/flap-20300101T000000.000Z-unknown_event.rec")
+check "restart: a symlink with an evidence name is neither kept nor served ($code)" "$WORK/trav.out" \
+    bash -c '[ "$1" = 404 ] && [ -L "$2" ] && [ -f "$3" ]' _ "$code" \
+    "$SM/flap-20300101T000000.000Z-unknown_event.rec" "$SM/notes.txt"
+check "restart: the scan is reported on stderr" "$WORK/restart.err" \
+    grep -q "files of an earlier run kept in $SM" "$WORK/restart.err"
+
 echo "$PASSES passed, $FAILS failed"
 [ "$FAILS" -eq 0 ]
