@@ -544,7 +544,8 @@ struct monitor *monitor_new(struct sub_engine *e, struct event_base *base,
             goto fail;
         m->m_stall_ready = true;
     }
-    m->m_recent = entry_ring_new(MONITOR_RECENT_MAX, MONITOR_RECENT_BYTES);
+    m->m_recent = entry_ring_new_growing(MONITOR_RECENT_MAX, MONITOR_RECENT_BYTES,
+                                         MONITOR_RECENT_MAX * MONITOR_RECENT_PACKED_MAX);
     m->m_flight = flight_new(o->mo_flight_events > 0 ? o->mo_flight_events : FLIGHT_DEFAULT_EVENTS,
                              o->mo_flight_bytes > 0 ? o->mo_flight_bytes : FLIGHT_DEFAULT_BYTES);
     if (m->m_st.ms_events_by_kind == NULL || m->m_name == NULL || m->m_url == NULL ||

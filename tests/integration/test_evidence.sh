@@ -4,7 +4,7 @@
 # controls.
 #  - GET /status/NAME/violations: each subscription's own ring of its last
 #    50 violations, newest last, so a flapping subscription never evicts
-#    another's;
+#    another's, and 50 however long their texts;
 #  - GET /status/NAME/events: the flight recorder's frames of the current
 #    connection, bounded by evidence_events, response headers with the
 #    credential-carrying ones redacted;
@@ -85,7 +85,7 @@ class H(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             return
-        if path not in ("flap", "once"):
+        if path not in ("flap", "once", "long"):
             self.send_error(404)
             return
         self.send_response(200)
@@ -102,6 +102,11 @@ class H(http.server.BaseHTTPRequestHandler):
                 n += 1
                 if path == "flap":
                     self.wfile.write(b"event: bogus\ndata: %d\n\n" % n)
+                    time.sleep(0.02)
+                elif path == "long":
+                    # Violations as long as they come: a 60-byte event
+                    # name, an excerpt of the full 200 bytes.
+                    self.wfile.write(b"event: %s\ndata: %d %s\n\n" % (b"L" * 60, n, b"d" * 300))
                     time.sleep(0.02)
                 else:
                     self.wfile.write(b"event: tick\ndata: %d\n\n" % n)
@@ -144,6 +149,7 @@ cat >"$WORK/ssemon.json" <<EOF
  "subscriptions": [
   {"name": "flap", "url": "$BASE/flap", "contract": "beat"},
   {"name": "once", "url": "$BASE/once", "contract": "beat", "evidence_events": 5},
+  {"name": "long", "url": "$BASE/long", "contract": "beat"},
   {"name": "gone", "url": "$BASE/gone", "contract": "beat"},
   {"name": "boom", "url": "$BASE/boom", "contract": "beat"},
   {"name": "moved", "url": "$BASE/moved", "contract": "beat"}
@@ -179,6 +185,12 @@ check "flap: its ring holds the last 50, newest last" "$WORK/flap.json" \
            and ([.[].at] == ([.[].at] | sort))' "$WORK/flap.json"
 check "flap: the objects are /status's recent_violations objects" "$WORK/flap.json" \
     jqt '.[0] | keys == (["at","class","event","excerpt","message","severity","state","subscription"])' "$WORK/flap.json"
+check "long: more than 50 violations happened" "$WORK/daemon.err" \
+    wait_for status/long '.violations.total > 60' 400
+curl -s "$STATUS/status/long/violations" >"$WORK/long.json"
+check "long: its ring holds the last 50 even with the longest texts" "$WORK/long.json" \
+    jqt 'length == 50 and all(.[]; .class == "unknown_event" and (.excerpt | length) >= 190)
+           and ([.[].at] == ([.[].at] | sort))' "$WORK/long.json"
 curl -s "$STATUS/status/once/violations" >"$WORK/once.json"
 check "once: its single violation is still there" "$WORK/once.json" \
     jqt 'length == 1 and .[0].class == "unknown_event" and .[0].subscription == "once"' "$WORK/once.json"
@@ -233,7 +245,7 @@ check "flap keeps its last 3 files (the per-subscription cap), once its one" "$W
 check "flap's 3 kept are its newest" "$WORK/ev.ls" \
     equals "$(evidence_of flap | tail -3 | xargs -n1 basename | sort | tr '\n' ' ')" "$(grep "^flap-" "$WORK/ev.ls" | sort | tr '\n' ' ')"
 check "names are SUBSCRIPTION-YYYYmmddTHHMMSS.mmmZ-CLASS.rec" "$WORK/ev.ls" \
-    bash -c '! grep -Ev "^((flap|once)-[0-9]{8}T[0-9]{6}\.[0-9]{3}Z-unknown_event|(gone|boom|moved)-[0-9]{8}T[0-9]{6}\.[0-9]{3}Z-http_status)(-[0-9]+)?\.rec$" "$1"' _ "$WORK/ev.ls"
+    bash -c '! grep -Ev "^((flap|once|long)-[0-9]{8}T[0-9]{6}\.[0-9]{3}Z-unknown_event|(gone|boom|moved)-[0-9]{8}T[0-9]{6}\.[0-9]{3}Z-http_status)(-[0-9]+)?\.rec$" "$1"' _ "$WORK/ev.ls"
 ONCE=$(grep "^once-" "$WORK/ev.ls")
 curl -s "$STATUS/status/once" >"$WORK/once-status.json"
 check "/status names the file in last_violation.evidence" "$WORK/once-status.json" \
