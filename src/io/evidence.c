@@ -505,6 +505,16 @@ static void evidence_render_refused(const struct monitor *m, uint64_t now_wall_m
                                     struct json_writer *w)
 {
     const struct monitor_close *c = monitor_last_close(m);
+    /* Its headers, redacted as the recorder's are. */
+    struct recording_field fields[SUB_MAX_LISTED_HEADERS];
+    size_t n = c->mcl_n_headers < SUB_MAX_LISTED_HEADERS ? c->mcl_n_headers : 0;
+    for (size_t i = 0; i < n; i++) {
+        fields[i] = c->mcl_headers[i];
+        if (flight_header_secret(fields[i].rf_name, fields[i].rf_name_len)) {
+            fields[i].rf_value = "***";
+            fields[i].rf_value_len = 3;
+        }
+    }
     char started[CLOCK_RFC3339_SIZE];
     clock_rfc3339(now_wall_ms, started);
     struct recording_record r = {.rr_kind = RECORDING_HEADER,
@@ -522,7 +532,9 @@ static void evidence_render_refused(const struct monitor *m, uint64_t now_wall_m
                                   .rr_before_headers = c->mcl_before_headers,
                                   .rr_location = c->mcl_location,
                                   .rr_body = c->mcl_body,
-                                  .rr_body_len = c->mcl_body_len};
+                                  .rr_body_len = c->mcl_body_len,
+                                  .rr_headers = fields,
+                                  .rr_n_headers = n};
     recording_encode(w, &r);
 }
 

@@ -71,6 +71,8 @@ class H(http.server.BaseHTTPRequestHandler):
             body = b"HEAD-MARK" + b"a" * (4096 - 9) + b"TAIL-MARK" + b"b" * (10240 - 4096 - 9)
             self.send_response(500)
             self.send_header("Content-Type", "text/plain")
+            self.send_header("Retry-After", "120")
+            self.send_header("Set-Cookie", "boom=BOOM-SECRET")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -274,6 +276,10 @@ check "boom's file (a 500 with 10 KiB of body) replays to http_status" "$WORK/re
     bash -c 'grep "^{\"class\"" "$1" | jq -e -s "map(.class) == [\"http_status\"]" >/dev/null' _ "$WORK/replay-boom.out"
 check "boom's file holds the body's first 4096 bytes, no more" "$BOOM" \
     bash -c 'tail -1 "$1" | jq -e ".rec == \"closed\" and .status == 500 and (.body | length) == 4096 and (.body | startswith(\"HEAD-MARK\")) and (.body | contains(\"TAIL\") | not)" >/dev/null' _ "$BOOM"
+check "boom's file keeps the 500's headers, Set-Cookie redacted" "$BOOM" \
+    bash -c 'tail -1 "$1" | jq -e "(.headers | map({(.[0]): .[1]}) | add) as \$h
+               | \$h[\"Retry-After\"] == \"120\" and \$h[\"Set-Cookie\"] == \"***\"" >/dev/null &&
+             ! grep -q BOOM-SECRET "$1"' _ "$BOOM"
 MOVED=$(evidence_of moved | head -1)
 "$SSEMON" check --contract "$WORK/contracts/beat.json" "$MOVED" >"$WORK/replay-moved.out" 2>&1
 check "moved's file (a 302 loop) replays to http_status" "$WORK/replay-moved.out" \

@@ -27,8 +27,9 @@
  * An http_status or content_type violation (the response never opened a
  * stream) gets a file too: one connection closed with the response's status,
  * content type and reason, which a replay reports as the same class, with
- * the response's first 4 KiB of body and its redirect target (the close's
- * optional "body"/"body_base64" and "location", docs/recording.md).
+ * the response's first 4 KiB of body, its redirect target and its headers
+ * (redacted as above; the close's optional "body"/"body_base64",
+ * "location" and "headers", docs/recording.md).
  *
  * Io layer, thread-safe where it says so; everything else from the loop.
  */

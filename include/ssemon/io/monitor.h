@@ -274,6 +274,12 @@ struct monitor_close {
     char mcl_location[SUB_MAX_LOCATION + 1];
     char *mcl_body; /* SUB_MAX_BODY bytes, allocated at the first body */
     size_t mcl_body_len;
+    /* A refused response's headers (as the subscription lists them),
+     * pointing into mcl_header_buf (both allocated at the first refused
+     * response with headers); 0 when none. */
+    struct recording_field *mcl_headers;
+    size_t mcl_n_headers;
+    char *mcl_header_buf;
 };
 const struct monitor_close *monitor_last_close(const struct monitor *m);
 
