@@ -14,7 +14,11 @@
 #    with `ssemon check` reproducing the class, secrets redacted, named in
 #    /status (last_violation.evidence) and the journal entry
 #    (SSEMON_EVIDENCE, seen on stderr), served by GET /evidence/FILE, and
-#    nothing else served (path traversal, encoded slashes, symlinks).
+#    nothing else served (path traversal, encoded slashes, symlinks);
+#    a refused response's file keeps its body, redirect target and headers;
+#  - a restart on the same directory: the earlier run's files are counted,
+#    capped, served; a stale temporary file is removed;
+#  - without evidence_dir, files go to $STATE_DIRECTORY/evidence.
 # usage: test_evidence.sh SSEMON
 # Every wait is bounded; talks to 127.0.0.1 only.
 set -u
@@ -61,6 +65,14 @@ class H(http.server.BaseHTTPRequestHandler):
         if path == "gone":
             body = b"<html>gone</html>"
             self.send_response(404)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        if path == "html":
+            body = b"<html>not a stream</html>"
+            self.send_response(200)
             self.send_header("Content-Type", "text/html")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -403,6 +415,35 @@ check "restart: a symlink with an evidence name is neither kept nor served ($cod
     "$SM/flap-20300101T000000.000Z-unknown_event.rec" "$SM/notes.txt"
 check "restart: the scan is reported on stderr" "$WORK/restart.err" \
     grep -q "files of an earlier run kept in $SM" "$WORK/restart.err"
+
+# ---- no evidence_dir: $STATE_DIRECTORY/evidence; a content_type file ----
+kill -TERM "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null
+DAEMON_PID=
+mkdir "$WORK/state"
+cat >"$WORK/state.json" <<EOF2
+{"status": {"listen": "127.0.0.1:$SP"},
+ "contracts_dir": "$WORK/contracts",
+ "subscriptions": [{"name": "html", "url": "$BASE/html", "contract": "beat"}]}
+EOF2
+STATE_DIRECTORY=$WORK/state "$SSEMON" run -c "$WORK/state.json" --log-target stderr 2>"$WORK/state.err" &
+DAEMON_PID=$!
+for _ in $(seq 1 200); do
+    [ "$(metric ssemon_evidence_files_total)" -ge 1 ] 2>/dev/null && break
+    sleep 0.05
+done
+HTML=$(grep "^{" "$WORK/state.err" | jq -r 'select(.SSEMON_SUBSCRIPTION == "html" and .SSEMON_EVIDENCE != null) | .SSEMON_EVIDENCE' | head -1)
+check "state: the file is under \$STATE_DIRECTORY/evidence, named for content_type" "$WORK/state.err" \
+    bash -c '[[ "$1" =~ ^$2/html-[0-9]{8}T[0-9]{6}\.[0-9]{3}Z-content_type(-[0-9]+)?\.rec$ ]] && [ -f "$1" ]' _ \
+    "$HTML" "$WORK/state/evidence"
+"$SSEMON" check --contract "$WORK/contracts/beat.json" "$HTML" >"$WORK/replay-html.out" 2>&1
+check "state: the content_type file replays to content_type, its body and headers kept" "$WORK/replay-html.out" \
+    bash -c 'grep "^{\"class\"" "$1" | jq -e -s "map(.class) == [\"content_type\"]" >/dev/null &&
+             tail -1 "$2" | jq -e ".rec == \"closed\" and .status == 200 and .content_type == \"text/html\"
+               and .body == \"<html>not a stream</html>\" and ([.headers[][0]] | index(\"Content-Length\") != null)" >/dev/null' \
+    _ "$WORK/replay-html.out" "$HTML"
+curl -s -o "$WORK/got-html.rec" "$STATUS/evidence/$(basename "$HTML")"
+check "state: it is served" "$WORK/got-html.rec" cmp -s "$WORK/got-html.rec" "$HTML"
 
 echo "$PASSES passed, $FAILS failed"
 [ "$FAILS" -eq 0 ]
