@@ -362,7 +362,7 @@ kill -TERM "$DAEMON_PID"
 wait "$DAEMON_PID" 2>/dev/null
 DAEMON_PID=
 SM=$WORK/small
-ls "$SM" | grep '^flap-' | sort >"$WORK/small-before.ls"
+(cd "$SM" && printf '%s\n' flap-*.rec) | sort >"$WORK/small-before.ls"
 NEWEST_FLAP=$(tail -1 "$WORK/small-before.ls")
 # Planted: four older files of another subscription (1500 bytes each: over
 # the total cap with flap's), a stale temporary file a crash left, a file
