@@ -329,8 +329,10 @@ static void evidence_scan(struct evidence *e)
     }
     for (size_t i = 0; i < first; i++)
         evidence_unlinkat(dfd, k[i].ek_name, &removed);
-    memmove(k, k + first, (n - first) * sizeof(*k));
-    n -= first;
+    if (first > 0) {
+        memmove(k, k + first, (n - first) * sizeof(*k));
+        n -= first;
+    }
     closedir(dir);
     pthread_mutex_lock(&e->e_mu);
     /* No job was taken yet: the kept list is empty. */
