@@ -392,6 +392,7 @@ static void *evidence_thread(void *arg)
                 snprintf(k->ek_name, sizeof(k->ek_name), "%s", j.ej_name);
                 snprintf(k->ek_sub, sizeof(k->ek_sub), "%s", j.ej_sub);
                 k->ek_bytes = j.ej_len;
+                k->ek_scanned = false;
                 e->e_stats.es_kept_bytes += j.ej_len;
                 e->e_stats.es_kept_files++;
                 /* The caps: the lock is not held while a file is removed. */
