@@ -162,6 +162,8 @@ void recording_encode(struct json_writer *w, const struct recording_record *r)
             json_writer_key(w, "body_base64");
             recording_put_base64(w, r->rr_body, r->rr_body_len);
         }
+        if (r->rr_n_headers != 0)
+            recording_put_headers(w, r);
         break;
     }
     json_writer_object_end(w);
@@ -418,6 +420,8 @@ static int recording_decode_closed(struct recording_decoder *d, json_t *doc,
             return -1;
         out->rr_body = d->rd_bytes;
     }
+    if (json_object_get(doc, "headers") != NULL)
+        return recording_decode_headers(d, doc, out, err, err_size);
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "ssemon/core/recording.h"
 #include "ssemon/json/json_writer.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -32,6 +33,9 @@ struct evidence_kept {
     char ek_name[EVIDENCE_NAME_MAX];
     char ek_sub[128];
     uint64_t ek_bytes;
+    /* Found by the scan at start: a name does not say whether it is a
+     * subscription's or a probe's, so it counts against either cap. */
+    bool ek_scanned;
 };
 
 struct evidence {
@@ -92,13 +96,22 @@ static void evidence_forget(struct evidence *e, size_t i, char victim[EVIDENCE_N
     e->e_n_kept--;
 }
 
+/* Whether kept file k counts against the per-subscription cap `sub`
+ * (a probe's key is "probe/NAME"). */
+static bool evidence_kept_of(const struct evidence_kept *k, const char *sub)
+{
+    if (strcmp(k->ek_sub, sub) == 0)
+        return true;
+    return k->ek_scanned && strncmp(sub, "probe/", 6) == 0 && strcmp(k->ek_sub, sub + 6) == 0;
+}
+
 /* The next file over a cap (under e_mu), oldest first: per subscription
  * `sub`, then in all. Returns false when every cap is met. */
 static bool evidence_over_cap(struct evidence *e, const char *sub, char victim[EVIDENCE_NAME_MAX])
 {
     size_t n_sub = 0, first = SIZE_MAX;
     for (size_t i = 0; i < e->e_n_kept; i++)
-        if (strcmp(e->e_kept[i].ek_sub, sub) == 0 && n_sub++ == 0)
+        if (evidence_kept_of(&e->e_kept[i], sub) && n_sub++ == 0)
             first = i;
     if (n_sub > e->e_max_files) {
         evidence_forget(e, first, victim);
@@ -146,9 +159,202 @@ static bool evidence_write_file(struct evidence *e, const struct evidence_job *j
     return true;
 }
 
+/* ---- the files of an earlier run ---- */
+
+/* The length of the subscription part of an evidence file's name,
+ * SUB-YYYYmmddTHHMMSS.mmmZ-CLASS[-N].rec (SUB over [A-Za-z0-9_.-], CLASS
+ * over [a-z_]), or 0 when `name` is not one. */
+static size_t evidence_parse_name(const char *name)
+{
+    static const char shape[] = "-ddddddddTdddddd.dddZ-";
+    size_t len = strlen(name);
+    if (len >= EVIDENCE_NAME_MAX || name[0] == '.' || name[0] == '-')
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.'))
+            return 0;
+    }
+    /* The first '-' after which the rest has the shape: a class has no
+     * '-' nor digit, so a subscription's own '-' cannot be taken for it. */
+    for (size_t at = 1; at < len && at < sizeof(((struct evidence_kept *)0)->ek_sub); at++) {
+        const char *p = name + at;
+        size_t k = 0;
+        while (shape[k] != '\0' &&
+               (shape[k] == 'd' ? p[k] >= '0' && p[k] <= '9' : p[k] == shape[k]))
+            k++;
+        if (shape[k] != '\0')
+            continue;
+        const char *q = p + k;
+        size_t cl = 0;
+        while ((q[cl] >= 'a' && q[cl] <= 'z') || q[cl] == '_')
+            cl++;
+        if (cl == 0)
+            continue;
+        q += cl;
+        if (q[0] == '-') {
+            size_t d = 1;
+            while (d <= 4 && q[d] >= '0' && q[d] <= '9')
+                d++;
+            if (d == 1)
+                continue;
+            q += d;
+        }
+        if (strcmp(q, ".rec") == 0)
+            return at;
+    }
+    return 0;
+}
+
+/* The -N suffix of a parsed name (1 without one). */
+static unsigned evidence_name_n(const char *name)
+{
+    size_t end = strlen(name) - 4; /* before ".rec" */
+    size_t d = end;
+    while (d > 0 && name[d - 1] >= '0' && name[d - 1] <= '9')
+        d--;
+    if (d == end || name[d - 1] != '-')
+        return 1;
+    return (unsigned)strtoul(name + d, NULL, 10);
+}
+
+/* Oldest first: by the time in the name, then the -N suffix. */
+static int evidence_cmp_age(const void *a, const void *b)
+{
+    const struct evidence_kept *x = a, *y = b;
+    int c = memcmp(x->ek_name + strlen(x->ek_sub) + 1, y->ek_name + strlen(y->ek_sub) + 1, 19);
+    if (c != 0)
+        return c;
+    unsigned nx = evidence_name_n(x->ek_name), ny = evidence_name_n(y->ek_name);
+    if (nx != ny)
+        return nx < ny ? -1 : 1;
+    return strcmp(x->ek_name, y->ek_name);
+}
+
+/* By subscription, newest first within one. */
+static int evidence_cmp_sub(const void *a, const void *b)
+{
+    const struct evidence_kept *x = a, *y = b;
+    int c = strcmp(x->ek_sub, y->ek_sub);
+    return c != 0 ? c : -evidence_cmp_age(a, b);
+}
+
+static void evidence_unlinkat(int dfd, const char *name, size_t *count)
+{
+    if (unlinkat(dfd, name, 0) == 0)
+        (*count)++;
+}
+
+/* Keeps the entries of k[0..n) not emptied (ek_name[0] == '\0'). */
+static size_t evidence_compact(struct evidence_kept *k, size_t n)
+{
+    size_t out = 0;
+    for (size_t i = 0; i < n; i++)
+        if (k[i].ek_name[0] != '\0')
+            k[out++] = k[i];
+    return out;
+}
+
+/* On the writer thread before it takes any job: the evidence files of an
+ * earlier run (regular files named as this writer names them; at most
+ * EVIDENCE_KEPT_MAX, any more ignored) become kept files, the caps
+ * applied to them as if just written, oldest removed first; temporary
+ * files a crash left (".NAME.tmp") are removed. */
+static void evidence_scan(struct evidence *e)
+{
+    DIR *dir = opendir(e->e_dir);
+    if (dir == NULL) {
+        fprintf(stderr, "ssemon run: evidence: cannot read %s: %s\n", e->e_dir, strerror(errno));
+        return;
+    }
+    int dfd = dirfd(dir);
+    struct evidence_kept *k = NULL;
+    size_t n = 0, cap = 0, ignored = 0, stale = 0, removed = 0;
+    struct dirent *de;
+    while ((de = readdir(dir)) != NULL) {
+        const char *name = de->d_name;
+        size_t len = strlen(name);
+        struct stat st;
+        bool tmp = name[0] == '.' && len > 5 && strcmp(name + len - 4, ".tmp") == 0;
+        size_t sub_len = tmp ? 0 : evidence_parse_name(name);
+        if ((!tmp && sub_len == 0) || fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(st.st_mode))
+            continue;
+        if (tmp) {
+            evidence_unlinkat(dfd, name, &stale);
+            continue;
+        }
+        if (n == EVIDENCE_KEPT_MAX) {
+            ignored++;
+            continue;
+        }
+        if (n == cap) {
+            size_t ncap = cap == 0 ? 64 : cap * 2;
+            if (ncap > EVIDENCE_KEPT_MAX)
+                ncap = EVIDENCE_KEPT_MAX;
+            struct evidence_kept *nk = realloc(k, ncap * sizeof(*nk));
+            if (nk == NULL) {
+                ignored++;
+                continue;
+            }
+            k = nk;
+            cap = ncap;
+        }
+        struct evidence_kept *x = &k[n++];
+        memset(x, 0, sizeof(*x));
+        memcpy(x->ek_name, name, len + 1);
+        memcpy(x->ek_sub, name, sub_len);
+        x->ek_bytes = (uint64_t)st.st_size;
+        x->ek_scanned = true;
+    }
+    /* The per-subscription cap, then the total, as the writer applies them. */
+    if (n > 0)
+        qsort(k, n, sizeof(*k), evidence_cmp_sub);
+    for (size_t i = 0, run = 0; i < n; i++) {
+        run = i > 0 && strcmp(k[i].ek_sub, k[i - 1].ek_sub) == 0 ? run + 1 : 0;
+        if (run >= e->e_max_files) {
+            evidence_unlinkat(dfd, k[i].ek_name, &removed);
+            k[i].ek_name[0] = '\0';
+        }
+    }
+    n = evidence_compact(k, n);
+    if (n > 0)
+        qsort(k, n, sizeof(*k), evidence_cmp_age);
+    uint64_t total = 0;
+    size_t first = n;
+    while (first > 0 && (first == n || total + k[first - 1].ek_bytes <= e->e_max_bytes)) {
+        total += k[first - 1].ek_bytes;
+        first--;
+    }
+    for (size_t i = 0; i < first; i++)
+        evidence_unlinkat(dfd, k[i].ek_name, &removed);
+    if (first > 0) {
+        memmove(k, k + first, (n - first) * sizeof(*k));
+        n -= first;
+    }
+    closedir(dir);
+    pthread_mutex_lock(&e->e_mu);
+    /* No job was taken yet: the kept list is empty. */
+    free(e->e_kept);
+    e->e_kept = k;
+    e->e_n_kept = n;
+    e->e_kept_cap = cap;
+    e->e_stats.es_kept_files = n;
+    e->e_stats.es_kept_bytes = total;
+    e->e_stats.es_removed += removed;
+    pthread_mutex_unlock(&e->e_mu);
+    if (n > 0 || removed > 0 || stale > 0 || ignored > 0)
+        fprintf(stderr,
+                "ssemon run: evidence: %zu files of an earlier run kept in %s, %zu removed by the "
+                "caps, %zu stale temporary files removed, %zu ignored (over %d files)\n",
+                n, e->e_dir, removed, stale, ignored, EVIDENCE_KEPT_MAX);
+}
+
 static void *evidence_thread(void *arg)
 {
     struct evidence *e = arg;
+    evidence_scan(e);
     pthread_mutex_lock(&e->e_mu);
     for (;;) {
         while (e->e_q_n == 0 && !e->e_stop)
@@ -165,6 +371,14 @@ static void *evidence_thread(void *arg)
             e->e_stats.es_dropped[EVIDENCE_DROP_WRITE_ERROR]++;
         } else {
             e->e_stats.es_files++;
+            /* A name of an earlier run, just replaced by rename(). */
+            for (size_t i = 0; i < e->e_n_kept; i++)
+                if (strcmp(e->e_kept[i].ek_name, j.ej_name) == 0) {
+                    char gone[EVIDENCE_NAME_MAX];
+                    evidence_forget(e, i, gone);
+                    e->e_stats.es_removed--;
+                    break;
+                }
             if (e->e_n_kept == e->e_kept_cap) {
                 size_t cap = e->e_kept_cap == 0 ? 64 : e->e_kept_cap * 2;
                 struct evidence_kept *k = realloc(e->e_kept, cap * sizeof(*k));
@@ -178,6 +392,7 @@ static void *evidence_thread(void *arg)
                 snprintf(k->ek_name, sizeof(k->ek_name), "%s", j.ej_name);
                 snprintf(k->ek_sub, sizeof(k->ek_sub), "%s", j.ej_sub);
                 k->ek_bytes = j.ej_len;
+                k->ek_scanned = false;
                 e->e_stats.es_kept_bytes += j.ej_len;
                 e->e_stats.es_kept_files++;
                 /* The caps: the lock is not held while a file is removed. */
@@ -293,6 +508,16 @@ static void evidence_render_refused(const struct monitor *m, uint64_t now_wall_m
                                     struct json_writer *w)
 {
     const struct monitor_close *c = monitor_last_close(m);
+    /* Its headers, redacted as the recorder's are. */
+    struct recording_field fields[SUB_MAX_LISTED_HEADERS];
+    size_t n = c->mcl_n_headers < SUB_MAX_LISTED_HEADERS ? c->mcl_n_headers : 0;
+    for (size_t i = 0; i < n; i++) {
+        fields[i] = c->mcl_headers[i];
+        if (flight_header_secret(fields[i].rf_name, fields[i].rf_name_len)) {
+            fields[i].rf_value = "***";
+            fields[i].rf_value_len = 3;
+        }
+    }
     char started[CLOCK_RFC3339_SIZE];
     clock_rfc3339(now_wall_ms, started);
     struct recording_record r = {.rr_kind = RECORDING_HEADER,
@@ -310,7 +535,9 @@ static void evidence_render_refused(const struct monitor *m, uint64_t now_wall_m
                                   .rr_before_headers = c->mcl_before_headers,
                                   .rr_location = c->mcl_location,
                                   .rr_body = c->mcl_body,
-                                  .rr_body_len = c->mcl_body_len};
+                                  .rr_body_len = c->mcl_body_len,
+                                  .rr_headers = fields,
+                                  .rr_n_headers = n};
     recording_encode(w, &r);
 }
 

@@ -464,6 +464,43 @@ static void monitor_on_chunk(void *ctx, struct subscription *s, const void *buf,
     flight_feed(m->m_flight, clock_mono_ms(), clock_wall_ms(), buf, len);
 }
 
+/* Keeps a refused response's headers for its evidence (out of memory:
+ * none). */
+static void monitor_close_headers(struct monitor_close *c, const struct sub_closed_info *info)
+{
+    c->mcl_n_headers = 0;
+    if ((info->scl_reason != STREAM_CLOSE_HTTP_STATUS &&
+         info->scl_reason != STREAM_CLOSE_CONTENT_TYPE) ||
+        info->scl_nheaders == 0)
+        return;
+    if (c->mcl_headers == NULL) {
+        c->mcl_headers = malloc(SUB_MAX_LISTED_HEADERS * sizeof(*c->mcl_headers));
+        c->mcl_header_buf = malloc(SUB_MAX_LISTED_HEADER_BYTES);
+        if (c->mcl_headers == NULL || c->mcl_header_buf == NULL) {
+            free(c->mcl_headers);
+            free(c->mcl_header_buf);
+            c->mcl_headers = NULL;
+            c->mcl_header_buf = NULL;
+            return;
+        }
+    }
+    size_t off = 0;
+    for (size_t i = 0; i < info->scl_nheaders && i < SUB_MAX_LISTED_HEADERS; i++) {
+        const struct sub_header *h = &info->scl_headers[i];
+        if (h->sh_name_len + h->sh_value_len > SUB_MAX_LISTED_HEADER_BYTES - off)
+            break;
+        struct recording_field *f = &c->mcl_headers[c->mcl_n_headers++];
+        f->rf_name = c->mcl_header_buf + off;
+        f->rf_name_len = h->sh_name_len;
+        memcpy(c->mcl_header_buf + off, h->sh_name, h->sh_name_len);
+        off += h->sh_name_len;
+        f->rf_value = c->mcl_header_buf + off;
+        f->rf_value_len = h->sh_value_len;
+        memcpy(c->mcl_header_buf + off, h->sh_value, h->sh_value_len);
+        off += h->sh_value_len;
+    }
+}
+
 static void monitor_on_closed(void *ctx, struct subscription *s, const struct sub_closed_info *info)
 {
     struct monitor *m = ctx;
@@ -488,6 +525,7 @@ static void monitor_on_closed(void *ctx, struct subscription *s, const struct su
         memcpy(m->m_close.mcl_body, info->scl_body, n);
         m->m_close.mcl_body_len = n;
     }
+    monitor_close_headers(&m->m_close, info);
     if (m->m_prepare_failed) {
         /* No request was made: the attempt's own words, not a transport's. */
         m->m_prepare_failed = false;
@@ -544,7 +582,8 @@ struct monitor *monitor_new(struct sub_engine *e, struct event_base *base,
             goto fail;
         m->m_stall_ready = true;
     }
-    m->m_recent = entry_ring_new(MONITOR_RECENT_MAX, MONITOR_RECENT_BYTES);
+    m->m_recent = entry_ring_new_growing(MONITOR_RECENT_MAX, MONITOR_RECENT_BYTES,
+                                         MONITOR_RECENT_MAX * MONITOR_RECENT_PACKED_MAX);
     m->m_flight = flight_new(o->mo_flight_events > 0 ? o->mo_flight_events : FLIGHT_DEFAULT_EVENTS,
                              o->mo_flight_bytes > 0 ? o->mo_flight_bytes : FLIGHT_DEFAULT_BYTES);
     if (m->m_st.ms_events_by_kind == NULL || m->m_name == NULL || m->m_url == NULL ||
@@ -613,6 +652,8 @@ void monitor_free(struct monitor *m)
     entry_ring_free(m->m_recent);
     flight_free(m->m_flight);
     free(m->m_close.mcl_body);
+    free(m->m_close.mcl_headers);
+    free(m->m_close.mcl_header_buf);
     monitor_attempt_clear(&m->m_cfg);
     monitor_attempt_clear(&m->m_attempt);
     free(m);

@@ -342,6 +342,26 @@ static bool sub_live(const struct subscription *s, enum sub_state state)
     return !s->sub_dead && s->sub_state == state;
 }
 
+/* The listed headers of the last response, pointing into sub_hdr_buf. */
+static size_t sub_header_list(const struct subscription *s,
+                              struct sub_header list[SUB_MAX_LISTED_HEADERS])
+{
+    size_t n = 0;
+    size_t off = 0;
+    while (n < s->sub_hdr_count) {
+        uint32_t lens[2];
+        const char *p = s->sub_hdr_buf + off;
+        memcpy(lens, p, sizeof(lens));
+        list[n].sh_name = p + sizeof(lens);
+        list[n].sh_name_len = lens[0];
+        list[n].sh_value = p + sizeof(lens) + lens[0];
+        list[n].sh_value_len = lens[1];
+        off += sizeof(lens) + lens[0] + lens[1];
+        n++;
+    }
+    return n;
+}
+
 static void sub_report_closed(struct subscription *s, enum stream_close_reason reason,
                               const char *error)
 {
@@ -360,6 +380,11 @@ static void sub_report_closed(struct subscription *s, enum stream_close_reason r
         .scl_body = s->sub_body_len != 0 ? s->sub_body : NULL,
         .scl_body_len = s->sub_body_len,
     };
+    struct sub_header list[SUB_MAX_LISTED_HEADERS];
+    if (s->sub_got_headers) {
+        info.scl_nheaders = sub_header_list(s, list);
+        info.scl_headers = info.scl_nheaders != 0 ? list : NULL;
+    }
     bool opened = s->sub_opened;
     if (opened)
         info.scl_ms_open = now - s->sub_t_open;
@@ -471,19 +496,7 @@ static void sub_call_open(struct subscription *s, uint64_t ms_to_headers)
     if (s->sub_cbs.sc_on_open == NULL)
         return;
     struct sub_header list[SUB_MAX_LISTED_HEADERS];
-    size_t n = 0;
-    size_t off = 0;
-    while (n < s->sub_hdr_count) {
-        uint32_t lens[2];
-        const char *p = s->sub_hdr_buf + off;
-        memcpy(lens, p, sizeof(lens));
-        list[n].sh_name = p + sizeof(lens);
-        list[n].sh_name_len = lens[0];
-        list[n].sh_value = p + sizeof(lens) + lens[0];
-        list[n].sh_value_len = lens[1];
-        off += sizeof(lens) + lens[0] + lens[1];
-        n++;
-    }
+    size_t n = sub_header_list(s, list);
     char *url = NULL;
     long redirects = 0;
     curl_easy_getinfo(s->sub_easy, CURLINFO_EFFECTIVE_URL, &url);

@@ -25,6 +25,19 @@ static bool fz_str_eq(const char *a, const char *b)
     return strcmp(a != NULL ? a : "", b != NULL ? b : "") == 0;
 }
 
+/* An open's headers, and a close's (optional). */
+static void fz_headers(const struct recording_record *a, const struct recording_record *b)
+{
+    fz_check(a->rr_n_headers == b->rr_n_headers, "header count");
+    for (size_t i = 0; i < a->rr_n_headers; i++) {
+        fz_check(fz_str_eq(a->rr_headers[i].rf_name, b->rr_headers[i].rf_name), "name");
+        fz_check(fz_str_eq(a->rr_headers[i].rf_value, b->rr_headers[i].rf_value), "value");
+        fz_check(a->rr_headers[i].rf_name_len == b->rr_headers[i].rf_name_len &&
+                     a->rr_headers[i].rf_value_len == b->rr_headers[i].rf_value_len,
+                 "header lengths");
+    }
+}
+
 static void fz_compare(const struct recording_record *a, const struct recording_record *b)
 {
     fz_check(a->rr_kind == b->rr_kind, "kind");
@@ -42,14 +55,7 @@ static void fz_compare(const struct recording_record *a, const struct recording_
         fz_check(a->rr_status == b->rr_status, "status");
         fz_check(fz_str_eq(a->rr_content_type, b->rr_content_type), "content_type");
         fz_check(a->rr_ms_to_headers == b->rr_ms_to_headers, "ms_to_headers");
-        fz_check(a->rr_n_headers == b->rr_n_headers, "header count");
-        for (size_t i = 0; i < a->rr_n_headers; i++) {
-            fz_check(fz_str_eq(a->rr_headers[i].rf_name, b->rr_headers[i].rf_name), "name");
-            fz_check(fz_str_eq(a->rr_headers[i].rf_value, b->rr_headers[i].rf_value), "value");
-            fz_check(a->rr_headers[i].rf_name_len == b->rr_headers[i].rf_name_len &&
-                         a->rr_headers[i].rf_value_len == b->rr_headers[i].rf_value_len,
-                     "header lengths");
-        }
+        fz_headers(a, b);
         break;
     case RECORDING_CHUNK:
         fz_check(a->rr_len == b->rr_len, "chunk length");
@@ -65,6 +71,7 @@ static void fz_compare(const struct recording_record *a, const struct recording_
         fz_check(a->rr_body_len == b->rr_body_len, "body length");
         fz_check(a->rr_body_len == 0 || memcmp(a->rr_body, b->rr_body, a->rr_body_len) == 0,
                  "body");
+        fz_headers(a, b);
         break;
     }
     fz_check(a->rr_t_ms == b->rr_t_ms, "t");

@@ -4,7 +4,7 @@
 # controls.
 #  - GET /status/NAME/violations: each subscription's own ring of its last
 #    50 violations, newest last, so a flapping subscription never evicts
-#    another's;
+#    another's, and 50 however long their texts;
 #  - GET /status/NAME/events: the flight recorder's frames of the current
 #    connection, bounded by evidence_events, response headers with the
 #    credential-carrying ones redacted;
@@ -14,7 +14,11 @@
 #    with `ssemon check` reproducing the class, secrets redacted, named in
 #    /status (last_violation.evidence) and the journal entry
 #    (SSEMON_EVIDENCE, seen on stderr), served by GET /evidence/FILE, and
-#    nothing else served (path traversal, encoded slashes, symlinks).
+#    nothing else served (path traversal, encoded slashes, symlinks);
+#    a refused response's file keeps its body, redirect target and headers;
+#  - a restart on the same directory: the earlier run's files are counted,
+#    capped, served; a stale temporary file is removed;
+#  - without evidence_dir, files go to $STATE_DIRECTORY/evidence.
 # usage: test_evidence.sh SSEMON
 # Every wait is bounded; talks to 127.0.0.1 only.
 set -u
@@ -66,11 +70,21 @@ class H(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             return
+        if path == "html":
+            body = b"<html>not a stream</html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if path == "boom":
             # 10 KiB: a marker, 4 KiB in all up to the second marker.
             body = b"HEAD-MARK" + b"a" * (4096 - 9) + b"TAIL-MARK" + b"b" * (10240 - 4096 - 9)
             self.send_response(500)
             self.send_header("Content-Type", "text/plain")
+            self.send_header("Retry-After", "120")
+            self.send_header("Set-Cookie", "boom=BOOM-SECRET")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -85,7 +99,7 @@ class H(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             return
-        if path not in ("flap", "once"):
+        if path not in ("flap", "once", "long"):
             self.send_error(404)
             return
         self.send_response(200)
@@ -102,6 +116,11 @@ class H(http.server.BaseHTTPRequestHandler):
                 n += 1
                 if path == "flap":
                     self.wfile.write(b"event: bogus\ndata: %d\n\n" % n)
+                    time.sleep(0.02)
+                elif path == "long":
+                    # Violations as long as they come: a 60-byte event
+                    # name, an excerpt of the full 200 bytes.
+                    self.wfile.write(b"event: %s\ndata: %d %s\n\n" % (b"L" * 60, n, b"d" * 300))
                     time.sleep(0.02)
                 else:
                     self.wfile.write(b"event: tick\ndata: %d\n\n" % n)
@@ -144,6 +163,7 @@ cat >"$WORK/ssemon.json" <<EOF
  "subscriptions": [
   {"name": "flap", "url": "$BASE/flap", "contract": "beat"},
   {"name": "once", "url": "$BASE/once", "contract": "beat", "evidence_events": 5},
+  {"name": "long", "url": "$BASE/long", "contract": "beat"},
   {"name": "gone", "url": "$BASE/gone", "contract": "beat"},
   {"name": "boom", "url": "$BASE/boom", "contract": "beat"},
   {"name": "moved", "url": "$BASE/moved", "contract": "beat"}
@@ -179,6 +199,12 @@ check "flap: its ring holds the last 50, newest last" "$WORK/flap.json" \
            and ([.[].at] == ([.[].at] | sort))' "$WORK/flap.json"
 check "flap: the objects are /status's recent_violations objects" "$WORK/flap.json" \
     jqt '.[0] | keys == (["at","class","event","excerpt","message","severity","state","subscription"])' "$WORK/flap.json"
+check "long: more than 50 violations happened" "$WORK/daemon.err" \
+    wait_for status/long '.violations.total > 60' 400
+curl -s "$STATUS/status/long/violations" >"$WORK/long.json"
+check "long: its ring holds the last 50 even with the longest texts" "$WORK/long.json" \
+    jqt 'length == 50 and all(.[]; .class == "unknown_event" and (.excerpt | length) >= 190)
+           and ([.[].at] == ([.[].at] | sort))' "$WORK/long.json"
 curl -s "$STATUS/status/once/violations" >"$WORK/once.json"
 check "once: its single violation is still there" "$WORK/once.json" \
     jqt 'length == 1 and .[0].class == "unknown_event" and .[0].subscription == "once"' "$WORK/once.json"
@@ -233,7 +259,7 @@ check "flap keeps its last 3 files (the per-subscription cap), once its one" "$W
 check "flap's 3 kept are its newest" "$WORK/ev.ls" \
     equals "$(evidence_of flap | tail -3 | xargs -n1 basename | sort | tr '\n' ' ')" "$(grep "^flap-" "$WORK/ev.ls" | sort | tr '\n' ' ')"
 check "names are SUBSCRIPTION-YYYYmmddTHHMMSS.mmmZ-CLASS.rec" "$WORK/ev.ls" \
-    bash -c '! grep -Ev "^((flap|once)-[0-9]{8}T[0-9]{6}\.[0-9]{3}Z-unknown_event|(gone|boom|moved)-[0-9]{8}T[0-9]{6}\.[0-9]{3}Z-http_status)(-[0-9]+)?\.rec$" "$1"' _ "$WORK/ev.ls"
+    bash -c '! grep -Ev "^((flap|once|long)-[0-9]{8}T[0-9]{6}\.[0-9]{3}Z-unknown_event|(gone|boom|moved)-[0-9]{8}T[0-9]{6}\.[0-9]{3}Z-http_status)(-[0-9]+)?\.rec$" "$1"' _ "$WORK/ev.ls"
 ONCE=$(grep "^once-" "$WORK/ev.ls")
 curl -s "$STATUS/status/once" >"$WORK/once-status.json"
 check "/status names the file in last_violation.evidence" "$WORK/once-status.json" \
@@ -262,6 +288,10 @@ check "boom's file (a 500 with 10 KiB of body) replays to http_status" "$WORK/re
     bash -c 'grep "^{\"class\"" "$1" | jq -e -s "map(.class) == [\"http_status\"]" >/dev/null' _ "$WORK/replay-boom.out"
 check "boom's file holds the body's first 4096 bytes, no more" "$BOOM" \
     bash -c 'tail -1 "$1" | jq -e ".rec == \"closed\" and .status == 500 and (.body | length) == 4096 and (.body | startswith(\"HEAD-MARK\")) and (.body | contains(\"TAIL\") | not)" >/dev/null' _ "$BOOM"
+check "boom's file keeps the 500's headers, Set-Cookie redacted" "$BOOM" \
+    bash -c 'tail -1 "$1" | jq -e "(.headers | map({(.[0]): .[1]}) | add) as \$h
+               | \$h[\"Retry-After\"] == \"120\" and \$h[\"Set-Cookie\"] == \"***\"" >/dev/null &&
+             ! grep -q BOOM-SECRET "$1"' _ "$BOOM"
 MOVED=$(evidence_of moved | head -1)
 "$SSEMON" check --contract "$WORK/contracts/beat.json" "$MOVED" >"$WORK/replay-moved.out" 2>&1
 check "moved's file (a 302 loop) replays to http_status" "$WORK/replay-moved.out" \
@@ -326,6 +356,94 @@ check "small: the files kept stay within 4096 bytes, the oldest removed" "$WORK/
     "$WORK/small" "$(metric ssemon_evidence_kept_files)"
 newest=$(grep -o '"SSEMON_EVIDENCE":"[^"]*"' "$WORK/small.err" | tail -1 | sed 's/.*:"//; s/"$//')
 check "small: the newest file is among those kept" "$WORK/small.err" test -f "$newest"
+
+# ---- a restart: the files of the earlier run count, the caps apply ----
+kill -TERM "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null
+DAEMON_PID=
+SM=$WORK/small
+(cd "$SM" && printf '%s\n' flap-*.rec) | sort >"$WORK/small-before.ls"
+NEWEST_FLAP=$(tail -1 "$WORK/small-before.ls")
+# Planted: four older files of another subscription (1500 bytes each: over
+# the total cap with flap's), a stale temporary file a crash left, a file
+# the daemon never names, and a symlink with an evidence file's name.
+for d in 1 2 3 4; do
+    head -c 1500 /dev/zero | tr '\0' x >"$SM/old-sub-2020010${d}T000000.000Z-unknown_event.rec"
+done
+echo partial >"$SM/.flap-20200101T000000.000Z-unknown_event.rec.tmp"
+echo keep >"$SM/notes.txt"
+ln -s "$WORK/outside.txt" "$SM/flap-20300101T000000.000Z-unknown_event.rec"
+cat >"$WORK/contracts/lax.json" <<'EOF2'
+{"name": "lax",
+ "events": {"tick": {"heartbeat": true, "data": "text"}, "bogus": {"data": "text"}},
+ "heartbeat": {"interval_s": 5, "tolerance": 2}}
+EOF2
+cat >"$WORK/restart.json" <<EOF2
+{"status": {"listen": "127.0.0.1:$SP"},
+ "contracts_dir": "$WORK/contracts",
+ "evidence_dir": "$SM",
+ "evidence_max_bytes": 4096,
+ "evidence_max_files": 3,
+ "subscriptions": [{"name": "calm", "url": "$BASE/once", "contract": "lax"}]}
+EOF2
+"$SSEMON" run -c "$WORK/restart.json" --log-target stderr 2>"$WORK/restart.err" &
+DAEMON_PID=$!
+for _ in $(seq 1 200); do
+    [ ! -e "$SM/.flap-20200101T000000.000Z-unknown_event.rec.tmp" ] &&
+        [ "$(metric ssemon_evidence_kept_files)" -gt 0 ] 2>/dev/null && break
+    sleep 0.05
+done
+check "restart: the stale temporary file is removed" "$WORK/restart.err" \
+    test ! -e "$SM/.flap-20200101T000000.000Z-unknown_event.rec.tmp"
+find "$SM" -maxdepth 1 -type f -name '*.rec' -printf '%f %s\n' | sort >"$WORK/restart.ls"
+check "restart: the kept files are counted, within 4096 bytes in all" "$WORK/restart.ls" \
+    bash -c '[ "$(awk "{ s += \$2 } END { print s }" "$1")" = "$2" ] && [ "$2" -le 4096 ] &&
+             [ "$(wc -l <"$1")" = "$3" ] && [ "$3" -gt 0 ]' _ "$WORK/restart.ls" \
+    "$(metric ssemon_evidence_kept_bytes)" "$(metric ssemon_evidence_kept_files)"
+check "restart: flap keeps its 3 newest (the per-subscription cap)" "$WORK/restart.ls" \
+    equals "$(grep '^flap-' "$WORK/restart.ls" | cut -d' ' -f1 | tr '\n' ' ')" \
+    "$(tail -3 "$WORK/small-before.ls" | tr '\n' ' ')"
+check "restart: the oldest files went first (old-sub's 2020-01-01 and 02)" "$WORK/restart.ls" \
+    bash -c '! grep -q "^old-sub-2020010[12]" "$1" && [ "$2" -gt 0 ]' _ "$WORK/restart.ls" \
+    "$(metric ssemon_evidence_removed_total)"
+curl -s -o "$WORK/got-old.rec" -w '%{http_code}' "$STATUS/evidence/$NEWEST_FLAP" >"$WORK/code"
+check "restart: a file of the earlier run is served" "$WORK/got-old.rec" \
+    bash -c '[ "$(cat "$1")" = 200 ] && cmp -s "$2" "$3"' _ "$WORK/code" "$WORK/got-old.rec" "$SM/$NEWEST_FLAP"
+code=$(curl -s -o "$WORK/trav.out" -w '%{http_code}' "$STATUS/evidence/flap-20300101T000000.000Z-unknown_event.rec")
+check "restart: a symlink with an evidence name is neither kept nor served ($code)" "$WORK/trav.out" \
+    bash -c '[ "$1" = 404 ] && [ -L "$2" ] && [ -f "$3" ]' _ "$code" \
+    "$SM/flap-20300101T000000.000Z-unknown_event.rec" "$SM/notes.txt"
+check "restart: the scan is reported on stderr" "$WORK/restart.err" \
+    grep -q "files of an earlier run kept in $SM" "$WORK/restart.err"
+
+# ---- no evidence_dir: $STATE_DIRECTORY/evidence; a content_type file ----
+kill -TERM "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null
+DAEMON_PID=
+mkdir "$WORK/state"
+cat >"$WORK/state.json" <<EOF2
+{"status": {"listen": "127.0.0.1:$SP"},
+ "contracts_dir": "$WORK/contracts",
+ "subscriptions": [{"name": "html", "url": "$BASE/html", "contract": "beat"}]}
+EOF2
+STATE_DIRECTORY=$WORK/state "$SSEMON" run -c "$WORK/state.json" --log-target stderr 2>"$WORK/state.err" &
+DAEMON_PID=$!
+for _ in $(seq 1 200); do
+    [ "$(metric ssemon_evidence_files_total)" -ge 1 ] 2>/dev/null && break
+    sleep 0.05
+done
+HTML=$(grep "^{" "$WORK/state.err" | jq -r 'select(.SSEMON_SUBSCRIPTION == "html" and .SSEMON_EVIDENCE != null) | .SSEMON_EVIDENCE' | head -1)
+check "state: the file is under \$STATE_DIRECTORY/evidence, named for content_type" "$WORK/state.err" \
+    bash -c '[[ "$1" =~ ^$2/html-[0-9]{8}T[0-9]{6}\.[0-9]{3}Z-content_type(-[0-9]+)?\.rec$ ]] && [ -f "$1" ]' _ \
+    "$HTML" "$WORK/state/evidence"
+"$SSEMON" check --contract "$WORK/contracts/beat.json" "$HTML" >"$WORK/replay-html.out" 2>&1
+check "state: the content_type file replays to content_type, its body and headers kept" "$WORK/replay-html.out" \
+    bash -c 'grep "^{\"class\"" "$1" | jq -e -s "map(.class) == [\"content_type\"]" >/dev/null &&
+             tail -1 "$2" | jq -e ".rec == \"closed\" and .status == 200 and .content_type == \"text/html\"
+               and .body == \"<html>not a stream</html>\" and ([.headers[][0]] | index(\"Content-Length\") != null)" >/dev/null' \
+    _ "$WORK/replay-html.out" "$HTML"
+curl -s -o "$WORK/got-html.rec" "$STATUS/evidence/$(basename "$HTML")"
+check "state: it is served" "$WORK/got-html.rec" cmp -s "$WORK/got-html.rec" "$HTML"
 
 echo "$PASSES passed, $FAILS failed"
 [ "$FAILS" -eq 0 ]

@@ -1,5 +1,7 @@
 /* core/entry_ring: eviction by count and by bytes, wrap-around, an entry
- * larger than the budget, replacing the newest, fixed memory. */
+ * larger than the budget, replacing the newest, fixed memory; a growing
+ * ring keeps max_entries of the largest entries, and small ones never
+ * grow it. */
 #include "ssemon/core/entry_ring.h"
 
 #include <setjmp.h>
@@ -134,6 +136,100 @@ static void test_replace_newest(void **state)
     entry_ring_free(r);
 }
 
+/* The violation ring's shape: 50 entries, 16 KiB first, 50 times the
+ * largest entry at most. */
+enum { GROW_ENTRIES = 50, GROW_FIRST = 16384, GROW_LARGEST = 817 };
+
+/* Entry i: its number, then filler up to `len` bytes. */
+static size_t grow_entry(char *buf, size_t i, size_t len)
+{
+    int n = snprintf(buf, len + 1, "%zu:", i);
+    memset(buf + n, 'a' + (int)(i % 26), len - (size_t)n);
+    return len;
+}
+
+static void grow_expect(const struct entry_ring *r, size_t k, size_t i, size_t len)
+{
+    char want[GROW_LARGEST + 1], got[GROW_LARGEST + 1];
+    grow_entry(want, i, len);
+    assert_int_equal(entry_ring_len(r, k), len);
+    assert_int_equal(entry_ring_copy(r, k, got), len);
+    assert_memory_equal(got, want, len);
+}
+
+static void test_growing_keeps_the_largest(void **state)
+{
+    (void)state;
+    struct entry_ring *r =
+        entry_ring_new_growing(GROW_ENTRIES, GROW_FIRST, GROW_ENTRIES * GROW_LARGEST);
+    assert_non_null(r);
+    size_t bound =
+        entry_ring_memory(r) + GROW_ENTRIES * 2 * sizeof(size_t) + GROW_ENTRIES * GROW_LARGEST;
+    char buf[GROW_LARGEST + 1];
+    size_t memory = 0;
+    for (size_t i = 0; i < 400; i++) {
+        assert_int_equal(entry_ring_push(r, buf, grow_entry(buf, i, GROW_LARGEST)), 0);
+        size_t keep = i + 1 < GROW_ENTRIES ? i + 1 : GROW_ENTRIES;
+        assert_int_equal(entry_ring_count(r), keep);
+        assert_int_equal(entry_ring_bytes(r), keep * GROW_LARGEST);
+        for (size_t k = 0; k < keep; k++)
+            grow_expect(r, k, i + 1 - keep + k, GROW_LARGEST);
+        /* It grew (16, 32, then 40 KiB) and stays at its bound. */
+        assert_true(entry_ring_memory(r) >= memory);
+        memory = entry_ring_memory(r);
+        assert_true(memory <= bound);
+    }
+    assert_int_equal(entry_ring_evicted(r), 400 - GROW_ENTRIES);
+    /* Larger than the largest budget: refused. */
+    static char big[GROW_ENTRIES * GROW_LARGEST + 1];
+    assert_int_equal(entry_ring_push(r, big, sizeof(big)), -1);
+    assert_int_equal(entry_ring_count(r), GROW_ENTRIES);
+    entry_ring_free(r);
+}
+
+/* Entries of mixed lengths up to the largest: always the last 50, in
+ * order, wherever the buffer wrapped when it grew. */
+static void test_growing_mixed_lengths(void **state)
+{
+    (void)state;
+    struct entry_ring *r =
+        entry_ring_new_growing(GROW_ENTRIES, GROW_FIRST, GROW_ENTRIES * GROW_LARGEST);
+    static size_t lens[2000];
+    char buf[GROW_LARGEST + 1];
+    uint32_t seed = 11;
+    for (size_t i = 0; i < 2000; i++) {
+        seed = seed * 1103515245u + 12345u;
+        /* Mostly short, now and then a run of long ones. */
+        lens[i] = (i / 100) % 3 == 2 ? GROW_LARGEST - (seed >> 16) % 100 : 60 + (seed >> 16) % 200;
+        assert_int_equal(entry_ring_push(r, buf, grow_entry(buf, i, lens[i])), 0);
+        size_t keep = i + 1 < GROW_ENTRIES ? i + 1 : GROW_ENTRIES;
+        assert_int_equal(entry_ring_count(r), keep);
+        for (size_t k = 0; k < keep; k++)
+            grow_expect(r, k, i + 1 - keep + k, lens[i + 1 - keep + k]);
+    }
+    entry_ring_free(r);
+}
+
+/* 50 entries of 300 bytes fit 16 KiB: the ring never grows. */
+static void test_growing_small_entries_stay(void **state)
+{
+    (void)state;
+    struct entry_ring *r =
+        entry_ring_new_growing(GROW_ENTRIES, GROW_FIRST, GROW_ENTRIES * GROW_LARGEST);
+    char buf[GROW_LARGEST + 1];
+    assert_int_equal(entry_ring_push(r, buf, grow_entry(buf, 0, 300)), 0);
+    size_t memory = entry_ring_memory(r);
+    assert_true(memory < GROW_FIRST + 2048);
+    for (size_t i = 1; i < 5000; i++) {
+        assert_int_equal(entry_ring_push(r, buf, grow_entry(buf, i, 150 + i % 151)), 0);
+        assert_int_equal(entry_ring_memory(r), memory);
+    }
+    assert_int_equal(entry_ring_count(r), GROW_ENTRIES);
+    entry_ring_free(r);
+    assert_null(entry_ring_new_growing(10, 100, 99));
+    assert_null(entry_ring_new_growing(10, 0, 99));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -142,6 +238,9 @@ int main(void)
         cmocka_unit_test(test_byte_bound),
         cmocka_unit_test(test_wrap_around_against_model),
         cmocka_unit_test(test_replace_newest),
+        cmocka_unit_test(test_growing_keeps_the_largest),
+        cmocka_unit_test(test_growing_mixed_lengths),
+        cmocka_unit_test(test_growing_small_entries_stay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

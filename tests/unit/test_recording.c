@@ -295,6 +295,41 @@ static void test_closed_body_and_location(void **state)
     assert_null(f->f_out.rr_body);
 }
 
+/* A refused response's headers on its close: written only when there
+ * are some, decoded as none when absent (older recordings). */
+static void test_closed_headers(void **state)
+{
+    struct rt_fixture *f = *state;
+    const struct recording_field h[] = {RT_FIELD("Retry-After", "120"),
+                                        RT_FIELD("Set-Cookie", "***")};
+    struct recording_record r = {.rr_kind = RECORDING_CLOSED,
+                                 .rr_reason = STREAM_CLOSE_HTTP_STATUS,
+                                 .rr_status = 503,
+                                 .rr_headers = h,
+                                 .rr_n_headers = 2};
+    rt_roundtrip(f, &r);
+    assert_string_equal(rt_line(f),
+                        "{\"t\":0,\"rec\":\"closed\",\"reason\":\"http_status\","
+                        "\"error\":\"\",\"status\":503,\"content_type\":\"\","
+                        "\"before_headers\":false,"
+                        "\"headers\":[[\"Retry-After\",\"120\"],[\"Set-Cookie\",\"***\"]]}\n");
+    assert_int_equal(f->f_out.rr_n_headers, 2);
+    assert_string_equal(f->f_out.rr_headers[0].rf_name, "Retry-After");
+    assert_string_equal(f->f_out.rr_headers[0].rf_value, "120");
+    assert_string_equal(f->f_out.rr_headers[1].rf_value, "***");
+
+    r.rr_n_headers = 0;
+    rt_roundtrip(f, &r);
+    assert_null(strstr(rt_line(f), "headers\":["));
+    assert_int_equal(f->f_out.rr_n_headers, 0);
+
+    assert_int_equal(rt_decode(f, "{\"t\":1,\"rec\":\"closed\",\"reason\":\"eof\",\"error\":\"\","
+                                  "\"status\":0,\"content_type\":\"\",\"before_headers\":false,"
+                                  "\"headers\":{}}"),
+                     -1);
+    assert_non_null(strstr(f->f_err, "\"headers\" must be an array"));
+}
+
 static void test_lines_follow_each_other(void **state)
 {
     struct rt_fixture *f = *state;
@@ -408,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_base64_exact),
         cmocka_unit_test(test_closed_roundtrip),
         cmocka_unit_test(test_closed_body_and_location),
+        cmocka_unit_test(test_closed_headers),
         cmocka_unit_test(test_lines_follow_each_other),
         cmocka_unit_test(test_decode_accepts_crlf_and_unknown_members),
         cmocka_unit_test(test_decode_errors),

@@ -63,7 +63,10 @@ struct recording_record {
     uint64_t rr_attempt;
     const char *rr_last_event_id;
 
-    /* RECORDING_OPEN; rr_status and rr_content_type also in RECORDING_CLOSED */
+    /* RECORDING_OPEN; rr_status, rr_content_type, rr_headers and
+     * rr_n_headers also in RECORDING_CLOSED (the headers of a refused
+     * response, optional: written only when rr_n_headers != 0, decoded as
+     * 0 headers when absent) */
     long rr_status;
     const char *rr_content_type;
     const struct recording_field *rr_headers;

@@ -14,15 +14,22 @@
  * out count as dropped, by reason. The writer names each file
  * SUBSCRIPTION-YYYYmmddTHHMMSS.mmmZ-CLASS.rec (a -N suffix before .rec when
  * that name is taken), writes it under a temporary name and renames it,
- * then enforces the caps over the files it wrote: at most `max_files` per
- * subscription and `max_bytes` in all, the oldest removed first. Only the
- * names it wrote and still keeps are served (evidence_known).
+ * then enforces the caps over the files it keeps: at most `max_files` per
+ * subscription and `max_bytes` in all, the oldest removed first. Before it
+ * takes its first job the writer scans the directory once (off the loop):
+ * regular files named as above (at most 100000; any more are ignored, with
+ * a message on stderr) are kept files too, their subscription the part of
+ * the name before -YYYYmmddT, ordered by the time in the name, the caps
+ * applied to them; temporary files a crash left (".NAME.tmp") are removed.
+ * So the caps hold across restarts. Only the names it wrote or found, and
+ * still keeps, are served (evidence_known).
  *
  * An http_status or content_type violation (the response never opened a
  * stream) gets a file too: one connection closed with the response's status,
  * content type and reason, which a replay reports as the same class, with
- * the response's first 4 KiB of body and its redirect target (the close's
- * optional "body"/"body_base64" and "location", docs/recording.md).
+ * the response's first 4 KiB of body, its redirect target and its headers
+ * (redacted as above; the close's optional "body"/"body_base64",
+ * "location" and "headers", docs/recording.md).
  *
  * Io layer, thread-safe where it says so; everything else from the loop.
  */

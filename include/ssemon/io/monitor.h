@@ -243,9 +243,11 @@ uint64_t monitor_streaming_since_ms(const struct monitor *m);
 /* The subscription's own recent violations: a ring of the last
  * MONITOR_RECENT_MAX, so a flapping subscription never evicts another's.
  * Each is kept packed (its texts at their length, about 150 to 800 bytes)
- * in a byte budget of MONITOR_RECENT_BYTES, the oldest evicted first by
- * either bound; the budget is allocated at the subscription's first
- * violation (none before). */
+ * in a byte budget of MONITOR_RECENT_BYTES, allocated at the
+ * subscription's first violation (none before), which doubles (up to 50
+ * times the largest packed violation, about 40 KiB) only when evicting by
+ * bytes would keep fewer than MONITOR_RECENT_MAX: the last 50 are always
+ * kept, and ordinary violations never grow it. */
 #define MONITOR_RECENT_MAX 50
 #define MONITOR_RECENT_BYTES (16u * 1024u)
 size_t monitor_recent_count(const struct monitor *m);
@@ -272,6 +274,12 @@ struct monitor_close {
     char mcl_location[SUB_MAX_LOCATION + 1];
     char *mcl_body; /* SUB_MAX_BODY bytes, allocated at the first body */
     size_t mcl_body_len;
+    /* A refused response's headers (as the subscription lists them),
+     * pointing into mcl_header_buf (both allocated at the first refused
+     * response with headers); 0 when none. */
+    struct recording_field *mcl_headers;
+    size_t mcl_n_headers;
+    char *mcl_header_buf;
 };
 const struct monitor_close *monitor_last_close(const struct monitor *m);
 

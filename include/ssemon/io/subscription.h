@@ -157,6 +157,10 @@ struct sub_closed_info {
      * SUB_MAX_BODY body bytes, read for at most 2 s; NULL/0 = none. */
     const char *scl_body;
     size_t scl_body_len;
+    /* The last response's headers (as on_open lists them, at most
+     * SUB_MAX_LISTED_HEADERS); NULL/0 = none. */
+    const struct sub_header *scl_headers;
+    size_t scl_nheaders;
 };
 
 /* Every callback may be NULL. `ctx` is the pointer given to
