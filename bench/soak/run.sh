@@ -122,8 +122,10 @@ refused_port=$(cat "$w/refused.port")
 # the time the memory is measured: each flight recorder (16 events or
 # 16 KiB, where the default 64 or 256 KiB takes the 256 KiB lines' group
 # minutes to fill), the evidence files (2 a subscription, 1 MiB in all, in
-# the work directory). The violation rings (50 violations, a 16 KiB budget
-# allocated whole at a subscription's first violation) need nothing.
+# the work directory). The violation rings (50 violations) need nothing:
+# each allocates a 16 KiB budget whole at its subscription's first
+# violation and grows (doubling, up to about 40 KiB) only when fifty of its
+# entries do not fit, which the soak's short messages never need.
 soak_flight_events=16 soak_flight_bytes=16384 soak_evidence_total=1048576
 cfg=$w/ssemon.json
 groups=()
