@@ -279,11 +279,32 @@ static void flight_end_frame(struct flight *f)
     last->ff_complete = true;
 }
 
+/* The offset of the first CR or LF in p[i..len), or len: memchr's word-at-
+ * a-time scan instead of one byte a turn (LF first: lines end with it;
+ * CR is looked for only before it). */
+static size_t flight_next_eol(const unsigned char *p, size_t i, size_t len)
+{
+    const unsigned char *lf = memchr(p + i, '\n', len - i);
+    size_t end = lf != NULL ? (size_t)(lf - p) : len;
+    const unsigned char *cr = memchr(p + i, '\r', end - i);
+    return cr != NULL ? (size_t)(cr - p) : end;
+}
+
 void flight_feed(struct flight *f, uint64_t mono_ms, uint64_t wall_ms, const void *buf, size_t len)
 {
     const unsigned char *p = buf;
     size_t from = 0;
     for (size_t i = 0; i < len; i++) {
+        if (!f->f_end_pending && !f->f_prev_cr) {
+            /* Bytes other than CR and LF only end a line's start. */
+            size_t eol = flight_next_eol(p, i, len);
+            if (eol > i) {
+                f->f_line_start = false;
+                i = eol;
+                if (i == len)
+                    break;
+            }
+        }
         unsigned char b = p[i];
         if (f->f_end_pending) {
             /* An empty line ended with CR: an LF right after is its end. */

@@ -22,6 +22,74 @@ static void flight_test_expect(const struct flight *f, size_t i, const char *dat
     assert_int_equal(fr->ff_complete, complete);
 }
 
+/* Where the frames of `s` end, by the stream's line rules applied to the
+ * whole text at once (CRLF, CR and LF end a line; an empty line ends the
+ * frame): ends[k] is one past frame k's last byte. Returns the count. */
+static size_t flight_test_ends(const unsigned char *s, size_t len, size_t *ends, size_t cap)
+{
+    size_t n = 0;
+    bool line_start = true;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] != '\r' && s[i] != '\n') {
+            line_start = false;
+            continue;
+        }
+        size_t end = s[i] == '\r' && i + 1 < len && s[i + 1] == '\n' ? i + 2 : i + 1;
+        if (line_start && n < cap)
+            ends[n++] = end;
+        line_start = true;
+        i = end - 1;
+    }
+    return n;
+}
+
+/* Frame splitting does not depend on where the chunks are cut: random
+ * texts of ordinary bytes, CR and LF, fed in random pieces, against the
+ * whole-text rule above. */
+static void test_split_any_chunking(void **state)
+{
+    (void)state;
+    static const unsigned char alphabet[] = "ab:\r\n\n";
+    uint64_t seed = 0x9e3779b97f4a7c15u;
+    for (int round = 0; round < 2000; round++) {
+        unsigned char text[320];
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        size_t len = (size_t)(seed >> 33) % 300;
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 6364136223846793005u + 1442695040888963407u;
+            text[i] = alphabet[(seed >> 33) % (sizeof(alphabet) - 1)];
+        }
+        /* Ended by a complete frame, so no CR waits for an LF at the end. */
+        memcpy(text + len, "x\n\n", 3);
+        len += 3;
+        size_t ends[320];
+        size_t n = flight_test_ends(text, len, ends, 320);
+        struct flight *f = flight_new(FLIGHT_MAX_EVENTS, 1u << 20);
+        assert_non_null(f);
+        for (size_t at = 0; at < len;) {
+            seed = seed * 6364136223846793005u + 1442695040888963407u;
+            size_t piece = 1 + (size_t)(seed >> 33) % 24;
+            if (piece > len - at)
+                piece = len - at;
+            flight_feed(f, 1, 1, text + at, piece);
+            at += piece;
+        }
+        if (flight_count(f) != n)
+            fail_msg("round %d: %zu frames, want %zu", round, flight_count(f), n);
+        size_t from = 0;
+        for (size_t k = 0; k < n; k++) {
+            unsigned char got[320];
+            const struct flight_frame *fr = flight_frame(f, k);
+            assert_int_equal(fr->ff_len, ends[k] - from);
+            assert_true(fr->ff_complete);
+            assert_int_equal(flight_frame_copy(f, k, got), fr->ff_len);
+            assert_memory_equal(got, text + from, fr->ff_len);
+            from = ends[k];
+        }
+        flight_free(f);
+    }
+}
+
 static void test_split_at_empty_lines(void **state)
 {
     (void)state;
@@ -254,6 +322,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split_at_empty_lines),
         cmocka_unit_test(test_crlf_and_cr),
+        cmocka_unit_test(test_split_any_chunking),
         cmocka_unit_test(test_event_bound_evicts_oldest),
         cmocka_unit_test(test_byte_bound),
         cmocka_unit_test(test_open_resets_and_keeps_headers),
