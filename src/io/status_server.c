@@ -74,9 +74,10 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 #include <linux/sockios.h>
+#include <linux/tcp.h> /* struct tcp_info with tcpi_bytes_acked (glibc's lacks it) */
 #include <math.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,7 +144,9 @@ struct status_server_conn {
      * and when the client last made progress. */
     size_t sc_unsent;
     size_t sc_queued;
+    uint64_t sc_acked; /* TCP: bytes the client's kernel has acknowledged */
     uint64_t sc_progress_ms;
+    uint64_t sc_check_ms; /* when progress was last looked at */
 };
 
 struct status_server {
@@ -291,6 +294,23 @@ static void status_server_stream_free(struct status_server_stream *st)
     free(st);
 }
 
+/* Over TCP: how many bytes of the connection the client's kernel has
+ * acknowledged so far (TCP_INFO's tcpi_bytes_acked, which only grows, and
+ * grows only as the client reads once its receive buffer is full). False
+ * for a unix socket or when the kernel does not say. */
+static bool status_server_conn_acked(const struct status_server_conn *c, uint64_t *acked)
+{
+    evutil_socket_t fd = bufferevent_getfd(evhttp_connection_get_bufferevent(c->sc_evcon));
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+    memset(&ti, 0, sizeof(ti));
+    if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+        len < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof(ti.tcpi_bytes_acked))
+        return false;
+    *acked = ti.tcpi_bytes_acked;
+    return true;
+}
+
 /* The connection's request has arrived (`answering`), or it waits for
  * the next one, which must arrive before the deadline. */
 static void status_server_conn_phase(struct status_server_conn *c, bool answering)
@@ -301,8 +321,11 @@ static void status_server_conn_phase(struct status_server_conn *c, bool answerin
     if (answering) {
         c->sc_answer_ms = clock_mono_ms();
         c->sc_progress_ms = c->sc_answer_ms;
+        c->sc_check_ms = c->sc_answer_ms;
         c->sc_unsent = 0;
         c->sc_queued = 0;
+        c->sc_acked = 0;
+        (void)status_server_conn_acked(c, &c->sc_acked);
         deadline_arm(&c->sc_deadline, STATUS_SERVER_PROGRESS_CHECK_MS);
     } else {
         deadline_arm(&c->sc_deadline, (uint64_t)s->ss_limits.ssl_request_deadline_s * 1000);
@@ -457,15 +480,18 @@ static void status_server_conn_close(struct status_server_conn *c)
  * scrape timeout; and a client draining less than a third of the cap in
  * the timeout (about 17 KiB/s at 256 KiB) would still be dropped while
  * reading. So instead the status server looks itself, every
- * STATUS_SERVER_PROGRESS_CHECK_MS, at what is still unsent: the kernel's
- * queue (SIOCOUTQ: bytes not yet acknowledged by the client, on TCP) and
- * the daemon's (the bufferevent's output, before the kernel, over TLS
- * too). Progress is the kernel's queue changing (it shrinks as the client
- * reads; it grows only when the kernel had room, freed by the client's
- * reading), the daemon's queue shrinking (it grows only after it drained
- * into the kernel), or both being empty (nothing waits on the client: a
- * request whose password is being checked, or an answer handed over
- * whole). No progress for ssl_timeout_s closes the connection: within the
+ * STATUS_SERVER_PROGRESS_CHECK_MS, at the client's progress. Over TCP
+ * (plain and TLS) that is the count of bytes the client's kernel has
+ * acknowledged (TCP_INFO), which grows as the client reads; on a unix
+ * socket, the kernel's queue (SIOCOUTQ) changing. Either way the daemon's
+ * own queue shrinking (the bufferevent's output, before the kernel) or
+ * both queues being empty (nothing waits on the client: a request whose
+ * password is being checked, or an answer handed over whole) count too.
+ * (The kernel's queue alone misled: at two looks it can hold as many
+ * bytes while the client reads, acknowledged ones replaced by new ones;
+ * with small buffers a steady reader was dropped.) A look that comes late
+ * because the loop was held up starts the wait again: a stall of the
+ * daemon is not the client's. No progress for ssl_timeout_s closes the connection: within the
  * timeout and one check interval of the client's last read. The daemon's
  * memory for it (its slices, at most about 1.25 MiB) goes with it. What
  * the kernel sees is what counts: the client's kernel announces freed
@@ -483,10 +509,23 @@ static void status_server_conn_watch(struct status_server_conn *c)
     if (fd < 0 || ioctl(fd, SIOCOUTQ, &unsent) != 0 || unsent < 0)
         unsent = 0; /* the daemon's queue alone tells then */
     size_t queued = evbuffer_get_length(bufferevent_get_output(bev));
-    if ((size_t)unsent != c->sc_unsent || queued < c->sc_queued || (unsent == 0 && queued == 0))
+    uint64_t acked = c->sc_acked;
+    bool tcp = status_server_conn_acked(c, &acked);
+    /* Over TCP the acknowledged count is the client's progress: the kernel's
+     * queue alone can look the same at two looks while the client reads
+     * (acknowledged bytes replaced by as many new ones from the daemon). */
+    if ((tcp ? acked != c->sc_acked : (size_t)unsent != c->sc_unsent) || queued < c->sc_queued ||
+        (unsent == 0 && queued == 0))
         c->sc_progress_ms = now;
+    /* A look that comes late (the loop itself was held up: a stall, a
+     * suspended process) cannot tell what the client did meanwhile: the
+     * stall is not the client's fault, so the wait starts again. */
+    if (now - c->sc_check_ms > 2 * STATUS_SERVER_PROGRESS_CHECK_MS)
+        c->sc_progress_ms = now;
+    c->sc_check_ms = now;
     c->sc_unsent = (size_t)unsent;
     c->sc_queued = queued;
+    c->sc_acked = acked;
     if (now - c->sc_progress_ms >= (uint64_t)s->ss_limits.ssl_timeout_s * 1000) {
         status_server_conn_close(c);
         return;
