@@ -504,6 +504,22 @@ static void evidence_put_headers(const struct flight *f, struct recording_record
 
 /* A response that never opened a stream: its status, content type and
  * how the connection ended (a replay reports its class alone). */
+/* Every evidence file's first two records: the header (the stream's URL,
+ * redacted, and `started_wall_ms`) and its one connection attempt. */
+static void evidence_render_start(const struct monitor *m, uint64_t started_wall_ms,
+                                  struct json_writer *w)
+{
+    char started[CLOCK_RFC3339_SIZE];
+    clock_rfc3339(started_wall_ms, started);
+    struct recording_record r = {.rr_kind = RECORDING_HEADER,
+                                 .rr_version = RECORDING_VERSION,
+                                 .rr_url = monitor_display_url(m),
+                                 .rr_started = started};
+    recording_encode(w, &r);
+    r = (struct recording_record){.rr_kind = RECORDING_CONNECTING, .rr_attempt = 1};
+    recording_encode(w, &r);
+}
+
 static void evidence_render_refused(const struct monitor *m, uint64_t now_wall_ms,
                                     struct json_writer *w)
 {
@@ -518,26 +534,18 @@ static void evidence_render_refused(const struct monitor *m, uint64_t now_wall_m
             fields[i].rf_value_len = 3;
         }
     }
-    char started[CLOCK_RFC3339_SIZE];
-    clock_rfc3339(now_wall_ms, started);
-    struct recording_record r = {.rr_kind = RECORDING_HEADER,
-                                 .rr_version = RECORDING_VERSION,
-                                 .rr_url = monitor_display_url(m),
-                                 .rr_started = started};
-    recording_encode(w, &r);
-    r = (struct recording_record){.rr_kind = RECORDING_CONNECTING, .rr_attempt = 1};
-    recording_encode(w, &r);
-    r = (struct recording_record){.rr_kind = RECORDING_CLOSED,
-                                  .rr_reason = c->mcl_reason,
-                                  .rr_error = c->mcl_error,
-                                  .rr_status = c->mcl_status,
-                                  .rr_content_type = c->mcl_content_type,
-                                  .rr_before_headers = c->mcl_before_headers,
-                                  .rr_location = c->mcl_location,
-                                  .rr_body = c->mcl_body,
-                                  .rr_body_len = c->mcl_body_len,
-                                  .rr_headers = fields,
-                                  .rr_n_headers = n};
+    evidence_render_start(m, now_wall_ms, w);
+    struct recording_record r = {.rr_kind = RECORDING_CLOSED,
+                                 .rr_reason = c->mcl_reason,
+                                 .rr_error = c->mcl_error,
+                                 .rr_status = c->mcl_status,
+                                 .rr_content_type = c->mcl_content_type,
+                                 .rr_before_headers = c->mcl_before_headers,
+                                 .rr_location = c->mcl_location,
+                                 .rr_body = c->mcl_body,
+                                 .rr_body_len = c->mcl_body_len,
+                                 .rr_headers = fields,
+                                 .rr_n_headers = n};
     recording_encode(w, &r);
 }
 
@@ -550,17 +558,9 @@ void evidence_render(const struct monitor *m, const struct violation *v, uint64_
     }
     const struct flight *f = monitor_flight(m);
     uint64_t t0 = flight_open_mono_ms(f);
-    char started[CLOCK_RFC3339_SIZE];
-    clock_rfc3339(flight_open_wall_ms(f), started);
-    struct recording_record r = {.rr_kind = RECORDING_HEADER,
-                                 .rr_version = RECORDING_VERSION,
-                                 .rr_url = monitor_display_url(m),
-                                 .rr_started = started};
-    recording_encode(w, &r);
-    r = (struct recording_record){.rr_kind = RECORDING_CONNECTING, .rr_attempt = 1};
-    recording_encode(w, &r);
+    evidence_render_start(m, flight_open_wall_ms(f), w);
     struct recording_field fields[FLIGHT_HEADERS_MAX];
-    r = (struct recording_record){.rr_kind = RECORDING_OPEN, .rr_status = flight_status(f)};
+    struct recording_record r = {.rr_kind = RECORDING_OPEN, .rr_status = flight_status(f)};
     evidence_put_headers(f, &r, fields);
     recording_encode(w, &r);
     uint64_t last = 0;

@@ -3,7 +3,6 @@
  * recorder as JSON.
  */
 #include "ssemon/io/status_evidence.h"
-#include "ssemon/base/clock.h"
 #include "ssemon/base/utf8.h"
 #include "ssemon/core/flight.h"
 #include "ssemon/io/status_render.h"
@@ -28,17 +27,6 @@ void status_evidence_violations(const struct monitor *m, struct json_writer *w)
         if (monitor_recent(m, i, &v))
             status_render_violation(w, monitor_name(m), NULL, &v);
     json_writer_array_end(w);
-}
-
-static void status_evidence_time(struct json_writer *w, uint64_t wall_ms)
-{
-    if (wall_ms == 0) {
-        json_writer_null(w);
-        return;
-    }
-    char buf[CLOCK_RFC3339_SIZE];
-    clock_rfc3339(wall_ms, buf);
-    json_writer_string(w, buf, CLOCK_RFC3339_SIZE - 1);
 }
 
 /* Bytes as a JSON string, each invalid UTF-8 byte as U+FFFD. */
@@ -89,7 +77,7 @@ void status_evidence_events(const char *name, const struct monitor *m, struct js
     else
         json_writer_null(w);
     JSON_WRITER_KEY(w, "opened");
-    status_evidence_time(w, opened ? flight_open_wall_ms(f) : 0);
+    status_render_time(w, opened ? flight_open_wall_ms(f) : 0);
     JSON_WRITER_KEY(w, "headers");
     json_writer_array_begin(w);
     for (size_t i = 0; opened && i < flight_n_headers(f); i++) {
@@ -113,7 +101,7 @@ void status_evidence_events(const char *name, const struct monitor *m, struct js
         size_t len = data != NULL ? flight_frame_copy(f, i, data) : 0;
         json_writer_object_begin(w);
         JSON_WRITER_KEY(w, "at");
-        status_evidence_time(w, fr->ff_wall_ms);
+        status_render_time(w, fr->ff_wall_ms);
         JSON_WRITER_KEY(w, "t_ms");
         json_writer_uint(w, fr->ff_mono_ms >= flight_open_mono_ms(f)
                                 ? fr->ff_mono_ms - flight_open_mono_ms(f)

@@ -23,8 +23,7 @@
 
 /* ---- rendering helpers ---- */
 
-/* A wall-clock stamp, or null for 0 ("never"). */
-static void status_render_json_time(struct json_writer *w, uint64_t wall_ms)
+void status_render_time(struct json_writer *w, uint64_t wall_ms)
 {
     if (wall_ms == 0) {
         json_writer_null(w);
@@ -69,7 +68,7 @@ static void status_render_json_violation(struct json_writer *w, const char *subs
     JSON_WRITER_KEY(w, "excerpt");
     status_render_json_opt_text(w, mv->mv_excerpt);
     JSON_WRITER_KEY(w, "at");
-    status_render_json_time(w, mv->mv_wall_ms);
+    status_render_time(w, mv->mv_wall_ms);
     if (mv->mv_evidence[0] != '\0') {
         JSON_WRITER_KEY(w, "evidence");
         json_writer_cstring(w, mv->mv_evidence);
@@ -115,12 +114,12 @@ static void status_render_json_subscription(struct json_writer *w, const struct 
         JSON_WRITER_KEY(w, "class");
         json_writer_cstring(w, violation_class_name(condition_classes[k]));
         JSON_WRITER_KEY(w, "since");
-        status_render_json_time(w, st->ms_conditions.cs_since_wall_ms[k]);
+        status_render_time(w, st->ms_conditions.cs_since_wall_ms[k]);
         json_writer_object_end(w);
     }
     json_writer_array_end(w);
     JSON_WRITER_KEY(w, "connected_since");
-    status_render_json_time(w, st->ms_connected_since_wall_ms);
+    status_render_time(w, st->ms_connected_since_wall_ms);
     JSON_WRITER_KEY(w, "reconnects");
     json_writer_uint(w, st->ms_reconnects);
     JSON_WRITER_KEY(w, "events");
@@ -130,9 +129,9 @@ static void status_render_json_subscription(struct json_writer *w, const struct 
     JSON_WRITER_KEY(w, "bytes");
     json_writer_uint(w, st->ms_bytes);
     JSON_WRITER_KEY(w, "last_event_at");
-    status_render_json_time(w, st->ms_last_event_wall_ms);
+    status_render_time(w, st->ms_last_event_wall_ms);
     JSON_WRITER_KEY(w, "last_heartbeat_at");
-    status_render_json_time(w, st->ms_last_heartbeat_wall_ms);
+    status_render_time(w, st->ms_last_heartbeat_wall_ms);
     JSON_WRITER_KEY(w, "violations");
     json_writer_object_begin(w);
     JSON_WRITER_KEY(w, "total");
@@ -188,7 +187,7 @@ static bool status_render_json_journal(struct json_writer *w, const struct journ
     JSON_WRITER_KEY(&o, "up");
     json_writer_bool(&o, st->js_up);
     JSON_WRITER_KEY(&o, "down_since");
-    status_render_json_time(&o, st->js_up ? 0 : st->js_down_since_wall_ms);
+    status_render_time(&o, st->js_up ? 0 : st->js_down_since_wall_ms);
     JSON_WRITER_KEY(&o, "error");
     status_render_json_opt_text(&o, st->js_up ? NULL : st->js_error);
     JSON_WRITER_KEY(&o, "queued");
@@ -308,7 +307,7 @@ static void status_render_json_probe(struct json_writer *w, const struct status_
         JSON_WRITER_KEY(w, "run_id");
         json_writer_cstring(w, p->sp_last_run_id);
         JSON_WRITER_KEY(w, "started_at");
-        status_render_json_time(w, p->sp_last_started_wall_ms);
+        status_render_time(w, p->sp_last_started_wall_ms);
         JSON_WRITER_KEY(w, "result");
         json_writer_cstring(w, p->sp_last_result);
         JSON_WRITER_KEY(w, "duration_ms");
@@ -374,7 +373,7 @@ static void status_render_json_probe(struct json_writer *w, const struct status_
         JSON_WRITER_KEY(w, "message");
         json_writer_cstring(w, p->sp_last_failure);
         JSON_WRITER_KEY(w, "at");
-        status_render_json_time(w, p->sp_last_failure_wall_ms);
+        status_render_time(w, p->sp_last_failure_wall_ms);
         JSON_WRITER_KEY(w, "evidence");
         if (p->sp_last_failure_evidence != NULL)
             json_writer_cstring(w, p->sp_last_failure_evidence);
@@ -410,14 +409,14 @@ static void status_render_json_config(struct json_writer *w, const struct status
     JSON_WRITER_KEY(w, "path");
     json_writer_cstring(w, v->sv_config_path);
     JSON_WRITER_KEY(w, "loaded_at");
-    status_render_json_time(w, v->sv_config_loaded_wall_ms);
+    status_render_time(w, v->sv_config_loaded_wall_ms);
     JSON_WRITER_KEY(w, "last_reload");
     if (v->sv_reload_wall_ms == 0) {
         json_writer_null(w);
     } else {
         json_writer_object_begin(w);
         JSON_WRITER_KEY(w, "at");
-        status_render_json_time(w, v->sv_reload_wall_ms);
+        status_render_time(w, v->sv_reload_wall_ms);
         JSON_WRITER_KEY(w, "ok");
         json_writer_bool(w, v->sv_reload_ok);
         JSON_WRITER_KEY(w, "error");
@@ -470,7 +469,7 @@ static struct status_json *status_render_json_new(const struct status_render_row
     JSON_WRITER_KEY(&w, "version");
     json_writer_cstring(&w, v->sv_version);
     JSON_WRITER_KEY(&w, "started_at");
-    status_render_json_time(&w, v->sv_started_wall_ms);
+    status_render_time(&w, v->sv_started_wall_ms);
     JSON_WRITER_KEY(&w, "uptime_s");
     uint64_t now = rs->srs_now_mono_ms;
     json_writer_uint(&w, now > v->sv_started_mono_ms ? (now - v->sv_started_mono_ms) / 1000u : 0);

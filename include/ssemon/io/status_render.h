@@ -178,6 +178,10 @@ struct status_view {
     const struct status_auth_counts *sv_auth;
 };
 
+/* A wall-clock stamp (RFC 3339, milliseconds, UTC) as a JSON string, or
+ * null for 0 ("never"): how every document of the endpoint writes times. */
+void status_render_time(struct json_writer *w, uint64_t wall_ms);
+
 /* One violation object as /status's recent_violations lists it (with
  * "subscription" when `subscription` is not NULL, "probe" when `probe` is
  * neither NULL nor ""). */
