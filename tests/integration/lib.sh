@@ -95,6 +95,22 @@ itest_stop() {
     ITEST_RC=$?
 }
 
+# itest_ca: a private CA for a test (ca.key, ca.pem: EC P-256, valid two
+# days) in the current directory. itest_cert NAME CN [SAN]: NAME.key and
+# NAME.pem, a certificate for CN signed by it, with the subjectAltName SAN
+# (e.g. IP:127.0.0.1) when given. Both return non-zero when openssl fails.
+itest_ca() {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key \
+        -out ca.pem -days 2 -subj /CN=ssemon-test-ca 2>/dev/null
+}
+itest_cert() {
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$1.key" \
+        -out "$1.csr" -subj "/CN=$2" 2>/dev/null || return 1
+    if [ -n "${3:-}" ]; then printf 'subjectAltName=%s\n' "$3" >"$1.ext"; else : >"$1.ext"; fi
+    openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$1.pem" \
+        -days 2 -extfile "$1.ext" 2>/dev/null
+}
+
 # itest_tcp_read PID PORT: how many bytes process PID has read from its TCP
 # connections to port PORT: what the kernel received for it, less what still
 # waits in the receive queue. 0 when it has no such connection. Lets a test

@@ -174,14 +174,14 @@ EOF
 "$SSEMON" run -c "$WORK/ssemon.json" --log-target stderr 2>"$WORK/daemon.err" &
 DAEMON_PID=$!
 for _ in $(seq 1 200); do
-    curl -sf "$STATUS/healthz" >/dev/null 2>&1 && break
+    curl -sf -m 10 "$STATUS/healthz" >/dev/null 2>&1 && break
     sleep 0.05
 done
 
 # wait_for PATH JQ [TRIES]: polls STATUS/PATH (50 ms apart) until JQ is true.
 wait_for() {
     for _ in $(seq 1 "${3:-200}"); do
-        [ "$(curl -s "$STATUS/$1" | jq -r "$2" 2>/dev/null)" = true ] && return 0
+        [ "$(curl -s -m 10 "$STATUS/$1" | jq -r "$2" 2>/dev/null)" = true ] && return 0
         sleep 0.05
     done
     return 1
@@ -193,7 +193,7 @@ jqt() { jq -e "$@" >/dev/null; }
 # ---- the violation rings ----
 check "flap: more than 50 violations happened" "$WORK/daemon.err" \
     wait_for status/flap '.violations.total > 60' 400
-curl -s "$STATUS/status/flap/violations" >"$WORK/flap.json"
+curl -s -m 10 "$STATUS/status/flap/violations" >"$WORK/flap.json"
 check "flap: its ring holds the last 50, newest last" "$WORK/flap.json" \
     jqt 'length == 50 and all(.[]; .class == "unknown_event" and .subscription == "flap")
            and ([.[].at] == ([.[].at] | sort))' "$WORK/flap.json"
@@ -201,19 +201,19 @@ check "flap: the objects are /status's recent_violations objects" "$WORK/flap.js
     jqt '.[0] | keys == (["at","class","event","excerpt","message","severity","state","subscription"])' "$WORK/flap.json"
 check "long: more than 50 violations happened" "$WORK/daemon.err" \
     wait_for status/long '.violations.total > 60' 400
-curl -s "$STATUS/status/long/violations" >"$WORK/long.json"
+curl -s -m 10 "$STATUS/status/long/violations" >"$WORK/long.json"
 check "long: its ring holds the last 50 even with the longest texts" "$WORK/long.json" \
     jqt 'length == 50 and all(.[]; .class == "unknown_event" and (.excerpt | length) >= 190)
            and ([.[].at] == ([.[].at] | sort))' "$WORK/long.json"
-curl -s "$STATUS/status/once/violations" >"$WORK/once.json"
+curl -s -m 10 "$STATUS/status/once/violations" >"$WORK/once.json"
 check "once: its single violation is still there" "$WORK/once.json" \
     jqt 'length == 1 and .[0].class == "unknown_event" and .[0].subscription == "once"' "$WORK/once.json"
-curl -s "$STATUS/status" >"$WORK/status.json"
+curl -s -m 10 "$STATUS/status" >"$WORK/status.json"
 check "the global recent list lost once's to flap (what the rings are for)" "$WORK/status.json" \
     jqt '[.recent_violations[] | select(.subscription == "once")] == []' "$WORK/status.json"
 
 # ---- the flight recorder ----
-curl -s "$STATUS/status/flap/events" >"$WORK/flap-events.json"
+curl -s -m 10 "$STATUS/status/flap/events" >"$WORK/flap-events.json"
 check "flap/events: status, headers, at most evidence_events frames" "$WORK/flap-events.json" \
     jqt '.subscription == "flap" and .status == 200 and (.frames | length) <= 3 and (.frames | length) >= 2
            and .evicted > 0 and .frames_bytes > 0' "$WORK/flap-events.json"
@@ -229,15 +229,15 @@ check "once/events: its own bound (5) applies" "$WORK/daemon.err" \
 
 # ---- routing ----
 for p in status/flap/other status/nope/events status/flap/events/x status//events; do
-    code=$(curl -s -o /dev/null -w '%{http_code}' "$STATUS/$p")
+    code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$STATUS/$p")
     check "GET /$p is 404" /dev/null equals "$code" 404
 done
-code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$STATUS/status/flap/events")
+code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' -X POST "$STATUS/status/flap/events")
 check "POST /status/flap/events is 405" /dev/null equals "$code" 405
 
 # ---- evidence files ----
 EV=$WORK/evidence
-metric() { curl -s "$STATUS/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
+metric() { curl -s -m 10 "$STATUS/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
 # flap's 6 (the journal's burst), once's 1, gone's first.
 evidence_of() { grep "^{" "$WORK/daemon.err" | jq -r --arg s "$1" 'select(.SSEMON_SUBSCRIPTION == $s and .SSEMON_EVIDENCE != null) | .SSEMON_EVIDENCE'; }
 for _ in $(seq 1 200); do
@@ -252,7 +252,7 @@ check "ssemon_evidence_files_total counts them all" "$WORK/daemon.err" \
     bash -c '[ "$1" -ge 10 ] && [ "$1" = "$2" ]' _ "$(metric ssemon_evidence_files_total)" \
     "$(grep "^{" "$WORK/daemon.err" | jq -r 'select(.SSEMON_EVIDENCE != null) | .SSEMON_EVIDENCE' | wc -l)"
 check "nothing dropped" /dev/null equals \
-    "$(curl -s "$STATUS/metrics" | grep -c '^ssemon_evidence_dropped_total{reason="[a-z_]*"} 0$')" 3
+    "$(curl -s -m 10 "$STATUS/metrics" | grep -c '^ssemon_evidence_dropped_total{reason="[a-z_]*"} 0$')" 3
 ls "$EV" >"$WORK/ev.ls"
 check "flap keeps its last 3 files (the per-subscription cap), once its one" "$WORK/ev.ls" \
     bash -c '[ "$(grep -c "^flap-" "$1")" = 3 ] && [ "$(grep -c "^once-" "$1")" = 1 ] && [ "$(grep -c "^gone-" "$1")" -ge 1 ]' _ "$WORK/ev.ls"
@@ -261,11 +261,11 @@ check "flap's 3 kept are its newest" "$WORK/ev.ls" \
 check "names are SUBSCRIPTION-YYYYmmddTHHMMSS.mmmZ-CLASS.rec" "$WORK/ev.ls" \
     bash -c '! grep -Ev "^((flap|once|long)-[0-9]{8}T[0-9]{6}\.[0-9]{3}Z-unknown_event|(gone|boom|moved)-[0-9]{8}T[0-9]{6}\.[0-9]{3}Z-http_status)(-[0-9]+)?\.rec$" "$1"' _ "$WORK/ev.ls"
 ONCE=$(grep "^once-" "$WORK/ev.ls")
-curl -s "$STATUS/status/once" >"$WORK/once-status.json"
+curl -s -m 10 "$STATUS/status/once" >"$WORK/once-status.json"
 check "/status names the file in last_violation.evidence" "$WORK/once-status.json" \
     jqt --arg f "$ONCE" '.last_violation.evidence == $f' "$WORK/once-status.json"
 check "/status/once/violations names it too" "$WORK/once.json" \
-    bash -c 'curl -s "$1/status/once/violations" | jq -e --arg f "$2" ".[0].evidence == \$f" >/dev/null' _ "$STATUS" "$ONCE"
+    bash -c 'curl -s -m 10 "$1/status/once/violations" | jq -e --arg f "$2" ".[0].evidence == \$f" >/dev/null' _ "$STATUS" "$ONCE"
 check "the journal entry carries SSEMON_EVIDENCE (stderr JSON)" "$WORK/daemon.err" \
     bash -c 'grep "^{" "$1" | jq -s -e --arg p "$2" "map(select(.SSEMON_EVIDENCE == \$p)) | length == 1" >/dev/null' _ "$WORK/daemon.err" "$EV/$ONCE"
 "$SSEMON" check --contract "$WORK/contracts/beat.json" "$EV/$ONCE" >"$WORK/replay.out" 2>&1
@@ -304,22 +304,22 @@ check "Set-Cookie is redacted in every file, X-Trace kept" "$WORK/ev.ls" \
     bash -c '! grep -rq SECRET-COOKIE "$1" && grep -q "\[\"Set-Cookie\",\"\*\*\*\"\]" "$1/$2" && grep -q "X-Trace" "$1/$2"' _ "$EV" "$ONCE"
 
 # ---- GET /evidence/FILE ----
-curl -s -o "$WORK/got.rec" -w '%{http_code}' "$STATUS/evidence/$ONCE" >"$WORK/code"
+curl -s -m 10 -o "$WORK/got.rec" -w '%{http_code}' "$STATUS/evidence/$ONCE" >"$WORK/code"
 check "GET /evidence/FILE serves the file" "$WORK/got.rec" \
     bash -c '[ "$(cat "$1")" = 200 ] && cmp -s "$2" "$3"' _ "$WORK/code" "$WORK/got.rec" "$EV/$ONCE"
 echo secret >"$WORK/outside.txt"
 for p in "..%2Foutside.txt" "%2e%2e%2Foutside.txt" "..%2F..%2Fetc%2Fpasswd" ".." "%2e%2e" \
     "$ONCE%2F" "flap-20260101T000000.000Z-unknown_event.rec" "x%00.rec"; do
-    code=$(curl -s --path-as-is -o "$WORK/trav.out" -w '%{http_code}' "$STATUS/evidence/$p")
+    code=$(curl -s -m 10 --path-as-is -o "$WORK/trav.out" -w '%{http_code}' "$STATUS/evidence/$p")
     check "GET /evidence/$p is refused ($code)" "$WORK/trav.out" \
         bash -c '{ [ "$1" = 400 ] || [ "$1" = 404 ]; } && ! grep -q secret "$2"' _ "$code" "$WORK/trav.out"
 done
-code=$(curl -s --path-as-is -o "$WORK/trav.out" -w '%{http_code}' "$STATUS/evidence/../outside.txt")
+code=$(curl -s -m 10 --path-as-is -o "$WORK/trav.out" -w '%{http_code}' "$STATUS/evidence/../outside.txt")
 check "GET /evidence/../outside.txt (raw) is refused ($code)" "$WORK/trav.out" \
     bash -c '{ [ "$1" = 400 ] || [ "$1" = 404 ]; } && ! grep -q secret "$2"' _ "$code" "$WORK/trav.out"
 # A known name replaced by a symbolic link is not followed.
 rm "$EV/$ONCE" && ln -s "$WORK/outside.txt" "$EV/$ONCE"
-code=$(curl -s -o "$WORK/trav.out" -w '%{http_code}' "$STATUS/evidence/$ONCE")
+code=$(curl -s -m 10 -o "$WORK/trav.out" -w '%{http_code}' "$STATUS/evidence/$ONCE")
 check "a known name that became a symlink is not served ($code)" "$WORK/trav.out" \
     bash -c '[ "$1" = 404 ] && ! grep -q secret "$2"' _ "$code" "$WORK/trav.out"
 
@@ -406,10 +406,10 @@ check "restart: flap keeps its 3 newest (the per-subscription cap)" "$WORK/resta
 check "restart: the oldest files went first (old-sub's 2020-01-01 and 02)" "$WORK/restart.ls" \
     bash -c '! grep -q "^old-sub-2020010[12]" "$1" && [ "$2" -gt 0 ]' _ "$WORK/restart.ls" \
     "$(metric ssemon_evidence_removed_total)"
-curl -s -o "$WORK/got-old.rec" -w '%{http_code}' "$STATUS/evidence/$NEWEST_FLAP" >"$WORK/code"
+curl -s -m 10 -o "$WORK/got-old.rec" -w '%{http_code}' "$STATUS/evidence/$NEWEST_FLAP" >"$WORK/code"
 check "restart: a file of the earlier run is served" "$WORK/got-old.rec" \
     bash -c '[ "$(cat "$1")" = 200 ] && cmp -s "$2" "$3"' _ "$WORK/code" "$WORK/got-old.rec" "$SM/$NEWEST_FLAP"
-code=$(curl -s -o "$WORK/trav.out" -w '%{http_code}' "$STATUS/evidence/flap-20300101T000000.000Z-unknown_event.rec")
+code=$(curl -s -m 10 -o "$WORK/trav.out" -w '%{http_code}' "$STATUS/evidence/flap-20300101T000000.000Z-unknown_event.rec")
 check "restart: a symlink with an evidence name is neither kept nor served ($code)" "$WORK/trav.out" \
     bash -c '[ "$1" = 404 ] && [ -L "$2" ] && [ -f "$3" ]' _ "$code" \
     "$SM/flap-20300101T000000.000Z-unknown_event.rec" "$SM/notes.txt"
@@ -442,7 +442,7 @@ check "state: the content_type file replays to content_type, its body and header
              tail -1 "$2" | jq -e ".rec == \"closed\" and .status == 200 and .content_type == \"text/html\"
                and .body == \"<html>not a stream</html>\" and ([.headers[][0]] | index(\"Content-Length\") != null)" >/dev/null' \
     _ "$WORK/replay-html.out" "$HTML"
-curl -s -o "$WORK/got-html.rec" "$STATUS/evidence/$(basename "$HTML")"
+curl -s -m 10 -o "$WORK/got-html.rec" "$STATUS/evidence/$(basename "$HTML")"
 check "state: it is served" "$WORK/got-html.rec" cmp -s "$WORK/got-html.rec" "$HTML"
 
 echo "$PASSES passed, $FAILS failed"

@@ -16,6 +16,8 @@ if [ $# -ne 1 ]; then
     exit 2
 fi
 SSEMON=$(realpath "$1")
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
 for tool in jq curl python3 openssl promtool; do
     command -v "$tool" >/dev/null || { echo "$tool is required" >&2; exit 1; }
 done
@@ -34,24 +36,14 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
 FAILS=0
 PASSES=0
-pass() { PASSES=$((PASSES + 1)); echo "ok - $1"; }
-fail() { FAILS=$((FAILS + 1)); echo "FAIL - $1" >&2; }
+# This script's checks name no file: check NAME COMMAND... (lib.sh's take one).
 check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
-equals() { [ "$1" = "$2" ]; }
 
 # ---- material: a private CA, two server certificates, a client's ----
 cd "$WORK" || exit 1
-mkcert() { # NAME CN [SAN]
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$1.key" \
-        -out "$1.csr" -subj "/CN=$2" 2>/dev/null || return 1
-    if [ -n "${3:-}" ]; then printf 'subjectAltName=%s\n' "$3" >"$1.ext"; else : >"$1.ext"; fi
-    openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$1.pem" \
-        -days 2 -extfile "$1.ext" 2>/dev/null
-}
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key \
-    -out ca.pem -days 2 -subj /CN=ssemon-test-ca 2>/dev/null || { echo "openssl failed" >&2; exit 1; }
-mkcert srv1 first-server IP:127.0.0.1 && mkcert srv2 second-server IP:127.0.0.1 &&
-    mkcert client test-client || { echo "openssl failed" >&2; exit 1; }
+itest_ca || { echo "openssl failed" >&2; exit 1; }
+itest_cert srv1 first-server IP:127.0.0.1 && itest_cert srv2 second-server IP:127.0.0.1 &&
+    itest_cert client test-client || { echo "openssl failed" >&2; exit 1; }
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout rogue.key \
     -out rogue.pem -days 2 -subj /CN=rogue 2>/dev/null || { echo "openssl failed" >&2; exit 1; }
 cp srv1.pem server.pem && cp srv1.key server.key

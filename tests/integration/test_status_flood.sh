@@ -50,20 +50,6 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
 FAILS=0
 PASSES=0
-pass() { PASSES=$((PASSES + 1)); echo "ok - $1"; }
-fail() {
-    FAILS=$((FAILS + 1))
-    echo "not ok - $1" >&2
-    if [ -n "${2:-}" ] && [ -f "$2" ]; then
-        sed 's/^/    | /' "$2" | head -40 >&2
-    fi
-}
-# check NAME FILE COMMAND...: passes when COMMAND succeeds; FILE is shown otherwise.
-check() {
-    local name=$1 file=$2
-    shift 2
-    if "$@"; then pass "$name"; else fail "$name" "$file"; fi
-}
 
 itest_start_server "$WORK/port" "$WORK/server.err" \
     --route '/api/utils/version/stream=version-stream'

@@ -47,34 +47,11 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
 FAILS=0
 PASSES=0
-pass() { PASSES=$((PASSES + 1)); echo "ok - $1"; }
-fail() {
-    FAILS=$((FAILS + 1))
-    echo "not ok - $1" >&2
-    if [ -n "${2:-}" ] && [ -f "$2" ]; then
-        sed 's/^/    | /' "$2" | head -20 >&2
-    fi
-}
-# check NAME FILE COMMAND...: passes when COMMAND succeeds; FILE is shown otherwise.
-check() {
-    local name=$1 file=$2
-    shift 2
-    if "$@"; then pass "$name"; else fail "$name" "$file"; fi
-}
-equals() { [ "$1" = "$2" ]; }
 
 # ---- a private CA, the server's certificate, a client's ----
 cd "$WORK" || exit 1
-mkcert() { # NAME CN [SAN]
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$1.key" \
-        -out "$1.csr" -subj "/CN=$2" 2>/dev/null || return 1
-    if [ -n "${3:-}" ]; then printf 'subjectAltName=%s\n' "$3" >"$1.ext"; else : >"$1.ext"; fi
-    openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$1.pem" \
-        -days 2 -extfile "$1.ext" 2>/dev/null
-}
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key \
-    -out ca.pem -days 2 -subj /CN=ssemon-test-ca 2>/dev/null || { echo "openssl failed" >&2; exit 1; }
-mkcert server test-server IP:127.0.0.1 && mkcert client test-client ||
+itest_ca || { echo "openssl failed" >&2; exit 1; }
+itest_cert server test-server IP:127.0.0.1 && itest_cert client test-client ||
     { echo "openssl failed" >&2; exit 1; }
 
 itest_start_server "$WORK/port" "$WORK/server.err" \

@@ -60,30 +60,9 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 
 FAILS=0
 PASSES=0
-pass() { PASSES=$((PASSES + 1)); echo "ok - $1"; }
-fail() {
-    FAILS=$((FAILS + 1))
-    echo "not ok - $1" >&2
-    if [ -n "${2:-}" ] && [ -f "$2" ]; then
-        sed 's/^/    | /' "$2" | head -20 >&2
-    fi
-}
-# check NAME FILE COMMAND...: passes when COMMAND succeeds; FILE is shown otherwise.
-check() {
-    local name=$1 file=$2
-    shift 2
-    if "$@"; then pass "$name"; else fail "$name" "$file"; fi
-}
-equals() { [ "$1" = "$2" ]; }
 
 cd "$WORK" || exit 1
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key \
-    -out ca.pem -days 2 -subj /CN=ssemon-test-ca 2>/dev/null &&
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key \
-        -out server.csr -subj /CN=test-server 2>/dev/null &&
-    printf 'subjectAltName=IP:127.0.0.1\n' >server.ext &&
-    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem \
-        -days 2 -extfile server.ext 2>/dev/null || { echo "openssl failed" >&2; exit 1; }
+itest_ca && itest_cert server test-server IP:127.0.0.1 || { echo "openssl failed" >&2; exit 1; }
 
 itest_start_server "$WORK/port" "$WORK/server.err" \
     --route '/api/utils/version/stream=version-stream'
