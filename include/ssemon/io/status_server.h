@@ -38,9 +38,9 @@ struct status_server_limits {
     size_t ssl_max_header_bytes; /* default 8 KiB */
     size_t ssl_max_body_bytes;   /* default 0: GET/HEAD only */
     /* Default 5. While a response is being sent: how long the client may
-     * take in nothing (no byte leaving the kernel's send queue or the
-     * daemon's) before it is dropped; otherwise the connection's read and
-     * write timeout. */
+     * take in nothing (no byte acknowledged by its kernel, nothing leaving
+     * the daemon's queue) before it is dropped; otherwise the connection's
+     * read and write timeout. */
     int ssl_timeout_s;
     unsigned ssl_max_connections; /* default 64 */
     /* A request (line, headers, body) must have arrived whole this long
